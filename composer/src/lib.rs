@@ -1,0 +1,411 @@
+//! Composes the wasm-rr interposer in front of a guest component, with `wac-graph`.
+//!
+//! The composition, for a guest that exports `wasi:cli/run`:
+//!
+//! ```text
+//!  host ──WASI 0.2.12──▶ interposer ──every guest WASI import──▶ guest ──run──▶ run wrapper ──run──▶ host
+//!                          ▲    └──────────── wasm-rr:rr/control ─────────────────▲
+//!                 blob ────┘ wasm-rr:rr/embedded (record: RecordConfig, replay: the trace)
+//! ```
+//!
+//! When replaying, a stubs component also serves the replayer's own runtime imports
+//! (`wasi:cli/environment`, `stdin`, terminals) with inert answers, so that the self-replaying
+//! component imports only [`REPLAY_HOST_IMPORTS`].
+//!
+//! Every other export of the guest is passed through unchanged. Each guest import is plugged
+//! by hand and checked (`wac plug` would silently skip a mismatch), and the composed component's
+//! imports are checked once more after encoding: a wrapped component never has a hole through
+//! which the guest reaches the host unrecorded.
+//!
+//! Errors are [`WrapError`]s; their messages name the offending interface.
+
+use std::collections::BTreeSet;
+use wac_graph::types::{Package, are_semver_compatible};
+use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
+use wasm_rr_trace::{RecordConfig, Trace};
+
+mod blob;
+
+pub use blob::blob_provider;
+
+/// The interposer builds the composer plugs in (the `wasm-rr` binary embeds them).
+#[derive(Clone, Copy)]
+pub struct Interposers<'a> {
+    /// The recording interposer component.
+    pub recorder: &'a [u8],
+    /// The replaying interposer component.
+    pub replayer: &'a [u8],
+    /// The run wrapper component.
+    pub run_wrapper: &'a [u8],
+    /// The replay stubs component (inert exports for the replayer's own runtime imports).
+    pub replay_stubs: &'a [u8],
+}
+
+/// The WASI interfaces the interposer intercepts (served at any 0.2.x version).
+pub const INTERCEPTED: &[&str] = &[
+    "wasi:io/error",
+    "wasi:io/poll",
+    "wasi:io/streams",
+    "wasi:cli/environment",
+    "wasi:cli/exit",
+    "wasi:cli/stdin",
+    "wasi:cli/stdout",
+    "wasi:cli/stderr",
+    "wasi:cli/terminal-input",
+    "wasi:cli/terminal-output",
+    "wasi:cli/terminal-stdin",
+    "wasi:cli/terminal-stdout",
+    "wasi:cli/terminal-stderr",
+    "wasi:clocks/wall-clock",
+    "wasi:clocks/monotonic-clock",
+    "wasi:random/random",
+    "wasi:random/insecure",
+    "wasi:random/insecure-seed",
+];
+
+/// The only host imports a self-replaying component may have (at version 0.2.12).
+pub const REPLAY_HOST_IMPORTS: &[&str] = &[
+    "wasi:io/error",
+    "wasi:io/poll",
+    "wasi:io/streams",
+    "wasi:cli/stdout",
+    "wasi:cli/stderr",
+    "wasi:cli/exit",
+];
+
+/// Interfaces a later wasm-rr will record, with what the user loses today.
+const NOT_YET: &[(&str, &str)] = &[
+    (
+        "wasi:filesystem/",
+        "file access is not recorded yet, so a replay could not reproduce it",
+    ),
+    (
+        "wasi:http/",
+        "HTTP is not recorded yet, so a replay could not reproduce it",
+    ),
+    (
+        "wasi:sockets/",
+        "sockets are not recorded yet, so a replay could not reproduce them",
+    ),
+];
+
+/// Why a component cannot be wrapped.
+#[derive(Debug, thiserror::Error)]
+pub enum WrapError {
+    /// The input is a core module.
+    #[error(
+        "it is a core WebAssembly module, not a component (build it for wasm32-wasip2, or convert it with `wasm-tools component new`)"
+    )]
+    CoreModule,
+    /// The input is not WebAssembly at all, or is malformed.
+    #[error("it is not a valid WebAssembly component: {0}")]
+    NotAComponent(String),
+    /// The guest imports something wasm-rr cannot record.
+    #[error("it imports `{import}`, which this version of wasm-rr cannot record: {reason}")]
+    Unsupported {
+        /// The import's full name.
+        import: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// An intercepted import does not accept the interposer's export.
+    #[error(
+        "it imports `{import}`, but the interposer's `{export}` cannot be plugged into it: {reason}"
+    )]
+    PlugFailed {
+        /// The guest's import.
+        import: String,
+        /// The interposer export tried.
+        export: String,
+        /// The type checker's complaint.
+        reason: String,
+    },
+    /// After composition, a guest import still reaches the host.
+    #[error(
+        "the composed component would import `{0}` straight from the host, unrecorded; refusing to write it"
+    )]
+    Hole(String),
+    /// The trace's component hash is not the app's.
+    #[error(
+        "the trace was recorded from a different component (sha256 {trace}), not this one (sha256 {app})"
+    )]
+    WrongComponent {
+        /// sha256 in the trace header.
+        trace: String,
+        /// sha256 of the app given.
+        app: String,
+    },
+    /// wac-graph or wit-component failed (a bug in wasm-rr or a very unusual component).
+    #[error("composition failed: {0}")]
+    Compose(String),
+}
+
+fn compose_err(e: impl std::fmt::Display) -> WrapError {
+    WrapError::Compose(format!("{e:#}"))
+}
+
+/// Splits `wasi:io/streams@0.2.3` into `("wasi:io/streams", Some("0.2.3"))`.
+pub fn split_version(name: &str) -> (&str, Option<&str>) {
+    match name.rsplit_once('@') {
+        Some((base, v)) => (base, Some(v)),
+        None => (name, None),
+    }
+}
+
+/// The import and export names of a component (top level only).
+///
+/// Errors: [`WrapError::CoreModule`], [`WrapError::NotAComponent`].
+pub fn component_world(bytes: &[u8]) -> Result<(Vec<String>, Vec<String>), WrapError> {
+    check_component(bytes)?;
+    let mut graph = CompositionGraph::new();
+    let pkg = Package::from_bytes("wasm-rr:inspect", None, bytes.to_vec(), graph.types_mut())
+        .map_err(|e| WrapError::NotAComponent(format!("{e:#}")))?;
+    let world = &graph.types()[pkg.ty()];
+    Ok((
+        world.imports.keys().cloned().collect(),
+        world.exports.keys().cloned().collect(),
+    ))
+}
+
+fn check_component(bytes: &[u8]) -> Result<(), WrapError> {
+    if wasmparser::Parser::is_core_wasm(bytes) {
+        return Err(WrapError::CoreModule);
+    }
+    if !wasmparser::Parser::is_component(bytes) {
+        return Err(WrapError::NotAComponent(
+            "it does not start with the WebAssembly component header".into(),
+        ));
+    }
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(bytes)
+        .map_err(|e| WrapError::NotAComponent(e.to_string()))?;
+    Ok(())
+}
+
+/// Checks that every import of the guest is one the interposer serves, and returns them.
+///
+/// Errors: [`WrapError::Unsupported`] naming the first import that is not.
+pub fn check_guest_imports(imports: &[String]) -> Result<(), WrapError> {
+    for import in imports {
+        let (base, version) = split_version(import);
+        if let Some((_, reason)) = NOT_YET.iter().find(|(p, _)| base.starts_with(p)) {
+            return Err(WrapError::Unsupported {
+                import: import.clone(),
+                reason: (*reason).to_string(),
+            });
+        }
+        if !INTERCEPTED.contains(&base) {
+            return Err(WrapError::Unsupported {
+                import: import.clone(),
+                reason: "wasm-rr records WASI 0.2 interfaces only, and not this one".into(),
+            });
+        }
+        let v = version.and_then(|v| semver::Version::parse(v).ok());
+        if !v.is_some_and(|v| v.major == 0 && v.minor == 2) {
+            return Err(WrapError::Unsupported {
+                import: import.clone(),
+                reason: "wasm-rr records WASI 0.2.x (0.2.0 to 0.2.12) only".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Lowercase hex sha256 of a component, as stored in [`wasm_rr_trace::Header`].
+pub fn component_sha256(bytes: &[u8]) -> String {
+    wasm_rr_trace::sha256_hex(bytes)
+}
+
+/// Builds the recording component: the recorder in front of `guest`, configured with the
+/// guest's sha256 and imports. Returns the composed component's bytes.
+pub fn wrap_record(guest: &[u8], parts: &Interposers) -> Result<Vec<u8>, WrapError> {
+    let (imports, _) = component_world(guest)?;
+    check_guest_imports(&imports)?;
+    let config = RecordConfig {
+        component_sha256: component_sha256(guest),
+        guest_imports: imports,
+    };
+    let recorder_imports = component_world(parts.recorder)?.0;
+    let allowed: BTreeSet<String> = recorder_imports
+        .into_iter()
+        .filter(|i| !i.starts_with("wasm-rr:"))
+        .collect();
+    compose(
+        guest,
+        parts.recorder,
+        None,
+        &config.to_cbor(),
+        parts,
+        &allowed,
+    )
+}
+
+/// Builds the self-replaying component: the replayer, with `trace` embedded, in front of
+/// `guest`. It imports only [`REPLAY_HOST_IMPORTS`].
+///
+/// Errors: [`WrapError::WrongComponent`] when the trace was recorded from another component,
+/// and every error of [`wrap_record`].
+pub fn wrap_replay(guest: &[u8], trace: &Trace, parts: &Interposers) -> Result<Vec<u8>, WrapError> {
+    let (imports, _) = component_world(guest)?;
+    check_guest_imports(&imports)?;
+    let app = component_sha256(guest);
+    if trace.header.component_sha256 != app {
+        return Err(WrapError::WrongComponent {
+            trace: trace.header.component_sha256.clone(),
+            app,
+        });
+    }
+    let allowed: BTreeSet<String> = REPLAY_HOST_IMPORTS
+        .iter()
+        .map(|i| format!("{i}@{}", wasm_rr_trace::WASI_VERSION))
+        .collect();
+    compose(
+        guest,
+        parts.replayer,
+        Some(parts.replay_stubs),
+        &trace.to_cbor(),
+        parts,
+        &allowed,
+    )
+}
+
+struct Builder {
+    graph: CompositionGraph,
+}
+
+impl Builder {
+    fn register(&mut self, name: &str, bytes: &[u8]) -> Result<PackageId, WrapError> {
+        let pkg = Package::from_bytes(name, None, bytes.to_vec(), self.graph.types_mut())
+            .map_err(compose_err)?;
+        self.graph.register_package(pkg).map_err(compose_err)
+    }
+
+    fn exports(&self, pkg: PackageId) -> Vec<String> {
+        let ty = self.graph[pkg].ty();
+        self.graph.types()[ty].exports.keys().cloned().collect()
+    }
+
+    fn imports(&self, pkg: PackageId) -> Vec<String> {
+        let ty = self.graph[pkg].ty();
+        self.graph.types()[ty].imports.keys().cloned().collect()
+    }
+
+    fn alias(&mut self, instance: NodeId, export: &str) -> Result<NodeId, WrapError> {
+        self.graph
+            .alias_instance_export(instance, export)
+            .map_err(compose_err)
+    }
+
+    /// Plugs `from`'s export `export` into `into`'s import `import`.
+    fn plug(
+        &mut self,
+        from: NodeId,
+        export: &str,
+        into: NodeId,
+        import: &str,
+    ) -> Result<(), WrapError> {
+        let node = self.alias(from, export)?;
+        self.graph
+            .set_instantiation_argument(into, import, node)
+            .map_err(|e| WrapError::PlugFailed {
+                import: import.to_string(),
+                export: export.to_string(),
+                reason: format!("{:#}", anyhow::Error::from(e)),
+            })
+    }
+}
+
+fn compose(
+    guest: &[u8],
+    interposer: &[u8],
+    stubs: Option<&[u8]>,
+    blob: &[u8],
+    parts: &Interposers,
+    allowed_host_imports: &BTreeSet<String>,
+) -> Result<Vec<u8>, WrapError> {
+    let mut b = Builder {
+        graph: CompositionGraph::new(),
+    };
+    let provider = blob_provider(blob).map_err(compose_err)?;
+    let blob_pkg = b.register("wasm-rr:blob", &provider)?;
+    let interposer_pkg = b.register("wasm-rr:interposer", interposer)?;
+    let guest_pkg = b.register("wasm-rr:guest", guest)?;
+
+    let blob_inst = b.graph.instantiate(blob_pkg);
+    let interposer_inst = b.graph.instantiate(interposer_pkg);
+    b.plug(
+        blob_inst,
+        "wasm-rr:rr/embedded",
+        interposer_inst,
+        "wasm-rr:rr/embedded",
+    )?;
+    if let Some(stubs) = stubs {
+        let stubs_pkg = b.register("wasm-rr:replay-stubs", stubs)?;
+        let stubs_inst = b.graph.instantiate(stubs_pkg);
+        let wanted = b.imports(interposer_pkg);
+        for export in b.exports(stubs_pkg) {
+            if wanted.contains(&export) {
+                b.plug(stubs_inst, &export, interposer_inst, &export)?;
+            }
+        }
+    }
+
+    // Plug every guest import into the interposer export of the same interface.
+    let interposer_exports = b.exports(interposer_pkg);
+    let guest_inst = b.graph.instantiate(guest_pkg);
+    let guest_imports = b.imports(guest_pkg);
+    for import in &guest_imports {
+        let export = interposer_exports
+            .iter()
+            .find(|e| are_semver_compatible(e, import))
+            .ok_or_else(|| WrapError::Unsupported {
+                import: import.clone(),
+                reason: "the interposer has no export for it".into(),
+            })?
+            .clone();
+        b.plug(interposer_inst, &export, guest_inst, import)?;
+    }
+    let satisfied: BTreeSet<String> = b
+        .graph
+        .get_instantiation_arguments(guest_inst)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    if let Some(hole) = guest_imports.iter().find(|i| !satisfied.contains(*i)) {
+        return Err(WrapError::Hole(hole.clone()));
+    }
+
+    // Pass the guest's exports through; `wasi:cli/run` goes through the run wrapper.
+    let mut wrapper_inst = None;
+    for export in b.exports(guest_pkg) {
+        let (base, _) = split_version(&export);
+        let node = if base == "wasi:cli/run" && wrapper_inst.is_none() {
+            let wrapper_pkg = b.register("wasm-rr:run-wrapper", parts.run_wrapper)?;
+            let inst = b.graph.instantiate(wrapper_pkg);
+            let run = format!("wasi:cli/run@{}", wasm_rr_trace::WASI_VERSION);
+            b.plug(guest_inst, &export, inst, &run)?;
+            b.plug(
+                interposer_inst,
+                "wasm-rr:rr/control",
+                inst,
+                "wasm-rr:rr/control",
+            )?;
+            wrapper_inst = Some(inst);
+            b.alias(inst, &run)?
+        } else {
+            b.alias(guest_inst, &export)?
+        };
+        b.graph.export(node, &export).map_err(compose_err)?;
+    }
+
+    let bytes = b
+        .graph
+        .encode(EncodeOptions::default())
+        .map_err(compose_err)?;
+
+    // Check the result once more: every host import must be one the interposer itself makes.
+    let (imports, _) = component_world(&bytes)?;
+    if let Some(hole) = imports.iter().find(|i| !allowed_host_imports.contains(*i)) {
+        return Err(WrapError::Hole(hole.clone()));
+    }
+    Ok(bytes)
+}

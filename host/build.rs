@@ -1,0 +1,55 @@
+//! Compiles the interposer (recording and replaying builds), the run wrapper and the replay
+//! stubs for
+//! `wasm32-wasip2`; `src/components.rs` embeds the results.
+
+use wasm_rr_wasm_build::{GuestBuild, build, rerun_if_changed, workspace_root};
+
+fn main() {
+    let root = workspace_root(1);
+    rerun_if_changed(
+        &root,
+        &["interposer", "trace/src", "trace/Cargo.toml", "wit"],
+    );
+    let builds = [
+        (
+            "WASM_RR_RECORDER",
+            "wasm-rr-interposer",
+            &[][..],
+            "wasm_rr_interposer",
+            "-record",
+        ),
+        (
+            "WASM_RR_REPLAYER",
+            "wasm-rr-interposer",
+            &["replay"][..],
+            "wasm_rr_interposer",
+            "-replay",
+        ),
+        (
+            "WASM_RR_RUN_WRAPPER",
+            "wasm-rr-run-wrapper",
+            &[][..],
+            "wasm_rr_run_wrapper",
+            "",
+        ),
+        (
+            "WASM_RR_REPLAY_STUBS",
+            "wasm-rr-replay-stubs",
+            &[][..],
+            "wasm_rr_replay_stubs",
+            "",
+        ),
+    ];
+    for (var, package, features, artifact, suffix) in builds {
+        let paths = build(
+            &root,
+            &GuestBuild {
+                package,
+                features,
+                artifacts: &[artifact],
+                suffix,
+            },
+        );
+        println!("cargo:rustc-env={var}={}", paths[0].display());
+    }
+}

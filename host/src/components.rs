@@ -1,0 +1,23 @@
+//! The interposer components, compiled from `interposer/` by `build.rs` and embedded here.
+
+use wasm_rr_composer::Interposers;
+
+/// The recording interposer (`interposer/`, default features).
+pub const RECORDER: &[u8] = include_bytes!(env!("WASM_RR_RECORDER"));
+/// The replaying interposer (`interposer/`, feature `replay`).
+pub const REPLAYER: &[u8] = include_bytes!(env!("WASM_RR_REPLAYER"));
+/// The run wrapper (`interposer/run-wrapper/`).
+pub const RUN_WRAPPER: &[u8] = include_bytes!(env!("WASM_RR_RUN_WRAPPER"));
+
+/// The replay stubs (`interposer/replay-stubs/`).
+pub const REPLAY_STUBS: &[u8] = include_bytes!(env!("WASM_RR_REPLAY_STUBS"));
+
+/// All of them, for the composer.
+pub fn interposers() -> Interposers<'static> {
+    Interposers {
+        recorder: RECORDER,
+        replayer: REPLAYER,
+        run_wrapper: RUN_WRAPPER,
+        replay_stubs: REPLAY_STUBS,
+    }
+}

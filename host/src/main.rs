@@ -1,0 +1,309 @@
+//! `wasm-rr`: record and replay WebAssembly components (WASI 0.2) by composition.
+//!
+//! A thin CLI over `wasm-rr-composer` (wrapping), `wasm-rr-trace` (the trace format) and an
+//! embedded wasmtime ([`runtime`]). Every failure is one line on stderr, `wasm-rr: error: …`,
+//! naming the file and the problem, and a non-zero exit status.
+
+mod components;
+mod files;
+mod runtime;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand};
+use files::Format;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+use wasm_rr_composer::{wrap_record, wrap_replay};
+use wasm_rr_trace::Trace;
+
+/// The guest path where the recording component expects the trace directory.
+const TRACE_DIR: &str = "/wasm-rr";
+/// The file the recorder writes inside [`TRACE_DIR`].
+const TRACE_FILE: &str = "trace.cbor";
+/// The stem of the default trace file of `record` and `replay`.
+const DEFAULT_TRACE_STEM: &str = "wasm-rr-trace";
+
+#[derive(Parser)]
+#[command(
+    name = "wasm-rr",
+    version,
+    about = "Record and replay WebAssembly components (WASI 0.2)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write the recording component (or, with --replay, the self-replaying one) for APP.
+    Wrap {
+        /// The guest component.
+        app: PathBuf,
+        /// Where to write the wrapped component.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Embed this trace and write a self-replaying component instead.
+        #[arg(long, value_name = "TRACE")]
+        replay: Option<PathBuf>,
+    },
+    /// Run APP on the embedded wasmtime and record a trace.
+    Record {
+        /// The guest component.
+        app: PathBuf,
+        /// Trace file to write [default: wasm-rr-trace.cbor, or .json with --format json].
+        #[arg(short, long, value_name = "TRACE")]
+        trace: Option<PathBuf>,
+        /// Trace encoding [default: from the trace file's extension, else cbor].
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Preopen a host directory for the guest: HOST::GUEST (or DIR for DIR::DIR).
+        #[arg(long = "dir", value_name = "HOST::GUEST")]
+        dirs: Vec<String>,
+        /// Set an environment variable for the guest: KEY=VALUE.
+        #[arg(long = "env", value_name = "KEY=VALUE")]
+        envs: Vec<String>,
+        /// Start the guest's wall clock at SECONDS since the Unix epoch (it then advances in
+        /// real time). Handy to record a time-dependent bug on demand.
+        #[arg(long, value_name = "SECONDS")]
+        wall_clock: Option<u64>,
+        /// Arguments for the guest (after `--`).
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Replay TRACE against APP on the embedded wasmtime (no stdin, env or args needed).
+    Replay {
+        /// The guest component the trace was recorded from.
+        app: PathBuf,
+        /// The trace [default: wasm-rr-trace.cbor, then wasm-rr-trace.json].
+        trace: Option<PathBuf>,
+    },
+    /// Convert a trace between CBOR and JSON (formats chosen by extension).
+    Convert {
+        /// The trace to read.
+        input: PathBuf,
+        /// The trace to write (.cbor or .json).
+        output: PathBuf,
+    },
+    /// Print a trace's header and events, one event per line.
+    Show {
+        /// The trace.
+        trace: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("wasm-rr: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<i32> {
+    match command {
+        Command::Wrap {
+            app,
+            output,
+            replay,
+        } => wrap(&app, &output, replay.as_deref()),
+        Command::Record {
+            app,
+            trace,
+            format,
+            dirs,
+            envs,
+            wall_clock,
+            args,
+        } => record(
+            &app,
+            trace,
+            format,
+            &dirs,
+            &envs,
+            wall_clock.map(Duration::from_secs),
+            args,
+        ),
+        Command::Replay { app, trace } => replay(&app, trace),
+        Command::Convert { input, output } => convert(&input, &output),
+        Command::Show { trace } => show(&trace),
+    }
+}
+
+/// Reads the guest component; the error names the file.
+fn read_app(app: &Path) -> Result<Vec<u8>> {
+    files::read(app)
+}
+
+fn wrap_err(app: &Path) -> impl FnOnce(wasm_rr_composer::WrapError) -> anyhow::Error + '_ {
+    move |e| anyhow!("cannot wrap {}: {e}", app.display())
+}
+
+fn wrap(app: &Path, output: &Path, replay: Option<&Path>) -> Result<i32> {
+    let guest = read_app(app)?;
+    let parts = components::interposers();
+    let (bytes, what) = match replay {
+        Some(trace_path) => {
+            let trace = files::load_trace(trace_path)?;
+            let bytes = wrap_replay(&guest, &trace, &parts).map_err(|e| {
+                anyhow!(
+                    "cannot replay {} with {}: {e}",
+                    trace_path.display(),
+                    app.display()
+                )
+            })?;
+            (
+                bytes,
+                "self-replaying component: `wasmtime run` it with no flags",
+            )
+        }
+        None => (
+            wrap_record(&guest, &parts).map_err(wrap_err(app))?,
+            "recording component: run it with `wasmtime run --dir <trace-dir>::/wasm-rr`",
+        ),
+    };
+    files::write_atomic(output, &bytes)?;
+    eprintln!("wasm-rr: wrote {} ({what})", output.display());
+    Ok(0)
+}
+
+/// Parses `--dir HOST::GUEST` (or `DIR`, meaning `DIR::DIR`), as `wasmtime run` does.
+fn parse_dir(spec: &str) -> Result<(PathBuf, String)> {
+    let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
+    if guest == TRACE_DIR || guest.starts_with("/wasm-rr/") {
+        bail!("--dir {spec}: the guest path {TRACE_DIR} is reserved for the trace");
+    }
+    Ok((PathBuf::from(host), guest.to_string()))
+}
+
+/// Parses `--env KEY=VALUE` (or `KEY`, taking the value from this process, as wasmtime does).
+fn parse_env(spec: &str) -> Result<(String, String)> {
+    match spec.split_once('=') {
+        Some((k, v)) => Ok((k.to_string(), v.to_string())),
+        None => std::env::var(spec)
+            .map(|v| (spec.to_string(), v))
+            .map_err(|_| anyhow!("--env {spec}: not KEY=VALUE, and {spec} is not set here")),
+    }
+}
+
+/// The program name the guest sees as its first argument: the file name, like `wasmtime run`.
+fn program_name(app: &Path) -> String {
+    app.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| app.display().to_string())
+}
+
+fn record(
+    app: &Path,
+    trace: Option<PathBuf>,
+    format: Option<Format>,
+    dirs: &[String],
+    envs: &[String],
+    wall_clock_start: Option<Duration>,
+    args: Vec<String>,
+) -> Result<i32> {
+    let format = format
+        .or_else(|| trace.as_deref().and_then(Format::from_path))
+        .unwrap_or(Format::Cbor);
+    let trace_path = trace
+        .unwrap_or_else(|| PathBuf::from(format!("{DEFAULT_TRACE_STEM}.{}", format.extension())));
+    let guest = read_app(app)?;
+    let wrapped = wrap_record(&guest, &components::interposers()).map_err(wrap_err(app))?;
+
+    let trace_dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let mut opts = runtime::RunOptions {
+        args: std::iter::once(program_name(app)).chain(args).collect(),
+        envs: envs.iter().map(|e| parse_env(e)).collect::<Result<_>>()?,
+        dirs: dirs.iter().map(|d| parse_dir(d)).collect::<Result<_>>()?,
+        inherit_stdin: true,
+        wall_clock_start,
+    };
+    opts.dirs
+        .push((trace_dir.path().to_path_buf(), TRACE_DIR.to_string()));
+    let code = runtime::run(&wrapped, &opts)?;
+
+    let raw = trace_dir.path().join(TRACE_FILE);
+    if !raw.exists() {
+        bail!(
+            "{} produced no trace (it stopped before its first WASI call)",
+            app.display()
+        );
+    }
+    let recorded = files::load_trace(&raw)?;
+    files::save_trace(&trace_path, &recorded, format)?;
+    eprintln!(
+        "wasm-rr: recorded {} events to {} (exit status {code})",
+        recorded.events.len(),
+        trace_path.display()
+    );
+    Ok(code)
+}
+
+/// The default trace of `replay`: `wasm-rr-trace.cbor`, else `wasm-rr-trace.json`.
+fn default_trace() -> Result<PathBuf> {
+    [Format::Cbor, Format::Json]
+        .iter()
+        .map(|f| PathBuf::from(format!("{DEFAULT_TRACE_STEM}.{}", f.extension())))
+        .find(|p| p.exists())
+        .ok_or_else(|| {
+            anyhow!(
+                "no trace given, and neither {DEFAULT_TRACE_STEM}.cbor nor {DEFAULT_TRACE_STEM}.json is in this directory"
+            )
+        })
+}
+
+fn replay(app: &Path, trace: Option<PathBuf>) -> Result<i32> {
+    let trace_path = match trace {
+        Some(t) => t,
+        None => default_trace()?,
+    };
+    let guest = read_app(app)?;
+    let recorded = files::load_trace(&trace_path)?;
+    let wrapped = wrap_replay(&guest, &recorded, &components::interposers()).map_err(|e| {
+        anyhow!(
+            "cannot replay {} with {}: {e}",
+            trace_path.display(),
+            app.display()
+        )
+    })?;
+    runtime::run(&wrapped, &runtime::RunOptions::default())
+}
+
+fn convert(input: &Path, output: &Path) -> Result<i32> {
+    let format = Format::from_path(output).ok_or_else(|| {
+        anyhow!(
+            "cannot tell the format of {} from its extension (use .cbor or .json)",
+            output.display()
+        )
+    })?;
+    let trace = files::load_trace(input)?;
+    files::save_trace(output, &trace, format)?;
+    eprintln!(
+        "wasm-rr: wrote {} ({} events)",
+        output.display(),
+        trace.events.len()
+    );
+    Ok(0)
+}
+
+fn show(path: &Path) -> Result<i32> {
+    let Trace { header, events, .. } = files::load_trace(path)?;
+    println!(
+        "trace format {}, recorded by wasm-rr {}",
+        header.format, header.wasm_rr
+    );
+    println!("component sha256 {}", header.component_sha256);
+    println!("WASI {}; the guest imports:", header.wasi);
+    for import in &header.guest_imports {
+        println!("  {import}");
+    }
+    println!("{} events:", events.len());
+    for (i, e) in events.iter().enumerate() {
+        println!("#{i} {e}");
+    }
+    Ok(0)
+}

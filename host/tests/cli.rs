@@ -1,0 +1,377 @@
+//! End to end through the `wasm-rr` CLI and its embedded wasmtime: record, replay, convert,
+//! show, and every refusal with its exact message.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use wasm_rr_trace::{Event, Trace};
+
+fn record(dir: &Path, app: &Path, extra: &[&str], args: &[&str], stdin: Option<&[u8]>) -> Run {
+    run(
+        wasm_rr()
+            .current_dir(dir)
+            .arg("record")
+            .arg(app)
+            .args(extra)
+            .arg("--")
+            .args(args),
+        stdin,
+    )
+}
+
+#[test]
+fn record_then_replay_with_the_default_trace_is_byte_identical_twice() {
+    let dir = scratch();
+    let app = fixture("read_stdin");
+    let recorded = record(
+        dir.path(),
+        &app,
+        &[],
+        &["some", "arguments"],
+        Some(b"abc\n"),
+    );
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    assert!(dir.path().join("wasm-rr-trace.cbor").exists());
+    assert!(recorded.stderr().contains("wasm-rr: recorded "));
+    for _ in 0..2 {
+        let replayed = run(
+            wasm_rr().current_dir(dir.path()).arg("replay").arg(&app),
+            None,
+        );
+        assert_eq!(replayed.code, recorded.code);
+        assert_eq!(replayed.stdout(), "read 4 bytes\nABC\n");
+        assert_eq!(replayed.stdout, recorded.stdout);
+        assert_eq!(replayed.stderr(), recorded.guest_stderr());
+    }
+}
+
+#[test]
+fn record_json_with_dir_and_env_then_replay() {
+    let dir = scratch();
+    let app = fixture("print_args");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let recorded = record(
+        dir.path(),
+        &app,
+        &[
+            "-t",
+            "good-run.json",
+            "--env",
+            "MODE=prod",
+            "--dir",
+            &format!("{}::/data", data.display()),
+        ],
+        &["--config", "prod"],
+        None,
+    );
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    let text = std::fs::read_to_string(dir.path().join("good-run.json")).unwrap();
+    assert!(
+        text.contains("\"get-arguments\":[\"print_args.wasm\",\"--config\",\"prod\"]"),
+        "{text}"
+    );
+    let replayed = run(
+        wasm_rr()
+            .current_dir(dir.path())
+            .args(["replay"])
+            .arg(&app)
+            .arg("good-run.json"),
+        None,
+    );
+    assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
+    assert_eq!(replayed.stdout, recorded.stdout);
+    assert!(replayed.stdout().contains("env MODE=prod\n"));
+}
+
+#[test]
+fn exit_code_on_the_embedded_host() {
+    let dir = scratch();
+    let app = fixture("exit_code");
+    let recorded = record(dir.path(), &app, &[], &[], None);
+    assert_eq!(recorded.code, Some(3));
+    let replayed = run(
+        wasm_rr().current_dir(dir.path()).arg("replay").arg(&app),
+        None,
+    );
+    assert_eq!(replayed.code, Some(3));
+    assert_eq!(replayed.stdout(), "exiting with 3\n");
+    assert_eq!(replayed.stderr(), "this goes to stderr\n");
+}
+
+#[test]
+fn convert_round_trips_without_loss() {
+    let dir = scratch();
+    let app = fixture("print_random");
+    assert_eq!(record(dir.path(), &app, &[], &[], None).code, Some(0));
+    let cbor = dir.path().join("wasm-rr-trace.cbor");
+    let json = dir.path().join("trace.json");
+    let back = dir.path().join("back.cbor");
+    let r = run(wasm_rr().arg("convert").arg(&cbor).arg(&json), None);
+    assert_eq!(r.code, Some(0), "{}", r.stderr());
+    let r = run(wasm_rr().arg("convert").arg(&json).arg(&back), None);
+    assert_eq!(r.code, Some(0), "{}", r.stderr());
+    assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&cbor).unwrap());
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert!(
+        text.starts_with("{\n\"header\": {\n  \"wasm-rr-trace\": 1,"),
+        "{text}"
+    );
+    // The JSON form replays like the CBOR one.
+    let replayed = run(wasm_rr().arg("replay").arg(&app).arg(&json), None);
+    assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
+}
+
+#[test]
+fn show_lists_events() {
+    let dir = scratch();
+    let app = fixture("print_random");
+    assert_eq!(record(dir.path(), &app, &[], &[], None).code, Some(0));
+    let r = run(
+        wasm_rr()
+            .arg("show")
+            .arg(dir.path().join("wasm-rr-trace.cbor")),
+        None,
+    );
+    assert_eq!(r.code, Some(0));
+    let out = r.stdout();
+    assert!(
+        out.starts_with("trace format 1, recorded by wasm-rr "),
+        "{out}"
+    );
+    assert!(
+        out.contains(" wasi:random/random.get-random-u64() -> "),
+        "{out}"
+    );
+}
+
+#[test]
+fn wrong_component_is_refused() {
+    let dir = scratch();
+    assert_eq!(
+        record(dir.path(), &fixture("print_time"), &[], &[], None).code,
+        Some(0)
+    );
+    let other = fixture("print_random");
+    let r = run(
+        wasm_rr().current_dir(dir.path()).arg("replay").arg(&other),
+        None,
+    );
+    assert_eq!(r.code, Some(2));
+    let trace = load(&dir.path().join("wasm-rr-trace.cbor"));
+    let app_sha = wasm_rr_trace::sha256_hex(&std::fs::read(&other).unwrap());
+    assert_eq!(
+        r.stderr(),
+        format!(
+            "wasm-rr: error: cannot replay wasm-rr-trace.cbor with {}: the trace was recorded from a different component (sha256 {}), not this one (sha256 {app_sha})\n",
+            other.display(),
+            trace.header.component_sha256
+        )
+    );
+    assert_eq!(r.stdout(), "");
+}
+
+#[test]
+fn truncated_trace_replays_up_to_the_cut_then_reports_divergence() {
+    let dir = scratch();
+    let app = fixture("print_random");
+    assert_eq!(record(dir.path(), &app, &[], &[], None).code, Some(0));
+    let full = std::fs::read(dir.path().join("wasm-rr-trace.cbor")).unwrap();
+    let cut = dir.path().join("cut.cbor");
+    std::fs::write(&cut, &full[..full.len() * 2 / 3]).unwrap();
+    let r = run(wasm_rr().arg("replay").arg(&app).arg(&cut), None);
+    assert_eq!(r.code, Some(1), "{}", r.stderr());
+    let err = r.stderr();
+    assert!(
+        err.contains(" are a cut-off event and were ignored\n"),
+        "{err}"
+    );
+    assert!(err.contains("wasm-rr: replay diverged at event "), "{err}");
+    assert!(err.contains("  expected: the end of the trace\n"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    // A trace cut inside its header is no trace at all.
+    std::fs::write(&cut, &full[..10]).unwrap();
+    let r = run(wasm_rr().arg("replay").arg(&app).arg(&cut), None);
+    assert_eq!(r.code, Some(2));
+    assert_eq!(
+        r.stderr(),
+        format!(
+            "wasm-rr: error: {}: not a wasm-rr trace (bad header: the header is cut off)\n",
+            cut.display()
+        )
+    );
+}
+
+#[test]
+fn corrupt_trace_is_a_clear_error() {
+    let dir = scratch();
+    let app = fixture("print_random");
+    assert_eq!(record(dir.path(), &app, &[], &[], None).code, Some(0));
+    let trace = load(&dir.path().join("wasm-rr-trace.cbor"));
+    let mut bytes = Vec::new();
+    wasm_rr_trace::encode_item(&trace.header, &mut bytes);
+    wasm_rr_trace::encode_item(&trace.events[0], &mut bytes);
+    let offset = bytes.len();
+    wasm_rr_trace::encode_item(&"garbage", &mut bytes);
+    let bad = dir.path().join("bad.cbor");
+    std::fs::write(&bad, &bytes).unwrap();
+    for cmd in [
+        &["replay", app.to_str().unwrap()][..],
+        &["convert"][..],
+        &["show"][..],
+    ] {
+        let mut c = wasm_rr();
+        c.args(cmd).arg(&bad);
+        if cmd == ["convert"] {
+            c.arg(dir.path().join("out.json"));
+        }
+        let r = run(&mut c, None);
+        assert_eq!(r.code, Some(2), "{cmd:?}");
+        assert!(
+            r.stderr().starts_with(&format!(
+                "wasm-rr: error: {}: the trace is corrupt: event 1 at byte {offset} is invalid (",
+                bad.display()
+            )),
+            "{cmd:?}: {}",
+            r.stderr()
+        );
+        assert_eq!(r.stderr().lines().count(), 1, "{}", r.stderr());
+    }
+    assert!(!dir.path().join("out.json").exists());
+}
+
+#[test]
+fn divergence_reports_index_expected_actual_and_recent_events() {
+    let dir = scratch();
+    let app = fixture("random_loop");
+    assert_eq!(record(dir.path(), &app, &[], &["3"], None).code, Some(0));
+    let mut trace = load(&dir.path().join("wasm-rr-trace.cbor"));
+    let second = trace
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e, Event::RandomU64(_)))
+        .nth(1)
+        .unwrap()
+        .0;
+    trace.events[second] = Event::MonotonicClockNow(42);
+    let edited = dir.path().join("edited.json");
+    std::fs::write(&edited, trace.to_json()).unwrap();
+    let r = run(wasm_rr().arg("replay").arg(&app).arg(&edited), None);
+    assert_eq!(r.code, Some(1));
+    let err = r.stderr();
+    let expected_head = format!(
+        "wasm-rr: replay diverged at event {second}\n  expected: wasi:clocks/monotonic-clock.now()\n  actual:   wasi:random/random.get-random-u64()\n  last events:\n"
+    );
+    assert!(err.starts_with(&expected_head), "{err}");
+    assert!(
+        err.contains(&format!(
+            "    #{} wasi:random/random.get-random-u64() -> ",
+            second - 1
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn filesystem_guest_is_refused_naming_the_interface() {
+    let dir = scratch();
+    let app = fixture("read_file");
+    let out = dir.path().join("out.wasm");
+    let r = run(wasm_rr().arg("wrap").arg(&app).arg("-o").arg(&out), None);
+    assert_eq!(r.code, Some(2));
+    let err = r.stderr();
+    assert!(
+        err.starts_with(&format!(
+            "wasm-rr: error: cannot wrap {}: it imports `wasi:filesystem/",
+            app.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(
+            "which this version of wasm-rr cannot record: file access is not recorded yet, so a replay could not reproduce it\n"
+        ),
+        "{err}"
+    );
+    assert!(!out.exists(), "no half-written output");
+    let r = record(dir.path(), &app, &[], &[], None);
+    assert_eq!(r.code, Some(2));
+    assert!(!dir.path().join("wasm-rr-trace.cbor").exists());
+}
+
+#[test]
+fn bad_inputs_give_one_line_errors() {
+    let dir = scratch();
+    let missing = dir.path().join("missing.wasm");
+    let r = run(
+        wasm_rr().arg("wrap").arg(&missing).args(["-o", "x.wasm"]),
+        None,
+    );
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr().starts_with(&format!(
+            "wasm-rr: error: cannot read {}: ",
+            missing.display()
+        )),
+        "{}",
+        r.stderr()
+    );
+
+    let not_wasm = dir.path().join("not.wasm");
+    std::fs::write(&not_wasm, b"hello").unwrap();
+    let r = run(
+        wasm_rr().arg("wrap").arg(&not_wasm).args(["-o", "x.wasm"]),
+        None,
+    );
+    assert_eq!(
+        r.stderr(),
+        format!(
+            "wasm-rr: error: cannot wrap {}: it is not a valid WebAssembly component: it does not start with the WebAssembly component header\n",
+            not_wasm.display()
+        )
+    );
+
+    let r = run(
+        wasm_rr()
+            .current_dir(dir.path())
+            .arg("replay")
+            .arg(fixture("print_time")),
+        None,
+    );
+    assert_eq!(
+        r.stderr(),
+        "wasm-rr: error: no trace given, and neither wasm-rr-trace.cbor nor wasm-rr-trace.json is in this directory\n"
+    );
+
+    let trace = dir.path().join("t.cbor");
+    std::fs::write(&trace, b"").unwrap();
+    let r = run(wasm_rr().arg("convert").arg(&trace).arg("t.txt"), None);
+    assert_eq!(
+        r.stderr(),
+        "wasm-rr: error: cannot tell the format of t.txt from its extension (use .cbor or .json)\n"
+    );
+    let r = run(wasm_rr().arg("show").arg(&trace), None);
+    assert_eq!(
+        r.stderr(),
+        format!("wasm-rr: error: {}: the trace is empty\n", trace.display())
+    );
+}
+
+#[test]
+fn trace_json_is_the_same_data_model() {
+    let dir = scratch();
+    let app = fixture("print_time");
+    assert_eq!(
+        record(dir.path(), &app, &["--format", "json"], &[], None).code,
+        Some(0)
+    );
+    let text = std::fs::read_to_string(dir.path().join("wasm-rr-trace.json")).unwrap();
+    let trace = Trace::from_json(&text).unwrap();
+    assert!(matches!(trace.events.last(), Some(Event::RunReturned(_))));
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value["header"]["wasi"], "0.2.12");
+    assert!(value["events"].as_array().unwrap().len() == trace.events.len());
+}

@@ -1,0 +1,141 @@
+//! Helpers for the end-to-end tests: run `wasm-rr` and the stock `wasmtime` CLI on fixtures.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The `wasmtime` CLI version the tests expect on PATH (`scripts/setup` installs it).
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
+/// What a process printed and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub code: Option<i32>,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+
+    /// The stderr lines that are not wasm-rr's own status lines.
+    pub fn guest_stderr(&self) -> String {
+        self.stderr()
+            .lines()
+            .filter(|l| !l.starts_with("wasm-rr: "))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            stdout: o.stdout,
+            stderr: o.stderr,
+            code: o.status.code(),
+        }
+    }
+}
+
+/// Runs `cmd` with `stdin` (nothing: /dev/null) and returns what happened.
+pub fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Run {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    child.wait_with_output().unwrap().into()
+}
+
+/// A `wasm-rr` command (the binary under test).
+pub fn wasm_rr() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wasm-rr"))
+}
+
+/// A stock `wasmtime` command; panics with a hint when the right version is not on PATH.
+pub fn wasmtime() -> Command {
+    let version = Command::new("wasmtime").arg("--version").output();
+    match version {
+        Ok(o) if String::from_utf8_lossy(&o.stdout).contains(WASMTIME_VERSION) => {}
+        _ => panic!("wasmtime {WASMTIME_VERSION} is not on PATH; run scripts/setup"),
+    }
+    let mut cmd = Command::new("wasmtime");
+    cmd.arg("run");
+    cmd
+}
+
+/// A fixture's path by name (see `fixtures/src/bin`).
+pub fn fixture(name: &str) -> PathBuf {
+    let (_, path) = wasm_rr_fixtures_artifacts::ALL
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("no fixture {name}"));
+    PathBuf::from(path)
+}
+
+/// A scratch directory for one test.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// `wasm-rr wrap APP -o OUT [--replay TRACE]`, asserting success.
+pub fn wrap(app: &Path, out: &Path, replay: Option<&Path>) {
+    let mut cmd = wasm_rr();
+    cmd.arg("wrap").arg(app).arg("-o").arg(out);
+    if let Some(t) = replay {
+        cmd.arg("--replay").arg(t);
+    }
+    let r = run(&mut cmd, None);
+    assert_eq!(r.code, Some(0), "wrap failed: {}", r.stderr());
+    assert!(out.exists());
+}
+
+/// Records `app` on stock wasmtime into `dir/traces/trace.cbor`; returns the run and the trace.
+pub fn record_on_wasmtime(
+    dir: &Path,
+    app: &Path,
+    flags: &[&str],
+    args: &[&str],
+    stdin: Option<&[u8]>,
+) -> (Run, PathBuf) {
+    let recording = dir.join("app.recording.wasm");
+    wrap(app, &recording, None);
+    let traces = dir.join("traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    let mut cmd = wasmtime();
+    cmd.arg("--dir")
+        .arg(format!("{}::/wasm-rr", traces.display()))
+        .args(flags)
+        .arg(&recording)
+        .args(args);
+    (run(&mut cmd, stdin), traces.join("trace.cbor"))
+}
+
+/// Builds the self-replaying component for `trace` and runs it on stock wasmtime with no
+/// stdin, env, args or flags.
+pub fn replay_on_wasmtime(dir: &Path, app: &Path, trace: &Path) -> Run {
+    let replaying = dir.join("app.replay.wasm");
+    wrap(app, &replaying, Some(trace));
+    run(wasmtime().arg(&replaying), None)
+}
+
+/// Loads a trace file.
+pub fn load(trace: &Path) -> wasm_rr_trace::Trace {
+    wasm_rr_trace::Trace::from_cbor(&std::fs::read(trace).unwrap()).unwrap()
+}

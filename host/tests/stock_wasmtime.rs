@@ -1,0 +1,279 @@
+//! End to end on the stock `wasmtime` CLI: wrap, record with `wasmtime run --dir …::/wasm-rr`,
+//! build the self-replaying component, replay it with no stdin, env, args or flags.
+
+mod common;
+
+use common::*;
+use wasm_rr_trace::{Event, StreamId};
+
+/// Records `name` and replays it twice; both replays must match the recording byte for byte
+/// (stdout, stderr and exit status).
+fn round_trip(
+    name: &str,
+    flags: &[&str],
+    args: &[&str],
+    stdin: Option<&[u8]>,
+) -> (Run, wasm_rr_trace::Trace) {
+    let dir = scratch();
+    let app = fixture(name);
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, flags, args, stdin);
+    for attempt in 0..2 {
+        let replayed = replay_on_wasmtime(dir.path(), &app, &trace);
+        assert_eq!(
+            replayed,
+            recorded,
+            "replay {attempt} of {name} differs:\n--- recorded\n{}{}\n--- replayed\n{}{}",
+            recorded.stdout(),
+            recorded.stderr(),
+            replayed.stdout(),
+            replayed.stderr()
+        );
+    }
+    (recorded, load(&trace))
+}
+
+#[test]
+fn print_time_replays_the_recorded_clock() {
+    let (run, trace) = round_trip("print_time", &[], &[], None);
+    assert_eq!(run.code, Some(0));
+    let Some(Event::WallClockNow(now)) = trace
+        .events
+        .iter()
+        .find(|e| matches!(e, Event::WallClockNow(_)))
+    else {
+        panic!("no wall-clock reading in {:?}", trace.events);
+    };
+    assert!(
+        run.stdout().starts_with(&format!(
+            "wall clock: {}.{:09}\n",
+            now.seconds, now.nanoseconds
+        )),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        trace
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::SubscribeDuration(20_000_000))),
+        "the 20 ms sleep is logged: {:?}",
+        trace.events
+    );
+}
+
+#[test]
+fn print_random_replays_every_random_interface() {
+    let (run, trace) = round_trip("print_random", &[], &[], None);
+    let value = trace
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::RandomU64(v) => Some(*v),
+            _ => None,
+        })
+        .expect("a random-u64 event");
+    assert!(run.stdout().starts_with(&format!("random u64: {value}\n")));
+    for wanted in [
+        "random-bytes",
+        "insecure-random-u64",
+        "insecure-random-bytes",
+        "insecure-seed",
+    ] {
+        assert!(
+            trace.to_json().contains(&format!("\"{wanted}\"")),
+            "no {wanted} event"
+        );
+    }
+}
+
+#[test]
+fn print_args_replays_arguments_and_environment_without_them() {
+    let (run, trace) = round_trip(
+        "print_args",
+        &["--env", "GREETING=hello", "--env", "WASM_RR_SECRET=hidden"],
+        &["one", "two words"],
+        None,
+    );
+    let out = run.stdout();
+    assert!(out.contains("arg 1: one\narg 2: two words\n"), "{out}");
+    assert!(out.contains("env GREETING=hello\n"), "{out}");
+    assert!(
+        !out.contains("WASM_RR"),
+        "the guest must not see WASM_RR_* variables: {out}"
+    );
+    assert!(
+        trace.events.contains(&Event::GetEnvironment(vec![(
+            "GREETING".into(),
+            "hello".into()
+        )])),
+        "{:?}",
+        trace.events
+    );
+}
+
+#[test]
+fn read_stdin_replays_input_it_is_not_given() {
+    let input = b"first line\nsecond line\n";
+    let (run, trace) = round_trip("read_stdin", &[], &[], Some(input));
+    assert_eq!(run.stdout(), "read 23 bytes\nFIRST LINE\nSECOND LINE\n");
+    assert_eq!(run.stderr(), "done reading\n");
+    let reads: Vec<_> = trace
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Read {
+                stream: StreamId::Stdin,
+                result,
+                ..
+            } => Some(result.clone()),
+            _ => None,
+        })
+        .collect();
+    let data: Vec<u8> = reads
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .flat_map(|b| b.0.clone())
+        .collect();
+    assert_eq!(data, input);
+    assert_eq!(
+        reads.last(),
+        Some(&Err(wasm_rr_trace::StreamError::Closed)),
+        "end of input is logged"
+    );
+}
+
+#[test]
+fn exit_code_is_replayed() {
+    let (run, trace) = round_trip("exit_code", &[], &["7"], None);
+    assert_eq!(run.code, Some(7));
+    assert_eq!(run.stderr(), "this goes to stderr\n");
+    assert!(
+        matches!(
+            trace.events.last(),
+            Some(Event::ExitWithCode(7) | Event::Exit(_))
+        ),
+        "{:?}",
+        trace.events.last()
+    );
+}
+
+#[test]
+fn header_identifies_the_component() {
+    let (_, trace) = round_trip("print_random", &[], &[], None);
+    let app = std::fs::read(fixture("print_random")).unwrap();
+    assert_eq!(
+        trace.header.component_sha256,
+        wasm_rr_trace::sha256_hex(&app)
+    );
+    assert_eq!(trace.header.wasi, "0.2.12");
+    assert_eq!(trace.header.wasm_rr, env!("CARGO_PKG_VERSION"));
+    assert!(
+        trace
+            .header
+            .guest_imports
+            .iter()
+            .any(|i| i.starts_with("wasi:random/random@0.2.")),
+        "{:?}",
+        trace.header.guest_imports
+    );
+}
+
+#[test]
+fn self_replaying_component_imports_only_io_and_stdio() {
+    let dir = scratch();
+    let app = fixture("print_random");
+    let (_, trace) = record_on_wasmtime(dir.path(), &app, &[], &[], None);
+    let replaying = dir.path().join("replay.wasm");
+    wrap(&app, &replaying, Some(&trace));
+    let (imports, exports) =
+        wasm_rr_composer::component_world(&std::fs::read(&replaying).unwrap()).unwrap();
+    let mut imports = imports;
+    imports.sort();
+    assert_eq!(
+        imports,
+        [
+            "wasi:cli/exit@0.2.12",
+            "wasi:cli/stderr@0.2.12",
+            "wasi:cli/stdout@0.2.12",
+            "wasi:io/error@0.2.12",
+            "wasi:io/streams@0.2.12",
+        ]
+    );
+    assert!(exports.iter().any(|e| e.starts_with("wasi:cli/run@0.2.")));
+}
+
+#[test]
+fn recording_without_the_preopen_stops_at_start_naming_the_flag() {
+    let dir = scratch();
+    let recording = dir.path().join("rec.wasm");
+    wrap(&fixture("print_time"), &recording, None);
+    let r = run(wasmtime().arg(&recording), None);
+    assert_eq!(r.code, Some(1));
+    assert_eq!(r.stdout(), "", "the guest must not run");
+    assert_eq!(
+        r.stderr(),
+        "wasm-rr: no directory is preopened at /wasm-rr for the trace; add `--dir <host-dir>::/wasm-rr` to `wasmtime run`\n"
+    );
+}
+
+#[test]
+fn wasm_rr_trace_names_another_file_and_is_hidden() {
+    let dir = scratch();
+    let (run, default) = record_on_wasmtime(
+        dir.path(),
+        &fixture("print_args"),
+        &["--env", "WASM_RR_TRACE=other.cbor"],
+        &[],
+        None,
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr());
+    assert!(!default.exists());
+    let other = dir.path().join("traces/other.cbor");
+    assert!(load(&other).events.len() > 2);
+    assert!(!run.stdout().contains("WASM_RR_TRACE"), "{}", run.stdout());
+}
+
+#[test]
+fn time_bomb_recorded_at_1337_explodes_again_in_replay() {
+    // 2026-11-21 13:37:00 UTC.
+    let at_1337 = 1_795_268_220u64;
+    assert_eq!((at_1337 / 3600 % 24, at_1337 / 60 % 60), (13, 37));
+    let dir = scratch();
+    let app = fixture("time_bomb");
+    let trace = dir.path().join("bug-at-1337.json");
+    let recorded = run(
+        wasm_rr()
+            .args(["record", "--wall-clock", &at_1337.to_string(), "-t"])
+            .arg(&trace)
+            .arg(&app),
+        None,
+    );
+    assert_eq!(recorded.code, Some(134), "{}", recorded.stderr());
+    assert_eq!(recorded.stdout(), "checking the time: 13:37\n");
+    assert!(recorded.stderr().contains("time bomb: it is 13:37"));
+    // Nothing is lost at the trap: the panic message's write is the last event.
+    let json = std::fs::read_to_string(&trace).unwrap();
+    let t = wasm_rr_trace::Trace::from_json(&json).unwrap();
+    assert!(
+        matches!(
+            t.events.last(),
+            Some(Event::Write {
+                stream: StreamId::Stderr,
+                ..
+            })
+        ),
+        "{:?}",
+        t.events.last()
+    );
+
+    // Replayed "any time" later, on the embedded host and on stock wasmtime.
+    let replayed = run(wasm_rr().arg("replay").arg(&app).arg(&trace), None);
+    assert_eq!(replayed.code, Some(134));
+    assert_eq!(replayed.stdout, recorded.stdout);
+    assert!(replayed.stderr().contains("panicked"));
+    assert!(replayed.stderr().contains("time bomb: it is 13:37"));
+    let stock = replay_on_wasmtime(dir.path(), &app, &trace);
+    assert_eq!(stock.code, Some(134));
+    assert_eq!(stock.stdout, recorded.stdout);
+    assert!(stock.stderr().contains("time bomb: it is 13:37"));
+}

@@ -1,0 +1,247 @@
+//! `wasi:io/streams`: the interposer's `input-stream` and `output-stream` resources.
+//!
+//! Reads, skips and `check-write` permits are logged with their results. Writes are logged as
+//! their length and [`wasm_rr_trace::output_hash`]; the replayer checks both and still sends the
+//! bytes to the host's stdout or stderr. `splice` is carried out as a logged read and a logged
+//! write, so it replays like any other read and write.
+
+use crate::Interposer;
+use crate::exports::wasi::io::streams as api;
+use crate::io::error::Error;
+use crate::io::poll::new_pollable;
+use crate::wasi::io::streams as host;
+#[cfg(not(feature = "replay"))]
+use wasm_rr_trace::Bytes;
+#[cfg(feature = "replay")]
+use wasm_rr_trace::Call;
+use wasm_rr_trace::{Event, ReadResult, StreamError, StreamId, WriteOp};
+
+/// What an input stream wraps: the host's stream when recording, nothing when replaying.
+#[cfg(not(feature = "replay"))]
+pub type HostInput = host::InputStream;
+/// What an input stream wraps: the host's stream when recording, nothing when replaying.
+#[cfg(feature = "replay")]
+pub type HostInput = ();
+
+/// The exported `input-stream` resource.
+pub struct InputStream {
+    id: StreamId,
+    #[cfg_attr(feature = "replay", allow(dead_code))]
+    host: HostInput,
+}
+
+/// The exported `output-stream` resource. Output reaches the host in both modes.
+pub struct OutputStream {
+    id: StreamId,
+    host: host::OutputStream,
+}
+
+/// A new exported `input-stream` named `id` in the trace.
+pub fn new_input(id: StreamId, host: HostInput) -> api::InputStream {
+    api::InputStream::new(InputStream { id, host })
+}
+
+/// A new exported `output-stream` named `id` in the trace.
+pub fn new_output(id: StreamId, host: host::OutputStream) -> api::OutputStream {
+    api::OutputStream::new(OutputStream { id, host })
+}
+
+/// A host `stream-error` as logged: `last-operation-failed` keeps the error's debug string.
+#[cfg(not(feature = "replay"))]
+fn from_host(e: host::StreamError) -> StreamError {
+    match e {
+        host::StreamError::Closed => StreamError::Closed,
+        host::StreamError::LastOperationFailed(err) => StreamError::Failed(err.to_debug_string()),
+    }
+}
+
+fn to_wit(e: StreamError) -> api::StreamError {
+    match e {
+        StreamError::Closed => api::StreamError::Closed,
+        StreamError::Failed(m) => api::StreamError::LastOperationFailed(Error::new_resource(m)),
+    }
+}
+
+impl InputStream {
+    fn read(&self, len: u64, blocking: bool) -> Result<Vec<u8>, api::StreamError> {
+        let stream = self.id;
+        let result: ReadResult = rr!({
+                let r = if blocking {
+                    crate::rr::flush();
+                    self.host.blocking_read(len)
+                } else {
+                    self.host.read(len)
+                };
+                r.map(Bytes).map_err(from_host)
+            } => |r| Event::Read { stream, len, blocking, result: r.clone() };
+            replay Call::Read { stream, len, blocking }, Event::Read { result, .. } => result);
+        result.map(|b| b.0).map_err(to_wit)
+    }
+
+    fn skip(&self, len: u64, blocking: bool) -> Result<u64, api::StreamError> {
+        let stream = self.id;
+        let result = rr!({
+                let r = if blocking {
+                    crate::rr::flush();
+                    self.host.blocking_skip(len)
+                } else {
+                    self.host.skip(len)
+                };
+                r.map_err(from_host)
+            } => |r| Event::Skip { stream, len, blocking, result: r.clone() };
+            replay Call::Skip { stream, len, blocking }, Event::Skip { result, .. } => result);
+        result.map_err(to_wit)
+    }
+}
+
+impl api::GuestInputStream for InputStream {
+    fn read(&self, len: u64) -> Result<Vec<u8>, api::StreamError> {
+        InputStream::read(self, len, false)
+    }
+
+    fn blocking_read(&self, len: u64) -> Result<Vec<u8>, api::StreamError> {
+        InputStream::read(self, len, true)
+    }
+
+    fn skip(&self, len: u64) -> Result<u64, api::StreamError> {
+        InputStream::skip(self, len, false)
+    }
+
+    fn blocking_skip(&self, len: u64) -> Result<u64, api::StreamError> {
+        InputStream::skip(self, len, true)
+    }
+
+    fn subscribe(&self) -> api::Pollable {
+        #[cfg(not(feature = "replay"))]
+        return new_pollable(self.host.subscribe());
+        #[cfg(feature = "replay")]
+        new_pollable(())
+    }
+}
+
+/// Largest chunk `blocking-write-and-flush` accepts, in bytes.
+const MAX_BLOCKING_WRITE: usize = 4096;
+
+impl OutputStream {
+    /// Performs (recording) or checks and re-performs (replaying) one write. `data` is `None`
+    /// for the zeroes methods, whose length is `len`.
+    fn write(&self, op: WriteOp, data: Option<&[u8]>, len: u64) -> Result<(), api::StreamError> {
+        let stream = self.id;
+        let hash = data.map_or(0, wasm_rr_trace::output_hash);
+        let result = rr!({
+            let r = match (op, data) {
+                (WriteOp::Write, Some(d)) => self.host.write(d),
+                (WriteOp::BlockingWriteAndFlush, Some(d)) => self.host.blocking_write_and_flush(d),
+                (WriteOp::WriteZeroes, _) => self.host.write_zeroes(len),
+                _ => self.host.blocking_write_zeroes_and_flush(len),
+            };
+            r.map_err(from_host)
+        } => |r| Event::Write { stream, op, len, hash, result: r.clone() };
+        replay Call::Write { stream, op, len, hash }, Event::Write { result, .. } => {
+            if result.is_ok() {
+                self.replay_output(data, len);
+            }
+            result
+        });
+        // A write is a point the trace must reach before the guest can trap.
+        crate::rr::flush();
+        result.map_err(to_wit)
+    }
+
+    /// Sends replayed output to the host's stream.
+    #[cfg(feature = "replay")]
+    fn replay_output(&self, data: Option<&[u8]>, len: u64) {
+        let zeroes;
+        let data = match data {
+            Some(d) => d,
+            None => {
+                zeroes = vec![0u8; len as usize];
+                &zeroes
+            }
+        };
+        for chunk in data.chunks(MAX_BLOCKING_WRITE) {
+            // The recorded result is what the guest sees; a host failure here changes nothing.
+            let _ = self.host.blocking_write_and_flush(chunk);
+        }
+    }
+
+    fn flush(&self, blocking: bool) -> Result<(), api::StreamError> {
+        let stream = self.id;
+        let result = rr!({
+                let r = if blocking { self.host.blocking_flush() } else { self.host.flush() };
+                r.map_err(from_host)
+            } => |r| Event::Flush { stream, blocking, result: r.clone() };
+            replay Call::Flush { stream, blocking }, Event::Flush { result, .. } => result);
+        result.map_err(to_wit)
+    }
+}
+
+impl api::GuestOutputStream for OutputStream {
+    fn check_write(&self) -> Result<u64, api::StreamError> {
+        let stream = self.id;
+        let result = rr!(self.host.check_write().map_err(from_host)
+            => |r| Event::CheckWrite { stream, result: r.clone() };
+            replay Call::CheckWrite { stream }, Event::CheckWrite { result, .. } => result);
+        result.map_err(to_wit)
+    }
+
+    fn write(&self, contents: Vec<u8>) -> Result<(), api::StreamError> {
+        OutputStream::write(self, WriteOp::Write, Some(&contents), contents.len() as u64)
+    }
+
+    fn blocking_write_and_flush(&self, contents: Vec<u8>) -> Result<(), api::StreamError> {
+        OutputStream::write(
+            self,
+            WriteOp::BlockingWriteAndFlush,
+            Some(&contents),
+            contents.len() as u64,
+        )
+    }
+
+    fn flush(&self) -> Result<(), api::StreamError> {
+        OutputStream::flush(self, false)
+    }
+
+    fn blocking_flush(&self) -> Result<(), api::StreamError> {
+        OutputStream::flush(self, true)
+    }
+
+    fn subscribe(&self) -> api::Pollable {
+        #[cfg(not(feature = "replay"))]
+        return new_pollable(self.host.subscribe());
+        #[cfg(feature = "replay")]
+        new_pollable(())
+    }
+
+    fn write_zeroes(&self, len: u64) -> Result<(), api::StreamError> {
+        OutputStream::write(self, WriteOp::WriteZeroes, None, len)
+    }
+
+    fn blocking_write_zeroes_and_flush(&self, len: u64) -> Result<(), api::StreamError> {
+        OutputStream::write(self, WriteOp::BlockingWriteZeroesAndFlush, None, len)
+    }
+
+    fn splice(&self, src: api::InputStreamBorrow<'_>, len: u64) -> Result<u64, api::StreamError> {
+        let permit = api::GuestOutputStream::check_write(self)?;
+        let data = src.get::<InputStream>().read(len.min(permit), false)?;
+        api::GuestOutputStream::write(self, data.clone())?;
+        Ok(data.len() as u64)
+    }
+
+    fn blocking_splice(
+        &self,
+        src: api::InputStreamBorrow<'_>,
+        len: u64,
+    ) -> Result<u64, api::StreamError> {
+        let want = len.min(MAX_BLOCKING_WRITE as u64);
+        let data = src.get::<InputStream>().read(want, true)?;
+        let n = data.len() as u64;
+        api::GuestOutputStream::blocking_write_and_flush(self, data)?;
+        Ok(n)
+    }
+}
+
+impl api::Guest for Interposer {
+    type InputStream = InputStream;
+    type OutputStream = OutputStream;
+}
