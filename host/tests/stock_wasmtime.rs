@@ -147,13 +147,12 @@ fn exit_code_is_replayed() {
     let (run, trace) = round_trip("exit_code", &[], &["7"], None);
     assert_eq!(run.code, Some(7));
     assert_eq!(run.stderr(), "this goes to stderr\n");
-    assert!(
-        matches!(
-            trace.events.last(),
-            Some(Event::ExitWithCode(7) | Event::Exit(_))
-        ),
-        "{:?}",
-        trace.events.last()
+    assert_eq!(trace.events.last(), Some(&Event::ExitWithCode(7)));
+    let (run, trace) = round_trip("exit_code", &[], &["7", "std"], None);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(
+        trace.events.last(),
+        Some(&Event::Exit(wasm_rr_trace::Status::Err))
     );
 }
 
@@ -196,6 +195,7 @@ fn self_replaying_component_imports_only_io_and_stdio() {
             "wasi:cli/stderr@0.2.12",
             "wasi:cli/stdout@0.2.12",
             "wasi:io/error@0.2.12",
+            "wasi:io/poll@0.2.12",
             "wasi:io/streams@0.2.12",
         ]
     );
@@ -251,19 +251,25 @@ fn time_bomb_recorded_at_1337_explodes_again_in_replay() {
     assert_eq!(recorded.code, Some(134), "{}", recorded.stderr());
     assert_eq!(recorded.stdout(), "checking the time: 13:37\n");
     assert!(recorded.stderr().contains("time bomb: it is 13:37"));
-    // Nothing is lost at the trap: the panic message's write is the last event.
+    // Nothing is lost at the trap: the panic message's write and flush are the last events.
     let json = std::fs::read_to_string(&trace).unwrap();
     let t = wasm_rr_trace::Trace::from_json(&json).unwrap();
     assert!(
         matches!(
-            t.events.last(),
-            Some(Event::Write {
-                stream: StreamId::Stderr,
-                ..
-            })
+            &t.events[t.events.len() - 2..],
+            [
+                Event::Write {
+                    stream: StreamId::Stderr,
+                    ..
+                },
+                Event::Flush {
+                    stream: StreamId::Stderr,
+                    ..
+                }
+            ]
         ),
         "{:?}",
-        t.events.last()
+        t.events
     );
 
     // Replayed "any time" later, on the embedded host and on stock wasmtime.

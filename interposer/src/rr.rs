@@ -3,8 +3,8 @@
 //! **Recorder.** Events are CBOR-encoded into a buffer as they happen and appended to the trace
 //! file (`trace.cbor` in the preopen at guest path `/wasm-rr`, or the file `WASM_RR_TRACE`
 //! names there). Flush policy: the buffer is written out
-//! - right after every stdout/stderr write is logged (so a guest that panics has already
-//!   logged everything up to its panic message when it traps),
+//! - right after every stdout/stderr write or flush is logged (so a guest that panics has
+//!   already logged everything up to its panic message when it traps),
 //! - before every call that may block (`poll`, `pollable.block`, `blocking-read`,
 //!   `blocking-skip`),
 //! - at `exit` and when the guest's `run` returns,
@@ -259,10 +259,17 @@ mod replayer {
                 }
                 Ok(Some(event)) => r.diverge(index, &event.call().to_string(), &call.to_string()),
                 Ok(None) => {
-                    let end = if r.reader.remaining() > 0 {
-                        "the end of the trace (it was cut off here)"
-                    } else {
+                    let last = r
+                        .recent
+                        .back()
+                        .and_then(|(_, offset)| EventReader::event_at(r.data, *offset));
+                    let end = if matches!(
+                        last,
+                        Some(Event::RunReturned(_) | Event::Exit(_) | Event::ExitWithCode(_))
+                    ) {
                         "the end of the trace"
+                    } else {
+                        "the end of the trace (the recorded run stopped here without exiting: it trapped or was killed, or the trace was cut)"
                     };
                     r.diverge(index, end, &call.to_string())
                 }

@@ -172,6 +172,8 @@ impl OutputStream {
                 r.map_err(from_host)
             } => |r| Event::Flush { stream, blocking, result: r.clone() };
             replay Call::Flush { stream, blocking }, Event::Flush { result, .. } => result);
+        // Like a write, a flush may be the guest's last call before it traps.
+        crate::rr::flush();
         result.map_err(to_wit)
     }
 }
