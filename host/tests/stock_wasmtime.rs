@@ -283,3 +283,36 @@ fn time_bomb_recorded_at_1337_explodes_again_in_replay() {
     assert_eq!(stock.stdout, recorded.stdout);
     assert!(stock.stderr().contains("time bomb: it is 13:37"));
 }
+
+#[test]
+fn mixed_wasi_versions_in_one_component_are_all_intercepted() {
+    let dir = scratch();
+    let wat = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/wat/mixed_versions.wat"
+    );
+    let app = dir.path().join("mixed_versions.wasm");
+    std::fs::write(&app, wat::parse_file(wat).unwrap()).unwrap();
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, &[], &[], None);
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    let t = load(&trace);
+    assert_eq!(
+        t.header.guest_imports,
+        [
+            "wasi:random/random@0.2.0",
+            "wasi:clocks/monotonic-clock@0.2.3",
+            "wasi:random/insecure@0.2.12"
+        ]
+    );
+    let calls: Vec<String> = t.events.iter().map(|e| e.call().to_string()).collect();
+    assert_eq!(
+        calls,
+        [
+            "wasi:random/random.get-random-u64()",
+            "wasi:clocks/monotonic-clock.now()",
+            "wasi:random/insecure.get-insecure-random-u64()",
+            "wasi:cli/run.run returned ok"
+        ]
+    );
+    assert_eq!(replay_on_wasmtime(dir.path(), &app, &trace), recorded);
+}

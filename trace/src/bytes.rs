@@ -15,33 +15,10 @@ impl fmt::Debug for Bytes {
     }
 }
 
-pub(crate) fn to_hex(data: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(data.len() * 2);
-    for b in data {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
-
-fn from_hex(s: &str) -> Option<Vec<u8>> {
-    fn digit(c: u8) -> Option<u8> {
-        (c as char).to_digit(16).map(|d| d as u8)
-    }
-    let s = s.as_bytes();
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    s.chunks(2)
-        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
-        .collect()
-}
-
 impl Serialize for Bytes {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if s.is_human_readable() {
-            s.serialize_str(&to_hex(&self.0))
+            s.serialize_str(&hex::encode(&self.0))
         } else {
             s.serialize_bytes(&self.0)
         }
@@ -66,9 +43,9 @@ impl<'de> Visitor<'de> for BytesVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Bytes, E> {
-        from_hex(v)
+        hex::decode(v)
             .map(Bytes)
-            .ok_or_else(|| E::custom(format!("`{v}` is not a hex string")))
+            .map_err(|_| E::custom(format!("`{v}` is not a hex string")))
     }
 }
 

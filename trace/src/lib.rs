@@ -69,7 +69,7 @@ impl RecordConfig {
 
     /// Decodes [`RecordConfig::to_cbor`]'s output; the error says what is wrong.
     pub fn from_cbor(data: &[u8]) -> Result<RecordConfig, String> {
-        ciborium::de::from_reader(data).map_err(|e| describe_de_error(e))
+        ciborium::de::from_reader(data).map_err(describe_de_error)
     }
 
     /// The header a recorder writes for this configuration.
@@ -148,7 +148,7 @@ pub fn output_hash(data: &[u8]) -> u64 {
 pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(data);
-    bytes::to_hex(&digest)
+    hex::encode(digest)
 }
 
 /// Reads events one at a time from a CBOR sequence, without holding them all in memory.
