@@ -285,7 +285,7 @@ fn time_bomb_recorded_at_1337_explodes_again_in_replay() {
 }
 
 #[test]
-fn mixed_wasi_versions_in_one_component_are_all_intercepted() {
+fn mixed_wasi_versions_are_all_intercepted_and_other_exports_pass_through() {
     let dir = scratch();
     let wat = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -315,4 +315,15 @@ fn mixed_wasi_versions_in_one_component_are_all_intercepted() {
         ]
     );
     assert_eq!(replay_on_wasmtime(dir.path(), &app, &trace), recorded);
+
+    // The export beside `wasi:cli/run` is passed through, by both wrapped components.
+    for wrapped in ["app.recording.wasm", "app.replay.wasm"] {
+        let bytes = std::fs::read(dir.path().join(wrapped)).unwrap();
+        let (_, exports) = wasm_rr_composer::component_world(&bytes).unwrap();
+        assert_eq!(
+            exports,
+            ["wasi:cli/run@0.2.3", "example:extra/answers"],
+            "{wrapped}"
+        );
+    }
 }

@@ -350,9 +350,8 @@ impl Event {
             Event::GetArguments(v) => format!("{v:?}"),
             Event::InitialCwd(v) => format!("{v:?}"),
             Event::Exit(_) | Event::ExitWithCode(_) | Event::RunReturned(_) => "()".into(),
-            Event::PollableBlock | Event::SubscribeDuration(_) | Event::SubscribeInstant(_) => {
-                "pollable".into()
-            }
+            Event::PollableBlock => "()".into(),
+            Event::SubscribeDuration(_) | Event::SubscribeInstant(_) => "pollable".into(),
             Event::TerminalStdin(b) | Event::TerminalStdout(b) | Event::TerminalStderr(b) => {
                 if *b { "terminal" } else { "none" }.into()
             }
