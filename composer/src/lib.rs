@@ -19,6 +19,8 @@
 //!
 //! Errors are [`WrapError`]s; their messages name the offending interface.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeSet;
 use wac_graph::types::{Package, are_semver_compatible};
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};

@@ -12,6 +12,8 @@
 //!
 //! `docs/trace-format.md` in the repository describes every event.
 
+#![warn(missing_docs)]
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

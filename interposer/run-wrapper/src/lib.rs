@@ -27,25 +27,5 @@ impl exports::wasi::cli::run::Guest for Wrapper {
 
 export!(Wrapper);
 
-/// This world passes no lists or strings, so nothing is ever allocated.
-#[cfg(target_arch = "wasm32")]
-struct NoAllocator;
-
-#[cfg(target_arch = "wasm32")]
-unsafe impl core::alloc::GlobalAlloc for NoAllocator {
-    unsafe fn alloc(&self, _layout: core::alloc::Layout) -> *mut u8 {
-        core::ptr::null_mut()
-    }
-
-    unsafe fn dealloc(&self, _ptr: *mut u8, _layout: core::alloc::Layout) {}
-}
-
-#[cfg(target_arch = "wasm32")]
-#[global_allocator]
-static ALLOCATOR: NoAllocator = NoAllocator;
-
-#[cfg(target_arch = "wasm32")]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    core::arch::wasm32::unreachable()
-}
+// The no_std runtime: no allocator, trap on panic.
+use wasm_rr_bare as _;
