@@ -378,3 +378,36 @@ fn trace_json_is_the_same_data_model() {
     assert_eq!(value["header"]["wasi"], "0.2.12");
     assert!(value["events"].as_array().unwrap().len() == trace.events.len());
 }
+
+#[test]
+fn output_divergence_is_detected_by_length_and_hash() {
+    let dir = scratch();
+    let app = fixture("print_args");
+    assert_eq!(record(dir.path(), &app, &[], &["a"], None).code, Some(0));
+    let mut trace = load(&dir.path().join("wasm-rr-trace.cbor"));
+    let (index, hash) = trace
+        .events
+        .iter_mut()
+        .enumerate()
+        .find_map(|(i, e)| match e {
+            Event::Write { hash, .. } => Some((i, hash)),
+            _ => None,
+        })
+        .unwrap();
+    let real = *hash;
+    *hash ^= 1;
+    let edited = dir.path().join("edited.cbor");
+    std::fs::write(&edited, trace.to_cbor()).unwrap();
+    let r = run(wasm_rr().arg("replay").arg(&app).arg(&edited), None);
+    assert_eq!(r.code, Some(1));
+    let len = "arg 0: print_args.wasm\n".len();
+    assert!(
+        r.stderr().starts_with(&format!(
+            "wasm-rr: replay diverged at event {index}\n  expected: wasi:io/streams.output-stream.write(stdout, len={len}, hash={:016x})\n  actual:   wasi:io/streams.output-stream.write(stdout, len={len}, hash={real:016x})\n",
+            real ^ 1
+        )),
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(r.stdout(), "", "no output after the divergence");
+}

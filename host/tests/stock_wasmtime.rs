@@ -327,3 +327,64 @@ fn mixed_wasi_versions_are_all_intercepted_and_other_exports_pass_through() {
         );
     }
 }
+
+#[test]
+fn every_intercepted_function_replays() {
+    let input = b"0123456789abcdefghijklmnopqrstuvwxyz\n";
+    let (run, trace) = round_trip("wasi_apis", &["--env", "K=V"], &["x"], Some(input));
+    assert_eq!(run.code, Some(0), "{}", run.stderr());
+    let out = run.stdout();
+    assert!(out.contains("poll (1 ms, 1 h): [0]\n"), "{out}");
+    assert!(out.contains("1 h ready: false\n"), "{out}");
+    assert!(
+        out.contains("stdin blocking-read 5: Ok([51, 52, 53, 54, 55])\n"),
+        "{out}"
+    );
+    assert!(out.contains("stdin end: \"closed\"\n"), "{out}");
+    assert_eq!(run.stderr(), "to stderr\n");
+    let json = trace.to_json();
+    for event in [
+        "get-arguments",
+        "get-environment",
+        "initial-cwd",
+        "terminal-stdin",
+        "terminal-stdout",
+        "terminal-stderr",
+        "wall-clock-now",
+        "wall-clock-resolution",
+        "monotonic-clock-now",
+        "monotonic-clock-resolution",
+        "subscribe-instant",
+        "subscribe-duration",
+        "poll",
+        "pollable-ready",
+        "pollable-block",
+        "random-bytes",
+        "random-u64",
+        "insecure-random-bytes",
+        "insecure-random-u64",
+        "insecure-seed",
+        "read",
+        "skip",
+        "check-write",
+        "write",
+        "flush",
+        "run-returned",
+    ] {
+        assert!(
+            json.contains(&format!("\"{event}\"")),
+            "no {event} event in {json}"
+        );
+    }
+    for op in [
+        "write",
+        "blocking-write-and-flush",
+        "write-zeroes",
+        "blocking-write-zeroes-and-flush",
+    ] {
+        assert!(
+            json.contains(&format!("\"op\":\"{op}\"")),
+            "no {op} write in {json}"
+        );
+    }
+}
