@@ -102,6 +102,11 @@ pub enum WrapError {
     /// The input is not WebAssembly at all, or is malformed.
     #[error("it is not a valid WebAssembly component: {0}")]
     NotAComponent(String),
+    /// The component exports no `wasi:cli/run`.
+    #[error(
+        "it exports no `wasi:cli/run`; this version of wasm-rr records commands (components that export `wasi:cli/run`) only"
+    )]
+    NotACommand,
     /// The guest imports something wasm-rr cannot record.
     #[error("it imports `{import}`, which this version of wasm-rr cannot record: {reason}")]
     Unsupported {
@@ -203,7 +208,7 @@ pub fn check_guest_imports(imports: &[String]) -> Result<(), WrapError> {
             });
         }
         let v = version.and_then(|v| semver::Version::parse(v).ok());
-        if !v.is_some_and(|v| v.major == 0 && v.minor == 2) {
+        if !v.is_some_and(|v| v.major == 0 && v.minor == 2 && v.patch <= 12) {
             return Err(WrapError::Unsupported {
                 import: import.clone(),
                 reason: "wasm-rr records WASI 0.2.x (0.2.0 to 0.2.12) only".into(),
@@ -377,10 +382,16 @@ fn compose(
     }
 
     // Pass the guest's exports through; `wasi:cli/run` goes through the run wrapper.
-    let mut wrapper_inst = None;
-    for export in b.exports(guest_pkg) {
+    let guest_exports = b.exports(guest_pkg);
+    if !guest_exports
+        .iter()
+        .any(|e| split_version(e).0 == "wasi:cli/run")
+    {
+        return Err(WrapError::NotACommand);
+    }
+    for export in guest_exports {
         let (base, _) = split_version(&export);
-        let node = if base == "wasi:cli/run" && wrapper_inst.is_none() {
+        let node = if base == "wasi:cli/run" {
             let wrapper_pkg = b.register("wasm-rr:run-wrapper", parts.run_wrapper)?;
             let inst = b.graph.instantiate(wrapper_pkg);
             let run = format!("wasi:cli/run@{}", wasm_rr_trace::WASI_VERSION);
@@ -391,7 +402,6 @@ fn compose(
                 inst,
                 "wasm-rr:rr/control",
             )?;
-            wrapper_inst = Some(inst);
             b.alias(inst, &run)?
         } else {
             b.alias(guest_inst, &export)?

@@ -46,10 +46,12 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         _ => PathBuf::from("."),
     };
     let fail = || format!("cannot write {}", path.display());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".wasm-rr-")
-        .tempfile_in(&dir)
-        .with_context(fail)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".wasm-rr-");
+    // Like any new file: 0666 less the umask (tempfile's default is 0600).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(&dir).with_context(fail)?;
     tmp.write_all(data).with_context(fail)?;
     tmp.as_file().sync_all().with_context(fail)?;
     tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
@@ -76,7 +78,7 @@ pub fn load_trace(path: &Path) -> Result<Trace> {
     .map_err(|e| anyhow::anyhow!("{e:#}"))?;
     if trace.torn_tail_bytes > 0 {
         eprintln!(
-            "wasm-rr: warning: {}: the last {} bytes are a cut-off event and were ignored",
+            "wasm-rr: warning: {}: the last {} bytes are not a whole event (the recording was cut off) and were ignored",
             path.display(),
             trace.torn_tail_bytes
         );

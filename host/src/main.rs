@@ -11,6 +11,7 @@ mod runtime;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
 use files::Format;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -182,6 +183,9 @@ fn parse_dir(spec: &str) -> Result<(PathBuf, String)> {
 
 /// Parses `--env KEY=VALUE` (or `KEY`, taking the value from this process, as wasmtime does).
 fn parse_env(spec: &str) -> Result<(String, String)> {
+    if spec.starts_with("WASM_RR_") {
+        bail!("--env {spec}: WASM_RR_* variables configure the recorder; name the trace with -t");
+    }
     match spec.split_once('=') {
         Some((k, v)) => Ok((k.to_string(), v.to_string())),
         None => std::env::var(spec)
@@ -233,7 +237,15 @@ fn record(
             app.display()
         );
     }
-    let recorded = files::load_trace(&raw)?;
+    let recorded = match files::load_trace(&raw) {
+        Ok(t) => t,
+        Err(e) if format == Format::Cbor => {
+            // Keep what was recorded, so that it can be inspected or reported.
+            files::write_atomic(&trace_path, &files::read(&raw)?)?;
+            return Err(e.context(format!("kept the raw trace in {}", trace_path.display())));
+        }
+        Err(e) => return Err(e),
+    };
     files::save_trace(&trace_path, &recorded, format)?;
     eprintln!(
         "wasm-rr: recorded {} events to {} (exit status {code})",
@@ -291,19 +303,31 @@ fn convert(input: &Path, output: &Path) -> Result<i32> {
 }
 
 fn show(path: &Path) -> Result<i32> {
-    let Trace { header, events, .. } = files::load_trace(path)?;
-    println!(
+    let trace = files::load_trace(path)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match write_trace(&mut out, &trace).and_then(|()| out.flush()) {
+        Ok(()) => Ok(0),
+        // `wasm-rr show trace | head` is fine.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(anyhow!("cannot write to stdout: {e}")),
+    }
+}
+
+fn write_trace(out: &mut impl Write, trace: &Trace) -> std::io::Result<()> {
+    let Trace { header, events, .. } = trace;
+    writeln!(
+        out,
         "trace format {}, recorded by wasm-rr {}",
         header.format, header.wasm_rr
-    );
-    println!("component sha256 {}", header.component_sha256);
-    println!("WASI {}; the guest imports:", header.wasi);
+    )?;
+    writeln!(out, "component sha256 {}", header.component_sha256)?;
+    writeln!(out, "WASI {}; the guest imports:", header.wasi)?;
     for import in &header.guest_imports {
-        println!("  {import}");
+        writeln!(out, "  {import}")?;
     }
-    println!("{} events:", events.len());
+    writeln!(out, "{} events:", events.len())?;
     for (i, e) in events.iter().enumerate() {
-        println!("#{i} {e}");
+        writeln!(out, "#{i} {e}")?;
     }
-    Ok(0)
+    Ok(())
 }

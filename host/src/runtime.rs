@@ -53,7 +53,7 @@ impl wasmtime_wasi::HostWallClock for StartedClock {
     }
 
     fn now(&self) -> Duration {
-        self.start + self.since.elapsed()
+        self.start.saturating_add(self.since.elapsed())
     }
 }
 

@@ -184,7 +184,7 @@ fn truncated_trace_replays_up_to_the_cut_then_reports_divergence() {
     assert_eq!(r.code, Some(1), "{}", r.stderr());
     let err = r.stderr();
     assert!(
-        err.contains(" are a cut-off event and were ignored\n"),
+        err.contains(" bytes are not a whole event (the recording was cut off) and were ignored\n"),
         "{err}"
     );
     assert!(err.contains("wasm-rr: replay diverged at event "), "{err}");
@@ -410,4 +410,59 @@ fn output_divergence_is_detected_by_length_and_hash() {
         r.stderr()
     );
     assert_eq!(r.stdout(), "", "no output after the divergence");
+}
+
+#[test]
+fn large_stdin_reads_record_and_replay() {
+    let dir = scratch();
+    let app = fixture("read_stdin");
+    let input: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let recorded = record(dir.path(), &app, &[], &[], Some(&input));
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    assert!(recorded.stdout().starts_with("read 200000 bytes\n"));
+    let replayed = run(
+        wasm_rr().current_dir(dir.path()).arg("replay").arg(&app),
+        None,
+    );
+    assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
+    assert_eq!(replayed.stdout, recorded.stdout);
+}
+
+#[test]
+fn record_refuses_wasm_rr_variables_for_the_guest() {
+    let dir = scratch();
+    let r = record(
+        dir.path(),
+        &fixture("print_args"),
+        &["--env", "WASM_RR_TRACE=x.cbor"],
+        &[],
+        None,
+    );
+    assert_eq!(r.code, Some(2));
+    assert_eq!(
+        r.stderr(),
+        "wasm-rr: error: --env WASM_RR_TRACE=x.cbor: WASM_RR_* variables configure the recorder; name the trace with -t\n"
+    );
+}
+
+#[test]
+fn show_into_a_closed_pipe_is_not_an_error() {
+    let dir = scratch();
+    let app = fixture("random_loop");
+    assert_eq!(
+        record(dir.path(), &app, &[], &["50000"], None).code,
+        Some(0)
+    );
+    let mut child = wasm_rr()
+        .arg("show")
+        .arg(dir.path().join("wasm-rr-trace.cbor"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end at once: 50,000 lines cannot fit in the pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }

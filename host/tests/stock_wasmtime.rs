@@ -388,3 +388,67 @@ fn every_intercepted_function_replays() {
         );
     }
 }
+
+#[test]
+fn broken_wasi_rules_trap_alike_in_recording_and_replay() {
+    for (mode, message) in [
+        (
+            "big-write",
+            "wasm-rr: the guest broke a WASI rule: blocking-write-and-flush was given 5000 bytes; WASI allows at most 4096\n",
+        ),
+        (
+            "empty-poll",
+            "wasm-rr: the guest broke a WASI rule: poll was called with an empty list\n",
+        ),
+    ] {
+        let dir = scratch();
+        let app = fixture("misuse");
+        let (recorded, trace) = record_on_wasmtime(dir.path(), &app, &[], &[mode], None);
+        assert_eq!(recorded.code, Some(134), "{mode}: {}", recorded.stderr());
+        assert!(
+            recorded.stderr().starts_with(message),
+            "{mode}: {}",
+            recorded.stderr()
+        );
+        // Everything before the trap is in the trace.
+        let t = load(&trace);
+        assert!(
+            t.events.iter().any(|e| matches!(e, Event::RandomU64(_))),
+            "{mode}"
+        );
+        let replayed = replay_on_wasmtime(dir.path(), &app, &trace);
+        assert_eq!(replayed.code, Some(134), "{mode}");
+        assert_eq!(replayed.stdout, recorded.stdout, "{mode}");
+        assert!(
+            replayed.stderr().starts_with(message),
+            "{mode}: {}",
+            replayed.stderr()
+        );
+    }
+    let (run, _) = round_trip("misuse", &[], &["orphan-pollable"], Some(b"input"));
+    assert_eq!(run.code, Some(0), "{}", run.stderr());
+    assert!(run.stdout().ends_with("waited on an orphan pollable\n"));
+}
+
+#[test]
+fn a_component_without_wasi_cli_run_is_refused() {
+    let dir = scratch();
+    let app = dir.path().join("library.wasm");
+    std::fs::write(&app, wat::parse_str("(component)").unwrap()).unwrap();
+    let r = run(
+        wasm_rr()
+            .arg("wrap")
+            .arg(&app)
+            .arg("-o")
+            .arg(dir.path().join("out.wasm")),
+        None,
+    );
+    assert_eq!(r.code, Some(2));
+    assert_eq!(
+        r.stderr(),
+        format!(
+            "wasm-rr: error: cannot wrap {}: it exports no `wasi:cli/run`; this version of wasm-rr records commands (components that export `wasi:cli/run`) only\n",
+            app.display()
+        )
+    );
+}

@@ -56,7 +56,7 @@ impl exit::Guest for Interposer {
 impl stdin::Guest for Interposer {
     fn get_stdin() -> stdin::InputStream {
         #[cfg(not(feature = "replay"))]
-        return new_input(StreamId::Stdin, host::stdin::get_stdin());
+        return new_input(StreamId::Stdin, std::rc::Rc::new(host::stdin::get_stdin()));
         #[cfg(feature = "replay")]
         new_input(StreamId::Stdin, ())
     }

@@ -59,6 +59,7 @@ impl monotonic_clock::Guest for Interposer {
         new_pollable(
             rr!(host::monotonic_clock::subscribe_instant(when) => |p| Event::SubscribeInstant(when);
             replay Call::SubscribeInstant(when), Event::SubscribeInstant(_) => ()),
+            None,
         )
     }
 
@@ -66,6 +67,7 @@ impl monotonic_clock::Guest for Interposer {
         new_pollable(
             rr!(host::monotonic_clock::subscribe_duration(when) => |p| Event::SubscribeDuration(when);
             replay Call::SubscribeDuration(when), Event::SubscribeDuration(_) => ()),
+            None,
         )
     }
 }

@@ -33,6 +33,18 @@ pub fn fatal(message: &str) -> ! {
     std::process::abort()
 }
 
+/// The guest broke a rule of WASI that wasmtime enforces with a trap. Writes the trace out,
+/// says what happened on the host's stderr, and traps, the same way recording and replaying.
+pub fn guest_error(message: &str) -> ! {
+    flush();
+    let line = format!("wasm-rr: the guest broke a WASI rule: {message}\n");
+    let _ = host_cli::stderr::get_stderr().blocking_write_and_flush(line.as_bytes());
+    #[cfg(target_arch = "wasm32")]
+    core::arch::wasm32::unreachable();
+    #[cfg(not(target_arch = "wasm32"))]
+    std::process::abort()
+}
+
 /// Called when an event that [`next`] matched to a call has the wrong shape (a bug).
 pub fn bad_event(event: Event) -> ! {
     fatal(&format!(
@@ -82,7 +94,7 @@ mod recorder {
         };
         let relative = name
             .strip_prefix(TRACE_DIR)
-            .map(|r| r.trim_start_matches('/'))
+            .and_then(|r| r.strip_prefix('/'))
             .unwrap_or(&name);
         if relative.is_empty() || relative.starts_with('/') {
             fatal(&format!(

@@ -54,7 +54,8 @@ impl<'de> Deserialize<'de> for Bytes {
         if d.is_human_readable() {
             d.deserialize_str(BytesVisitor)
         } else {
-            d.deserialize_bytes(BytesVisitor)
+            // `byte_buf`: ciborium hands out borrowed bytes only up to its scratch size (4 KiB).
+            d.deserialize_byte_buf(BytesVisitor)
         }
     }
 }

@@ -54,7 +54,8 @@ pub enum WriteOp {
 }
 
 impl WriteOp {
-    fn wit_name(self) -> &'static str {
+    /// The WIT name of the method, e.g. `blocking-write-and-flush`.
+    pub fn wit_name(self) -> &'static str {
         match self {
             WriteOp::Write => "write",
             WriteOp::BlockingWriteAndFlush => "blocking-write-and-flush",

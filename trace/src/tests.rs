@@ -103,3 +103,30 @@ fn calls_describe_arguments() {
         "wasi:random/random.get-random-bytes(16) -> 16 bytes"
     );
 }
+
+#[test]
+fn large_byte_strings_round_trip() {
+    let mut t = sample();
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i * 7) as u8).collect();
+    t.events.push(Event::Read {
+        stream: StreamId::Stdin,
+        len: 100_000,
+        blocking: true,
+        result: Ok(Bytes(big.clone())),
+    });
+    t.events.push(Event::RandomBytes(Bytes(big)));
+    let cbor = t.to_cbor();
+    assert_eq!(Trace::from_cbor(&cbor).unwrap(), t);
+    let (_, mut reader) = EventReader::new(&cbor).unwrap();
+    let mut offsets = Vec::new();
+    loop {
+        let offset = reader.offset();
+        match reader.next_event().unwrap() {
+            Some(_) => offsets.push(offset),
+            None => break,
+        }
+    }
+    let last = EventReader::event_at(&cbor, *offsets.last().unwrap()).unwrap();
+    assert_eq!(&last, t.events.last().unwrap());
+    assert_eq!(Trace::from_json(&t.to_json()).unwrap(), t);
+}

@@ -10,6 +10,7 @@ use crate::exports::wasi::io::streams as api;
 use crate::io::error::Error;
 use crate::io::poll::new_pollable;
 use crate::wasi::io::streams as host;
+use std::rc::Rc;
 #[cfg(not(feature = "replay"))]
 use wasm_rr_trace::Bytes;
 #[cfg(feature = "replay")]
@@ -18,7 +19,7 @@ use wasm_rr_trace::{Event, ReadResult, StreamError, StreamId, WriteOp};
 
 /// What an input stream wraps: the host's stream when recording, nothing when replaying.
 #[cfg(not(feature = "replay"))]
-pub type HostInput = host::InputStream;
+pub type HostInput = Rc<host::InputStream>;
 /// What an input stream wraps: the host's stream when recording, nothing when replaying.
 #[cfg(feature = "replay")]
 pub type HostInput = ();
@@ -33,7 +34,7 @@ pub struct InputStream {
 /// The exported `output-stream` resource. Output reaches the host in both modes.
 pub struct OutputStream {
     id: StreamId,
-    host: host::OutputStream,
+    host: Rc<host::OutputStream>,
 }
 
 /// A new exported `input-stream` named `id` in the trace.
@@ -43,7 +44,10 @@ pub fn new_input(id: StreamId, host: HostInput) -> api::InputStream {
 
 /// A new exported `output-stream` named `id` in the trace.
 pub fn new_output(id: StreamId, host: host::OutputStream) -> api::OutputStream {
-    api::OutputStream::new(OutputStream { id, host })
+    api::OutputStream::new(OutputStream {
+        id,
+        host: Rc::new(host),
+    })
 }
 
 /// A host `stream-error` as logged: `last-operation-failed` keeps the error's debug string.
@@ -113,9 +117,9 @@ impl api::GuestInputStream for InputStream {
 
     fn subscribe(&self) -> api::Pollable {
         #[cfg(not(feature = "replay"))]
-        return new_pollable(self.host.subscribe());
+        return new_pollable(self.host.subscribe(), Some(self.host.clone()));
         #[cfg(feature = "replay")]
-        new_pollable(())
+        new_pollable((), None)
     }
 }
 
@@ -127,7 +131,20 @@ impl OutputStream {
     /// for the zeroes methods, whose length is `len`.
     fn write(&self, op: WriteOp, data: Option<&[u8]>, len: u64) -> Result<(), api::StreamError> {
         let stream = self.id;
+        let blocking = matches!(
+            op,
+            WriteOp::BlockingWriteAndFlush | WriteOp::BlockingWriteZeroesAndFlush
+        );
+        if blocking && len > MAX_BLOCKING_WRITE as u64 {
+            // wasmtime traps on this; trap the same way when replaying.
+            crate::rr::guest_error(&format!(
+                "{} was given {len} bytes; WASI allows at most {MAX_BLOCKING_WRITE}",
+                op.wit_name()
+            ));
+        }
         let hash = data.map_or(0, wasm_rr_trace::output_hash);
+        // The host may block or trap here: the trace must hold everything before this call.
+        crate::rr::flush();
         let result = rr!({
             let r = match (op, data) {
                 (WriteOp::Write, Some(d)) => self.host.write(d),
@@ -167,6 +184,7 @@ impl OutputStream {
 
     fn flush(&self, blocking: bool) -> Result<(), api::StreamError> {
         let stream = self.id;
+        crate::rr::flush();
         let result = rr!({
                 let r = if blocking { self.host.blocking_flush() } else { self.host.flush() };
                 r.map_err(from_host)
@@ -210,9 +228,9 @@ impl api::GuestOutputStream for OutputStream {
 
     fn subscribe(&self) -> api::Pollable {
         #[cfg(not(feature = "replay"))]
-        return new_pollable(self.host.subscribe());
+        return new_pollable(self.host.subscribe(), Some(self.host.clone()));
         #[cfg(feature = "replay")]
-        new_pollable(())
+        new_pollable((), None)
     }
 
     fn write_zeroes(&self, len: u64) -> Result<(), api::StreamError> {
