@@ -228,9 +228,31 @@ fn record(
     };
     opts.dirs
         .push((trace_dir.path().to_path_buf(), TRACE_DIR.to_string()));
+    let raw = trace_dir.path().join(TRACE_FILE);
+
+    // Ctrl-C: keep the trace so far. The recorder writes the trace out before every call that
+    // may block, so an app waiting for input or sleeping has its whole trace on disk.
+    let (partial_raw, partial_path) = (raw.clone(), trace_path.clone());
+    ctrlc::set_handler(move || {
+        let status = match keep_partial_trace(&partial_raw, &partial_path, format) {
+            Ok(events) => {
+                eprintln!(
+                    "wasm-rr: interrupted; kept the {events} events recorded so far in {}",
+                    partial_path.display()
+                );
+                130
+            }
+            Err(e) => {
+                eprintln!("wasm-rr: error: interrupted, and the trace could not be kept: {e:#}");
+                2
+            }
+        };
+        std::process::exit(status);
+    })
+    .context("cannot handle Ctrl-C")?;
+
     let code = runtime::run(&wrapped, &opts)?;
 
-    let raw = trace_dir.path().join(TRACE_FILE);
     if !raw.exists() {
         bail!(
             "{} produced no trace (it stopped before its first WASI call)",
@@ -253,6 +275,13 @@ fn record(
         trace_path.display()
     );
     Ok(code)
+}
+
+/// Saves what the recorder has written so far; returns the number of events.
+fn keep_partial_trace(raw: &Path, dest: &Path, format: Format) -> Result<usize> {
+    let trace = files::load_trace(raw)?;
+    files::save_trace(dest, &trace, format)?;
+    Ok(trace.events.len())
 }
 
 /// The default trace of `replay`: `wasm-rr-trace.cbor`, else `wasm-rr-trace.json`.

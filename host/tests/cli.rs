@@ -466,3 +466,60 @@ fn show_into_a_closed_pipe_is_not_an_error() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn interrupted_recording_keeps_the_trace_so_far() {
+    use std::io::{BufRead, BufReader};
+    let dir = scratch();
+    let app = fixture("prompt");
+    let mut child = wasm_rr()
+        .current_dir(dir.path())
+        .arg("record")
+        .arg(&app)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the app has printed `ready` and blocks on its stdin, then press Ctrl-C.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    // Keep the app's stdin open (`wait_with_output` would close it, and the app would go on).
+    let stdin = child.stdin.take();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    drop(stdin);
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.starts_with("wasm-rr: interrupted; kept the "),
+        "{stderr}"
+    );
+    let trace = load(&dir.path().join("wasm-rr-trace.cbor"));
+    assert!(
+        trace
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Write { .. })),
+        "{:?}",
+        trace.events
+    );
+    // Replaying it prints `ready` again, then stops where the recording was interrupted.
+    let r = run(
+        wasm_rr().current_dir(dir.path()).arg("replay").arg(&app),
+        None,
+    );
+    assert_eq!(r.stdout(), "ready\n");
+    assert_eq!(r.code, Some(1));
+    assert!(
+        r.stderr()
+            .contains("expected: the end of the trace (the recorded run stopped here")
+    );
+}
