@@ -11,7 +11,8 @@
 //! - whenever [`FLUSH_AT`] bytes are buffered.
 //!
 //! **Replayer.** Reads the trace that `wasm-rr wrap --replay` embedded (import
-//! `wasm-rr:rr/embedded`) one event at a time. Every call asks [`next`] for the next event and
+//! `wasm-rr:rr/embedded`, a zstd frame of the CBOR trace, or the plain CBOR) one event at a
+//! time. Every call asks [`next`] for the next event and
 //! gets it only if the event answers that very call with the same arguments; otherwise the
 //! replay stops with a divergence report and exit status 1.
 
@@ -216,8 +217,20 @@ mod replayer {
         static REPLAYER: RefCell<Option<Replayer>> = const { RefCell::new(None) };
     }
 
+    /// The first bytes of a zstd frame.
+    const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
     fn load() -> Replayer {
-        let data: &'static [u8] = Vec::leak(embedded::blob());
+        let mut blob = embedded::blob();
+        if blob.starts_with(&ZSTD_MAGIC) {
+            let mut decoder = ruzstd::decoding::StreamingDecoder::new(&blob[..])
+                .unwrap_or_else(|e| fatal(&format!("the embedded trace is unusable: {e}")));
+            let mut cbor = Vec::new();
+            std::io::Read::read_to_end(&mut decoder, &mut cbor)
+                .unwrap_or_else(|e| fatal(&format!("the embedded trace is unusable: {e}")));
+            blob = cbor;
+        }
+        let data: &'static [u8] = Vec::leak(blob);
         let (_, reader) = EventReader::new(data)
             .unwrap_or_else(|e| fatal(&format!("the embedded trace is unusable: {e}")));
         Replayer {
