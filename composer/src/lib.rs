@@ -24,7 +24,7 @@
 use std::collections::BTreeSet;
 use wac_graph::types::{Package, are_semver_compatible};
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
-use wasm_rr_trace::{RecordConfig, Trace};
+use wasm_rr_trace::{EventReader, RecordConfig, TraceError};
 
 mod blob;
 
@@ -142,6 +142,9 @@ pub enum WrapError {
         /// sha256 of the app given.
         app: String,
     },
+    /// The trace to embed has no valid header.
+    #[error("the trace is unusable: {0}")]
+    Trace(TraceError),
     /// wac-graph or wit-component failed (a bug in wasm-rr or a very unusual component).
     #[error("composition failed: {0}")]
     Compose(String),
@@ -251,18 +254,26 @@ pub fn wrap_record(guest: &[u8], parts: &Interposers) -> Result<Vec<u8>, WrapErr
 /// random numbers, 5x for text).
 pub const TRACE_ZSTD_LEVEL: i32 = 3;
 
-/// Builds the self-replaying component: the replayer, with `trace` embedded (as a zstd frame
-/// of its CBOR form), in front of `guest`. It imports only [`REPLAY_HOST_IMPORTS`].
+/// Builds the self-replaying component: the replayer, with `trace_cbor` embedded (as a zstd
+/// frame), in front of `guest`. It imports only [`REPLAY_HOST_IMPORTS`].
 ///
-/// Errors: [`WrapError::WrongComponent`] when the trace was recorded from another component,
-/// and every error of [`wrap_record`].
-pub fn wrap_replay(guest: &[u8], trace: &Trace, parts: &Interposers) -> Result<Vec<u8>, WrapError> {
+/// `trace_cbor` is a trace's CBOR form; only its header is read here, so check the events
+/// first ([`wasm_rr_trace::scan_cbor`]), or the replay will stop at the first bad one.
+///
+/// Errors: [`WrapError::Trace`] for a bad header, [`WrapError::WrongComponent`] when the trace
+/// was recorded from another component, and every error of [`wrap_record`].
+pub fn wrap_replay(
+    guest: &[u8],
+    trace_cbor: &[u8],
+    parts: &Interposers,
+) -> Result<Vec<u8>, WrapError> {
     let (imports, _) = component_world(guest)?;
     check_guest_imports(&imports)?;
+    let (header, _) = EventReader::new(trace_cbor).map_err(WrapError::Trace)?;
     let app = component_sha256(guest);
-    if trace.header.component_sha256 != app {
+    if header.component_sha256 != app {
         return Err(WrapError::WrongComponent {
-            trace: trace.header.component_sha256.clone(),
+            trace: header.component_sha256,
             app,
         });
     }
@@ -270,8 +281,7 @@ pub fn wrap_replay(guest: &[u8], trace: &Trace, parts: &Interposers) -> Result<V
         .iter()
         .map(|i| format!("{i}@{}", wasm_rr_trace::WASI_VERSION))
         .collect();
-    let compressed =
-        zstd::encode_all(&trace.to_cbor()[..], TRACE_ZSTD_LEVEL).map_err(compose_err)?;
+    let compressed = zstd::encode_all(trace_cbor, TRACE_ZSTD_LEVEL).map_err(compose_err)?;
     compose(
         guest,
         parts.replayer,

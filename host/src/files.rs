@@ -1,7 +1,7 @@
 //! Reading inputs and writing outputs: every error names the file, and every output is
 //! written to a temporary file in the same directory and renamed into place.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use wasm_rr_trace::Trace;
@@ -58,32 +58,59 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Loads a trace in either format (by extension; content decides for other names).
-/// Errors name the file and the problem; a torn tail is accepted with a warning.
-pub fn load_trace(path: &Path) -> Result<Trace> {
-    let data = read(path)?;
-    let format = Format::from_path(path).unwrap_or(if data.first() == Some(&b'{') {
+/// The format of a trace file: by extension, else by content (JSON starts with `{`).
+fn detect(path: &Path, data: &[u8]) -> Format {
+    Format::from_path(path).unwrap_or(if data.first() == Some(&b'{') {
         Format::Json
     } else {
         Format::Cbor
-    });
-    let trace = match format {
-        Format::Cbor => Trace::from_cbor(&data),
-        Format::Json => match std::str::from_utf8(&data) {
-            Ok(text) => Trace::from_json(text),
-            Err(_) => bail!("{}: not a wasm-rr JSON trace (not UTF-8)", path.display()),
-        },
-    }
-    .with_context(|| format!("{}", path.display()))
-    .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    if trace.torn_tail_bytes > 0 {
+    })
+}
+
+/// Prefixes an error with the file name, on one line.
+fn in_file(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("{}: {e}", path.display())
+}
+
+fn warn_torn(path: &Path, bytes: usize) {
+    if bytes > 0 {
         eprintln!(
-            "wasm-rr: warning: {}: the last {} bytes are not a whole event (the recording was cut off) and were ignored",
-            path.display(),
-            trace.torn_tail_bytes
+            "wasm-rr: warning: {}: the last {bytes} bytes are not a whole event (the recording was cut off) and were ignored",
+            path.display()
         );
     }
+}
+
+fn parse_json(path: &Path, data: &[u8]) -> Result<Trace> {
+    let text = std::str::from_utf8(data)
+        .map_err(|_| in_file(path, "not a wasm-rr JSON trace (not UTF-8)"))?;
+    Trace::from_json(text).map_err(|e| in_file(path, e))
+}
+
+/// Loads a trace in either format into memory. Errors name the file and the problem; a torn
+/// tail is accepted with a warning.
+pub fn load_trace(path: &Path) -> Result<Trace> {
+    let data = read(path)?;
+    let trace = match detect(path, &data) {
+        Format::Cbor => Trace::from_cbor(&data).map_err(|e| in_file(path, e))?,
+        Format::Json => parse_json(path, &data)?,
+    };
+    warn_torn(path, trace.torn_tail_bytes);
     Ok(trace)
+}
+
+/// Loads a trace in either format as checked CBOR bytes (whole items only), without keeping
+/// the events in memory; returns the bytes and the number of events. Errors and warnings as
+/// [`load_trace`].
+pub fn load_trace_cbor(path: &Path) -> Result<(Vec<u8>, u64)> {
+    let mut data = read(path)?;
+    if detect(path, &data) == Format::Json {
+        data = parse_json(path, &data)?.to_cbor();
+    }
+    let scan = wasm_rr_trace::scan_cbor(&data).map_err(|e| in_file(path, e))?;
+    warn_torn(path, data.len() - scan.whole_len);
+    data.truncate(scan.whole_len);
+    Ok((data, scan.events))
 }
 
 /// Saves a trace in `format`, atomically.

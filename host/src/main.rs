@@ -149,7 +149,7 @@ fn wrap(app: &Path, output: &Path, replay: Option<&Path>) -> Result<i32> {
     let parts = components::interposers();
     let (bytes, what) = match replay {
         Some(trace_path) => {
-            let trace = files::load_trace(trace_path)?;
+            let (trace, _) = files::load_trace_cbor(trace_path)?;
             let bytes = wrap_replay(&guest, &trace, &parts).map_err(|e| {
                 anyhow!(
                     "cannot replay {} with {}: {e}",
@@ -234,7 +234,7 @@ fn record(
     // may block, so an app waiting for input or sleeping has its whole trace on disk.
     let (partial_raw, partial_path) = (raw.clone(), trace_path.clone());
     ctrlc::set_handler(move || {
-        let status = match keep_partial_trace(&partial_raw, &partial_path, format) {
+        let status = match keep_trace(&partial_raw, &partial_path, format) {
             Ok(events) => {
                 eprintln!(
                     "wasm-rr: interrupted; kept the {events} events recorded so far in {}",
@@ -259,8 +259,8 @@ fn record(
             app.display()
         );
     }
-    let recorded = match files::load_trace(&raw) {
-        Ok(t) => t,
+    let events = match keep_trace(&raw, &trace_path, format) {
+        Ok(events) => events,
         Err(e) if format == Format::Cbor => {
             // Keep what was recorded, so that it can be inspected or reported.
             files::write_atomic(&trace_path, &files::read(&raw)?)?;
@@ -268,20 +268,24 @@ fn record(
         }
         Err(e) => return Err(e),
     };
-    files::save_trace(&trace_path, &recorded, format)?;
     eprintln!(
-        "wasm-rr: recorded {} events to {} (exit status {code})",
-        recorded.events.len(),
+        "wasm-rr: recorded {events} events to {} (exit status {code})",
         trace_path.display()
     );
     Ok(code)
 }
 
-/// Saves what the recorder has written so far; returns the number of events.
-fn keep_partial_trace(raw: &Path, dest: &Path, format: Format) -> Result<usize> {
-    let trace = files::load_trace(raw)?;
-    files::save_trace(dest, &trace, format)?;
-    Ok(trace.events.len())
+/// Checks the trace the recorder wrote and saves it in `format`; returns the number of events.
+fn keep_trace(raw: &Path, dest: &Path, format: Format) -> Result<u64> {
+    let (cbor, events) = files::load_trace_cbor(raw)?;
+    match format {
+        Format::Cbor => files::write_atomic(dest, &cbor)?,
+        Format::Json => {
+            let trace = Trace::from_cbor(&cbor).map_err(|e| anyhow!("{}: {e}", raw.display()))?;
+            files::save_trace(dest, &trace, format)?;
+        }
+    }
+    Ok(events)
 }
 
 /// The default trace of `replay`: `wasm-rr-trace.cbor`, else `wasm-rr-trace.json`.
@@ -303,7 +307,7 @@ fn replay(app: &Path, trace: Option<PathBuf>) -> Result<i32> {
         None => default_trace()?,
     };
     let guest = read_app(app)?;
-    let recorded = files::load_trace(&trace_path)?;
+    let (recorded, _) = files::load_trace_cbor(&trace_path)?;
     let wrapped = wrap_replay(&guest, &recorded, &components::interposers()).map_err(|e| {
         anyhow!(
             "cannot replay {} with {}: {e}",

@@ -254,6 +254,31 @@ fn describe_de_error<E: fmt::Debug>(e: ciborium::de::Error<E>) -> String {
     }
 }
 
+/// What [`scan_cbor`] found in a CBOR trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scan {
+    /// The header.
+    pub header: Header,
+    /// How many whole, valid events follow it.
+    pub events: u64,
+    /// Bytes of the header and those events; anything after them is a torn tail.
+    pub whole_len: usize,
+}
+
+/// Checks a CBOR trace item by item without keeping the events: cheaper than
+/// [`Trace::from_cbor`] when only the bytes are needed (to copy or embed them).
+///
+/// Errors: as [`Trace::from_cbor`].
+pub fn scan_cbor(data: &[u8]) -> Result<Scan, TraceError> {
+    let (header, mut reader) = EventReader::new(data)?;
+    while reader.next_event()?.is_some() {}
+    Ok(Scan {
+        header,
+        events: reader.index(),
+        whole_len: data.len() - reader.remaining(),
+    })
+}
+
 /// A whole trace in memory.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]

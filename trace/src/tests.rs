@@ -64,6 +64,10 @@ fn torn_tail_keeps_whole_items() {
     let read = Trace::from_cbor(cut).unwrap();
     assert_eq!(read.events, t.events[..t.events.len() - 1]);
     assert!(read.torn_tail_bytes > 0);
+    let scan = scan_cbor(cut).unwrap();
+    assert_eq!(scan.events as usize, t.events.len() - 1);
+    assert_eq!(scan.whole_len, cut.len() - read.torn_tail_bytes);
+    assert_eq!(&cut[..scan.whole_len], &read.to_cbor()[..]);
 }
 
 #[test]
