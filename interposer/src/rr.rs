@@ -5,8 +5,8 @@
 //! names there). Flush policy: the buffer is written out
 //! - right after every stdout/stderr write or flush is logged (so a guest that panics has
 //!   already logged everything up to its panic message when it traps),
-//! - before every call that may block (`poll`, `pollable.block`, `blocking-read`,
-//!   `blocking-skip`),
+//! - before every call that may block or trap in the host (`poll`, `pollable.block`,
+//!   `blocking-read`, `blocking-skip`, and every output write and flush),
 //! - at `exit` and when the guest's `run` returns,
 //! - whenever [`FLUSH_AT`] bytes are buffered.
 //!
