@@ -145,31 +145,33 @@ fn wrap_err(app: &Path) -> impl FnOnce(wasm_rr_composer::WrapError) -> anyhow::E
 }
 
 fn wrap(app: &Path, output: &Path, replay: Option<&Path>) -> Result<i32> {
-    let guest = read_app(app)?;
-    let parts = components::interposers();
     let (bytes, what) = match replay {
-        Some(trace_path) => {
-            let (trace, _) = files::load_trace_cbor(trace_path)?;
-            let bytes = wrap_replay(&guest, &trace, &parts).map_err(|e| {
-                anyhow!(
-                    "cannot replay {} with {}: {e}",
-                    trace_path.display(),
-                    app.display()
-                )
-            })?;
-            (
-                bytes,
-                "self-replaying component: `wasmtime run` it with no flags",
-            )
-        }
+        Some(trace_path) => (
+            self_replaying(app, trace_path)?,
+            "self-replaying component: `wasmtime run` it with no flags",
+        ),
         None => (
-            wrap_record(&guest, &parts).map_err(wrap_err(app))?,
+            wrap_record(&read_app(app)?, &components::interposers()).map_err(wrap_err(app))?,
             "recording component: run it with `wasmtime run --dir <trace-dir>::/wasm-rr`",
         ),
     };
     files::write_atomic(output, &bytes)?;
     eprintln!("wasm-rr: wrote {} ({what})", output.display());
     Ok(0)
+}
+
+/// The self-replaying component for `app` and the trace at `trace_path` (`wrap --replay` and
+/// `replay`).
+fn self_replaying(app: &Path, trace_path: &Path) -> Result<Vec<u8>> {
+    let guest = read_app(app)?;
+    let (trace, _) = files::load_trace_cbor(trace_path)?;
+    wrap_replay(&guest, &trace, &components::interposers()).map_err(|e| {
+        anyhow!(
+            "cannot replay {} with {}: {e}",
+            trace_path.display(),
+            app.display()
+        )
+    })
 }
 
 /// Parses `--dir HOST::GUEST` (or `DIR`, meaning `DIR::DIR`), as `wasmtime run` does.
@@ -277,15 +279,19 @@ fn record(
 
 /// Checks the trace the recorder wrote and saves it in `format`; returns the number of events.
 fn keep_trace(raw: &Path, dest: &Path, format: Format) -> Result<u64> {
-    let (cbor, events) = files::load_trace_cbor(raw)?;
     match format {
-        Format::Cbor => files::write_atomic(dest, &cbor)?,
+        // Copied as recorded (less a torn tail), without decoding the events into memory.
+        Format::Cbor => {
+            let (cbor, events) = files::load_trace_cbor(raw)?;
+            files::write_atomic(dest, &cbor)?;
+            Ok(events)
+        }
         Format::Json => {
-            let trace = Trace::from_cbor(&cbor).map_err(|e| anyhow!("{}: {e}", raw.display()))?;
+            let trace = files::load_trace(raw)?;
             files::save_trace(dest, &trace, format)?;
+            Ok(trace.events.len() as u64)
         }
     }
-    Ok(events)
 }
 
 /// The default trace of `replay`: `wasm-rr-trace.cbor`, else `wasm-rr-trace.json`.
@@ -306,15 +312,7 @@ fn replay(app: &Path, trace: Option<PathBuf>) -> Result<i32> {
         Some(t) => t,
         None => default_trace()?,
     };
-    let guest = read_app(app)?;
-    let (recorded, _) = files::load_trace_cbor(&trace_path)?;
-    let wrapped = wrap_replay(&guest, &recorded, &components::interposers()).map_err(|e| {
-        anyhow!(
-            "cannot replay {} with {}: {e}",
-            trace_path.display(),
-            app.display()
-        )
-    })?;
+    let wrapped = self_replaying(app, &trace_path)?;
     runtime::run(&wrapped, &runtime::RunOptions::default())
 }
 

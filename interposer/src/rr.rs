@@ -220,19 +220,21 @@ mod replayer {
     /// The first bytes of a zstd frame.
     const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
+    fn unusable(e: impl std::fmt::Display) -> ! {
+        fatal(&format!("the embedded trace is unusable: {e}"))
+    }
+
     fn load() -> Replayer {
         let mut blob = embedded::blob();
         if blob.starts_with(&ZSTD_MAGIC) {
-            let mut decoder = ruzstd::decoding::StreamingDecoder::new(&blob[..])
-                .unwrap_or_else(|e| fatal(&format!("the embedded trace is unusable: {e}")));
+            let mut decoder =
+                ruzstd::decoding::StreamingDecoder::new(&blob[..]).unwrap_or_else(|e| unusable(e));
             let mut cbor = Vec::new();
-            std::io::Read::read_to_end(&mut decoder, &mut cbor)
-                .unwrap_or_else(|e| fatal(&format!("the embedded trace is unusable: {e}")));
+            std::io::Read::read_to_end(&mut decoder, &mut cbor).unwrap_or_else(|e| unusable(e));
             blob = cbor;
         }
         let data: &'static [u8] = Vec::leak(blob);
-        let (_, reader) = EventReader::new(data)
-            .unwrap_or_else(|e| fatal(&format!("the embedded trace is unusable: {e}")));
+        let (_, reader) = EventReader::new(data).unwrap_or_else(|e| unusable(e));
         Replayer {
             data,
             reader,
@@ -298,7 +300,7 @@ mod replayer {
                     };
                     r.diverge(index, end, &call.to_string())
                 }
-                Err(e) => fatal(&format!("the embedded trace is unusable: {e}")),
+                Err(e) => unusable(e),
             }
         })
     }
