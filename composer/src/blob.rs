@@ -1,9 +1,10 @@
-//! The blob provider: a generated component that exports `wasm-rr:rr/embedded` and returns a
-//! fixed byte string (the recorder's configuration or the trace to replay).
+//! The blob provider: a generated component that exports `wasm-rr:rr/embedded` and serves a
+//! fixed byte string (the recorder's configuration or the trace to replay) piece by piece:
+//! `size()` and `read(offset, len)`, which hands out a slice of its data segment.
 
 use wasm_encoder::{
     CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection,
-    MemorySection, MemoryType, Module, TypeSection, ValType,
+    Instruction, MemArg, MemArgTarget, MemorySection, MemoryType, Module, TypeSection, ValType,
 };
 use wit_component::{ComponentEncoder, StringEncoding, embed_component_metadata};
 use wit_parser::Resolve;
@@ -11,13 +12,13 @@ use wit_parser::Resolve;
 /// wasm-rr's own WIT package, which declares `wasm-rr:rr/embedded` and the `blob-provider` world.
 pub const RR_WIT: &str = include_str!("../../wit/deps/rr.wit");
 
-/// Where the (pointer, length) pair the export returns lives in the module's memory.
+/// Where the (pointer, length) pair `read` returns lives in the module's memory.
 const RET_AREA: u32 = 0;
 /// Where the blob starts in the module's memory.
 const BLOB_AT: u32 = 16;
 const PAGE: u64 = 65536;
 
-/// Builds a component exporting `wasm-rr:rr/embedded` whose `blob` returns `blob`.
+/// Builds a component exporting `wasm-rr:rr/embedded` that serves `blob`.
 ///
 /// Errors: only if wit-component rejects the module (a bug), or the blob exceeds 4 GiB.
 pub fn blob_provider(blob: &[u8]) -> anyhow::Result<Vec<u8>> {
@@ -25,11 +26,16 @@ pub fn blob_provider(blob: &[u8]) -> anyhow::Result<Vec<u8>> {
         .ok()
         .filter(|l| l.checked_add(BLOB_AT).is_some())
         .ok_or_else(|| anyhow::anyhow!("the blob is {} bytes; at most 4 GiB fit", blob.len()))?;
+    let size = i64::from(len);
 
     let mut types = TypeSection::new();
-    types.ty().function([], [ValType::I32]);
+    types.ty().function([], [ValType::I64]);
+    types
+        .ty()
+        .function([ValType::I64, ValType::I64], [ValType::I32]);
     let mut functions = FunctionSection::new();
     functions.function(0);
+    functions.function(1);
     let mut memories = MemorySection::new();
     memories.memory(MemoryType {
         minimum: (BLOB_AT as u64 + len as u64).div_ceil(PAGE).max(1),
@@ -40,14 +46,14 @@ pub fn blob_provider(blob: &[u8]) -> anyhow::Result<Vec<u8>> {
     });
     let mut exports = ExportSection::new();
     exports.export("memory", ExportKind::Memory, 0);
-    exports.export("wasm-rr:rr/embedded#blob", ExportKind::Func, 0);
+    exports.export("wasm-rr:rr/embedded#size", ExportKind::Func, 0);
+    exports.export("wasm-rr:rr/embedded#read", ExportKind::Func, 1);
     let mut code = CodeSection::new();
     let mut body = Function::new([]);
-    body.instructions().i32_const(RET_AREA as i32).end();
+    body.instructions().i64_const(size).end();
     code.function(&body);
+    code.function(&read_body(size));
     let mut data = DataSection::new();
-    let ret: Vec<u8> = [BLOB_AT.to_le_bytes(), len.to_le_bytes()].concat();
-    data.active(0, &ConstExpr::i32_const(RET_AREA as i32), ret);
     data.active(
         0,
         &ConstExpr::i32_const(BLOB_AT as i32),
@@ -72,4 +78,55 @@ pub fn blob_provider(blob: &[u8]) -> anyhow::Result<Vec<u8>> {
         .module(&module)?
         .validate(true)
         .encode()
+}
+
+/// `read(offset: i64, len: i64) -> i32`: clamps `offset` and `len` to the blob, writes the
+/// slice's (pointer, length) at [`RET_AREA`] and returns [`RET_AREA`].
+fn read_body(size: i64) -> Function {
+    const OFFSET: u32 = 0;
+    const LEN: u32 = 1;
+    const START: u32 = 2;
+    let mut f = Function::new([(1, ValType::I64)]);
+    let store = |offset| MemArg {
+        offset,
+        align: 2,
+        target: MemArgTarget::Memory(0),
+        ordering: None,
+    };
+    for i in [
+        // start = min(offset, size)
+        Instruction::LocalGet(OFFSET),
+        Instruction::I64Const(size),
+        Instruction::LocalGet(OFFSET),
+        Instruction::I64Const(size),
+        Instruction::I64LtU,
+        Instruction::Select,
+        Instruction::LocalSet(START),
+        // ret.ptr = BLOB_AT + start
+        Instruction::I32Const(RET_AREA as i32),
+        Instruction::LocalGet(START),
+        Instruction::I32WrapI64,
+        Instruction::I32Const(BLOB_AT as i32),
+        Instruction::I32Add,
+        Instruction::I32Store(store(0)),
+        // ret.len = min(len, size - start)
+        Instruction::I32Const(RET_AREA as i32),
+        Instruction::LocalGet(LEN),
+        Instruction::I64Const(size),
+        Instruction::LocalGet(START),
+        Instruction::I64Sub,
+        Instruction::LocalGet(LEN),
+        Instruction::I64Const(size),
+        Instruction::LocalGet(START),
+        Instruction::I64Sub,
+        Instruction::I64LtU,
+        Instruction::Select,
+        Instruction::I32WrapI64,
+        Instruction::I32Store(store(4)),
+        Instruction::I32Const(RET_AREA as i32),
+        Instruction::End,
+    ] {
+        f.instruction(&i);
+    }
+    f
 }

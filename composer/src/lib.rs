@@ -24,7 +24,7 @@
 use std::collections::BTreeSet;
 use wac_graph::types::{Package, are_semver_compatible};
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
-use wasm_rr_trace::{EventReader, RecordConfig, TraceError};
+use wasm_rr_trace::{BlockWriter, Reader, RecordConfig, TraceError};
 
 mod blob;
 
@@ -227,13 +227,19 @@ pub fn component_sha256(bytes: &[u8]) -> String {
 }
 
 /// Builds the recording component: the recorder in front of `guest`, configured with the
-/// guest's sha256 and imports. Returns the composed component's bytes.
-pub fn wrap_record(guest: &[u8], parts: &Interposers) -> Result<Vec<u8>, WrapError> {
+/// guest's sha256 and imports; with `compress`, the recorder compresses each block of the trace
+/// with zstd. Returns the composed component's bytes.
+pub fn wrap_record(
+    guest: &[u8],
+    parts: &Interposers,
+    compress: bool,
+) -> Result<Vec<u8>, WrapError> {
     let (imports, _) = component_world(guest)?;
     check_guest_imports(&imports)?;
     let config = RecordConfig {
         component_sha256: component_sha256(guest),
         guest_imports: imports,
+        compress,
     };
     let recorder_imports = component_world(parts.recorder)?.0;
     let allowed: BTreeSet<String> = recorder_imports
@@ -244,32 +250,45 @@ pub fn wrap_record(guest: &[u8], parts: &Interposers) -> Result<Vec<u8>, WrapErr
         guest,
         parts.recorder,
         None,
-        &config.to_cbor(),
+        Some(&config.to_cbor()),
         parts,
         &allowed,
     )
 }
 
-/// zstd level of the trace embedded in a self-replaying component (fast; about 2.5x smaller for
-/// random numbers, 5x for text).
+/// zstd level of the trace embedded in a self-replaying component.
 pub const TRACE_ZSTD_LEVEL: i32 = 3;
 
-/// Builds the self-replaying component: the replayer, with `trace_cbor` embedded (as a zstd
-/// frame), in front of `guest`. It imports only [`REPLAY_HOST_IMPORTS`].
+/// zstd at [`TRACE_ZSTD_LEVEL`], for [`BlockWriter`]s.
+pub fn zstd_block(data: &[u8]) -> Option<Vec<u8>> {
+    zstd::bulk::compress(data, TRACE_ZSTD_LEVEL).ok()
+}
+
+/// Rewrites a trace file as it is embedded: the same header and events, in blocks of about
+/// [`wasm_rr_trace::BLOCK_BYTES`], each compressed with zstd where that makes it smaller.
+/// Reads and writes one event at a time. A torn tail is dropped.
 ///
-/// `trace_cbor` is a trace's CBOR form; only its header is read here, so check the events
-/// first ([`wasm_rr_trace::scan_cbor`]), or the replay will stop at the first bad one.
+/// Errors: the trace's own ([`TraceError`]).
+pub fn pack_trace(trace: &[u8]) -> Result<Vec<u8>, TraceError> {
+    let (header, mut reader) = Reader::new(trace)?;
+    let mut out = Vec::with_capacity(trace.len());
+    wasm_rr_trace::encode_header(&header, &mut out);
+    let mut writer = BlockWriter::new(Some(zstd_block));
+    while let Some(e) = reader.next_event()? {
+        writer.push(&e);
+        if writer.buffered() >= wasm_rr_trace::BLOCK_BYTES {
+            writer.finish_block(&mut out);
+        }
+    }
+    writer.finish_block(&mut out);
+    Ok(out)
+}
+
+/// Checks that `trace` (a trace file) was recorded from `guest`.
 ///
-/// Errors: [`WrapError::Trace`] for a bad header, [`WrapError::WrongComponent`] when the trace
-/// was recorded from another component, and every error of [`wrap_record`].
-pub fn wrap_replay(
-    guest: &[u8],
-    trace_cbor: &[u8],
-    parts: &Interposers,
-) -> Result<Vec<u8>, WrapError> {
-    let (imports, _) = component_world(guest)?;
-    check_guest_imports(&imports)?;
-    let (header, _) = EventReader::new(trace_cbor).map_err(WrapError::Trace)?;
+/// Errors: [`WrapError::Trace`] for a bad header, [`WrapError::WrongComponent`].
+fn check_trace(guest: &[u8], trace: &[u8]) -> Result<(), WrapError> {
+    let (header, _) = Reader::new(trace).map_err(WrapError::Trace)?;
     let app = component_sha256(guest);
     if header.component_sha256 != app {
         return Err(WrapError::WrongComponent {
@@ -277,19 +296,66 @@ pub fn wrap_replay(
             app,
         });
     }
-    let allowed: BTreeSet<String> = REPLAY_HOST_IMPORTS
-        .iter()
-        .map(|i| format!("{i}@{}", wasm_rr_trace::WASI_VERSION))
-        .collect();
-    let compressed = zstd::encode_all(trace_cbor, TRACE_ZSTD_LEVEL).map_err(compose_err)?;
+    Ok(())
+}
+
+/// Builds the self-replaying component: the replayer, with `trace` embedded (rewritten by
+/// [`pack_trace`]), in front of `guest`. It imports only [`REPLAY_HOST_IMPORTS`].
+///
+/// `trace` is a trace file; its events are read here, so a bad one is refused.
+///
+/// Errors: [`WrapError::Trace`] for a bad trace, [`WrapError::WrongComponent`] when the trace
+/// was recorded from another component, and every error of [`wrap_record`].
+pub fn wrap_replay(guest: &[u8], trace: &[u8], parts: &Interposers) -> Result<Vec<u8>, WrapError> {
+    let (imports, _) = component_world(guest)?;
+    check_guest_imports(&imports)?;
+    check_trace(guest, trace)?;
+    let packed = pack_trace(trace).map_err(WrapError::Trace)?;
     compose(
         guest,
         parts.replayer,
         Some(parts.replay_stubs),
-        &compressed,
+        Some(&packed),
         parts,
-        &allowed,
+        &replay_allowed(false),
     )
+}
+
+/// The replayer in front of `guest`, importing `wasm-rr:rr/embedded` for the trace instead of
+/// embedding one: what the `wasm-rr` host runs, serving the trace itself. The component is the
+/// same for every trace of an app, so wasmtime compiles it once.
+///
+/// Errors: as [`wrap_replay`] (but [`WrapError::Trace`] only for the header).
+pub fn wrap_replay_open(
+    guest: &[u8],
+    trace: &[u8],
+    parts: &Interposers,
+) -> Result<Vec<u8>, WrapError> {
+    let (imports, _) = component_world(guest)?;
+    check_guest_imports(&imports)?;
+    check_trace(guest, trace)?;
+    compose(
+        guest,
+        parts.replayer,
+        Some(parts.replay_stubs),
+        None,
+        parts,
+        &replay_allowed(true),
+    )
+}
+
+/// The name of wasm-rr's own interface the replayer reads the trace through.
+pub const EMBEDDED_INTERFACE: &str = "wasm-rr:rr/embedded";
+
+fn replay_allowed(open: bool) -> BTreeSet<String> {
+    let mut allowed: BTreeSet<String> = REPLAY_HOST_IMPORTS
+        .iter()
+        .map(|i| format!("{i}@{}", wasm_rr_trace::WASI_VERSION))
+        .collect();
+    if open {
+        allowed.insert(EMBEDDED_INTERFACE.to_string());
+    }
+    allowed
 }
 
 struct Builder {
@@ -342,26 +408,27 @@ fn compose(
     guest: &[u8],
     interposer: &[u8],
     stubs: Option<&[u8]>,
-    blob: &[u8],
+    blob: Option<&[u8]>,
     parts: &Interposers,
     allowed_host_imports: &BTreeSet<String>,
 ) -> Result<Vec<u8>, WrapError> {
     let mut b = Builder {
         graph: CompositionGraph::new(),
     };
-    let provider = blob_provider(blob).map_err(compose_err)?;
-    let blob_pkg = b.register("wasm-rr:blob", &provider)?;
     let interposer_pkg = b.register("wasm-rr:interposer", interposer)?;
     let guest_pkg = b.register("wasm-rr:guest", guest)?;
-
-    let blob_inst = b.graph.instantiate(blob_pkg);
     let interposer_inst = b.graph.instantiate(interposer_pkg);
-    b.plug(
-        blob_inst,
-        "wasm-rr:rr/embedded",
-        interposer_inst,
-        "wasm-rr:rr/embedded",
-    )?;
+    if let Some(blob) = blob {
+        let provider = blob_provider(blob).map_err(compose_err)?;
+        let blob_pkg = b.register("wasm-rr:blob", &provider)?;
+        let blob_inst = b.graph.instantiate(blob_pkg);
+        b.plug(
+            blob_inst,
+            EMBEDDED_INTERFACE,
+            interposer_inst,
+            EMBEDDED_INTERFACE,
+        )?;
+    }
     if let Some(stubs) = stubs {
         let stubs_pkg = b.register("wasm-rr:replay-stubs", stubs)?;
         let stubs_inst = b.graph.instantiate(stubs_pkg);

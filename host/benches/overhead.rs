@@ -1,160 +1,407 @@
-//! Record/replay overhead against plain `wasmtime run`, trace size and wrap time.
+//! Record and replay overhead against plain `wasmtime run`, trace sizes and peak memory.
 //!
-//! `cargo bench -p wasm-rr --bench overhead [-- CALLS]` (default 1,000,000 calls). The workload
-//! is `fixtures/src/bin/random_loop.rs`: CALLS calls of `wasi:random/random.get-random-u64`.
-//! Every figure is the best of 3 whole-process runs (compilation included), as a user sees it.
-//! Needs `wasmtime` 48.0.8 on PATH (`scripts/setup`).
+//! `cargo bench -p wasm-rr --bench overhead [-- --runs N] [-- --quick]`
+//!
+//! Workloads (`fixtures/src/bin/workload.rs`): W1 = 1,000,000 `get-random-u64`; W2 =
+//! 1,000,000 `monotonic-clock.now`; W3 = 200,000 of each, interleaved; W4 = a compute-bound
+//! loop with a handful of host calls; W5 = 100,000 small stdout writes. Every time is the
+//! median of N whole-process runs (5 by default), the variants of a workload alternating
+//! round by round, compilation cache warm (as for a user who runs twice). Ratios are against
+//! plain `wasmtime run` with the same flags. Needs `wasmtime` 48.0.8 on PATH
+//! (`scripts/setup`); set `WASM_RR_BENCH_WASMTIME2` to another wasmtime CLI to add its rows.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const RUNS: usize = 3;
-
-fn best_of(mut make: impl FnMut() -> Command) -> Duration {
-    (0..RUNS)
-        .map(|_| {
-            let mut cmd = make();
-            cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-            let start = Instant::now();
-            let out = cmd.output().expect("run benchmark command");
-            let took = start.elapsed();
-            assert!(
-                out.status.success(),
-                "{cmd:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            took
-        })
-        .min()
-        .unwrap()
+/// What one run cost.
+#[derive(Clone, Copy)]
+struct Cost {
+    time: Duration,
+    /// Peak resident set size, in KiB.
+    rss_kib: i64,
 }
 
-fn cmd(program: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Command {
-    let mut c = Command::new(program);
-    for a in args {
-        c.arg(a);
+/// Runs `cmd` to completion with stdout discarded; asserts success.
+fn measure(cmd: &mut Command) -> Cost {
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null());
+    let start = Instant::now();
+    let child = cmd.spawn().expect("start benchmark command");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, once; `usage` is a valid rusage.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let time = start.elapsed();
+    assert_eq!(waited, pid, "wait4 failed");
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    if !ok {
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut err);
+        }
+        panic!("{cmd:?} failed ({status}): {err}");
     }
-    c
+    Cost {
+        time,
+        rss_kib: usage.ru_maxrss,
+    }
 }
 
-fn row(name: &str, t: Duration, base: Duration) {
-    println!(
-        "{name:<58} {:>9.1} ms {:>7.2}x",
-        t.as_secs_f64() * 1e3,
-        t.as_secs_f64() / base.as_secs_f64()
-    );
+fn median(mut v: Vec<Cost>) -> Cost {
+    v.sort_by_key(|c| c.time);
+    let mid = v[v.len() / 2];
+    let mut rss: Vec<i64> = v.iter().map(|c| c.rss_kib).collect();
+    rss.sort();
+    Cost {
+        time: mid.time,
+        rss_kib: rss[rss.len() / 2],
+    }
 }
 
-fn main() {
-    let calls = std::env::args()
-        .skip(1)
-        .find(|a| a.parse::<u64>().is_ok())
-        .unwrap_or_else(|| "1000000".into());
-    let wasm_rr = env!("CARGO_BIN_EXE_wasm-rr");
-    let app = wasm_rr_fixtures_artifacts::RANDOM_LOOP;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let rec = d.join("rec.wasm");
-    let rep = d.join("rep.wasm");
-    let traces = d.join("traces");
-    std::fs::create_dir(&traces).unwrap();
+struct Workload {
+    name: &'static str,
+    kind: &'static str,
+    n: u64,
+}
+
+const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "W1",
+        kind: "random",
+        n: 1_000_000,
+    },
+    Workload {
+        name: "W2",
+        kind: "clock",
+        n: 1_000_000,
+    },
+    Workload {
+        name: "W3",
+        kind: "mixed",
+        n: 200_000,
+    },
+    Workload {
+        name: "W4",
+        kind: "compute",
+        n: 300_000_000,
+    },
+    Workload {
+        name: "W5",
+        kind: "print",
+        n: 100_000,
+    },
+];
+
+const FAST: [&str; 4] = ["-S", "p3=n", "-W", "concurrency-support=n"];
+
+/// The variants measured for every workload, in table order.
+#[derive(Clone, Copy, PartialEq)]
+enum Variant {
+    Plain,
+    PlainFast,
+    Record,
+    RecordFast,
+    RecordCompress,
+    Embedded,
+    Replay,
+    ReplayFast,
+    EmbeddedReplay,
+    Plain2,
+    Record2,
+}
+
+impl Variant {
+    fn label(self) -> &'static str {
+        match self {
+            Variant::Plain => "plain `wasmtime run` (ms)",
+            Variant::PlainFast => "plain, -S p3=n -W concurrency-support=n (ms)",
+            Variant::Record => "record on stock `wasmtime run`",
+            Variant::RecordFast => "record on stock wasmtime, fast flags (vs plain fast)",
+            Variant::RecordCompress => "record on stock, `wrap --compress`",
+            Variant::Embedded => "`wasm-rr record` (embedded)",
+            Variant::Replay => "self-replaying on stock `wasmtime run`",
+            Variant::ReplayFast => "self-replaying, fast flags (vs plain fast)",
+            Variant::EmbeddedReplay => "`wasm-rr replay` (embedded)",
+            Variant::Plain2 => "plain, second wasmtime (ms)",
+            Variant::Record2 => "record on the second wasmtime (vs its plain)",
+        }
+    }
+
+    /// The variant this one is a ratio against (`None`: an absolute time).
+    fn base(self) -> Option<Variant> {
+        match self {
+            Variant::Plain | Variant::PlainFast | Variant::Plain2 => None,
+            Variant::RecordFast | Variant::ReplayFast => Some(Variant::PlainFast),
+            Variant::Record2 => Some(Variant::Plain2),
+            _ => Some(Variant::Plain),
+        }
+    }
+}
+
+struct Paths {
+    wasm_rr: PathBuf,
+    app: PathBuf,
+    dir: PathBuf,
+    wasmtime2: Option<PathBuf>,
+}
+
+impl Paths {
+    fn wl(&self, w: &Workload, what: &str) -> PathBuf {
+        self.dir.join(format!("{}-{what}", w.name))
+    }
+}
+
+fn command(p: &Paths, w: &Workload, v: Variant) -> Option<Command> {
+    let n = w.n.to_string();
+    let traces = p.wl(w, "traces");
     let preopen = format!("{}::/wasm-rr", traces.display());
-    let fast = ["-S", "p3=n", "-W", "concurrency-support=n"];
-
-    let wrap_record = best_of(|| cmd(wasm_rr, &[&"wrap", &app, &"-o", &rec]));
-
-    println!("workload: {calls} calls of get-random-u64 (fixtures/src/bin/random_loop.rs)");
-    println!("{:<58} {:>12} {:>8}", "", "best of 3", "ratio");
-    let plain = best_of(|| cmd("wasmtime", &[&"run", &app, &calls]));
-    row("plain `wasmtime run`", plain, plain);
-    let plain_fast = best_of(|| {
-        let mut c = cmd("wasmtime", &[&"run"]);
-        c.args(fast).arg(app).arg(&calls);
+    let stock = |program: &Path, flags: &[&str], component: &Path, trace_dir: bool| {
+        let mut c = Command::new(program);
+        c.arg("run").args(flags);
+        if trace_dir {
+            c.arg("--dir").arg(&preopen);
+        }
+        c.arg(component).arg(w.kind).arg(&n);
         c
-    });
-    row(
-        "plain `wasmtime run -S p3=n -W concurrency-support=n`",
-        plain_fast,
-        plain,
-    );
-    let stock = best_of(|| cmd("wasmtime", &[&"run", &"--dir", &preopen, &rec, &calls]));
-    row("record on stock `wasmtime run`", stock, plain);
-    let stock_fast = best_of(|| {
-        let mut c = cmd("wasmtime", &[&"run", &"--dir", &preopen]);
-        c.args(fast).arg(&rec).arg(&calls);
-        c
-    });
-    row(
-        "record on stock wasmtime, -S p3=n -W concurrency-support=n",
-        stock_fast,
-        plain_fast,
-    );
-    let trace = traces.join("trace.cbor");
-    let embedded = best_of(|| {
-        cmd(
-            wasm_rr,
-            &[
-                &"record",
-                &app,
-                &"-t",
-                &d.join("embedded.cbor"),
-                &"--",
-                &calls,
-            ],
-        )
-    });
-    row(
-        "`wasm-rr record` (embedded, wraps + records)",
-        embedded,
-        plain,
-    );
+    };
+    let wasmtime = Path::new("wasmtime");
+    Some(match v {
+        Variant::Plain => stock(wasmtime, &[], &p.app, false),
+        Variant::PlainFast => stock(wasmtime, &FAST, &p.app, false),
+        Variant::Record => stock(wasmtime, &[], &p.wl(w, "rec.wasm"), true),
+        Variant::RecordFast => stock(wasmtime, &FAST, &p.wl(w, "rec.wasm"), true),
+        Variant::RecordCompress => stock(
+            wasmtime,
+            &["--env", "WASM_RR_TRACE=compressed.cbor"],
+            &p.wl(w, "recz.wasm"),
+            true,
+        ),
+        Variant::Embedded => {
+            let mut c = Command::new(&p.wasm_rr);
+            c.arg("record")
+                .arg(&p.app)
+                .arg("-t")
+                .arg(p.wl(w, "embedded.cbor"))
+                .arg("--")
+                .arg(w.kind)
+                .arg(&n);
+            c
+        }
+        Variant::Replay => {
+            let mut c = Command::new(wasmtime);
+            c.arg("run").arg(p.wl(w, "replay.wasm"));
+            c
+        }
+        Variant::ReplayFast => {
+            let mut c = Command::new(wasmtime);
+            c.arg("run").args(FAST).arg(p.wl(w, "replay.wasm"));
+            c
+        }
+        Variant::EmbeddedReplay => {
+            let mut c = Command::new(&p.wasm_rr);
+            c.arg("replay").arg(&p.app).arg(traces.join("trace.cbor"));
+            c
+        }
+        Variant::Plain2 => stock(p.wasmtime2.as_ref()?, &[], &p.app, false),
+        Variant::Record2 => stock(
+            p.wasmtime2.as_ref()?,
+            &["--env", "WASM_RR_TRACE=second.cbor"],
+            &p.wl(w, "rec.wasm"),
+            true,
+        ),
+    })
+}
 
-    let wrap_replay = best_of(|| cmd(wasm_rr, &[&"wrap", &"--replay", &trace, &app, &"-o", &rep]));
-    let replay_stock = best_of(|| cmd("wasmtime", &[&"run", &rep]));
-    row(
-        "self-replaying component on stock `wasmtime run`",
-        replay_stock,
-        plain,
-    );
-    let replay_fast = best_of(|| {
-        let mut c = cmd("wasmtime", &[&"run"]);
-        c.args(fast).arg(&rep);
-        c
-    });
-    row(
-        "self-replaying, -S p3=n -W concurrency-support=n",
-        replay_fast,
-        plain_fast,
-    );
-    let replay_embedded = best_of(|| cmd(wasm_rr, &[&"replay", &app, &trace]));
-    row(
-        "`wasm-rr replay` (embedded, wraps + replays)",
-        replay_embedded,
-        plain,
-    );
-
-    let bytes = std::fs::metadata(&trace).unwrap().len();
-    let events = wasm_rr_trace::Trace::from_cbor(&std::fs::read(&trace).unwrap())
-        .unwrap()
-        .events
-        .len();
-    println!();
-    println!(
-        "trace: {bytes} bytes, {events} events, {:.1} bytes/event",
-        bytes as f64 / events as f64
-    );
-    println!(
-        "wrap (record): {:.1} ms; wrap --replay ({} MB trace): {:.1} ms; sizes: app {} KB, recording {} KB, self-replaying {} KB",
-        wrap_record.as_secs_f64() * 1e3,
-        bytes / 1_000_000,
-        wrap_replay.as_secs_f64() * 1e3,
-        size(Path::new(app)),
-        size(&rec),
-        size(&rep)
-    );
+fn run_ok(cmd: &mut Command) {
+    measure(cmd);
 }
 
 fn size(p: &Path) -> u64 {
-    std::fs::metadata(p).unwrap().len() / 1000
+    std::fs::metadata(p).unwrap().len()
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    let runs: usize = argv
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|i| argv.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5);
+    let quick = argv.iter().any(|a| a == "--quick");
+    let dir = tempfile::tempdir().unwrap();
+    let p = Paths {
+        wasm_rr: PathBuf::from(env!("CARGO_BIN_EXE_wasm-rr")),
+        app: PathBuf::from(wasm_rr_fixtures_artifacts::WORKLOAD),
+        dir: dir.path().to_path_buf(),
+        wasmtime2: std::env::var_os("WASM_RR_BENCH_WASMTIME2").map(PathBuf::from),
+    };
+    let mut variants = vec![
+        Variant::Plain,
+        Variant::PlainFast,
+        Variant::Record,
+        Variant::RecordFast,
+        Variant::RecordCompress,
+        Variant::Embedded,
+        Variant::Replay,
+        Variant::ReplayFast,
+        Variant::EmbeddedReplay,
+    ];
+    if p.wasmtime2.is_some() {
+        variants.extend([Variant::Plain2, Variant::Record2]);
+    }
+    let workloads: Vec<&Workload> = WORKLOADS
+        .iter()
+        .filter(|w| !quick || w.name != "W4")
+        .collect();
+
+    // Set up: the recording components, a trace recorded on stock wasmtime, the self-replaying
+    // component; one warm-up run of everything (fills the compile caches).
+    for w in &workloads {
+        std::fs::create_dir_all(p.wl(w, "traces")).unwrap();
+        let wrap = |out: &str, extra: &[&str]| {
+            let mut c = Command::new(&p.wasm_rr);
+            c.arg("wrap")
+                .arg(&p.app)
+                .arg("-o")
+                .arg(p.wl(w, out))
+                .args(extra);
+            run_ok(&mut c);
+        };
+        wrap("rec.wasm", &[]);
+        wrap("recz.wasm", &["--compress"]);
+        run_ok(&mut command(&p, w, Variant::Record).unwrap());
+        let trace = p.wl(w, "traces").join("trace.cbor");
+        let mut c = Command::new(&p.wasm_rr);
+        c.arg("wrap")
+            .arg("--replay")
+            .arg(&trace)
+            .arg(&p.app)
+            .arg("-o")
+            .arg(p.wl(w, "replay.wasm"));
+        run_ok(&mut c);
+        for &v in &variants {
+            if v != Variant::Record {
+                run_ok(&mut command(&p, w, v).unwrap());
+            }
+        }
+    }
+
+    let mut results: Vec<Vec<Cost>> = Vec::new();
+    for w in &workloads {
+        let mut costs: Vec<Vec<Cost>> = vec![Vec::new(); variants.len()];
+        for _ in 0..runs {
+            for (i, &v) in variants.iter().enumerate() {
+                costs[i].push(measure(&mut command(&p, w, v).unwrap()));
+            }
+        }
+        results.push(costs.into_iter().map(median).collect());
+        eprintln!("bench: {} done", w.name);
+    }
+
+    println!(
+        "wasm-rr {} on wasmtime {}; median of {runs} alternating runs; ratios against plain `wasmtime run` with the same flags",
+        env!("CARGO_PKG_VERSION"),
+        wasmtime_version(Path::new("wasmtime"))
+    );
+    if let Some(w2) = &p.wasmtime2 {
+        println!("second wasmtime: {}", wasmtime_version(w2));
+    }
+    print!("\n| figure |");
+    for w in &workloads {
+        print!(" {} |", w.name);
+    }
+    print!("\n|---|");
+    for _ in &workloads {
+        print!("---|");
+    }
+    println!();
+    for (i, &v) in variants.iter().enumerate() {
+        print!("| {} |", v.label());
+        for r in &results {
+            let c = r[i];
+            match v.base() {
+                None => print!(" {:.0} |", c.time.as_secs_f64() * 1e3),
+                Some(b) => {
+                    let base = r[variants.iter().position(|&x| x == b).unwrap()];
+                    print!(" {:.2}x |", c.time.as_secs_f64() / base.time.as_secs_f64());
+                }
+            }
+        }
+        println!();
+    }
+    let row = |label: &str, f: &dyn Fn(&Workload, &[Cost]) -> String| {
+        print!("| {label} |");
+        for (w, r) in workloads.iter().zip(&results) {
+            print!(" {} |", f(w, r));
+        }
+        println!();
+    };
+    let events = |w: &Workload| {
+        wasm_rr_trace::scan(&std::fs::read(p.wl(w, "traces").join("trace.cbor")).unwrap())
+            .unwrap()
+            .events as f64
+    };
+    let header_len = |path: &Path| {
+        let (h, _) = wasm_rr_trace::Reader::new(&std::fs::read(path).unwrap()[..]).unwrap();
+        let mut out = Vec::new();
+        wasm_rr_trace::encode_header(&h, &mut out);
+        out.len() as u64
+    };
+    let per_event = |w: &Workload, path: PathBuf| {
+        format!(
+            "{:.2}",
+            (size(&path) - header_len(&path)) as f64 / events(w)
+        )
+    };
+    row("events in the trace", &|w, _| format!("{}", events(w)));
+    row("trace bytes/event, as recorded", &|w, _| {
+        per_event(w, p.wl(w, "traces").join("trace.cbor"))
+    });
+    row("trace bytes/event, `wrap --compress`", &|w, _| {
+        per_event(w, p.wl(w, "traces").join("compressed.cbor"))
+    });
+    row("trace bytes/event, `wasm-rr record`", &|w, _| {
+        per_event(w, p.wl(w, "embedded.cbor"))
+    });
+    row("self-replaying component (MB)", &|w, _| {
+        format!("{:.2}", size(&p.wl(w, "replay.wasm")) as f64 / 1e6)
+    });
+    row(
+        "self-replaying component / 8 B per random number",
+        &|w, _| match w.kind {
+            "random" => format!(
+                "{:.3}",
+                size(&p.wl(w, "replay.wasm")) as f64 / (8.0 * w.n as f64)
+            ),
+            _ => "".into(),
+        },
+    );
+    let rss = |r: &[Cost], v: Variant| r[variants.iter().position(|&x| x == v).unwrap()].rss_kib;
+    row("peak RSS plain (MiB)", &|_, r| {
+        format!("{:.1}", rss(r, Variant::Plain) as f64 / 1024.0)
+    });
+    for v in [Variant::Record, Variant::Replay, Variant::EmbeddedReplay] {
+        row(
+            &format!("peak RSS, {} (MiB over plain)", v.label()),
+            &|_, r| {
+                format!(
+                    "{:+.1}",
+                    (rss(r, v) - rss(r, Variant::Plain)) as f64 / 1024.0
+                )
+            },
+        );
+    }
+}
+
+fn wasmtime_version(program: &Path) -> String {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|_| "?".into())
 }

@@ -9,7 +9,7 @@ use wasm_rr_trace::Trace;
 /// A trace file's encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// A CBOR sequence (what the recorder writes).
+    /// The binary trace format (what the recorder writes; a CBOR header, then blocks).
     Cbor,
     /// JSON, for people.
     Json,
@@ -58,13 +58,13 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The format of a trace file: by extension, else by content (JSON starts with `{`).
+/// The format of a trace file: by content (JSON starts with `{`), else by extension.
 fn detect(path: &Path, data: &[u8]) -> Format {
-    Format::from_path(path).unwrap_or(if data.first() == Some(&b'{') {
-        Format::Json
-    } else {
-        Format::Cbor
-    })
+    match data.first() {
+        Some(b'{') => Format::Json,
+        Some(_) => Format::Cbor,
+        None => Format::from_path(path).unwrap_or(Format::Cbor),
+    }
 }
 
 /// Prefixes an error with the file name, on one line.
@@ -75,7 +75,7 @@ fn in_file(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
 fn warn_torn(path: &Path, bytes: usize) {
     if bytes > 0 {
         eprintln!(
-            "wasm-rr: warning: {}: the last {bytes} bytes are not a whole event (the recording was cut off) and were ignored",
+            "wasm-rr: warning: {}: the last {bytes} bytes are not a whole block (the recording was cut off) and were ignored",
             path.display()
         );
     }
@@ -92,22 +92,22 @@ fn parse_json(path: &Path, data: &[u8]) -> Result<Trace> {
 pub fn load_trace(path: &Path) -> Result<Trace> {
     let data = read(path)?;
     let trace = match detect(path, &data) {
-        Format::Cbor => Trace::from_cbor(&data).map_err(|e| in_file(path, e))?,
+        Format::Cbor => Trace::from_bytes(&data).map_err(|e| in_file(path, e))?,
         Format::Json => parse_json(path, &data)?,
     };
     warn_torn(path, trace.torn_tail_bytes);
     Ok(trace)
 }
 
-/// Loads a trace in either format as checked CBOR bytes (whole items only), without keeping
-/// the events in memory; returns the bytes and the number of events. Errors and warnings as
-/// [`load_trace`].
-pub fn load_trace_cbor(path: &Path) -> Result<(Vec<u8>, u64)> {
+/// Loads a trace in either format as checked binary trace bytes (whole blocks only), without
+/// keeping the events in memory; returns the bytes and the number of events. Errors and
+/// warnings as [`load_trace`].
+pub fn load_trace_bytes(path: &Path) -> Result<(Vec<u8>, u64)> {
     let mut data = read(path)?;
     if detect(path, &data) == Format::Json {
-        data = parse_json(path, &data)?.to_cbor();
+        data = parse_json(path, &data)?.to_bytes(None);
     }
-    let scan = wasm_rr_trace::scan_cbor(&data).map_err(|e| in_file(path, e))?;
+    let scan = wasm_rr_trace::scan(&data).map_err(|e| in_file(path, e))?;
     warn_torn(path, data.len() - scan.whole_len);
     data.truncate(scan.whole_len);
     Ok((data, scan.events))
@@ -116,7 +116,7 @@ pub fn load_trace_cbor(path: &Path) -> Result<(Vec<u8>, u64)> {
 /// Saves a trace in `format`, atomically.
 pub fn save_trace(path: &Path, trace: &Trace, format: Format) -> Result<()> {
     let data = match format {
-        Format::Cbor => trace.to_cbor(),
+        Format::Cbor => trace.to_bytes(Some(wasm_rr_composer::zstd_block)),
         Format::Json => trace.to_json().into_bytes(),
     };
     write_atomic(path, &data)

@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-use wasm_rr_composer::{wrap_record, wrap_replay};
+use wasm_rr_composer::{wrap_record, wrap_replay, wrap_replay_open};
 use wasm_rr_trace::Trace;
 
 /// The guest path where the recording component expects the trace directory.
@@ -48,6 +48,10 @@ enum Command {
         /// Embed this trace and write a self-replaying component instead.
         #[arg(long, value_name = "TRACE")]
         replay: Option<PathBuf>,
+        /// Make the recording component compress each block of the trace it writes with zstd
+        /// (smaller traces, slower recording; `wasm-rr` reads both).
+        #[arg(long, conflicts_with = "replay")]
+        compress: bool,
     },
     /// Run APP on the embedded wasmtime and record a trace.
     Record {
@@ -65,6 +69,10 @@ enum Command {
         /// Set an environment variable for the guest: KEY=VALUE.
         #[arg(long = "env", value_name = "KEY=VALUE")]
         envs: Vec<String>,
+        /// Keep the trace's blocks as the recorder wrote them, uncompressed (by default the
+        /// trace is compressed with zstd when the run ends).
+        #[arg(long)]
+        no_compress: bool,
         /// Start the guest's wall clock at SECONDS since the Unix epoch (it then advances in
         /// real time). Handy to record a time-dependent bug on demand.
         #[arg(long, value_name = "SECONDS")]
@@ -111,22 +119,27 @@ fn dispatch(command: Command) -> Result<i32> {
             app,
             output,
             replay,
-        } => wrap(&app, &output, replay.as_deref()),
+            compress,
+        } => wrap(&app, &output, replay.as_deref(), compress),
         Command::Record {
             app,
             trace,
             format,
             dirs,
             envs,
+            no_compress,
             wall_clock,
             args,
         } => record(
             &app,
-            trace,
-            format,
-            &dirs,
-            &envs,
-            wall_clock.map(Duration::from_secs),
+            RecordOptions {
+                trace,
+                format,
+                dirs: &dirs,
+                envs: &envs,
+                compress: !no_compress,
+                wall_clock_start: wall_clock.map(Duration::from_secs),
+            },
             args,
         ),
         Command::Replay { app, trace } => replay(&app, trace),
@@ -144,14 +157,15 @@ fn wrap_err(app: &Path) -> impl FnOnce(wasm_rr_composer::WrapError) -> anyhow::E
     move |e| anyhow!("cannot wrap {}: {e}", app.display())
 }
 
-fn wrap(app: &Path, output: &Path, replay: Option<&Path>) -> Result<i32> {
+fn wrap(app: &Path, output: &Path, replay: Option<&Path>, compress: bool) -> Result<i32> {
     let (bytes, what) = match replay {
         Some(trace_path) => (
             self_replaying(app, trace_path)?,
             "self-replaying component: `wasmtime run` it with no flags",
         ),
         None => (
-            wrap_record(&read_app(app)?, &components::interposers()).map_err(wrap_err(app))?,
+            wrap_record(&read_app(app)?, &components::interposers(), compress)
+                .map_err(wrap_err(app))?,
             "recording component: run it with `wasmtime run --dir <trace-dir>::/wasm-rr`",
         ),
     };
@@ -164,14 +178,21 @@ fn wrap(app: &Path, output: &Path, replay: Option<&Path>) -> Result<i32> {
 /// `replay`).
 fn self_replaying(app: &Path, trace_path: &Path) -> Result<Vec<u8>> {
     let guest = read_app(app)?;
-    let (trace, _) = files::load_trace_cbor(trace_path)?;
-    wrap_replay(&guest, &trace, &components::interposers()).map_err(|e| {
+    let (trace, _) = files::load_trace_bytes(trace_path)?;
+    wrap_replay(&guest, &trace, &components::interposers()).map_err(replay_err(app, trace_path))
+}
+
+fn replay_err<'a>(
+    app: &'a Path,
+    trace_path: &'a Path,
+) -> impl FnOnce(wasm_rr_composer::WrapError) -> anyhow::Error + 'a {
+    move |e| {
         anyhow!(
             "cannot replay {} with {}: {e}",
             trace_path.display(),
             app.display()
         )
-    })
+    }
 }
 
 /// Parses `--dir HOST::GUEST` (or `DIR`, meaning `DIR::DIR`), as `wasmtime run` does.
@@ -203,22 +224,32 @@ fn program_name(app: &Path) -> String {
         .unwrap_or_else(|| app.display().to_string())
 }
 
-fn record(
-    app: &Path,
+/// The options of `wasm-rr record`.
+struct RecordOptions<'a> {
     trace: Option<PathBuf>,
     format: Option<Format>,
-    dirs: &[String],
-    envs: &[String],
+    dirs: &'a [String],
+    envs: &'a [String],
+    compress: bool,
     wall_clock_start: Option<Duration>,
-    args: Vec<String>,
-) -> Result<i32> {
+}
+
+fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
+    let RecordOptions {
+        trace,
+        format,
+        dirs,
+        envs,
+        compress,
+        wall_clock_start,
+    } = o;
     let format = format
         .or_else(|| trace.as_deref().and_then(Format::from_path))
         .unwrap_or(Format::Cbor);
     let trace_path = trace
         .unwrap_or_else(|| PathBuf::from(format!("{DEFAULT_TRACE_STEM}.{}", format.extension())));
     let guest = read_app(app)?;
-    let wrapped = wrap_record(&guest, &components::interposers()).map_err(wrap_err(app))?;
+    let wrapped = wrap_record(&guest, &components::interposers(), false).map_err(wrap_err(app))?;
 
     let trace_dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let mut opts = runtime::RunOptions {
@@ -227,6 +258,7 @@ fn record(
         dirs: dirs.iter().map(|d| parse_dir(d)).collect::<Result<_>>()?,
         inherit_stdin: true,
         wall_clock_start,
+        embedded: None,
     };
     opts.dirs
         .push((trace_dir.path().to_path_buf(), TRACE_DIR.to_string()));
@@ -236,7 +268,7 @@ fn record(
     // may block, so an app waiting for input or sleeping has its whole trace on disk.
     let (partial_raw, partial_path) = (raw.clone(), trace_path.clone());
     ctrlc::set_handler(move || {
-        let status = match keep_trace(&partial_raw, &partial_path, format) {
+        let status = match keep_trace(&partial_raw, &partial_path, format, compress) {
             Ok(events) => {
                 eprintln!(
                     "wasm-rr: interrupted; kept the {events} events recorded so far in {}",
@@ -261,7 +293,7 @@ fn record(
             app.display()
         );
     }
-    let events = match keep_trace(&raw, &trace_path, format) {
+    let events = match keep_trace(&raw, &trace_path, format, compress) {
         Ok(events) => events,
         Err(e) if format == Format::Cbor => {
             // Keep what was recorded, so that it can be inspected or reported.
@@ -277,13 +309,21 @@ fn record(
     Ok(code)
 }
 
-/// Checks the trace the recorder wrote and saves it in `format`; returns the number of events.
-fn keep_trace(raw: &Path, dest: &Path, format: Format) -> Result<u64> {
+/// Checks the trace the recorder wrote and saves it in `format`, compressed when `compress`;
+/// returns the number of events.
+fn keep_trace(raw: &Path, dest: &Path, format: Format, compress: bool) -> Result<u64> {
     match format {
-        // Copied as recorded (less a torn tail), without decoding the events into memory.
+        // Copied as recorded (less a torn tail), or packed into compressed blocks, one event
+        // at a time.
         Format::Cbor => {
-            let (cbor, events) = files::load_trace_cbor(raw)?;
-            files::write_atomic(dest, &cbor)?;
+            let (bytes, events) = files::load_trace_bytes(raw)?;
+            let bytes = if compress {
+                wasm_rr_composer::pack_trace(&bytes)
+                    .map_err(|e| anyhow!("{}: {e}", raw.display()))?
+            } else {
+                bytes
+            };
+            files::write_atomic(dest, &bytes)?;
             Ok(events)
         }
         Format::Json => {
@@ -312,8 +352,15 @@ fn replay(app: &Path, trace: Option<PathBuf>) -> Result<i32> {
         Some(t) => t,
         None => default_trace()?,
     };
-    let wrapped = self_replaying(app, &trace_path)?;
-    runtime::run(&wrapped, &runtime::RunOptions::default())
+    let guest = read_app(app)?;
+    let (trace, _) = files::load_trace_bytes(&trace_path)?;
+    let wrapped = wrap_replay_open(&guest, &trace, &components::interposers())
+        .map_err(replay_err(app, &trace_path))?;
+    let opts = runtime::RunOptions {
+        embedded: Some(trace.into()),
+        ..Default::default()
+    };
+    runtime::run(&wrapped, &opts)
 }
 
 fn convert(input: &Path, output: &Path) -> Result<i32> {

@@ -3,6 +3,7 @@
 
 use anyhow::{Result, anyhow};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
@@ -25,6 +26,9 @@ pub struct RunOptions {
     pub inherit_stdin: bool,
     /// Start the wall clock at this time since the Unix epoch; it then advances in real time.
     pub wall_clock_start: Option<Duration>,
+    /// Serve `wasm-rr:rr/embedded` from these bytes (a component from
+    /// `wasm_rr_composer::wrap_replay_open` imports it for the trace).
+    pub embedded: Option<Arc<[u8]>>,
 }
 
 struct Host {
@@ -76,6 +80,28 @@ pub fn engine() -> Result<Engine> {
     context(Engine::new(&config), || "cannot start wasmtime".into())
 }
 
+/// Serves `wasm-rr:rr/embedded` (`size`, `read`) from `blob`.
+fn link_embedded(linker: &mut Linker<Host>, blob: Arc<[u8]>) -> Result<()> {
+    let mut embedded = context(
+        linker.instance(wasm_rr_composer::EMBEDDED_INTERFACE),
+        || "cannot set up the trace".into(),
+    )?;
+    let size = blob.len() as u64;
+    context(
+        embedded.func_wrap("size", move |_, (): ()| Ok((size,))),
+        || "cannot set up the trace".into(),
+    )?;
+    context(
+        embedded.func_wrap("read", move |_, (offset, len): (u64, u64)| {
+            let start = offset.min(size) as usize;
+            let end = offset.saturating_add(len).min(size) as usize;
+            Ok((blob[start..end].to_vec(),))
+        }),
+        || "cannot set up the trace".into(),
+    )?;
+    Ok(())
+}
+
 /// Runs `component` (a command) and returns the process exit code `wasmtime run` would give:
 /// 0 on success, 1 when `run` returns an error, the code passed to `exit`, or
 /// [`TRAP_EXIT_CODE`] after printing the trap to stderr.
@@ -90,6 +116,9 @@ pub fn run(component: &[u8], opts: &RunOptions) -> Result<i32> {
     context(wasmtime_wasi::p2::add_to_linker_sync(&mut linker), || {
         "cannot set up WASI".into()
     })?;
+    if let Some(blob) = &opts.embedded {
+        link_embedded(&mut linker, blob.clone())?;
+    }
 
     let mut builder = WasiCtx::builder();
     builder.inherit_stdout().inherit_stderr().args(&opts.args);

@@ -115,7 +115,7 @@ fn convert_round_trips_without_loss() {
     assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&cbor).unwrap());
     let text = std::fs::read_to_string(&json).unwrap();
     assert!(
-        text.starts_with("{\n\"header\": {\n  \"wasm-rr-trace\": 1,"),
+        text.starts_with("{\n\"header\": {\n  \"wasm-rr-trace\": 2,"),
         "{text}"
     );
     // The JSON form replays like the CBOR one.
@@ -137,7 +137,7 @@ fn show_lists_events() {
     assert_eq!(r.code, Some(0));
     let out = r.stdout();
     assert!(
-        out.starts_with("trace format 1, recorded by wasm-rr "),
+        out.starts_with("trace format 2, recorded by wasm-rr "),
         "{out}"
     );
     assert!(
@@ -176,15 +176,28 @@ fn wrong_component_is_refused() {
 fn truncated_trace_replays_up_to_the_cut_then_reports_divergence() {
     let dir = scratch();
     let app = fixture("print_random");
-    assert_eq!(record(dir.path(), &app, &[], &[], None).code, Some(0));
+    // As the recorder wrote it: one block per flush.
+    let recorded = record(dir.path(), &app, &["--no-compress"], &[], None);
+    assert_eq!(recorded.code, Some(0));
     let full = std::fs::read(dir.path().join("wasm-rr-trace.cbor")).unwrap();
+    let whole = load(&dir.path().join("wasm-rr-trace.cbor"));
     let cut = dir.path().join("cut.cbor");
-    std::fs::write(&cut, &full[..full.len() * 2 / 3]).unwrap();
+    std::fs::write(&cut, &full[..full.len() - 3]).unwrap();
+    let kept = load(&cut);
+    assert!(!kept.events.is_empty() && kept.events.len() < whole.events.len());
+    assert_eq!(kept.events[..], whole.events[..kept.events.len()]);
     let r = run(wasm_rr().arg("replay").arg(&app).arg(&cut), None);
     assert_eq!(r.code, Some(1), "{}", r.stderr());
     let err = r.stderr();
     assert!(
-        err.contains(" bytes are not a whole event (the recording was cut off) and were ignored\n"),
+        err.contains(" bytes are not a whole block (the recording was cut off) and were ignored\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "wasm-rr: replay diverged at event {}\n",
+            kept.events.len()
+        )),
         "{err}"
     );
     assert!(err.contains("wasm-rr: replay diverged at event "), "{err}");
@@ -214,10 +227,15 @@ fn corrupt_trace_is_a_clear_error() {
     assert_eq!(record(dir.path(), &app, &[], &[], None).code, Some(0));
     let trace = load(&dir.path().join("wasm-rr-trace.cbor"));
     let mut bytes = Vec::new();
-    wasm_rr_trace::encode_item(&trace.header, &mut bytes);
-    wasm_rr_trace::encode_item(&trace.events[0], &mut bytes);
+    wasm_rr_trace::encode_header(&trace.header, &mut bytes);
+    let mut blocks = wasm_rr_trace::BlockWriter::new(None);
+    blocks.push(&trace.events[0]);
+    blocks.finish_block(&mut bytes);
     let offset = bytes.len();
-    wasm_rr_trace::encode_item(&"garbage", &mut bytes);
+    blocks.push(&trace.events[1]);
+    blocks.finish_block(&mut bytes);
+    // One flipped bit in the second block's data.
+    *bytes.last_mut().unwrap() ^= 0x10;
     let bad = dir.path().join("bad.cbor");
     std::fs::write(&bad, &bytes).unwrap();
     for cmd in [
@@ -234,7 +252,7 @@ fn corrupt_trace_is_a_clear_error() {
         assert_eq!(r.code, Some(2), "{cmd:?}");
         assert!(
             r.stderr().starts_with(&format!(
-                "wasm-rr: error: {}: the trace is corrupt: event 1 at byte {offset} is invalid (",
+                "wasm-rr: error: {}: the trace is corrupt: block 1 at byte {offset}: its checksum does not match",
                 bad.display()
             )),
             "{cmd:?}: {}",
@@ -397,7 +415,7 @@ fn output_divergence_is_detected_by_length_and_hash() {
     let real = *hash;
     *hash ^= 1;
     let edited = dir.path().join("edited.cbor");
-    std::fs::write(&edited, trace.to_cbor()).unwrap();
+    std::fs::write(&edited, trace.to_bytes(None)).unwrap();
     let r = run(wasm_rr().arg("replay").arg(&app).arg(&edited), None);
     assert_eq!(r.code, Some(1));
     let len = "arg 0: print_args.wasm\n".len();

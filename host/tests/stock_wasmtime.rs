@@ -122,7 +122,7 @@ fn read_stdin_replays_input_it_is_not_given() {
         .iter()
         .filter_map(|e| match e {
             Event::Read {
-                stream: StreamId::Stdin,
+                stream: StreamId::STDIN,
                 result,
                 ..
             } => Some(result.clone()),
@@ -259,11 +259,11 @@ fn time_bomb_recorded_at_1337_explodes_again_in_replay() {
             &t.events[t.events.len() - 2..],
             [
                 Event::Write {
-                    stream: StreamId::Stderr,
+                    stream: StreamId::STDERR,
                     ..
                 },
                 Event::Flush {
-                    stream: StreamId::Stderr,
+                    stream: StreamId::STDERR,
                     ..
                 }
             ]

@@ -56,21 +56,21 @@ impl exit::Guest for Interposer {
 impl stdin::Guest for Interposer {
     fn get_stdin() -> stdin::InputStream {
         #[cfg(not(feature = "replay"))]
-        return new_input(StreamId::Stdin, std::rc::Rc::new(host::stdin::get_stdin()));
+        return new_input(StreamId::STDIN, std::rc::Rc::new(host::stdin::get_stdin()));
         #[cfg(feature = "replay")]
-        new_input(StreamId::Stdin, ())
+        new_input(StreamId::STDIN, ())
     }
 }
 
 impl stdout::Guest for Interposer {
     fn get_stdout() -> stdout::OutputStream {
-        new_output(StreamId::Stdout, host::stdout::get_stdout())
+        new_output(StreamId::STDOUT, host::stdout::get_stdout())
     }
 }
 
 impl stderr::Guest for Interposer {
     fn get_stderr() -> stderr::OutputStream {
-        new_output(StreamId::Stderr, host::stderr::get_stderr())
+        new_output(StreamId::STDERR, host::stderr::get_stderr())
     }
 }
 

@@ -1,8 +1,8 @@
 //! The trace side of the interposer.
 //!
-//! **Recorder.** Events are CBOR-encoded into a buffer as they happen and appended to the trace
-//! file (`trace.cbor` in the preopen at guest path `/wasm-rr`, or the file `WASM_RR_TRACE`
-//! names there). Flush policy: the buffer is written out
+//! **Recorder.** Events are encoded into a block (see `wasm_rr_trace::codec`) as they happen,
+//! and each flush appends the block to the trace file (`trace.cbor` in the preopen at guest path
+//! `/wasm-rr`, or the file `WASM_RR_TRACE` names there). Flush policy: a block is written out
 //! - right after every stdout/stderr write or flush is logged (so a guest that panics has
 //!   already logged everything up to its panic message when it traps),
 //! - before every call that may block or trap in the host (`poll`, `pollable.block`,
@@ -11,8 +11,8 @@
 //! - whenever [`FLUSH_AT`] bytes are buffered.
 //!
 //! **Replayer.** Reads the trace that `wasm-rr wrap --replay` embedded (import
-//! `wasm-rr:rr/embedded`, a zstd frame of the CBOR trace, or the plain CBOR) one event at a
-//! time. Every call asks [`next`] for the next event and
+//! `wasm-rr:rr/embedded`) one block at a time, without copying the whole, and decodes one event
+//! at a time. Every call asks [`next`] for the next event and
 //! gets it only if the event answers that very call with the same arguments; otherwise the
 //! replay stops with a divergence report and exit status 1.
 
@@ -58,15 +58,21 @@ pub use recorder::{finish, flush, log, start};
 #[cfg(feature = "replay")]
 pub use replayer::{finish, flush, next, start};
 
+/// The whole embedded blob (`wasm-rr:rr/embedded`).
+#[cfg(not(feature = "replay"))]
+fn embedded_blob() -> Vec<u8> {
+    use crate::wasm_rr::rr::embedded;
+    embedded::read(0, embedded::size())
+}
+
 #[cfg(not(feature = "replay"))]
 mod recorder {
     use super::{FLUSH_AT, fatal};
     use crate::cli::RESERVED_ENV_PREFIX;
     use crate::wasi::cli::environment;
     use crate::wasi::filesystem::{preopens, types as fs};
-    use crate::wasm_rr::rr::embedded;
     use std::cell::RefCell;
-    use wasm_rr_trace::{Event, RecordConfig, encode_item};
+    use wasm_rr_trace::{BlockWriter, Event, RecordConfig, encode_header};
 
     /// Guest path of the directory the trace is written to.
     pub const TRACE_DIR: &str = "/wasm-rr";
@@ -74,14 +80,23 @@ mod recorder {
     pub const DEFAULT_TRACE_FILE: &str = "trace.cbor";
 
     struct Recorder {
-        buf: Vec<u8>,
+        /// Events of the block being filled.
+        events: BlockWriter,
+        /// Framed bytes not yet written to the file (the header, then whole blocks).
+        out: Vec<u8>,
         file: Option<(fs::Descriptor, u64)>,
     }
 
     thread_local! {
-        static RECORDER: RefCell<Recorder> = const {
-            RefCell::new(Recorder { buf: Vec::new(), file: None })
-        };
+        static RECORDER: RefCell<Option<Recorder>> = const { RefCell::new(None) };
+    }
+
+    /// zstd for the blocks, when the recording component was wrapped with `--compress`.
+    fn zstd(data: &[u8]) -> Option<Vec<u8>> {
+        Some(ruzstd::encoding::compress_to_vec(
+            data,
+            ruzstd::encoding::CompressionLevel::Fastest,
+        ))
     }
 
     /// The trace file name relative to [`TRACE_DIR`].
@@ -106,8 +121,8 @@ mod recorder {
     }
 
     impl Recorder {
-        fn open(&mut self) {
-            let config = RecordConfig::from_cbor(&embedded::blob()).unwrap_or_else(|e| {
+        fn open() -> Recorder {
+            let config = RecordConfig::from_cbor(&super::embedded_blob()).unwrap_or_else(|e| {
                 fatal(&format!(
                     "this recording component is damaged (its configuration does not decode: {e}); wrap the app again"
                 ))
@@ -134,22 +149,25 @@ mod recorder {
                         e.message()
                     ))
                 });
-            // The header goes first, before anything logged while opening.
-            let mut head = Vec::with_capacity(256 + self.buf.len());
-            encode_item(&config.header(), &mut head);
-            head.append(&mut self.buf);
-            self.buf = head;
-            self.file = Some((file, 0));
-            self.flush();
+            let mut out = Vec::with_capacity(FLUSH_AT + 4096);
+            encode_header(&config.header(), &mut out);
+            let mut r = Recorder {
+                events: BlockWriter::new(config.compress.then_some(zstd as _)),
+                out,
+                file: Some((file, 0)),
+            };
+            r.flush();
+            r
         }
 
         fn flush(&mut self) {
+            self.events.finish_block(&mut self.out);
             let Some((file, offset)) = &mut self.file else {
                 return;
             };
             let mut written = 0;
-            while written < self.buf.len() {
-                match file.write(&self.buf[written..], *offset) {
+            while written < self.out.len() {
+                match file.write(&self.out[written..], *offset) {
                     Ok(n) => {
                         written += n as usize;
                         *offset += n;
@@ -157,35 +175,37 @@ mod recorder {
                     Err(e) => fatal(&format!("cannot write the trace: {}", e.message())),
                 }
             }
-            self.buf.clear();
+            self.out.clear();
         }
+    }
+
+    fn with<T>(f: impl FnOnce(&mut Recorder) -> T) -> T {
+        RECORDER.with_borrow_mut(|r| f(r.get_or_insert_with(Recorder::open)))
     }
 
     /// Opens the trace (if not yet open) and writes its header.
     pub fn start() {
-        RECORDER.with_borrow_mut(|r| {
-            if r.file.is_none() {
-                r.open()
-            }
-        });
+        with(|_| ());
     }
 
     /// Appends `event` to the trace.
+    #[inline]
     pub fn log(event: &Event) {
-        RECORDER.with_borrow_mut(|r| {
-            if r.file.is_none() {
-                r.open();
-            }
-            encode_item(event, &mut r.buf);
-            if r.buf.len() >= FLUSH_AT {
+        with(|r| {
+            r.events.push(event);
+            if r.events.buffered() >= FLUSH_AT {
                 r.flush();
             }
         });
     }
 
-    /// Writes every buffered event to the trace file.
+    /// Writes every buffered event to the trace file, as one block.
     pub fn flush() {
-        RECORDER.with_borrow_mut(|r| r.flush());
+        RECORDER.with_borrow_mut(|r| {
+            if let Some(r) = r {
+                r.flush()
+            }
+        });
     }
 
     /// The run is over: write everything out.
@@ -199,106 +219,115 @@ mod replayer {
     use super::fatal;
     use crate::wasm_rr::rr::embedded;
     use std::cell::RefCell;
-    use std::collections::VecDeque;
     use std::fmt::Write;
-    use wasm_rr_trace::{Call, Event, EventReader};
+    use wasm_rr_trace::{Call, Event, Reader, Source};
 
     /// How many events before a divergence the report shows.
-    const RECENT: usize = 5;
+    const RECENT: u64 = 5;
+
+    /// The embedded trace, read piece by piece (no copy of the whole).
+    struct Embedded {
+        size: u64,
+    }
+
+    impl Source for Embedded {
+        fn size(&self) -> u64 {
+            self.size
+        }
+
+        fn read(&mut self, offset: u64, len: u64, out: &mut Vec<u8>) {
+            out.extend_from_slice(&embedded::read(offset, len));
+        }
+    }
 
     struct Replayer {
-        data: &'static [u8],
-        reader: EventReader<'static>,
-        /// (index, byte offset) of the last [`RECENT`] events handed out.
-        recent: VecDeque<(u64, usize)>,
+        reader: Reader<Embedded>,
+        /// The last event handed out was one that ends a run.
+        ended: bool,
     }
 
     thread_local! {
         static REPLAYER: RefCell<Option<Replayer>> = const { RefCell::new(None) };
     }
 
-    /// The first bytes of a zstd frame.
-    const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
-
     fn unusable(e: impl std::fmt::Display) -> ! {
         fatal(&format!("the embedded trace is unusable: {e}"))
     }
 
-    fn load() -> Replayer {
-        let mut blob = embedded::blob();
-        if blob.starts_with(&ZSTD_MAGIC) {
-            let mut decoder =
-                ruzstd::decoding::StreamingDecoder::new(&blob[..]).unwrap_or_else(|e| unusable(e));
-            let mut cbor = Vec::new();
-            std::io::Read::read_to_end(&mut decoder, &mut cbor).unwrap_or_else(|e| unusable(e));
-            blob = cbor;
-        }
-        let data: &'static [u8] = Vec::leak(blob);
-        let (_, reader) = EventReader::new(data).unwrap_or_else(|e| unusable(e));
-        Replayer {
-            data,
-            reader,
-            recent: VecDeque::with_capacity(RECENT),
-        }
+    fn open() -> Reader<Embedded> {
+        let source = Embedded {
+            size: embedded::size(),
+        };
+        let (_, reader) = Reader::new(source).unwrap_or_else(|e| unusable(e));
+        reader
     }
 
-    impl Replayer {
-        fn diverge(&self, index: u64, expected: &str, actual: &str) -> ! {
-            let mut msg = format!(
-                "replay diverged at event {index}\n  expected: {expected}\n  actual:   {actual}"
-            );
-            if self.recent.is_empty() {
-                msg.push_str("\n  (no events before it)");
-            } else {
-                msg.push_str("\n  last events:");
-                for (i, offset) in &self.recent {
-                    if let Some(e) = EventReader::event_at(self.data, *offset) {
+    /// Stops the replay: the guest made `actual` where the trace holds `expected` at `index`.
+    /// Reads the trace again from its start to show the events before.
+    fn diverge(index: u64, expected: &str, actual: &str) -> ! {
+        let mut msg = format!(
+            "replay diverged at event {index}\n  expected: {expected}\n  actual:   {actual}"
+        );
+        if index == 0 {
+            msg.push_str("\n  (no events before it)");
+        } else {
+            msg.push_str("\n  last events:");
+            let mut reader = open();
+            let first = index.saturating_sub(RECENT);
+            while reader.index() < index {
+                let i = reader.index();
+                match reader.next_event() {
+                    Ok(Some(e)) if i >= first => {
                         let _ = write!(msg, "\n    #{i} {e}");
                     }
+                    Ok(Some(_)) => {}
+                    _ => break,
                 }
             }
-            fatal(&msg)
         }
+        fatal(&msg)
     }
 
     /// Loads the embedded trace.
     pub fn start() {
         REPLAYER.with_borrow_mut(|r| {
             if r.is_none() {
-                *r = Some(load());
+                *r = Some(Replayer {
+                    reader: open(),
+                    ended: false,
+                });
             }
         });
     }
 
     /// The next event, which must answer `call`; otherwise the replay stops with a divergence.
+    #[inline]
     pub fn next(call: Call) -> Event {
         REPLAYER.with_borrow_mut(|slot| {
-            let r = slot.get_or_insert_with(load);
+            let r = slot.get_or_insert_with(|| Replayer {
+                reader: open(),
+                ended: false,
+            });
             let index = r.reader.index();
-            let offset = r.reader.offset();
             match r.reader.next_event() {
-                Ok(Some(event)) if event.call() == call => {
-                    if r.recent.len() == RECENT {
-                        r.recent.pop_front();
+                Ok(Some(event)) => {
+                    let expected = event.call();
+                    if expected != call {
+                        diverge(index, &expected.to_string(), &call.to_string());
                     }
-                    r.recent.push_back((index, offset));
+                    r.ended = matches!(
+                        event,
+                        Event::RunReturned(_) | Event::Exit(_) | Event::ExitWithCode(_)
+                    );
                     event
                 }
-                Ok(Some(event)) => r.diverge(index, &event.call().to_string(), &call.to_string()),
                 Ok(None) => {
-                    let last = r
-                        .recent
-                        .back()
-                        .and_then(|(_, offset)| EventReader::event_at(r.data, *offset));
-                    let end = if matches!(
-                        last,
-                        Some(Event::RunReturned(_) | Event::Exit(_) | Event::ExitWithCode(_))
-                    ) {
+                    let end = if r.ended {
                         "the end of the trace"
                     } else {
                         "the end of the trace (the recorded run stopped here without exiting: it trapped or was killed, or the trace was cut)"
                     };
-                    r.diverge(index, end, &call.to_string())
+                    diverge(index, end, &call.to_string())
                 }
                 Err(e) => unusable(e),
             }

@@ -13,16 +13,46 @@ pub struct Datetime {
     pub nanoseconds: u32,
 }
 
-/// Which stream a stream event is about.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum StreamId {
+/// Which stream a stream event is about: a number in creation order. `0`, `1` and `2` are
+/// stdin, stdout and stderr (every `get-stdin` call hands out the same stream 0, and so on);
+/// every other stream (a file's, a socket's, an HTTP body's) is numbered from 3 up in the order
+/// the guest created it, which replay reproduces because creation follows the guest's calls.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(transparent)]
+pub struct StreamId(pub u32);
+
+impl StreamId {
     /// `wasi:cli/stdin.get-stdin`.
-    Stdin,
+    pub const STDIN: StreamId = StreamId(0);
     /// `wasi:cli/stdout.get-stdout`.
-    Stdout,
+    pub const STDOUT: StreamId = StreamId(1);
     /// `wasi:cli/stderr.get-stderr`.
-    Stderr,
+    pub const STDERR: StreamId = StreamId(2);
+    /// The first number given to a stream that is not stdio.
+    pub const FIRST_OTHER: u32 = 3;
+}
+
+/// Serde adapter for values that are uniformly random (random numbers, hashes): 8 fixed
+/// bytes (little-endian) in the binary form, where a varint would take 9 or 10, and a plain
+/// number in JSON.
+pub(crate) mod fixed64 {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            v.serialize(s)
+        } else {
+            v.to_le_bytes().serialize(s)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        if d.is_human_readable() {
+            u64::deserialize(d)
+        } else {
+            <[u8; 8]>::deserialize(d).map(u64::from_le_bytes)
+        }
+    }
 }
 
 /// `wasi:io/streams.stream-error`. A `last-operation-failed` error is kept as the text of the
@@ -142,13 +172,16 @@ pub enum Event {
     /// `wasi:random/random.get-random-bytes`: the bytes (their count is the `len` argument).
     RandomBytes(Bytes),
     /// `wasi:random/random.get-random-u64`.
-    RandomU64(u64),
+    RandomU64(#[serde(with = "fixed64")] u64),
     /// `wasi:random/insecure.get-insecure-random-bytes`.
     InsecureRandomBytes(Bytes),
     /// `wasi:random/insecure.get-insecure-random-u64`.
-    InsecureRandomU64(u64),
+    InsecureRandomU64(#[serde(with = "fixed64")] u64),
     /// `wasi:random/insecure-seed.insecure-seed`.
-    InsecureSeed(u64, u64),
+    InsecureSeed(
+        #[serde(with = "fixed64")] u64,
+        #[serde(with = "fixed64")] u64,
+    ),
     /// `input-stream.read(len)` or `blocking-read(len)`.
     Read {
         /// The stream.
@@ -188,6 +221,7 @@ pub enum Event {
         /// Bytes written (for `write-zeroes`, the count of zeroes).
         len: u64,
         /// [`crate::output_hash`] of the data (0 for the zeroes methods).
+        #[serde(with = "fixed64")]
         hash: u64,
         /// The host's answer.
         result: Result<(), StreamError>,
@@ -201,6 +235,10 @@ pub enum Event {
         /// The host's answer.
         result: Result<(), StreamError>,
     },
+    /// Binary form only: the same bytes as the previous event (see `codec.rs`). Never in the
+    /// data model a reader returns, nor in JSON.
+    #[doc(hidden)]
+    Repeat,
 }
 
 /// A call the guest made, with the arguments replay checks. Two calls are the same when they
@@ -260,6 +298,8 @@ pub enum Call {
         stream: StreamId,
         blocking: bool,
     },
+    /// Never made by a guest: what [`Event::Repeat`] answers.
+    Repeat,
 }
 
 impl Event {
@@ -334,6 +374,7 @@ impl Event {
                 stream: *stream,
                 blocking: *blocking,
             },
+            Event::Repeat => Call::Repeat,
         }
     }
 
@@ -368,6 +409,7 @@ impl Event {
             Event::Read { result, .. } => stream_result(result),
             Event::Skip { result, .. } | Event::CheckWrite { result, .. } => stream_result(result),
             Event::Write { result, .. } | Event::Flush { result, .. } => stream_result(result),
+            Event::Repeat => "(the previous event)".into(),
         }
     }
 }
@@ -380,11 +422,12 @@ impl fmt::Display for Event {
 
 impl fmt::Display for StreamId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            StreamId::Stdin => "stdin",
-            StreamId::Stdout => "stdout",
-            StreamId::Stderr => "stderr",
-        })
+        match *self {
+            StreamId::STDIN => f.write_str("stdin"),
+            StreamId::STDOUT => f.write_str("stdout"),
+            StreamId::STDERR => f.write_str("stderr"),
+            StreamId(n) => write!(f, "stream {n}"),
+        }
     }
 }
 
@@ -459,6 +502,7 @@ impl fmt::Display for Call {
                 let m = if *blocking { "blocking-flush" } else { "flush" };
                 write!(f, "wasi:io/streams.output-stream.{m}({stream})")
             }
+            Call::Repeat => write!(f, "(a repeat marker, which only the binary form holds)"),
         }
     }
 }

@@ -1,14 +1,14 @@
-//! The wasm-rr trace format.
+//! The wasm-rr trace format, version 2.
 //!
-//! A trace is a [CBOR sequence](https://www.rfc-editor.org/rfc/rfc8742): one CBOR item after
-//! another with nothing between them. The first item is a [`Header`]; every later item is one
-//! [`Event`]. The recorder appends items while the guest runs, so a trace whose writer died
-//! mid-item is still readable: [`Trace::from_cbor`] keeps every whole item and reports the torn
-//! tail in [`Trace::torn_tail_bytes`].
+//! A trace file is a CBOR [`Header`] item, then a sequence of blocks (see [`block`]): each a
+//! postcard-framed run of events with a CRC32C, stored raw or as one zstd frame. The recorder
+//! writes one block per flush, so a trace whose writer died mid-write is still readable:
+//! [`Trace::from_bytes`] keeps every whole block and reports the torn tail in
+//! [`Trace::torn_tail_bytes`]. Events are encoded by [`codec`]: small integers for the event
+//! kinds, clock readings as differences, repeats as one byte.
 //!
 //! The same data model has a JSON form for people ([`Trace::to_json`], [`Trace::from_json`]);
-//! converting between the two loses nothing. Byte strings are CBOR byte strings in CBOR and
-//! lowercase hex strings in JSON.
+//! converting between the two loses no event. Byte strings are lowercase hex strings in JSON.
 //!
 //! `docs/trace-format.md` in the repository describes every event.
 
@@ -17,14 +17,17 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod block;
 mod bytes;
+pub mod codec;
 mod event;
 
+pub use block::{BlockWriter, Compressor, Reader, Source};
 pub use bytes::Bytes;
 pub use event::{Call, Datetime, Event, ReadResult, Status, StreamError, StreamId, WriteOp};
 
 /// The version of the trace format this crate reads and writes ([`Header::format`]).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The WASI version the interposer exports and imports (`wasi:*@0.2.12`).
 pub const WASI_VERSION: &str = "0.2.12";
@@ -59,13 +62,16 @@ pub struct RecordConfig {
     pub component_sha256: String,
     /// The guest's WASI import names (see [`Header::guest_imports`]).
     pub guest_imports: Vec<String>,
+    /// Compress each block of the trace with zstd.
+    #[serde(default)]
+    pub compress: bool,
 }
 
 impl RecordConfig {
     /// The CBOR item `wasm-rr wrap` embeds.
     pub fn to_cbor(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        encode_item(self, &mut out);
+        ciborium::ser::into_writer(self, &mut out).expect("serialising into memory");
         out
     }
 
@@ -95,13 +101,13 @@ pub enum TraceError {
     BadHeader(String),
     /// The header's format version is not [`FORMAT_VERSION`].
     UnsupportedVersion(u32),
-    /// Item `index` (0 = the first event) is not a valid event: the trace is corrupt.
-    BadEvent {
-        /// Index of the event (0-based, not counting the header).
-        index: u64,
-        /// Byte offset of the item in the CBOR sequence.
-        offset: usize,
-        /// What the decoder said.
+    /// A block is damaged: its checksum does not match, or it does not decode.
+    Corrupt {
+        /// Index of the block (0-based).
+        block: u64,
+        /// Byte offset of the block in the file.
+        offset: u64,
+        /// What is wrong.
         message: String,
     },
     /// The JSON form is malformed.
@@ -113,17 +119,21 @@ impl fmt::Display for TraceError {
         match self {
             TraceError::Empty => write!(f, "the trace is empty"),
             TraceError::BadHeader(m) => write!(f, "not a wasm-rr trace (bad header: {m})"),
+            TraceError::UnsupportedVersion(1) => write!(
+                f,
+                "this trace is in format version 1, which wasm-rr 0.1 wrote and reads; this wasm-rr ({WASM_RR_VERSION}) reads format version {FORMAT_VERSION} (record it again, or replay it with wasm-rr 0.1)"
+            ),
             TraceError::UnsupportedVersion(v) => write!(
                 f,
-                "trace format version {v} is not supported (this wasm-rr reads version {FORMAT_VERSION})"
+                "trace format version {v} is not supported: this wasm-rr ({WASM_RR_VERSION}) reads format version {FORMAT_VERSION}"
             ),
-            TraceError::BadEvent {
-                index,
+            TraceError::Corrupt {
+                block,
                 offset,
                 message,
             } => write!(
                 f,
-                "the trace is corrupt: event {index} at byte {offset} is invalid ({message})"
+                "the trace is corrupt: block {block} at byte {offset}: {message}"
             ),
             TraceError::BadJson(m) => write!(f, "not a wasm-rr JSON trace ({m})"),
         }
@@ -132,10 +142,10 @@ impl fmt::Display for TraceError {
 
 impl std::error::Error for TraceError {}
 
-/// Appends one CBOR item (a [`Header`] or an [`Event`]) to `out`.
-pub fn encode_item<T: Serialize>(item: &T, out: &mut Vec<u8>) {
-    // Writing into a Vec cannot fail, and every type here serialises.
-    ciborium::ser::into_writer(item, out).expect("serialising a trace item into memory");
+/// Appends the CBOR form of a [`Header`] (the first item of a trace file) to `out`.
+pub fn encode_header(header: &Header, out: &mut Vec<u8>) {
+    // Writing into a Vec cannot fail, and a header serialises.
+    ciborium::ser::into_writer(header, out).expect("serialising a header into memory");
 }
 
 /// The output hash logged for stdout/stderr writes: the first 8 bytes of the data's sha256,
@@ -153,99 +163,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(digest)
 }
 
-/// Reads events one at a time from a CBOR sequence, without holding them all in memory.
-pub struct EventReader<'a> {
-    rest: &'a [u8],
-    offset: usize,
-    index: u64,
-    scratch: Vec<u8>,
-}
-
-impl<'a> EventReader<'a> {
-    /// Decodes the header at the start of `data` and returns it with a reader for the events.
-    ///
-    /// Errors: [`TraceError::Empty`], [`TraceError::BadHeader`], [`TraceError::UnsupportedVersion`].
-    pub fn new(data: &'a [u8]) -> Result<(Header, Self), TraceError> {
-        if data.is_empty() {
-            return Err(TraceError::Empty);
-        }
-        let mut reader = EventReader {
-            rest: data,
-            offset: 0,
-            index: 0,
-            scratch: vec![0; 4096],
-        };
-        let header: Header = match reader.decode() {
-            Ok(Some(h)) => h,
-            Ok(None) => return Err(TraceError::BadHeader("the header is cut off".into())),
-            Err(m) => return Err(TraceError::BadHeader(m)),
-        };
-        if header.format != FORMAT_VERSION {
-            return Err(TraceError::UnsupportedVersion(header.format));
-        }
-        Ok((header, reader))
-    }
-
-    /// Byte offset of the next item in the CBOR sequence.
-    pub fn offset(&self) -> usize {
-        self.offset
-    }
-
-    /// Decodes the event at byte `offset` of `data` (an offset [`EventReader::offset`] gave).
-    pub fn event_at(data: &[u8], offset: usize) -> Option<Event> {
-        ciborium::de::from_reader(data.get(offset..)?).ok()
-    }
-
-    /// Index of the next event (0-based).
-    pub fn index(&self) -> u64 {
-        self.index
-    }
-
-    /// Bytes not yet consumed (after `next_event` returned `Ok(None)`: the torn tail, if any).
-    pub fn remaining(&self) -> usize {
-        self.rest.len()
-    }
-
-    /// The next event; `Ok(None)` at the end of the data or at a torn (cut-off) last item.
-    ///
-    /// Errors: [`TraceError::BadEvent`] when an item is whole but not a valid event.
-    pub fn next_event(&mut self) -> Result<Option<Event>, TraceError> {
-        let offset = self.offset;
-        match self.decode::<Event>() {
-            Ok(Some(e)) => {
-                self.index += 1;
-                Ok(Some(e))
-            }
-            Ok(None) => Ok(None),
-            Err(message) => Err(TraceError::BadEvent {
-                index: self.index,
-                offset,
-                message,
-            }),
-        }
-    }
-
-    /// Decodes one item. `Ok(None)`: no whole item is left (end, or a torn tail).
-    fn decode<T: serde::de::DeserializeOwned>(&mut self) -> Result<Option<T>, String> {
-        if self.rest.is_empty() {
-            return Ok(None);
-        }
-        let mut cursor = self.rest;
-        match ciborium::de::from_reader_with_buffer(&mut cursor, &mut self.scratch) {
-            Ok(item) => {
-                let used = self.rest.len() - cursor.len();
-                self.rest = cursor;
-                self.offset += used;
-                Ok(Some(item))
-            }
-            // Reading from a slice fails only at its end: the last item was cut off.
-            Err(ciborium::de::Error::Io(_)) => Ok(None),
-            Err(e) => Err(describe_de_error(e)),
-        }
-    }
-}
-
-fn describe_de_error<E: fmt::Debug>(e: ciborium::de::Error<E>) -> String {
+pub(crate) fn describe_de_error<E: fmt::Debug>(e: ciborium::de::Error<E>) -> String {
     match e {
         ciborium::de::Error::Io(e) => format!("i/o error {e:?}"),
         ciborium::de::Error::Syntax(at) => format!("CBOR syntax error at byte {at} of the item"),
@@ -254,30 +172,33 @@ fn describe_de_error<E: fmt::Debug>(e: ciborium::de::Error<E>) -> String {
     }
 }
 
-/// What [`scan_cbor`] found in a CBOR trace.
+/// What [`scan`] found in a trace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scan {
     /// The header.
     pub header: Header,
     /// How many whole, valid events follow it.
     pub events: u64,
-    /// Bytes of the header and those events; anything after them is a torn tail.
+    /// Bytes of the header and the whole blocks; anything after them is a torn tail.
     pub whole_len: usize,
 }
 
-/// Checks a CBOR trace item by item without keeping the events: cheaper than
-/// [`Trace::from_cbor`] when only the bytes are needed (to copy or embed them).
+/// Checks a trace block by block without keeping the events: cheaper than
+/// [`Trace::from_bytes`] when only the bytes are needed (to copy or embed them).
 ///
-/// Errors: as [`Trace::from_cbor`].
-pub fn scan_cbor(data: &[u8]) -> Result<Scan, TraceError> {
-    let (header, mut reader) = EventReader::new(data)?;
+/// Errors: as [`Trace::from_bytes`].
+pub fn scan(data: &[u8]) -> Result<Scan, TraceError> {
+    let (header, mut reader) = Reader::new(data)?;
     while reader.next_event()?.is_some() {}
     Ok(Scan {
         header,
         events: reader.index(),
-        whole_len: data.len() - reader.remaining(),
+        whole_len: reader.whole_len() as usize,
     })
 }
+
+/// Bytes of events per block when a whole trace is written at once ([`Trace::to_bytes`]).
+pub const BLOCK_BYTES: usize = 1024 * 1024;
 
 /// A whole trace in memory.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -287,17 +208,18 @@ pub struct Trace {
     pub header: Header,
     /// Every event, in the order the guest made the calls.
     pub events: Vec<Event>,
-    /// Bytes of a cut-off last item that [`Trace::from_cbor`] dropped (0 for a whole trace).
+    /// Bytes after the last whole block that [`Trace::from_bytes`] dropped (0 for a whole
+    /// trace).
     #[serde(skip)]
     pub torn_tail_bytes: usize,
 }
 
 impl Trace {
-    /// Parses a CBOR trace, keeping every whole item and dropping a torn last item.
+    /// Parses a trace file, keeping every whole block and dropping a torn last one.
     ///
-    /// Errors: see [`EventReader::new`] and [`EventReader::next_event`].
-    pub fn from_cbor(data: &[u8]) -> Result<Trace, TraceError> {
-        let (header, mut reader) = EventReader::new(data)?;
+    /// Errors: see [`Reader::new`] and [`Reader::next_event`].
+    pub fn from_bytes(data: &[u8]) -> Result<Trace, TraceError> {
+        let (header, mut reader) = Reader::new(data)?;
         let mut events = Vec::new();
         while let Some(e) = reader.next_event()? {
             events.push(e);
@@ -305,17 +227,23 @@ impl Trace {
         Ok(Trace {
             header,
             events,
-            torn_tail_bytes: reader.remaining(),
+            torn_tail_bytes: reader.torn_tail_bytes() as usize,
         })
     }
 
-    /// Encodes the trace as a CBOR sequence (header, then events).
-    pub fn to_cbor(&self) -> Vec<u8> {
+    /// Encodes the trace file: the header, then blocks of about [`BLOCK_BYTES`] of events,
+    /// each compressed by `compress` when given.
+    pub fn to_bytes(&self, compress: Option<Compressor>) -> Vec<u8> {
         let mut out = Vec::new();
-        encode_item(&self.header, &mut out);
+        encode_header(&self.header, &mut out);
+        let mut writer = BlockWriter::new(compress);
         for e in &self.events {
-            encode_item(e, &mut out);
+            writer.push(e);
+            if writer.buffered() >= BLOCK_BYTES {
+                writer.finish_block(&mut out);
+            }
         }
+        writer.finish_block(&mut out);
         out
     }
 
@@ -323,10 +251,17 @@ impl Trace {
     ///
     /// Errors: [`TraceError::BadJson`], [`TraceError::UnsupportedVersion`].
     pub fn from_json(text: &str) -> Result<Trace, TraceError> {
+        if let Ok(v) = serde_json::from_str::<JsonVersion>(text)
+            && v.header.format != FORMAT_VERSION
+        {
+            return Err(TraceError::UnsupportedVersion(v.header.format));
+        }
         let trace: Trace =
             serde_json::from_str(text).map_err(|e| TraceError::BadJson(e.to_string()))?;
-        if trace.header.format != FORMAT_VERSION {
-            return Err(TraceError::UnsupportedVersion(trace.header.format));
+        if let Some(i) = trace.events.iter().position(|e| *e == Event::Repeat) {
+            return Err(TraceError::BadJson(format!(
+                "event {i} is `repeat`, which only the binary form holds"
+            )));
         }
         Ok(trace)
     }
@@ -345,6 +280,18 @@ impl Trace {
         out.push_str("\n]\n}\n");
         out
     }
+}
+
+/// Just the version of a JSON trace's header, to name an old format.
+#[derive(Deserialize)]
+struct JsonVersion {
+    header: JsonVersionHeader,
+}
+
+#[derive(Deserialize)]
+struct JsonVersionHeader {
+    #[serde(rename = "wasm-rr-trace")]
+    format: u32,
 }
 
 #[cfg(test)]

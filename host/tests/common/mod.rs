@@ -137,5 +137,5 @@ pub fn replay_on_wasmtime(dir: &Path, app: &Path, trace: &Path) -> Run {
 
 /// Loads a trace file.
 pub fn load(trace: &Path) -> wasm_rr_trace::Trace {
-    wasm_rr_trace::Trace::from_cbor(&std::fs::read(trace).unwrap()).unwrap()
+    wasm_rr_trace::Trace::from_bytes(&std::fs::read(trace).unwrap()).unwrap()
 }

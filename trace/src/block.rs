@@ -1,0 +1,323 @@
+//! Blocks: how events are framed in a trace file.
+//!
+//! After the header, a trace is a sequence of blocks, each a postcard-encoded [`Block`]: its
+//! codec, how many events it holds, the CRC32C of its stored bytes, and those bytes (the
+//! events' binary form, see `codec.rs`, either as they are or as one zstd frame). The recorder
+//! writes one block per flush, so a recording cut off mid-write loses at most its last block,
+//! and a flipped bit anywhere is reported as corruption at its block, never replayed as a
+//! different value.
+
+use crate::codec::{Decoder, Encoder};
+use crate::{Event, Header, TraceError};
+use serde::{Deserialize, Serialize};
+
+/// How a block's bytes are stored.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Codec {
+    /// The events' binary form as it is.
+    Raw,
+    /// One zstd frame of the events' binary form.
+    Zstd,
+}
+
+/// One block, as framed in the file.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct Block<'a> {
+    /// How `data` is stored.
+    pub codec: Codec,
+    /// Number of events in the block.
+    pub events: u32,
+    /// CRC32C (Castagnoli) of `data` as stored.
+    pub crc32c: u32,
+    /// The stored bytes.
+    #[serde(borrow)]
+    pub data: &'a [u8],
+}
+
+/// Compresses a block's bytes (for instance with zstd); `None` keeps them raw.
+pub type Compressor = fn(&[u8]) -> Option<Vec<u8>>;
+
+/// Blocks smaller than this are never compressed (bytes).
+pub const MIN_COMPRESS: usize = 256;
+
+/// Encodes events and frames them into blocks.
+pub struct BlockWriter {
+    encoder: Encoder,
+    buf: Vec<u8>,
+    events: u32,
+    compress: Option<Compressor>,
+}
+
+impl BlockWriter {
+    /// A writer at the start of a trace; `compress` compresses each block's bytes.
+    pub fn new(compress: Option<Compressor>) -> BlockWriter {
+        BlockWriter {
+            encoder: Encoder::new(),
+            buf: Vec::new(),
+            events: 0,
+            compress,
+        }
+    }
+
+    /// Adds an event to the current block.
+    #[inline]
+    pub fn push(&mut self, event: &Event) {
+        self.encoder.encode(event, &mut self.buf);
+        self.events += 1;
+    }
+
+    /// Bytes of events in the current block, before compression.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Appends the current block to `out` (nothing when it holds no event) and starts a new one.
+    pub fn finish_block(&mut self, out: &mut Vec<u8>) {
+        if self.events == 0 {
+            return;
+        }
+        let compressed = match self.compress {
+            Some(c) if self.buf.len() >= MIN_COMPRESS => {
+                c(&self.buf).filter(|z| z.len() < self.buf.len())
+            }
+            _ => None,
+        };
+        let (codec, data) = match &compressed {
+            Some(z) => (Codec::Zstd, &z[..]),
+            None => (Codec::Raw, &self.buf[..]),
+        };
+        let block = Block {
+            codec,
+            events: self.events,
+            crc32c: crc32c::crc32c(data),
+            data,
+        };
+        let framed = postcard::to_extend(&block, std::mem::take(out));
+        *out = framed.expect("serialising a block into memory");
+        self.buf.clear();
+        self.events = 0;
+    }
+}
+
+/// Where a [`Reader`] gets a trace's bytes from: a slice, or (in a self-replaying component) a
+/// blob read piece by piece.
+pub trait Source {
+    /// Total size in bytes.
+    fn size(&self) -> u64;
+    /// Appends the bytes at `offset..offset + len` (clamped to the size) to `out`.
+    fn read(&mut self, offset: u64, len: u64, out: &mut Vec<u8>);
+}
+
+impl Source for &[u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn read(&mut self, offset: u64, len: u64, out: &mut Vec<u8>) {
+        let start = (offset as usize).min(self.len());
+        let end = (offset.saturating_add(len) as usize).min(self.len());
+        out.extend_from_slice(&self[start..end]);
+    }
+}
+
+/// How many bytes a reader fetches from its source at least (bytes).
+const FETCH: u64 = 256 * 1024;
+
+/// Reads a trace's header, then its events one at a time, block by block, holding one block
+/// in memory.
+pub struct Reader<S: Source> {
+    src: S,
+    size: u64,
+    /// Source bytes from `window_start` on.
+    window: Vec<u8>,
+    window_start: u64,
+    /// Source offset of the next block.
+    pos: u64,
+    /// The current block's events (decompressed), and where the next one starts.
+    block: Vec<u8>,
+    cursor: usize,
+    left: u32,
+    blocks: u64,
+    block_index: u64,
+    block_offset: u64,
+    decoder: Decoder,
+    index: u64,
+    torn: u64,
+}
+
+impl<S: Source> Reader<S> {
+    /// Reads the header from `src` and returns it with a reader for the events.
+    ///
+    /// Errors: [`TraceError::Empty`], [`TraceError::BadHeader`],
+    /// [`TraceError::UnsupportedVersion`].
+    pub fn new(src: S) -> Result<(Header, Reader<S>), TraceError> {
+        let size = src.size();
+        if size == 0 {
+            return Err(TraceError::Empty);
+        }
+        let mut r = Reader {
+            src,
+            size,
+            window: Vec::new(),
+            window_start: 0,
+            pos: 0,
+            block: Vec::new(),
+            cursor: 0,
+            left: 0,
+            blocks: 0,
+            block_index: 0,
+            block_offset: 0,
+            decoder: Decoder::new(),
+            index: 0,
+            torn: 0,
+        };
+        let header = loop {
+            let mut cursor = &r.window[..];
+            match ciborium::de::from_reader::<Header, _>(&mut cursor) {
+                Ok(h) => {
+                    r.pos = (r.window.len() - cursor.len()) as u64;
+                    break h;
+                }
+                Err(ciborium::de::Error::Io(_)) if r.fetch() => {}
+                Err(ciborium::de::Error::Io(_)) => {
+                    return Err(TraceError::BadHeader("the header is cut off".into()));
+                }
+                Err(e) => {
+                    // An older header may not decode as this one: say which version it is.
+                    let mut cursor = &r.window[..];
+                    if let Ok(v) = ciborium::de::from_reader::<VersionOnly, _>(&mut cursor)
+                        && v.format != crate::FORMAT_VERSION
+                    {
+                        return Err(TraceError::UnsupportedVersion(v.format));
+                    }
+                    return Err(TraceError::BadHeader(crate::describe_de_error(e)));
+                }
+            }
+        };
+        if header.format != crate::FORMAT_VERSION {
+            return Err(TraceError::UnsupportedVersion(header.format));
+        }
+        Ok((header, r))
+    }
+
+    /// Fetches more source bytes into the window; false at the end of the source.
+    fn fetch(&mut self) -> bool {
+        let end = self.window_start + self.window.len() as u64;
+        if end >= self.size {
+            return false;
+        }
+        // Drop what was consumed before growing.
+        let consumed = (self.pos - self.window_start) as usize;
+        if consumed > 0 && consumed <= self.window.len() {
+            self.window.drain(..consumed);
+            self.window_start = self.pos;
+        }
+        let want = FETCH.max(self.window.len() as u64);
+        self.src.read(end, want, &mut self.window);
+        true
+    }
+
+    /// Index of the next event (0-based).
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// Bytes after the last whole block, once [`Reader::next_event`] returned `Ok(None)`: a
+    /// recording cut off mid-write.
+    pub fn torn_tail_bytes(&self) -> u64 {
+        self.torn
+    }
+
+    /// Source bytes up to the end of the last whole block read.
+    pub fn whole_len(&self) -> u64 {
+        self.pos
+    }
+
+    fn corrupt(&self, message: String) -> TraceError {
+        TraceError::Corrupt {
+            block: self.block_index,
+            offset: self.block_offset,
+            message,
+        }
+    }
+
+    /// Loads the next block; false at the end (or a torn tail).
+    fn next_block(&mut self) -> Result<bool, TraceError> {
+        loop {
+            let start = (self.pos - self.window_start) as usize;
+            let avail = &self.window[start..];
+            if avail.is_empty() && !self.fetch() {
+                return Ok(false);
+            }
+            self.block_index = self.blocks;
+            self.block_offset = self.pos;
+            let avail = &self.window[(self.pos - self.window_start) as usize..];
+            match postcard::take_from_bytes::<Block>(avail) {
+                Ok((block, rest)) => {
+                    self.blocks += 1;
+                    let used = avail.len() - rest.len();
+                    if crc32c::crc32c(block.data) != block.crc32c {
+                        return Err(self.corrupt("its checksum does not match".into()));
+                    }
+                    self.block.clear();
+                    match block.codec {
+                        Codec::Raw => self.block.extend_from_slice(block.data),
+                        Codec::Zstd => {
+                            let mut d = ruzstd::decoding::StreamingDecoder::new(block.data)
+                                .map_err(|e| self.corrupt(format!("bad zstd frame: {e}")))?;
+                            std::io::Read::read_to_end(&mut d, &mut self.block)
+                                .map_err(|e| self.corrupt(format!("bad zstd frame: {e}")))?;
+                        }
+                    }
+                    self.cursor = 0;
+                    self.left = block.events;
+                    self.pos += used as u64;
+                    if self.left == 0 {
+                        return Err(self.corrupt("it holds no events".into()));
+                    }
+                    return Ok(true);
+                }
+                Err(postcard::Error::DeserializeUnexpectedEnd) => {
+                    if !self.fetch() {
+                        self.torn = self.size - self.pos;
+                        return Ok(false);
+                    }
+                }
+                Err(e) => {
+                    return Err(self.corrupt(format!("not a block ({e})")));
+                }
+            }
+        }
+    }
+
+    /// The next event; `Ok(None)` at the end of the trace or at a torn last block.
+    ///
+    /// Errors: [`TraceError::Corrupt`] naming the block.
+    pub fn next_event(&mut self) -> Result<Option<Event>, TraceError> {
+        if self.left == 0 {
+            if self.cursor != self.block.len() {
+                return Err(self.corrupt("it holds more bytes than its events".into()));
+            }
+            if !self.next_block()? {
+                return Ok(None);
+            }
+        }
+        let input = &self.block[self.cursor..];
+        match self.decoder.decode(input) {
+            Ok((event, rest)) => {
+                self.cursor = self.block.len() - rest.len();
+                self.left -= 1;
+                self.index += 1;
+                Ok(Some(event))
+            }
+            Err(m) => Err(self.corrupt(format!("event {} is invalid ({m})", self.index))),
+        }
+    }
+}
+
+/// Just the version field of a header, to name an old format.
+#[derive(Deserialize)]
+struct VersionOnly {
+    #[serde(rename = "wasm-rr-trace")]
+    format: u32,
+}

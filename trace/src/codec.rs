@@ -1,0 +1,148 @@
+//! The binary form of one event: [postcard](https://docs.rs/postcard), with values encoded
+//! against the previous ones.
+//!
+//! - An event is its variant index (a varint: one byte for every [`Event`] variant) and then
+//!   its fields, as postcard writes them. Random numbers and hashes take 8 fixed bytes.
+//! - `monotonic-clock-now` holds the difference from the previous reading (ns, wrapping), and
+//!   `wall-clock-now` the difference in seconds from the previous reading: one or two bytes in
+//!   a loop instead of eight.
+//! - An event whose binary form is byte for byte that of the event before it (a repeated
+//!   `check-write` permit, `pollable.ready` answer, empty read, or the same clock step) is the
+//!   one byte of [`Event::Repeat`].
+//!
+//! [`Encoder`] and [`Decoder`] carry that state from one event to the next, across blocks.
+
+use crate::{Datetime, Event};
+
+/// The binary form of [`Event::Repeat`] (its variant index, one byte).
+fn repeat_code() -> u8 {
+    let mut buf = [0u8; 4];
+    let used = postcard::to_slice(&Event::Repeat, &mut buf).expect("one byte");
+    assert_eq!(used.len(), 1, "Event has fewer than 128 variants");
+    used[0]
+}
+
+/// Turns events into their binary form, one after another.
+pub struct Encoder {
+    last: Vec<u8>,
+    scratch: Vec<u8>,
+    monotonic: u64,
+    wall: Datetime,
+    repeat: u8,
+}
+
+impl Default for Encoder {
+    fn default() -> Self {
+        Encoder::new()
+    }
+}
+
+impl Encoder {
+    /// An encoder at the start of a trace.
+    pub fn new() -> Encoder {
+        Encoder {
+            last: Vec::new(),
+            scratch: Vec::new(),
+            monotonic: 0,
+            wall: Datetime {
+                seconds: 0,
+                nanoseconds: 0,
+            },
+            repeat: repeat_code(),
+        }
+    }
+
+    /// Appends the binary form of `event` to `out`.
+    pub fn encode(&mut self, event: &Event, out: &mut Vec<u8>) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let serialised = match event {
+            Event::MonotonicClockNow(v) => {
+                let delta = v.wrapping_sub(self.monotonic);
+                self.monotonic = *v;
+                postcard::to_extend(&Event::MonotonicClockNow(delta), scratch)
+            }
+            Event::WallClockNow(d) => {
+                let delta = Datetime {
+                    seconds: d.seconds.wrapping_sub(self.wall.seconds),
+                    nanoseconds: d.nanoseconds,
+                };
+                self.wall = *d;
+                postcard::to_extend(&Event::WallClockNow(delta), scratch)
+            }
+            other => postcard::to_extend(other, scratch),
+        };
+        // Serialising into a Vec fails only when memory does.
+        let scratch = serialised.expect("serialising an event into memory");
+        if scratch == self.last {
+            out.push(self.repeat);
+            self.scratch = scratch;
+        } else {
+            out.extend_from_slice(&scratch);
+            self.scratch = std::mem::replace(&mut self.last, scratch);
+        }
+    }
+}
+
+/// Reads events back from their binary form, one after another.
+pub struct Decoder {
+    last: Vec<u8>,
+    monotonic: u64,
+    wall: Datetime,
+    repeat: u8,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new()
+    }
+}
+
+impl Decoder {
+    /// A decoder at the start of a trace.
+    pub fn new() -> Decoder {
+        Decoder {
+            last: Vec::new(),
+            monotonic: 0,
+            wall: Datetime {
+                seconds: 0,
+                nanoseconds: 0,
+            },
+            repeat: repeat_code(),
+        }
+    }
+
+    /// Decodes the event at the start of `input`; returns it and the bytes after it.
+    ///
+    /// Errors: the bytes are not an event (postcard's message), or a repeat marker comes first.
+    pub fn decode<'a>(&mut self, input: &'a [u8]) -> Result<(Event, &'a [u8]), String> {
+        let (wire, rest) = if input.first() == Some(&self.repeat) {
+            if self.last.is_empty() {
+                return Err("a repeat marker comes before any event".into());
+            }
+            let e = postcard::from_bytes::<Event>(&self.last).map_err(|e| e.to_string())?;
+            (e, &input[1..])
+        } else {
+            let (e, rest) = postcard::take_from_bytes::<Event>(input).map_err(|e| e.to_string())?;
+            self.last.clear();
+            self.last
+                .extend_from_slice(&input[..input.len() - rest.len()]);
+            (e, rest)
+        };
+        let event = match wire {
+            Event::MonotonicClockNow(delta) => {
+                self.monotonic = self.monotonic.wrapping_add(delta);
+                Event::MonotonicClockNow(self.monotonic)
+            }
+            Event::WallClockNow(d) => {
+                self.wall = Datetime {
+                    seconds: self.wall.seconds.wrapping_add(d.seconds),
+                    nanoseconds: d.nanoseconds,
+                };
+                Event::WallClockNow(self.wall)
+            }
+            other => other,
+        };
+        Ok((event, rest))
+    }
+}
