@@ -72,7 +72,8 @@ fn in_file(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{}: {e}", path.display())
 }
 
-fn warn_torn(path: &Path, bytes: usize) {
+/// Warns on stderr that the last `bytes` of the trace at `path` were dropped (if any).
+pub fn warn_torn(path: &Path, bytes: usize) {
     if bytes > 0 {
         eprintln!(
             "wasm-rr: warning: {}: the last {bytes} bytes are not a whole block (the recording was cut off) and were ignored",

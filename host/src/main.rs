@@ -313,16 +313,15 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
 /// returns the number of events.
 fn keep_trace(raw: &Path, dest: &Path, format: Format, compress: bool) -> Result<u64> {
     match format {
-        // Copied as recorded (less a torn tail), or packed into compressed blocks, one event
-        // at a time.
+        // Block by block, checking each block's checksum, without decoding the events.
         Format::Cbor => {
-            let (bytes, events) = files::load_trace_bytes(raw)?;
-            let bytes = if compress {
-                wasm_rr_composer::pack_trace(&bytes)
-                    .map_err(|e| anyhow!("{}: {e}", raw.display()))?
-            } else {
-                bytes
-            };
+            let data = files::read(raw)?;
+            let (bytes, events, torn) = wasm_rr_trace::block::repack(
+                &data,
+                compress.then_some(wasm_rr_composer::zstd_block as _),
+            )
+            .map_err(|e| anyhow!("{}: {e}", raw.display()))?;
+            files::warn_torn(raw, torn);
             files::write_atomic(dest, &bytes)?;
             Ok(events)
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
-use wasmtime_wasi::p2::bindings::sync::Command;
+use wasmtime_wasi::p2::bindings::Command;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 /// Exit status `wasmtime run` uses for a trap on Unix (128 + SIGABRT).
@@ -66,8 +66,9 @@ fn context<T>(r: wasmtime::Result<T>, what: impl FnOnce() -> String) -> Result<T
     r.map_err(|e| anyhow!("{}: {e:#}", what()))
 }
 
-/// The engine wasm-rr runs components on: components on, concurrency support off (which makes
-/// calls between components roughly 30x cheaper in wasmtime 48), and wasmtime's compile cache.
+/// The engine wasm-rr runs components on: components on, async host calls (as `wasmtime run`
+/// does: file I/O runs on tokio), concurrency support off (which makes calls between
+/// components roughly 30x cheaper in wasmtime 48), and wasmtime's compile cache.
 pub fn engine() -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
@@ -108,12 +109,20 @@ fn link_embedded(linker: &mut Linker<Host>, blob: Arc<[u8]>) -> Result<()> {
 ///
 /// Errors: the component cannot be compiled or instantiated, or a directory cannot be opened.
 pub fn run(component: &[u8], opts: &RunOptions) -> Result<i32> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(run_async(component, opts))
+}
+
+async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
     let engine = engine()?;
     let component = context(Component::new(&engine, component), || {
         "cannot compile the component".into()
     })?;
     let mut linker = Linker::new(&engine);
-    context(wasmtime_wasi::p2::add_to_linker_sync(&mut linker), || {
+    context(wasmtime_wasi::p2::add_to_linker_async(&mut linker), || {
         "cannot set up WASI".into()
     })?;
     if let Some(blob) = &opts.embedded {
@@ -121,7 +130,13 @@ pub fn run(component: &[u8], opts: &RunOptions) -> Result<i32> {
     }
 
     let mut builder = WasiCtx::builder();
-    builder.inherit_stdout().inherit_stderr().args(&opts.args);
+    // Like `wasmtime run`: file I/O on the calling thread, not handed to a thread pool (which
+    // costs about 100 µs per call, and the recorder writes the trace after every output write).
+    builder
+        .inherit_stdout()
+        .inherit_stderr()
+        .args(&opts.args)
+        .allow_blocking_current_thread(true);
     if opts.inherit_stdin {
         builder.inherit_stdin();
     }
@@ -148,10 +163,10 @@ pub fn run(component: &[u8], opts: &RunOptions) -> Result<i32> {
         },
     );
     let command = context(
-        Command::instantiate(&mut store, &component, &linker),
+        Command::instantiate_async(&mut store, &component, &linker).await,
         || "cannot instantiate the component".into(),
     )?;
-    match command.wasi_cli_run().call_run(&mut store) {
+    match command.wasi_cli_run().call_run(&mut store).await {
         Ok(Ok(())) => Ok(0),
         Ok(Err(())) => Ok(1),
         Err(e) => {

@@ -1,8 +1,9 @@
 //! Blocks: how events are framed in a trace file.
 //!
 //! After the header, a trace is a sequence of blocks, each a postcard-encoded [`Block`]: its
-//! codec, how many events it holds, the CRC32C of its stored bytes, and those bytes (the
-//! events' binary form, see `codec.rs`, either as they are or as one zstd frame). The recorder
+//! codec, how many events it holds, the CRC32C of its stored bytes, and those bytes (the column
+//! of random numbers, then the events' binary form, see `codec.rs`; either as they are or as
+//! one zstd frame). The recorder
 //! writes one block per flush, so a recording cut off mid-write loses at most its last block,
 //! and a flipped bit anywhere is reported as corruption at its block, never replayed as a
 //! different value.
@@ -44,6 +45,7 @@ pub const MIN_COMPRESS: usize = 256;
 pub struct BlockWriter {
     encoder: Encoder,
     buf: Vec<u8>,
+    column: Vec<u8>,
     events: u32,
     compress: Option<Compressor>,
 }
@@ -54,6 +56,7 @@ impl BlockWriter {
         BlockWriter {
             encoder: Encoder::new(),
             buf: Vec::new(),
+            column: Vec::new(),
             events: 0,
             compress,
         }
@@ -62,13 +65,13 @@ impl BlockWriter {
     /// Adds an event to the current block.
     #[inline]
     pub fn push(&mut self, event: &Event) {
-        self.encoder.encode(event, &mut self.buf);
+        self.encoder.encode(event, &mut self.buf, &mut self.column);
         self.events += 1;
     }
 
     /// Bytes of events in the current block, before compression.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() + self.column.len()
     }
 
     /// Appends the current block to `out` (nothing when it holds no event) and starts a new one.
@@ -76,15 +79,23 @@ impl BlockWriter {
         if self.events == 0 {
             return;
         }
+        // The stored bytes: the column (postcard: its length, then the bytes), then the events.
+        let column = std::mem::take(&mut self.column);
+        let mut plain = postcard::to_extend(
+            &column[..],
+            Vec::with_capacity(8 + column.len() + self.buf.len()),
+        )
+        .expect("serialising into memory");
+        plain.extend_from_slice(&self.buf);
+        self.column = column;
+        self.column.clear();
         let compressed = match self.compress {
-            Some(c) if self.buf.len() >= MIN_COMPRESS => {
-                c(&self.buf).filter(|z| z.len() < self.buf.len())
-            }
+            Some(c) if plain.len() >= MIN_COMPRESS => c(&plain).filter(|z| z.len() < plain.len()),
             _ => None,
         };
         let (codec, data) = match &compressed {
             Some(z) => (Codec::Zstd, &z[..]),
-            None => (Codec::Raw, &self.buf[..]),
+            None => (Codec::Raw, &plain[..]),
         };
         let block = Block {
             codec,
@@ -133,8 +144,10 @@ pub struct Reader<S: Source> {
     window_start: u64,
     /// Source offset of the next block.
     pos: u64,
-    /// The current block's events (decompressed), and where the next one starts.
+    /// The current block's bytes (decompressed), where its column of random numbers is, and
+    /// where the next event starts.
     block: Vec<u8>,
+    column: (usize, usize),
     cursor: usize,
     left: u32,
     blocks: u64,
@@ -162,6 +175,7 @@ impl<S: Source> Reader<S> {
             window_start: 0,
             pos: 0,
             block: Vec::new(),
+            column: (0, 0),
             cursor: 0,
             left: 0,
             blocks: 0,
@@ -269,7 +283,11 @@ impl<S: Source> Reader<S> {
                                 .map_err(|e| self.corrupt(format!("bad zstd frame: {e}")))?;
                         }
                     }
-                    self.cursor = 0;
+                    let (column, events) = postcard::take_from_bytes::<&[u8]>(&self.block)
+                        .map_err(|e| self.corrupt(format!("no column of random numbers ({e})")))?;
+                    let start = self.block.len() - events.len() - column.len();
+                    self.column = (start, start + column.len());
+                    self.cursor = self.block.len() - events.len();
                     self.left = block.events;
                     self.pos += used as u64;
                     if self.left == 0 {
@@ -295,7 +313,7 @@ impl<S: Source> Reader<S> {
     /// Errors: [`TraceError::Corrupt`] naming the block.
     pub fn next_event(&mut self) -> Result<Option<Event>, TraceError> {
         if self.left == 0 {
-            if self.cursor != self.block.len() {
+            if self.cursor != self.block.len() || self.column.0 != self.column.1 {
                 return Err(self.corrupt("it holds more bytes than its events".into()));
             }
             if !self.next_block()? {
@@ -303,8 +321,10 @@ impl<S: Source> Reader<S> {
             }
         }
         let input = &self.block[self.cursor..];
-        match self.decoder.decode(input) {
+        let mut column = &self.block[self.column.0..self.column.1];
+        match self.decoder.decode(input, &mut column) {
             Ok((event, rest)) => {
+                self.column.0 = self.column.1 - column.len();
                 self.cursor = self.block.len() - rest.len();
                 self.left -= 1;
                 self.index += 1;
@@ -320,4 +340,58 @@ impl<S: Source> Reader<S> {
 struct VersionOnly {
     #[serde(rename = "wasm-rr-trace")]
     format: u32,
+}
+
+/// Rewrites a trace block by block without decoding its events: every block's checksum is
+/// checked, raw blocks are compressed with `compress` where that makes them smaller, and a torn
+/// tail is dropped. Returns the new trace, its number of events and the torn tail's size.
+/// Much cheaper than decoding every event; what `wasm-rr record` does when the run ends.
+///
+/// Errors: [`TraceError`] for a bad header or a block whose checksum does not match.
+pub fn repack(
+    data: &[u8],
+    compress: Option<Compressor>,
+) -> Result<(Vec<u8>, u64, usize), TraceError> {
+    let (header, reader) = Reader::new(data)?;
+    let mut out = Vec::with_capacity(data.len());
+    crate::encode_header(&header, &mut out);
+    let mut rest = &data[reader.whole_len() as usize..];
+    let mut events = 0u64;
+    let mut index = 0u64;
+    while !rest.is_empty() {
+        let offset = (data.len() - rest.len()) as u64;
+        let corrupt = |message: String| TraceError::Corrupt {
+            block: index,
+            offset,
+            message,
+        };
+        let (block, tail) = match postcard::take_from_bytes::<Block>(rest) {
+            Ok(b) => b,
+            Err(postcard::Error::DeserializeUnexpectedEnd) => break,
+            Err(e) => return Err(corrupt(format!("not a block ({e})"))),
+        };
+        if crc32c::crc32c(block.data) != block.crc32c {
+            return Err(corrupt("its checksum does not match".into()));
+        }
+        let compressed = match (block.codec, compress) {
+            (Codec::Raw, Some(c)) if block.data.len() >= MIN_COMPRESS => {
+                c(block.data).filter(|z| z.len() < block.data.len())
+            }
+            _ => None,
+        };
+        let rewritten = match &compressed {
+            Some(z) => Block {
+                codec: Codec::Zstd,
+                events: block.events,
+                crc32c: crc32c::crc32c(z),
+                data: z,
+            },
+            None => block,
+        };
+        out = postcard::to_extend(&rewritten, out).expect("serialising a block into memory");
+        events += u64::from(rewritten.events);
+        index += 1;
+        rest = tail;
+    }
+    Ok((out, events, rest.len()))
 }

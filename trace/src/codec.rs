@@ -2,7 +2,10 @@
 //! against the previous ones.
 //!
 //! - An event is its variant index (a varint: one byte for every [`Event`] variant) and then
-//!   its fields, as postcard writes them. Random numbers and hashes take 8 fixed bytes.
+//!   its fields, as postcard writes them. Hashes take 8 fixed bytes.
+//! - Random numbers (`random-u64`, `insecure-random-u64`) are not in the event: their 8 bytes
+//!   go to the block's *column* of random bytes, in event order, so that a run of them is a run
+//!   of identical one-byte events (which compress to nothing) beside the incompressible values.
 //! - `monotonic-clock-now` holds the difference from the previous reading (ns, wrapping), and
 //!   `wall-clock-now` the difference in seconds from the previous reading: one or two bytes in
 //!   a loop instead of eight.
@@ -52,8 +55,11 @@ impl Encoder {
         }
     }
 
-    /// Appends the binary form of `event` to `out`.
-    pub fn encode(&mut self, event: &Event, out: &mut Vec<u8>) {
+    /// Appends the binary form of `event` to `out`, and its random number, if any, to `column`.
+    pub fn encode(&mut self, event: &Event, out: &mut Vec<u8>, column: &mut Vec<u8>) {
+        if let Event::RandomU64(v) | Event::InsecureRandomU64(v) = event {
+            column.extend_from_slice(&v.to_le_bytes());
+        }
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         let serialised = match event {
@@ -112,10 +118,16 @@ impl Decoder {
         }
     }
 
-    /// Decodes the event at the start of `input`; returns it and the bytes after it.
+    /// Decodes the event at the start of `input`, taking its random number, if any, from the
+    /// front of `column`; returns it and the bytes after it.
     ///
-    /// Errors: the bytes are not an event (postcard's message), or a repeat marker comes first.
-    pub fn decode<'a>(&mut self, input: &'a [u8]) -> Result<(Event, &'a [u8]), String> {
+    /// Errors: the bytes are not an event (postcard's message), a repeat marker comes first,
+    /// or the column is used up.
+    pub fn decode<'a>(
+        &mut self,
+        input: &'a [u8],
+        column: &mut &[u8],
+    ) -> Result<(Event, &'a [u8]), String> {
         let (wire, rest) = if input.first() == Some(&self.repeat) {
             if self.last.is_empty() {
                 return Err("a repeat marker comes before any event".into());
@@ -141,8 +153,19 @@ impl Decoder {
                 };
                 Event::WallClockNow(self.wall)
             }
+            Event::RandomU64(_) => Event::RandomU64(take_u64(column)?),
+            Event::InsecureRandomU64(_) => Event::InsecureRandomU64(take_u64(column)?),
             other => other,
         };
         Ok((event, rest))
     }
+}
+
+/// The next 8 bytes of the column, as a little-endian u64.
+fn take_u64(column: &mut &[u8]) -> Result<u64, String> {
+    let (value, rest) = column
+        .split_first_chunk::<8>()
+        .ok_or("the block's column of random numbers is used up")?;
+    *column = rest;
+    Ok(u64::from_le_bytes(*value))
 }

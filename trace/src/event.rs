@@ -32,6 +32,29 @@ impl StreamId {
     pub const FIRST_OTHER: u32 = 3;
 }
 
+/// Serde adapter for random numbers: a plain number in JSON, and nothing at all in the binary
+/// form of the event, because [`crate::codec`] stores them in the block's column of random
+/// bytes (deserialising gives 0 until the codec fills the value in).
+pub(crate) mod column {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            v.serialize(s)
+        } else {
+            s.serialize_unit()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        if d.is_human_readable() {
+            u64::deserialize(d)
+        } else {
+            <()>::deserialize(d).map(|()| 0)
+        }
+    }
+}
+
 /// Serde adapter for values that are uniformly random (random numbers, hashes): 8 fixed
 /// bytes (little-endian) in the binary form, where a varint would take 9 or 10, and a plain
 /// number in JSON.
@@ -172,11 +195,11 @@ pub enum Event {
     /// `wasi:random/random.get-random-bytes`: the bytes (their count is the `len` argument).
     RandomBytes(Bytes),
     /// `wasi:random/random.get-random-u64`.
-    RandomU64(#[serde(with = "fixed64")] u64),
+    RandomU64(#[serde(with = "column")] u64),
     /// `wasi:random/insecure.get-insecure-random-bytes`.
     InsecureRandomBytes(Bytes),
     /// `wasi:random/insecure.get-insecure-random-u64`.
-    InsecureRandomU64(#[serde(with = "fixed64")] u64),
+    InsecureRandomU64(#[serde(with = "column")] u64),
     /// `wasi:random/insecure-seed.insecure-seed`.
     InsecureSeed(
         #[serde(with = "fixed64")] u64,
