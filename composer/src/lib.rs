@@ -63,6 +63,8 @@ pub const INTERCEPTED: &[&str] = &[
     "wasi:random/random",
     "wasi:random/insecure",
     "wasi:random/insecure-seed",
+    "wasi:filesystem/types",
+    "wasi:filesystem/preopens",
 ];
 
 /// The only host imports a self-replaying component may have (at version 0.2.12).
@@ -77,10 +79,6 @@ pub const REPLAY_HOST_IMPORTS: &[&str] = &[
 
 /// Interfaces a later wasm-rr will record, with what the user loses today.
 const NOT_YET: &[(&str, &str)] = &[
-    (
-        "wasi:filesystem/",
-        "file access is not recorded yet, so a replay could not reproduce it",
-    ),
     (
         "wasi:http/",
         "HTTP is not recorded yet, so a replay could not reproduce it",

@@ -64,13 +64,19 @@ impl stdin::Guest for Interposer {
 
 impl stdout::Guest for Interposer {
     fn get_stdout() -> stdout::OutputStream {
-        new_output(StreamId::STDOUT, host::stdout::get_stdout())
+        let host = std::rc::Rc::new(host::stdout::get_stdout());
+        #[cfg(feature = "replay")]
+        let host = Some(host);
+        new_output(StreamId::STDOUT, host)
     }
 }
 
 impl stderr::Guest for Interposer {
     fn get_stderr() -> stderr::OutputStream {
-        new_output(StreamId::STDERR, host::stderr::get_stderr())
+        let host = std::rc::Rc::new(host::stderr::get_stderr());
+        #[cfg(feature = "replay")]
+        let host = Some(host);
+        new_output(StreamId::STDERR, host)
     }
 }
 

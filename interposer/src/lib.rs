@@ -15,16 +15,25 @@
 //!   `terminal-output`, `terminal-stdin`, `terminal-stdout`, `terminal-stderr`, and
 //!   `wasm-rr:rr/control` (called around the guest's `wasi:cli/run`);
 //! - [`clocks`]: `wasi:clocks/wall-clock`, `wasi:clocks/monotonic-clock`;
-//! - [`random`]: `wasi:random/random`, `insecure`, `insecure-seed`.
+//! - [`random`]: `wasi:random/random`, `insecure`, `insecure-seed`;
+//! - [`fs`]: `wasi:filesystem/types`, `wasi:filesystem/preopens`.
 //!
 //! [`rr`] holds the trace: the recorder's buffer and file, the replayer's cursor.
 
 // Replaying, a pollable wraps `()`, and `rr!` hands that unit value on.
 #![cfg_attr(feature = "replay", allow(clippy::unit_arg))]
 
+#[cfg(not(feature = "replay"))]
 wit_bindgen::generate!({
     path: "../wit",
     world: "wasm-rr:interposer/interposer",
+    generate_all,
+});
+
+#[cfg(feature = "replay")]
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "wasm-rr:interposer/replayer",
     generate_all,
 });
 
@@ -51,6 +60,7 @@ macro_rules! rr {
 
 pub mod cli;
 pub mod clocks;
+pub mod fs;
 pub mod io;
 pub mod random;
 pub mod rr;

@@ -258,6 +258,8 @@ pub enum Event {
         /// The host's answer.
         result: Result<(), StreamError>,
     },
+    /// A `wasi:filesystem` call (`fs.rs`).
+    Fs(crate::fs::FsEvent),
     /// Binary form only: the same bytes as the previous event (see `codec.rs`). Never in the
     /// data model a reader returns, nor in JSON.
     #[doc(hidden)]
@@ -321,6 +323,8 @@ pub enum Call {
         stream: StreamId,
         blocking: bool,
     },
+    /// A `wasi:filesystem` call.
+    Fs(crate::fs::FsCallOf),
     /// Never made by a guest: what [`Event::Repeat`] answers.
     Repeat,
 }
@@ -397,6 +401,7 @@ impl Event {
                 stream: *stream,
                 blocking: *blocking,
             },
+            Event::Fs(e) => Call::Fs(e.call()),
             Event::Repeat => Call::Repeat,
         }
     }
@@ -432,6 +437,7 @@ impl Event {
             Event::Read { result, .. } => stream_result(result),
             Event::Skip { result, .. } | Event::CheckWrite { result, .. } => stream_result(result),
             Event::Write { result, .. } | Event::Flush { result, .. } => stream_result(result),
+            Event::Fs(e) => e.answer(),
             Event::Repeat => "(the previous event)".into(),
         }
     }
@@ -525,6 +531,7 @@ impl fmt::Display for Call {
                 let m = if *blocking { "blocking-flush" } else { "flush" };
                 write!(f, "wasi:io/streams.output-stream.{m}({stream})")
             }
+            Call::Fs(c) => write!(f, "{c}"),
             Call::Repeat => write!(f, "(a repeat marker, which only the binary form holds)"),
         }
     }

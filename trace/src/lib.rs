@@ -21,6 +21,7 @@ pub mod block;
 mod bytes;
 pub mod codec;
 mod event;
+pub mod fs;
 
 pub use block::{BlockWriter, Compressor, Reader, Source};
 pub use bytes::Bytes;

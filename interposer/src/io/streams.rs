@@ -31,10 +31,39 @@ pub struct InputStream {
     host: HostInput,
 }
 
-/// The exported `output-stream` resource. Output reaches the host in both modes.
+/// What an output stream wraps: the host's stream when recording.
+#[cfg(not(feature = "replay"))]
+pub type HostOutput = Rc<host::OutputStream>;
+/// What an output stream wraps: when replaying, the host's stdout or stderr (which replayed
+/// output still reaches), and nothing for other streams (a file's writes are only checked).
+#[cfg(feature = "replay")]
+pub type HostOutput = Option<Rc<host::OutputStream>>;
+
+/// The exported `output-stream` resource.
 pub struct OutputStream {
     id: StreamId,
-    host: Rc<host::OutputStream>,
+    host: HostOutput,
+}
+
+/// Whether `id` is stdin, stdout or stderr: the streams whose calls may block for long, or
+/// whose output must be in the trace before the guest can trap (see `rr.rs`).
+fn is_stdio(id: StreamId) -> bool {
+    id.0 < StreamId::FIRST_OTHER
+}
+
+#[cfg(not(feature = "replay"))]
+thread_local! {
+    static NEXT_STREAM: std::cell::Cell<u32> = const { std::cell::Cell::new(StreamId::FIRST_OTHER) };
+}
+
+/// Recording: the number of the next stream that is not stdio.
+#[cfg(not(feature = "replay"))]
+pub fn next_stream_id() -> StreamId {
+    NEXT_STREAM.with(|n| {
+        let id = n.get();
+        n.set(id + 1);
+        StreamId(id)
+    })
 }
 
 /// A new exported `input-stream` named `id` in the trace.
@@ -42,12 +71,10 @@ pub fn new_input(id: StreamId, host: HostInput) -> api::InputStream {
     api::InputStream::new(InputStream { id, host })
 }
 
-/// A new exported `output-stream` named `id` in the trace.
-pub fn new_output(id: StreamId, host: host::OutputStream) -> api::OutputStream {
-    api::OutputStream::new(OutputStream {
-        id,
-        host: Rc::new(host),
-    })
+/// A new exported `output-stream` named `id` in the trace, writing to the host's stdout or
+/// stderr (recording: to `host`).
+pub fn new_output(id: StreamId, host: HostOutput) -> api::OutputStream {
+    api::OutputStream::new(OutputStream { id, host })
 }
 
 /// A host `stream-error` as logged: `last-operation-failed` keeps the error's debug string.
@@ -55,7 +82,11 @@ pub fn new_output(id: StreamId, host: host::OutputStream) -> api::OutputStream {
 fn from_host(e: host::StreamError) -> StreamError {
     match e {
         host::StreamError::Closed => StreamError::Closed,
-        host::StreamError::LastOperationFailed(err) => StreamError::Failed(err.to_debug_string()),
+        host::StreamError::LastOperationFailed(err) => {
+            let message = err.to_debug_string();
+            crate::io::error::stash(err);
+            StreamError::Failed(message)
+        }
     }
 }
 
@@ -71,7 +102,9 @@ impl InputStream {
         let stream = self.id;
         let result: ReadResult = rr!({
                 let r = if blocking {
-                    crate::rr::flush();
+                    if is_stdio(stream) {
+                        crate::rr::flush();
+                    }
                     self.host.blocking_read(len)
                 } else {
                     self.host.read(len)
@@ -86,7 +119,9 @@ impl InputStream {
         let stream = self.id;
         let result = rr!({
                 let r = if blocking {
-                    crate::rr::flush();
+                    if is_stdio(stream) {
+                        crate::rr::flush();
+                    }
                     self.host.blocking_skip(len)
                 } else {
                     self.host.skip(len)
@@ -143,8 +178,11 @@ impl OutputStream {
             ));
         }
         let hash = data.map_or(0, wasm_rr_trace::output_hash);
+        let stdio = is_stdio(stream);
         // The host may block or trap here: the trace must hold everything before this call.
-        crate::rr::flush();
+        if stdio {
+            crate::rr::flush();
+        }
         let result = rr!({
             let r = match (op, data) {
                 (WriteOp::Write, Some(d)) => self.host.write(d),
@@ -161,13 +199,18 @@ impl OutputStream {
             result
         });
         // A write is a point the trace must reach before the guest can trap.
-        crate::rr::flush();
+        if stdio {
+            crate::rr::flush();
+        }
         result.map_err(to_wit)
     }
 
-    /// Sends replayed output to the host's stream.
+    /// Sends replayed output to the host's stream (stdout and stderr only).
     #[cfg(feature = "replay")]
     fn replay_output(&self, data: Option<&[u8]>, len: u64) {
+        let Some(host) = &self.host else {
+            return;
+        };
         let zeroes;
         let data = match data {
             Some(d) => d,
@@ -178,20 +221,25 @@ impl OutputStream {
         };
         for chunk in data.chunks(MAX_BLOCKING_WRITE) {
             // The recorded result is what the guest sees; a host failure here changes nothing.
-            let _ = self.host.blocking_write_and_flush(chunk);
+            let _ = host.blocking_write_and_flush(chunk);
         }
     }
 
     fn flush(&self, blocking: bool) -> Result<(), api::StreamError> {
         let stream = self.id;
-        crate::rr::flush();
+        let stdio = is_stdio(stream);
+        if stdio {
+            crate::rr::flush();
+        }
         let result = rr!({
                 let r = if blocking { self.host.blocking_flush() } else { self.host.flush() };
                 r.map_err(from_host)
             } => |r| Event::Flush { stream, blocking, result: r.clone() };
             replay Call::Flush { stream, blocking }, Event::Flush { result, .. } => result);
         // Like a write, a flush may be the guest's last call before it traps.
-        crate::rr::flush();
+        if stdio {
+            crate::rr::flush();
+        }
         result.map_err(to_wit)
     }
 }
