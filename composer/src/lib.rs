@@ -165,6 +165,12 @@ pub fn split_version(name: &str) -> (&str, Option<&str>) {
 /// Errors: [`WrapError::CoreModule`], [`WrapError::NotAComponent`].
 pub fn component_world(bytes: &[u8]) -> Result<(Vec<String>, Vec<String>), WrapError> {
     check_component(bytes)?;
+    world_unchecked(bytes)
+}
+
+/// [`component_world`] without validating the component first (for components wasm-rr built
+/// itself, which were validated when they were built).
+fn world_unchecked(bytes: &[u8]) -> Result<(Vec<String>, Vec<String>), WrapError> {
     let mut graph = CompositionGraph::new();
     let pkg = Package::from_bytes("wasm-rr:inspect", None, bytes.to_vec(), graph.types_mut())
         .map_err(|e| WrapError::NotAComponent(format!("{e:#}")))?;
@@ -173,6 +179,13 @@ pub fn component_world(bytes: &[u8]) -> Result<(Vec<String>, Vec<String>), WrapE
         world.imports.keys().cloned().collect(),
         world.exports.keys().cloned().collect(),
     ))
+}
+
+/// Validates a component (or reports a core module or non-WebAssembly input).
+///
+/// Errors: [`WrapError::CoreModule`], [`WrapError::NotAComponent`].
+pub fn validate(bytes: &[u8]) -> Result<(), WrapError> {
+    check_component(bytes)
 }
 
 fn check_component(bytes: &[u8]) -> Result<(), WrapError> {
@@ -239,7 +252,7 @@ pub fn wrap_record(
         guest_imports: imports,
         compress,
     };
-    let recorder_imports = component_world(parts.recorder)?.0;
+    let recorder_imports = world_unchecked(parts.recorder)?.0;
     let allowed: BTreeSet<String> = recorder_imports
         .into_iter()
         .filter(|i| !i.starts_with("wasm-rr:"))
@@ -492,11 +505,17 @@ fn compose(
 
     let bytes = b
         .graph
-        .encode(EncodeOptions::default())
+        // Validated by `validate` where the component is written out (`wasm-rr wrap`); the
+        // embedded host skips it (10 ms, a third of wrapping time), as its inputs are checked.
+        .encode(EncodeOptions {
+            validate: false,
+            ..Default::default()
+        })
         .map_err(compose_err)?;
 
     // Check the result once more: every host import must be one the interposer itself makes.
-    let (imports, _) = component_world(&bytes)?;
+    // (wac-graph validated the encoded component.)
+    let (imports, _) = world_unchecked(&bytes)?;
     if let Some(hole) = imports.iter().find(|i| !allowed_host_imports.contains(*i)) {
         return Err(WrapError::Hole(hole.clone()));
     }

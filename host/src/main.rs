@@ -169,6 +169,12 @@ fn wrap(app: &Path, output: &Path, replay: Option<&Path>, compress: bool) -> Res
             "recording component: run it with `wasmtime run --dir <trace-dir>::/wasm-rr`",
         ),
     };
+    wasm_rr_composer::validate(&bytes).map_err(|e| {
+        anyhow!(
+            "internal error: the wrapped component for {} is invalid: {e}",
+            app.display()
+        )
+    })?;
     files::write_atomic(output, &bytes)?;
     eprintln!("wasm-rr: wrote {} ({what})", output.display());
     Ok(0)
