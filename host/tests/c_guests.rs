@@ -1,0 +1,140 @@
+//! C programs on wasi-libc, made components with the preview1 adapters of wasmtime releases 24,
+//! 30, 36 and 50 (importing WASI 0.2.0, 0.2.3, 0.2.6 and 0.2.12): each reads the clocks,
+//! random bytes, args, env, cwd, stdin and files, records on the stock `wasmtime` CLI, and
+//! replays byte for byte with no flags after its directory is gone.
+
+mod common;
+
+use common::*;
+
+fn round_trip(version: &str) {
+    let dir = scratch();
+    let app = fixture(&format!("c_guest_{version}"));
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("input.txt"), "text from C's input\n").unwrap();
+    let preopen = format!("{}::data", data.display());
+    let (recorded, trace) = record_on_wasmtime(
+        dir.path(),
+        &app,
+        &["--dir", &preopen, "--env", "GREETING=hi"],
+        &["data", "second"],
+        Some(b"a line typed in\n"),
+    );
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    let out = recorded.stdout();
+    for line in [
+        "arg 1: data\n",
+        "arg 2: second\n",
+        "env GREETING=hi\n",
+        "stdin: a line typed in\n",
+        "input.txt (20 bytes): text from C's input\n",
+        "stat input.txt: 20 bytes, regular 1\n",
+        "list: . .. input.txt\n",
+        "wrote 13 bytes\n",
+        "rename: ok\n",
+        "unlink: ok\n",
+        "open missing.txt: No such file or directory\n",
+    ] {
+        assert!(out.contains(line), "{version}: no {line:?} in:\n{out}");
+    }
+    assert!(out.contains("getentropy "), "{out}");
+    assert!(out.contains("arc4random "), "{out}");
+    let imports = load(&trace).header.guest_imports;
+    let wasi = match version {
+        "v24" => "0.2.0",
+        "v30" => "0.2.3",
+        "v36" => "0.2.6",
+        _ => "0.2.12",
+    };
+    assert!(
+        imports.contains(&format!("wasi:filesystem/preopens@{wasi}")),
+        "{imports:?}"
+    );
+
+    std::fs::remove_dir_all(&data).unwrap();
+    for _ in 0..2 {
+        assert_eq!(replay_on_wasmtime(dir.path(), &app, &trace), recorded);
+    }
+}
+
+#[test]
+fn c_guest_with_adapter_24_wasi_0_2_0() {
+    round_trip("v24");
+}
+
+#[test]
+fn c_guest_with_adapter_30_wasi_0_2_3() {
+    round_trip("v30");
+}
+
+#[test]
+fn c_guest_with_adapter_36_wasi_0_2_6() {
+    round_trip("v36");
+}
+
+#[test]
+fn c_guest_with_adapter_50_wasi_0_2_12() {
+    round_trip("v50");
+}
+
+#[test]
+fn c_guest_on_the_embedded_host() {
+    let dir = scratch();
+    let app = fixture("c_guest_v36");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("input.txt"), "embedded\n").unwrap();
+    let recorded = run(
+        wasm_rr()
+            .current_dir(dir.path())
+            .arg("record")
+            .arg(&app)
+            .arg("--dir")
+            .arg(format!("{}::data", data.display()))
+            .arg("--")
+            .arg("data"),
+        Some(b"stdin line\n"),
+    );
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    assert!(
+        recorded
+            .stdout()
+            .contains("input.txt (9 bytes): embedded\n")
+    );
+    std::fs::remove_dir_all(&data).unwrap();
+    let replayed = run(
+        wasm_rr().current_dir(dir.path()).arg("replay").arg(&app),
+        None,
+    );
+    assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
+    assert_eq!(replayed.stdout, recorded.stdout);
+}
+
+#[test]
+fn a_c_guest_is_refused_a_rust_guests_trace() {
+    let dir = scratch();
+    let rust = fixture("fs_ops");
+    let c = fixture("c_guest_v50");
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &rust, &[], &[], None);
+    assert_eq!(recorded.code, Some(0));
+    let out = dir.path().join("x.wasm");
+    let r = run(
+        wasm_rr()
+            .arg("wrap")
+            .arg("--replay")
+            .arg(&trace)
+            .arg(&c)
+            .arg("-o")
+            .arg(&out),
+        None,
+    );
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr()
+            .contains("the trace was recorded from a different component (sha256 "),
+        "{}",
+        r.stderr()
+    );
+    assert!(!out.exists());
+}
