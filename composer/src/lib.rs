@@ -300,10 +300,17 @@ pub fn pack_trace(trace: &[u8]) -> Result<Vec<u8>, TraceError> {
 /// Errors: [`WrapError::Trace`] for a bad header, [`WrapError::WrongComponent`].
 fn check_trace(guest: &[u8], trace: &[u8]) -> Result<(), WrapError> {
     let (header, _) = Reader::new(trace).map_err(WrapError::Trace)?;
+    check_header(guest, &header)
+}
+
+/// Checks that a trace with `header` was recorded from `guest`.
+///
+/// Errors: [`WrapError::WrongComponent`].
+fn check_header(guest: &[u8], header: &wasm_rr_trace::Header) -> Result<(), WrapError> {
     let app = component_sha256(guest);
     if header.component_sha256 != app {
         return Err(WrapError::WrongComponent {
-            trace: header.component_sha256,
+            trace: header.component_sha256.clone(),
             app,
         });
     }
@@ -336,15 +343,15 @@ pub fn wrap_replay(guest: &[u8], trace: &[u8], parts: &Interposers) -> Result<Ve
 /// embedding one: what the `wasm-rr` host runs, serving the trace itself. The component is the
 /// same for every trace of an app, so wasmtime compiles it once.
 ///
-/// Errors: as [`wrap_replay`] (but [`WrapError::Trace`] only for the header).
+/// Errors: as [`wrap_replay`], but the trace is not read here: `header` is its header.
 pub fn wrap_replay_open(
     guest: &[u8],
-    trace: &[u8],
+    header: &wasm_rr_trace::Header,
     parts: &Interposers,
 ) -> Result<Vec<u8>, WrapError> {
     let (imports, _) = component_world(guest)?;
     check_guest_imports(&imports)?;
-    check_trace(guest, trace)?;
+    check_header(guest, header)?;
     compose(
         guest,
         parts.replayer,

@@ -4,7 +4,9 @@
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use wasm_rr_trace::Trace;
+use wasm_rr_trace::block::BlockScan;
 
 /// A trace file's encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -41,6 +43,15 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 
 /// Writes `data` to `path` atomically (temporary file in the same directory, then rename).
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    write_atomic_with(path, |f| f.write_all(data).map_err(anyhow::Error::from))
+}
+
+/// Writes `path` atomically with `fill` (into a temporary file in the same directory, then
+/// renamed); nothing is left behind when `fill` fails.
+pub fn write_atomic_with<T>(
+    path: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> Result<T>,
+) -> Result<T> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -52,10 +63,10 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
     let mut tmp = builder.tempfile_in(&dir).with_context(fail)?;
-    tmp.write_all(data).with_context(fail)?;
+    let value = fill(tmp.as_file_mut()).with_context(fail)?;
     tmp.as_file().sync_all().with_context(fail)?;
     tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
-    Ok(())
+    Ok(value)
 }
 
 /// The format of a trace file: by content (JSON starts with `{`), else by extension.
@@ -121,4 +132,69 @@ pub fn save_trace(path: &Path, trace: &Trace, format: Format) -> Result<()> {
         Format::Json => trace.to_json().into_bytes(),
     };
     write_atomic(path, &data)
+}
+
+/// A trace to read block by block: a file read in place (never wholly in memory), or bytes
+/// (a JSON trace, converted).
+pub enum TraceInput {
+    /// A binary trace file and its size in bytes.
+    File(std::fs::File, u64),
+    /// A trace's binary form in memory.
+    Bytes(Arc<[u8]>),
+}
+
+impl TraceInput {
+    /// Opens a trace in either format: a binary one stays on disk, a JSON one is converted.
+    /// Errors name the file.
+    pub fn open(path: &Path) -> Result<TraceInput> {
+        let fail = || format!("cannot read {}", path.display());
+        let mut file = std::fs::File::open(path).with_context(fail)?;
+        let size = file.metadata().with_context(fail)?.len();
+        let mut first = [0u8; 1];
+        let n = std::io::Read::read(&mut file, &mut first).with_context(fail)?;
+        if n == 1 && first[0] == b'{' {
+            let data = read(path)?;
+            return Ok(TraceInput::Bytes(
+                parse_json(path, &data)?.to_bytes(None).into(),
+            ));
+        }
+        Ok(TraceInput::File(file, size))
+    }
+
+    /// Checks every block (checksums, framing) and warns about a torn tail; errors name the
+    /// file.
+    pub fn scan(&self, path: &Path) -> Result<BlockScan> {
+        let scan = wasm_rr_trace::block::scan_blocks(self).map_err(|e| in_file(path, e))?;
+        warn_torn(path, scan.torn_tail_bytes as usize);
+        Ok(scan)
+    }
+}
+
+impl wasm_rr_trace::Source for &TraceInput {
+    fn size(&self) -> u64 {
+        match self {
+            TraceInput::File(_, size) => *size,
+            TraceInput::Bytes(b) => b.len() as u64,
+        }
+    }
+
+    fn read(&mut self, offset: u64, len: u64, out: &mut Vec<u8>) {
+        match self {
+            TraceInput::File(file, size) => {
+                use std::os::unix::fs::FileExt;
+                let len = len.min(size.saturating_sub(offset)) as usize;
+                let start = out.len();
+                out.resize(start + len, 0);
+                let mut done = 0;
+                while done < len {
+                    match file.read_at(&mut out[start + done..], offset + done as u64) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => done += n,
+                    }
+                }
+                out.truncate(start + done);
+            }
+            TraceInput::Bytes(b) => wasm_rr_trace::Source::read(&mut &b[..], offset, len, out),
+        }
+    }
 }

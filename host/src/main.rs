@@ -319,17 +319,23 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
 /// returns the number of events.
 fn keep_trace(raw: &Path, dest: &Path, format: Format, compress: bool) -> Result<u64> {
     match format {
-        // Block by block, checking each block's checksum, without decoding the events.
+        // Block by block, checking each block's checksum, without decoding the events and
+        // without holding the trace in memory.
         Format::Cbor => {
-            let data = files::read(raw)?;
-            let (bytes, events, torn) = wasm_rr_trace::block::repack(
-                &data,
-                compress.then_some(wasm_rr_composer::zstd_block as _),
-            )
-            .map_err(|e| anyhow!("{}: {e}", raw.display()))?;
-            files::warn_torn(raw, torn);
-            files::write_atomic(dest, &bytes)?;
-            Ok(events)
+            let input = files::TraceInput::open(raw)?;
+            let scan = files::write_atomic_with(dest, |f| {
+                let mut out = std::io::BufWriter::new(f);
+                let scan = wasm_rr_trace::block::repack(
+                    &input,
+                    &mut out,
+                    compress.then_some(wasm_rr_composer::zstd_block as _),
+                )
+                .map_err(|e| anyhow!("{}: {e}", raw.display()))?;
+                out.flush()?;
+                Ok(scan)
+            })?;
+            files::warn_torn(raw, scan.torn_tail_bytes as usize);
+            Ok(scan.events)
         }
         Format::Json => {
             let trace = files::load_trace(raw)?;
@@ -358,11 +364,13 @@ fn replay(app: &Path, trace: Option<PathBuf>) -> Result<i32> {
         None => default_trace()?,
     };
     let guest = read_app(app)?;
-    let (trace, _) = files::load_trace_bytes(&trace_path)?;
-    let wrapped = wrap_replay_open(&guest, &trace, &components::interposers())
+    // Read in place, block by block: a trace of any size replays in little memory.
+    let input = files::TraceInput::open(&trace_path)?;
+    let scan = input.scan(&trace_path)?;
+    let wrapped = wrap_replay_open(&guest, &scan.header, &components::interposers())
         .map_err(replay_err(app, &trace_path))?;
     let opts = runtime::RunOptions {
-        embedded: Some(trace.into()),
+        embedded: Some(std::sync::Arc::new(input)),
         ..Default::default()
     };
     runtime::run(&wrapped, &opts)

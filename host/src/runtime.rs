@@ -26,9 +26,9 @@ pub struct RunOptions {
     pub inherit_stdin: bool,
     /// Start the wall clock at this time since the Unix epoch; it then advances in real time.
     pub wall_clock_start: Option<Duration>,
-    /// Serve `wasm-rr:rr/embedded` from these bytes (a component from
+    /// Serve `wasm-rr:rr/embedded` from this trace (a component from
     /// `wasm_rr_composer::wrap_replay_open` imports it for the trace).
-    pub embedded: Option<Arc<[u8]>>,
+    pub embedded: Option<Arc<crate::files::TraceInput>>,
 }
 
 struct Host {
@@ -81,22 +81,23 @@ pub fn engine() -> Result<Engine> {
     context(Engine::new(&config), || "cannot start wasmtime".into())
 }
 
-/// Serves `wasm-rr:rr/embedded` (`size`, `read`) from `blob`.
-fn link_embedded(linker: &mut Linker<Host>, blob: Arc<[u8]>) -> Result<()> {
+/// Serves `wasm-rr:rr/embedded` (`size`, `read`) from `trace`, read in place.
+fn link_embedded(linker: &mut Linker<Host>, trace: Arc<crate::files::TraceInput>) -> Result<()> {
+    use wasm_rr_trace::Source;
     let mut embedded = context(
         linker.instance(wasm_rr_composer::EMBEDDED_INTERFACE),
         || "cannot set up the trace".into(),
     )?;
-    let size = blob.len() as u64;
+    let size = (&*trace).size();
     context(
         embedded.func_wrap("size", move |_, (): ()| Ok((size,))),
         || "cannot set up the trace".into(),
     )?;
     context(
         embedded.func_wrap("read", move |_, (offset, len): (u64, u64)| {
-            let start = offset.min(size) as usize;
-            let end = offset.saturating_add(len).min(size) as usize;
-            Ok((blob[start..end].to_vec(),))
+            let mut out = Vec::new();
+            (&*trace).read(offset, len, &mut out);
+            Ok((out,))
         }),
         || "cannot set up the trace".into(),
     )?;

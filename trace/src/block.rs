@@ -255,57 +255,82 @@ impl<S: Source> Reader<S> {
         }
     }
 
-    /// Loads the next block; false at the end (or a torn tail).
-    fn next_block(&mut self) -> Result<bool, TraceError> {
+    /// Frames the next block and checks its checksum; returns its codec, its number of events
+    /// and where its stored bytes are in the window. `None` at the end (or a torn tail).
+    fn frame(&mut self) -> Result<Option<(Codec, u32, std::ops::Range<usize>)>, TraceError> {
         loop {
             let start = (self.pos - self.window_start) as usize;
-            let avail = &self.window[start..];
-            if avail.is_empty() && !self.fetch() {
-                return Ok(false);
+            if self.window.len() == start && !self.fetch() {
+                return Ok(None);
             }
             self.block_index = self.blocks;
             self.block_offset = self.pos;
             let avail = &self.window[(self.pos - self.window_start) as usize..];
             match postcard::take_from_bytes::<Block>(avail) {
                 Ok((block, rest)) => {
-                    self.blocks += 1;
                     let used = avail.len() - rest.len();
                     if crc32c::crc32c(block.data) != block.crc32c {
                         return Err(self.corrupt("its checksum does not match".into()));
                     }
-                    self.block.clear();
-                    match block.codec {
-                        Codec::Raw => self.block.extend_from_slice(block.data),
-                        Codec::Zstd => {
-                            let mut d = ruzstd::decoding::StreamingDecoder::new(block.data)
-                                .map_err(|e| self.corrupt(format!("bad zstd frame: {e}")))?;
-                            std::io::Read::read_to_end(&mut d, &mut self.block)
-                                .map_err(|e| self.corrupt(format!("bad zstd frame: {e}")))?;
-                        }
-                    }
-                    let (column, events) = postcard::take_from_bytes::<&[u8]>(&self.block)
-                        .map_err(|e| self.corrupt(format!("no column of random numbers ({e})")))?;
-                    let start = self.block.len() - events.len() - column.len();
-                    self.column = (start, start + column.len());
-                    self.cursor = self.block.len() - events.len();
-                    self.left = block.events;
-                    self.pos += used as u64;
-                    if self.left == 0 {
+                    if block.events == 0 {
                         return Err(self.corrupt("it holds no events".into()));
                     }
-                    return Ok(true);
+                    let at = block.data.as_ptr() as usize - self.window.as_ptr() as usize;
+                    let range = at..at + block.data.len();
+                    self.blocks += 1;
+                    self.pos += used as u64;
+                    return Ok(Some((block.codec, block.events, range)));
                 }
                 Err(postcard::Error::DeserializeUnexpectedEnd) => {
                     if !self.fetch() {
                         self.torn = self.size - self.pos;
-                        return Ok(false);
+                        return Ok(None);
                     }
                 }
-                Err(e) => {
-                    return Err(self.corrupt(format!("not a block ({e})")));
+                Err(e) => return Err(self.corrupt(format!("not a block ({e})"))),
+            }
+        }
+    }
+
+    /// The next block as stored (its checksum checked, nothing decoded): its codec, its number
+    /// of events and its stored bytes. `None` at the end (or a torn tail). Do not mix with
+    /// [`Reader::next_event`].
+    ///
+    /// Errors: [`TraceError::Corrupt`] naming the block.
+    pub fn next_stored_block(&mut self) -> Result<Option<(Codec, u32, &[u8])>, TraceError> {
+        Ok(self
+            .frame()?
+            .map(|(codec, events, range)| (codec, events, &self.window[range])))
+    }
+
+    /// Loads the next block; false at the end (or a torn tail).
+    fn next_block(&mut self) -> Result<bool, TraceError> {
+        let Some((codec, events, range)) = self.frame()? else {
+            return Ok(false);
+        };
+        self.block.clear();
+        let data = &self.window[range];
+        match codec {
+            Codec::Raw => self.block.extend_from_slice(data),
+            Codec::Zstd => {
+                let decoded = ruzstd::decoding::StreamingDecoder::new(data)
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut d| {
+                        std::io::Read::read_to_end(&mut d, &mut self.block)
+                            .map_err(|e| e.to_string())
+                    });
+                if let Err(e) = decoded {
+                    return Err(self.corrupt(format!("bad zstd frame: {e}")));
                 }
             }
         }
+        let (column, rest) = postcard::take_from_bytes::<&[u8]>(&self.block)
+            .map_err(|e| self.corrupt(format!("no column of random numbers ({e})")))?;
+        let start = self.block.len() - rest.len() - column.len();
+        self.column = (start, start + column.len());
+        self.cursor = self.block.len() - rest.len();
+        self.left = events;
+        Ok(true)
     }
 
     /// The next event; `Ok(None)` at the end of the trace or at a torn last block.
@@ -342,56 +367,89 @@ struct VersionOnly {
     format: u32,
 }
 
-/// Rewrites a trace block by block without decoding its events: every block's checksum is
-/// checked, raw blocks are compressed with `compress` where that makes them smaller, and a torn
-/// tail is dropped. Returns the new trace, its number of events and the torn tail's size.
-/// Much cheaper than decoding every event; what `wasm-rr record` does when the run ends.
+/// What [`repack`] and [`scan_blocks`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockScan {
+    /// The header.
+    pub header: Header,
+    /// The number of events in the whole blocks.
+    pub events: u64,
+    /// Bytes of the header and the whole blocks.
+    pub whole_len: u64,
+    /// Bytes after the last whole block (a recording cut off mid-write).
+    pub torn_tail_bytes: u64,
+}
+
+/// Rewrites a trace block by block without decoding its events, writing the result to `out`:
+/// every block's checksum is checked, raw blocks are compressed with `compress` where that
+/// makes them smaller, and a torn tail is dropped. Holds one block in memory; what `wasm-rr
+/// record` does when the run ends.
 ///
-/// Errors: [`TraceError`] for a bad header or a block whose checksum does not match.
-pub fn repack(
-    data: &[u8],
+/// Errors: [`TraceError`] for a bad header or a damaged block; `out`'s errors as
+/// [`TraceError::Write`].
+pub fn repack<S: Source>(
+    src: S,
+    out: &mut impl std::io::Write,
     compress: Option<Compressor>,
-) -> Result<(Vec<u8>, u64, usize), TraceError> {
-    let (header, reader) = Reader::new(data)?;
-    let mut out = Vec::with_capacity(data.len());
-    crate::encode_header(&header, &mut out);
-    let mut rest = &data[reader.whole_len() as usize..];
+) -> Result<BlockScan, TraceError> {
+    let (header, mut reader) = Reader::new(src)?;
+    let mut head = Vec::new();
+    crate::encode_header(&header, &mut head);
+    let write = |out: &mut dyn std::io::Write, bytes: &[u8]| {
+        out.write_all(bytes)
+            .map_err(|e| TraceError::Write(e.to_string()))
+    };
+    write(out, &head)?;
     let mut events = 0u64;
-    let mut index = 0u64;
-    while !rest.is_empty() {
-        let offset = (data.len() - rest.len()) as u64;
-        let corrupt = |message: String| TraceError::Corrupt {
-            block: index,
-            offset,
-            message,
-        };
-        let (block, tail) = match postcard::take_from_bytes::<Block>(rest) {
-            Ok(b) => b,
-            Err(postcard::Error::DeserializeUnexpectedEnd) => break,
-            Err(e) => return Err(corrupt(format!("not a block ({e})"))),
-        };
-        if crc32c::crc32c(block.data) != block.crc32c {
-            return Err(corrupt("its checksum does not match".into()));
-        }
-        let compressed = match (block.codec, compress) {
-            (Codec::Raw, Some(c)) if block.data.len() >= MIN_COMPRESS => {
-                c(block.data).filter(|z| z.len() < block.data.len())
+    let mut framed = Vec::new();
+    while let Some((codec, count, data)) = reader.next_stored_block()? {
+        let compressed = match (codec, compress) {
+            (Codec::Raw, Some(c)) if data.len() >= MIN_COMPRESS => {
+                c(data).filter(|z| z.len() < data.len())
             }
             _ => None,
         };
-        let rewritten = match &compressed {
+        let block = match &compressed {
             Some(z) => Block {
                 codec: Codec::Zstd,
-                events: block.events,
+                events: count,
                 crc32c: crc32c::crc32c(z),
                 data: z,
             },
-            None => block,
+            None => Block {
+                codec,
+                events: count,
+                crc32c: crc32c::crc32c(data),
+                data,
+            },
         };
-        out = postcard::to_extend(&rewritten, out).expect("serialising a block into memory");
-        events += u64::from(rewritten.events);
-        index += 1;
-        rest = tail;
+        framed.clear();
+        framed = postcard::to_extend(&block, framed).expect("serialising a block into memory");
+        write(out, &framed)?;
+        events += u64::from(count);
     }
-    Ok((out, events, rest.len()))
+    Ok(BlockScan {
+        header,
+        events,
+        whole_len: reader.whole_len(),
+        torn_tail_bytes: reader.torn_tail_bytes(),
+    })
+}
+
+/// Checks a trace block by block (checksums and framing, without decoding events): its header,
+/// number of events, and torn tail. Holds one block in memory.
+///
+/// Errors: [`TraceError`] for a bad header or a damaged block.
+pub fn scan_blocks<S: Source>(src: S) -> Result<BlockScan, TraceError> {
+    let (header, mut reader) = Reader::new(src)?;
+    let mut events = 0u64;
+    while let Some((_, count, _)) = reader.next_stored_block()? {
+        events += u64::from(count);
+    }
+    Ok(BlockScan {
+        header,
+        events,
+        whole_len: reader.whole_len(),
+        torn_tail_bytes: reader.torn_tail_bytes(),
+    })
 }

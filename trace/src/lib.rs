@@ -113,6 +113,8 @@ pub enum TraceError {
     },
     /// The JSON form is malformed.
     BadJson(String),
+    /// Writing a trace failed.
+    Write(String),
 }
 
 impl fmt::Display for TraceError {
@@ -137,6 +139,7 @@ impl fmt::Display for TraceError {
                 "the trace is corrupt: block {block} at byte {offset}: {message}"
             ),
             TraceError::BadJson(m) => write!(f, "not a wasm-rr JSON trace ({m})"),
+            TraceError::Write(m) => write!(f, "cannot write the trace: {m}"),
         }
     }
 }
