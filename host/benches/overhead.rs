@@ -1,6 +1,6 @@
 //! Record and replay overhead against plain `wasmtime run`, trace sizes and peak memory.
 //!
-//! `cargo bench -p wasm-rr --bench overhead [-- --runs N] [-- --quick]`
+//! `cargo bench -p wasm-rr --bench overhead [-- --runs N] [-- --quick] [-- --no-files]`
 //!
 //! Workloads (`fixtures/src/bin/workload.rs`): W1 = 1,000,000 `get-random-u64`; W2 =
 //! 1,000,000 `monotonic-clock.now`; W3 = 200,000 of each, interleaved; W4 = a compute-bound
@@ -9,6 +9,10 @@
 //! round by round, compilation cache warm (as for a user who runs twice). Ratios are against
 //! plain `wasmtime run` with the same flags. Needs `wasmtime` 48.0.8 on PATH
 //! (`scripts/setup`); set `WASM_RR_BENCH_WASMTIME2` to another wasmtime CLI to add its rows.
+//!
+//! A second table measures file access (`fixtures/src/bin/fs_cat.rs`): F1 = reading a 1 GiB
+//! file in 64 KiB reads, F2 = stat and read 10,000 small files; recorded on stock `wasmtime
+//! run --dir`, replayed by `wasm-rr replay` (which streams the trace from disk).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -235,6 +239,7 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(5);
     let quick = argv.iter().any(|a| a == "--quick");
+    let files = !argv.iter().any(|a| a == "--no-files");
     let dir = tempfile::tempdir().unwrap();
     let p = Paths {
         wasm_rr: PathBuf::from(env!("CARGO_BIN_EXE_wasm-rr")),
@@ -396,6 +401,94 @@ fn main() {
                     (rss(r, v) - rss(r, Variant::Plain)) as f64 / 1024.0
                 )
             },
+        );
+    }
+    if files {
+        files_table(&p, runs);
+    }
+}
+
+/// The file-access table: F1 and F2.
+fn files_table(p: &Paths, runs: usize) {
+    let data = p.dir.join("files");
+    let traces = p.dir.join("files-traces");
+    std::fs::create_dir_all(data.join("many")).unwrap();
+    std::fs::create_dir_all(&traces).unwrap();
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(data.join("big.bin")).unwrap();
+        let chunk: Vec<u8> = (0..1u32 << 20)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for _ in 0..1024 {
+            f.write_all(&chunk).unwrap();
+        }
+        for i in 0..10_000 {
+            std::fs::write(data.join(format!("many/f{i}.txt")), format!("file {i}\n")).unwrap();
+        }
+    }
+    let app = PathBuf::from(wasm_rr_fixtures_artifacts::FS_CAT);
+    let rec = p.dir.join("fs-rec.wasm");
+    run_ok(
+        Command::new(&p.wasm_rr)
+            .arg("wrap")
+            .arg(&app)
+            .arg("-o")
+            .arg(&rec),
+    );
+    let preopen = format!("{}::data", data.display());
+    let trace_dir = format!("{}::/wasm-rr", traces.display());
+    let cases: [(&str, &[&str]); 2] = [
+        ("F1: read a 1 GiB file", &["data/big.bin"]),
+        ("F2: stat + read 10,000 small files", &["data/many", "many", "10000"]),
+    ];
+    println!("\n| file access | plain `wasmtime run` | record on stock | `wasm-rr replay` | peak RSS plain | record | replay | trace bytes per byte read |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (i, (name, args)) in cases.iter().enumerate() {
+        let trace_file = format!("t{i}.cbor");
+        let plain = || {
+            let mut c = Command::new("wasmtime");
+            c.args(["run", "--dir", &preopen]).arg(&app).args(*args);
+            c
+        };
+        let record = || {
+            let mut c = Command::new("wasmtime");
+            c.args(["run", "--dir", &preopen, "--dir", &trace_dir])
+                .args(["--env", &format!("WASM_RR_TRACE={trace_file}")])
+                .arg(&rec)
+                .args(*args);
+            c
+        };
+        let replay = || {
+            let mut c = Command::new(&p.wasm_rr);
+            c.arg("replay").arg(&app).arg(traces.join(&trace_file));
+            c
+        };
+        run_ok(&mut record());
+        let mut costs: [Vec<Cost>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+        for _ in 0..runs {
+            costs[0].push(measure(&mut plain()));
+            costs[1].push(measure(&mut record()));
+            costs[2].push(measure(&mut replay()));
+        }
+        let [plain, record, replay] = costs.map(median);
+        let read: u64 = if i == 0 {
+            1 << 30
+        } else {
+            (0..10_000).map(|i| format!("file {i}\n").len() as u64).sum()
+        };
+        let trace_len = size(&traces.join(&trace_file));
+        let ms = |c: Cost| c.time.as_secs_f64() * 1e3;
+        let mib = |c: Cost| c.rss_kib as f64 / 1024.0;
+        println!(
+            "| {name} | {:.0} ms | {:.2}x | {:.2}x | {:.1} MiB | {:+.1} MiB | {:+.1} MiB | {:.4} |",
+            ms(plain),
+            ms(record) / ms(plain),
+            ms(replay) / ms(plain),
+            mib(plain),
+            mib(record) - mib(plain),
+            mib(replay) - mib(plain),
+            trace_len as f64 / read as f64
         );
     }
 }
