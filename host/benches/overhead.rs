@@ -440,9 +440,14 @@ fn files_table(p: &Paths, runs: usize) {
     let trace_dir = format!("{}::/wasm-rr", traces.display());
     let cases: [(&str, &[&str]); 2] = [
         ("F1: read a 1 GiB file", &["data/big.bin"]),
-        ("F2: stat + read 10,000 small files", &["data/many", "many", "10000"]),
+        (
+            "F2: stat + read 10,000 small files",
+            &["data/many", "many", "10000"],
+        ),
     ];
-    println!("\n| file access | plain `wasmtime run` | record on stock | `wasm-rr replay` | peak RSS plain | record | replay | trace bytes per byte read |");
+    println!(
+        "\n| file access | plain `wasmtime run` | record on stock | `wasm-rr replay` | peak RSS plain | record | replay | trace bytes per byte read |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for (i, (name, args)) in cases.iter().enumerate() {
         let trace_file = format!("t{i}.cbor");
@@ -475,7 +480,9 @@ fn files_table(p: &Paths, runs: usize) {
         let read: u64 = if i == 0 {
             1 << 30
         } else {
-            (0..10_000).map(|i| format!("file {i}\n").len() as u64).sum()
+            (0..10_000)
+                .map(|i| format!("file {i}\n").len() as u64)
+                .sum()
         };
         let trace_len = size(&traces.join(&trace_file));
         let ms = |c: Cost| c.time.as_secs_f64() * 1e3;

@@ -60,34 +60,69 @@ impl Encoder {
         if let Event::RandomU64(v) | Event::InsecureRandomU64(v) = event {
             column.extend_from_slice(&v.to_le_bytes());
         }
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.clear();
-        let serialised = match event {
+        if big(event) {
+            // Events carrying data (reads of 64 KiB) are written straight out, never compared,
+            // and never repeated.
+            let taken = std::mem::take(out);
+            *out = postcard::to_extend(event, taken).expect("serialising an event into memory");
+            self.last.clear();
+            return;
+        }
+        let delta;
+        let wire = match event {
             Event::MonotonicClockNow(v) => {
-                let delta = v.wrapping_sub(self.monotonic);
+                delta = Event::MonotonicClockNow(v.wrapping_sub(self.monotonic));
                 self.monotonic = *v;
-                postcard::to_extend(&Event::MonotonicClockNow(delta), scratch)
+                &delta
             }
             Event::WallClockNow(d) => {
-                let delta = Datetime {
+                delta = Event::WallClockNow(Datetime {
                     seconds: d.seconds.wrapping_sub(self.wall.seconds),
                     nanoseconds: d.nanoseconds,
-                };
+                });
                 self.wall = *d;
-                postcard::to_extend(&Event::WallClockNow(delta), scratch)
+                &delta
             }
-            other => postcard::to_extend(other, scratch),
+            other => other,
         };
-        // Serialising into a Vec fails only when memory does.
-        let scratch = serialised.expect("serialising an event into memory");
-        if scratch == self.last {
+        // Most events fit a small buffer on the stack (postcard's slice flavour is the fast
+        // one); the rest go through `scratch`.
+        let mut stack = [0u8; 96];
+        let bytes: &[u8] = match postcard::to_slice(wire, &mut stack) {
+            Ok(b) => b,
+            Err(_) => {
+                let mut scratch = std::mem::take(&mut self.scratch);
+                scratch.clear();
+                // Serialising into a Vec fails only when memory does.
+                self.scratch =
+                    postcard::to_extend(wire, scratch).expect("serialising an event into memory");
+                &self.scratch
+            }
+        };
+        if bytes == &self.last[..] {
             out.push(self.repeat);
-            self.scratch = scratch;
         } else {
-            out.extend_from_slice(&scratch);
-            self.scratch = std::mem::replace(&mut self.last, scratch);
+            out.extend_from_slice(bytes);
+            self.last.clear();
+            self.last.extend_from_slice(bytes);
         }
     }
+}
+
+/// Whether an event carries more data than is worth comparing with the previous one (more
+/// than 256 bytes read): such an event is never written as a repeat, nor compared.
+fn big(event: &Event) -> bool {
+    const BIG: usize = 256;
+    let len = match event {
+        Event::Read { result: Ok(b), .. } => b.0.len(),
+        Event::RandomBytes(b) | Event::InsecureRandomBytes(b) => b.0.len(),
+        Event::Fs(crate::fs::FsEvent::Descriptor {
+            result: Ok(crate::fs::FsAnswer::Data(b, _)),
+            ..
+        }) => b.0.len(),
+        _ => 0,
+    };
+    len > BIG
 }
 
 /// Reads events back from their binary form, one after another.
@@ -137,8 +172,10 @@ impl Decoder {
         } else {
             let (e, rest) = postcard::take_from_bytes::<Event>(input).map_err(|e| e.to_string())?;
             self.last.clear();
-            self.last
-                .extend_from_slice(&input[..input.len() - rest.len()]);
+            if !big(&e) {
+                self.last
+                    .extend_from_slice(&input[..input.len() - rest.len()]);
+            }
             (e, rest)
         };
         let event = match wire {

@@ -100,18 +100,36 @@ fn to_wit(e: StreamError) -> api::StreamError {
 impl InputStream {
     fn read(&self, len: u64, blocking: bool) -> Result<Vec<u8>, api::StreamError> {
         let stream = self.id;
-        let result: ReadResult = rr!({
-                let r = if blocking {
-                    if is_stdio(stream) {
-                        crate::rr::flush();
-                    }
-                    self.host.blocking_read(len)
-                } else {
-                    self.host.read(len)
-                };
-                r.map(Bytes).map_err(from_host)
-            } => |r| Event::Read { stream, len, blocking, result: r.clone() };
-            replay Call::Read { stream, len, blocking }, Event::Read { result, .. } => result);
+        // Recording: the data moves into the event and back out of it, never copied.
+        #[cfg(not(feature = "replay"))]
+        let event = {
+            let r = if blocking {
+                if is_stdio(stream) {
+                    crate::rr::flush();
+                }
+                self.host.blocking_read(len)
+            } else {
+                self.host.read(len)
+            };
+            let event = Event::Read {
+                stream,
+                len,
+                blocking,
+                result: r.map(Bytes).map_err(from_host),
+            };
+            crate::rr::log(&event);
+            event
+        };
+        #[cfg(feature = "replay")]
+        let event = crate::rr::next(Call::Read {
+            stream,
+            len,
+            blocking,
+        });
+        let result: ReadResult = match event {
+            Event::Read { result, .. } => result,
+            other => crate::rr::bad_event(other),
+        };
         result.map(|b| b.0).map_err(to_wit)
     }
 
