@@ -14,14 +14,18 @@
         overlays = [ rust-overlay.overlays.default ];
       }));
     in {
-      # `nix develop`: the toolchain from rust-toolchain.toml (stable + wasm32-wasip2) and a
-      # wasmtime CLI; then `scripts/test` and `scripts/demo` work as in the README.
+      # `nix develop`: the toolchain from rust-toolchain.toml (stable + wasm32-wasip2), a
+      # wasmtime CLI, and clang with a wasi-libc sysroot for the C fixtures (WASI_SYSROOT);
+      # then `scripts/test` and `scripts/demo` work as in the README.
       devShells = forAll (pkgs: {
         default = pkgs.mkShell {
           packages = [
             (pkgs.rust-bin.fromRustupToolchainFile ./rust-toolchain.toml)
             pkgs.wasmtime
+            pkgs.llvmPackages.clang-unwrapped
+            pkgs.llvmPackages.lld
           ];
+          WASI_SYSROOT = "${pkgs.pkgsCross.wasi32.wasilibc.dev}";
         };
       });
     };
