@@ -15,8 +15,9 @@
       }));
     in {
       # `nix develop`: the toolchain from rust-toolchain.toml (stable + wasm32-wasip2), a
-      # wasmtime CLI, and clang with a wasi-libc sysroot for the C fixtures (WASI_SYSROOT);
-      # then `scripts/test` and `scripts/demo` work as in the README.
+      # wasmtime CLI, and clang and lld for the C fixtures (point WASI_SYSROOT at a wasi-libc
+      # sysroot, e.g. from wasi-sdk); then `scripts/test` and `scripts/demo` work as in the
+      # README.
       devShells = forAll (pkgs: {
         default = pkgs.mkShell {
           packages = [
@@ -25,7 +26,6 @@
             pkgs.llvmPackages.clang-unwrapped
             pkgs.llvmPackages.lld
           ];
-          WASI_SYSROOT = "${pkgs.pkgsCross.wasi32.wasilibc.dev}";
         };
       });
     };
