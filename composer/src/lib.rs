@@ -65,6 +65,13 @@ pub const INTERCEPTED: &[&str] = &[
     "wasi:random/insecure-seed",
     "wasi:filesystem/types",
     "wasi:filesystem/preopens",
+    "wasi:sockets/network",
+    "wasi:sockets/instance-network",
+    "wasi:sockets/ip-name-lookup",
+    "wasi:sockets/tcp",
+    "wasi:sockets/tcp-create-socket",
+    "wasi:sockets/udp",
+    "wasi:sockets/udp-create-socket",
 ];
 
 /// The only host imports a self-replaying component may have (at version 0.2.12).
@@ -78,16 +85,10 @@ pub const REPLAY_HOST_IMPORTS: &[&str] = &[
 ];
 
 /// Interfaces a later wasm-rr will record, with what the user loses today.
-const NOT_YET: &[(&str, &str)] = &[
-    (
-        "wasi:http/",
-        "HTTP is not recorded yet, so a replay could not reproduce it",
-    ),
-    (
-        "wasi:sockets/",
-        "sockets are not recorded yet, so a replay could not reproduce them",
-    ),
-];
+const NOT_YET: &[(&str, &str)] = &[(
+    "wasi:http/",
+    "HTTP is not recorded yet, so a replay could not reproduce it",
+)];
 
 /// Why a component cannot be wrapped.
 #[derive(Debug, thiserror::Error)]

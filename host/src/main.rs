@@ -69,6 +69,11 @@ enum Command {
         /// Set an environment variable for the guest: KEY=VALUE.
         #[arg(long = "env", value_name = "KEY=VALUE")]
         envs: Vec<String>,
+        /// Network access, as `wasmtime run` gives it: `inherit-network` (every address; TCP and
+        /// UDP on), `allow-ip-name-lookup`, `tcp`, `udp`, each with `=y` or `=n` (default y);
+        /// comma-separated or repeated. Without any, the guest has no network.
+        #[arg(short = 'S', value_name = "OPTION[=y|n]")]
+        wasi: Vec<String>,
         /// Keep the trace's blocks as the recorder wrote them, uncompressed (by default the
         /// trace is compressed with zstd when the run ends).
         #[arg(long)]
@@ -127,6 +132,7 @@ fn dispatch(command: Command) -> Result<i32> {
             format,
             dirs,
             envs,
+            wasi,
             no_compress,
             wall_clock,
             args,
@@ -137,6 +143,7 @@ fn dispatch(command: Command) -> Result<i32> {
                 format,
                 dirs: &dirs,
                 envs: &envs,
+                network: parse_network(&wasi)?,
                 compress: !no_compress,
                 wall_clock_start: wall_clock.map(Duration::from_secs),
             },
@@ -230,12 +237,37 @@ fn program_name(app: &Path) -> String {
         .unwrap_or_else(|| app.display().to_string())
 }
 
+/// Parses `-S` options (`inherit-network`, `allow-ip-name-lookup`, `tcp`, `udp`, each with an
+/// optional `=y`/`=n`), as `wasmtime run` does.
+fn parse_network(specs: &[String]) -> Result<runtime::NetworkOptions> {
+    let mut net = runtime::NetworkOptions::default();
+    for spec in specs.iter().flat_map(|s| s.split(',')) {
+        let (name, value) = spec.split_once('=').unwrap_or((spec, "y"));
+        let on = match value {
+            "y" | "yes" | "true" => true,
+            "n" | "no" | "false" => false,
+            _ => bail!("-S {spec}: the value must be y or n"),
+        };
+        match name {
+            "inherit-network" => net.inherit_network = on,
+            "allow-ip-name-lookup" => net.allow_ip_name_lookup = Some(on),
+            "tcp" => net.tcp = Some(on),
+            "udp" => net.udp = Some(on),
+            _ => bail!(
+                "-S {spec}: unknown option; wasm-rr record knows inherit-network, allow-ip-name-lookup, tcp and udp"
+            ),
+        }
+    }
+    Ok(net)
+}
+
 /// The options of `wasm-rr record`.
 struct RecordOptions<'a> {
     trace: Option<PathBuf>,
     format: Option<Format>,
     dirs: &'a [String],
     envs: &'a [String],
+    network: runtime::NetworkOptions,
     compress: bool,
     wall_clock_start: Option<Duration>,
 }
@@ -246,6 +278,7 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
         format,
         dirs,
         envs,
+        network,
         compress,
         wall_clock_start,
     } = o;
@@ -265,6 +298,7 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
         inherit_stdin: true,
         wall_clock_start,
         embedded: None,
+        network,
     };
     opts.dirs
         .push((trace_dir.path().to_path_buf(), TRACE_DIR.to_string()));

@@ -13,9 +13,24 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 /// Exit status `wasmtime run` uses for a trap on Unix (128 + SIGABRT).
 pub const TRAP_EXIT_CODE: i32 = 134;
 
+/// Network access, like `wasmtime run`'s `-S` options of the same names: none by default.
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NetworkOptions {
+    /// `-S inherit-network`: every address may be bound and connected to; turns TCP and UDP on.
+    pub inherit_network: bool,
+    /// `-S allow-ip-name-lookup`: `wasi:sockets/ip-name-lookup` works.
+    pub allow_ip_name_lookup: Option<bool>,
+    /// `-S tcp`: TCP sockets may be created.
+    pub tcp: Option<bool>,
+    /// `-S udp`: UDP sockets may be created.
+    pub udp: Option<bool>,
+}
+
 /// How to set up the guest's WASI context; the defaults give it nothing but stdout/stderr.
 #[derive(Default)]
 pub struct RunOptions {
+    /// Network access.
+    pub network: NetworkOptions,
     /// The guest's arguments, program name first.
     pub args: Vec<String>,
     /// Environment variables.
@@ -143,6 +158,20 @@ async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
     }
     for (k, v) in &opts.envs {
         builder.env(k, v);
+    }
+    let net = opts.network;
+    if net.inherit_network {
+        builder.inherit_network();
+        builder.allow_tcp(true).allow_udp(true);
+    }
+    if let Some(enable) = net.allow_ip_name_lookup {
+        builder.allow_ip_name_lookup(enable);
+    }
+    if let Some(enable) = net.tcp {
+        builder.allow_tcp(enable);
+    }
+    if let Some(enable) = net.udp {
+        builder.allow_udp(enable);
     }
     for (host, guest) in &opts.dirs {
         context(

@@ -305,23 +305,23 @@ fn divergence_reports_index_expected_actual_and_recent_events() {
 }
 
 #[test]
-fn sockets_guest_is_refused_naming_the_interface() {
+fn http_guest_is_refused_naming_the_interface() {
     let dir = scratch();
-    let app = fixture("tcp_client");
+    let app = fixture("http_client");
     let out = dir.path().join("out.wasm");
     let r = run(wasm_rr().arg("wrap").arg(&app).arg("-o").arg(&out), None);
     assert_eq!(r.code, Some(2));
     let err = r.stderr();
     assert!(
         err.starts_with(&format!(
-            "wasm-rr: error: cannot wrap {}: it imports `wasi:sockets/",
+            "wasm-rr: error: cannot wrap {}: it imports `wasi:http/",
             app.display()
         )),
         "{err}"
     );
     assert!(
         err.ends_with(
-            "which this version of wasm-rr cannot record: sockets are not recorded yet, so a replay could not reproduce them\n"
+            "which this version of wasm-rr cannot record: HTTP is not recorded yet, so a replay could not reproduce it\n"
         ),
         "{err}"
     );

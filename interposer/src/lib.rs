@@ -16,7 +16,9 @@
 //!   `wasm-rr:rr/control` (called around the guest's `wasi:cli/run`);
 //! - [`clocks`]: `wasi:clocks/wall-clock`, `wasi:clocks/monotonic-clock`;
 //! - [`random`]: `wasi:random/random`, `insecure`, `insecure-seed`;
-//! - [`fs`]: `wasi:filesystem/types`, `wasi:filesystem/preopens`.
+//! - [`fs`]: `wasi:filesystem/types`, `wasi:filesystem/preopens`;
+//! - [`sockets`]: `wasi:sockets/network`, `instance-network`, `ip-name-lookup`, `tcp`,
+//!   `tcp-create-socket`, `udp`, `udp-create-socket`.
 //!
 //! [`rr`] holds the trace: the recorder's buffer and file, the replayer's cursor.
 
@@ -64,6 +66,7 @@ pub mod fs;
 pub mod io;
 pub mod random;
 pub mod rr;
+pub mod sockets;
 
 /// The type that implements every exported interface.
 pub struct Interposer;

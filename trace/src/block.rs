@@ -297,10 +297,12 @@ impl<S: Source> Reader<S> {
     /// [`Reader::next_event`].
     ///
     /// Errors: [`TraceError::Corrupt`] naming the block.
-    pub fn next_stored_block(&mut self) -> Result<Option<(Codec, u32, &[u8])>, TraceError> {
-        Ok(self
-            .frame()?
-            .map(|(codec, events, range)| (codec, events, &self.window[range])))
+    pub fn next_stored_block(&mut self) -> Result<Option<StoredBlock<'_>>, TraceError> {
+        Ok(self.frame()?.map(|(codec, events, range)| StoredBlock {
+            codec,
+            events,
+            data: &self.window[range],
+        }))
     }
 
     /// Loads the next block; false at the end (or a torn tail).
@@ -360,6 +362,16 @@ impl<S: Source> Reader<S> {
     }
 }
 
+/// A block as stored in the file (see [`Reader::next_stored_block`]).
+pub struct StoredBlock<'a> {
+    /// How `data` is stored.
+    pub codec: Codec,
+    /// Number of events in the block.
+    pub events: u32,
+    /// The stored bytes (checksum checked).
+    pub data: &'a [u8],
+}
+
 /// Just the version field of a header, to name an old format.
 #[derive(Deserialize)]
 struct VersionOnly {
@@ -402,7 +414,12 @@ pub fn repack<S: Source>(
     write(out, &head)?;
     let mut events = 0u64;
     let mut framed = Vec::new();
-    while let Some((codec, count, data)) = reader.next_stored_block()? {
+    while let Some(StoredBlock {
+        codec,
+        events: count,
+        data,
+    }) = reader.next_stored_block()?
+    {
         let compressed = match (codec, compress) {
             (Codec::Raw, Some(c)) if data.len() >= MIN_COMPRESS => {
                 c(data).filter(|z| z.len() < data.len())
@@ -443,8 +460,8 @@ pub fn repack<S: Source>(
 pub fn scan_blocks<S: Source>(src: S) -> Result<BlockScan, TraceError> {
     let (header, mut reader) = Reader::new(src)?;
     let mut events = 0u64;
-    while let Some((_, count, _)) = reader.next_stored_block()? {
-        events += u64::from(count);
+    while let Some(block) = reader.next_stored_block()? {
+        events += u64::from(block.events);
     }
     Ok(BlockScan {
         header,

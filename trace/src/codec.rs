@@ -120,6 +120,9 @@ fn big(event: &Event) -> bool {
             result: Ok(crate::fs::FsAnswer::Data(b, _)),
             ..
         }) => b.0.len(),
+        Event::Sockets(crate::sockets::SocketsEvent::Receive { result: Ok(d), .. }) => {
+            d.iter().map(|d| d.data.0.len()).sum()
+        }
         _ => 0,
     };
     len > BIG

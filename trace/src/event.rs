@@ -260,6 +260,8 @@ pub enum Event {
     },
     /// A `wasi:filesystem` call (`fs.rs`).
     Fs(crate::fs::FsEvent),
+    /// A `wasi:sockets` call (`sockets.rs`).
+    Sockets(crate::sockets::SocketsEvent),
     /// Binary form only: the same bytes as the previous event (see `codec.rs`). Never in the
     /// data model a reader returns, nor in JSON.
     #[doc(hidden)]
@@ -325,6 +327,8 @@ pub enum Call {
     },
     /// A `wasi:filesystem` call.
     Fs(crate::fs::FsCallOf),
+    /// A `wasi:sockets` call.
+    Sockets(crate::sockets::SocketsCall),
     /// Never made by a guest: what [`Event::Repeat`] answers.
     Repeat,
 }
@@ -402,6 +406,7 @@ impl Event {
                 blocking: *blocking,
             },
             Event::Fs(e) => Call::Fs(e.call()),
+            Event::Sockets(e) => Call::Sockets(e.call()),
             Event::Repeat => Call::Repeat,
         }
     }
@@ -438,6 +443,7 @@ impl Event {
             Event::Skip { result, .. } | Event::CheckWrite { result, .. } => stream_result(result),
             Event::Write { result, .. } | Event::Flush { result, .. } => stream_result(result),
             Event::Fs(e) => e.answer(),
+            Event::Sockets(e) => e.answer(),
             Event::Repeat => "(the previous event)".into(),
         }
     }
@@ -532,6 +538,7 @@ impl fmt::Display for Call {
                 write!(f, "wasi:io/streams.output-stream.{m}({stream})")
             }
             Call::Fs(c) => write!(f, "{c}"),
+            Call::Sockets(c) => write!(f, "{c}"),
             Call::Repeat => write!(f, "(a repeat marker, which only the binary form holds)"),
         }
     }

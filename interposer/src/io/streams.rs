@@ -45,10 +45,21 @@ pub struct OutputStream {
     host: HostOutput,
 }
 
-/// Whether `id` is stdin, stdout or stderr: the streams whose calls may block for long, or
-/// whose output must be in the trace before the guest can trap (see `rr.rs`).
+thread_local! {
+    /// Streams of network connections (see [`mark_network`]).
+    static NETWORK: std::cell::RefCell<std::collections::BTreeSet<u32>> =
+        const { std::cell::RefCell::new(std::collections::BTreeSet::new()) };
+}
+
+/// Marks `id` as a network connection's stream: like stdio, its calls may block for long.
+pub fn mark_network(id: StreamId) {
+    NETWORK.with_borrow_mut(|n| n.insert(id.0));
+}
+
+/// Whether `id` is stdin, stdout, stderr or a network stream: the streams whose calls may block
+/// for long, or whose output must be in the trace before the guest can trap (see `rr.rs`).
 fn is_stdio(id: StreamId) -> bool {
-    id.0 < StreamId::FIRST_OTHER
+    id.0 < StreamId::FIRST_OTHER || NETWORK.with_borrow(|n| n.contains(&id.0))
 }
 
 #[cfg(not(feature = "replay"))]
