@@ -1,6 +1,6 @@
 //! Record and replay overhead against plain `wasmtime run`, trace sizes and peak memory.
 //!
-//! `cargo bench -p wasm-rr --bench overhead [-- --runs N] [-- --quick] [-- --no-files]`
+//! `cargo bench -p wasm-rr --bench overhead [-- --runs N] [--quick] [--no-files] [--io-only]`
 //!
 //! Workloads (`fixtures/src/bin/workload.rs`): W1 = 1,000,000 `get-random-u64`; W2 =
 //! 1,000,000 `monotonic-clock.now`; W3 = 200,000 of each, interleaved; W4 = a compute-bound
@@ -12,7 +12,10 @@
 //!
 //! A second table measures file access (`fixtures/src/bin/fs_cat.rs`): F1 = reading a 1 GiB
 //! file in 64 KiB reads, F2 = stat and read 10,000 small files; recorded on stock `wasmtime
-//! run --dir`, replayed by `wasm-rr replay` (which streams the trace from disk).
+//! run --dir`, replayed by `wasm-rr replay` (which streams the trace from disk). A third measures
+//! sockets (`fixtures/src/bin/net_ops.rs` against a server in this process): N1 = 10,000 TCP
+//! round trips of 16 bytes, N2 = a 1 GiB TCP download; recorded on stock `wasmtime run -S
+//! inherit-network`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -239,6 +242,7 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(5);
     let quick = argv.iter().any(|a| a == "--quick");
+    let only_io = argv.iter().any(|a| a == "--io-only");
     let files = !argv.iter().any(|a| a == "--no-files");
     let dir = tempfile::tempdir().unwrap();
     let p = Paths {
@@ -260,6 +264,11 @@ fn main() {
     ];
     if p.wasmtime2.is_some() {
         variants.extend([Variant::Plain2, Variant::Record2]);
+    }
+    if only_io {
+        files_table(&p, runs);
+        network_table(&p, runs);
+        return;
     }
     let workloads: Vec<&Workload> = WORKLOADS
         .iter()
@@ -405,6 +414,7 @@ fn main() {
     }
     if files {
         files_table(&p, runs);
+        network_table(&p, runs);
     }
 }
 
@@ -496,6 +506,121 @@ fn files_table(p: &Paths, runs: usize) {
             mib(record) - mib(plain),
             mib(replay) - mib(plain),
             trace_len as f64 / read as f64
+        );
+    }
+}
+
+/// A loopback server for the network table: for every connection, either echoes 16-byte
+/// messages (`rounds`) or sends 1 GiB and closes (`download`). Returns its address.
+fn network_server(download: bool) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                if download {
+                    let chunk: Vec<u8> = (0..1u32 << 20)
+                        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                        .collect();
+                    for _ in 0..1024 {
+                        if stream.write_all(&chunk).is_err() {
+                            return;
+                        }
+                    }
+                } else {
+                    let mut buf = [0u8; 16];
+                    while stream.read_exact(&mut buf).is_ok() {
+                        if stream.write_all(&buf).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// The network table: N1 and N2.
+fn network_table(p: &Paths, runs: usize) {
+    let traces = p.dir.join("net-traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    let app = PathBuf::from(wasm_rr_fixtures_artifacts::NET_OPS);
+    let rec = p.dir.join("net-rec.wasm");
+    run_ok(
+        Command::new(&p.wasm_rr)
+            .arg("wrap")
+            .arg(&app)
+            .arg("-o")
+            .arg(&rec),
+    );
+    let trace_dir = format!("{}::/wasm-rr", traces.display());
+    let rounds = network_server(false);
+    let download = network_server(true);
+    let cases: [(&str, Vec<String>, f64); 2] = [
+        (
+            "N1: 10,000 TCP round trips of 16 bytes",
+            vec!["rounds".into(), rounds, "10000".into()],
+            10_000.0,
+        ),
+        (
+            "N2: a 1 GiB TCP download",
+            vec!["download".into(), download],
+            f64::from(1u32 << 30),
+        ),
+    ];
+    println!(
+        "\n| network | plain `wasmtime run -S inherit-network` | record on stock | `wasm-rr replay` | peak RSS plain | record | replay | trace bytes |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (i, (name, args, per)) in cases.iter().enumerate() {
+        let trace_file = format!("n{i}.cbor");
+        let plain = || {
+            let mut c = Command::new("wasmtime");
+            c.args(["run", "-S", "inherit-network"])
+                .arg(&app)
+                .args(args);
+            c
+        };
+        let record = || {
+            let mut c = Command::new("wasmtime");
+            c.args(["run", "-S", "inherit-network", "--dir", &trace_dir])
+                .args(["--env", &format!("WASM_RR_TRACE={trace_file}")])
+                .arg(&rec)
+                .args(args);
+            c
+        };
+        let replay = || {
+            let mut c = Command::new(&p.wasm_rr);
+            c.arg("replay").arg(&app).arg(traces.join(&trace_file));
+            c
+        };
+        run_ok(&mut record());
+        let mut costs: [Vec<Cost>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+        for _ in 0..runs {
+            costs[0].push(measure(&mut plain()));
+            costs[1].push(measure(&mut record()));
+            costs[2].push(measure(&mut replay()));
+        }
+        let [plain, record, replay] = costs.map(median);
+        let trace_len = size(&traces.join(&trace_file)) as f64;
+        let ms = |c: Cost| c.time.as_secs_f64() * 1e3;
+        let mib = |c: Cost| c.rss_kib as f64 / 1024.0;
+        let bytes = if i == 0 {
+            format!("{:.0} per round trip", trace_len / per)
+        } else {
+            format!("{:.4} per byte received", trace_len / per)
+        };
+        println!(
+            "| {name} | {:.0} ms | {:.2}x | {:.2}x | {:.1} MiB | {:+.1} MiB | {:+.1} MiB | {bytes} |",
+            ms(plain),
+            ms(record) / ms(plain),
+            ms(replay) / ms(plain),
+            mib(plain),
+            mib(record) - mib(plain),
+            mib(replay) - mib(plain),
         );
     }
 }
