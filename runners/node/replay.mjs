@@ -1,0 +1,47 @@
+// Replays a self-replaying wasm-rr component (`wasm-rr wrap --replay`) on Node.js:
+//   node runners/node/replay.mjs app.replay.wasm [work-dir]
+// transpiles it with jco into work-dir (default: a temporary directory) and calls its
+// `wasi:cli/run.run` with @bytecodealliance/preview2-shim as the host. Its stdout, stderr and
+// exit status are the replay's. A WORK-DIR must be inside this directory (for node_modules). A self-replaying component imports only wasi:io, stdout,
+// stderr and exit, so the shim needs no preopens, environment or network.
+import { transpile } from "@bytecodealliance/jco";
+import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const [component, workArg] = process.argv.slice(2);
+if (!component) {
+  console.error("usage: node replay.mjs COMPONENT [WORK-DIR]");
+  process.exit(2);
+}
+// Beside this script by default, so that the transpiled module finds preview2-shim.
+const here = dirname(fileURLToPath(import.meta.url));
+const work = workArg ?? (await mkdtemp(join(here, ".work-")));
+let files;
+try {
+  ({ files } = await transpile(await readFile(component), { name: "replay" }));
+} catch (e) {
+  console.error(`wasm-rr: error: cannot transpile ${component} with jco: ${e.message ?? e}`);
+  process.exit(2);
+}
+for (const [name, bytes] of Object.entries(files)) {
+  const path = join(work, name);
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, bytes);
+}
+const module = await import(pathToFileURL(join(work, "replay.js")).href);
+const run = module.run ?? module["wasi:cli/run@0.2.12"];
+let status = 0;
+try {
+  run.run();
+} catch (e) {
+  // preview2-shim reports `exit` as an exception carrying the code; anything else is a trap.
+  if (e && typeof e.exitError !== "undefined") {
+    status = e.code ?? 1;
+  } else {
+    console.error(e);
+    status = 134;
+  }
+}
+if (!workArg) await rm(work, { recursive: true, force: true });
+process.exit(status);
