@@ -186,10 +186,14 @@ impl wasm_rr_trace::Source for &TraceInput {
                 let start = out.len();
                 out.resize(start + len, 0);
                 let mut done = 0;
+                // A short read (the file shrank, or an I/O error) ends the trace there: the reader
+                // then reports a torn tail or a damaged block.
                 while done < len {
                     match file.read_at(&mut out[start + done..], offset + done as u64) {
-                        Ok(0) | Err(_) => break,
+                        Ok(0) => break,
                         Ok(n) => done += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
                     }
                 }
                 out.truncate(start + done);

@@ -14,6 +14,7 @@ use files::Format;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasm_rr_composer::{wrap_record, wrap_replay, wrap_replay_open};
 use wasm_rr_trace::Trace;
@@ -261,6 +262,9 @@ fn parse_network(specs: &[String]) -> Result<runtime::NetworkOptions> {
     Ok(net)
 }
 
+/// Set by whichever saves the recorded trace first: the end of the run, or Ctrl-C.
+static SAVING: AtomicBool = AtomicBool::new(false);
+
 /// The options of `wasm-rr record`.
 struct RecordOptions<'a> {
     trace: Option<PathBuf>,
@@ -306,8 +310,14 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
 
     // Ctrl-C: keep the trace so far. The recorder writes the trace out before every call that
     // may block, so an app waiting for input or sleeping has its whole trace on disk.
+    // Only one of the handler and the end of the run saves the trace (see SAVING).
     let (partial_raw, partial_path) = (raw.clone(), trace_path.clone());
+    let partial_dir = trace_dir.path().to_path_buf();
     ctrlc::set_handler(move || {
+        if SAVING.swap(true, Ordering::SeqCst) {
+            // The run is over and its trace is being saved: let that finish.
+            return;
+        }
         let status = match keep_trace(&partial_raw, &partial_path, format, compress) {
             Ok(events) => {
                 eprintln!(
@@ -321,11 +331,19 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
                 2
             }
         };
+        // `exit` runs no destructors: remove the raw trace's directory here.
+        let _ = std::fs::remove_dir_all(&partial_dir);
         std::process::exit(status);
     })
     .context("cannot handle Ctrl-C")?;
 
     let code = runtime::run(&wrapped, &opts)?;
+    if SAVING.swap(true, Ordering::SeqCst) {
+        // Ctrl-C came first: the handler is saving the trace, and exits.
+        loop {
+            std::thread::park();
+        }
+    }
 
     if !raw.exists() {
         bail!(
@@ -357,18 +375,20 @@ fn keep_trace(raw: &Path, dest: &Path, format: Format, compress: bool) -> Result
         // without holding the trace in memory.
         Format::Cbor => {
             let input = files::TraceInput::open(raw)?;
+            // Check it first, so that a damaged recording is not reported as a write error.
+            wasm_rr_trace::block::scan_blocks(&input)
+                .map_err(|e| anyhow!("the recorded trace is damaged: {e}"))?;
             let scan = files::write_atomic_with(dest, |f| {
                 let mut out = std::io::BufWriter::new(f);
                 let scan = wasm_rr_trace::block::repack(
                     &input,
                     &mut out,
                     compress.then_some(wasm_rr_composer::zstd_block as _),
-                )
-                .map_err(|e| anyhow!("{}: {e}", raw.display()))?;
+                )?;
                 out.flush()?;
                 Ok(scan)
             })?;
-            files::warn_torn(raw, scan.torn_tail_bytes as usize);
+            files::warn_torn(dest, scan.torn_tail_bytes as usize);
             Ok(scan.events)
         }
         Format::Json => {

@@ -20,7 +20,11 @@ fn root() -> PathBuf {
 /// The second wasmtime CLI; panics with a hint when `scripts/setup` has not installed it.
 fn wasmtime_2() -> Command {
     let path = root().join("target/tools/wasmtime-49/wasmtime_cli/wasmtime");
-    assert!(path.exists(), "{} is missing; run scripts/setup", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing; run scripts/setup",
+        path.display()
+    );
     let mut cmd = Command::new(path);
     cmd.arg("run");
     cmd
@@ -58,7 +62,12 @@ fn everywhere(name: &str, args: &[&str], stdin: Option<&[u8]>) {
     let on_49 = run(wasmtime_2().arg(&replaying), None);
     assert_eq!(on_49, recorded, "{name} on wasmtime 49");
     let on_node = on_node(&replaying);
-    assert_eq!(on_node, recorded, "{name} on Node.js:\n{}", on_node.stderr());
+    assert_eq!(
+        on_node,
+        recorded,
+        "{name} on Node.js:\n{}",
+        on_node.stderr()
+    );
 }
 
 #[test]

@@ -3,12 +3,17 @@
 //! **Recorder.** Events are encoded into a block (see `wasm_rr_trace::codec`) as they happen,
 //! and each flush appends the block to the trace file (`trace.cbor` in the preopen at guest path
 //! `/wasm-rr`, or the file `WASM_RR_TRACE` names there). Flush policy: a block is written out
-//! - right after every stdout/stderr write or flush is logged (so a guest that panics has
-//!   already logged everything up to its panic message when it traps),
-//! - before every call that may block or trap in the host (`poll`, `pollable.block`,
-//!   `blocking-read`, `blocking-skip`, and every output write and flush),
+//! - right after every write or flush to stdout, stderr or a network connection is logged (so a
+//!   guest that panics has already logged everything up to its panic message when it traps),
+//! - before every call that may block for long or trap in the host: `poll`, `pollable.block`,
+//!   `blocking-read` and `blocking-skip` of stdin or a connection, every write and flush to
+//!   stdout, stderr or a connection, and UDP `send`,
 //! - at `exit` and when the guest's `run` returns,
 //! - whenever [`FLUSH_AT`] bytes are buffered.
+//!
+//! Calls on file streams are not flushed around (a file's reads and writes do not wait for
+//! long, and flushing around each would double their cost): a guest that traps in one loses the
+//! events since the last flush point, and its replay stops there.
 //!
 //! **Replayer.** Reads the trace that `wasm-rr wrap --replay` embedded (import
 //! `wasm-rr:rr/embedded`) one block at a time, without copying the whole, and decodes one event

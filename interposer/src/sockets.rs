@@ -14,7 +14,7 @@ use crate::exports::wasi::sockets::{
     instance_network, ip_name_lookup, network, tcp, tcp_create_socket, udp, udp_create_socket,
 };
 use crate::io::poll::new_pollable;
-use crate::io::streams::{mark_network, new_input, new_output};
+use crate::io::streams::{mark_network, new_child_input, new_child_output};
 #[cfg(not(feature = "replay"))]
 use crate::wasi::sockets as host;
 #[cfg(not(feature = "replay"))]
@@ -296,6 +296,19 @@ pub struct Socket<T> {
     id: u32,
     #[cfg_attr(feature = "replay", allow(dead_code))]
     host: Host<T>,
+    /// UDP: how many of its datagram streams are alive (wasmtime traps on `stream` until the
+    /// previous ones are dropped; the interposer traps alike, recording and replaying).
+    live_streams: std::rc::Rc<std::cell::Cell<u32>>,
+}
+
+impl<T> Socket<T> {
+    fn new(id: u32, host: Host<T>) -> Socket<T> {
+        Socket {
+            id,
+            host,
+            live_streams: Default::default(),
+        }
+    }
 }
 
 /// The exported `resolve-address-stream` resource.
@@ -310,6 +323,16 @@ pub struct DatagramStream<T> {
     id: u32,
     #[cfg_attr(feature = "replay", allow(dead_code))]
     host: Host<T>,
+    /// The host socket, kept alive until the stream is dropped (see `io::streams`).
+    _parent: Option<std::rc::Rc<dyn std::any::Any>>,
+    /// The socket's count of live datagram streams.
+    live: std::rc::Rc<std::cell::Cell<u32>>,
+}
+
+impl<T> Drop for DatagramStream<T> {
+    fn drop(&mut self) {
+        self.live.set(self.live.get() - 1);
+    }
 }
 
 impl network::Guest for Interposer {
@@ -420,10 +443,12 @@ fn addr(
         .map_err(err_from_host)
 }
 
-/// A new stream pair for a connection (recording: the host's, stashed by the call).
+/// A new stream pair for a connection (recording: the host's, stashed by the call), children
+/// of the host socket `parent`.
 fn connection_streams(
     input: wasm_rr_trace::StreamId,
     output: wasm_rr_trace::StreamId,
+    parent: Option<std::rc::Rc<dyn std::any::Any>>,
 ) -> (
     crate::exports::wasi::io::streams::InputStream,
     crate::exports::wasi::io::streams::OutputStream,
@@ -434,7 +459,19 @@ fn connection_streams(
     let (i, o) = (created::take(), created::take());
     #[cfg(feature = "replay")]
     let (i, o) = ((), None);
-    (new_input(input, i), new_output(output, o))
+    (
+        new_child_input(input, i, parent.clone()),
+        new_child_output(output, o, parent),
+    )
+}
+
+/// The host socket as a parent for its streams (recording), or nothing (replaying).
+#[allow(unused_variables)]
+fn parent<T: 'static>(host: &Host<T>) -> Option<std::rc::Rc<dyn std::any::Any>> {
+    #[cfg(not(feature = "replay"))]
+    return Some(host.clone() as Rc<dyn std::any::Any>);
+    #[cfg(feature = "replay")]
+    None
 }
 
 /// Recording: stashes a connection's host streams and numbers them.
@@ -485,7 +522,7 @@ impl tcp_create_socket::Guest for Interposer {
                 let host = created::take();
                 #[cfg(feature = "replay")]
                 let host = none();
-                Ok(tcp::TcpSocket::new(Socket { id, host }))
+                Ok(tcp::TcpSocket::new(Socket::new(id, host)))
             }
             other => wrong(other.answer()),
         }
@@ -555,7 +592,7 @@ impl tcp::GuestTcpSocket for Socket<h::TcpSocket> {
             })
             .map_err(err_from_host))?
         {
-            SocketAnswer::Streams(i, o) => Ok(connection_streams(i, o)),
+            SocketAnswer::Streams(i, o) => Ok(connection_streams(i, o, parent(&self.host))),
             other => wrong(other),
         }
     }
@@ -603,9 +640,9 @@ impl tcp::GuestTcpSocket for Socket<h::TcpSocket> {
                 let host = created::take();
                 #[cfg(feature = "replay")]
                 let host = none();
-                let socket = tcp::TcpSocket::new(Socket { id, host });
-                let (i, o) = connection_streams(i, o);
-                Ok((socket, i, o))
+                let streams = connection_streams(i, o, parent(&host));
+                let socket = tcp::TcpSocket::new(Socket::new(id, host));
+                Ok((socket, streams.0, streams.1))
             }
             other => wrong(other),
         }
@@ -841,7 +878,7 @@ impl udp_create_socket::Guest for Interposer {
                 let host = created::take();
                 #[cfg(feature = "replay")]
                 let host = none();
-                Ok(udp::UdpSocket::new(Socket { id, host }))
+                Ok(udp::UdpSocket::new(Socket::new(id, host)))
             }
             other => wrong(other.answer()),
         }
@@ -882,6 +919,12 @@ impl udp::GuestUdpSocket for Socket<h::UdpSocket> {
     ) -> Result<(udp::IncomingDatagramStream, udp::OutgoingDatagramStream), network::ErrorCode>
     {
         let remote = remote_address.map(addr_from_wit);
+        if self.live_streams.get() > 0 {
+            // wasmtime traps on this; trap the same way when replaying.
+            crate::rr::guest_error(
+                "udp-socket.stream was called while the socket's previous datagram streams are alive",
+            );
+        }
         match socket_call!(Protocol::Udp, self, SocketCall::Stream { remote }, |h| h
             .stream(remote.map(addr_to_host))
             .map(|(i, o)| {
@@ -896,9 +939,20 @@ impl udp::GuestUdpSocket for Socket<h::UdpSocket> {
                 let (hi, ho) = (created::take(), created::take());
                 #[cfg(feature = "replay")]
                 let (hi, ho) = (none(), none());
+                self.live_streams.set(2);
                 Ok((
-                    udp::IncomingDatagramStream::new(DatagramStream { id: i, host: hi }),
-                    udp::OutgoingDatagramStream::new(DatagramStream { id: o, host: ho }),
+                    udp::IncomingDatagramStream::new(DatagramStream {
+                        id: i,
+                        host: hi,
+                        _parent: parent(&self.host),
+                        live: self.live_streams.clone(),
+                    }),
+                    udp::OutgoingDatagramStream::new(DatagramStream {
+                        id: o,
+                        host: ho,
+                        _parent: parent(&self.host),
+                        live: self.live_streams.clone(),
+                    }),
                 ))
             }
             other => wrong(other),
@@ -1059,6 +1113,8 @@ impl udp::GuestOutgoingDatagramStream for DatagramStream<h::OutgoingDatagramStre
 
     fn send(&self, datagrams: Vec<udp::OutgoingDatagram>) -> Result<u64, network::ErrorCode> {
         let stream = self.id;
+        // The host traps when more is sent than `check-send` allowed: write the trace first.
+        crate::rr::flush();
         let sent: Vec<SentDatagram> = datagrams
             .iter()
             .map(|d| SentDatagram {

@@ -1,9 +1,11 @@
 //! Blocks: how events are framed in a trace file.
 //!
-//! After the header, a trace is a sequence of blocks, each a postcard-encoded [`Block`]: its
-//! codec, how many events it holds, the CRC32C of its stored bytes, and those bytes (the column
-//! of random numbers, then the events' binary form, see `codec.rs`; either as they are or as
-//! one zstd frame). The recorder
+//! After the header, a trace is a sequence of blocks, each a postcard-encoded [`BlockHead`] (its
+//! codec, how many events it holds, the length and CRC32C of its stored bytes), the CRC32C of
+//! that head (4 bytes, little-endian), then the stored bytes (the column of random numbers, then
+//! the events' binary form, see `codec.rs`; either as they are or as one zstd frame). The head
+//! has its own checksum so that a damaged length is reported as corruption, not mistaken for a
+//! recording cut off mid-write. The recorder
 //! writes one block per flush, so a recording cut off mid-write loses at most its last block,
 //! and a flipped bit anywhere is reported as corruption at its block, never replayed as a
 //! different value.
@@ -21,18 +23,33 @@ pub enum Codec {
     Zstd,
 }
 
-/// One block, as framed in the file.
-#[derive(Serialize, Deserialize, Debug)]
-pub struct Block<'a> {
-    /// How `data` is stored.
+/// A block's head, as framed in the file (followed by its own CRC32C and the stored bytes).
+#[derive(Serialize, Deserialize, Debug, Clone, Copy)]
+pub struct BlockHead {
+    /// How the data is stored.
     pub codec: Codec,
     /// Number of events in the block.
     pub events: u32,
-    /// CRC32C (Castagnoli) of `data` as stored.
-    pub crc32c: u32,
-    /// The stored bytes.
-    #[serde(borrow)]
-    pub data: &'a [u8],
+    /// Length of the stored bytes.
+    pub len: u32,
+    /// CRC32C (Castagnoli) of the stored bytes.
+    pub data_crc32c: u32,
+}
+
+/// Appends one framed block to `out`: the head, the head's CRC32C, the data.
+pub fn write_block(codec: Codec, events: u32, data: &[u8], out: &mut Vec<u8>) {
+    let head = BlockHead {
+        codec,
+        events,
+        len: u32::try_from(data.len()).expect("a block holds less than 4 GiB"),
+        data_crc32c: crc32c::crc32c(data),
+    };
+    let start = out.len();
+    let framed = postcard::to_extend(&head, std::mem::take(out));
+    *out = framed.expect("serialising a block head into memory");
+    let head_crc = crc32c::crc32c(&out[start..]);
+    out.extend_from_slice(&head_crc.to_le_bytes());
+    out.extend_from_slice(data);
 }
 
 /// Compresses a block's bytes (for instance with zstd); `None` keeps them raw.
@@ -97,14 +114,7 @@ impl BlockWriter {
             Some(z) => (Codec::Zstd, &z[..]),
             None => (Codec::Raw, &plain[..]),
         };
-        let block = Block {
-            codec,
-            events: self.events,
-            crc32c: crc32c::crc32c(data),
-            data,
-        };
-        let framed = postcard::to_extend(&block, std::mem::take(out));
-        *out = framed.expect("serialising a block into memory");
+        write_block(codec, self.events, data, out);
         self.buf.clear();
         self.events = 0;
     }
@@ -227,8 +237,24 @@ impl<S: Source> Reader<S> {
             self.window_start = self.pos;
         }
         let want = FETCH.max(self.window.len() as u64);
+        let before = self.window.len();
         self.src.read(end, want, &mut self.window);
-        true
+        // A source that gives nothing more (it shrank, or failed) ends here.
+        self.window.len() > before
+    }
+
+    /// Whether every byte from the current block to the end of the source is zero (a file that
+    /// grew before its data reached the disk: a torn tail, not corruption).
+    fn rest_is_zero(&mut self) -> bool {
+        loop {
+            let start = (self.pos - self.window_start) as usize;
+            if self.window[start..].iter().any(|b| *b != 0) {
+                return false;
+            }
+            if !self.fetch() {
+                return true;
+            }
+        }
     }
 
     /// Index of the next event (0-based).
@@ -255,7 +281,7 @@ impl<S: Source> Reader<S> {
         }
     }
 
-    /// Frames the next block and checks its checksum; returns its codec, its number of events
+    /// Frames the next block and checks its checksums; returns its codec, its number of events
     /// and where its stored bytes are in the window. `None` at the end (or a torn tail).
     fn frame(&mut self) -> Result<Option<(Codec, u32, std::ops::Range<usize>)>, TraceError> {
         loop {
@@ -265,29 +291,54 @@ impl<S: Source> Reader<S> {
             }
             self.block_index = self.blocks;
             self.block_offset = self.pos;
-            let avail = &self.window[(self.pos - self.window_start) as usize..];
-            match postcard::take_from_bytes::<Block>(avail) {
-                Ok((block, rest)) => {
-                    let used = avail.len() - rest.len();
-                    if crc32c::crc32c(block.data) != block.crc32c {
+            let start = (self.pos - self.window_start) as usize;
+            let avail = &self.window[start..];
+            let parsed = match postcard::take_from_bytes::<BlockHead>(avail) {
+                Ok((head, rest)) => {
+                    let head_len = avail.len() - rest.len();
+                    match rest.first_chunk::<4>() {
+                        None => None,
+                        Some(crc)
+                            if u32::from_le_bytes(*crc) != crc32c::crc32c(&avail[..head_len]) =>
+                        {
+                            Some(Err("its head's checksum does not match"))
+                        }
+                        Some(_) => {
+                            let at = start + head_len + 4;
+                            let end = at + head.len as usize;
+                            (end <= self.window.len()).then_some(Ok((head, at..end)))
+                        }
+                    }
+                }
+                Err(postcard::Error::DeserializeUnexpectedEnd) => None,
+                Err(_) => Some(Err("it is not a block")),
+            };
+            match parsed {
+                Some(Ok((head, range))) => {
+                    if crc32c::crc32c(&self.window[range.clone()]) != head.data_crc32c {
                         return Err(self.corrupt("its checksum does not match".into()));
                     }
-                    if block.events == 0 {
+                    if head.events == 0 {
                         return Err(self.corrupt("it holds no events".into()));
                     }
-                    let at = block.data.as_ptr() as usize - self.window.as_ptr() as usize;
-                    let range = at..at + block.data.len();
                     self.blocks += 1;
-                    self.pos += used as u64;
-                    return Ok(Some((block.codec, block.events, range)));
+                    self.pos = self.window_start + range.end as u64;
+                    return Ok(Some((head.codec, head.events, range)));
                 }
-                Err(postcard::Error::DeserializeUnexpectedEnd) => {
+                Some(Err(message)) => {
+                    if self.rest_is_zero() {
+                        self.torn = self.size - self.pos;
+                        return Ok(None);
+                    }
+                    return Err(self.corrupt(message.into()));
+                }
+                // Not all there yet: read on, or it is a recording cut off mid-write.
+                None => {
                     if !self.fetch() {
                         self.torn = self.size - self.pos;
                         return Ok(None);
                     }
                 }
-                Err(e) => return Err(self.corrupt(format!("not a block ({e})"))),
             }
         }
     }
@@ -426,22 +477,11 @@ pub fn repack<S: Source>(
             }
             _ => None,
         };
-        let block = match &compressed {
-            Some(z) => Block {
-                codec: Codec::Zstd,
-                events: count,
-                crc32c: crc32c::crc32c(z),
-                data: z,
-            },
-            None => Block {
-                codec,
-                events: count,
-                crc32c: crc32c::crc32c(data),
-                data,
-            },
-        };
         framed.clear();
-        framed = postcard::to_extend(&block, framed).expect("serialising a block into memory");
+        match &compressed {
+            Some(z) => write_block(Codec::Zstd, count, z, &mut framed),
+            None => write_block(codec, count, data, &mut framed),
+        }
         write(out, &framed)?;
         events += u64::from(count);
     }

@@ -29,6 +29,10 @@ pub struct InputStream {
     id: StreamId,
     #[cfg_attr(feature = "replay", allow(dead_code))]
     host: HostInput,
+    /// The host resource this stream is a child of (a socket), kept alive until the stream is
+    /// dropped (fields drop in order: the host stream first), so that a guest dropping the
+    /// socket first behaves the same recording and replaying.
+    _parent: Option<Rc<dyn std::any::Any>>,
 }
 
 /// What an output stream wraps: the host's stream when recording.
@@ -43,6 +47,8 @@ pub type HostOutput = Option<Rc<host::OutputStream>>;
 pub struct OutputStream {
     id: StreamId,
     host: HostOutput,
+    /// See [`InputStream`]'s.
+    _parent: Option<Rc<dyn std::any::Any>>,
 }
 
 thread_local! {
@@ -79,13 +85,39 @@ pub fn next_stream_id() -> StreamId {
 
 /// A new exported `input-stream` named `id` in the trace.
 pub fn new_input(id: StreamId, host: HostInput) -> api::InputStream {
-    api::InputStream::new(InputStream { id, host })
+    new_child_input(id, host, None)
+}
+
+/// A new exported `input-stream` named `id`, a child of the host resource `parent`.
+pub fn new_child_input(
+    id: StreamId,
+    host: HostInput,
+    parent: Option<Rc<dyn std::any::Any>>,
+) -> api::InputStream {
+    api::InputStream::new(InputStream {
+        id,
+        host,
+        _parent: parent,
+    })
 }
 
 /// A new exported `output-stream` named `id` in the trace, writing to the host's stdout or
 /// stderr (recording: to `host`).
 pub fn new_output(id: StreamId, host: HostOutput) -> api::OutputStream {
-    api::OutputStream::new(OutputStream { id, host })
+    new_child_output(id, host, None)
+}
+
+/// A new exported `output-stream` named `id`, a child of the host resource `parent`.
+pub fn new_child_output(
+    id: StreamId,
+    host: HostOutput,
+    parent: Option<Rc<dyn std::any::Any>>,
+) -> api::OutputStream {
+    api::OutputStream::new(OutputStream {
+        id,
+        host,
+        _parent: parent,
+    })
 }
 
 /// A host `stream-error` as logged: `last-operation-failed` keeps the error's debug string.
