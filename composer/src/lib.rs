@@ -182,6 +182,21 @@ fn world_unchecked(bytes: &[u8]) -> Result<(Vec<String>, Vec<String>), WrapError
     ))
 }
 
+/// Whether a component uses the component model's async ABI (async lifts or lowers, streams,
+/// futures, `waitable-set` or `subtask` builtins): such a component needs wasmtime's
+/// concurrency support, which `wasmtime run -S p3=n -W concurrency-support=n` turns off.
+pub fn uses_async_abi(bytes: &[u8]) -> bool {
+    use wasmparser::WasmFeatures as F;
+    let without = F::all()
+        - (F::CM_ASYNC | F::CM_ASYNC_STACKFUL | F::CM_MORE_ASYNC_BUILTINS | F::CM_THREADING);
+    wasmparser::Validator::new_with_features(F::all())
+        .validate_all(bytes)
+        .is_ok()
+        && wasmparser::Validator::new_with_features(without)
+            .validate_all(bytes)
+            .is_err()
+}
+
 /// Validates a component (or reports a core module or non-WebAssembly input).
 ///
 /// Errors: [`WrapError::CoreModule`], [`WrapError::NotAComponent`].

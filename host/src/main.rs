@@ -177,6 +177,12 @@ fn wrap(app: &Path, output: &Path, replay: Option<&Path>, compress: bool) -> Res
             "recording component: run it with `wasmtime run --dir <trace-dir>::/wasm-rr`",
         ),
     };
+    if wasm_rr_composer::uses_async_abi(&bytes) {
+        eprintln!(
+            "wasm-rr: note: {} uses the component model's async ABI: run it with wasmtime's default settings (not `-S p3=n -W concurrency-support=n`, which cannot run it)",
+            app.display()
+        );
+    }
     wasm_rr_composer::validate(&bytes).map_err(|e| {
         anyhow!(
             "internal error: the wrapped component for {} is invalid: {e}",
@@ -303,6 +309,7 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
         wall_clock_start,
         embedded: None,
         network,
+        async_abi: wasm_rr_composer::uses_async_abi(&guest),
     };
     opts.dirs
         .push((trace_dir.path().to_path_buf(), TRACE_DIR.to_string()));
@@ -425,6 +432,7 @@ fn replay(app: &Path, trace: Option<PathBuf>) -> Result<i32> {
         .map_err(replay_err(app, &trace_path))?;
     let opts = runtime::RunOptions {
         embedded: Some(std::sync::Arc::new(input)),
+        async_abi: wasm_rr_composer::uses_async_abi(&guest),
         ..Default::default()
     };
     runtime::run(&wrapped, &opts)

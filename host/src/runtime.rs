@@ -29,6 +29,9 @@ pub struct NetworkOptions {
 /// How to set up the guest's WASI context; the defaults give it nothing but stdout/stderr.
 #[derive(Default)]
 pub struct RunOptions {
+    /// The component uses the component model's async ABI: run it with wasmtime's concurrency
+    /// support on (slower calls between components, but the only way to run it).
+    pub async_abi: bool,
     /// Network access.
     pub network: NetworkOptions,
     /// The guest's arguments, program name first.
@@ -83,11 +86,16 @@ fn context<T>(r: wasmtime::Result<T>, what: impl FnOnce() -> String) -> Result<T
 
 /// The engine wasm-rr runs components on: components on, async host calls (as `wasmtime run`
 /// does: file I/O runs on tokio), concurrency support off (which makes calls between
-/// components roughly 30x cheaper in wasmtime 48), and wasmtime's compile cache.
-pub fn engine() -> Result<Engine> {
+/// components roughly 30x cheaper in wasmtime 48) unless the component uses the async ABI
+/// (`async_abi`), and wasmtime's compile cache.
+pub fn engine(async_abi: bool) -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
-    config.concurrency_support(false);
+    if async_abi {
+        config.wasm_component_model_async(true);
+    } else {
+        config.concurrency_support(false);
+    }
     // Reuse compiled code across runs, like `wasmtime run` (its default cache, in the user's
     // cache directory). Without a usable cache directory, compile every time.
     if let Ok(cache) = wasmtime::Cache::from_file(None) {
@@ -133,7 +141,7 @@ pub fn run(component: &[u8], opts: &RunOptions) -> Result<i32> {
 }
 
 async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
-    let engine = engine()?;
+    let engine = engine(opts.async_abi)?;
     let component = context(Component::new(&engine, component), || {
         "cannot compile the component".into()
     })?;

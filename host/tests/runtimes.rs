@@ -86,6 +86,24 @@ fn python_replays_on_wasmtime_48_49_and_node() {
 }
 
 #[test]
+fn javascript_replays_on_wasmtime_48_49_and_node() {
+    everywhere("js_app_sync", &["x"], Some(b"typed\n"));
+}
+
+/// Node.js 20 has no JSPI (`WebAssembly.Suspending`), which jco needs for the async ABI: the
+/// async build replays on both wasmtimes only.
+#[test]
+fn javascript_on_the_async_abi_replays_on_wasmtime_48_and_49() {
+    let dir = scratch();
+    let app = fixture("js_app_async");
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, &[], &["x"], None);
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    assert_eq!(replay_on_wasmtime(dir.path(), &app, &trace), recorded);
+    let on_49 = run(wasmtime_2().arg(dir.path().join("app.replay.wasm")), None);
+    assert_eq!(on_49, recorded);
+}
+
+#[test]
 fn a_trace_recorded_on_wasmtime_49_replays_on_48() {
     let dir = scratch();
     let app = fixture("c_guest_v36");
