@@ -8,7 +8,7 @@ fn main() {
     let root = workspace_root(1);
     rerun_if_changed(
         &root,
-        &["interposer", "trace/src", "trace/Cargo.toml", "wit"],
+        &["interposer", "trace/src", "trace/Cargo.toml", "wit", "Cargo.toml"],
     );
     let builds = [
         (
