@@ -8,7 +8,13 @@ fn main() {
     let root = workspace_root(1);
     rerun_if_changed(
         &root,
-        &["interposer", "trace/src", "trace/Cargo.toml", "wit", "Cargo.toml"],
+        &[
+            "interposer",
+            "trace/src",
+            "trace/Cargo.toml",
+            "wit",
+            "Cargo.toml",
+        ],
     );
     let builds = [
         (
@@ -40,6 +46,8 @@ fn main() {
             "",
         ),
     ];
+    // An identity of these builds, for the cache of composed components (src/cache.rs).
+    let mut id = std::hash::DefaultHasher::new();
     for (var, package, features, artifact, suffix) in builds {
         let paths = build(
             &root,
@@ -50,6 +58,14 @@ fn main() {
                 suffix,
             },
         );
+        std::hash::Hash::hash(
+            &std::fs::read(&paths[0]).expect("a built component"),
+            &mut id,
+        );
         println!("cargo:rustc-env={var}={}", paths[0].display());
     }
+    println!(
+        "cargo:rustc-env=WASM_RR_COMPONENTS_ID={:016x}",
+        std::hash::Hasher::finish(&id)
+    );
 }

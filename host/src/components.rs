@@ -12,6 +12,9 @@ pub const RUN_WRAPPER: &[u8] = include_bytes!(env!("WASM_RR_RUN_WRAPPER"));
 /// The replay stubs (`interposer/replay-stubs/`).
 pub const REPLAY_STUBS: &[u8] = include_bytes!(env!("WASM_RR_REPLAY_STUBS"));
 
+/// An identity of these four builds (a hash of their bytes, computed at build time).
+pub const ID: &str = env!("WASM_RR_COMPONENTS_ID");
+
 /// All of them, for the composer.
 pub fn interposers() -> Interposers<'static> {
     Interposers {

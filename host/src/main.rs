@@ -4,6 +4,7 @@
 //! embedded wasmtime ([`runtime`]). Every failure is one line on stderr, `wasm-rr: error: …`,
 //! naming the file and the problem, and a non-zero exit status.
 
+mod cache;
 mod components;
 mod files;
 mod runtime;
@@ -298,7 +299,11 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
     let trace_path = trace
         .unwrap_or_else(|| PathBuf::from(format!("{DEFAULT_TRACE_STEM}.{}", format.extension())));
     let guest = read_app(app)?;
-    let wrapped = wrap_record(&guest, &components::interposers(), false).map_err(wrap_err(app))?;
+    let sha = wasm_rr_composer::component_sha256(&guest);
+    let wrapped = cache::composed("record", &sha, || {
+        wrap_record(&guest, &components::interposers(), false)
+    })
+    .map_err(wrap_err(app))?;
 
     let trace_dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let mut opts = runtime::RunOptions {
@@ -428,8 +433,16 @@ fn replay(app: &Path, trace: Option<PathBuf>) -> Result<i32> {
     // Read in place, block by block: a trace of any size replays in little memory.
     let input = files::TraceInput::open(&trace_path)?;
     let scan = input.scan(&trace_path)?;
-    let wrapped = wrap_replay_open(&guest, &scan.header, &components::interposers())
-        .map_err(replay_err(app, &trace_path))?;
+    let sha = wasm_rr_composer::component_sha256(&guest);
+    if scan.header.component_sha256 != sha {
+        // Refused before the cache is looked at (wrap_replay_open says why).
+        wrap_replay_open(&guest, &scan.header, &components::interposers())
+            .map_err(replay_err(app, &trace_path))?;
+    }
+    let wrapped = cache::composed("replay", &sha, || {
+        wrap_replay_open(&guest, &scan.header, &components::interposers())
+    })
+    .map_err(replay_err(app, &trace_path))?;
     let opts = runtime::RunOptions {
         embedded: Some(std::sync::Arc::new(input)),
         async_abi: wasm_rr_composer::uses_async_abi(&guest),
