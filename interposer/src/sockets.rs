@@ -490,6 +490,106 @@ fn stash_streams(
     )
 }
 
+/// The methods `tcp-socket` and `udp-socket` share, for the socket kind `$protocol`.
+macro_rules! shared_socket_methods {
+    ($protocol:expr) => {
+        fn start_bind(
+            &self,
+            network: network::NetworkBorrow<'_>,
+            local_address: network::IpSocketAddress,
+        ) -> Result<(), network::ErrorCode> {
+            let net = network.get::<Network>();
+            let address = addr_from_wit(local_address);
+            done(socket_call!(
+                $protocol,
+                self,
+                SocketCall::StartBind {
+                    network: net.id,
+                    address
+                },
+                |h| ok(h.start_bind(&net.host, addr_to_host(address)))
+            ))
+        }
+
+        fn finish_bind(&self) -> Result<(), network::ErrorCode> {
+            done(socket_call!($protocol, self, SocketCall::FinishBind, |h| {
+                ok(h.finish_bind())
+            }))
+        }
+
+        fn local_address(&self) -> Result<network::IpSocketAddress, network::ErrorCode> {
+            address(socket_call!(
+                $protocol,
+                self,
+                SocketCall::LocalAddress,
+                |h| addr(h.local_address())
+            ))
+        }
+
+        fn remote_address(&self) -> Result<network::IpSocketAddress, network::ErrorCode> {
+            address(socket_call!(
+                $protocol,
+                self,
+                SocketCall::RemoteAddress,
+                |h| addr(h.remote_address())
+            ))
+        }
+
+        fn address_family(&self) -> network::IpAddressFamily {
+            match socket_call!($protocol, self, SocketCall::AddressFamily, |h| Ok(
+                SocketAnswer::Family(family_from_host(h.address_family()))
+            )) {
+                Ok(SocketAnswer::Family(f)) => family_to_wit(f),
+                Ok(other) => wrong(other),
+                Err(e) => wrong(format!("{e:?}")),
+            }
+        }
+
+        fn receive_buffer_size(&self) -> Result<u64, network::ErrorCode> {
+            number(socket_call!(
+                $protocol,
+                self,
+                SocketCall::ReceiveBufferSize,
+                |h| num(h.receive_buffer_size())
+            ))
+        }
+
+        fn set_receive_buffer_size(&self, value: u64) -> Result<(), network::ErrorCode> {
+            done(socket_call!(
+                $protocol,
+                self,
+                SocketCall::SetReceiveBufferSize(value),
+                |h| ok(h.set_receive_buffer_size(value))
+            ))
+        }
+
+        fn send_buffer_size(&self) -> Result<u64, network::ErrorCode> {
+            number(socket_call!(
+                $protocol,
+                self,
+                SocketCall::SendBufferSize,
+                |h| num(h.send_buffer_size())
+            ))
+        }
+
+        fn set_send_buffer_size(&self, value: u64) -> Result<(), network::ErrorCode> {
+            done(socket_call!(
+                $protocol,
+                self,
+                SocketCall::SetSendBufferSize(value),
+                |h| ok(h.set_send_buffer_size(value))
+            ))
+        }
+
+        fn subscribe(&self) -> crate::exports::wasi::io::poll::Pollable {
+            #[cfg(not(feature = "replay"))]
+            return pollable_on(&self.host, |h| h.subscribe());
+            #[cfg(feature = "replay")]
+            new_pollable((), None)
+        }
+    };
+}
+
 impl tcp::Guest for Interposer {
     type TcpSocket = Socket<h::TcpSocket>;
 }
@@ -530,32 +630,7 @@ impl tcp_create_socket::Guest for Interposer {
 }
 
 impl tcp::GuestTcpSocket for Socket<h::TcpSocket> {
-    fn start_bind(
-        &self,
-        network: network::NetworkBorrow<'_>,
-        local_address: network::IpSocketAddress,
-    ) -> Result<(), network::ErrorCode> {
-        let net = network.get::<Network>();
-        let address = addr_from_wit(local_address);
-        done(socket_call!(
-            Protocol::Tcp,
-            self,
-            SocketCall::StartBind {
-                network: net.id,
-                address
-            },
-            |h| ok(h.start_bind(&net.host, addr_to_host(address)))
-        ))
-    }
-
-    fn finish_bind(&self) -> Result<(), network::ErrorCode> {
-        done(socket_call!(
-            Protocol::Tcp,
-            self,
-            SocketCall::FinishBind,
-            |h| ok(h.finish_bind())
-        ))
-    }
+    shared_socket_methods!(Protocol::Tcp);
 
     fn start_connect(
         &self,
@@ -648,24 +723,6 @@ impl tcp::GuestTcpSocket for Socket<h::TcpSocket> {
         }
     }
 
-    fn local_address(&self) -> Result<network::IpSocketAddress, network::ErrorCode> {
-        address(socket_call!(
-            Protocol::Tcp,
-            self,
-            SocketCall::LocalAddress,
-            |h| addr(h.local_address())
-        ))
-    }
-
-    fn remote_address(&self) -> Result<network::IpSocketAddress, network::ErrorCode> {
-        address(socket_call!(
-            Protocol::Tcp,
-            self,
-            SocketCall::RemoteAddress,
-            |h| addr(h.remote_address())
-        ))
-    }
-
     fn is_listening(&self) -> bool {
         flag(socket_call!(
             Protocol::Tcp,
@@ -674,16 +731,6 @@ impl tcp::GuestTcpSocket for Socket<h::TcpSocket> {
             |h| Ok(SocketAnswer::Bool(h.is_listening()))
         ))
         .unwrap_or_else(|e| wrong(format!("{e:?}")))
-    }
-
-    fn address_family(&self) -> network::IpAddressFamily {
-        match socket_call!(Protocol::Tcp, self, SocketCall::AddressFamily, |h| Ok(
-            SocketAnswer::Family(family_from_host(h.address_family()))
-        )) {
-            Ok(SocketAnswer::Family(f)) => family_to_wit(f),
-            Ok(other) => wrong(other),
-            Err(e) => wrong(format!("{e:?}")),
-        }
     }
 
     fn set_listen_backlog_size(&self, value: u64) -> Result<(), network::ErrorCode> {
@@ -790,49 +837,6 @@ impl tcp::GuestTcpSocket for Socket<h::TcpSocket> {
         ))
     }
 
-    fn receive_buffer_size(&self) -> Result<u64, network::ErrorCode> {
-        number(socket_call!(
-            Protocol::Tcp,
-            self,
-            SocketCall::ReceiveBufferSize,
-            |h| num(h.receive_buffer_size())
-        ))
-    }
-
-    fn set_receive_buffer_size(&self, value: u64) -> Result<(), network::ErrorCode> {
-        done(socket_call!(
-            Protocol::Tcp,
-            self,
-            SocketCall::SetReceiveBufferSize(value),
-            |h| ok(h.set_receive_buffer_size(value))
-        ))
-    }
-
-    fn send_buffer_size(&self) -> Result<u64, network::ErrorCode> {
-        number(socket_call!(
-            Protocol::Tcp,
-            self,
-            SocketCall::SendBufferSize,
-            |h| num(h.send_buffer_size())
-        ))
-    }
-
-    fn set_send_buffer_size(&self, value: u64) -> Result<(), network::ErrorCode> {
-        done(socket_call!(
-            Protocol::Tcp,
-            self,
-            SocketCall::SetSendBufferSize(value),
-            |h| ok(h.set_send_buffer_size(value))
-        ))
-    }
-
-    fn subscribe(&self) -> crate::exports::wasi::io::poll::Pollable {
-        #[cfg(not(feature = "replay"))]
-        return pollable_on(&self.host, |h| h.subscribe());
-        #[cfg(feature = "replay")]
-        new_pollable((), None)
-    }
-
     fn shutdown(&self, shutdown_type: tcp::ShutdownType) -> Result<(), network::ErrorCode> {
         let how = shutdown_from_wit(shutdown_type);
         done(socket_call!(
@@ -886,32 +890,7 @@ impl udp_create_socket::Guest for Interposer {
 }
 
 impl udp::GuestUdpSocket for Socket<h::UdpSocket> {
-    fn start_bind(
-        &self,
-        network: network::NetworkBorrow<'_>,
-        local_address: network::IpSocketAddress,
-    ) -> Result<(), network::ErrorCode> {
-        let net = network.get::<Network>();
-        let address = addr_from_wit(local_address);
-        done(socket_call!(
-            Protocol::Udp,
-            self,
-            SocketCall::StartBind {
-                network: net.id,
-                address
-            },
-            |h| ok(h.start_bind(&net.host, addr_to_host(address)))
-        ))
-    }
-
-    fn finish_bind(&self) -> Result<(), network::ErrorCode> {
-        done(socket_call!(
-            Protocol::Udp,
-            self,
-            SocketCall::FinishBind,
-            |h| ok(h.finish_bind())
-        ))
-    }
+    shared_socket_methods!(Protocol::Udp);
 
     fn stream(
         &self,
@@ -959,34 +938,6 @@ impl udp::GuestUdpSocket for Socket<h::UdpSocket> {
         }
     }
 
-    fn local_address(&self) -> Result<network::IpSocketAddress, network::ErrorCode> {
-        address(socket_call!(
-            Protocol::Udp,
-            self,
-            SocketCall::LocalAddress,
-            |h| addr(h.local_address())
-        ))
-    }
-
-    fn remote_address(&self) -> Result<network::IpSocketAddress, network::ErrorCode> {
-        address(socket_call!(
-            Protocol::Udp,
-            self,
-            SocketCall::RemoteAddress,
-            |h| addr(h.remote_address())
-        ))
-    }
-
-    fn address_family(&self) -> network::IpAddressFamily {
-        match socket_call!(Protocol::Udp, self, SocketCall::AddressFamily, |h| Ok(
-            SocketAnswer::Family(family_from_host(h.address_family()))
-        )) {
-            Ok(SocketAnswer::Family(f)) => family_to_wit(f),
-            Ok(other) => wrong(other),
-            Err(e) => wrong(format!("{e:?}")),
-        }
-    }
-
     fn unicast_hop_limit(&self) -> Result<u8, network::ErrorCode> {
         number(socket_call!(
             Protocol::Udp,
@@ -1004,49 +955,6 @@ impl udp::GuestUdpSocket for Socket<h::UdpSocket> {
             SocketCall::SetHopLimit(value),
             |h| ok(h.set_unicast_hop_limit(value))
         ))
-    }
-
-    fn receive_buffer_size(&self) -> Result<u64, network::ErrorCode> {
-        number(socket_call!(
-            Protocol::Udp,
-            self,
-            SocketCall::ReceiveBufferSize,
-            |h| num(h.receive_buffer_size())
-        ))
-    }
-
-    fn set_receive_buffer_size(&self, value: u64) -> Result<(), network::ErrorCode> {
-        done(socket_call!(
-            Protocol::Udp,
-            self,
-            SocketCall::SetReceiveBufferSize(value),
-            |h| ok(h.set_receive_buffer_size(value))
-        ))
-    }
-
-    fn send_buffer_size(&self) -> Result<u64, network::ErrorCode> {
-        number(socket_call!(
-            Protocol::Udp,
-            self,
-            SocketCall::SendBufferSize,
-            |h| num(h.send_buffer_size())
-        ))
-    }
-
-    fn set_send_buffer_size(&self, value: u64) -> Result<(), network::ErrorCode> {
-        done(socket_call!(
-            Protocol::Udp,
-            self,
-            SocketCall::SetSendBufferSize(value),
-            |h| ok(h.set_send_buffer_size(value))
-        ))
-    }
-
-    fn subscribe(&self) -> crate::exports::wasi::io::poll::Pollable {
-        #[cfg(not(feature = "replay"))]
-        return pollable_on(&self.host, |h| h.subscribe());
-        #[cfg(feature = "replay")]
-        new_pollable((), None)
     }
 }
 
