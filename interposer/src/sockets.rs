@@ -490,6 +490,41 @@ fn stash_streams(
     )
 }
 
+/// `create-tcp-socket` or `create-udp-socket`: the host's `$create` (recording), the socket
+/// kind `$protocol`, and the exported resource type `$socket`.
+macro_rules! create_socket {
+    ($address_family:expr, $protocol:expr, $create:path, $socket:ty) => {{
+        let family = family_from_wit($address_family);
+        let event = sockets_event!(
+            wasm_rr_trace::sockets::SocketsCall::Create {
+                protocol: $protocol,
+                family
+            },
+            SocketsEvent::Create {
+                protocol: $protocol,
+                family,
+                result: $create(family_to_host(family))
+                    .map(|s| {
+                        created::put(Rc::new(s));
+                        created::socket()
+                    })
+                    .map_err(err_from_host),
+            }
+        );
+        match event {
+            SocketsEvent::Create { result, .. } => {
+                let id = result.map_err(err_to_wit)?;
+                #[cfg(not(feature = "replay"))]
+                let host = created::take();
+                #[cfg(feature = "replay")]
+                let host = none();
+                Ok(<$socket>::new(Socket::new(id, host)))
+            }
+            other => wrong(other.answer()),
+        }
+    }};
+}
+
 /// The methods `tcp-socket` and `udp-socket` share, for the socket kind `$protocol`.
 macro_rules! shared_socket_methods {
     ($protocol:expr) => {
@@ -598,34 +633,12 @@ impl tcp_create_socket::Guest for Interposer {
     fn create_tcp_socket(
         address_family: network::IpAddressFamily,
     ) -> Result<tcp::TcpSocket, network::ErrorCode> {
-        let family = family_from_wit(address_family);
-        let event = sockets_event!(
-            wasm_rr_trace::sockets::SocketsCall::Create {
-                protocol: Protocol::Tcp,
-                family
-            },
-            SocketsEvent::Create {
-                protocol: Protocol::Tcp,
-                family,
-                result: host::tcp_create_socket::create_tcp_socket(family_to_host(family))
-                    .map(|s| {
-                        created::put(Rc::new(s));
-                        created::socket()
-                    })
-                    .map_err(err_from_host),
-            }
-        );
-        match event {
-            SocketsEvent::Create { result, .. } => {
-                let id = result.map_err(err_to_wit)?;
-                #[cfg(not(feature = "replay"))]
-                let host = created::take();
-                #[cfg(feature = "replay")]
-                let host = none();
-                Ok(tcp::TcpSocket::new(Socket::new(id, host)))
-            }
-            other => wrong(other.answer()),
-        }
+        create_socket!(
+            address_family,
+            Protocol::Tcp,
+            host::tcp_create_socket::create_tcp_socket,
+            tcp::TcpSocket
+        )
     }
 }
 
@@ -858,34 +871,12 @@ impl udp_create_socket::Guest for Interposer {
     fn create_udp_socket(
         address_family: network::IpAddressFamily,
     ) -> Result<udp::UdpSocket, network::ErrorCode> {
-        let family = family_from_wit(address_family);
-        let event = sockets_event!(
-            wasm_rr_trace::sockets::SocketsCall::Create {
-                protocol: Protocol::Udp,
-                family
-            },
-            SocketsEvent::Create {
-                protocol: Protocol::Udp,
-                family,
-                result: host::udp_create_socket::create_udp_socket(family_to_host(family))
-                    .map(|s| {
-                        created::put(Rc::new(s));
-                        created::socket()
-                    })
-                    .map_err(err_from_host),
-            }
-        );
-        match event {
-            SocketsEvent::Create { result, .. } => {
-                let id = result.map_err(err_to_wit)?;
-                #[cfg(not(feature = "replay"))]
-                let host = created::take();
-                #[cfg(feature = "replay")]
-                let host = none();
-                Ok(udp::UdpSocket::new(Socket::new(id, host)))
-            }
-            other => wrong(other.answer()),
-        }
+        create_socket!(
+            address_family,
+            Protocol::Udp,
+            host::udp_create_socket::create_udp_socket,
+            udp::UdpSocket
+        )
     }
 }
 

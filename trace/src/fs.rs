@@ -338,22 +338,15 @@ impl FsEvent {
     }
 }
 
-fn kebab<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| "?".into())
-}
-
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&kebab(self))
+        f.write_str(&crate::wit_name(self))
     }
 }
 
 impl fmt::Display for DescriptorType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&kebab(self))
+        f.write_str(&crate::wit_name(self))
     }
 }
 
@@ -427,7 +420,11 @@ impl fmt::Display for FsCallOf {
                         offset,
                         len,
                         advice,
-                    } => write!(f, "advise fd {fd} {len} B at {offset}: {}", kebab(advice)),
+                    } => write!(
+                        f,
+                        "advise fd {fd} {len} B at {offset}: {}",
+                        crate::wit_name(advice)
+                    ),
                     FsCall::SyncData => write!(f, "sync-data fd {fd}"),
                     FsCall::GetFlags => write!(f, "get-flags fd {fd}"),
                     FsCall::GetType => write!(f, "get-type fd {fd}"),

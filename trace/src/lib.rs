@@ -147,6 +147,15 @@ impl fmt::Display for TraceError {
 
 impl std::error::Error for TraceError {}
 
+/// The WIT name of a serde unit-variant enum value (its kebab-case JSON string), e.g.
+/// `no-entry`; `?` for other values.
+pub(crate) fn wit_name<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 /// Appends the CBOR form of a [`Header`] (the first item of a trace file) to `out`.
 pub fn encode_header(header: &Header, out: &mut Vec<u8>) {
     // Writing into a Vec cannot fail, and a header serialises.

@@ -364,16 +364,9 @@ impl SocketsEvent {
     }
 }
 
-fn kebab<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| "?".into())
-}
-
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&kebab(self))
+        f.write_str(&crate::wit_name(self))
     }
 }
 
@@ -408,7 +401,7 @@ impl fmt::Display for SocketAnswer {
             SocketAnswer::Datagrams(i, o) => write!(f, "datagram streams {i} in, {o} out"),
             SocketAnswer::Address(a) => write!(f, "{a}"),
             SocketAnswer::Bool(b) => write!(f, "{b}"),
-            SocketAnswer::Family(fam) => f.write_str(&kebab(fam)),
+            SocketAnswer::Family(fam) => f.write_str(&crate::wit_name(fam)),
             SocketAnswer::Number(n) => write!(f, "{n}"),
         }
     }
@@ -419,14 +412,19 @@ impl fmt::Display for SocketsCall {
         match self {
             SocketsCall::InstanceNetwork => f.write_str("wasi:sockets/instance-network()"),
             SocketsCall::Create { protocol, family } => {
-                write!(f, "create {} socket ({})", kebab(protocol), kebab(family))
+                write!(
+                    f,
+                    "create {} socket ({})",
+                    crate::wit_name(protocol),
+                    crate::wit_name(family)
+                )
             }
             SocketsCall::Socket {
                 protocol,
                 socket,
                 call,
             } => {
-                let p = kebab(protocol);
+                let p = crate::wit_name(protocol);
                 match call {
                     SocketCall::StartBind { address, .. } => {
                         write!(f, "{p} bind socket {socket} to {address}")
