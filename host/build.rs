@@ -32,6 +32,20 @@ fn main() {
             "-replay",
         ),
         (
+            "WASM_RR_RECORDER_HTTP",
+            "wasm-rr-interposer",
+            &["http"][..],
+            "wasm_rr_interposer",
+            "-record-http",
+        ),
+        (
+            "WASM_RR_REPLAYER_HTTP",
+            "wasm-rr-interposer",
+            &["replay", "http"][..],
+            "wasm_rr_interposer",
+            "-replay-http",
+        ),
+        (
             "WASM_RR_RUN_WRAPPER",
             "wasm-rr-run-wrapper",
             &[][..],

@@ -37,6 +37,11 @@ pub struct Interposers<'a> {
     pub recorder: &'a [u8],
     /// The replaying interposer component.
     pub replayer: &'a [u8],
+    /// The recording interposer for guests that import `wasi:http` (it imports `wasi:http`
+    /// from the host, which `wasmtime run` links only with `-S http`).
+    pub recorder_http: &'a [u8],
+    /// The replaying interposer for guests that import `wasi:http`.
+    pub replayer_http: &'a [u8],
     /// The run wrapper component.
     pub run_wrapper: &'a [u8],
     /// The replay stubs component (inert exports for the replayer's own runtime imports).
@@ -72,6 +77,8 @@ pub const INTERCEPTED: &[&str] = &[
     "wasi:sockets/tcp-create-socket",
     "wasi:sockets/udp",
     "wasi:sockets/udp-create-socket",
+    "wasi:http/types",
+    "wasi:http/outgoing-handler",
 ];
 
 /// The only host imports a self-replaying component may have (at version 0.2.12).
@@ -83,12 +90,6 @@ pub const REPLAY_HOST_IMPORTS: &[&str] = &[
     "wasi:cli/stderr",
     "wasi:cli/exit",
 ];
-
-/// Interfaces a later wasm-rr will record, with what the user loses today.
-const NOT_YET: &[(&str, &str)] = &[(
-    "wasi:http/",
-    "HTTP is not recorded yet, so a replay could not reproduce it",
-)];
 
 /// Why a component cannot be wrapped.
 #[derive(Debug, thiserror::Error)]
@@ -225,12 +226,6 @@ fn check_component(bytes: &[u8]) -> Result<(), WrapError> {
 pub fn check_guest_imports(imports: &[String]) -> Result<(), WrapError> {
     for import in imports {
         let (base, version) = split_version(import);
-        if let Some((_, reason)) = NOT_YET.iter().find(|(p, _)| base.starts_with(p)) {
-            return Err(WrapError::Unsupported {
-                import: import.clone(),
-                reason: (*reason).to_string(),
-            });
-        }
         if !INTERCEPTED.contains(&base) {
             return Err(WrapError::Unsupported {
                 import: import.clone(),
@@ -248,6 +243,30 @@ pub fn check_guest_imports(imports: &[String]) -> Result<(), WrapError> {
     Ok(())
 }
 
+/// Whether the guest imports any `wasi:http` interface: then it gets the interposer builds that
+/// export `wasi:http` ([`Interposers::recorder_http`], [`Interposers::replayer_http`]).
+pub fn imports_http(imports: &[String]) -> bool {
+    imports.iter().any(|i| i.starts_with("wasi:http/"))
+}
+
+impl<'a> Interposers<'a> {
+    fn recorder_for(&self, imports: &[String]) -> &'a [u8] {
+        if imports_http(imports) {
+            self.recorder_http
+        } else {
+            self.recorder
+        }
+    }
+
+    fn replayer_for(&self, imports: &[String]) -> &'a [u8] {
+        if imports_http(imports) {
+            self.replayer_http
+        } else {
+            self.replayer
+        }
+    }
+}
+
 /// Lowercase hex sha256 of a component, as stored in [`wasm_rr_trace::Header`].
 pub fn component_sha256(bytes: &[u8]) -> String {
     wasm_rr_trace::sha256_hex(bytes)
@@ -263,19 +282,20 @@ pub fn wrap_record(
 ) -> Result<Vec<u8>, WrapError> {
     let (imports, _) = component_world(guest)?;
     check_guest_imports(&imports)?;
+    let recorder = parts.recorder_for(&imports);
     let config = RecordConfig {
         component_sha256: component_sha256(guest),
         guest_imports: imports,
         compress,
     };
-    let recorder_imports = world_unchecked(parts.recorder)?.0;
+    let recorder_imports = world_unchecked(recorder)?.0;
     let allowed: BTreeSet<String> = recorder_imports
         .into_iter()
         .filter(|i| !i.starts_with("wasm-rr:"))
         .collect();
     compose(
         guest,
-        parts.recorder,
+        recorder,
         None,
         Some(&config.to_cbor()),
         parts,
@@ -347,7 +367,7 @@ pub fn wrap_replay(guest: &[u8], trace: &[u8], parts: &Interposers) -> Result<Ve
     let packed = pack_trace(trace).map_err(WrapError::Trace)?;
     compose(
         guest,
-        parts.replayer,
+        parts.replayer_for(&imports),
         Some(parts.replay_stubs),
         Some(&packed),
         parts,
@@ -370,7 +390,7 @@ pub fn wrap_replay_open(
     check_header(guest, header)?;
     compose(
         guest,
-        parts.replayer,
+        parts.replayer_for(&imports),
         Some(parts.replay_stubs),
         None,
         parts,

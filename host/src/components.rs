@@ -6,13 +6,17 @@ use wasm_rr_composer::Interposers;
 pub const RECORDER: &[u8] = include_bytes!(env!("WASM_RR_RECORDER"));
 /// The replaying interposer (`interposer/`, feature `replay`).
 pub const REPLAYER: &[u8] = include_bytes!(env!("WASM_RR_REPLAYER"));
+/// The recording interposer for guests that import `wasi:http` (feature `http`).
+pub const RECORDER_HTTP: &[u8] = include_bytes!(env!("WASM_RR_RECORDER_HTTP"));
+/// The replaying interposer for guests that import `wasi:http` (features `replay`, `http`).
+pub const REPLAYER_HTTP: &[u8] = include_bytes!(env!("WASM_RR_REPLAYER_HTTP"));
 /// The run wrapper (`interposer/run-wrapper/`).
 pub const RUN_WRAPPER: &[u8] = include_bytes!(env!("WASM_RR_RUN_WRAPPER"));
 
 /// The replay stubs (`interposer/replay-stubs/`).
 pub const REPLAY_STUBS: &[u8] = include_bytes!(env!("WASM_RR_REPLAY_STUBS"));
 
-/// An identity of these four builds (a hash of their bytes, computed at build time).
+/// An identity of these builds (a hash of their bytes, computed at build time).
 pub const ID: &str = env!("WASM_RR_COMPONENTS_ID");
 
 /// All of them, for the composer.
@@ -20,6 +24,8 @@ pub fn interposers() -> Interposers<'static> {
     Interposers {
         recorder: RECORDER,
         replayer: REPLAYER,
+        recorder_http: RECORDER_HTTP,
+        replayer_http: REPLAYER_HTTP,
         run_wrapper: RUN_WRAPPER,
         replay_stubs: REPLAY_STUBS,
     }

@@ -51,7 +51,18 @@ pub struct RunOptions {
 
 struct Host {
     wasi: WasiCtx,
+    http: wasmtime_wasi_http::WasiHttpCtx,
     table: ResourceTable,
+}
+
+impl wasmtime_wasi_http::WasiHttpView for Host {
+    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+        wasmtime_wasi_http::WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: wasmtime_wasi_http::default_hooks(),
+        }
+    }
 }
 
 impl WasiView for Host {
@@ -149,6 +160,12 @@ async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
     context(wasmtime_wasi::p2::add_to_linker_async(&mut linker), || {
         "cannot set up WASI".into()
     })?;
+    // Outgoing HTTP, as `wasmtime run -S http` (a recording component of an app that imports
+    // `wasi:http` imports it; other components ignore it).
+    context(
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker),
+        || "cannot set up WASI HTTP".into(),
+    )?;
     if let Some(blob) = &opts.embedded {
         link_embedded(&mut linker, blob.clone())?;
     }
@@ -197,6 +214,7 @@ async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
         &engine,
         Host {
             wasi: builder.build(),
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
             table: ResourceTable::new(),
         },
     );

@@ -1,7 +1,7 @@
 //! The wasm-rr interposer: a component that imports real WASI 0.2.12 from the host and exports
 //! the same interfaces to the guest, with its own resources wrapping the host's.
 //!
-//! It is built twice (see `host/build.rs`):
+//! It is built four times (see `host/build.rs`), with and without feature `http`:
 //! - the **recorder** (default features) forwards every call to the host and logs what came
 //!   back into the trace, which it writes to the preopen at guest path `/wasm-rr`;
 //! - the **replayer** (feature `replay`) answers every call from the trace that `wasm-rr wrap`
@@ -18,24 +18,40 @@
 //! - [`random`]: `wasi:random/random`, `insecure`, `insecure-seed`;
 //! - [`fs`]: `wasi:filesystem/types`, `wasi:filesystem/preopens`;
 //! - [`sockets`]: `wasi:sockets/network`, `instance-network`, `ip-name-lookup`, `tcp`,
-//!   `tcp-create-socket`, `udp`, `udp-create-socket`.
+//!   `tcp-create-socket`, `udp`, `udp-create-socket`;
+//! - `http` (feature `http`, the builds for guests that import `wasi:http`): `wasi:http/types`,
+//!   `wasi:http/outgoing-handler`.
 //!
 //! [`rr`] holds the trace: the recorder's buffer and file, the replayer's cursor.
 
 // Replaying, a pollable wraps `()`, and `rr!` hands that unit value on.
 #![cfg_attr(feature = "replay", allow(clippy::unit_arg))]
 
-#[cfg(not(feature = "replay"))]
+#[cfg(all(not(feature = "replay"), not(feature = "http")))]
 wit_bindgen::generate!({
     path: "../wit",
     world: "wasm-rr:interposer/interposer",
     generate_all,
 });
 
-#[cfg(feature = "replay")]
+#[cfg(all(not(feature = "replay"), feature = "http"))]
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "wasm-rr:interposer/interposer-http",
+    generate_all,
+});
+
+#[cfg(all(feature = "replay", not(feature = "http")))]
 wit_bindgen::generate!({
     path: "../wit",
     world: "wasm-rr:interposer/replayer",
+    generate_all,
+});
+
+#[cfg(all(feature = "replay", feature = "http"))]
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "wasm-rr:interposer/replayer-http",
     generate_all,
 });
 
@@ -63,10 +79,14 @@ macro_rules! rr {
 pub mod cli;
 pub mod clocks;
 pub mod fs;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod io;
 pub mod random;
 pub mod rr;
 pub mod sockets;
+#[cfg(not(feature = "replay"))]
+mod stash;
 
 /// The type that implements every exported interface.
 pub struct Interposer;

@@ -269,10 +269,13 @@ mod replayer {
 
     /// Stops the replay: the guest made `actual` where the trace holds `expected` at `index`.
     /// Reads the trace again from its start to show the events before.
-    fn diverge(index: u64, expected: &str, actual: &str) -> ! {
+    fn diverge(index: u64, expected: &str, actual: &str, difference: Option<String>) -> ! {
         let mut msg = format!(
             "replay diverged at event {index}\n  expected: {expected}\n  actual:   {actual}"
         );
+        if let Some(d) = difference {
+            let _ = write!(msg, "\n  difference: {d}");
+        }
         if index == 0 {
             msg.push_str("\n  (no events before it)");
         } else {
@@ -318,7 +321,12 @@ mod replayer {
                 Ok(Some(event)) => {
                     let expected = event.call();
                     if expected != call {
-                        diverge(index, &expected.to_string(), &call.to_string());
+                        diverge(
+                            index,
+                            &expected.to_string(),
+                            &call.to_string(),
+                            expected.difference(&call),
+                        );
                     }
                     r.ended = matches!(
                         event,
@@ -332,7 +340,7 @@ mod replayer {
                     } else {
                         "the end of the trace (the recorded run stopped here without exiting: it trapped or was killed, or the trace was cut)"
                     };
-                    diverge(index, end, &call.to_string())
+                    diverge(index, end, &call.to_string(), None)
                 }
                 Err(e) => unusable(e),
             }

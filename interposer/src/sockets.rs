@@ -155,16 +155,13 @@ use wit_addr::{from_addr as addr_from_wit, to_addr as addr_to_wit, to_ip as ip_t
 /// waiting for their number to be turned into the interposer's own.
 #[cfg(not(feature = "replay"))]
 mod created {
-    use std::any::Any;
-    use std::cell::{Cell, RefCell};
-    use std::collections::VecDeque;
+    use std::cell::Cell;
 
     thread_local! {
         static NETWORKS: Cell<u32> = const { Cell::new(0) };
         static SOCKETS: Cell<u32> = const { Cell::new(0) };
         static LOOKUPS: Cell<u32> = const { Cell::new(0) };
         static DATAGRAM_STREAMS: Cell<u32> = const { Cell::new(0) };
-        static STASH: RefCell<VecDeque<Box<dyn Any>>> = RefCell::new(VecDeque::new());
     }
 
     fn next(counter: &'static std::thread::LocalKey<Cell<u32>>) -> u32 {
@@ -188,19 +185,7 @@ mod created {
         next(&DATAGRAM_STREAMS)
     }
 
-    /// Keeps a host resource until [`take`].
-    pub fn put<T: 'static>(v: T) {
-        STASH.with_borrow_mut(|s| s.push_back(Box::new(v)));
-    }
-
-    /// The oldest host resource [`put`] and not yet taken.
-    pub fn take<T: 'static>() -> T {
-        let v = STASH
-            .with_borrow_mut(|s| s.pop_front())
-            .expect("a host resource was created");
-        *v.downcast::<T>()
-            .expect("the host resource of the right type")
-    }
+    pub use crate::stash::{put, take};
 }
 
 /// Logs (recording) one event and returns it.

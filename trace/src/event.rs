@@ -262,6 +262,8 @@ pub enum Event {
     Fs(crate::fs::FsEvent),
     /// A `wasi:sockets` call (`sockets.rs`).
     Sockets(crate::sockets::SocketsEvent),
+    /// A `wasi:http` call (`http.rs`).
+    Http(crate::http::HttpEvent),
     /// Binary form only: the same bytes as the previous event (see `codec.rs`). Never in the
     /// data model a reader returns, nor in JSON.
     #[doc(hidden)]
@@ -329,6 +331,7 @@ pub enum Call {
     Fs(crate::fs::FsCallOf),
     /// A `wasi:sockets` call.
     Sockets(crate::sockets::SocketsCall),
+    Http(crate::http::HttpCall),
     /// Never made by a guest: what [`Event::Repeat`] answers.
     Repeat,
 }
@@ -407,6 +410,7 @@ impl Event {
             },
             Event::Fs(e) => Call::Fs(e.call()),
             Event::Sockets(e) => Call::Sockets(e.call()),
+            Event::Http(e) => Call::Http(e.call.clone()),
             Event::Repeat => Call::Repeat,
         }
     }
@@ -444,6 +448,7 @@ impl Event {
             Event::Write { result, .. } | Event::Flush { result, .. } => stream_result(result),
             Event::Fs(e) => e.answer(),
             Event::Sockets(e) => e.answer(),
+            Event::Http(e) => e.answer(),
             Event::Repeat => "(the previous event)".into(),
         }
     }
@@ -539,7 +544,19 @@ impl fmt::Display for Call {
             }
             Call::Fs(c) => write!(f, "{c}"),
             Call::Sockets(c) => write!(f, "{c}"),
+            Call::Http(c) => write!(f, "{c}"),
             Call::Repeat => write!(f, "(a repeat marker, which only the binary form holds)"),
+        }
+    }
+}
+
+impl Call {
+    /// Where the recorded call `self` and the guest's call `actual` differ, in words, when a
+    /// field-level account is clearer than the two calls side by side (a changed header).
+    pub fn difference(&self, actual: &Call) -> Option<String> {
+        match (self, actual) {
+            (Call::Http(a), Call::Http(b)) => a.difference(b),
+            _ => None,
         }
     }
 }

@@ -22,6 +22,7 @@ mod bytes;
 pub mod codec;
 mod event;
 pub mod fs;
+pub mod http;
 pub mod sockets;
 
 pub use block::{BlockWriter, Compressor, Reader, Source};
