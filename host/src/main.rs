@@ -170,13 +170,23 @@ fn wrap(app: &Path, output: &Path, replay: Option<&Path>, compress: bool) -> Res
     let (bytes, what) = match replay {
         Some(trace_path) => (
             self_replaying(app, trace_path)?,
-            "self-replaying component: `wasmtime run` it with no flags",
+            "self-replaying component: `wasmtime run` it with no flags".to_string(),
         ),
-        None => (
-            wrap_record(&read_app(app)?, &components::interposers(), compress)
-                .map_err(wrap_err(app))?,
-            "recording component: run it with `wasmtime run --dir <trace-dir>::/wasm-rr`",
-        ),
+        None => {
+            let guest = read_app(app)?;
+            let http = wasm_rr_composer::component_world(&guest)
+                .map(|(imports, _)| wasm_rr_composer::imports_http(&imports))
+                .unwrap_or(false);
+            let bytes = wrap_record(&guest, &components::interposers(), compress)
+                .map_err(wrap_err(app))?;
+            let flags = if http { "-S http " } else { "" };
+            (
+                bytes,
+                format!(
+                    "recording component: run it with `wasmtime run {flags}--dir <trace-dir>::/wasm-rr`"
+                ),
+            )
+        }
     };
     if wasm_rr_composer::uses_async_abi(&bytes) {
         eprintln!(
@@ -490,6 +500,13 @@ fn write_trace(out: &mut impl Write, trace: &Trace) -> std::io::Result<()> {
     writeln!(out, "WASI {}; the guest imports:", header.wasi)?;
     for import in &header.guest_imports {
         writeln!(out, "  {import}")?;
+    }
+    let exchanges = wasm_rr_trace::http::exchanges(events);
+    if !exchanges.is_empty() {
+        writeln!(out, "HTTP exchanges ({}):", exchanges.len())?;
+        for x in &exchanges {
+            writeln!(out, "  {x}")?;
+        }
     }
     writeln!(out, "{} events:", events.len())?;
     for (i, e) in events.iter().enumerate() {

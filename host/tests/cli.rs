@@ -305,33 +305,6 @@ fn divergence_reports_index_expected_actual_and_recent_events() {
 }
 
 #[test]
-fn http_guest_is_refused_naming_the_interface() {
-    let dir = scratch();
-    let app = fixture("http_client");
-    let out = dir.path().join("out.wasm");
-    let r = run(wasm_rr().arg("wrap").arg(&app).arg("-o").arg(&out), None);
-    assert_eq!(r.code, Some(2));
-    let err = r.stderr();
-    assert!(
-        err.starts_with(&format!(
-            "wasm-rr: error: cannot wrap {}: it imports `wasi:http/",
-            app.display()
-        )),
-        "{err}"
-    );
-    assert!(
-        err.ends_with(
-            "which this version of wasm-rr cannot record: HTTP is not recorded yet, so a replay could not reproduce it\n"
-        ),
-        "{err}"
-    );
-    assert!(!out.exists(), "no half-written output");
-    let r = record(dir.path(), &app, &[], &[], None);
-    assert_eq!(r.code, Some(2));
-    assert!(!dir.path().join("wasm-rr-trace.cbor").exists());
-}
-
-#[test]
 fn bad_inputs_give_one_line_errors() {
     let dir = scratch();
     let missing = dir.path().join("missing.wasm");

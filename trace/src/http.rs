@@ -601,3 +601,165 @@ impl fmt::Display for HttpCall {
         }
     }
 }
+
+/// One HTTP exchange of a trace, as `wasm-rr show` lists it: an outgoing request the guest
+/// sent, or the incoming request it handled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exchange {
+    /// `true` for the incoming request handed to the guest's handler.
+    pub incoming: bool,
+    /// The request head.
+    pub head: RequestHead,
+    /// The status (when the guest read or set it), or the `error-code`; `None` while no answer
+    /// is recorded.
+    pub outcome: Option<Result<Option<u16>, ErrorCode>>,
+    /// Response body bytes (received, or for an incoming request, sent).
+    pub body_bytes: u64,
+    /// Non-empty reads (or writes) of the response body.
+    pub chunks: u64,
+}
+
+impl fmt::Display for Exchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.incoming {
+            f.write_str("incoming ")?;
+        }
+        write!(f, "{} -> ", self.head.line())?;
+        match &self.outcome {
+            None => f.write_str("no response"),
+            Some(Err(e)) => write!(f, "{e}"),
+            Some(Ok(status)) => {
+                match status {
+                    Some(s) => write!(f, "{s}")?,
+                    None => f.write_str("response")?,
+                }
+                let s = if self.chunks == 1 { "" } else { "s" };
+                write!(f, ", {} B body, {} chunk{s}", self.body_bytes, self.chunks)
+            }
+        }
+    }
+}
+
+/// The HTTP exchanges in `events`, in the order they started (see [`Exchange`]).
+pub fn exchanges(events: &[crate::Event]) -> Vec<Exchange> {
+    use crate::Event;
+    use std::collections::HashMap;
+    let mut out: Vec<Exchange> = Vec::new();
+    // Resource and stream numbers, to the exchange they belong to.
+    let mut owner: HashMap<u32, usize> = HashMap::new();
+    let mut streams: HashMap<StreamId, usize> = HashMap::new();
+    let new = |out: &mut Vec<Exchange>, head: &RequestHead, incoming| {
+        out.push(Exchange {
+            incoming,
+            head: head.clone(),
+            outcome: None,
+            body_bytes: 0,
+            chunks: 0,
+        });
+        out.len() - 1
+    };
+    for e in events {
+        match e {
+            Event::Http(HttpEvent { call, answer }) => match (call, answer) {
+                (_, HttpAnswer::Sent { head, result }) => {
+                    let i = new(&mut out, head, false);
+                    match result {
+                        Ok(future) => {
+                            owner.insert(*future, i);
+                        }
+                        Err(e) => out[i].outcome = Some(Err(e.clone())),
+                    }
+                }
+                (
+                    _,
+                    HttpAnswer::Incoming {
+                        head, outparam, ..
+                    },
+                ) => {
+                    let i = new(&mut out, head, true);
+                    owner.insert(*outparam, i);
+                }
+                (HttpCall::ResponseGet(f), HttpAnswer::Future(Some(Ok(r)))) => {
+                    if let Some(&i) = owner.get(f) {
+                        match r {
+                            Ok(Some(resp)) => {
+                                owner.insert(*resp, i);
+                                out[i].outcome = Some(Ok(None));
+                            }
+                            Ok(None) => {}
+                            Err(e) => out[i].outcome = Some(Err(e.clone())),
+                        }
+                    }
+                }
+                (HttpCall::SetResponse { outparam, response }, _) => {
+                    if let Some(&i) = owner.get(outparam) {
+                        match response {
+                            Ok(r) => {
+                                owner.insert(*r, i);
+                                // An outgoing-response's status is 200 unless set.
+                                out[i].outcome = Some(Ok(Some(200)));
+                            }
+                            Err(e) => out[i].outcome = Some(Err(e.clone())),
+                        }
+                    }
+                }
+                (HttpCall::Status(r), HttpAnswer::Status(s))
+                | (HttpCall::SetStatus { response: r, .. }, HttpAnswer::Status(s)) => {
+                    if let Some(&i) = owner.get(r) {
+                        if !out[i].incoming {
+                            out[i].outcome = Some(Ok(Some(*s)));
+                        }
+                    }
+                }
+                (HttpCall::SetStatus { response, status }, HttpAnswer::Done) => {
+                    if let Some(&i) = owner.get(response) {
+                        if let Some(Ok(s)) = &mut out[i].outcome {
+                            *s = Some(*status);
+                        }
+                    }
+                }
+                (HttpCall::Consume(r) | HttpCall::Body(r), HttpAnswer::Resource(b)) => {
+                    if let Some(&i) = owner.get(r) {
+                        owner.insert(*b, i);
+                    }
+                }
+                (
+                    HttpCall::IncomingStream(b) | HttpCall::OutgoingStream(b),
+                    HttpAnswer::Stream(s),
+                ) => {
+                    if let Some(&i) = owner.get(b) {
+                        streams.insert(*s, i);
+                    }
+                }
+                _ => {}
+            },
+            Event::Read {
+                stream,
+                result: Ok(data),
+                ..
+            } if !data.0.is_empty() => {
+                if let Some(&i) = streams.get(stream) {
+                    if !out[i].incoming {
+                        out[i].body_bytes += data.0.len() as u64;
+                        out[i].chunks += 1;
+                    }
+                }
+            }
+            Event::Write {
+                stream,
+                len,
+                result: Ok(()),
+                ..
+            } if *len > 0 => {
+                if let Some(&i) = streams.get(stream) {
+                    if out[i].incoming {
+                        out[i].body_bytes += len;
+                        out[i].chunks += 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}

@@ -1,0 +1,291 @@
+//! `wasi:http` outgoing requests: guests on the raw bindings, wstd and waki record on the stock
+//! `wasmtime` CLI (`-S http`) against a hyper server this test starts on loopback, and replay
+//! byte for byte with the server stopped and no flags.
+
+mod common;
+#[path = "common/http_server.rs"]
+mod http_server;
+
+use common::*;
+use wasm_rr_trace::Event;
+use wasm_rr_trace::http::{ErrorCode, HeaderError, HttpAnswer, HttpCall, HttpEvent};
+
+const HTTP: &[&str] = &["-S", "http"];
+
+fn http_events(trace: &wasm_rr_trace::Trace) -> Vec<&HttpEvent> {
+    trace
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Http(h) => Some(h),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Records `app ARGS` on stock wasmtime against a fresh server (`{}` in an argument is the
+/// server's address), stops the server, replays twice with no flags, and checks that the
+/// replays print exactly what the recording did and that the self-replaying component imports
+/// no `wasi:http`. Returns the recording and its trace.
+fn record_and_replay(
+    dir: &std::path::Path,
+    app: &str,
+    args: &[&str],
+) -> (Run, wasm_rr_trace::Trace) {
+    let app = fixture(app);
+    let server = http_server::start();
+    let args: Vec<String> = args.iter().map(|a| a.replace("{}", &server.addr)).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (recorded, trace_path) = record_on_wasmtime(dir, &app, HTTP, &args, None);
+    server.stop();
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    for _ in 0..2 {
+        assert_eq!(replay_on_wasmtime(dir, &app, &trace_path), recorded);
+    }
+    let replaying = std::fs::read(dir.join("app.replay.wasm")).unwrap();
+    let (imports, _) = wasm_rr_composer::component_world(&replaying).unwrap();
+    assert!(
+        imports.iter().all(|i| !i.starts_with("wasi:http")),
+        "{imports:?}"
+    );
+    (recorded, load(&trace_path))
+}
+
+#[test]
+fn get_with_a_chunked_response_and_trailers() {
+    let dir = scratch();
+    let (recorded, trace) =
+        record_and_replay(dir.path(), "http_client", &["get", "http://{}/chunked"]);
+    let out = recorded.stdout();
+    assert!(out.starts_with("get: status 200\n"), "{out}");
+    assert!(out.contains("get: body \"one,two,three\"\n"), "{out}");
+    assert!(out.ends_with("get: trailer x-checksum: 42\n"), "{out}");
+    let events = http_events(&trace);
+    assert!(
+        events.iter().any(|e| matches!(
+            (&e.call, &e.answer),
+            (HttpCall::TrailersGet(_), HttpAnswer::Future(Some(Ok(Ok(Some(_))))))
+        )),
+        "{events:?}"
+    );
+    // The request head as the host was given it.
+    let sent = events
+        .iter()
+        .find_map(|e| match &e.answer {
+            HttpAnswer::Sent { head, result } => Some((head, result)),
+            _ => None,
+        })
+        .unwrap();
+    assert!(sent.0.line().ends_with("/chunked"), "{:?}", sent.0);
+    assert!(sent.1.is_ok());
+}
+
+#[test]
+fn post_with_a_streamed_request_body() {
+    let dir = scratch();
+    let (recorded, trace) =
+        record_and_replay(dir.path(), "http_client", &["post", "http://{}/echo", "256"]);
+    let out = recorded.stdout();
+    assert!(out.starts_with("post: finish Ok(())\npost: status 200\n"), "{out}");
+    assert!(out.contains("post: body \"received 262144 bytes\"\n"), "{out}");
+    // The body went out through a numbered stream: 256 writes of 1 KiB, as length and hash.
+    let stream = http_events(&trace)
+        .iter()
+        .find_map(|e| match (&e.call, &e.answer) {
+            (HttpCall::OutgoingStream(_), HttpAnswer::Stream(s)) => Some(*s),
+            _ => None,
+        })
+        .unwrap();
+    let writes: Vec<u64> = trace
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Write { stream: s, len, .. } if *s == stream => Some(*len),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(writes, vec![1024; 256]);
+}
+
+#[test]
+fn a_404_and_a_response_cut_off_mid_body() {
+    let dir = scratch();
+    let (recorded, _) = record_and_replay(dir.path(), "http_client", &["get", "http://{}/nothing"]);
+    let out = recorded.stdout();
+    assert!(out.starts_with("get: status 404\n"), "{out}");
+    assert!(out.contains("get: body \"no such page\"\n"), "{out}");
+
+    let dir = scratch();
+    let (recorded, trace) = record_and_replay(dir.path(), "http_client", &["get", "http://{}/cut"]);
+    let out = recorded.stdout();
+    // wasmtime fails the read (`last-operation-failed`) and has no `error-code` for it.
+    assert!(
+        out.contains("get: body failed after 100 bytes: None\n"),
+        "{out}"
+    );
+    assert!(
+        trace.events.iter().any(|e| matches!(
+            e,
+            Event::Read {
+                result: Err(wasm_rr_trace::StreamError::Failed(_)),
+                ..
+            }
+        )),
+        "{:?}",
+        trace.events
+    );
+    assert!(
+        http_events(&trace)
+            .iter()
+            .any(|e| e.call == HttpCall::ErrorCodeOf && e.answer == HttpAnswer::ErrorCode(None))
+    );
+}
+
+#[test]
+fn connection_refused_is_recorded_and_replayed() {
+    let dir = scratch();
+    // A port nobody listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/x");
+    let (recorded, trace) = record_and_replay(dir.path(), "http_client", &["get", &url]);
+    assert_eq!(recorded.stdout(), "get: error ErrorCode::ConnectionRefused\n");
+    assert!(http_events(&trace).iter().any(|e| e.answer
+        == HttpAnswer::Future(Some(Ok(Err(ErrorCode::ConnectionRefused))))));
+}
+
+#[test]
+fn headers_and_values_the_host_refuses() {
+    let dir = scratch();
+    let (recorded, trace) =
+        record_and_replay(dir.path(), "http_client", &["forbidden", "http://{}/hello"]);
+    let out = recorded.stdout();
+    assert!(
+        out.starts_with(
+            "append \"host\": Err(HeaderError::Forbidden)\n\
+             append \"connection\": Err(HeaderError::Forbidden)\n\
+             append \"transfer-encoding\": Err(HeaderError::Forbidden)\n\
+             append \"bad name\": Err(HeaderError::InvalidSyntax)\n\
+             append \"x-fine\": Ok(())\n\
+             set-method: Err(())\n\
+             set-authority: Err(())\n\
+             forbidden: status 200\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        http_events(&trace)
+            .iter()
+            .any(|e| e.answer == HttpAnswer::HeaderError(HeaderError::Forbidden))
+    );
+}
+
+#[test]
+fn two_requests_in_flight_polled_together() {
+    let dir = scratch();
+    let (recorded, trace) = record_and_replay(
+        dir.path(),
+        "http_client",
+        &["two", "http://{}/hello", "http://{}/chunked"],
+    );
+    let out = recorded.stdout();
+    assert!(out.contains("a: body \"hello\"\n"), "{out}");
+    assert!(out.contains("b: body \"one,two,three\"\n"), "{out}");
+    let handles = http_events(&trace)
+        .iter()
+        .filter(|e| matches!(e.call, HttpCall::Handle { .. }))
+        .count();
+    assert_eq!(handles, 2);
+}
+
+#[test]
+fn a_changed_header_on_replay_is_a_divergence_naming_it() {
+    let dir = scratch();
+    let app = fixture("http_client");
+    let server = http_server::start();
+    let url = server.url("/hello");
+    let (recorded, trace_path) = record_on_wasmtime(
+        dir.path(),
+        &app,
+        HTTP,
+        &["get", &url, "x-request-id:a1"],
+        None,
+    );
+    server.stop();
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    let mut trace = load(&trace_path);
+    for e in &mut trace.events {
+        if let Event::GetArguments(args) = e {
+            args[3] = "x-request-id:b7".into();
+        }
+    }
+    let edited = dir.path().join("edited.json");
+    std::fs::write(&edited, trace.to_json()).unwrap();
+    let r = run(wasm_rr().arg("replay").arg(&app).arg(&edited), None);
+    assert_eq!(r.code, Some(1), "{}", r.stderr());
+    let err = r.stderr();
+    assert!(
+        err.contains("  expected: http fields 0 append x-request-id: \"a1\"\n  actual:   http fields 0 append x-request-id: \"b7\"\n  difference: header x-request-id: expected \"a1\", actual \"b7\"\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_embedded_host_serves_http_and_show_lists_the_exchanges() {
+    let dir = scratch();
+    let app = fixture("http_client");
+    let server = http_server::start();
+    let url = server.url("/chunked");
+    let recorded = run(
+        wasm_rr()
+            .current_dir(dir.path())
+            .arg("record")
+            .arg(&app)
+            .arg("--")
+            .args(["get", &url]),
+        None,
+    );
+    server.stop();
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    assert!(recorded.stdout().contains("get: body \"one,two,three\"\n"));
+    let trace = dir.path().join("wasm-rr-trace.cbor");
+    let replayed = run(wasm_rr().arg("replay").arg(&app).arg(&trace), None);
+    assert_eq!(replayed.stdout, recorded.stdout);
+    assert_eq!(replayed.code, Some(0));
+    let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
+    let chunks = load(&trace)
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Read { result: Ok(b), stream, .. } if !b.0.is_empty() && stream.0 >= 3))
+        .count();
+    let s = if chunks == 1 { "" } else { "s" };
+    assert!(
+        shown.contains(&format!(
+            "HTTP exchanges (1):\n  GET {url} -> 200, 13 B body, {chunks} chunk{s}\n"
+        )),
+        "{shown}"
+    );
+}
+
+#[test]
+fn wrapping_says_the_recording_needs_dash_s_http() {
+    let dir = scratch();
+    let app = fixture("http_client");
+    let out = dir.path().join("rec.wasm");
+    let r = run(wasm_rr().arg("wrap").arg(&app).arg("-o").arg(&out), None);
+    assert_eq!(r.code, Some(0));
+    assert_eq!(
+        r.stderr(),
+        format!(
+            "wasm-rr: wrote {} (recording component: run it with `wasmtime run -S http --dir <trace-dir>::/wasm-rr`)\n",
+            out.display()
+        )
+    );
+    // Without -S http, stock wasmtime cannot link it, and says which import is missing.
+    let r = run(wasmtime().arg(&out).args(["get", "http://127.0.0.1:1/"]), None);
+    assert_ne!(r.code, Some(0));
+    assert!(r.stderr().contains("wasi:http/"), "{}", r.stderr());
+}
