@@ -56,6 +56,15 @@ fn full(data: impl Into<Bytes>) -> Body {
 
 async fn route(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().to_string();
+    // Read the whole request body first, on every route: a server that answers before it has
+    // read the body closes the connection with unread bytes in it, which resets it under a
+    // client still sending (wstd sends GETs with an empty chunked body).
+    let received = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes().len())
+        .unwrap_or(0);
     let response = match path.as_str() {
         "/hello" => Response::new(full("hello")),
         "/chunked" => {
@@ -73,11 +82,7 @@ async fn route(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
                 .insert("trailer", "x-checksum".parse().unwrap());
             r
         }
-        "/echo" => {
-            let body = req.into_body().collect().await.map(|b| b.to_bytes());
-            let n = body.map(|b| b.len()).unwrap_or(0);
-            Response::new(full(format!("received {n} bytes")))
-        }
+        "/echo" => Response::new(full(format!("received {received} bytes"))),
         "/cut" => {
             // 100 bytes; then, once hyper has sent them (it writes out what it has when the
             // body is not ready), an error, on which hyper drops the connection.
