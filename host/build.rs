@@ -46,6 +46,27 @@ fn main() {
             "-replay-http",
         ),
         (
+            "WASM_RR_HTTP_MAILBOX",
+            "wasm-rr-http-glue",
+            &["mailbox"][..],
+            "wasm_rr_http_glue",
+            "-mailbox",
+        ),
+        (
+            "WASM_RR_HANDLER_WRAPPER",
+            "wasm-rr-http-glue",
+            &["wrapper"][..],
+            "wasm_rr_http_glue",
+            "-wrapper",
+        ),
+        (
+            "WASM_RR_SERVE_DRIVER",
+            "wasm-rr-http-glue",
+            &["driver"][..],
+            "wasm_rr_http_glue",
+            "-driver",
+        ),
+        (
             "WASM_RR_RUN_WRAPPER",
             "wasm-rr-run-wrapper",
             &[][..],

@@ -42,6 +42,13 @@ pub struct Interposers<'a> {
     pub recorder_http: &'a [u8],
     /// The replaying interposer for guests that import `wasi:http`.
     pub replayer_http: &'a [u8],
+    /// Holds the host's incoming request for the recorder (plugged into every recording
+    /// component of a guest that imports `wasi:http`).
+    pub http_mailbox: &'a [u8],
+    /// The `wasi:http/incoming-handler` export of a recording component.
+    pub handler_wrapper: &'a [u8],
+    /// The `wasi:cli/run` export of a component that replays a request trace.
+    pub serve_driver: &'a [u8],
     /// The run wrapper component.
     pub run_wrapper: &'a [u8],
     /// The replay stubs component (inert exports for the replayer's own runtime imports).
@@ -102,9 +109,9 @@ pub enum WrapError {
     /// The input is not WebAssembly at all, or is malformed.
     #[error("it is not a valid WebAssembly component: {0}")]
     NotAComponent(String),
-    /// The component exports no `wasi:cli/run`.
+    /// The component exports neither `wasi:cli/run` nor `wasi:http/incoming-handler`.
     #[error(
-        "it exports no `wasi:cli/run`; this version of wasm-rr records commands (components that export `wasi:cli/run`) only"
+        "it exports neither `wasi:cli/run` nor `wasi:http/incoming-handler`; wasm-rr records commands and HTTP handlers (the `wasi:http/proxy` world) only"
     )]
     NotACommand,
     /// The guest imports something wasm-rr cannot record.
@@ -398,6 +405,21 @@ pub fn wrap_replay_open(
     )
 }
 
+/// The interface a `wasi:http/proxy` guest exports.
+pub const INCOMING_HANDLER: &str = "wasi:http/incoming-handler";
+
+/// The recorder's import through which the handler wrapper hands it incoming requests.
+const HTTP_MAILBOX: &str = "wasm-rr:http/mailbox";
+
+/// Whether a guest with these exports is an HTTP handler (exports
+/// `wasi:http/incoming-handler`, with or without `wasi:cli/run`): its recording component
+/// runs under `wasmtime serve`, and each request's trace replays as a command.
+pub fn is_http_handler(exports: &[String]) -> bool {
+    exports
+        .iter()
+        .any(|e| split_version(e).0 == INCOMING_HANDLER)
+}
+
 /// The name of wasm-rr's own interface the replayer reads the trace through.
 pub const EMBEDDED_INTERFACE: &str = "wasm-rr:rr/embedded";
 
@@ -472,6 +494,7 @@ fn compose(
     let interposer_pkg = b.register("wasm-rr:interposer", interposer)?;
     let guest_pkg = b.register("wasm-rr:guest", guest)?;
     let interposer_inst = b.graph.instantiate(interposer_pkg);
+    let mut mailbox = None;
     if let Some(blob) = blob {
         let provider = blob_provider(blob).map_err(compose_err)?;
         let blob_pkg = b.register("wasm-rr:blob", &provider)?;
@@ -518,16 +541,62 @@ fn compose(
         return Err(WrapError::Hole(hole.clone()));
     }
 
-    // Pass the guest's exports through; `wasi:cli/run` goes through the run wrapper.
+    // The recorder's `wasi:http` build takes incoming requests from the mailbox.
+    let recording = stubs.is_none();
+    if recording && b.imports(interposer_pkg).iter().any(|i| i == HTTP_MAILBOX) {
+        let pkg = b.register("wasm-rr:http-mailbox", parts.http_mailbox)?;
+        let inst = b.graph.instantiate(pkg);
+        b.plug(inst, HTTP_MAILBOX, interposer_inst, HTTP_MAILBOX)?;
+        mailbox = Some(inst);
+    }
+
+    // Pass the guest's exports through; `wasi:cli/run` goes through the run wrapper, and an
+    // HTTP handler through the handler wrapper (recording) or the replay driver (replaying,
+    // which makes the component a command).
     let guest_exports = b.exports(guest_pkg);
-    if !guest_exports
-        .iter()
-        .any(|e| split_version(e).0 == "wasi:cli/run")
-    {
+    let has = |name: &str| guest_exports.iter().any(|e| split_version(e).0 == name);
+    let handler = has(INCOMING_HANDLER);
+    if !handler && !has("wasi:cli/run") {
         return Err(WrapError::NotACommand);
     }
     for export in guest_exports {
         let (base, _) = split_version(&export);
+        if base == "wasi:cli/run" && handler {
+            // A server built as a command (wstd's `http_server`): its `run` is not what a
+            // host calls, and a request trace replays through the driver's `run`.
+            continue;
+        }
+        if base == INCOMING_HANDLER {
+            let handler = format!("{INCOMING_HANDLER}@{}", wasm_rr_trace::WASI_VERSION);
+            let glue = if recording {
+                parts.handler_wrapper
+            } else {
+                parts.serve_driver
+            };
+            let pkg = b.register("wasm-rr:http-glue", glue)?;
+            let inst = b.graph.instantiate(pkg);
+            let types = format!("wasi:http/types@{}", wasm_rr_trace::WASI_VERSION);
+            b.plug(interposer_inst, &types, inst, "wasm-rr:handler/guest-types")?;
+            b.plug(
+                interposer_inst,
+                "wasm-rr:http/entry",
+                inst,
+                "wasm-rr:handler/entry",
+            )?;
+            b.plug(guest_inst, &export, inst, "wasm-rr:handler/guest-handler")?;
+            if recording {
+                let mailbox = mailbox
+                    .ok_or_else(|| WrapError::Compose("the recorder has no HTTP mailbox".into()))?;
+                b.plug(mailbox, HTTP_MAILBOX, inst, HTTP_MAILBOX)?;
+                let node = b.alias(inst, &handler)?;
+                b.graph.export(node, &handler).map_err(compose_err)?;
+            } else {
+                let run = format!("wasi:cli/run@{}", wasm_rr_trace::WASI_VERSION);
+                let node = b.alias(inst, &run)?;
+                b.graph.export(node, &run).map_err(compose_err)?;
+            }
+            continue;
+        }
         let node = if base == "wasi:cli/run" {
             let wrapper_pkg = b.register("wasm-rr:run-wrapper", parts.run_wrapper)?;
             let inst = b.graph.instantiate(wrapper_pkg);

@@ -88,6 +88,30 @@ enum Command {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Serve HTTP with APP (a `wasi:http/proxy` handler) on the embedded wasmtime, like
+    /// `wasmtime serve`, recording one trace per request.
+    Serve {
+        /// The guest component (it exports `wasi:http/incoming-handler`).
+        app: PathBuf,
+        /// Socket address to listen on (port 0: any free port, printed at start).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Directory for the request traces, one per request, named
+        /// `req-<wall-clock ns>-<tag>.cbor` so that `ls` lists them by arrival.
+        #[arg(
+            short = 't',
+            long = "trace-dir",
+            value_name = "DIR",
+            default_value = "."
+        )]
+        trace_dir: PathBuf,
+        /// Preopen a host directory for the guest: HOST::GUEST (or DIR for DIR::DIR).
+        #[arg(long = "dir", value_name = "HOST::GUEST")]
+        dirs: Vec<String>,
+        /// Set an environment variable for the guest: KEY=VALUE.
+        #[arg(long = "env", value_name = "KEY=VALUE")]
+        envs: Vec<String>,
+    },
     /// Replay TRACE against APP on the embedded wasmtime (no stdin, env or args needed).
     Replay {
         /// The guest component the trace was recorded from.
@@ -151,6 +175,13 @@ fn dispatch(command: Command) -> Result<i32> {
             },
             args,
         ),
+        Command::Serve {
+            app,
+            addr,
+            trace_dir,
+            dirs,
+            envs,
+        } => serve(&app, addr, &trace_dir, &dirs, &envs),
         Command::Replay { app, trace } => replay(&app, trace),
         Command::Convert { input, output } => convert(&input, &output),
         Command::Show { trace } => show(&trace),
@@ -174,18 +205,24 @@ fn wrap(app: &Path, output: &Path, replay: Option<&Path>, compress: bool) -> Res
         ),
         None => {
             let guest = read_app(app)?;
-            let http = wasm_rr_composer::component_world(&guest)
-                .map(|(imports, _)| wasm_rr_composer::imports_http(&imports))
-                .unwrap_or(false);
-            let bytes = wrap_record(&guest, &components::interposers(), compress)
-                .map_err(wrap_err(app))?;
-            let flags = if http { "-S http " } else { "" };
-            (
-                bytes,
-                format!(
-                    "recording component: run it with `wasmtime run {flags}--dir <trace-dir>::/wasm-rr`"
-                ),
-            )
+            let (http, handler) = wasm_rr_composer::component_world(&guest)
+                .map(|(imports, exports)| {
+                    (
+                        wasm_rr_composer::imports_http(&imports),
+                        wasm_rr_composer::is_http_handler(&exports),
+                    )
+                })
+                .unwrap_or((false, false));
+            let bytes =
+                wrap_record(&guest, &components::interposers(), compress).map_err(wrap_err(app))?;
+            let how = if handler {
+                "serve it with `wasmtime serve -Scli --dir <trace-dir>::/wasm-rr`; every request writes its own trace"
+            } else if http {
+                "run it with `wasmtime run -S http --dir <trace-dir>::/wasm-rr`"
+            } else {
+                "run it with `wasmtime run --dir <trace-dir>::/wasm-rr`"
+            };
+            (bytes, format!("recording component: {how}"))
         }
     };
     if wasm_rr_composer::uses_async_abi(&bytes) {
@@ -309,6 +346,14 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
     let trace_path = trace
         .unwrap_or_else(|| PathBuf::from(format!("{DEFAULT_TRACE_STEM}.{}", format.extension())));
     let guest = read_app(app)?;
+    if let Ok((_, exports)) = wasm_rr_composer::component_world(&guest) {
+        if wasm_rr_composer::is_http_handler(&exports) {
+            bail!(
+                "{} is an HTTP handler (it exports wasi:http/incoming-handler): record it with `wasm-rr serve`",
+                app.display()
+            );
+        }
+    }
     let sha = wasm_rr_composer::component_sha256(&guest);
     let wrapped = cache::composed("record", &sha, || {
         wrap_record(&guest, &components::interposers(), false)
@@ -432,6 +477,41 @@ fn default_trace() -> Result<PathBuf> {
                 "no trace given, and neither {DEFAULT_TRACE_STEM}.cbor nor {DEFAULT_TRACE_STEM}.json is in this directory"
             )
         })
+}
+
+fn serve(
+    app: &Path,
+    addr: std::net::SocketAddr,
+    trace_dir: &Path,
+    dirs: &[String],
+    envs: &[String],
+) -> Result<i32> {
+    let guest = read_app(app)?;
+    let (_, exports) = wasm_rr_composer::component_world(&guest).map_err(wrap_err(app))?;
+    if !wasm_rr_composer::is_http_handler(&exports) {
+        bail!(
+            "cannot serve {}: it exports no wasi:http/incoming-handler (record a command with `wasm-rr record`)",
+            app.display()
+        );
+    }
+    std::fs::create_dir_all(trace_dir)
+        .with_context(|| format!("cannot create {}", trace_dir.display()))?;
+    let sha = wasm_rr_composer::component_sha256(&guest);
+    let wrapped = cache::composed("record", &sha, || {
+        wrap_record(&guest, &components::interposers(), false)
+    })
+    .map_err(wrap_err(app))?;
+    let mut opts = runtime::RunOptions {
+        args: vec![program_name(app)],
+        envs: envs.iter().map(|e| parse_env(e)).collect::<Result<_>>()?,
+        dirs: dirs.iter().map(|d| parse_dir(d)).collect::<Result<_>>()?,
+        async_abi: wasm_rr_composer::uses_async_abi(&guest),
+        ..Default::default()
+    };
+    opts.dirs
+        .push((trace_dir.to_path_buf(), TRACE_DIR.to_string()));
+    let note = format!(", one trace per request in {}", trace_dir.display());
+    runtime::serve(&wrapped, opts, addr, &note)
 }
 
 fn replay(app: &Path, trace: Option<PathBuf>) -> Result<i32> {

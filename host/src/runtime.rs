@@ -138,38 +138,24 @@ fn link_embedded(linker: &mut Linker<Host>, trace: Arc<crate::files::TraceInput>
     Ok(())
 }
 
-/// Runs `component` (a command) and returns the process exit code `wasmtime run` would give:
-/// 0 on success, 1 when `run` returns an error, the code passed to `exit`, or
-/// [`TRAP_EXIT_CODE`] after printing the trap to stderr.
-///
-/// Errors: the component cannot be compiled or instantiated, or a directory cannot be opened.
-pub fn run(component: &[u8], opts: &RunOptions) -> Result<i32> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(run_async(component, opts))
-}
-
-async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
-    let engine = engine(opts.async_abi)?;
-    let component = context(Component::new(&engine, component), || {
-        "cannot compile the component".into()
-    })?;
-    let mut linker = Linker::new(&engine);
+/// WASI 0.2 and outgoing HTTP (as `wasmtime run -S http`: a recording component of an app that
+/// imports `wasi:http` imports it; other components ignore it).
+fn linker(engine: &Engine) -> Result<Linker<Host>> {
+    let mut linker = Linker::new(engine);
     context(wasmtime_wasi::p2::add_to_linker_async(&mut linker), || {
         "cannot set up WASI".into()
     })?;
-    // Outgoing HTTP, as `wasmtime run -S http` (a recording component of an app that imports
-    // `wasi:http` imports it; other components ignore it).
     context(
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker),
         || "cannot set up WASI HTTP".into(),
     )?;
-    if let Some(blob) = &opts.embedded {
-        link_embedded(&mut linker, blob.clone())?;
-    }
+    Ok(linker)
+}
 
+/// The guest's WASI context for `opts`.
+///
+/// Errors: a directory cannot be opened.
+fn wasi_ctx(opts: &RunOptions) -> Result<WasiCtx> {
     let mut builder = WasiCtx::builder();
     // Like `wasmtime run`: file I/O on the calling thread, not handed to a thread pool (which
     // costs about 100 µs per call, and the recorder writes the trace after every output write).
@@ -210,10 +196,146 @@ async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
             since: Instant::now(),
         });
     }
+    Ok(builder.build())
+}
+
+/// Serves HTTP on `addr` like `wasmtime serve`: every request gets a new instance of
+/// `component` (which exports `wasi:http/incoming-handler`), set up by `opts`. Prints
+/// `wasm-rr: serving HTTP on http://ADDR/` on stderr once it listens (with the port the
+/// system picked, for port 0), then runs until the process is stopped.
+///
+/// Errors: the component cannot be compiled or is no HTTP handler; the address cannot be bound.
+pub fn serve(
+    component: &[u8],
+    opts: RunOptions,
+    addr: std::net::SocketAddr,
+    note: &str,
+) -> Result<i32> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(serve_async(component, opts, addr, note))
+}
+
+async fn serve_async(
+    component: &[u8],
+    opts: RunOptions,
+    addr: std::net::SocketAddr,
+    note: &str,
+) -> Result<i32> {
+    use wasmtime_wasi_http::p2::bindings::ProxyPre;
+    let engine = engine(opts.async_abi)?;
+    let component = context(Component::new(&engine, component), || {
+        "cannot compile the component".into()
+    })?;
+    let linker = linker(&engine)?;
+    let pre = context(linker.instantiate_pre(&component), || {
+        "cannot link the component".into()
+    })?;
+    let pre = context(ProxyPre::new(pre), || {
+        "the component is no wasi:http/proxy handler".into()
+    })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow!("cannot listen on {addr}: {e}"))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| anyhow!("cannot listen on {addr}: {e}"))?;
+    eprintln!("wasm-rr: serving HTTP on http://{bound}/{note}");
+    let shared = Arc::new((pre, opts));
+    loop {
+        let Ok((client, _)) = listener.accept().await else {
+            continue;
+        };
+        let shared = shared.clone();
+        tokio::task::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let shared = shared.clone();
+                async move { handle_request(&shared.0, &shared.1, req).await }
+            });
+            // A client that goes away mid-request is its own business.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(wasmtime_wasi_http::io::TokioIo::new(client), service)
+                .await;
+        });
+    }
+}
+
+/// One request, in a new instance, as `wasmtime serve` handles it.
+async fn handle_request(
+    pre: &wasmtime_wasi_http::p2::bindings::ProxyPre<Host>,
+    opts: &RunOptions,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<wasmtime_wasi_http::p2::body::HyperOutgoingBody>> {
+    use wasmtime_wasi_http::WasiHttpView;
+    use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+    let mut store = Store::new(
+        pre.engine(),
+        Host {
+            wasi: wasi_ctx(opts)?,
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+        },
+    );
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let req = store
+        .data_mut()
+        .http()
+        .new_incoming_request(Scheme::Http, req)?;
+    let out = store.data_mut().http().new_response_outparam(sender)?;
+    let pre = pre.clone();
+    let task = tokio::task::spawn(async move {
+        let proxy = pre.instantiate_async(&mut store).await?;
+        proxy
+            .wasi_http_incoming_handler()
+            .call_handle(store, req, out)
+            .await
+    });
+    match receiver.await {
+        Ok(Ok(resp)) => Ok(resp),
+        Ok(Err(e)) => Err(anyhow!("the handler answered with an error: {e:?}")),
+        Err(_) => {
+            let why = match task.await {
+                Ok(Ok(())) => "it returned without setting a response".to_string(),
+                Ok(Err(e)) => format!("{e:#}"),
+                Err(e) => format!("{e}"),
+            };
+            eprintln!("wasm-rr: a request failed: {why}");
+            Err(anyhow!("the handler failed: {why}"))
+        }
+    }
+}
+
+/// Runs `component` (a command) and returns the process exit code `wasmtime run` would give:
+/// 0 on success, 1 when `run` returns an error, the code passed to `exit`, or
+/// [`TRAP_EXIT_CODE`] after printing the trap to stderr.
+///
+/// Errors: the component cannot be compiled or instantiated, or a directory cannot be opened.
+pub fn run(component: &[u8], opts: &RunOptions) -> Result<i32> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(run_async(component, opts))
+}
+
+async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
+    let engine = engine(opts.async_abi)?;
+    let component = context(Component::new(&engine, component), || {
+        "cannot compile the component".into()
+    })?;
+    let mut linker = linker(&engine)?;
+    if let Some(blob) = &opts.embedded {
+        link_embedded(&mut linker, blob.clone())?;
+    }
+
+    let wasi = wasi_ctx(opts)?;
     let mut store = Store::new(
         &engine,
         Host {
-            wasi: builder.build(),
+            wasi,
             http: wasmtime_wasi_http::WasiHttpCtx::new(),
             table: ResourceTable::new(),
         },

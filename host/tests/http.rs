@@ -67,7 +67,10 @@ fn get_with_a_chunked_response_and_trailers() {
     assert!(
         events.iter().any(|e| matches!(
             (&e.call, &e.answer),
-            (HttpCall::TrailersGet(_), HttpAnswer::Future(Some(Ok(Ok(Some(_))))))
+            (
+                HttpCall::TrailersGet(_),
+                HttpAnswer::Future(Some(Ok(Ok(Some(_)))))
+            )
         )),
         "{events:?}"
     );
@@ -86,11 +89,20 @@ fn get_with_a_chunked_response_and_trailers() {
 #[test]
 fn post_with_a_streamed_request_body() {
     let dir = scratch();
-    let (recorded, trace) =
-        record_and_replay(dir.path(), "http_client", &["post", "http://{}/echo", "256"]);
+    let (recorded, trace) = record_and_replay(
+        dir.path(),
+        "http_client",
+        &["post", "http://{}/echo", "256"],
+    );
     let out = recorded.stdout();
-    assert!(out.starts_with("post: finish Ok(())\npost: status 200\n"), "{out}");
-    assert!(out.contains("post: body \"received 262144 bytes\"\n"), "{out}");
+    assert!(
+        out.starts_with("post: finish Ok(())\npost: status 200\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("post: body \"received 262144 bytes\"\n"),
+        "{out}"
+    );
     // The body went out through a numbered stream: 256 writes of 1 KiB, as length and hash.
     let stream = http_events(&trace)
         .iter()
@@ -155,9 +167,15 @@ fn connection_refused_is_recorded_and_replayed() {
         .port();
     let url = format!("http://127.0.0.1:{port}/x");
     let (recorded, trace) = record_and_replay(dir.path(), "http_client", &["get", &url]);
-    assert_eq!(recorded.stdout(), "get: error ErrorCode::ConnectionRefused\n");
-    assert!(http_events(&trace).iter().any(|e| e.answer
-        == HttpAnswer::Future(Some(Ok(Err(ErrorCode::ConnectionRefused))))));
+    assert_eq!(
+        recorded.stdout(),
+        "get: error ErrorCode::ConnectionRefused\n"
+    );
+    assert!(
+        http_events(&trace)
+            .iter()
+            .any(|e| e.answer == HttpAnswer::Future(Some(Ok(Err(ErrorCode::ConnectionRefused)))))
+    );
 }
 
 #[test]
@@ -288,7 +306,10 @@ fn wrapping_says_the_recording_needs_dash_s_http() {
         )
     );
     // Without -S http, stock wasmtime cannot link it, and says which import is missing.
-    let r = run(wasmtime().arg(&out).args(["get", "http://127.0.0.1:1/"]), None);
+    let r = run(
+        wasmtime().arg(&out).args(["get", "http://127.0.0.1:1/"]),
+        None,
+    );
     assert_ne!(r.code, Some(0));
     assert!(r.stderr().contains("wasi:http/"), "{}", r.stderr());
 }

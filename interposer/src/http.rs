@@ -635,7 +635,7 @@ impl api::GuestOutgoingRequest for OutgoingRequest {
             HttpCall::Body(self.id),
             made_answer(live(&self.host).body())
         ))?;
-        Ok(OutgoingBody::resource(id))
+        Ok(OutgoingBody::resource(id, false))
     }
 
     fn set_method(&self, method: api::Method) -> Result<(), ()> {
@@ -796,16 +796,48 @@ impl api::GuestResponseOutparam for ResponseOutparam {
             response: response.as_ref().map(|r| r.id).map_err(Clone::clone),
         };
         let answer = http!(call, {
-            let r = match &mut response {
-                Ok(r) => Ok(take(&mut r.host)),
-                Err(e) => Err(hostc::error_to(e.clone())),
+            let (r, answer) = match &mut response {
+                Ok(r) => {
+                    let host = take(&mut r.host);
+                    let answer = HttpAnswer::Responded {
+                        status: host.status_code(),
+                        headers: entries_from(host.headers().entries()),
+                    };
+                    (Ok(host), answer)
+                }
+                Err(e) => (Err(hostc::error_to(e.clone())), HttpAnswer::Done),
             };
             host::ResponseOutparam::set(take(&mut param.host), r);
-            HttpAnswer::Done
+            answer
         });
-        if answer != HttpAnswer::Done {
-            wrong(answer)
+        match answer {
+            HttpAnswer::Done => {}
+            #[allow(unused_variables)]
+            HttpAnswer::Responded { status, headers } => {
+                // Replaying a request trace, the response goes to stdout: the head here, the
+                // body as the guest writes it (see `OutgoingBody::write`).
+                #[cfg(feature = "replay")]
+                print_head(status, &headers);
+            }
+            other => wrong(other),
         }
+    }
+}
+
+/// Replaying: prints a response's head to the host's stdout, as HTTP/1.1 would show it.
+#[cfg(feature = "replay")]
+fn print_head(status: u16, headers: &Entries) {
+    let mut text = format!("HTTP/1.1 {status}\n").into_bytes();
+    for (n, v) in headers {
+        text.extend_from_slice(n.as_bytes());
+        text.extend_from_slice(b": ");
+        text.extend_from_slice(&v.0);
+        text.push(b'\n');
+    }
+    text.push(b'\n');
+    let out = crate::wasi::cli::stdout::get_stdout();
+    for chunk in text.chunks(4096) {
+        let _ = out.blocking_write_and_flush(chunk);
     }
 }
 
@@ -1036,7 +1068,7 @@ impl api::GuestOutgoingResponse for OutgoingResponse {
             HttpCall::Body(self.id),
             made_answer(live(&self.host).body())
         ))?;
-        Ok(OutgoingBody::resource(id))
+        Ok(OutgoingBody::resource(id, true))
     }
 }
 
@@ -1045,14 +1077,18 @@ pub struct OutgoingBody {
     id: u32,
     host: Host<h::OutgoingBody>,
     children: Children,
+    /// A response's body (not a request's): replaying, its bytes go to stdout.
+    #[cfg_attr(not(feature = "replay"), allow(dead_code))]
+    response: bool,
 }
 
 impl OutgoingBody {
-    fn resource(id: u32) -> api::OutgoingBody {
+    fn resource(id: u32, response: bool) -> api::OutgoingBody {
         api::OutgoingBody::new(OutgoingBody {
             id,
             host: created(),
             children: Children::default(),
+            response,
         })
     }
 }
@@ -1081,7 +1117,9 @@ impl api::GuestOutgoingBody for OutgoingBody {
                 #[cfg(not(feature = "replay"))]
                 let host = crate::stash::take();
                 #[cfg(feature = "replay")]
-                let host = None;
+                let host = self
+                    .response
+                    .then(|| Rc::new(crate::wasi::cli::stdout::get_stdout()));
                 let guard = self.children.child(as_parent(&self.host));
                 Ok(new_child_output(id, host, guard))
             }
@@ -1236,5 +1274,50 @@ impl outgoing_handler::Guest for Interposer {
             }
             other => wrong(other),
         }
+    }
+}
+
+impl crate::exports::wasm_rr::http::entry::Guest for Interposer {
+    fn start() -> (api::IncomingRequest, api::ResponseOutparam) {
+        #[cfg(not(feature = "replay"))]
+        let answer = {
+            let (req, out) = crate::wasm_rr::http::mailbox::take();
+            crate::rr::start_request_trace();
+            let head = RequestHead {
+                method: hostc::method_from(req.method()),
+                scheme: req.scheme().map(hostc::scheme_from),
+                authority: req.authority(),
+                path_with_query: req.path_with_query(),
+                headers: entries_from(req.headers().entries()),
+            };
+            let (request, outparam) = (made(req), made(out));
+            logged(
+                HttpCall::Incoming,
+                HttpAnswer::Incoming {
+                    head: Box::new(head),
+                    request,
+                    outparam,
+                },
+            )
+        };
+        #[cfg(feature = "replay")]
+        let answer = replayed(HttpCall::Incoming);
+        match answer {
+            HttpAnswer::Incoming {
+                request, outparam, ..
+            } => (
+                IncomingRequest::resource(request, created()),
+                ResponseOutparam::resource(outparam, created()),
+            ),
+            other => wrong(other),
+        }
+    }
+
+    fn finish() {
+        let answer = http!(HttpCall::Handled, HttpAnswer::Done);
+        if answer != HttpAnswer::Done {
+            wrong(answer)
+        }
+        crate::rr::finish();
     }
 }

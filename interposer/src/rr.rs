@@ -59,7 +59,7 @@ pub fn bad_event(event: Event) -> ! {
 }
 
 #[cfg(not(feature = "replay"))]
-pub use recorder::{finish, flush, log, start};
+pub use recorder::{finish, flush, log, start, start_request_trace};
 #[cfg(feature = "replay")]
 pub use replayer::{finish, flush, next, start};
 
@@ -104,8 +104,33 @@ mod recorder {
         ))
     }
 
+    thread_local! {
+        /// The trace's file name, when chosen by [`start_request_trace`].
+        static NAME: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// Opens the trace of one incoming HTTP request, named `req-<wall-clock ns>-<random>.cbor`
+    /// (20 and 8 digits, so that `ls` sorts a directory of them by arrival, and instances
+    /// running at once never pick the same name) unless `WASM_RR_TRACE` names the file.
+    pub fn start_request_trace() {
+        use crate::wasi::clocks::wall_clock;
+        let now = wall_clock::now();
+        let ns = u128::from(now.seconds) * 1_000_000_000 + u128::from(now.nanoseconds);
+        let tag = crate::wasi::random::random::get_random_u64() as u32;
+        NAME.with_borrow_mut(|n| *n = Some(format!("req-{ns:020}-{tag:08x}.cbor")));
+        start();
+    }
+
     /// The trace file name relative to [`TRACE_DIR`].
     fn trace_file_name() -> String {
+        if let Some(name) = NAME.with_borrow(|n| n.clone()) {
+            if !environment::get_environment()
+                .iter()
+                .any(|(k, _)| *k == format!("{RESERVED_ENV_PREFIX}TRACE"))
+            {
+                return name;
+            }
+        }
         let var = format!("{RESERVED_ENV_PREFIX}TRACE");
         let Some((_, name)) = environment::get_environment()
             .into_iter()

@@ -233,6 +233,8 @@ pub enum HttpCall {
     /// The incoming request and its `response-outparam`, handed to the guest's
     /// `wasi:http/incoming-handler.handle`.
     Incoming,
+    /// The guest's `wasi:http/incoming-handler.handle` returned.
+    Handled,
 }
 
 /// Which timeout of `request-options`.
@@ -301,6 +303,14 @@ pub enum HttpAnswer {
         head: Box<RequestHead>,
         /// The future's number, or the error.
         result: Result<u32, ErrorCode>,
+    },
+    /// `response-outparam.set` with a response: the status and headers the host was given
+    /// (replaying, they are printed as the response's head).
+    Responded {
+        /// The status code.
+        status: u16,
+        /// The header entries.
+        headers: Entries,
     },
     /// The incoming request handed to the handler: its head, and the numbers of the
     /// `incoming-request` and `response-outparam` resources.
@@ -481,6 +491,9 @@ impl fmt::Display for HttpAnswer {
                 Ok(n) => write!(f, "{} sent, future {n}", head.line()),
                 Err(e) => write!(f, "{} not sent: {e}", head.line()),
             },
+            HttpAnswer::Responded { status, headers } => {
+                write!(f, "{status}, {} headers", headers.len())
+            }
             HttpAnswer::Incoming {
                 head,
                 request,
@@ -598,6 +611,7 @@ impl fmt::Display for HttpCall {
                 None => write!(f, "http handle request {request}"),
             },
             C::Incoming => f.write_str("http incoming request"),
+            C::Handled => f.write_str("http incoming-handler.handle returned"),
         }
     }
 }
@@ -645,9 +659,14 @@ pub fn exchanges(events: &[crate::Event]) -> Vec<Exchange> {
     use crate::Event;
     use std::collections::HashMap;
     let mut out: Vec<Exchange> = Vec::new();
-    // Resource and stream numbers, to the exchange they belong to.
-    let mut owner: HashMap<u32, usize> = HashMap::new();
-    let mut streams: HashMap<StreamId, usize> = HashMap::new();
+    // Which exchange a future or outparam starts, and each resource's parent (a response's
+    // future or outparam, a body's response), found in any order.
+    let mut root: HashMap<u32, usize> = HashMap::new();
+    let mut parent: HashMap<u32, u32> = HashMap::new();
+    let mut stream_of: HashMap<StreamId, u32> = HashMap::new();
+    // Non-empty reads and writes, per stream: (bytes, chunks).
+    let mut reads: HashMap<StreamId, (u64, u64)> = HashMap::new();
+    let mut writes: HashMap<StreamId, (u64, u64)> = HashMap::new();
     let new = |out: &mut Vec<Exchange>, head: &RequestHead, incoming| {
         out.push(Exchange {
             incoming,
@@ -658,6 +677,7 @@ pub fn exchanges(events: &[crate::Event]) -> Vec<Exchange> {
         });
         out.len() - 1
     };
+    let mut statuses: Vec<(u32, u16)> = Vec::new();
     for e in events {
         match e {
             Event::Http(HttpEvent { call, answer }) => match (call, answer) {
@@ -665,25 +685,20 @@ pub fn exchanges(events: &[crate::Event]) -> Vec<Exchange> {
                     let i = new(&mut out, head, false);
                     match result {
                         Ok(future) => {
-                            owner.insert(*future, i);
+                            root.insert(*future, i);
                         }
                         Err(e) => out[i].outcome = Some(Err(e.clone())),
                     }
                 }
-                (
-                    _,
-                    HttpAnswer::Incoming {
-                        head, outparam, ..
-                    },
-                ) => {
+                (_, HttpAnswer::Incoming { head, outparam, .. }) => {
                     let i = new(&mut out, head, true);
-                    owner.insert(*outparam, i);
+                    root.insert(*outparam, i);
                 }
                 (HttpCall::ResponseGet(f), HttpAnswer::Future(Some(Ok(r)))) => {
-                    if let Some(&i) = owner.get(f) {
+                    if let Some(&i) = root.get(f) {
                         match r {
                             Ok(Some(resp)) => {
-                                owner.insert(*resp, i);
+                                parent.insert(*resp, *f);
                                 out[i].outcome = Some(Ok(None));
                             }
                             Ok(None) => {}
@@ -691,45 +706,30 @@ pub fn exchanges(events: &[crate::Event]) -> Vec<Exchange> {
                         }
                     }
                 }
-                (HttpCall::SetResponse { outparam, response }, _) => {
-                    if let Some(&i) = owner.get(outparam) {
+                (HttpCall::SetResponse { outparam, response }, answer) => {
+                    if let Some(&i) = root.get(outparam) {
                         match response {
                             Ok(r) => {
-                                owner.insert(*r, i);
-                                // An outgoing-response's status is 200 unless set.
-                                out[i].outcome = Some(Ok(Some(200)));
+                                parent.insert(*r, *outparam);
+                                let status = match answer {
+                                    HttpAnswer::Responded { status, .. } => Some(*status),
+                                    _ => None,
+                                };
+                                out[i].outcome = Some(Ok(status));
                             }
                             Err(e) => out[i].outcome = Some(Err(e.clone())),
                         }
                     }
                 }
-                (HttpCall::Status(r), HttpAnswer::Status(s))
-                | (HttpCall::SetStatus { response: r, .. }, HttpAnswer::Status(s)) => {
-                    if let Some(&i) = owner.get(r) {
-                        if !out[i].incoming {
-                            out[i].outcome = Some(Ok(Some(*s)));
-                        }
-                    }
-                }
-                (HttpCall::SetStatus { response, status }, HttpAnswer::Done) => {
-                    if let Some(&i) = owner.get(response) {
-                        if let Some(Ok(s)) = &mut out[i].outcome {
-                            *s = Some(*status);
-                        }
-                    }
-                }
+                (HttpCall::Status(r), HttpAnswer::Status(s)) => statuses.push((*r, *s)),
                 (HttpCall::Consume(r) | HttpCall::Body(r), HttpAnswer::Resource(b)) => {
-                    if let Some(&i) = owner.get(r) {
-                        owner.insert(*b, i);
-                    }
+                    parent.insert(*b, *r);
                 }
                 (
                     HttpCall::IncomingStream(b) | HttpCall::OutgoingStream(b),
                     HttpAnswer::Stream(s),
                 ) => {
-                    if let Some(&i) = owner.get(b) {
-                        streams.insert(*s, i);
-                    }
+                    stream_of.insert(*s, *b);
                 }
                 _ => {}
             },
@@ -738,12 +738,9 @@ pub fn exchanges(events: &[crate::Event]) -> Vec<Exchange> {
                 result: Ok(data),
                 ..
             } if !data.0.is_empty() => {
-                if let Some(&i) = streams.get(stream) {
-                    if !out[i].incoming {
-                        out[i].body_bytes += data.0.len() as u64;
-                        out[i].chunks += 1;
-                    }
-                }
+                let r = reads.entry(*stream).or_default();
+                r.0 += data.0.len() as u64;
+                r.1 += 1;
             }
             Event::Write {
                 stream,
@@ -751,14 +748,44 @@ pub fn exchanges(events: &[crate::Event]) -> Vec<Exchange> {
                 result: Ok(()),
                 ..
             } if *len > 0 => {
-                if let Some(&i) = streams.get(stream) {
-                    if out[i].incoming {
-                        out[i].body_bytes += len;
-                        out[i].chunks += 1;
-                    }
-                }
+                let w = writes.entry(*stream).or_default();
+                w.0 += len;
+                w.1 += 1;
             }
             _ => {}
+        }
+    }
+    // The exchange a resource belongs to: up its parents to a future or an outparam.
+    let exchange_of = |mut id: u32| {
+        for _ in 0..4 {
+            if let Some(&i) = root.get(&id) {
+                return Some(i);
+            }
+            id = *parent.get(&id)?;
+        }
+        None
+    };
+    for (r, s) in statuses {
+        if let Some(i) = exchange_of(r).filter(|&i| !out[i].incoming) {
+            out[i].outcome = Some(Ok(Some(s)));
+        }
+    }
+    for (stream, body) in stream_of {
+        let Some(i) = exchange_of(body) else { continue };
+        // A response body: read from an outgoing request's, written to an incoming one's.
+        let counted = if out[i].incoming {
+            writes.get(&stream)
+        } else {
+            reads.get(&stream)
+        };
+        // Only the response's body counts, not the request's (whose body's parent is the
+        // request, not the future or outparam).
+        let is_response_body = parent
+            .get(&body)
+            .is_some_and(|resp| parent.contains_key(resp));
+        if let (Some((bytes, chunks)), true) = (counted, is_response_body) {
+            out[i].body_bytes += bytes;
+            out[i].chunks += chunks;
         }
     }
     out

@@ -51,7 +51,9 @@ impl Drop for HttpServer {
 }
 
 fn full(data: impl Into<Bytes>) -> Body {
-    Full::new(data.into()).map_err(|never| match never {}).boxed()
+    Full::new(data.into())
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 async fn route(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
