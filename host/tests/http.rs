@@ -371,3 +371,26 @@ fn entries_of(call: &HttpCall) -> Vec<String> {
         _ => vec![],
     }
 }
+
+#[test]
+fn dropping_a_body_before_its_stream_traps_recording_and_replaying() {
+    let dir = scratch();
+    let app = fixture("http_client");
+    let server = http_server::start();
+    let (recorded, trace_path) = record_on_wasmtime(
+        dir.path(),
+        &app,
+        HTTP,
+        &["misuse", &server.url("/hello")],
+        None,
+    );
+    server.stop();
+    assert_eq!(recorded.stdout(), "dropping the body before its stream\n");
+    assert_ne!(recorded.code, Some(0));
+    let rule = "wasm-rr: the guest broke a WASI rule: an incoming-body was dropped or finished while its stream or a pollable of it is alive (resource has children)\n";
+    assert!(recorded.stderr().starts_with(rule), "{}", recorded.stderr());
+    let replayed = replay_on_wasmtime(dir.path(), &app, &trace_path);
+    assert_eq!(replayed.stdout, recorded.stdout);
+    assert_eq!(replayed.code, recorded.code);
+    assert!(replayed.stderr().starts_with(rule), "{}", replayed.stderr());
+}

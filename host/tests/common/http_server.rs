@@ -1,4 +1,6 @@
 //! A loopback HTTP/1.1 server (hyper) for the `wasi:http` tests and benchmark. It binds port 0
+
+#![allow(dead_code)]
 //! before it returns, so a test knows the address before any guest runs; it stops when dropped.
 //!
 //! Routes:
@@ -161,4 +163,56 @@ pub fn start() -> HttpServer {
         addr,
         runtime: Some(runtime),
     }
+}
+
+/// A response as [`request`] returns it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    /// Header entries, names lowercase, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// Sends one HTTP/1.1 request to `addr` (`HOST:PORT`) and waits for the whole response.
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", addr);
+        for (n, v) in headers {
+            req = req.header(*n, *v);
+        }
+        let req = req.body(Full::new(Bytes::from(body.to_string()))).unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("?").to_string()))
+            .collect();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    })
 }

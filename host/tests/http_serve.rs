@@ -1,0 +1,305 @@
+//! `wasi:http/incoming-handler` guests (the `wasi:http/proxy` world): recorded under stock
+//! `wasmtime serve -Scli`, one trace per request, and each request trace replayed by
+//! `wasmtime run` (no flags, no network) as a command that prints the response; the same with
+//! `wasm-rr serve` and `wasm-rr replay`.
+
+mod common;
+#[path = "common/http_server.rs"]
+mod http_server;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use wasm_rr_trace::Event;
+use wasm_rr_trace::http::{HttpAnswer, HttpCall};
+
+/// A server process, killed when dropped.
+struct Serving {
+    child: Child,
+    /// `127.0.0.1:PORT`, from the server's own "serving" line.
+    addr: String,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `cmd` (which listens on port 0) and waits for the stderr line that names its address.
+fn start_serving(mut cmd: Command, marker: &str) -> Serving {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("{cmd:?} ended before serving"))
+            .unwrap();
+        if let Some(rest) = line.split(marker).nth(1) {
+            break rest
+                .trim_start_matches("http://")
+                .split('/')
+                .next()
+                .unwrap()
+                .to_string();
+        }
+    };
+    // Keep draining stderr, so that the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Serving { child, addr }
+}
+
+/// The request traces in `dir`, sorted by name.
+fn request_traces(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+fn is_request_trace_name(name: &str) -> bool {
+    // req-<20 digits>-<8 hex digits>.cbor
+    let Some(rest) = name
+        .strip_prefix("req-")
+        .and_then(|r| r.strip_suffix(".cbor"))
+    else {
+        return false;
+    };
+    let Some((ns, tag)) = rest.split_once('-') else {
+        return false;
+    };
+    ns.len() == 20
+        && ns.bytes().all(|b| b.is_ascii_digit())
+        && tag.len() == 8
+        && tag.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[test]
+fn a_request_recorded_under_wasmtime_serve_replays_with_wasmtime_run() {
+    let dir = scratch();
+    let app = fixture("wstd_server");
+    let recording = dir.path().join("app.recording.wasm");
+    let wrapped = run(
+        wasm_rr().arg("wrap").arg(&app).arg("-o").arg(&recording),
+        None,
+    );
+    assert_eq!(
+        wrapped.stderr(),
+        format!(
+            "wasm-rr: wrote {} (recording component: serve it with `wasmtime serve -Scli --dir <trace-dir>::/wasm-rr`; every request writes its own trace)\n",
+            recording.display()
+        )
+    );
+    let traces = dir.path().join("traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    let upstream = http_server::start();
+    let mut cmd = Command::new("wasmtime");
+    cmd.args(["serve", "-Scli", "--addr", "127.0.0.1:0", "--dir"])
+        .arg(format!("{}::/wasm-rr", traces.display()))
+        .arg(&recording);
+    let serving = start_serving(cmd, "Serving HTTP on ");
+    let upstream_url = upstream.url("/echo");
+    let first = http_server::request(
+        &serving.addr,
+        "POST",
+        "/first?x=1",
+        &[("x-upstream", &upstream_url)],
+        "hello",
+    );
+    let second = http_server::request(&serving.addr, "GET", "/second", &[], "");
+    drop(serving);
+    upstream.stop();
+    assert_eq!(first.status, 200);
+    assert!(
+        first
+            .headers
+            .iter()
+            .any(|(n, v)| n == "x-served-by" && v == "wasm-rr-fixture"),
+        "{first:?}"
+    );
+    assert!(
+        first
+            .body
+            .starts_with("/first?x=1: you sent 5 bytes; lucky number "),
+        "{first:?}"
+    );
+    assert!(
+        first
+            .body
+            .ends_with("; upstream said \"received 4 bytes\"\n"),
+        "{first:?}"
+    );
+    assert!(second.body.ends_with("; no upstream\n"), "{second:?}");
+
+    // One trace per request, named so that `ls` sorts them by arrival.
+    let found = request_traces(&traces);
+    assert_eq!(found.len(), 2, "{found:?}");
+    for t in &found {
+        let name = t.file_name().unwrap().to_str().unwrap();
+        assert!(is_request_trace_name(name), "{name}");
+    }
+
+    // The first request's trace: the request, the handler's own outgoing request, the
+    // response.
+    let trace = load(&found[0]);
+    let incoming = trace.events.iter().find_map(|e| match e {
+        Event::Http(h) => match &h.answer {
+            HttpAnswer::Incoming { head, .. } => Some(head.clone()),
+            _ => None,
+        },
+        _ => None,
+    });
+    let head = incoming.expect("an incoming request");
+    assert_eq!(
+        head.line(),
+        format!("POST http://{}/first?x=1", serving_authority(&head))
+    );
+    assert!(
+        head.headers
+            .iter()
+            .any(|(n, v)| n == "x-upstream" && v.0 == upstream_url.as_bytes()),
+        "{head:?}"
+    );
+    let shown = run(wasm_rr().arg("show").arg(&found[0]), None).stdout();
+    let body_len = first.body.len();
+    assert!(
+        shown.contains(&format!(
+            "HTTP exchanges (2):\n  incoming POST http://{}/first?x=1 -> 200, {body_len} B body, 1 chunk\n  POST {upstream_url} -> 200, 16 B body, 1 chunk\n",
+            serving_authority(&head)
+        )),
+        "{shown}"
+    );
+
+    // Replayed by stock wasmtime, no flags: the handler runs again and the response is printed.
+    for (trace, reply) in [(&found[0], &first), (&found[1], &second)] {
+        let replaying = dir.path().join("req.replay.wasm");
+        wrap(&app, &replaying, Some(trace));
+        let replayed = run(wasmtime().arg(&replaying), None);
+        assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
+        let expected_head = "HTTP/1.1 200\nx-served-by: wasm-rr-fixture\n\n";
+        let out = replayed.stdout();
+        let at = out.find(expected_head).unwrap_or_else(|| panic!("{out}"));
+        assert_eq!(&out[at + expected_head.len()..], reply.body);
+        let replaying = std::fs::read(&replaying).unwrap();
+        let (imports, exports) = wasm_rr_composer::component_world(&replaying).unwrap();
+        assert!(
+            imports.iter().all(|i| !i.starts_with("wasi:http")),
+            "{imports:?}"
+        );
+        assert_eq!(exports, vec!["wasi:cli/run@0.2.12".to_string()]);
+    }
+}
+
+/// The authority the request was recorded with (the server's address).
+fn serving_authority(head: &wasm_rr_trace::http::RequestHead) -> String {
+    head.authority.clone().unwrap_or_default()
+}
+
+#[test]
+fn a_handler_that_answers_differently_on_replay_is_a_divergence() {
+    let dir = scratch();
+    let app = fixture("wstd_server");
+    let traces = dir.path().join("traces");
+    let mut cmd = wasm_rr();
+    cmd.arg("serve")
+        .arg(&app)
+        .args(["--addr", "127.0.0.1:0", "-t"])
+        .arg(&traces);
+    let serving = start_serving(cmd, "serving HTTP on ");
+    let reply = http_server::request(&serving.addr, "GET", "/same", &[], "");
+    drop(serving);
+    assert_eq!(reply.status, 200);
+    let found = request_traces(&traces);
+    assert_eq!(found.len(), 1, "{found:?}");
+
+    // `wasm-rr replay` handles request traces: the same response again.
+    let replayed = run(wasm_rr().arg("replay").arg(&app).arg(&found[0]), None);
+    assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
+    assert!(
+        replayed.stdout().ends_with(&reply.body),
+        "{}",
+        replayed.stdout()
+    );
+
+    // The handler is told another path now, so it prints and answers something else.
+    let mut trace = load(&found[0]);
+    for e in &mut trace.events {
+        if let Event::Http(h) = e {
+            if let (HttpCall::PathWithQuery(_), HttpAnswer::Text(t)) = (&h.call, &mut h.answer) {
+                *t = Some("/other".into());
+            }
+        }
+    }
+    let edited = dir.path().join("edited.json");
+    std::fs::write(&edited, trace.to_json()).unwrap();
+    let r = run(wasm_rr().arg("replay").arg(&app).arg(&edited), None);
+    assert_eq!(r.code, Some(1), "{}", r.stderr());
+    assert!(
+        r.stderr().contains("wasm-rr: replay diverged at event "),
+        "{}",
+        r.stderr()
+    );
+    assert!(
+        r.stderr()
+            .contains("  expected: wasi:io/streams.output-stream."),
+        "{}",
+        r.stderr()
+    );
+}
+
+#[test]
+fn a_request_trace_is_refused_for_another_component() {
+    let dir = scratch();
+    let app = fixture("wstd_server");
+    let traces = dir.path().join("traces");
+    let mut cmd = wasm_rr();
+    cmd.arg("serve")
+        .arg(&app)
+        .args(["--addr", "127.0.0.1:0", "-t"])
+        .arg(&traces);
+    let serving = start_serving(cmd, "serving HTTP on ");
+    http_server::request(&serving.addr, "GET", "/x", &[], "");
+    drop(serving);
+    let trace = &request_traces(&traces)[0];
+    let other = fixture("http_client");
+    let out = dir.path().join("out.wasm");
+    let r = run(
+        wasm_rr()
+            .arg("wrap")
+            .arg("--replay")
+            .arg(trace)
+            .arg(&other)
+            .arg("-o")
+            .arg(&out),
+        None,
+    );
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr()
+            .contains("the trace was recorded from a different component"),
+        "{}",
+        r.stderr()
+    );
+    assert!(!out.exists());
+    // And `wasm-rr record` points a handler to `wasm-rr serve`.
+    let r = run(
+        wasm_rr().current_dir(dir.path()).arg("record").arg(&app),
+        None,
+    );
+    assert_eq!(r.code, Some(2));
+    assert_eq!(
+        r.stderr(),
+        format!(
+            "wasm-rr: error: {} is an HTTP handler (it exports wasi:http/incoming-handler): record it with `wasm-rr serve`\n",
+            app.display()
+        )
+    );
+}
