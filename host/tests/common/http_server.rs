@@ -1,6 +1,4 @@
 //! A loopback HTTP/1.1 server (hyper) for the `wasi:http` tests and benchmark. It binds port 0
-
-#![allow(dead_code)]
 //! before it returns, so a test knows the address before any guest runs; it stops when dropped.
 //!
 //! Routes:
@@ -12,6 +10,8 @@
 //! - `GET /cut`: announces 1000 bytes, sends 100 and drops the connection;
 //! - `GET /bytes/N`: N bytes, in 64 KiB chunks;
 //! - anything else: 404 `no such page`.
+
+#![allow(dead_code)]
 
 use bytes::Bytes;
 use futures_util::stream;
