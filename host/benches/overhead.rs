@@ -1,6 +1,7 @@
 //! Record and replay overhead against plain `wasmtime run`, trace sizes and peak memory.
 //!
-//! `cargo bench -p wasm-rr --bench overhead [-- --runs N] [--quick] [--no-files] [--io-only]`
+//! `cargo bench -p wasm-rr --bench overhead [-- --runs N] [--quick] [--no-files] [--io-only]
+//! [--http-only]`
 //!
 //! Workloads (`fixtures/src/bin/workload.rs`): W1 = 1,000,000 `get-random-u64`; W2 =
 //! 1,000,000 `monotonic-clock.now`; W3 = 200,000 of each, interleaved; W4 = a compute-bound
@@ -15,7 +16,12 @@
 //! run --dir`, replayed by `wasm-rr replay` (which streams the trace from disk). A third measures
 //! sockets (`fixtures/src/bin/net_ops.rs` against a server in this process): N1 = 10,000 TCP
 //! round trips of 16 bytes, N2 = a 1 GiB TCP download; recorded on stock `wasmtime run -S
-//! inherit-network`.
+//! inherit-network`. A fourth measures HTTP (`fixtures/src/bin/http_client.rs` against a hyper
+//! server in this process): H1 = 1,000 small GETs one after another, H2 = a 1 GiB download;
+//! recorded on stock `wasmtime run -S http`.
+
+#[path = "../tests/common/http_server.rs"]
+mod http_server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -244,6 +250,7 @@ fn main() {
     let quick = argv.iter().any(|a| a == "--quick");
     let only_io = argv.iter().any(|a| a == "--io-only");
     let files = !argv.iter().any(|a| a == "--no-files");
+    let http_only = argv.iter().any(|a| a == "--http-only");
     let dir = tempfile::tempdir().unwrap();
     let p = Paths {
         wasm_rr: PathBuf::from(env!("CARGO_BIN_EXE_wasm-rr")),
@@ -251,6 +258,10 @@ fn main() {
         dir: dir.path().to_path_buf(),
         wasmtime2: std::env::var_os("WASM_RR_BENCH_WASMTIME2").map(PathBuf::from),
     };
+    if http_only {
+        http_table(&p, runs);
+        return;
+    }
     let mut variants = vec![
         Variant::Plain,
         Variant::PlainFast,
@@ -268,6 +279,7 @@ fn main() {
     if only_io {
         files_table(&p, runs);
         network_table(&p, runs);
+        http_table(&p, runs);
         return;
     }
     let workloads: Vec<&Workload> = WORKLOADS
@@ -415,7 +427,42 @@ fn main() {
     if files {
         files_table(&p, runs);
         network_table(&p, runs);
+        http_table(&p, runs);
     }
+}
+
+/// Times and peak RSS of one I/O case, plain, recorded and replayed: the median of `runs`
+/// alternating rounds (the recording is made once before, so that the replay has a trace).
+fn io_costs(
+    runs: usize,
+    plain: &dyn Fn() -> Command,
+    record: &dyn Fn() -> Command,
+    replay: &dyn Fn() -> Command,
+) -> [Cost; 3] {
+    run_ok(&mut record());
+    let mut costs: [Vec<Cost>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..runs {
+        costs[0].push(measure(&mut plain()));
+        costs[1].push(measure(&mut record()));
+        costs[2].push(measure(&mut replay()));
+    }
+    costs.map(median)
+}
+
+/// One row of an I/O table: plain time, record and replay ratios, peak RSS plain and the
+/// differences, then `last` (the trace's size, as the table counts it).
+fn io_row(name: &str, [plain, record, replay]: [Cost; 3], last: &str) {
+    let ms = |c: Cost| c.time.as_secs_f64() * 1e3;
+    let mib = |c: Cost| c.rss_kib as f64 / 1024.0;
+    println!(
+        "| {name} | {:.0} ms | {:.2}x | {:.2}x | {:.1} MiB | {:+.1} MiB | {:+.1} MiB | {last} |",
+        ms(plain),
+        ms(record) / ms(plain),
+        ms(replay) / ms(plain),
+        mib(plain),
+        mib(record) - mib(plain),
+        mib(replay) - mib(plain),
+    );
 }
 
 /// The file-access table: F1 and F2.
@@ -479,14 +526,7 @@ fn files_table(p: &Paths, runs: usize) {
             c.arg("replay").arg(&app).arg(traces.join(&trace_file));
             c
         };
-        run_ok(&mut record());
-        let mut costs: [Vec<Cost>; 3] = [Vec::new(), Vec::new(), Vec::new()];
-        for _ in 0..runs {
-            costs[0].push(measure(&mut plain()));
-            costs[1].push(measure(&mut record()));
-            costs[2].push(measure(&mut replay()));
-        }
-        let [plain, record, replay] = costs.map(median);
+        let costs = io_costs(runs, &plain, &record, &replay);
         let read: u64 = if i == 0 {
             1 << 30
         } else {
@@ -495,17 +535,10 @@ fn files_table(p: &Paths, runs: usize) {
                 .sum()
         };
         let trace_len = size(&traces.join(&trace_file));
-        let ms = |c: Cost| c.time.as_secs_f64() * 1e3;
-        let mib = |c: Cost| c.rss_kib as f64 / 1024.0;
-        println!(
-            "| {name} | {:.0} ms | {:.2}x | {:.2}x | {:.1} MiB | {:+.1} MiB | {:+.1} MiB | {:.4} |",
-            ms(plain),
-            ms(record) / ms(plain),
-            ms(replay) / ms(plain),
-            mib(plain),
-            mib(record) - mib(plain),
-            mib(replay) - mib(plain),
-            trace_len as f64 / read as f64
+        io_row(
+            name,
+            costs,
+            &format!("{:.4}", trace_len as f64 / read as f64),
         );
     }
 }
@@ -597,31 +630,76 @@ fn network_table(p: &Paths, runs: usize) {
             c.arg("replay").arg(&app).arg(traces.join(&trace_file));
             c
         };
-        run_ok(&mut record());
-        let mut costs: [Vec<Cost>; 3] = [Vec::new(), Vec::new(), Vec::new()];
-        for _ in 0..runs {
-            costs[0].push(measure(&mut plain()));
-            costs[1].push(measure(&mut record()));
-            costs[2].push(measure(&mut replay()));
-        }
-        let [plain, record, replay] = costs.map(median);
+        let costs = io_costs(runs, &plain, &record, &replay);
         let trace_len = size(&traces.join(&trace_file)) as f64;
-        let ms = |c: Cost| c.time.as_secs_f64() * 1e3;
-        let mib = |c: Cost| c.rss_kib as f64 / 1024.0;
         let bytes = if i == 0 {
             format!("{:.0} per round trip", trace_len / per)
         } else {
             format!("{:.4} per byte received", trace_len / per)
         };
-        println!(
-            "| {name} | {:.0} ms | {:.2}x | {:.2}x | {:.1} MiB | {:+.1} MiB | {:+.1} MiB | {bytes} |",
-            ms(plain),
-            ms(record) / ms(plain),
-            ms(replay) / ms(plain),
-            mib(plain),
-            mib(record) - mib(plain),
-            mib(replay) - mib(plain),
-        );
+        io_row(name, costs, &bytes);
+    }
+}
+
+/// The HTTP table: H1 and H2.
+fn http_table(p: &Paths, runs: usize) {
+    let traces = p.dir.join("http-traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    let app = PathBuf::from(wasm_rr_fixtures_artifacts::HTTP_CLIENT);
+    let rec = p.dir.join("http-rec.wasm");
+    run_ok(
+        Command::new(&p.wasm_rr)
+            .arg("wrap")
+            .arg(&app)
+            .arg("-o")
+            .arg(&rec),
+    );
+    let trace_dir = format!("{}::/wasm-rr", traces.display());
+    let server = http_server::start();
+    let gib = 1u64 << 30;
+    let cases: [(&str, Vec<String>); 2] = [
+        (
+            "H1: 1,000 small GETs, one after another",
+            vec!["gets".into(), server.url("/hello"), "1000".into()],
+        ),
+        (
+            "H2: a 1 GiB download",
+            vec!["download".into(), server.url(&format!("/bytes/{gib}"))],
+        ),
+    ];
+    println!(
+        "\n| HTTP | plain `wasmtime run -S http` | record on stock | `wasm-rr replay` | peak RSS plain | record | replay | trace bytes |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (i, (name, args)) in cases.iter().enumerate() {
+        let trace_file = format!("h{i}.cbor");
+        let plain = || {
+            let mut c = Command::new("wasmtime");
+            c.args(["run", "-S", "http"]).arg(&app).args(args);
+            c
+        };
+        let record = || {
+            let mut c = Command::new("wasmtime");
+            c.args(["run", "-S", "http", "--dir", &trace_dir])
+                .args(["--env", &format!("WASM_RR_TRACE={trace_file}")])
+                .arg(&rec)
+                .args(args);
+            c
+        };
+        let replay = || {
+            let mut c = Command::new(&p.wasm_rr);
+            c.arg("replay").arg(&app).arg(traces.join(&trace_file));
+            c
+        };
+        let costs = io_costs(runs, &plain, &record, &replay);
+        let trace_len = size(&traces.join(&trace_file)) as f64;
+        let bytes = if i == 0 {
+            // Each exchange's body is "hello", 5 bytes.
+            format!("{:.0} per exchange beyond its 5 B body", trace_len / 1000.0 - 5.0)
+        } else {
+            format!("{:.4} per byte received", trace_len / gib as f64)
+        };
+        io_row(name, costs, &bytes);
     }
 }
 

@@ -444,7 +444,7 @@ fn a_component_without_wasi_cli_run_is_refused() {
     assert_eq!(
         r.stderr(),
         format!(
-            "wasm-rr: error: cannot wrap {}: it exports no `wasi:cli/run`; this version of wasm-rr records commands (components that export `wasi:cli/run`) only\n",
+            "wasm-rr: error: cannot wrap {}: it exports neither `wasi:cli/run` nor `wasi:http/incoming-handler`; wasm-rr records commands and HTTP handlers (the `wasi:http/proxy` world) only\n",
             app.display()
         )
     );
