@@ -695,7 +695,10 @@ fn http_table(p: &Paths, runs: usize) {
         let trace_len = size(&traces.join(&trace_file)) as f64;
         let bytes = if i == 0 {
             // Each exchange's body is "hello", 5 bytes.
-            format!("{:.0} per exchange beyond its 5 B body", trace_len / 1000.0 - 5.0)
+            format!(
+                "{:.0} per exchange beyond its 5 B body",
+                trace_len / 1000.0 - 5.0
+            )
         } else {
             format!("{:.4} per byte received", trace_len / gib as f64)
         };

@@ -394,3 +394,58 @@ fn dropping_a_body_before_its_stream_traps_recording_and_replaying() {
     assert_eq!(replayed.code, recorded.code);
     assert!(replayed.stderr().starts_with(rule), "{}", replayed.stderr());
 }
+
+/// A component of `world` in `fixtures/wit/wasi-0.2.0` (WASI 0.2.0) whose functions all trap:
+/// enough to check that every `wasi:http@0.2.0` import plugs, and that it records and replays.
+fn wasi_0_2_0_component(world: &str) -> Vec<u8> {
+    let mut resolve = wit_parser::Resolve::default();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/wit/wasi-0.2.0");
+    let (pkg, _) = resolve.push_dir(dir).unwrap();
+    let world = resolve.select_world(&[pkg], Some(world)).unwrap();
+    let mut module =
+        wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+        false,
+    )
+    .unwrap();
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .validate(true)
+        .encode()
+        .unwrap()
+}
+
+#[test]
+fn wasi_http_0_2_0_clients_and_handlers_plug() {
+    let dir = scratch();
+    // A client: its recording traps in the guest (a dummy), and that trace replays the trap.
+    let app = dir.path().join("client.wasm");
+    std::fs::write(&app, wasi_0_2_0_component("client")).unwrap();
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, HTTP, &[], None);
+    assert_ne!(recorded.code, Some(0));
+    let header = load(&trace).header;
+    assert!(
+        header
+            .guest_imports
+            .contains(&"wasi:http/outgoing-handler@0.2.0".to_string()),
+        "{:?}",
+        header.guest_imports
+    );
+    let replayed = replay_on_wasmtime(dir.path(), &app, &trace);
+    assert_eq!(replayed.code, recorded.code);
+    // A handler: wrapping for `wasmtime serve` plugs its 0.2.0 imports and export.
+    let app = dir.path().join("server.wasm");
+    std::fs::write(&app, wasi_0_2_0_component("server")).unwrap();
+    let out = dir.path().join("server.recording.wasm");
+    wrap(&app, &out, None);
+    let (_, exports) = wasm_rr_composer::component_world(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(
+        exports,
+        vec!["wasi:http/incoming-handler@0.2.12".to_string()]
+    );
+}
