@@ -5,6 +5,8 @@
 //! trace recorded on the second wasmtime replays on the first.
 
 mod common;
+#[path = "common/http_server.rs"]
+mod http_server;
 
 use common::*;
 use std::path::{Path, PathBuf};
@@ -68,6 +70,68 @@ fn everywhere(name: &str, args: &[&str], stdin: Option<&[u8]>) {
         "{name} on Node.js:\n{}",
         on_node.stderr()
     );
+}
+
+/// Records `name` on the stock wasmtime with `-S http` against a loopback HTTP server (`{}` in
+/// an argument is its address), stops the server, and replays on the three engines.
+fn everywhere_http(name: &str, args: &[&str]) -> Run {
+    let dir = scratch();
+    let app = fixture(name);
+    let server = http_server::start();
+    let args: Vec<String> = args.iter().map(|a| a.replace("{}", &server.addr)).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, &["-S", "http"], &args, None);
+    server.stop();
+    assert_eq!(recorded.code, Some(0), "{name}: {}", recorded.stderr());
+    assert_eq!(
+        replay_on_wasmtime(dir.path(), &app, &trace),
+        recorded,
+        "{name} on wasmtime 48"
+    );
+    let replaying = dir.path().join("app.replay.wasm");
+    let on_49 = run(wasmtime_2().arg(&replaying), None);
+    assert_eq!(on_49, recorded, "{name} on wasmtime 49");
+    let on_node = on_node(&replaying);
+    assert_eq!(
+        on_node,
+        recorded,
+        "{name} on Node.js:\n{}",
+        on_node.stderr()
+    );
+    recorded
+}
+
+#[test]
+fn componentize_js_with_fetch_replays_on_wasmtime_48_49_and_node() {
+    let recorded = everywhere_http("componentize_js_app", &["http://{}/hello"]);
+    let out = recorded.stdout();
+    for line in [
+        "fetch status 200\n",
+        "fetch body \"hello\"\n",
+        "args [\"app.recording.wasm\",\"http://",
+    ] {
+        assert!(out.contains(line), "no {line:?} in:\n{out}");
+    }
+    for prefix in [
+        "Date.now ",
+        "performance.now ",
+        "Math.random 0.",
+        "getRandomValues ",
+        "randomUUID ",
+    ] {
+        assert!(out.contains(prefix), "no {prefix:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn wstd_and_waki_clients_replay_on_wasmtime_48_49_and_node() {
+    let wstd = everywhere_http("wstd_client", &["http://{}/echo", "http://{}/echo"]);
+    assert_eq!(
+        wstd.stdout(),
+        "a: 200 OK \"received 6 bytes\"\nb: 200 OK \"received 7 bytes\"\n"
+    );
+    let waki = everywhere_http("waki_client", &["http://{}/hello"]);
+    assert_eq!(waki.stdout(), "status 200\nbody \"hello\"\n");
 }
 
 #[test]

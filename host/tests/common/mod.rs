@@ -73,8 +73,12 @@ pub fn wasm_rr() -> Command {
 pub fn wasmtime() -> Command {
     let version = Command::new("wasmtime").arg("--version").output();
     match version {
-        Ok(o) if String::from_utf8_lossy(&o.stdout).starts_with(&format!("wasmtime {WASMTIME_VERSION}")) => {}
-        _ => panic!("no wasmtime {WASMTIME_VERSION}x on PATH; run scripts/setup, then `. scripts/path.sh`"),
+        Ok(o)
+            if String::from_utf8_lossy(&o.stdout)
+                .starts_with(&format!("wasmtime {WASMTIME_VERSION}")) => {}
+        _ => panic!(
+            "no wasmtime {WASMTIME_VERSION}x on PATH; run scripts/setup, then `. scripts/path.sh`"
+        ),
     }
     let mut cmd = Command::new("wasmtime");
     cmd.arg("run");
