@@ -110,8 +110,8 @@ mod recorder {
     }
 
     /// Opens the trace of one incoming HTTP request, named `req-<wall-clock ns>-<random>.cbor`
-    /// (20 and 8 digits, so that `ls` sorts a directory of them by arrival, and instances
-    /// running at once never pick the same name) unless `WASM_RR_TRACE` names the file.
+    /// (20 decimal and 8 hex digits, so that `ls` sorts a directory of them by arrival, and
+    /// instances running at once never pick the same name; `WASM_RR_TRACE` does not apply).
     pub fn start_request_trace() {
         use crate::wasi::clocks::wall_clock;
         let now = wall_clock::now();
@@ -124,12 +124,7 @@ mod recorder {
     /// The trace file name relative to [`TRACE_DIR`].
     fn trace_file_name() -> String {
         if let Some(name) = NAME.with_borrow(|n| n.clone()) {
-            if !environment::get_environment()
-                .iter()
-                .any(|(k, _)| *k == format!("{RESERVED_ENV_PREFIX}TRACE"))
-            {
-                return name;
-            }
+            return name;
         }
         let var = format!("{RESERVED_ENV_PREFIX}TRACE");
         let Some((_, name)) = environment::get_environment()
