@@ -431,46 +431,88 @@ fn main() {
     }
 }
 
-/// Times and peak RSS of one I/O case, plain, recorded and replayed: the median of `runs`
-/// alternating rounds (the recording is made once before, so that the replay has a trace).
-fn io_costs(
-    runs: usize,
-    plain: &dyn Fn() -> Command,
-    record: &dyn Fn() -> Command,
-    replay: &dyn Fn() -> Command,
-) -> [Cost; 3] {
-    run_ok(&mut record());
-    let mut costs: [Vec<Cost>; 3] = [Vec::new(), Vec::new(), Vec::new()];
-    for _ in 0..runs {
-        costs[0].push(measure(&mut plain()));
-        costs[1].push(measure(&mut record()));
-        costs[2].push(measure(&mut replay()));
-    }
-    costs.map(median)
+/// One case of an I/O table: its name, the app's arguments, and how its trace's size in bytes
+/// is shown in the last column.
+struct Case {
+    name: &'static str,
+    args: Vec<String>,
+    trace_bytes: Box<dyn Fn(f64) -> String>,
 }
 
-/// One row of an I/O table: plain time, record and replay ratios, peak RSS plain and the
-/// differences, then `last` (the trace's size, as the table counts it).
-fn io_row(name: &str, [plain, record, replay]: [Cost; 3], last: &str) {
-    let ms = |c: Cost| c.time.as_secs_f64() * 1e3;
-    let mib = |c: Cost| c.rss_kib as f64 / 1024.0;
-    println!(
-        "| {name} | {:.0} ms | {:.2}x | {:.2}x | {:.1} MiB | {:+.1} MiB | {:+.1} MiB | {last} |",
-        ms(plain),
-        ms(record) / ms(plain),
-        ms(replay) / ms(plain),
-        mib(plain),
-        mib(record) - mib(plain),
-        mib(replay) - mib(plain),
+/// A table of I/O cases of `app`, each run plain on `wasmtime run FLAGS`, recorded on the
+/// same with the recording component, and replayed by `wasm-rr replay` (which streams the
+/// trace from disk): times as the median of `runs` alternating rounds (the recording is made
+/// once before, so that the replay has a trace), ratios against plain, and peak RSS.
+fn io_table(p: &Paths, runs: usize, title: &str, app: &Path, flags: &[&str], cases: &[Case]) {
+    let traces = p
+        .dir
+        .join(format!("traces-{}", app.file_stem().unwrap().display()));
+    std::fs::create_dir_all(&traces).unwrap();
+    let rec = traces.join("app.recording.wasm");
+    run_ok(
+        Command::new(&p.wasm_rr)
+            .arg("wrap")
+            .arg(app)
+            .arg("-o")
+            .arg(&rec),
     );
+    let trace_dir = format!("{}::/wasm-rr", traces.display());
+    println!(
+        "\n| {title} | plain `wasmtime run {}` | record on stock | `wasm-rr replay` | peak RSS plain | record | replay | trace bytes |",
+        flags.join(" ")
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (i, case) in cases.iter().enumerate() {
+        let trace_file = format!("t{i}.cbor");
+        let plain = || {
+            let mut c = Command::new("wasmtime");
+            c.arg("run").args(flags).arg(app).args(&case.args);
+            c
+        };
+        let record = || {
+            let mut c = Command::new("wasmtime");
+            c.arg("run")
+                .args(flags)
+                .args(["--dir", &trace_dir])
+                .args(["--env", &format!("WASM_RR_TRACE={trace_file}")])
+                .arg(&rec)
+                .args(&case.args);
+            c
+        };
+        let replay = || {
+            let mut c = Command::new(&p.wasm_rr);
+            c.arg("replay").arg(app).arg(traces.join(&trace_file));
+            c
+        };
+        run_ok(&mut record());
+        let mut costs: [Vec<Cost>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+        for _ in 0..runs {
+            costs[0].push(measure(&mut plain()));
+            costs[1].push(measure(&mut record()));
+            costs[2].push(measure(&mut replay()));
+        }
+        let [plain, record, replay] = costs.map(median);
+        let trace_len = size(&traces.join(&trace_file)) as f64;
+        let ms = |c: Cost| c.time.as_secs_f64() * 1e3;
+        let mib = |c: Cost| c.rss_kib as f64 / 1024.0;
+        println!(
+            "| {} | {:.0} ms | {:.2}x | {:.2}x | {:.1} MiB | {:+.1} MiB | {:+.1} MiB | {} |",
+            case.name,
+            ms(plain),
+            ms(record) / ms(plain),
+            ms(replay) / ms(plain),
+            mib(plain),
+            mib(record) - mib(plain),
+            mib(replay) - mib(plain),
+            (case.trace_bytes)(trace_len),
+        );
+    }
 }
 
 /// The file-access table: F1 and F2.
 fn files_table(p: &Paths, runs: usize) {
     let data = p.dir.join("files");
-    let traces = p.dir.join("files-traces");
     std::fs::create_dir_all(data.join("many")).unwrap();
-    std::fs::create_dir_all(&traces).unwrap();
     {
         use std::io::Write;
         let mut f = std::fs::File::create(data.join("big.bin")).unwrap();
@@ -484,63 +526,31 @@ fn files_table(p: &Paths, runs: usize) {
             std::fs::write(data.join(format!("many/f{i}.txt")), format!("file {i}\n")).unwrap();
         }
     }
-    let app = PathBuf::from(wasm_rr_fixtures_artifacts::FS_CAT);
-    let rec = p.dir.join("fs-rec.wasm");
-    run_ok(
-        Command::new(&p.wasm_rr)
-            .arg("wrap")
-            .arg(&app)
-            .arg("-o")
-            .arg(&rec),
-    );
+    let small: f64 = (0..10_000)
+        .map(|i| format!("file {i}\n").len() as f64)
+        .sum();
     let preopen = format!("{}::data", data.display());
-    let trace_dir = format!("{}::/wasm-rr", traces.display());
-    let cases: [(&str, &[&str]); 2] = [
-        ("F1: read a 1 GiB file", &["data/big.bin"]),
-        (
-            "F2: stat + read 10,000 small files",
-            &["data/many", "many", "10000"],
-        ),
-    ];
-    println!(
-        "\n| file access | plain `wasmtime run` | record on stock | `wasm-rr replay` | peak RSS plain | record | replay | trace bytes per byte read |"
+    io_table(
+        p,
+        runs,
+        "file access",
+        Path::new(wasm_rr_fixtures_artifacts::FS_CAT),
+        &["--dir", &preopen],
+        &[
+            Case {
+                name: "F1: read a 1 GiB file",
+                args: vec!["data/big.bin".into()],
+                trace_bytes: Box::new(|t| {
+                    format!("{:.4} per byte read", t / f64::from(1u32 << 30))
+                }),
+            },
+            Case {
+                name: "F2: stat + read 10,000 small files",
+                args: vec!["data/many".into(), "many".into(), "10000".into()],
+                trace_bytes: Box::new(move |t| format!("{:.4} per byte read", t / small)),
+            },
+        ],
     );
-    println!("|---|---|---|---|---|---|---|---|");
-    for (i, (name, args)) in cases.iter().enumerate() {
-        let trace_file = format!("t{i}.cbor");
-        let plain = || {
-            let mut c = Command::new("wasmtime");
-            c.args(["run", "--dir", &preopen]).arg(&app).args(*args);
-            c
-        };
-        let record = || {
-            let mut c = Command::new("wasmtime");
-            c.args(["run", "--dir", &preopen, "--dir", &trace_dir])
-                .args(["--env", &format!("WASM_RR_TRACE={trace_file}")])
-                .arg(&rec)
-                .args(*args);
-            c
-        };
-        let replay = || {
-            let mut c = Command::new(&p.wasm_rr);
-            c.arg("replay").arg(&app).arg(traces.join(&trace_file));
-            c
-        };
-        let costs = io_costs(runs, &plain, &record, &replay);
-        let read: u64 = if i == 0 {
-            1 << 30
-        } else {
-            (0..10_000)
-                .map(|i| format!("file {i}\n").len() as u64)
-                .sum()
-        };
-        let trace_len = size(&traces.join(&trace_file));
-        io_row(
-            name,
-            costs,
-            &format!("{:.4}", trace_len as f64 / read as f64),
-        );
-    }
 }
 
 /// A loopback server for the network table: for every connection, either echoes 16-byte
@@ -578,132 +588,55 @@ fn network_server(download: bool) -> String {
 
 /// The network table: N1 and N2.
 fn network_table(p: &Paths, runs: usize) {
-    let traces = p.dir.join("net-traces");
-    std::fs::create_dir_all(&traces).unwrap();
-    let app = PathBuf::from(wasm_rr_fixtures_artifacts::NET_OPS);
-    let rec = p.dir.join("net-rec.wasm");
-    run_ok(
-        Command::new(&p.wasm_rr)
-            .arg("wrap")
-            .arg(&app)
-            .arg("-o")
-            .arg(&rec),
+    io_table(
+        p,
+        runs,
+        "network",
+        Path::new(wasm_rr_fixtures_artifacts::NET_OPS),
+        &["-S", "inherit-network"],
+        &[
+            Case {
+                name: "N1: 10,000 TCP round trips of 16 bytes",
+                args: vec!["rounds".into(), network_server(false), "10000".into()],
+                trace_bytes: Box::new(|t| format!("{:.0} per round trip", t / 10_000.0)),
+            },
+            Case {
+                name: "N2: a 1 GiB TCP download",
+                args: vec!["download".into(), network_server(true)],
+                trace_bytes: Box::new(|t| {
+                    format!("{:.4} per byte received", t / f64::from(1u32 << 30))
+                }),
+            },
+        ],
     );
-    let trace_dir = format!("{}::/wasm-rr", traces.display());
-    let rounds = network_server(false);
-    let download = network_server(true);
-    let cases: [(&str, Vec<String>, f64); 2] = [
-        (
-            "N1: 10,000 TCP round trips of 16 bytes",
-            vec!["rounds".into(), rounds, "10000".into()],
-            10_000.0,
-        ),
-        (
-            "N2: a 1 GiB TCP download",
-            vec!["download".into(), download],
-            f64::from(1u32 << 30),
-        ),
-    ];
-    println!(
-        "\n| network | plain `wasmtime run -S inherit-network` | record on stock | `wasm-rr replay` | peak RSS plain | record | replay | trace bytes |"
-    );
-    println!("|---|---|---|---|---|---|---|---|");
-    for (i, (name, args, per)) in cases.iter().enumerate() {
-        let trace_file = format!("n{i}.cbor");
-        let plain = || {
-            let mut c = Command::new("wasmtime");
-            c.args(["run", "-S", "inherit-network"])
-                .arg(&app)
-                .args(args);
-            c
-        };
-        let record = || {
-            let mut c = Command::new("wasmtime");
-            c.args(["run", "-S", "inherit-network", "--dir", &trace_dir])
-                .args(["--env", &format!("WASM_RR_TRACE={trace_file}")])
-                .arg(&rec)
-                .args(args);
-            c
-        };
-        let replay = || {
-            let mut c = Command::new(&p.wasm_rr);
-            c.arg("replay").arg(&app).arg(traces.join(&trace_file));
-            c
-        };
-        let costs = io_costs(runs, &plain, &record, &replay);
-        let trace_len = size(&traces.join(&trace_file)) as f64;
-        let bytes = if i == 0 {
-            format!("{:.0} per round trip", trace_len / per)
-        } else {
-            format!("{:.4} per byte received", trace_len / per)
-        };
-        io_row(name, costs, &bytes);
-    }
 }
 
 /// The HTTP table: H1 and H2.
 fn http_table(p: &Paths, runs: usize) {
-    let traces = p.dir.join("http-traces");
-    std::fs::create_dir_all(&traces).unwrap();
-    let app = PathBuf::from(wasm_rr_fixtures_artifacts::HTTP_CLIENT);
-    let rec = p.dir.join("http-rec.wasm");
-    run_ok(
-        Command::new(&p.wasm_rr)
-            .arg("wrap")
-            .arg(&app)
-            .arg("-o")
-            .arg(&rec),
-    );
-    let trace_dir = format!("{}::/wasm-rr", traces.display());
     let server = http_server::start();
     let gib = 1u64 << 30;
-    let cases: [(&str, Vec<String>); 2] = [
-        (
-            "H1: 1,000 small GETs, one after another",
-            vec!["gets".into(), server.url("/hello"), "1000".into()],
-        ),
-        (
-            "H2: a 1 GiB download",
-            vec!["download".into(), server.url(&format!("/bytes/{gib}"))],
-        ),
-    ];
-    println!(
-        "\n| HTTP | plain `wasmtime run -S http` | record on stock | `wasm-rr replay` | peak RSS plain | record | replay | trace bytes |"
+    io_table(
+        p,
+        runs,
+        "HTTP",
+        Path::new(wasm_rr_fixtures_artifacts::HTTP_CLIENT),
+        &["-S", "http"],
+        &[
+            Case {
+                name: "H1: 1,000 small GETs, one after another",
+                args: vec!["gets".into(), server.url("/hello"), "1000".into()],
+                // Each exchange's body is "hello", 5 bytes.
+                trace_bytes: Box::new(|t| {
+                    format!("{:.0} per exchange beyond its 5 B body", t / 1000.0 - 5.0)
+                }),
+            },
+            Case {
+                name: "H2: a 1 GiB download",
+                args: vec!["download".into(), server.url(&format!("/bytes/{gib}"))],
+                trace_bytes: Box::new(move |t| format!("{:.4} per byte received", t / gib as f64)),
+            },
+        ],
     );
-    println!("|---|---|---|---|---|---|---|---|");
-    for (i, (name, args)) in cases.iter().enumerate() {
-        let trace_file = format!("h{i}.cbor");
-        let plain = || {
-            let mut c = Command::new("wasmtime");
-            c.args(["run", "-S", "http"]).arg(&app).args(args);
-            c
-        };
-        let record = || {
-            let mut c = Command::new("wasmtime");
-            c.args(["run", "-S", "http", "--dir", &trace_dir])
-                .args(["--env", &format!("WASM_RR_TRACE={trace_file}")])
-                .arg(&rec)
-                .args(args);
-            c
-        };
-        let replay = || {
-            let mut c = Command::new(&p.wasm_rr);
-            c.arg("replay").arg(&app).arg(traces.join(&trace_file));
-            c
-        };
-        let costs = io_costs(runs, &plain, &record, &replay);
-        let trace_len = size(&traces.join(&trace_file)) as f64;
-        let bytes = if i == 0 {
-            // Each exchange's body is "hello", 5 bytes.
-            format!(
-                "{:.0} per exchange beyond its 5 B body",
-                trace_len / 1000.0 - 5.0
-            )
-        } else {
-            format!("{:.4} per byte received", trace_len / gib as f64)
-        };
-        io_row(name, costs, &bytes);
-    }
 }
 
 fn wasmtime_version(program: &Path) -> String {

@@ -23,6 +23,14 @@ fn http_events(trace: &wasm_rr_trace::Trace) -> Vec<&HttpEvent> {
         .collect()
 }
 
+/// How many requests the guest sent (`outgoing-handler.handle` calls).
+fn handles(trace: &wasm_rr_trace::Trace) -> usize {
+    http_events(trace)
+        .iter()
+        .filter(|e| matches!(e.call, HttpCall::Handle { .. }))
+        .count()
+}
+
 /// Records `app ARGS` on stock wasmtime against a fresh server (`{}` in an argument is the
 /// server's address), stops the server, replays twice with no flags, and checks that the
 /// replays print exactly what the recording did and that the self-replaying component imports
@@ -215,11 +223,7 @@ fn two_requests_in_flight_polled_together() {
     let out = recorded.stdout();
     assert!(out.contains("a: body \"hello\"\n"), "{out}");
     assert!(out.contains("b: body \"one,two,three\"\n"), "{out}");
-    let handles = http_events(&trace)
-        .iter()
-        .filter(|e| matches!(e.call, HttpCall::Handle { .. }))
-        .count();
-    assert_eq!(handles, 2);
+    assert_eq!(handles(&trace), 2);
 }
 
 #[test]
@@ -328,11 +332,7 @@ fn a_wstd_client_with_two_requests_in_flight() {
     );
     // Two exchanges, each with its own numbered resources and streams (how they interleave
     // is wstd's and the host's business; the replay follows the recorded interleaving).
-    let handles = http_events(&trace)
-        .iter()
-        .filter(|e| matches!(e.call, HttpCall::Handle { .. }))
-        .count();
-    assert_eq!(handles, 2);
+    assert_eq!(handles(&trace), 2);
 }
 
 #[test]

@@ -375,6 +375,30 @@ fn made_answer<T: 'static>(r: Result<T, ()>) -> HttpAnswer {
     }
 }
 
+/// The number and host resource of the resource an answer says was created.
+fn created_resource<T: 'static>(answer: HttpAnswer) -> (u32, Host<T>) {
+    match answer {
+        HttpAnswer::Resource(id) => (id, created()),
+        other => wrong(other),
+    }
+}
+
+/// The constructor of `outgoing-request` or `outgoing-response` (`Self`), which takes the
+/// `headers`: `$call` is the call's `HttpCall` variant, `$host_new` the host's constructor.
+macro_rules! new_with_headers {
+    ($headers:ident, $call:ident, $host_new:path) => {{
+        #[allow(unused_mut)]
+        let mut headers = $headers.into_inner::<Fields>();
+        let (id, host) = created_resource(http!(
+            HttpCall::$call {
+                headers: headers.id
+            },
+            HttpAnswer::Resource(made($host_new(take(&mut headers.host))))
+        ));
+        Self { id, host }
+    }};
+}
+
 /// The exported `fields` resource (`headers` and `trailers` too).
 pub struct Fields {
     id: u32,
@@ -401,17 +425,11 @@ fn fields(answer: HttpAnswer) -> api::Fields {
 
 impl api::GuestFields for Fields {
     fn new() -> Fields {
-        let answer = http!(
+        let (id, host) = created_resource(http!(
             HttpCall::NewFields,
             HttpAnswer::Resource(made(host::Fields::new()))
-        );
-        match answer {
-            HttpAnswer::Resource(id) => Fields {
-                id,
-                host: created(),
-            },
-            other => wrong(other),
-        }
+        ));
+        Fields { id, host }
     }
 
     fn from_list(entries: Vec<(String, Vec<u8>)>) -> Result<api::Fields, api::HeaderError> {
@@ -549,6 +567,44 @@ fn scheme_answer(answer: HttpAnswer) -> Option<api::Scheme> {
     }
 }
 
+/// `headers`, of requests and responses.
+macro_rules! headers_getter {
+    () => {
+        fn headers(&self) -> api::Fields {
+            fields(http!(
+                HttpCall::Headers(self.id),
+                HttpAnswer::Resource(made(live(&self.host).headers()))
+            ))
+        }
+    };
+}
+
+/// `consume`, of `incoming-request` and `incoming-response`.
+macro_rules! consume_method {
+    () => {
+        fn consume(&self) -> Result<api::IncomingBody, ()> {
+            let id = resource(http!(
+                HttpCall::Consume(self.id),
+                made_answer(live(&self.host).consume())
+            ))?;
+            Ok(IncomingBody::resource(id))
+        }
+    };
+}
+
+/// `body`, of `outgoing-request` and (`$response`) `outgoing-response`.
+macro_rules! body_method {
+    ($response:expr) => {
+        fn body(&self) -> Result<api::OutgoingBody, ()> {
+            let id = resource(http!(
+                HttpCall::Body(self.id),
+                made_answer(live(&self.host).body())
+            ))?;
+            Ok(OutgoingBody::resource(id, $response))
+        }
+    };
+}
+
 /// The methods both request resources have: `method`, `path-with-query`, `scheme`,
 /// `authority` and `headers`.
 macro_rules! request_getters {
@@ -581,25 +637,14 @@ macro_rules! request_getters {
             ))
         }
 
-        fn headers(&self) -> api::Fields {
-            fields(http!(
-                HttpCall::Headers(self.id),
-                HttpAnswer::Resource(made(live(&self.host).headers()))
-            ))
-        }
+        headers_getter!();
     };
 }
 
 impl api::GuestIncomingRequest for IncomingRequest {
     request_getters!();
 
-    fn consume(&self) -> Result<api::IncomingBody, ()> {
-        let id = resource(http!(
-            HttpCall::Consume(self.id),
-            made_answer(live(&self.host).consume())
-        ))?;
-        Ok(IncomingBody::resource(id))
-    }
+    consume_method!();
 }
 
 /// The exported `outgoing-request` resource.
@@ -612,31 +657,11 @@ pub struct OutgoingRequest {
 impl api::GuestOutgoingRequest for OutgoingRequest {
     request_getters!();
 
-    #[allow(unused_mut)]
     fn new(headers: api::Fields) -> OutgoingRequest {
-        let mut headers = headers.into_inner::<Fields>();
-        let answer = http!(
-            HttpCall::NewRequest {
-                headers: headers.id
-            },
-            HttpAnswer::Resource(made(host::OutgoingRequest::new(take(&mut headers.host))))
-        );
-        match answer {
-            HttpAnswer::Resource(id) => OutgoingRequest {
-                id,
-                host: created(),
-            },
-            other => wrong(other),
-        }
+        new_with_headers!(headers, NewRequest, host::OutgoingRequest::new)
     }
 
-    fn body(&self) -> Result<api::OutgoingBody, ()> {
-        let id = resource(http!(
-            HttpCall::Body(self.id),
-            made_answer(live(&self.host).body())
-        ))?;
-        Ok(OutgoingBody::resource(id, false))
-    }
+    body_method!(false);
 
     fn set_method(&self, method: api::Method) -> Result<(), ()> {
         let method = wit::method_from(method);
@@ -731,17 +756,11 @@ impl RequestOptions {
 
 impl api::GuestRequestOptions for RequestOptions {
     fn new() -> RequestOptions {
-        let answer = http!(
+        let (id, host) = created_resource(http!(
             HttpCall::NewOptions,
             HttpAnswer::Resource(made(host::RequestOptions::new()))
-        );
-        match answer {
-            HttpAnswer::Resource(id) => RequestOptions {
-                id,
-                host: created(),
-            },
-            other => wrong(other),
-        }
+        ));
+        RequestOptions { id, host }
     }
 
     fn connect_timeout(&self) -> Option<u64> {
@@ -863,20 +882,40 @@ impl api::GuestIncomingResponse for IncomingResponse {
         ))
     }
 
-    fn headers(&self) -> api::Fields {
-        fields(http!(
-            HttpCall::Headers(self.id),
-            HttpAnswer::Resource(made(live(&self.host).headers()))
-        ))
-    }
+    headers_getter!();
 
-    fn consume(&self) -> Result<api::IncomingBody, ()> {
-        let id = resource(http!(
-            HttpCall::Consume(self.id),
-            made_answer(live(&self.host).consume())
-        ))?;
-        Ok(IncomingBody::resource(id))
-    }
+    consume_method!();
+}
+
+/// `incoming-body.stream` or `outgoing-body.write` on `$body`: `$method` is the host's method
+/// (recording), `$replay_host` what the stream wraps when replaying, and `$new` makes the
+/// exported stream, numbered like every stream and a child of the body.
+macro_rules! body_stream {
+    ($body:ident, $call:expr, $method:ident, $replay_host:expr, $new:path) => {{
+        let answer = http!(
+            $call,
+            match live(&$body.host).$method() {
+                Ok(s) => {
+                    crate::stash::put(Rc::new(s));
+                    HttpAnswer::Stream(crate::io::streams::next_stream_id())
+                }
+                Err(()) => HttpAnswer::Refused,
+            }
+        );
+        match answer {
+            HttpAnswer::Stream(id) => {
+                mark_network(id);
+                #[cfg(not(feature = "replay"))]
+                let host = crate::stash::take();
+                #[cfg(feature = "replay")]
+                let host = $replay_host;
+                let guard = $body.children.child(as_parent(&$body.host));
+                Ok($new(id, host, guard))
+            }
+            HttpAnswer::Refused => Err(()),
+            other => wrong(other),
+        }
+    }};
 }
 
 /// The exported `incoming-body` resource.
@@ -904,29 +943,13 @@ impl Drop for IncomingBody {
 
 impl api::GuestIncomingBody for IncomingBody {
     fn stream(&self) -> Result<InputStream, ()> {
-        let answer = http!(
+        body_stream!(
+            self,
             HttpCall::IncomingStream(self.id),
-            match live(&self.host).stream() {
-                Ok(s) => {
-                    crate::stash::put(Rc::new(s));
-                    HttpAnswer::Stream(crate::io::streams::next_stream_id())
-                }
-                Err(()) => HttpAnswer::Refused,
-            }
-        );
-        match answer {
-            HttpAnswer::Stream(id) => {
-                mark_network(id);
-                #[cfg(not(feature = "replay"))]
-                let host = crate::stash::take();
-                #[cfg(feature = "replay")]
-                let host = ();
-                let guard = self.children.child(as_parent(&self.host));
-                Ok(new_child_input(id, host, guard))
-            }
-            HttpAnswer::Refused => Err(()),
-            other => wrong(other),
-        }
+            stream,
+            (),
+            new_child_input
+        )
     }
 
     #[allow(unused_mut)]
@@ -1021,22 +1044,8 @@ pub struct OutgoingResponse {
 }
 
 impl api::GuestOutgoingResponse for OutgoingResponse {
-    #[allow(unused_mut)]
     fn new(headers: api::Fields) -> OutgoingResponse {
-        let mut headers = headers.into_inner::<Fields>();
-        let answer = http!(
-            HttpCall::NewResponse {
-                headers: headers.id
-            },
-            HttpAnswer::Resource(made(host::OutgoingResponse::new(take(&mut headers.host))))
-        );
-        match answer {
-            HttpAnswer::Resource(id) => OutgoingResponse {
-                id,
-                host: created(),
-            },
-            other => wrong(other),
-        }
+        new_with_headers!(headers, NewResponse, host::OutgoingResponse::new)
     }
 
     fn status_code(&self) -> u16 {
@@ -1056,20 +1065,9 @@ impl api::GuestOutgoingResponse for OutgoingResponse {
         ))
     }
 
-    fn headers(&self) -> api::Fields {
-        fields(http!(
-            HttpCall::Headers(self.id),
-            HttpAnswer::Resource(made(live(&self.host).headers()))
-        ))
-    }
+    headers_getter!();
 
-    fn body(&self) -> Result<api::OutgoingBody, ()> {
-        let id = resource(http!(
-            HttpCall::Body(self.id),
-            made_answer(live(&self.host).body())
-        ))?;
-        Ok(OutgoingBody::resource(id, true))
-    }
+    body_method!(true);
 }
 
 /// The exported `outgoing-body` resource.
@@ -1101,31 +1099,15 @@ impl Drop for OutgoingBody {
 
 impl api::GuestOutgoingBody for OutgoingBody {
     fn write(&self) -> Result<OutputStream, ()> {
-        let answer = http!(
+        // Replaying, a response's body goes to stdout (see `ResponseOutparam::set`).
+        body_stream!(
+            self,
             HttpCall::OutgoingStream(self.id),
-            match live(&self.host).write() {
-                Ok(s) => {
-                    crate::stash::put(Rc::new(s));
-                    HttpAnswer::Stream(crate::io::streams::next_stream_id())
-                }
-                Err(()) => HttpAnswer::Refused,
-            }
-        );
-        match answer {
-            HttpAnswer::Stream(id) => {
-                mark_network(id);
-                #[cfg(not(feature = "replay"))]
-                let host = crate::stash::take();
-                #[cfg(feature = "replay")]
-                let host = self
-                    .response
-                    .then(|| Rc::new(crate::wasi::cli::stdout::get_stdout()));
-                let guard = self.children.child(as_parent(&self.host));
-                Ok(new_child_output(id, host, guard))
-            }
-            HttpAnswer::Refused => Err(()),
-            other => wrong(other),
-        }
+            write,
+            self.response
+                .then(|| Rc::new(crate::wasi::cli::stdout::get_stdout())),
+            new_child_output
+        )
     }
 
     #[allow(unused_mut)]
