@@ -1,7 +1,7 @@
 //! Record and replay overhead against plain `wasmtime run`, trace sizes and peak memory.
 //!
 //! `cargo bench -p wasm-rr --bench overhead [-- --runs N] [--quick] [--no-files] [--io-only]
-//! [--http-only]`
+//! [--http-only] [--toolchains]`
 //!
 //! Workloads (`fixtures/src/bin/workload.rs`): W1 = 1,000,000 `get-random-u64`; W2 =
 //! 1,000,000 `monotonic-clock.now`; W3 = 200,000 of each, interleaved; W4 = a compute-bound
@@ -18,7 +18,11 @@
 //! round trips of 16 bytes, N2 = a 1 GiB TCP download; recorded on stock `wasmtime run -S
 //! inherit-network`. A fourth measures HTTP (`fixtures/src/bin/http_client.rs` against a hyper
 //! server in this process): H1 = 1,000 small GETs one after another, H2 = a 1 GiB download;
-//! recorded on stock `wasmtime run -S http`.
+//! recorded on stock `wasmtime run -S http`. A fifth (`--toolchains`, or part of a full run)
+//! takes each toolchain's fixture (as `host/tests/runtimes.rs` runs it): plain `wasmtime run`,
+//! recording on it, and the self-replaying component on wasmtime 48, on the second wasmtime
+//! (`target/tools/wasmtime-49`, when set up) and on Node.js (`scripts/replay-node`, which
+//! transpiles the component with jco every run).
 
 #[path = "../tests/common/http_server.rs"]
 mod http_server;
@@ -251,6 +255,7 @@ fn main() {
     let only_io = argv.iter().any(|a| a == "--io-only");
     let files = !argv.iter().any(|a| a == "--no-files");
     let http_only = argv.iter().any(|a| a == "--http-only");
+    let toolchains_only = argv.iter().any(|a| a == "--toolchains");
     let dir = tempfile::tempdir().unwrap();
     let p = Paths {
         wasm_rr: PathBuf::from(env!("CARGO_BIN_EXE_wasm-rr")),
@@ -260,6 +265,10 @@ fn main() {
     };
     if http_only {
         http_table(&p, runs);
+        return;
+    }
+    if toolchains_only {
+        toolchains_table(&p, runs);
         return;
     }
     let mut variants = vec![
@@ -280,6 +289,7 @@ fn main() {
         files_table(&p, runs);
         network_table(&p, runs);
         http_table(&p, runs);
+        toolchains_table(&p, runs);
         return;
     }
     let workloads: Vec<&Workload> = WORKLOADS
@@ -428,6 +438,7 @@ fn main() {
         files_table(&p, runs);
         network_table(&p, runs);
         http_table(&p, runs);
+        toolchains_table(&p, runs);
     }
 }
 
@@ -637,6 +648,152 @@ fn http_table(p: &Paths, runs: usize) {
             },
         ],
     );
+}
+
+/// The toolchain table: every toolchain's fixture, recorded on stock `wasmtime run` and
+/// replayed on each runtime.
+fn toolchains_table(p: &Paths, runs: usize) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let wasmtime2 = root.join("target/tools/wasmtime-49/wasmtime_cli/wasmtime");
+    let node = root.join("scripts/replay-node");
+    let dir = p.dir.join("toolchains");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("input.txt"), "the input file\n").unwrap();
+    let server = http_server::start();
+    let preopen = format!("{}::data", data.display());
+    let files: Vec<String> = vec!["--dir".into(), preopen];
+    let http: Vec<String> = vec!["-S".into(), "http".into()];
+    use wasm_rr_fixtures_artifacts as f;
+    let cases: Vec<(&str, &str, &Vec<String>, Vec<String>, bool)> = vec![
+        ("Rust std", f::FS_OPS, &files, vec!["data".into()], true),
+        (
+            "C, wasi-libc, adapter 50",
+            f::C_GUEST_V50,
+            &files,
+            vec!["data".into()],
+            true,
+        ),
+        (
+            "Python, componentize-py",
+            f::PYTHON_APP,
+            &files,
+            vec!["x".into()],
+            true,
+        ),
+        (
+            "JavaScript, componentize-qjs --sync",
+            f::JS_APP_SYNC,
+            &files,
+            vec!["x".into()],
+            true,
+        ),
+        (
+            "JavaScript, componentize-qjs (async ABI)",
+            f::JS_APP_ASYNC,
+            &files,
+            vec!["x".into()],
+            false,
+        ),
+        (
+            "JavaScript, componentize-js (fetch)",
+            f::COMPONENTIZE_JS_APP,
+            &http,
+            vec![server.url("/hello")],
+            true,
+        ),
+        (
+            "Rust, wstd (2 POSTs)",
+            f::WSTD_CLIENT,
+            &http,
+            vec![server.url("/echo"), server.url("/echo")],
+            true,
+        ),
+        (
+            "Rust, waki (GET)",
+            f::WAKI_CLIENT,
+            &http,
+            vec![server.url("/hello")],
+            true,
+        ),
+    ];
+    println!(
+        "\n| toolchain | plain `wasmtime run` | record on stock | self-replaying on wasmtime 48 | on wasmtime 49 | on Node.js (incl. jco transpile) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (i, (name, app, flags, args, on_node)) in cases.iter().enumerate() {
+        let traces = dir.join(format!("traces-{i}"));
+        std::fs::create_dir_all(&traces).unwrap();
+        let rec = dir.join(format!("rec-{i}.wasm"));
+        let replay = dir.join(format!("replay-{i}.wasm"));
+        run_ok(
+            Command::new(&p.wasm_rr)
+                .arg("wrap")
+                .arg(app)
+                .arg("-o")
+                .arg(&rec),
+        );
+        let trace_dir = format!("{}::/wasm-rr", traces.display());
+        let plain = || {
+            let mut c = Command::new("wasmtime");
+            c.arg("run").args(*flags).arg(app).args(args);
+            c
+        };
+        let record = || {
+            let mut c = Command::new("wasmtime");
+            c.arg("run")
+                .args(*flags)
+                .args(["--dir", &trace_dir])
+                .arg(&rec)
+                .args(args);
+            c
+        };
+        run_ok(&mut record());
+        run_ok(
+            Command::new(&p.wasm_rr)
+                .args(["wrap", "--replay"])
+                .arg(traces.join("trace.cbor"))
+                .arg(app)
+                .arg("-o")
+                .arg(&replay),
+        );
+        let on = |program: &Path, run_arg: bool| {
+            let mut c = Command::new(program);
+            if run_arg {
+                c.arg("run");
+            }
+            c.arg(&replay);
+            c
+        };
+        let mut costs: [Vec<Cost>; 5] = Default::default();
+        for _ in 0..runs {
+            costs[0].push(measure(&mut plain()));
+            costs[1].push(measure(&mut record()));
+            costs[2].push(measure(&mut on(Path::new("wasmtime"), true)));
+            if wasmtime2.exists() {
+                costs[3].push(measure(&mut on(&wasmtime2, true)));
+            }
+            if *on_node {
+                costs[4].push(measure(&mut on(&node, false)));
+            }
+        }
+        let ms = |v: &Vec<Cost>| {
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{:.0} ms", median(v.clone()).time.as_secs_f64() * 1e3)
+            }
+        };
+        let plain_ms = median(costs[0].clone()).time.as_secs_f64();
+        let record_x = median(costs[1].clone()).time.as_secs_f64() / plain_ms;
+        println!(
+            "| {name} | {:.0} ms | {record_x:.2}x | {} | {} | {} |",
+            plain_ms * 1e3,
+            ms(&costs[2]),
+            ms(&costs[3]),
+            ms(&costs[4]),
+        );
+    }
 }
 
 fn wasmtime_version(program: &Path) -> String {
