@@ -665,7 +665,9 @@ fn toolchains_table(p: &Paths, runs: usize) {
     let files: Vec<String> = vec!["--dir".into(), preopen];
     let http: Vec<String> = vec!["-S".into(), "http".into()];
     use wasm_rr_fixtures_artifacts as f;
-    let cases: Vec<(&str, &str, &Vec<String>, Vec<String>, bool)> = vec![
+    // (toolchain, fixture, wasmtime flags, arguments, replays on Node.js)
+    type Row<'a> = (&'a str, &'a str, &'a Vec<String>, Vec<String>, bool);
+    let cases: Vec<Row> = vec![
         ("Rust std", f::FS_OPS, &files, vec!["data".into()], true),
         (
             "C, wasi-libc, adapter 50",

@@ -346,13 +346,13 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
     let trace_path = trace
         .unwrap_or_else(|| PathBuf::from(format!("{DEFAULT_TRACE_STEM}.{}", format.extension())));
     let guest = read_app(app)?;
-    if let Ok((_, exports)) = wasm_rr_composer::component_world(&guest) {
-        if wasm_rr_composer::is_http_handler(&exports) {
-            bail!(
-                "{} is an HTTP handler (it exports wasi:http/incoming-handler): record it with `wasm-rr serve`",
-                app.display()
-            );
-        }
+    if let Ok((_, exports)) = wasm_rr_composer::component_world(&guest)
+        && wasm_rr_composer::is_http_handler(&exports)
+    {
+        bail!(
+            "{} is an HTTP handler (it exports wasi:http/incoming-handler): record it with `wasm-rr serve`",
+            app.display()
+        );
     }
     let sha = wasm_rr_composer::component_sha256(&guest);
     let wrapped = cache::composed("record", &sha, || {

@@ -232,10 +232,10 @@ fn a_handler_that_answers_differently_on_replay_is_a_divergence() {
     // The handler is told another path now, so it prints and answers something else.
     let mut trace = load(&found[0]);
     for e in &mut trace.events {
-        if let Event::Http(h) = e {
-            if let (HttpCall::PathWithQuery(_), HttpAnswer::Text(t)) = (&h.call, &mut h.answer) {
-                *t = Some("/other".into());
-            }
+        if let Event::Http(h) = e
+            && let (HttpCall::PathWithQuery(_), HttpAnswer::Text(t)) = (&h.call, &mut h.answer)
+        {
+            *t = Some("/other".into());
         }
     }
     let edited = dir.path().join("edited.json");
