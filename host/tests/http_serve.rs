@@ -19,6 +19,24 @@ struct Serving {
     child: Child,
     /// `127.0.0.1:PORT`, from the server's own "serving" line.
     addr: String,
+    /// The server's later stderr lines, as it prints them.
+    stderr: std::sync::mpsc::Receiver<String>,
+}
+
+impl Serving {
+    /// Waits for a stderr line containing `text` (the server prints it, or the test fails
+    /// when the server's stderr ends first).
+    fn wait_for_stderr(&self, text: &str) -> String {
+        loop {
+            let line = self
+                .stderr
+                .recv()
+                .unwrap_or_else(|_| panic!("the server's stderr ended without {text:?}"));
+            if line.contains(text) {
+                return line;
+            }
+        }
+    }
 }
 
 impl Drop for Serving {
@@ -51,8 +69,17 @@ fn start_serving(mut cmd: Command, marker: &str) -> Serving {
         }
     };
     // Keep draining stderr, so that the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Serving { child, addr }
+    let (send, stderr) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = send.send(line);
+        }
+    });
+    Serving {
+        child,
+        addr,
+        stderr,
+    }
 }
 
 /// The request traces in `dir`, sorted by name.
@@ -302,4 +329,34 @@ fn a_request_trace_is_refused_for_another_component() {
             app.display()
         )
     );
+}
+
+#[test]
+fn a_reused_instance_is_refused_rather_than_recorded_wrong() {
+    let dir = scratch();
+    let app = fixture("wstd_server");
+    let recording = dir.path().join("app.recording.wasm");
+    wrap(&app, &recording, None);
+    let traces = dir.path().join("traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    let mut cmd = Command::new("wasmtime");
+    cmd.args(["serve", "-Scli", "--addr", "127.0.0.1:0"])
+        .args(["--max-instance-reuse-count", "2", "--dir"])
+        .arg(format!("{}::/wasm-rr", traces.display()))
+        .arg(&recording);
+    let serving = start_serving(cmd, "Serving HTTP on ");
+    let first = http_server::request(&serving.addr, "GET", "/one", &[], "");
+    assert_eq!(first.status, 200);
+    let second = http_server::request(&serving.addr, "GET", "/two", &[], "");
+    assert_ne!(second.status, 200);
+    serving.wait_for_stderr(
+        "wasm-rr: this instance is handling a second request; to be recorded, every request needs an instance of its own (leave `wasmtime serve --max-instance-reuse-count` at its default, 1)",
+    );
+    drop(serving);
+    // The first request's trace is whole, and replays.
+    let found = request_traces(&traces);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let replayed = run(wasm_rr().arg("replay").arg(&app).arg(&found[0]), None);
+    assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
+    assert!(replayed.stdout().ends_with(&first.body));
 }

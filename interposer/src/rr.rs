@@ -59,9 +59,9 @@ pub fn bad_event(event: Event) -> ! {
 }
 
 #[cfg(not(feature = "replay"))]
-pub use recorder::{finish, flush, log, start, start_request_trace};
+pub use recorder::{finish, finish_request_trace, flush, log, start, start_request_trace};
 #[cfg(feature = "replay")]
-pub use replayer::{finish, flush, next, start};
+pub use replayer::{finish, finish_request_trace, flush, next, start};
 
 /// The whole embedded blob (`wasm-rr:rr/embedded`).
 #[cfg(not(feature = "replay"))]
@@ -114,6 +114,16 @@ mod recorder {
     /// instances running at once never pick the same name; `WASM_RR_TRACE` does not apply).
     pub fn start_request_trace() {
         use crate::wasi::clocks::wall_clock;
+        thread_local! {
+            static REQUESTS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+        }
+        // A reused instance carries the last request's state, which a replay (in a new
+        // instance) would not have: refuse rather than write a trace that cannot replay.
+        if REQUESTS.replace(REQUESTS.get() + 1) > 0 {
+            fatal(
+                "this instance is handling a second request; to be recorded, every request needs an instance of its own (leave `wasmtime serve --max-instance-reuse-count` at its default, 1)",
+            );
+        }
         let now = wall_clock::now();
         let ns = u128::from(now.seconds) * 1_000_000_000 + u128::from(now.nanoseconds);
         let tag = crate::wasi::random::random::get_random_u64() as u32;
@@ -236,6 +246,14 @@ mod recorder {
     /// The run is over: write everything out.
     pub fn finish() {
         flush();
+    }
+
+    /// An incoming request's handler returned: write its trace out and close it, so that a
+    /// host that reuses the instance for another request starts another trace.
+    pub fn finish_request_trace() {
+        flush();
+        RECORDER.with_borrow_mut(Option::take);
+        NAME.with_borrow_mut(Option::take);
     }
 }
 
@@ -372,4 +390,7 @@ mod replayer {
 
     /// Nothing to write when replaying.
     pub fn finish() {}
+
+    /// Nothing to write when replaying.
+    pub fn finish_request_trace() {}
 }
