@@ -111,6 +111,10 @@ enum Command {
         /// Set an environment variable for the guest: KEY=VALUE.
         #[arg(long = "env", value_name = "KEY=VALUE")]
         envs: Vec<String>,
+        /// Network access for the guest's sockets, as for `record` (`inherit-network`,
+        /// `allow-ip-name-lookup`, `tcp`, `udp`); outgoing HTTP is always on.
+        #[arg(short = 'S', value_name = "OPTION[=y|n]")]
+        wasi: Vec<String>,
     },
     /// Replay TRACE against APP on the embedded wasmtime (no stdin, env or args needed).
     Replay {
@@ -181,7 +185,8 @@ fn dispatch(command: Command) -> Result<i32> {
             trace_dir,
             dirs,
             envs,
-        } => serve(&app, addr, &trace_dir, &dirs, &envs),
+            wasi,
+        } => serve(&app, addr, &trace_dir, &dirs, &envs, parse_network(&wasi)?),
         Command::Replay { app, trace } => replay(&app, trace),
         Command::Convert { input, output } => convert(&input, &output),
         Command::Show { trace } => show(&trace),
@@ -479,12 +484,15 @@ fn default_trace() -> Result<PathBuf> {
         })
 }
 
+/// `wasm-rr serve`: the guest gets `dirs`, `envs` and `network` as with `record`; every
+/// request writes its own trace into `trace_dir`.
 fn serve(
     app: &Path,
     addr: std::net::SocketAddr,
     trace_dir: &Path,
     dirs: &[String],
     envs: &[String],
+    network: runtime::NetworkOptions,
 ) -> Result<i32> {
     let guest = read_app(app)?;
     let (_, exports) = wasm_rr_composer::component_world(&guest).map_err(wrap_err(app))?;
@@ -505,6 +513,7 @@ fn serve(
         args: vec![program_name(app)],
         envs: envs.iter().map(|e| parse_env(e)).collect::<Result<_>>()?,
         dirs: dirs.iter().map(|d| parse_dir(d)).collect::<Result<_>>()?,
+        network,
         async_abi: wasm_rr_composer::uses_async_abi(&guest),
         ..Default::default()
     };
