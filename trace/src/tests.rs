@@ -43,10 +43,138 @@ fn sample() -> Trace {
                 seconds: 1_700_000_001,
                 nanoseconds: 7,
             }),
+            Event::Http(http_event(
+                http::HttpCall::FieldsAppend {
+                    fields: 0,
+                    name: "x-request-id".into(),
+                    value: Bytes(b"a1".to_vec()),
+                },
+                http::HttpAnswer::Done,
+            )),
+            Event::Http(http_event(
+                http::HttpCall::Handle {
+                    request: 1,
+                    options: None,
+                },
+                http::HttpAnswer::Sent {
+                    head: Box::new(head()),
+                    result: Ok(2),
+                },
+            )),
+            Event::Http(http_event(
+                http::HttpCall::ResponseGet(2),
+                http::HttpAnswer::Future(None),
+            )),
+            Event::Http(http_event(
+                http::HttpCall::ResponseGet(2),
+                http::HttpAnswer::Future(Some(Ok(Err(http::ErrorCode::DnsError(
+                    http::DnsErrorPayload {
+                        rcode: Some("NXDOMAIN".into()),
+                        info_code: Some(3),
+                    },
+                ))))),
+            )),
             Event::Exit(Status::Err),
         ],
         torn_tail_bytes: 0,
     }
+}
+
+fn http_event(call: http::HttpCall, answer: http::HttpAnswer) -> http::HttpEvent {
+    http::HttpEvent { call, answer }
+}
+
+fn head() -> http::RequestHead {
+    http::RequestHead {
+        method: http::Method::Get,
+        scheme: Some(http::Scheme::Http),
+        authority: Some("127.0.0.1:8080".into()),
+        path_with_query: Some("/x?y=1".into()),
+        headers: vec![("x-request-id".into(), Bytes(b"a1".to_vec()))],
+    }
+}
+
+#[test]
+fn http_exchanges_are_summarised() {
+    use http::{HttpAnswer as A, HttpCall as C};
+    let events = vec![
+        Event::Http(http_event(
+            C::Handle {
+                request: 1,
+                options: None,
+            },
+            A::Sent {
+                head: Box::new(head()),
+                result: Ok(2),
+            },
+        )),
+        Event::Http(http_event(C::ResponseGet(2), A::Future(None))),
+        Event::Http(http_event(
+            C::ResponseGet(2),
+            A::Future(Some(Ok(Ok(Some(3))))),
+        )),
+        Event::Http(http_event(C::Status(3), A::Status(404))),
+        Event::Http(http_event(C::Consume(3), A::Resource(4))),
+        Event::Http(http_event(C::IncomingStream(4), A::Stream(StreamId(3)))),
+        Event::Read {
+            stream: StreamId(3),
+            len: 65536,
+            blocking: false,
+            result: Ok(Bytes(vec![b'x'; 10])),
+        },
+        Event::Read {
+            stream: StreamId(3),
+            len: 65536,
+            blocking: false,
+            result: Ok(Bytes(vec![])),
+        },
+        Event::Read {
+            stream: StreamId(3),
+            len: 65536,
+            blocking: false,
+            result: Ok(Bytes(vec![b'y'; 5])),
+        },
+        Event::Http(http_event(
+            C::Handle {
+                request: 5,
+                options: None,
+            },
+            A::Sent {
+                head: Box::new(head()),
+                result: Err(http::ErrorCode::ConnectionRefused),
+            },
+        )),
+    ];
+    let lines: Vec<String> = http::exchanges(&events)
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            "GET http://127.0.0.1:8080/x?y=1 -> 404, 15 B body, 2 chunks",
+            "GET http://127.0.0.1:8080/x?y=1 -> connection-refused",
+        ]
+    );
+}
+
+#[test]
+fn a_changed_header_is_named() {
+    let call = |v: &[u8]| {
+        Call::Http(http::HttpCall::FieldsAppend {
+            fields: 0,
+            name: "x-request-id".into(),
+            value: Bytes(v.to_vec()),
+        })
+    };
+    assert_eq!(
+        call(b"a1").difference(&call(b"b7")).as_deref(),
+        Some("header x-request-id: expected \"a1\", actual \"b7\"")
+    );
+    assert_eq!(
+        call(b"a1").to_string(),
+        "http fields 0 append x-request-id: \"a1\""
+    );
 }
 
 fn zstd(data: &[u8]) -> Option<Vec<u8>> {
