@@ -179,21 +179,20 @@ pub struct DirectoryEntryStream {
     host: HostDirStream,
 }
 
-/// Recording: host resources created by the call being logged, waiting for the number the
-/// trace gives them to be turned into the interposer's own.
+/// Recording: numbers for new descriptors and directory streams, and the host resources created
+/// by the call being logged (kept in `crate::stash`), waiting for the number the trace gives them
+/// to be turned into the interposer's own.
 #[cfg(not(feature = "replay"))]
 mod created {
     use super::host;
+    use crate::stash;
     use crate::wasi::io::streams as host_io;
-    use std::cell::{Cell, RefCell};
+    use std::cell::Cell;
+    use std::rc::Rc;
 
     thread_local! {
         static NEXT_FD: Cell<u32> = const { Cell::new(wasm_rr_trace::fs::FIRST_FD) };
         static NEXT_DIR: Cell<u32> = const { Cell::new(0) };
-        static DESCRIPTOR: RefCell<Option<host::Descriptor>> = const { RefCell::new(None) };
-        static DIR: RefCell<Option<host::DirectoryEntryStream>> = const { RefCell::new(None) };
-        static INPUT: RefCell<Option<host_io::InputStream>> = const { RefCell::new(None) };
-        static OUTPUT: RefCell<Option<host_io::OutputStream>> = const { RefCell::new(None) };
     }
 
     fn next(counter: &'static std::thread::LocalKey<Cell<u32>>) -> u32 {
@@ -209,50 +208,39 @@ mod created {
     }
 
     pub fn put_descriptor(d: host::Descriptor) -> u32 {
-        DESCRIPTOR.with_borrow_mut(|s| *s = Some(d));
+        stash::put(d);
         fd()
     }
 
     pub fn descriptor() -> host::Descriptor {
-        DESCRIPTOR
-            .with_borrow_mut(Option::take)
-            .expect("a descriptor was created")
+        stash::take()
     }
 
     pub fn put_dir(d: host::DirectoryEntryStream) -> u32 {
-        DIR.with_borrow_mut(|s| *s = Some(d));
+        stash::put(d);
         next(&NEXT_DIR)
     }
 
     pub fn dir() -> host::DirectoryEntryStream {
-        DIR.with_borrow_mut(Option::take)
-            .expect("a directory stream was created")
+        stash::take()
     }
 
     pub fn put_input(s: host_io::InputStream) -> wasm_rr_trace::StreamId {
-        INPUT.with_borrow_mut(|slot| *slot = Some(s));
+        stash::put(Rc::new(s));
         crate::io::streams::next_stream_id()
     }
 
-    pub fn input() -> std::rc::Rc<host_io::InputStream> {
-        std::rc::Rc::new(
-            INPUT
-                .with_borrow_mut(Option::take)
-                .expect("a stream was created"),
-        )
+    pub fn input() -> Rc<host_io::InputStream> {
+        stash::take()
     }
 
     pub fn put_output(s: host_io::OutputStream) -> wasm_rr_trace::StreamId {
-        OUTPUT.with_borrow_mut(|slot| *slot = Some(s));
+        stash::put(Rc::new(s));
         crate::io::streams::next_stream_id()
     }
 
-    pub fn output() -> std::rc::Rc<host_io::OutputStream> {
-        std::rc::Rc::new(
-            OUTPUT
-                .with_borrow_mut(Option::take)
-                .expect("a stream was created"),
-        )
+    pub fn output() -> Rc<host_io::OutputStream> {
+        stash::take()
     }
 }
 
