@@ -174,12 +174,13 @@ pub fn split_version(name: &str) -> (&str, Option<&str>) {
 /// Errors: [`WrapError::CoreModule`], [`WrapError::NotAComponent`].
 pub fn component_world(bytes: &[u8]) -> Result<(Vec<String>, Vec<String>), WrapError> {
     check_component(bytes)?;
-    world_unchecked(bytes)
+    component_world_unchecked(bytes)
 }
 
-/// [`component_world`] without validating the component first (for components wasm-rr built
-/// itself, which were validated when they were built).
-fn world_unchecked(bytes: &[u8]) -> Result<(Vec<String>, Vec<String>), WrapError> {
+/// [`component_world`] without validating the component first: for components wasm-rr built
+/// itself, which were validated when they were built, and for guests whose validation happens
+/// anyway (an invalid one gives [`WrapError::NotAComponent`], or names it did declare).
+pub fn component_world_unchecked(bytes: &[u8]) -> Result<(Vec<String>, Vec<String>), WrapError> {
     let mut graph = CompositionGraph::new();
     let pkg = Package::from_bytes("wasm-rr:inspect", None, bytes.to_vec(), graph.types_mut())
         .map_err(|e| WrapError::NotAComponent(format!("{e:#}")))?;
@@ -295,7 +296,7 @@ pub fn wrap_record(
         guest_imports: imports,
         compress,
     };
-    let recorder_imports = world_unchecked(recorder)?.0;
+    let recorder_imports = component_world_unchecked(recorder)?.0;
     let allowed: BTreeSet<String> = recorder_imports
         .into_iter()
         .filter(|i| !i.starts_with("wasm-rr:"))
@@ -627,7 +628,7 @@ fn compose(
 
     // Check the result once more: every host import must be one the interposer itself makes.
     // (wac-graph validated the encoded component.)
-    let (imports, _) = world_unchecked(&bytes)?;
+    let (imports, _) = component_world_unchecked(&bytes)?;
     if let Some(hole) = imports.iter().find(|i| !allowed_host_imports.contains(*i)) {
         return Err(WrapError::Hole(hole.clone()));
     }

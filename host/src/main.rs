@@ -210,7 +210,10 @@ fn wrap(app: &Path, output: &Path, replay: Option<&Path>, compress: bool) -> Res
         ),
         None => {
             let guest = read_app(app)?;
-            let (http, handler) = wasm_rr_composer::component_world(&guest)
+            let bytes =
+                wrap_record(&guest, &components::interposers(), compress).map_err(wrap_err(app))?;
+            // wrap_record validated the guest: no need to again.
+            let (http, handler) = wasm_rr_composer::component_world_unchecked(&guest)
                 .map(|(imports, exports)| {
                     (
                         wasm_rr_composer::imports_http(&imports),
@@ -218,8 +221,6 @@ fn wrap(app: &Path, output: &Path, replay: Option<&Path>, compress: bool) -> Res
                     )
                 })
                 .unwrap_or((false, false));
-            let bytes =
-                wrap_record(&guest, &components::interposers(), compress).map_err(wrap_err(app))?;
             let how = if handler {
                 "serve it with `wasmtime serve -Scli --dir <trace-dir>::/wasm-rr`; every request writes its own trace"
             } else if http {
@@ -351,7 +352,8 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
     let trace_path = trace
         .unwrap_or_else(|| PathBuf::from(format!("{DEFAULT_TRACE_STEM}.{}", format.extension())));
     let guest = read_app(app)?;
-    if let Ok((_, exports)) = wasm_rr_composer::component_world(&guest)
+    // Not validated here: the composition validates it (or was cached from a valid one).
+    if let Ok((_, exports)) = wasm_rr_composer::component_world_unchecked(&guest)
         && wasm_rr_composer::is_http_handler(&exports)
     {
         bail!(

@@ -119,16 +119,7 @@ fn a_c_guest_is_refused_a_rust_guests_trace() {
     let (recorded, trace) = record_on_wasmtime(dir.path(), &rust, &[], &[], None);
     assert_eq!(recorded.code, Some(0));
     let out = dir.path().join("x.wasm");
-    let r = run(
-        wasm_rr()
-            .arg("wrap")
-            .arg("--replay")
-            .arg(&trace)
-            .arg(&c)
-            .arg("-o")
-            .arg(&out),
-        None,
-    );
+    let r = try_wrap(&c, &out, Some(&trace));
     assert_eq!(r.code, Some(2));
     assert!(
         r.stderr()

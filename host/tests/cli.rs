@@ -286,9 +286,7 @@ fn divergence_reports_index_expected_actual_and_recent_events() {
         .unwrap()
         .0;
     trace.events[second] = Event::MonotonicClockNow(42);
-    let edited = dir.path().join("edited.json");
-    std::fs::write(&edited, trace.to_json()).unwrap();
-    let r = run(wasm_rr().arg("replay").arg(&app).arg(&edited), None);
+    let r = replay_edited(dir.path(), &app, &trace);
     assert_eq!(r.code, Some(1));
     let err = r.stderr();
     let expected_head = format!(

@@ -182,9 +182,7 @@ fn a_changed_file_write_is_a_divergence_showing_both() {
     };
     let actual = *hash;
     *hash ^= 1;
-    let edited = dir.path().join("edited.json");
-    std::fs::write(&edited, trace.to_json()).unwrap();
-    let r = run(wasm_rr().arg("replay").arg(&app).arg(&edited), None);
+    let r = replay_edited(dir.path(), &app, &trace);
     assert_eq!(r.code, Some(1), "{}", r.stderr());
     let err = r.stderr();
     assert!(

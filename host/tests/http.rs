@@ -42,7 +42,7 @@ fn record_and_replay(
 ) -> (Run, wasm_rr_trace::Trace) {
     let app = fixture(app);
     let server = http_server::start();
-    let args: Vec<String> = args.iter().map(|a| a.replace("{}", &server.addr)).collect();
+    let args = server.fill(args);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (recorded, trace_path) = record_on_wasmtime(dir, &app, HTTP, &args, None);
     server.stop();
@@ -247,9 +247,7 @@ fn a_changed_header_on_replay_is_a_divergence_naming_it() {
             args[3] = "x-request-id:b7".into();
         }
     }
-    let edited = dir.path().join("edited.json");
-    std::fs::write(&edited, trace.to_json()).unwrap();
-    let r = run(wasm_rr().arg("replay").arg(&app).arg(&edited), None);
+    let r = replay_edited(dir.path(), &app, &trace);
     assert_eq!(r.code, Some(1), "{}", r.stderr());
     let err = r.stderr();
     assert!(

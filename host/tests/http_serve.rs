@@ -82,6 +82,16 @@ fn start_serving(mut cmd: Command, marker: &str) -> Serving {
     }
 }
 
+/// `wasm-rr serve APP` on a port the system picks, writing request traces into `traces`.
+fn wasm_rr_serve(app: &Path, traces: &Path) -> Serving {
+    let mut cmd = wasm_rr();
+    cmd.arg("serve")
+        .arg(app)
+        .args(["--addr", "127.0.0.1:0", "-t"])
+        .arg(traces);
+    start_serving(cmd, "serving HTTP on ")
+}
+
 /// The request traces in `dir`, sorted by name.
 fn request_traces(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -235,12 +245,7 @@ fn a_handler_that_answers_differently_on_replay_is_a_divergence() {
     let dir = scratch();
     let app = fixture("wstd_server");
     let traces = dir.path().join("traces");
-    let mut cmd = wasm_rr();
-    cmd.arg("serve")
-        .arg(&app)
-        .args(["--addr", "127.0.0.1:0", "-t"])
-        .arg(&traces);
-    let serving = start_serving(cmd, "serving HTTP on ");
+    let serving = wasm_rr_serve(&app, &traces);
     let reply = http_server::request(&serving.addr, "GET", "/same", &[], "");
     drop(serving);
     assert_eq!(reply.status, 200);
@@ -265,9 +270,7 @@ fn a_handler_that_answers_differently_on_replay_is_a_divergence() {
             *t = Some("/other".into());
         }
     }
-    let edited = dir.path().join("edited.json");
-    std::fs::write(&edited, trace.to_json()).unwrap();
-    let r = run(wasm_rr().arg("replay").arg(&app).arg(&edited), None);
+    let r = replay_edited(dir.path(), &app, &trace);
     assert_eq!(r.code, Some(1), "{}", r.stderr());
     assert!(
         r.stderr().contains("wasm-rr: replay diverged at event "),
@@ -287,27 +290,13 @@ fn a_request_trace_is_refused_for_another_component() {
     let dir = scratch();
     let app = fixture("wstd_server");
     let traces = dir.path().join("traces");
-    let mut cmd = wasm_rr();
-    cmd.arg("serve")
-        .arg(&app)
-        .args(["--addr", "127.0.0.1:0", "-t"])
-        .arg(&traces);
-    let serving = start_serving(cmd, "serving HTTP on ");
+    let serving = wasm_rr_serve(&app, &traces);
     http_server::request(&serving.addr, "GET", "/x", &[], "");
     drop(serving);
     let trace = &request_traces(&traces)[0];
     let other = fixture("http_client");
     let out = dir.path().join("out.wasm");
-    let r = run(
-        wasm_rr()
-            .arg("wrap")
-            .arg("--replay")
-            .arg(trace)
-            .arg(&other)
-            .arg("-o")
-            .arg(&out),
-        None,
-    );
+    let r = try_wrap(&other, &out, Some(trace));
     assert_eq!(r.code, Some(2));
     assert!(
         r.stderr()

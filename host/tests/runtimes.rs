@@ -58,14 +58,20 @@ fn everywhere(name: &str, args: &[&str], stdin: Option<&[u8]>) {
     );
     assert_eq!(recorded.code, Some(0), "{name}: {}", recorded.stderr());
     std::fs::remove_dir_all(&data).unwrap();
-    let on_48 = replay_on_wasmtime(dir.path(), &app, &trace);
-    assert_eq!(on_48, recorded, "{name} on wasmtime 48");
-    let replaying = dir.path().join("app.replay.wasm");
+    replays_on_all(name, dir.path(), &app, &trace, &recorded);
+}
+
+/// Builds `app`'s self-replaying component for `trace` in `dir` and checks that it replays
+/// `recorded` byte for byte on wasmtime 48, wasmtime 49 and Node.js.
+fn replays_on_all(name: &str, dir: &Path, app: &Path, trace: &Path, recorded: &Run) {
+    let on_48 = replay_on_wasmtime(dir, app, trace);
+    assert_eq!(&on_48, recorded, "{name} on wasmtime 48");
+    let replaying = dir.join("app.replay.wasm");
     let on_49 = run(wasmtime_2().arg(&replaying), None);
-    assert_eq!(on_49, recorded, "{name} on wasmtime 49");
+    assert_eq!(&on_49, recorded, "{name} on wasmtime 49");
     let on_node = on_node(&replaying);
     assert_eq!(
-        on_node,
+        &on_node,
         recorded,
         "{name} on Node.js:\n{}",
         on_node.stderr()
@@ -78,26 +84,12 @@ fn everywhere_http(name: &str, args: &[&str]) -> Run {
     let dir = scratch();
     let app = fixture(name);
     let server = http_server::start();
-    let args: Vec<String> = args.iter().map(|a| a.replace("{}", &server.addr)).collect();
+    let args = server.fill(args);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (recorded, trace) = record_on_wasmtime(dir.path(), &app, &["-S", "http"], &args, None);
     server.stop();
     assert_eq!(recorded.code, Some(0), "{name}: {}", recorded.stderr());
-    assert_eq!(
-        replay_on_wasmtime(dir.path(), &app, &trace),
-        recorded,
-        "{name} on wasmtime 48"
-    );
-    let replaying = dir.path().join("app.replay.wasm");
-    let on_49 = run(wasmtime_2().arg(&replaying), None);
-    assert_eq!(on_49, recorded, "{name} on wasmtime 49");
-    let on_node = on_node(&replaying);
-    assert_eq!(
-        on_node,
-        recorded,
-        "{name} on Node.js:\n{}",
-        on_node.stderr()
-    );
+    replays_on_all(name, dir.path(), &app, &trace, &recorded);
     recorded
 }
 

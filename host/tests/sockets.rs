@@ -219,9 +219,7 @@ fn connecting_elsewhere_on_replay_is_a_divergence_naming_both_addresses() {
             args[2] = format!("127.0.0.1:{other}");
         }
     }
-    let edited = dir.path().join("edited.json");
-    std::fs::write(&edited, trace.to_json()).unwrap();
-    let r = run(wasm_rr().arg("replay").arg(&app).arg(&edited), None);
+    let r = replay_edited(dir.path(), &app, &trace);
     assert_eq!(r.code, Some(1), "{}", r.stderr());
     let err = r.stderr();
     assert!(

@@ -276,9 +276,13 @@ fn as_parent<T: 'static>(host: &Host<T>) -> Option<Rc<dyn Any>> {
 
 /// The live children (streams, pollables) of a resource. wasmtime traps when a resource is
 /// dropped or finished while one is alive ("resource has children"); the interposer traps
-/// alike, recording and replaying, before the host would.
-#[derive(Default)]
-struct Children(Rc<Cell<u32>>);
+/// alike, recording and replaying, before the host would: when the resource is finished
+/// ([`Children::check`]) or dropped (the `Drop` of this, the resource's first field).
+struct Children {
+    live: Rc<Cell<u32>>,
+    /// The resource, as the trap's message names it: `an incoming-body`.
+    what: &'static str,
+}
 
 /// Held by a child: keeps the host parent alive and counts the child in its parent's
 /// [`Children`].
@@ -294,22 +298,37 @@ impl Drop for ChildGuard {
 }
 
 impl Children {
+    /// No children yet, of the resource `what`.
+    fn of(what: &'static str) -> Children {
+        Children {
+            live: Rc::default(),
+            what,
+        }
+    }
+
     /// A guard for a new child of the resource whose host resource is `host`.
     fn child(&self, host: Option<Rc<dyn Any>>) -> Option<Rc<dyn Any>> {
-        self.0.set(self.0.get() + 1);
+        self.live.set(self.live.get() + 1);
         Some(Rc::new(ChildGuard {
-            live: self.0.clone(),
+            live: self.live.clone(),
             _host: host,
         }))
     }
 
-    /// Traps when a child of `what` is alive.
-    fn check(&self, what: &str) {
-        if self.0.get() > 0 {
+    /// Traps when a child is alive.
+    fn check(&self) {
+        if self.live.get() > 0 {
             crate::rr::guest_error(&format!(
-                "{what} was dropped or finished while its stream or a pollable of it is alive (resource has children)"
+                "{} was dropped or finished while its stream or a pollable of it is alive (resource has children)",
+                self.what
             ));
         }
+    }
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        self.check();
     }
 }
 
@@ -920,24 +939,19 @@ macro_rules! body_stream {
 
 /// The exported `incoming-body` resource.
 pub struct IncomingBody {
+    /// First, so that it checks before anything else is dropped.
+    children: Children,
     id: u32,
     host: Host<h::IncomingBody>,
-    children: Children,
 }
 
 impl IncomingBody {
     fn resource(id: u32) -> api::IncomingBody {
         api::IncomingBody::new(IncomingBody {
+            children: Children::of("an incoming-body"),
             id,
             host: created(),
-            children: Children::default(),
         })
-    }
-}
-
-impl Drop for IncomingBody {
-    fn drop(&mut self) {
-        self.children.check("an incoming-body");
     }
 }
 
@@ -955,15 +969,15 @@ impl api::GuestIncomingBody for IncomingBody {
     #[allow(unused_mut)]
     fn finish(this: api::IncomingBody) -> api::FutureTrailers {
         let mut body = this.into_inner::<IncomingBody>();
-        body.children.check("an incoming-body");
+        body.children.check();
         match http!(
             HttpCall::FinishIncoming(body.id),
             HttpAnswer::Resource(made(host::IncomingBody::finish(take(&mut body.host))))
         ) {
             HttpAnswer::Resource(id) => api::FutureTrailers::new(FutureTrailers {
+                children: Children::of("a future-trailers"),
                 id,
                 host: created(),
-                children: Children::default(),
             }),
             other => wrong(other),
         }
@@ -972,15 +986,10 @@ impl api::GuestIncomingBody for IncomingBody {
 
 /// The exported `future-trailers` resource.
 pub struct FutureTrailers {
+    /// First, so that it checks before anything else is dropped.
+    children: Children,
     id: u32,
     host: Host<h::FutureTrailers>,
-    children: Children,
-}
-
-impl Drop for FutureTrailers {
-    fn drop(&mut self) {
-        self.children.check("a future-trailers");
-    }
 }
 
 /// A pollable that is a child of `children`'s resource, whose host resource is `host`.
@@ -1072,9 +1081,10 @@ impl api::GuestOutgoingResponse for OutgoingResponse {
 
 /// The exported `outgoing-body` resource.
 pub struct OutgoingBody {
+    /// First, so that it checks before anything else is dropped.
+    children: Children,
     id: u32,
     host: Host<h::OutgoingBody>,
-    children: Children,
     /// A response's body (not a request's): replaying, its bytes go to stdout.
     #[cfg_attr(not(feature = "replay"), allow(dead_code))]
     response: bool,
@@ -1083,17 +1093,11 @@ pub struct OutgoingBody {
 impl OutgoingBody {
     fn resource(id: u32, response: bool) -> api::OutgoingBody {
         api::OutgoingBody::new(OutgoingBody {
+            children: Children::of("an outgoing-body"),
             id,
             host: created(),
-            children: Children::default(),
             response,
         })
-    }
-}
-
-impl Drop for OutgoingBody {
-    fn drop(&mut self) {
-        self.children.check("an outgoing-body");
     }
 }
 
@@ -1116,7 +1120,7 @@ impl api::GuestOutgoingBody for OutgoingBody {
         trailers: Option<api::Fields>,
     ) -> Result<(), api::ErrorCode> {
         let mut body = this.into_inner::<OutgoingBody>();
-        body.children.check("an outgoing-body");
+        body.children.check();
         let mut trailers = trailers.map(|t| t.into_inner::<Fields>());
         let answer = http!(
             HttpCall::FinishOutgoing {
@@ -1141,15 +1145,10 @@ impl api::GuestOutgoingBody for OutgoingBody {
 
 /// The exported `future-incoming-response` resource.
 pub struct FutureIncomingResponse {
+    /// First, so that it checks before anything else is dropped.
+    children: Children,
     id: u32,
     host: Host<h::FutureIncomingResponse>,
-    children: Children,
-}
-
-impl Drop for FutureIncomingResponse {
-    fn drop(&mut self) {
-        self.children.check("a future-incoming-response");
-    }
 }
 
 impl api::GuestFutureIncomingResponse for FutureIncomingResponse {
@@ -1249,9 +1248,9 @@ impl outgoing_handler::Guest for Interposer {
             HttpAnswer::Sent { result, .. } => {
                 let id = result.map_err(wit::error_to)?;
                 Ok(api::FutureIncomingResponse::new(FutureIncomingResponse {
+                    children: Children::of("a future-incoming-response"),
                     id,
                     host: created(),
-                    children: Children::default(),
                 }))
             }
             other => wrong(other),

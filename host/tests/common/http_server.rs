@@ -36,6 +36,11 @@ impl HttpServer {
         format!("http://{}{path}", self.addr)
     }
 
+    /// `args` with every `{}` replaced by the server's address.
+    pub fn fill(&self, args: &[&str]) -> Vec<String> {
+        args.iter().map(|a| a.replace("{}", &self.addr)).collect()
+    }
+
     /// Stops the server (and closes its listening socket) now.
     pub fn stop(mut self) {
         if let Some(rt) = self.runtime.take() {

@@ -99,14 +99,19 @@ pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
-/// `wasm-rr wrap APP -o OUT [--replay TRACE]`, asserting success.
-pub fn wrap(app: &Path, out: &Path, replay: Option<&Path>) {
+/// `wasm-rr wrap APP -o OUT [--replay TRACE]`.
+pub fn try_wrap(app: &Path, out: &Path, replay: Option<&Path>) -> Run {
     let mut cmd = wasm_rr();
     cmd.arg("wrap").arg(app).arg("-o").arg(out);
     if let Some(t) = replay {
         cmd.arg("--replay").arg(t);
     }
-    let r = run(&mut cmd, None);
+    run(&mut cmd, None)
+}
+
+/// `wasm-rr wrap APP -o OUT [--replay TRACE]`, asserting success.
+pub fn wrap(app: &Path, out: &Path, replay: Option<&Path>) {
+    let r = try_wrap(app, out, replay);
     assert_eq!(r.code, Some(0), "wrap failed: {}", r.stderr());
     assert!(out.exists());
 }
@@ -138,6 +143,14 @@ pub fn replay_on_wasmtime(dir: &Path, app: &Path, trace: &Path) -> Run {
     let replaying = dir.join("app.replay.wasm");
     wrap(app, &replaying, Some(trace));
     run(wasmtime().arg(&replaying), None)
+}
+
+/// Replays `trace` (an edited recording of `app`) with `wasm-rr replay`, from a JSON file in
+/// `dir`.
+pub fn replay_edited(dir: &Path, app: &Path, trace: &wasm_rr_trace::Trace) -> Run {
+    let edited = dir.join("edited.json");
+    std::fs::write(&edited, trace.to_json()).unwrap();
+    run(wasm_rr().arg("replay").arg(app).arg(&edited), None)
 }
 
 /// Loads a trace file.
