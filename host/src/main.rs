@@ -65,17 +65,8 @@ enum Command {
         /// Trace encoding [default: from the trace file's extension, else cbor].
         #[arg(long, value_enum)]
         format: Option<Format>,
-        /// Preopen a host directory for the guest: HOST::GUEST (or DIR for DIR::DIR).
-        #[arg(long = "dir", value_name = "HOST::GUEST")]
-        dirs: Vec<String>,
-        /// Set an environment variable for the guest: KEY=VALUE.
-        #[arg(long = "env", value_name = "KEY=VALUE")]
-        envs: Vec<String>,
-        /// Network access, as `wasmtime run` gives it: `inherit-network` (every address; TCP and
-        /// UDP on), `allow-ip-name-lookup`, `tcp`, `udp`, each with `=y` or `=n` (default y);
-        /// comma-separated or repeated. Without any, the guest has no network.
-        #[arg(short = 'S', value_name = "OPTION[=y|n]")]
-        wasi: Vec<String>,
+        #[command(flatten)]
+        guest: GuestArgs,
         /// Keep the trace's blocks as the recorder wrote them, uncompressed (by default the
         /// trace is compressed with zstd when the run ends).
         #[arg(long)]
@@ -89,7 +80,7 @@ enum Command {
         args: Vec<String>,
     },
     /// Serve HTTP with APP (a `wasi:http/proxy` handler) on the embedded wasmtime, like
-    /// `wasmtime serve`, recording one trace per request.
+    /// `wasmtime serve`, recording one trace per request. Outgoing HTTP is always on.
     Serve {
         /// The guest component (it exports `wasi:http/incoming-handler`).
         app: PathBuf,
@@ -105,16 +96,8 @@ enum Command {
             default_value = "."
         )]
         trace_dir: PathBuf,
-        /// Preopen a host directory for the guest: HOST::GUEST (or DIR for DIR::DIR).
-        #[arg(long = "dir", value_name = "HOST::GUEST")]
-        dirs: Vec<String>,
-        /// Set an environment variable for the guest: KEY=VALUE.
-        #[arg(long = "env", value_name = "KEY=VALUE")]
-        envs: Vec<String>,
-        /// Network access for the guest's sockets, as for `record` (`inherit-network`,
-        /// `allow-ip-name-lookup`, `tcp`, `udp`); outgoing HTTP is always on.
-        #[arg(short = 'S', value_name = "OPTION[=y|n]")]
-        wasi: Vec<String>,
+        #[command(flatten)]
+        guest: GuestArgs,
     },
     /// Replay TRACE against APP on the embedded wasmtime (no stdin, env or args needed).
     Replay {
@@ -135,6 +118,48 @@ enum Command {
         /// The trace.
         trace: PathBuf,
     },
+}
+
+/// What the guest is given on the embedded host (`record`, `serve`), as `wasmtime` takes it.
+#[derive(clap::Args)]
+struct GuestArgs {
+    /// Preopen a host directory for the guest: HOST::GUEST (or DIR for DIR::DIR).
+    #[arg(long = "dir", value_name = "HOST::GUEST")]
+    dirs: Vec<String>,
+    /// Set an environment variable for the guest: KEY=VALUE.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    envs: Vec<String>,
+    /// Network access, as `wasmtime run` gives it: `inherit-network` (every address; TCP and
+    /// UDP on), `allow-ip-name-lookup`, `tcp`, `udp`, each with `=y` or `=n` (default y);
+    /// comma-separated or repeated. Without any, the guest has no network.
+    #[arg(short = 'S', value_name = "OPTION[=y|n]")]
+    wasi: Vec<String>,
+}
+
+impl GuestArgs {
+    /// The guest's run options: these directories, variables and network, the arguments
+    /// `args` (program name first), and `trace_dir` preopened at [`TRACE_DIR`].
+    ///
+    /// Errors: a bad `--dir`, `--env` or `-S`, each named.
+    fn run_options(&self, args: Vec<String>, trace_dir: &Path) -> Result<runtime::RunOptions> {
+        let mut dirs: Vec<(PathBuf, String)> = self
+            .dirs
+            .iter()
+            .map(|d| parse_dir(d))
+            .collect::<Result<_>>()?;
+        dirs.push((trace_dir.to_path_buf(), TRACE_DIR.to_string()));
+        Ok(runtime::RunOptions {
+            args,
+            envs: self
+                .envs
+                .iter()
+                .map(|e| parse_env(e))
+                .collect::<Result<_>>()?,
+            dirs,
+            network: parse_network(&self.wasi)?,
+            ..Default::default()
+        })
+    }
 }
 
 fn main() -> ExitCode {
@@ -160,9 +185,7 @@ fn dispatch(command: Command) -> Result<i32> {
             app,
             trace,
             format,
-            dirs,
-            envs,
-            wasi,
+            guest,
             no_compress,
             wall_clock,
             args,
@@ -171,9 +194,7 @@ fn dispatch(command: Command) -> Result<i32> {
             RecordOptions {
                 trace,
                 format,
-                dirs: &dirs,
-                envs: &envs,
-                network: parse_network(&wasi)?,
+                guest: &guest,
                 compress: !no_compress,
                 wall_clock_start: wall_clock.map(Duration::from_secs),
             },
@@ -183,10 +204,8 @@ fn dispatch(command: Command) -> Result<i32> {
             app,
             addr,
             trace_dir,
-            dirs,
-            envs,
-            wasi,
-        } => serve(&app, addr, &trace_dir, &dirs, &envs, parse_network(&wasi)?),
+            guest,
+        } => serve(&app, addr, &trace_dir, &guest),
         Command::Replay { app, trace } => replay(&app, trace),
         Command::Convert { input, output } => convert(&input, &output),
         Command::Show { trace } => show(&trace),
@@ -329,9 +348,7 @@ static SAVING: AtomicBool = AtomicBool::new(false);
 struct RecordOptions<'a> {
     trace: Option<PathBuf>,
     format: Option<Format>,
-    dirs: &'a [String],
-    envs: &'a [String],
-    network: runtime::NetworkOptions,
+    guest: &'a GuestArgs,
     compress: bool,
     wall_clock_start: Option<Duration>,
 }
@@ -340,9 +357,7 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
     let RecordOptions {
         trace,
         format,
-        dirs,
-        envs,
-        network,
+        guest: guest_args,
         compress,
         wall_clock_start,
     } = o;
@@ -361,25 +376,16 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
             app.display()
         );
     }
-    let sha = wasm_rr_composer::component_sha256(&guest);
-    let wrapped = cache::composed("record", &sha, || {
-        wrap_record(&guest, &components::interposers(), false)
-    })
-    .map_err(wrap_err(app))?;
+    let wrapped = recording_component(app, &guest)?;
 
     let trace_dir = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let mut opts = runtime::RunOptions {
-        args: std::iter::once(program_name(app)).chain(args).collect(),
-        envs: envs.iter().map(|e| parse_env(e)).collect::<Result<_>>()?,
-        dirs: dirs.iter().map(|d| parse_dir(d)).collect::<Result<_>>()?,
-        inherit_stdin: true,
-        wall_clock_start,
-        embedded: None,
-        network,
-        async_abi: wasm_rr_composer::uses_async_abi(&guest),
-    };
-    opts.dirs
-        .push((trace_dir.path().to_path_buf(), TRACE_DIR.to_string()));
+    let mut opts = guest_args.run_options(
+        std::iter::once(program_name(app)).chain(args).collect(),
+        trace_dir.path(),
+    )?;
+    opts.inherit_stdin = true;
+    opts.wall_clock_start = wall_clock_start;
+    opts.async_abi = wasm_rr_composer::uses_async_abi(&guest);
     let raw = trace_dir.path().join(TRACE_FILE);
 
     // Ctrl-C: keep the trace so far. The recorder writes the trace out before every call that
@@ -486,15 +492,22 @@ fn default_trace() -> Result<PathBuf> {
         })
 }
 
-/// `wasm-rr serve`: the guest gets `dirs`, `envs` and `network` as with `record`; every
-/// request writes its own trace into `trace_dir`.
+/// The recording component of `guest` (the app at `app`), from the cache of compositions.
+fn recording_component(app: &Path, guest: &[u8]) -> Result<Vec<u8>> {
+    let sha = wasm_rr_composer::component_sha256(guest);
+    cache::composed("record", &sha, || {
+        wrap_record(guest, &components::interposers(), false)
+    })
+    .map_err(wrap_err(app))
+}
+
+/// `wasm-rr serve`: the guest gets what `guest_args` give it, as with `record`; every request
+/// writes its own trace into `trace_dir`.
 fn serve(
     app: &Path,
     addr: std::net::SocketAddr,
     trace_dir: &Path,
-    dirs: &[String],
-    envs: &[String],
-    network: runtime::NetworkOptions,
+    guest_args: &GuestArgs,
 ) -> Result<i32> {
     let guest = read_app(app)?;
     let (_, exports) = wasm_rr_composer::component_world(&guest).map_err(wrap_err(app))?;
@@ -506,21 +519,9 @@ fn serve(
     }
     std::fs::create_dir_all(trace_dir)
         .with_context(|| format!("cannot create {}", trace_dir.display()))?;
-    let sha = wasm_rr_composer::component_sha256(&guest);
-    let wrapped = cache::composed("record", &sha, || {
-        wrap_record(&guest, &components::interposers(), false)
-    })
-    .map_err(wrap_err(app))?;
-    let mut opts = runtime::RunOptions {
-        args: vec![program_name(app)],
-        envs: envs.iter().map(|e| parse_env(e)).collect::<Result<_>>()?,
-        dirs: dirs.iter().map(|d| parse_dir(d)).collect::<Result<_>>()?,
-        network,
-        async_abi: wasm_rr_composer::uses_async_abi(&guest),
-        ..Default::default()
-    };
-    opts.dirs
-        .push((trace_dir.to_path_buf(), TRACE_DIR.to_string()));
+    let wrapped = recording_component(app, &guest)?;
+    let mut opts = guest_args.run_options(vec![program_name(app)], trace_dir)?;
+    opts.async_abi = wasm_rr_composer::uses_async_abi(&guest);
     let note = format!(", one trace per request in {}", trace_dir.display());
     runtime::serve(&wrapped, opts, addr, &note)
 }

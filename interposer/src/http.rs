@@ -559,7 +559,6 @@ pub struct IncomingRequest {
 
 impl IncomingRequest {
     /// The incoming request numbered `id` (recording: wrapping `host`).
-    #[allow(dead_code)]
     pub(crate) fn resource(id: u32, host: Host<h::IncomingRequest>) -> api::IncomingRequest {
         api::IncomingRequest::new(IncomingRequest { id, host })
     }
@@ -816,7 +815,6 @@ pub struct ResponseOutparam {
 
 impl ResponseOutparam {
     /// The outparam numbered `id` (recording: wrapping `host`).
-    #[allow(dead_code)]
     pub(crate) fn resource(id: u32, host: Host<h::ResponseOutparam>) -> api::ResponseOutparam {
         api::ResponseOutparam::new(ResponseOutparam { id, host })
     }
