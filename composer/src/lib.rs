@@ -495,7 +495,6 @@ fn compose(
     let interposer_pkg = b.register("wasm-rr:interposer", interposer)?;
     let guest_pkg = b.register("wasm-rr:guest", guest)?;
     let interposer_inst = b.graph.instantiate(interposer_pkg);
-    let mut mailbox = None;
     if let Some(blob) = blob {
         let provider = blob_provider(blob).map_err(compose_err)?;
         let blob_pkg = b.register("wasm-rr:blob", &provider)?;
@@ -544,20 +543,25 @@ fn compose(
 
     // The recorder's `wasi:http` build takes incoming requests from the mailbox.
     let recording = stubs.is_none();
-    if recording && b.imports(interposer_pkg).iter().any(|i| i == HTTP_MAILBOX) {
+    let mailbox = if recording && b.imports(interposer_pkg).iter().any(|i| i == HTTP_MAILBOX) {
         let pkg = b.register("wasm-rr:http-mailbox", parts.http_mailbox)?;
         let inst = b.graph.instantiate(pkg);
         b.plug(inst, HTTP_MAILBOX, interposer_inst, HTTP_MAILBOX)?;
-        mailbox = Some(inst);
-    }
+        Some(inst)
+    } else {
+        None
+    };
 
     // Pass the guest's exports through; `wasi:cli/run` goes through the run wrapper, and an
     // HTTP handler through the handler wrapper (recording) or the replay driver (replaying,
     // which makes the component a command).
     let guest_exports = b.exports(guest_pkg);
-    let has = |name: &str| guest_exports.iter().any(|e| split_version(e).0 == name);
-    let handler = has(INCOMING_HANDLER);
-    if !handler && !has("wasi:cli/run") {
+    let handler = is_http_handler(&guest_exports);
+    if !handler
+        && !guest_exports
+            .iter()
+            .any(|e| split_version(e).0 == "wasi:cli/run")
+    {
         return Err(WrapError::NotACommand);
     }
     for export in guest_exports {

@@ -152,10 +152,11 @@ fn linker(engine: &Engine) -> Result<Linker<Host>> {
     Ok(linker)
 }
 
-/// The guest's WASI context for `opts`.
+/// A store's state for a guest set up by `opts`: its WASI context, an HTTP context and an
+/// empty resource table.
 ///
 /// Errors: a directory cannot be opened.
-fn wasi_ctx(opts: &RunOptions) -> Result<WasiCtx> {
+fn host_state(opts: &RunOptions) -> Result<Host> {
     let mut builder = WasiCtx::builder();
     // Like `wasmtime run`: file I/O on the calling thread, not handed to a thread pool (which
     // costs about 100 µs per call, and the recorder writes the trace after every output write).
@@ -196,7 +197,11 @@ fn wasi_ctx(opts: &RunOptions) -> Result<WasiCtx> {
             since: Instant::now(),
         });
     }
-    Ok(builder.build())
+    Ok(Host {
+        wasi: builder.build(),
+        http: wasmtime_wasi_http::WasiHttpCtx::new(),
+        table: ResourceTable::new(),
+    })
 }
 
 /// Serves HTTP on `addr` like `wasmtime serve`: every request gets a new instance of
@@ -271,14 +276,7 @@ async fn handle_request(
 ) -> Result<hyper::Response<wasmtime_wasi_http::p2::body::HyperOutgoingBody>> {
     use wasmtime_wasi_http::WasiHttpView;
     use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
-    let mut store = Store::new(
-        pre.engine(),
-        Host {
-            wasi: wasi_ctx(opts)?,
-            http: wasmtime_wasi_http::WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-        },
-    );
+    let mut store = Store::new(pre.engine(), host_state(opts)?);
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let req = store
         .data_mut()
@@ -331,15 +329,7 @@ async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
         link_embedded(&mut linker, blob.clone())?;
     }
 
-    let wasi = wasi_ctx(opts)?;
-    let mut store = Store::new(
-        &engine,
-        Host {
-            wasi,
-            http: wasmtime_wasi_http::WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-        },
-    );
+    let mut store = Store::new(&engine, host_state(opts)?);
     let command = context(
         Command::instantiate_async(&mut store, &component, &linker).await,
         || "cannot instantiate the component".into(),

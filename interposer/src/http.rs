@@ -1297,6 +1297,6 @@ impl crate::exports::wasm_rr::http::entry::Guest for Interposer {
         if answer != HttpAnswer::Done {
             wrong(answer)
         }
-        crate::rr::finish_request_trace();
+        crate::rr::finish();
     }
 }

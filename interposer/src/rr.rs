@@ -59,9 +59,9 @@ pub fn bad_event(event: Event) -> ! {
 }
 
 #[cfg(not(feature = "replay"))]
-pub use recorder::{finish, finish_request_trace, flush, log, start, start_request_trace};
+pub use recorder::{finish, flush, log, start, start_request_trace};
 #[cfg(feature = "replay")]
-pub use replayer::{finish, finish_request_trace, flush, next, start};
+pub use replayer::{finish, flush, next, start};
 
 /// The whole embedded blob (`wasm-rr:rr/embedded`).
 #[cfg(not(feature = "replay"))]
@@ -247,14 +247,6 @@ mod recorder {
     pub fn finish() {
         flush();
     }
-
-    /// An incoming request's handler returned: write its trace out and close it, so that a
-    /// host that reuses the instance for another request starts another trace.
-    pub fn finish_request_trace() {
-        flush();
-        RECORDER.with_borrow_mut(Option::take);
-        NAME.with_borrow_mut(Option::take);
-    }
 }
 
 #[cfg(feature = "replay")]
@@ -390,7 +382,4 @@ mod replayer {
 
     /// Nothing to write when replaying.
     pub fn finish() {}
-
-    /// Nothing to write when replaying.
-    pub fn finish_request_trace() {}
 }
