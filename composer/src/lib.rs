@@ -8,9 +8,15 @@
 //!                 blob ────┘ wasm-rr:rr/embedded (record: RecordConfig, replay: the trace)
 //! ```
 //!
-//! When replaying, a stubs component also serves the replayer's own runtime imports
-//! (`wasi:cli/environment`, `stdin`, terminals) with inert answers, so that the self-replaying
-//! component imports only [`REPLAY_HOST_IMPORTS`].
+//! When replaying, two stubs components serve the replayer's imports that the host must not:
+//! the replay stubs answer its own runtime's (`wasi:cli/environment`, `stdin`, terminals) with
+//! inert answers, and type stubs made at wrap time ([`type_stubs`]) serve the host interfaces
+//! only the recorder calls (`wasi:filesystem`, `wasi:sockets`, `wasi:http`), which the replayer
+//! imports for their resource types only, so that the self-replaying component imports only
+//! [`REPLAY_HOST_IMPORTS`].
+//!
+//! [`compose()`] builds a composition in named steps for a [`Mode`]: record, replay with the
+//! trace embedded, or replay with the trace served by the `wasm-rr` host.
 //!
 //! Every other export of the guest is passed through unchanged. Each guest import is plugged
 //! by hand and checked (`wac plug` would silently skip a mismatch), and the composed component's
@@ -22,13 +28,17 @@
 #![warn(missing_docs)]
 
 use std::collections::BTreeSet;
-use wac_graph::types::{Package, are_semver_compatible};
-use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
+use wac_graph::CompositionGraph;
+use wac_graph::types::Package;
 use wasm_rr_trace::{BlockWriter, Reader, RecordConfig, TraceError};
 
 mod blob;
+mod compose;
+mod stubs;
 
 pub use blob::blob_provider;
+pub use compose::{Mode, compose};
+pub use stubs::{TypeImport, type_stubs};
 
 /// The interposer builds the composer plugs in (the `wasm-rr` binary embeds them).
 #[derive(Clone, Copy)]
@@ -54,39 +64,6 @@ pub struct Interposers<'a> {
     /// The replay stubs component (inert exports for the replayer's own runtime imports).
     pub replay_stubs: &'a [u8],
 }
-
-/// The WASI interfaces the interposer intercepts (served at any 0.2.x version).
-pub const INTERCEPTED: &[&str] = &[
-    "wasi:io/error",
-    "wasi:io/poll",
-    "wasi:io/streams",
-    "wasi:cli/environment",
-    "wasi:cli/exit",
-    "wasi:cli/stdin",
-    "wasi:cli/stdout",
-    "wasi:cli/stderr",
-    "wasi:cli/terminal-input",
-    "wasi:cli/terminal-output",
-    "wasi:cli/terminal-stdin",
-    "wasi:cli/terminal-stdout",
-    "wasi:cli/terminal-stderr",
-    "wasi:clocks/wall-clock",
-    "wasi:clocks/monotonic-clock",
-    "wasi:random/random",
-    "wasi:random/insecure",
-    "wasi:random/insecure-seed",
-    "wasi:filesystem/types",
-    "wasi:filesystem/preopens",
-    "wasi:sockets/network",
-    "wasi:sockets/instance-network",
-    "wasi:sockets/ip-name-lookup",
-    "wasi:sockets/tcp",
-    "wasi:sockets/tcp-create-socket",
-    "wasi:sockets/udp",
-    "wasi:sockets/udp-create-socket",
-    "wasi:http/types",
-    "wasi:http/outgoing-handler",
-];
 
 /// The only host imports a self-replaying component may have (at version 0.2.12).
 pub const REPLAY_HOST_IMPORTS: &[&str] = &[
@@ -157,10 +134,6 @@ pub enum WrapError {
     Compose(String),
 }
 
-fn compose_err(e: impl std::fmt::Display) -> WrapError {
-    WrapError::Compose(format!("{e:#}"))
-}
-
 /// Splits `wasi:io/streams@0.2.3` into `("wasi:io/streams", Some("0.2.3"))`.
 pub fn split_version(name: &str) -> (&str, Option<&str>) {
     match name.rsplit_once('@') {
@@ -228,23 +201,34 @@ fn check_component(bytes: &[u8]) -> Result<(), WrapError> {
     Ok(())
 }
 
-/// Checks that every import of the guest is one the interposer serves, and returns them.
+/// Checks that the interposer serves every import of the guest: that it exports the same
+/// interface (`intercepted`: its exports, with their versions) at a version the guest's is
+/// compatible with and not newer than.
 ///
-/// Errors: [`WrapError::Unsupported`] naming the first import that is not.
-pub fn check_guest_imports(imports: &[String]) -> Result<(), WrapError> {
+/// Errors: [`WrapError::Unsupported`] naming the first import that it does not serve.
+pub fn check_guest_imports(imports: &[String], intercepted: &[String]) -> Result<(), WrapError> {
     for import in imports {
         let (base, version) = split_version(import);
-        if !INTERCEPTED.contains(&base) {
+        let Some(export) = intercepted.iter().find(|e| split_version(e).0 == base) else {
             return Err(WrapError::Unsupported {
                 import: import.clone(),
                 reason: "wasm-rr records WASI 0.2 interfaces only, and not this one".into(),
             });
-        }
-        let v = version.and_then(|v| semver::Version::parse(v).ok());
-        if !v.is_some_and(|v| v.major == 0 && v.minor == 2 && v.patch <= 12) {
+        };
+        let parse = |v: Option<&str>| v.and_then(|v| semver::Version::parse(v).ok());
+        let (Some(v), Some(served)) = (parse(version), parse(split_version(export).1)) else {
             return Err(WrapError::Unsupported {
                 import: import.clone(),
-                reason: "wasm-rr records WASI 0.2.x (0.2.0 to 0.2.12) only".into(),
+                reason: "it has no version".into(),
+            });
+        };
+        if !(v.major == served.major && v.minor == served.minor && v <= served) {
+            return Err(WrapError::Unsupported {
+                import: import.clone(),
+                reason: format!(
+                    "wasm-rr records WASI {}.{}.x ({}.{}.0 to {served}) only",
+                    served.major, served.minor, served.major, served.minor
+                ),
             });
         }
     }
@@ -258,6 +242,25 @@ pub fn imports_http(imports: &[String]) -> bool {
 }
 
 impl<'a> Interposers<'a> {
+    /// The interfaces the interposer records (the exports of its fullest build), with their
+    /// versions: `wasi:io/streams@0.2.12`, ….
+    ///
+    /// Errors: [`WrapError::NotAComponent`] when the build is damaged (a bug).
+    pub fn intercepted(&self) -> Result<Vec<String>, WrapError> {
+        let (_, exports) = component_world_unchecked(self.recorder_http)?;
+        Ok(exports
+            .into_iter()
+            .filter(|e| !e.starts_with("wasm-rr:"))
+            .collect())
+    }
+
+    /// The guest's imports, checked: every one must be one the interposer records.
+    fn checked_imports(&self, guest: &[u8]) -> Result<Vec<String>, WrapError> {
+        let (imports, _) = component_world(guest)?;
+        check_guest_imports(&imports, &self.intercepted()?)?;
+        Ok(imports)
+    }
+
     fn recorder_for(&self, imports: &[String]) -> &'a [u8] {
         if imports_http(imports) {
             self.recorder_http
@@ -288,8 +291,7 @@ pub fn wrap_record(
     parts: &Interposers,
     compress: bool,
 ) -> Result<Vec<u8>, WrapError> {
-    let (imports, _) = component_world(guest)?;
-    check_guest_imports(&imports)?;
+    let imports = parts.checked_imports(guest)?;
     let recorder = parts.recorder_for(&imports);
     let config = RecordConfig {
         component_sha256: component_sha256(guest),
@@ -301,12 +303,12 @@ pub fn wrap_record(
         .into_iter()
         .filter(|i| !i.starts_with("wasm-rr:"))
         .collect();
+    let config = config.to_cbor();
     compose(
         guest,
         recorder,
-        None,
-        Some(&config.to_cbor()),
         parts,
+        Mode::Record { config: &config },
         &allowed,
     )
 }
@@ -319,7 +321,8 @@ pub fn zstd_block(data: &[u8]) -> Option<Vec<u8>> {
     zstd::bulk::compress(data, TRACE_ZSTD_LEVEL).ok()
 }
 
-/// Rewrites a trace file as it is embedded: the same header and events, in blocks of about
+/// Rewrites a trace file as it is embedded: the same header and events (in the current format),
+/// in blocks of about
 /// [`wasm_rr_trace::BLOCK_BYTES`], each compressed with zstd where that makes it smaller.
 /// Reads and writes one event at a time. A torn tail is dropped.
 ///
@@ -327,7 +330,8 @@ pub fn zstd_block(data: &[u8]) -> Option<Vec<u8>> {
 pub fn pack_trace(trace: &[u8]) -> Result<Vec<u8>, TraceError> {
     let (header, mut reader) = Reader::new(trace)?;
     let mut out = Vec::with_capacity(trace.len());
-    wasm_rr_trace::encode_header(&header, &mut out);
+    // A trace of an older format is upgraded: its events are written anew.
+    wasm_rr_trace::encode_header(&header.current(), &mut out);
     let mut writer = BlockWriter::new(Some(zstd_block));
     while let Some(e) = reader.next_event()? {
         writer.push(&e);
@@ -369,16 +373,14 @@ fn check_header(guest: &[u8], header: &wasm_rr_trace::Header) -> Result<(), Wrap
 /// Errors: [`WrapError::Trace`] for a bad trace, [`WrapError::WrongComponent`] when the trace
 /// was recorded from another component, and every error of [`wrap_record`].
 pub fn wrap_replay(guest: &[u8], trace: &[u8], parts: &Interposers) -> Result<Vec<u8>, WrapError> {
-    let (imports, _) = component_world(guest)?;
-    check_guest_imports(&imports)?;
+    let imports = parts.checked_imports(guest)?;
     check_trace(guest, trace)?;
     let packed = pack_trace(trace).map_err(WrapError::Trace)?;
     compose(
         guest,
         parts.replayer_for(&imports),
-        Some(parts.replay_stubs),
-        Some(&packed),
         parts,
+        Mode::Replay { trace: &packed },
         &replay_allowed(false),
     )
 }
@@ -393,24 +395,19 @@ pub fn wrap_replay_open(
     header: &wasm_rr_trace::Header,
     parts: &Interposers,
 ) -> Result<Vec<u8>, WrapError> {
-    let (imports, _) = component_world(guest)?;
-    check_guest_imports(&imports)?;
+    let imports = parts.checked_imports(guest)?;
     check_header(guest, header)?;
     compose(
         guest,
         parts.replayer_for(&imports),
-        Some(parts.replay_stubs),
-        None,
         parts,
+        Mode::ReplayOpen,
         &replay_allowed(true),
     )
 }
 
 /// The interface a `wasi:http/proxy` guest exports.
 pub const INCOMING_HANDLER: &str = "wasi:http/incoming-handler";
-
-/// The recorder's import through which the handler wrapper hands it incoming requests.
-const HTTP_MAILBOX: &str = "wasm-rr:http/mailbox";
 
 /// Whether a guest with these exports is an HTTP handler (exports
 /// `wasi:http/incoming-handler`, with or without `wasi:cli/run`): its recording component
@@ -421,9 +418,11 @@ pub fn is_http_handler(exports: &[String]) -> bool {
         .any(|e| split_version(e).0 == INCOMING_HANDLER)
 }
 
-/// The name of wasm-rr's own interface the replayer reads the trace through.
-pub const EMBEDDED_INTERFACE: &str = "wasm-rr:rr/embedded";
+/// The name of wasm-rr's own interface the interposer reads what is embedded through.
+pub use wasm_rr_trace::protocol::EMBEDDED_INTERFACE;
 
+/// What a replaying component may import from the host: [`REPLAY_HOST_IMPORTS`], and with
+/// `open`, [`EMBEDDED_INTERFACE`] (which the `wasm-rr` host serves).
 fn replay_allowed(open: bool) -> BTreeSet<String> {
     let mut allowed: BTreeSet<String> = REPLAY_HOST_IMPORTS
         .iter()
@@ -433,208 +432,4 @@ fn replay_allowed(open: bool) -> BTreeSet<String> {
         allowed.insert(EMBEDDED_INTERFACE.to_string());
     }
     allowed
-}
-
-struct Builder {
-    graph: CompositionGraph,
-}
-
-impl Builder {
-    fn register(&mut self, name: &str, bytes: &[u8]) -> Result<PackageId, WrapError> {
-        let pkg = Package::from_bytes(name, None, bytes.to_vec(), self.graph.types_mut())
-            .map_err(compose_err)?;
-        self.graph.register_package(pkg).map_err(compose_err)
-    }
-
-    fn exports(&self, pkg: PackageId) -> Vec<String> {
-        let ty = self.graph[pkg].ty();
-        self.graph.types()[ty].exports.keys().cloned().collect()
-    }
-
-    fn imports(&self, pkg: PackageId) -> Vec<String> {
-        let ty = self.graph[pkg].ty();
-        self.graph.types()[ty].imports.keys().cloned().collect()
-    }
-
-    fn alias(&mut self, instance: NodeId, export: &str) -> Result<NodeId, WrapError> {
-        self.graph
-            .alias_instance_export(instance, export)
-            .map_err(compose_err)
-    }
-
-    /// Plugs `from`'s export `export` into `into`'s import `import`.
-    fn plug(
-        &mut self,
-        from: NodeId,
-        export: &str,
-        into: NodeId,
-        import: &str,
-    ) -> Result<(), WrapError> {
-        let node = self.alias(from, export)?;
-        self.graph
-            .set_instantiation_argument(into, import, node)
-            .map_err(|e| WrapError::PlugFailed {
-                import: import.to_string(),
-                export: export.to_string(),
-                reason: format!("{:#}", anyhow::Error::from(e)),
-            })
-    }
-}
-
-fn compose(
-    guest: &[u8],
-    interposer: &[u8],
-    stubs: Option<&[u8]>,
-    blob: Option<&[u8]>,
-    parts: &Interposers,
-    allowed_host_imports: &BTreeSet<String>,
-) -> Result<Vec<u8>, WrapError> {
-    let mut b = Builder {
-        graph: CompositionGraph::new(),
-    };
-    let interposer_pkg = b.register("wasm-rr:interposer", interposer)?;
-    let guest_pkg = b.register("wasm-rr:guest", guest)?;
-    let interposer_inst = b.graph.instantiate(interposer_pkg);
-    if let Some(blob) = blob {
-        let provider = blob_provider(blob).map_err(compose_err)?;
-        let blob_pkg = b.register("wasm-rr:blob", &provider)?;
-        let blob_inst = b.graph.instantiate(blob_pkg);
-        b.plug(
-            blob_inst,
-            EMBEDDED_INTERFACE,
-            interposer_inst,
-            EMBEDDED_INTERFACE,
-        )?;
-    }
-    if let Some(stubs) = stubs {
-        let stubs_pkg = b.register("wasm-rr:replay-stubs", stubs)?;
-        let stubs_inst = b.graph.instantiate(stubs_pkg);
-        let wanted = b.imports(interposer_pkg);
-        for export in b.exports(stubs_pkg) {
-            if wanted.contains(&export) {
-                b.plug(stubs_inst, &export, interposer_inst, &export)?;
-            }
-        }
-    }
-
-    // Plug every guest import into the interposer export of the same interface.
-    let interposer_exports = b.exports(interposer_pkg);
-    let guest_inst = b.graph.instantiate(guest_pkg);
-    let guest_imports = b.imports(guest_pkg);
-    for import in &guest_imports {
-        let export = interposer_exports
-            .iter()
-            .find(|e| are_semver_compatible(e, import))
-            .ok_or_else(|| WrapError::Unsupported {
-                import: import.clone(),
-                reason: "the interposer has no export for it".into(),
-            })?
-            .clone();
-        b.plug(interposer_inst, &export, guest_inst, import)?;
-    }
-    let satisfied: BTreeSet<String> = b
-        .graph
-        .get_instantiation_arguments(guest_inst)
-        .map(|(name, _)| name.to_string())
-        .collect();
-    if let Some(hole) = guest_imports.iter().find(|i| !satisfied.contains(*i)) {
-        return Err(WrapError::Hole(hole.clone()));
-    }
-
-    // The recorder's `wasi:http` build takes incoming requests from the mailbox.
-    let recording = stubs.is_none();
-    let mailbox = if recording && b.imports(interposer_pkg).iter().any(|i| i == HTTP_MAILBOX) {
-        let pkg = b.register("wasm-rr:http-mailbox", parts.http_mailbox)?;
-        let inst = b.graph.instantiate(pkg);
-        b.plug(inst, HTTP_MAILBOX, interposer_inst, HTTP_MAILBOX)?;
-        Some(inst)
-    } else {
-        None
-    };
-
-    // Pass the guest's exports through; `wasi:cli/run` goes through the run wrapper, and an
-    // HTTP handler through the handler wrapper (recording) or the replay driver (replaying,
-    // which makes the component a command).
-    let guest_exports = b.exports(guest_pkg);
-    let handler = is_http_handler(&guest_exports);
-    if !handler
-        && !guest_exports
-            .iter()
-            .any(|e| split_version(e).0 == "wasi:cli/run")
-    {
-        return Err(WrapError::NotACommand);
-    }
-    for export in guest_exports {
-        let (base, _) = split_version(&export);
-        if base == "wasi:cli/run" && handler {
-            // A server built as a command (wstd's `http_server`): its `run` is not what a
-            // host calls, and a request trace replays through the driver's `run`.
-            continue;
-        }
-        if base == INCOMING_HANDLER {
-            let handler = format!("{INCOMING_HANDLER}@{}", wasm_rr_trace::WASI_VERSION);
-            let glue = if recording {
-                parts.handler_wrapper
-            } else {
-                parts.serve_driver
-            };
-            let pkg = b.register("wasm-rr:http-glue", glue)?;
-            let inst = b.graph.instantiate(pkg);
-            let types = format!("wasi:http/types@{}", wasm_rr_trace::WASI_VERSION);
-            b.plug(interposer_inst, &types, inst, "wasm-rr:handler/guest-types")?;
-            b.plug(
-                interposer_inst,
-                "wasm-rr:http/entry",
-                inst,
-                "wasm-rr:handler/entry",
-            )?;
-            b.plug(guest_inst, &export, inst, "wasm-rr:handler/guest-handler")?;
-            if recording {
-                let mailbox = mailbox
-                    .ok_or_else(|| WrapError::Compose("the recorder has no HTTP mailbox".into()))?;
-                b.plug(mailbox, HTTP_MAILBOX, inst, HTTP_MAILBOX)?;
-                let node = b.alias(inst, &handler)?;
-                b.graph.export(node, &handler).map_err(compose_err)?;
-            } else {
-                let run = format!("wasi:cli/run@{}", wasm_rr_trace::WASI_VERSION);
-                let node = b.alias(inst, &run)?;
-                b.graph.export(node, &run).map_err(compose_err)?;
-            }
-            continue;
-        }
-        let node = if base == "wasi:cli/run" {
-            let wrapper_pkg = b.register("wasm-rr:run-wrapper", parts.run_wrapper)?;
-            let inst = b.graph.instantiate(wrapper_pkg);
-            let run = format!("wasi:cli/run@{}", wasm_rr_trace::WASI_VERSION);
-            b.plug(guest_inst, &export, inst, &run)?;
-            b.plug(
-                interposer_inst,
-                "wasm-rr:rr/control",
-                inst,
-                "wasm-rr:rr/control",
-            )?;
-            b.alias(inst, &run)?
-        } else {
-            b.alias(guest_inst, &export)?
-        };
-        b.graph.export(node, &export).map_err(compose_err)?;
-    }
-
-    let bytes = b
-        .graph
-        // Validated by `validate` where the component is written out (`wasm-rr wrap`); the
-        // embedded host skips it (10 ms, a third of wrapping time), as its inputs are checked.
-        .encode(EncodeOptions {
-            validate: false,
-            ..Default::default()
-        })
-        .map_err(compose_err)?;
-
-    // Check the result once more: every host import must be one the interposer itself makes.
-    // (wac-graph validated the encoded component.)
-    let (imports, _) = component_world_unchecked(&bytes)?;
-    if let Some(hole) = imports.iter().find(|i| !allowed_host_imports.contains(*i)) {
-        return Err(WrapError::Hole(hole.clone()));
-    }
-    Ok(bytes)
 }

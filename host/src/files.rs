@@ -144,8 +144,9 @@ pub enum TraceInput {
 }
 
 impl TraceInput {
-    /// Opens a trace in either format: a binary one stays on disk, a JSON one is converted.
-    /// Errors name the file.
+    /// Opens a trace in either format, in the current format version: a binary one stays on
+    /// disk (one of an older format is upgraded into a temporary file, block by block), a JSON
+    /// one is converted. Errors name the file.
     pub fn open(path: &Path) -> Result<TraceInput> {
         let fail = || format!("cannot read {}", path.display());
         let mut file = std::fs::File::open(path).with_context(fail)?;
@@ -158,6 +159,36 @@ impl TraceInput {
                 parse_json(path, &data)?.to_bytes(None).into(),
             ));
         }
+        let input = TraceInput::File(file, size);
+        match wasm_rr_trace::Reader::new(&input) {
+            Ok((header, _)) if header.format != wasm_rr_trace::FORMAT_VERSION => {
+                input.upgrade().map_err(|e| in_file(path, e))
+            }
+            // Errors are reported, naming the file, when the trace is scanned.
+            _ => Ok(input),
+        }
+    }
+
+    /// This trace (of an older format) in the current format, in a temporary file, written
+    /// one event at a time.
+    fn upgrade(&self) -> Result<TraceInput> {
+        use wasm_rr_trace::{BLOCK_BYTES, BlockWriter};
+        let (header, mut reader) = wasm_rr_trace::Reader::new(self)?;
+        let mut file = tempfile::tempfile().context("cannot create a temporary file")?;
+        let mut out = Vec::new();
+        wasm_rr_trace::encode_header(&header.current(), &mut out);
+        let mut writer = BlockWriter::new(None);
+        while let Some(e) = reader.next_event()? {
+            writer.push(&e);
+            if writer.buffered() >= BLOCK_BYTES {
+                writer.finish_block(&mut out);
+                file.write_all(&out)?;
+                out.clear();
+            }
+        }
+        writer.finish_block(&mut out);
+        file.write_all(&out)?;
+        let size = file.metadata()?.len();
         Ok(TraceInput::File(file, size))
     }
 

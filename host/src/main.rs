@@ -19,11 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasm_rr_composer::{wrap_record, wrap_replay, wrap_replay_open};
 use wasm_rr_trace::Trace;
-
-/// The guest path where the recording component expects the trace directory.
-const TRACE_DIR: &str = "/wasm-rr";
-/// The file the recorder writes inside [`TRACE_DIR`].
-const TRACE_FILE: &str = "trace.cbor";
+use wasm_rr_trace::protocol::{DEFAULT_TRACE_FILE as TRACE_FILE, RESERVED_ENV_PREFIX, TRACE_DIR};
 /// The stem of the default trace file of `record` and `replay`.
 const DEFAULT_TRACE_STEM: &str = "wasm-rr-trace";
 
@@ -291,7 +287,7 @@ fn replay_err<'a>(
 /// Parses `--dir HOST::GUEST` (or `DIR`, meaning `DIR::DIR`), as `wasmtime run` does.
 fn parse_dir(spec: &str) -> Result<(PathBuf, String)> {
     let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
-    if guest == TRACE_DIR || guest.starts_with("/wasm-rr/") {
+    if guest == TRACE_DIR || guest.starts_with(&format!("{TRACE_DIR}/")) {
         bail!("--dir {spec}: the guest path {TRACE_DIR} is reserved for the trace");
     }
     Ok((PathBuf::from(host), guest.to_string()))
@@ -299,8 +295,10 @@ fn parse_dir(spec: &str) -> Result<(PathBuf, String)> {
 
 /// Parses `--env KEY=VALUE` (or `KEY`, taking the value from this process, as wasmtime does).
 fn parse_env(spec: &str) -> Result<(String, String)> {
-    if spec.starts_with("WASM_RR_") {
-        bail!("--env {spec}: WASM_RR_* variables configure the recorder; name the trace with -t");
+    if spec.starts_with(RESERVED_ENV_PREFIX) {
+        bail!(
+            "--env {spec}: {RESERVED_ENV_PREFIX}* variables configure the recorder; name the trace with -t"
+        );
     }
     match spec.split_once('=') {
         Some((k, v)) => Ok((k.to_string(), v.to_string())),
@@ -605,4 +603,30 @@ fn write_trace(out: &mut impl Write, trace: &Trace) -> std::io::Result<()> {
         writeln!(out, "#{i} {e}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The CLI reference in the book (`docs/src/reference.md`) is generated from the clap
+    /// definitions above, so that it cannot go stale: this test fails when it differs, and
+    /// `WASM_RR_BLESS=1 cargo test -p wasm-rr --bin wasm-rr` writes it anew.
+    #[test]
+    fn the_cli_reference_is_generated_from_the_definitions() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/src/reference.md");
+        let options = clap_markdown::MarkdownOptions::new()
+            .title("CLI reference".into())
+            .show_footer(false)
+            .show_table_of_contents(true);
+        let now = clap_markdown::help_markdown_custom::<super::Cli>(&options);
+        if std::env::var_os("WASM_RR_BLESS").is_some() {
+            std::fs::write(&path, &now).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == now,
+            "{} is not what the CLI's definitions give; run `WASM_RR_BLESS=1 cargo test -p wasm-rr --bin wasm-rr`",
+            path.display()
+        );
+    }
 }

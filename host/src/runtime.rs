@@ -207,7 +207,8 @@ fn host_state(opts: &RunOptions) -> Result<Host> {
 /// Serves HTTP on `addr` like `wasmtime serve`: every request gets a new instance of
 /// `component` (which exports `wasi:http/incoming-handler`), set up by `opts`. Prints
 /// `wasm-rr: serving HTTP on http://ADDR/` on stderr once it listens (with the port the
-/// system picked, for port 0), then runs until the process is stopped.
+/// system picked, for port 0), then runs until Ctrl-C (SIGINT), when it stops accepting,
+/// waits for the instances handling requests to finish and returns exit status 0.
 ///
 /// Errors: the component cannot be compiled or is no HTTP handler; the address cannot be bound.
 pub fn serve(
@@ -248,16 +249,25 @@ async fn serve_async(
         .local_addr()
         .map_err(|e| anyhow!("cannot listen on {addr}: {e}"))?;
     eprintln!("wasm-rr: serving HTTP on http://{bound}/{note}");
+    // Every instance holds a sender; on Ctrl-C the loop stops accepting, and `finished` ends
+    // once every instance has finished (and written its trace), as `wasmtime serve` does.
+    let (alive, mut finished) = tokio::sync::mpsc::channel::<()>(1);
     let shared = Arc::new((pre, opts));
     loop {
-        let Ok((client, _)) = listener.accept().await else {
-            continue;
+        let client = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((client, _)) => client,
+                Err(_) => continue,
+            },
+            _ = tokio::signal::ctrl_c() => break,
         };
         let shared = shared.clone();
+        let alive = alive.clone();
         tokio::task::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let shared = shared.clone();
-                async move { handle_request(&shared.0, &shared.1, req).await }
+                let alive = alive.clone();
+                async move { handle_request(&shared.0, &shared.1, req, alive).await }
             });
             // A client that goes away mid-request is its own business.
             let _ = hyper::server::conn::http1::Builder::new()
@@ -266,13 +276,19 @@ async fn serve_async(
                 .await;
         });
     }
+    eprintln!("wasm-rr: stopping: waiting for the requests being handled to finish");
+    drop(alive);
+    let _ = finished.recv().await;
+    Ok(0)
 }
 
-/// One request, in a new instance, as `wasmtime serve` handles it.
+/// One request, in a new instance, as `wasmtime serve` handles it. The instance holds `alive`
+/// until it finishes.
 async fn handle_request(
     pre: &wasmtime_wasi_http::p2::bindings::ProxyPre<Host>,
     opts: &RunOptions,
     req: hyper::Request<hyper::body::Incoming>,
+    alive: tokio::sync::mpsc::Sender<()>,
 ) -> Result<hyper::Response<wasmtime_wasi_http::p2::body::HyperOutgoingBody>> {
     use wasmtime_wasi_http::WasiHttpView;
     use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -285,6 +301,7 @@ async fn handle_request(
     let out = store.data_mut().http().new_response_outparam(sender)?;
     let pre = pre.clone();
     let task = tokio::task::spawn(async move {
+        let _alive = alive;
         let proxy = pre.instantiate_async(&mut store).await?;
         proxy
             .wasi_http_incoming_handler()

@@ -10,10 +10,7 @@ use common::*;
 fn round_trip(version: &str) {
     let dir = scratch();
     let app = fixture(&format!("c_guest_{version}"));
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    std::fs::write(data.join("input.txt"), "text from C's input\n").unwrap();
-    let preopen = format!("{}::data", data.display());
+    let (data, preopen) = data_dir(dir.path(), &[("input.txt", "text from C's input\n")]);
     let (recorded, trace) = record_on_wasmtime(
         dir.path(),
         &app,
@@ -21,25 +18,25 @@ fn round_trip(version: &str) {
         &["data", "second"],
         Some(b"a line typed in\n"),
     );
-    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
-    let out = recorded.stdout();
-    for line in [
-        "arg 1: data\n",
-        "arg 2: second\n",
-        "env GREETING=hi\n",
-        "stdin: a line typed in\n",
-        "input.txt (20 bytes): text from C's input\n",
-        "stat input.txt: 20 bytes, regular 1\n",
-        "list: . .. input.txt\n",
-        "wrote 13 bytes\n",
-        "rename: ok\n",
-        "unlink: ok\n",
-        "open missing.txt: No such file or directory\n",
-    ] {
-        assert!(out.contains(line), "{version}: no {line:?} in:\n{out}");
-    }
-    assert!(out.contains("getentropy "), "{out}");
-    assert!(out.contains("arc4random "), "{out}");
+    assert_printed(
+        &recorded,
+        &[
+            "arg 1: data\n",
+            "arg 2: second\n",
+            "env GREETING=hi\n",
+            "stdin: a line typed in\n",
+            "input.txt (20 bytes): text from C's input\n",
+            "stat input.txt: 20 bytes, regular 1\n",
+            "list: . .. input.txt\n",
+            "wrote 13 bytes\n",
+            "rename: ok\n",
+            "unlink: ok\n",
+            "open missing.txt: No such file or directory\n",
+            "getentropy ",
+            "arc4random ",
+        ],
+        version,
+    );
     let imports = load(&trace).header.guest_imports;
     let wasi = match version {
         "v24" => "0.2.0",
@@ -53,9 +50,7 @@ fn round_trip(version: &str) {
     );
 
     std::fs::remove_dir_all(&data).unwrap();
-    for _ in 0..2 {
-        assert_eq!(replay_on_wasmtime(dir.path(), &app, &trace), recorded);
-    }
+    assert_replays(dir.path(), &app, &trace, &recorded, 2);
 }
 
 #[test]
@@ -82,18 +77,12 @@ fn c_guest_with_adapter_50_wasi_0_2_12() {
 fn c_guest_on_the_embedded_host() {
     let dir = scratch();
     let app = fixture("c_guest_v36");
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    std::fs::write(data.join("input.txt"), "embedded\n").unwrap();
-    let recorded = run(
-        wasm_rr()
-            .current_dir(dir.path())
-            .arg("record")
-            .arg(&app)
-            .arg("--dir")
-            .arg(format!("{}::data", data.display()))
-            .arg("--")
-            .arg("data"),
+    let (data, preopen) = data_dir(dir.path(), &[("input.txt", "embedded\n")]);
+    let recorded = record_embedded(
+        dir.path(),
+        &app,
+        &["--dir", &preopen],
+        &["data"],
         Some(b"stdin line\n"),
     );
     assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
@@ -103,10 +92,7 @@ fn c_guest_on_the_embedded_host() {
             .contains("input.txt (9 bytes): embedded\n")
     );
     std::fs::remove_dir_all(&data).unwrap();
-    let replayed = run(
-        wasm_rr().current_dir(dir.path()).arg("replay").arg(&app),
-        None,
-    );
+    let replayed = replay_embedded(dir.path(), &app, None);
     assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
     assert_eq!(replayed.stdout, recorded.stdout);
 }

@@ -4,21 +4,9 @@
 mod common;
 
 use common::*;
-use std::path::Path;
-use wasm_rr_trace::{Event, Trace};
+use wasm_rr_trace::{Request, Trace, cli, clocks, random, streams};
 
-fn record(dir: &Path, app: &Path, extra: &[&str], args: &[&str], stdin: Option<&[u8]>) -> Run {
-    run(
-        wasm_rr()
-            .current_dir(dir)
-            .arg("record")
-            .arg(app)
-            .args(extra)
-            .arg("--")
-            .args(args),
-        stdin,
-    )
-}
+use common::record_embedded as record;
 
 #[test]
 fn record_then_replay_with_the_default_trace_is_byte_identical_twice() {
@@ -35,10 +23,7 @@ fn record_then_replay_with_the_default_trace_is_byte_identical_twice() {
     assert!(dir.path().join("wasm-rr-trace.cbor").exists());
     assert!(recorded.stderr().contains("wasm-rr: recorded "));
     for _ in 0..2 {
-        let replayed = run(
-            wasm_rr().current_dir(dir.path()).arg("replay").arg(&app),
-            None,
-        );
+        let replayed = replay_embedded(dir.path(), &app, None);
         assert_eq!(replayed.code, recorded.code);
         assert_eq!(replayed.stdout(), "read 4 bytes\nABC\n");
         assert_eq!(replayed.stdout, recorded.stdout);
@@ -69,7 +54,9 @@ fn record_json_with_dir_and_env_then_replay() {
     assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
     let text = std::fs::read_to_string(dir.path().join("good-run.json")).unwrap();
     assert!(
-        text.contains("\"get-arguments\":[\"print_args.wasm\",\"--config\",\"prod\"]"),
+        text.contains(
+            "{\"call\":{\"cli\":{\"get-arguments\":{}}},\"answer\":[\"print_args.wasm\",\"--config\",\"prod\"]}"
+        ),
         "{text}"
     );
     let replayed = run(
@@ -91,10 +78,7 @@ fn exit_code_on_the_embedded_host() {
     let app = fixture("exit_code");
     let recorded = record(dir.path(), &app, &[], &[], None);
     assert_eq!(recorded.code, Some(3));
-    let replayed = run(
-        wasm_rr().current_dir(dir.path()).arg("replay").arg(&app),
-        None,
-    );
+    let replayed = replay_embedded(dir.path(), &app, None);
     assert_eq!(replayed.code, Some(3));
     assert_eq!(replayed.stdout(), "exiting with 3\n");
     assert_eq!(replayed.stderr(), "this goes to stderr\n");
@@ -123,7 +107,7 @@ fn convert_round_trips_without_loss() {
     );
     let text = std::fs::read_to_string(&json).unwrap();
     assert!(
-        text.starts_with("{\n\"header\": {\n  \"wasm-rr-trace\": 2,"),
+        text.starts_with("{\n\"header\": {\n  \"wasm-rr-trace\": 3,"),
         "{text}"
     );
     // The JSON form replays like the CBOR one.
@@ -145,7 +129,7 @@ fn show_lists_events() {
     assert_eq!(r.code, Some(0));
     let out = r.stdout();
     assert!(
-        out.starts_with("trace format 2, recorded by wasm-rr "),
+        out.starts_with("trace format 3, recorded by wasm-rr "),
         "{out}"
     );
     assert!(
@@ -281,11 +265,11 @@ fn divergence_reports_index_expected_actual_and_recent_events() {
         .events
         .iter()
         .enumerate()
-        .filter(|(_, e)| matches!(e, Event::RandomU64(_)))
+        .filter(|(_, e)| e.is::<random::GetRandomU64>())
         .nth(1)
         .unwrap()
         .0;
-    trace.events[second] = Event::MonotonicClockNow(42);
+    trace.events[second] = clocks::MonotonicClockNow {}.into_event(42);
     let r = replay_edited(dir.path(), &app, &trace);
     assert_eq!(r.code, Some(1));
     let err = r.stderr();
@@ -370,7 +354,7 @@ fn trace_json_is_the_same_data_model() {
     );
     let text = std::fs::read_to_string(dir.path().join("wasm-rr-trace.json")).unwrap();
     let trace = Trace::from_json(&text).unwrap();
-    assert!(matches!(trace.events.last(), Some(Event::RunReturned(_))));
+    assert!(trace.events.last().unwrap().is::<cli::RunReturned>());
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(value["header"]["wasi"], "0.2.12");
     assert!(value["events"].as_array().unwrap().len() == trace.events.len());
@@ -386,13 +370,10 @@ fn output_divergence_is_detected_by_length_and_hash() {
         .events
         .iter_mut()
         .enumerate()
-        .find_map(|(i, e)| match e {
-            Event::Write { hash, .. } => Some((i, hash)),
-            _ => None,
-        })
+        .find_map(|(i, e)| Some((i, &mut e.get_mut::<streams::Write>()?.0.hash)))
         .unwrap();
-    let real = *hash;
-    *hash ^= 1;
+    let real = hash.0;
+    hash.0 ^= 1;
     let edited = dir.path().join("edited.cbor");
     std::fs::write(&edited, trace.to_bytes(None)).unwrap();
     let r = run(wasm_rr().arg("replay").arg(&app).arg(&edited), None);
@@ -417,10 +398,7 @@ fn large_stdin_reads_record_and_replay() {
     let recorded = record(dir.path(), &app, &[], &[], Some(&input));
     assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
     assert!(recorded.stdout().starts_with("read 200000 bytes\n"));
-    let replayed = run(
-        wasm_rr().current_dir(dir.path()).arg("replay").arg(&app),
-        None,
-    );
+    let replayed = replay_embedded(dir.path(), &app, None);
     assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
     assert_eq!(replayed.stdout, recorded.stdout);
 }
@@ -501,18 +479,12 @@ fn interrupted_recording_keeps_the_trace_so_far() {
     );
     let trace = load(&dir.path().join("wasm-rr-trace.cbor"));
     assert!(
-        trace
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::Write { .. })),
+        trace.events.iter().any(|e| e.is::<streams::Write>()),
         "{:?}",
         trace.events
     );
     // Replaying it prints `ready` again, then stops where the recording was interrupted.
-    let r = run(
-        wasm_rr().current_dir(dir.path()).arg("replay").arg(&app),
-        None,
-    );
+    let r = replay_embedded(dir.path(), &app, None);
     assert_eq!(r.stdout(), "ready\n");
     assert_eq!(r.code, Some(1));
     assert!(

@@ -5,25 +5,30 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use wasm_rr_trace::Event;
-use wasm_rr_trace::fs::{ErrorCode, FsAnswer, FsCall, FsEvent};
+use wasm_rr_trace::fs::{self, ErrorCode};
+use wasm_rr_trace::streams;
 
-/// A `data` directory with an input file in `dir`.
-fn make_data(dir: &Path) -> std::path::PathBuf {
-    let data = dir.join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("input.txt"), "hello from a file\n").unwrap();
-    data
+/// A `data` directory with an input file in `dir`, and the flag that preopens it.
+fn make_data(dir: &Path) -> (std::path::PathBuf, String) {
+    data_dir(dir, &[("input.txt", "hello from a file\n")])
 }
 
-fn fs_events(trace: &wasm_rr_trace::Trace) -> Vec<&FsEvent> {
+/// The preopen lists `get-directories` answered.
+fn preopen_lists(trace: &wasm_rr_trace::Trace) -> Vec<&Vec<(u32, String)>> {
     trace
         .events
         .iter()
-        .filter_map(|e| match e {
-            Event::Fs(f) => Some(f),
-            _ => None,
-        })
+        .filter_map(|e| Some(e.get::<fs::GetDirectories>()?.1))
+        .collect()
+}
+
+/// The paths `open-at` was called with, and their answers.
+fn opened(trace: &wasm_rr_trace::Trace) -> Vec<(&str, &Result<u32, ErrorCode>)> {
+    trace
+        .events
+        .iter()
+        .filter_map(|e| e.get::<fs::OpenAt>())
+        .map(|(c, r)| (c.path.as_str(), r))
         .collect()
 }
 
@@ -31,55 +36,56 @@ fn fs_events(trace: &wasm_rr_trace::Trace) -> Vec<&FsEvent> {
 fn std_fs_guest_records_on_stock_wasmtime_and_replays_without_its_directory() {
     let dir = scratch();
     let app = fixture("fs_ops");
-    let data = make_data(dir.path());
-    let preopen = format!("{}::data", data.display());
+    let (data, preopen) = make_data(dir.path());
     let (recorded, trace_path) =
         record_on_wasmtime(dir.path(), &app, &["--dir", &preopen], &["data"], None);
-    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
-    let out = recorded.stdout();
-    for line in [
-        "read input.txt: \"hello from a file\\n\"\n",
-        "stat input.txt: (18, true, true)\n",
-        "list: [\"input.txt\"]\n",
-        "read out.txt: \"hello\\nmore\\n\"\n",
-        "stat moved: 11\n",
-        "read missing.txt: error NotFound\n",
-        "write under a file: error NotADirectory\n",
-    ] {
-        assert!(out.contains(line), "no {line:?} in:\n{out}");
-    }
+    assert_printed(
+        &recorded,
+        &[
+            "read input.txt: \"hello from a file\\n\"\n",
+            "stat input.txt: (18, true, true)\n",
+            "list: [\"input.txt\"]\n",
+            "read out.txt: \"hello\\nmore\\n\"\n",
+            "stat moved: 11\n",
+            "read missing.txt: error NotFound\n",
+            "write under a file: error NotADirectory\n",
+        ],
+        "fs_ops",
+    );
     // The guest's changes were carried out while recording.
     assert!(!data.join("sub").exists());
     assert_eq!(std::fs::read_dir(&data).unwrap().count(), 1);
 
     let trace = load(&trace_path);
-    let fs = fs_events(&trace);
     // The preopen list, without the trace's own.
+    let lists = preopen_lists(&trace);
     assert!(
-        fs.iter().any(|e| matches!(e, FsEvent::GetDirectories(d)
-            if d.len() == 1 && d[0].1 == "data")),
-        "{fs:?}"
+        lists.iter().any(|d| d.len() == 1 && d[0].1 == "data"),
+        "{lists:?}"
     );
-    assert!(fs.iter().any(|e| matches!(e,
-        FsEvent::Descriptor { call: FsCall::OpenAt { path, .. }, result: Err(ErrorCode::NoEntry), .. }
-            if path == "missing.txt")));
-    assert!(fs.iter().any(|e| matches!(e,
-        FsEvent::Descriptor { call: FsCall::OpenAt { path, .. }, result: Ok(FsAnswer::Fd(_)), .. }
-            if path == "input.txt")));
-    assert!(fs.iter().any(|e| matches!(e,
-        FsEvent::Descriptor { call: FsCall::RenameAt { old_path, new_path, .. }, result: Ok(_), .. }
-            if old_path == "out.txt" && new_path == "sub/moved.txt")));
+    let opened = opened(&trace);
+    assert!(
+        opened.contains(&("missing.txt", &Err(ErrorCode::NoEntry))),
+        "{opened:?}"
+    );
+    assert!(
+        opened.iter().any(|(p, r)| *p == "input.txt" && r.is_ok()),
+        "{opened:?}"
+    );
+    assert!(
+        trace
+            .events
+            .iter()
+            .any(|e| matches!(e.get::<fs::RenameAt>(),
+        Some((c, Ok(()))) if c.old_path == "out.txt" && c.new_path == "sub/moved.txt"))
+    );
 
     // The directory is gone: the replay never looks at the disk.
     std::fs::remove_dir_all(&data).unwrap();
-    for _ in 0..2 {
-        let replayed = replay_on_wasmtime(dir.path(), &app, &trace_path);
-        assert_eq!(replayed, recorded);
-    }
+    assert_replays(dir.path(), &app, &trace_path, &recorded, 2);
     assert!(!data.exists(), "the replay touched the disk");
     // The self-replaying component imports no filesystem.
-    let replaying = std::fs::read(dir.path().join("app.replay.wasm")).unwrap();
-    let (imports, _) = wasm_rr_composer::component_world(&replaying).unwrap();
+    let (imports, _) = world_of(&dir.path().join("app.replay.wasm"));
     assert!(
         imports.iter().all(|i| !i.starts_with("wasi:filesystem")),
         "{imports:?}"
@@ -90,25 +96,12 @@ fn std_fs_guest_records_on_stock_wasmtime_and_replays_without_its_directory() {
 fn embedded_record_and_replay_need_no_dir_on_replay() {
     let dir = scratch();
     let app = fixture("fs_ops");
-    let data = make_data(dir.path());
-    let recorded = run(
-        wasm_rr()
-            .current_dir(dir.path())
-            .arg("record")
-            .arg(&app)
-            .arg("--dir")
-            .arg(format!("{}::data", data.display()))
-            .arg("--")
-            .arg("data"),
-        None,
-    );
+    let (data, preopen) = make_data(dir.path());
+    let recorded = record_embedded(dir.path(), &app, &["--dir", &preopen], &["data"], None);
     assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
     assert!(recorded.stdout().contains("list: [\"input.txt\"]\n"));
     std::fs::remove_dir_all(&data).unwrap();
-    let replayed = run(
-        wasm_rr().current_dir(dir.path()).arg("replay").arg(&app),
-        None,
-    );
+    let replayed = replay_embedded(dir.path(), &app, None);
     assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
     assert_eq!(replayed.stdout, recorded.stdout);
     assert_eq!(replayed.stderr(), recorded.guest_stderr());
@@ -147,11 +140,7 @@ fn without_preopens_the_errors_replay_too() {
     );
     // The trace's own preopen is never shown to the guest.
     let t = load(&trace);
-    assert!(
-        fs_events(&t)
-            .iter()
-            .all(|e| !matches!(e, FsEvent::GetDirectories(d) if !d.is_empty())),
-    );
+    assert!(preopen_lists(&t).iter().all(|d| d.is_empty()));
     assert_eq!(replay_on_wasmtime(dir.path(), &app, &trace), recorded);
 }
 
@@ -159,8 +148,7 @@ fn without_preopens_the_errors_replay_too() {
 fn a_changed_file_write_is_a_divergence_showing_both() {
     let dir = scratch();
     let app = fixture("fs_ops");
-    let data = make_data(dir.path());
-    let preopen = format!("{}::data", data.display());
+    let (_, preopen) = make_data(dir.path());
     let (recorded, trace_path) =
         record_on_wasmtime(dir.path(), &app, &["--dir", &preopen], &["data"], None);
     assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
@@ -170,18 +158,14 @@ fn a_changed_file_write_is_a_divergence_showing_both() {
         .events
         .iter()
         .enumerate()
-        .find_map(|(i, e)| match e {
-            Event::Write {
-                stream, len: 6, op, ..
-            } if stream.0 >= 3 => Some((i, *stream, op.wit_name())),
+        .find_map(|(i, e)| match e.get::<streams::Write>() {
+            Some((w, _)) if w.len == 6 && w.stream.0 >= 3 => Some((i, w.stream, w.op.wit_name())),
             _ => None,
         })
         .expect("a 6-byte file write");
-    let Event::Write { hash, .. } = &mut trace.events[index] else {
-        unreachable!()
-    };
-    let actual = *hash;
-    *hash ^= 1;
+    let (write, _) = trace.events[index].get_mut::<streams::Write>().unwrap();
+    let actual = write.hash.0;
+    write.hash.0 ^= 1;
     let r = replay_edited(dir.path(), &app, &trace);
     assert_eq!(r.code, Some(1), "{}", r.stderr());
     let err = r.stderr();
@@ -211,24 +195,18 @@ fn a_big_file_streams_through_record_and_replay() {
             f.write_all(&chunk).unwrap();
         }
     }
-    let recorded = run(
-        wasm_rr()
-            .current_dir(dir.path())
-            .arg("record")
-            .arg(&app)
-            .arg("--dir")
-            .arg(format!("{}::data", data.display()))
-            .arg("--")
-            .arg("data/big.bin"),
+    let preopen = format!("{}::data", data.display());
+    let recorded = record_embedded(
+        dir.path(),
+        &app,
+        &["--dir", &preopen],
+        &["data/big.bin"],
         None,
     );
     assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
     assert!(recorded.stdout().starts_with("67108864 bytes, fnv "));
     std::fs::remove_dir_all(&data).unwrap();
-    let replayed = run(
-        wasm_rr().current_dir(dir.path()).arg("replay").arg(&app),
-        None,
-    );
+    let replayed = replay_embedded(dir.path(), &app, None);
     assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
     assert_eq!(replayed.stdout, recorded.stdout);
 }

@@ -7,28 +7,31 @@ mod common;
 mod http_server;
 
 use common::*;
-use wasm_rr_trace::Event;
-use wasm_rr_trace::http::{ErrorCode, HeaderError, HttpAnswer, HttpCall, HttpEvent};
+use wasm_rr_trace::http::{self as h, ErrorCode, HeaderError};
+use wasm_rr_trace::{Call, Event, Request, StreamError, cli, streams};
 
 const HTTP: &[&str] = &["-S", "http"];
 
-fn http_events(trace: &wasm_rr_trace::Trace) -> Vec<&HttpEvent> {
+fn http_events(trace: &wasm_rr_trace::Trace) -> Vec<&Event> {
     trace
         .events
         .iter()
-        .filter_map(|e| match e {
-            Event::Http(h) => Some(h),
-            _ => None,
-        })
+        .filter(|e| matches!(e.call, Call::Http(_)))
+        .collect()
+}
+
+/// The answers of the calls `C` in `trace`.
+fn answers<C: Request + 'static>(trace: &wasm_rr_trace::Trace) -> Vec<&C::Answer> {
+    trace
+        .events
+        .iter()
+        .filter_map(|e| Some(e.get::<C>()?.1))
         .collect()
 }
 
 /// How many requests the guest sent (`outgoing-handler.handle` calls).
 fn handles(trace: &wasm_rr_trace::Trace) -> usize {
-    http_events(trace)
-        .iter()
-        .filter(|e| matches!(e.call, HttpCall::Handle { .. }))
-        .count()
+    answers::<h::Handle>(trace).len()
 }
 
 /// Records `app ARGS` on stock wasmtime against a fresh server (`{}` in an argument is the
@@ -50,11 +53,8 @@ fn record_and_replay(
         let shown = run(wasm_rr().arg("show").arg(&trace_path), None).stdout();
         panic!("recording failed: {}\n{shown}", recorded.stderr());
     }
-    for _ in 0..2 {
-        assert_eq!(replay_on_wasmtime(dir, &app, &trace_path), recorded);
-    }
-    let replaying = std::fs::read(dir.join("app.replay.wasm")).unwrap();
-    let (imports, _) = wasm_rr_composer::component_world(&replaying).unwrap();
+    assert_replays(dir, &app, &trace_path, &recorded, 2);
+    let (imports, _) = world_of(&dir.join("app.replay.wasm"));
     assert!(
         imports.iter().all(|i| !i.starts_with("wasi:http")),
         "{imports:?}"
@@ -71,27 +71,15 @@ fn get_with_a_chunked_response_and_trailers() {
     assert!(out.starts_with("get: status 200\n"), "{out}");
     assert!(out.contains("get: body \"one,two,three\"\n"), "{out}");
     assert!(out.ends_with("get: trailer x-checksum: 42\n"), "{out}");
-    let events = http_events(&trace);
+    let trailers = answers::<h::TrailersGet>(&trace);
     assert!(
-        events.iter().any(|e| matches!(
-            (&e.call, &e.answer),
-            (
-                HttpCall::TrailersGet(_),
-                HttpAnswer::Future(Some(Ok(Ok(Some(_)))))
-            )
-        )),
-        "{events:?}"
+        trailers.iter().any(|a| matches!(a, Some(Ok(Ok(Some(_)))))),
+        "{trailers:?}"
     );
     // The request head as the host was given it.
-    let sent = events
-        .iter()
-        .find_map(|e| match &e.answer {
-            HttpAnswer::Sent { head, result } => Some((head, result)),
-            _ => None,
-        })
-        .unwrap();
-    assert!(sent.0.line().ends_with("/chunked"), "{:?}", sent.0);
-    assert!(sent.1.is_ok());
+    let sent = answers::<h::Handle>(&trace)[0];
+    assert!(sent.head.line().ends_with("/chunked"), "{:?}", sent.head);
+    assert!(sent.result.is_ok());
 }
 
 #[test]
@@ -112,20 +100,13 @@ fn post_with_a_streamed_request_body() {
         "{out}"
     );
     // The body went out through a numbered stream: 256 writes of 1 KiB, as length and hash.
-    let stream = http_events(&trace)
-        .iter()
-        .find_map(|e| match (&e.call, &e.answer) {
-            (HttpCall::OutgoingStream(_), HttpAnswer::Stream(s)) => Some(*s),
-            _ => None,
-        })
-        .unwrap();
+    let stream = *answers::<h::OutgoingStream>(&trace)[0].as_ref().unwrap();
     let writes: Vec<u64> = trace
         .events
         .iter()
-        .filter_map(|e| match e {
-            Event::Write { stream: s, len, .. } if *s == stream => Some(*len),
-            _ => None,
-        })
+        .filter_map(|e| e.get::<streams::Write>())
+        .filter(|(w, _)| w.stream == stream)
+        .map(|(w, _)| w.len)
         .collect();
     assert_eq!(writes, vec![1024; 256]);
 }
@@ -147,21 +128,13 @@ fn a_404_and_a_response_cut_off_mid_body() {
         "{out}"
     );
     assert!(
-        trace.events.iter().any(|e| matches!(
-            e,
-            Event::Read {
-                result: Err(wasm_rr_trace::StreamError::Failed(_)),
-                ..
-            }
-        )),
+        answers::<streams::Read>(&trace)
+            .iter()
+            .any(|r| matches!(r, Err(StreamError::Failed(_)))),
         "{:?}",
         trace.events
     );
-    assert!(
-        http_events(&trace)
-            .iter()
-            .any(|e| e.call == HttpCall::ErrorCodeOf && e.answer == HttpAnswer::ErrorCode(None))
-    );
+    assert!(answers::<h::ErrorCodeOf>(&trace).contains(&&None));
 }
 
 #[test]
@@ -180,9 +153,7 @@ fn connection_refused_is_recorded_and_replayed() {
         "get: error ErrorCode::ConnectionRefused\n"
     );
     assert!(
-        http_events(&trace)
-            .iter()
-            .any(|e| e.answer == HttpAnswer::Future(Some(Ok(Err(ErrorCode::ConnectionRefused)))))
+        answers::<h::ResponseGet>(&trace).contains(&&Some(Ok(Err(ErrorCode::ConnectionRefused))))
     );
 }
 
@@ -205,11 +176,7 @@ fn headers_and_values_the_host_refuses() {
         ),
         "{out}"
     );
-    assert!(
-        http_events(&trace)
-            .iter()
-            .any(|e| e.answer == HttpAnswer::HeaderError(HeaderError::Forbidden))
-    );
+    assert!(answers::<h::FieldsAppend>(&trace).contains(&&Err(HeaderError::Forbidden)));
 }
 
 #[test]
@@ -243,7 +210,7 @@ fn a_changed_header_on_replay_is_a_divergence_naming_it() {
     assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
     let mut trace = load(&trace_path);
     for e in &mut trace.events {
-        if let Event::GetArguments(args) = e {
+        if let Some((_, args)) = e.get_mut::<cli::GetArguments>() {
             args[3] = "x-request-id:b7".into();
         }
     }
@@ -262,27 +229,20 @@ fn the_embedded_host_serves_http_and_show_lists_the_exchanges() {
     let app = fixture("http_client");
     let server = http_server::start();
     let url = server.url("/chunked");
-    let recorded = run(
-        wasm_rr()
-            .current_dir(dir.path())
-            .arg("record")
-            .arg(&app)
-            .arg("--")
-            .args(["get", &url]),
-        None,
-    );
+    let recorded = record_embedded(dir.path(), &app, &[], &["get", &url], None);
     server.stop();
     assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
     assert!(recorded.stdout().contains("get: body \"one,two,three\"\n"));
     let trace = dir.path().join("wasm-rr-trace.cbor");
-    let replayed = run(wasm_rr().arg("replay").arg(&app).arg(&trace), None);
+    let replayed = replay_embedded(dir.path(), &app, Some(&trace));
     assert_eq!(replayed.stdout, recorded.stdout);
     assert_eq!(replayed.code, Some(0));
     let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
     let chunks = load(&trace)
         .events
         .iter()
-        .filter(|e| matches!(e, Event::Read { result: Ok(b), stream, .. } if !b.0.is_empty() && stream.0 >= 3))
+        .filter_map(|e| e.get::<streams::Read>())
+        .filter(|(r, data)| r.stream.0 >= 3 && data.as_ref().is_ok_and(|b| !b.0.is_empty()))
         .count();
     let s = if chunks == 1 { "" } else { "s" };
     assert!(
@@ -360,12 +320,13 @@ fn a_waki_client_on_wasi_http_0_2_4() {
 }
 
 /// The header names a fields call carries.
-fn entries_of(call: &HttpCall) -> Vec<String> {
+fn entries_of(call: &Call) -> Vec<String> {
     match call {
-        HttpCall::FieldsFromList(e) => e.iter().map(|(n, _)| n.clone()).collect(),
-        HttpCall::FieldsSet { name, .. } | HttpCall::FieldsAppend { name, .. } => {
-            vec![name.clone()]
+        Call::Http(h::Call::FieldsFromList(c)) => {
+            c.entries.iter().map(|(n, _)| n.clone()).collect()
         }
+        Call::Http(h::Call::FieldsSet(c)) => vec![c.name.clone()],
+        Call::Http(h::Call::FieldsAppend(c)) => vec![c.name.clone()],
         _ => vec![],
     }
 }

@@ -11,8 +11,7 @@ use common::*;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use wasm_rr_trace::Event;
-use wasm_rr_trace::http::{HttpAnswer, HttpCall};
+use wasm_rr_trace::http as h;
 
 /// A server process, killed when dropped.
 struct Serving {
@@ -36,6 +35,17 @@ impl Serving {
                 return line;
             }
         }
+    }
+}
+
+impl Serving {
+    /// Stops the server as Ctrl-C does, and waits until it has finished the requests it was
+    /// handling (and so written their traces).
+    fn stop(mut self) {
+        // SAFETY: a signal to our own child, which has not been waited for yet.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}");
     }
 }
 
@@ -152,7 +162,7 @@ fn a_request_recorded_under_wasmtime_serve_replays_with_wasmtime_run() {
         "hello",
     );
     let second = http_server::request(&serving.addr, "GET", "/second", &[], "");
-    drop(serving);
+    serving.stop();
     upstream.stop();
     assert_eq!(first.status, 200);
     assert!(
@@ -187,13 +197,10 @@ fn a_request_recorded_under_wasmtime_serve_replays_with_wasmtime_run() {
     // The first request's trace: the request, the handler's own outgoing request, the
     // response.
     let trace = load(&found[0]);
-    let incoming = trace.events.iter().find_map(|e| match e {
-        Event::Http(h) => match &h.answer {
-            HttpAnswer::Incoming { head, .. } => Some(head.clone()),
-            _ => None,
-        },
-        _ => None,
-    });
+    let incoming = trace
+        .events
+        .iter()
+        .find_map(|e| Some(e.get::<h::Incoming>()?.1.head.clone()));
     let head = incoming.expect("an incoming request");
     assert_eq!(
         head.line(),
@@ -247,7 +254,7 @@ fn a_handler_that_answers_differently_on_replay_is_a_divergence() {
     let traces = dir.path().join("traces");
     let serving = wasm_rr_serve(&app, &traces);
     let reply = http_server::request(&serving.addr, "GET", "/same", &[], "");
-    drop(serving);
+    serving.stop();
     assert_eq!(reply.status, 200);
     let found = request_traces(&traces);
     assert_eq!(found.len(), 1, "{found:?}");
@@ -264,10 +271,8 @@ fn a_handler_that_answers_differently_on_replay_is_a_divergence() {
     // The handler is told another path now, so it prints and answers something else.
     let mut trace = load(&found[0]);
     for e in &mut trace.events {
-        if let Event::Http(h) = e
-            && let (HttpCall::PathWithQuery(_), HttpAnswer::Text(t)) = (&h.call, &mut h.answer)
-        {
-            *t = Some("/other".into());
+        if let Some((_, path)) = e.get_mut::<h::GetPathWithQuery>() {
+            *path = Some("/other".into());
         }
     }
     let r = replay_edited(dir.path(), &app, &trace);
@@ -292,7 +297,7 @@ fn a_request_trace_is_refused_for_another_component() {
     let traces = dir.path().join("traces");
     let serving = wasm_rr_serve(&app, &traces);
     http_server::request(&serving.addr, "GET", "/x", &[], "");
-    drop(serving);
+    serving.stop();
     let trace = &request_traces(&traces)[0];
     let other = fixture("http_client");
     let out = dir.path().join("out.wasm");

@@ -17,28 +17,19 @@ fn round_trip(name: &str) {
         &["arg1"],
         Some(b"typed\n"),
     );
-    assert_eq!(recorded.code, Some(0), "{name}: {}", recorded.stderr());
-    let out = recorded.stdout();
-    for line in [
-        "args [\"app.recording.wasm\",\"arg1\"]\n",
-        "env [[\"LANG\",\"js\"]]\n",
-        "stdin typed\n",
-    ] {
-        assert!(out.contains(line), "{name}: no {line:?} in:\n{out}");
-    }
-    assert!(
-        out.contains("Date.now ") && out.contains("Math.random 0."),
-        "{out}"
+    assert_printed(
+        &recorded,
+        &[
+            "args [\"app.recording.wasm\",\"arg1\"]\n",
+            "env [[\"LANG\",\"js\"]]\n",
+            "stdin typed\n",
+            "Date.now ",
+            "Math.random 0.",
+        ],
+        name,
     );
-    for _ in 0..2 {
-        assert_eq!(
-            replay_on_wasmtime(dir.path(), &app, &trace),
-            recorded,
-            "{name}"
-        );
-    }
-    let replaying = std::fs::read(dir.path().join("app.replay.wasm")).unwrap();
-    let (_, exports) = wasm_rr_composer::component_world(&replaying).unwrap();
+    assert_replays(dir.path(), &app, &trace, &recorded, 2);
+    let (_, exports) = world_of(&dir.path().join("app.replay.wasm"));
     assert!(exports.iter().any(|e| e == "init"), "{exports:?}");
 }
 
@@ -75,21 +66,10 @@ fn wrap_says_an_async_abi_guest_needs_the_default_flags() {
 fn the_embedded_host_runs_async_abi_guests() {
     let dir = scratch();
     let app = fixture("js_app_async");
-    let recorded = run(
-        wasm_rr()
-            .current_dir(dir.path())
-            .arg("record")
-            .arg(&app)
-            .arg("--")
-            .arg("x"),
-        Some(b"in\n"),
-    );
+    let recorded = record_embedded(dir.path(), &app, &[], &["x"], Some(b"in\n"));
     assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
     assert!(recorded.stdout().contains("stdin in\n"));
-    let replayed = run(
-        wasm_rr().current_dir(dir.path()).arg("replay").arg(&app),
-        None,
-    );
+    let replayed = replay_embedded(dir.path(), &app, None);
     assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
     assert_eq!(replayed.stdout, recorded.stdout);
 }

@@ -10,10 +10,7 @@ use common::*;
 fn python_guest_records_and_replays_byte_identical() {
     let dir = scratch();
     let app = fixture("python_app");
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    std::fs::write(data.join("input.txt"), "read by Python\n").unwrap();
-    let preopen = format!("{}::data", data.display());
+    let (data, preopen) = data_dir(dir.path(), &[("input.txt", "read by Python\n")]);
     let (recorded, trace) = record_on_wasmtime(
         dir.path(),
         &app,
@@ -21,17 +18,17 @@ fn python_guest_records_and_replays_byte_identical() {
         &["one", "two"],
         Some(b"from stdin\n"),
     );
-    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
-    let out = recorded.stdout();
-    for line in [
-        "args ['app.recording.wasm', 'one', 'two']\n",
-        "env [('COLOR', 'blue')]\n",
-        "cwd /\n",
-        "file read by Python\n",
-        "stdin from stdin\n",
-    ] {
-        assert!(out.contains(line), "no {line:?} in:\n{out}");
-    }
+    assert_printed(
+        &recorded,
+        &[
+            "args ['app.recording.wasm', 'one', 'two']\n",
+            "env [('COLOR', 'blue')]\n",
+            "cwd /\n",
+            "file read by Python\n",
+            "stdin from stdin\n",
+        ],
+        "python",
+    );
     let header = load(&trace).header;
     assert!(
         header
@@ -42,9 +39,8 @@ fn python_guest_records_and_replays_byte_identical() {
         header.guest_imports
     );
     std::fs::remove_dir_all(&data).unwrap();
-    assert_eq!(replay_on_wasmtime(dir.path(), &app, &trace), recorded);
+    assert_replays(dir.path(), &app, &trace, &recorded, 1);
     // componentize-py's `exports` export is still there.
-    let replaying = std::fs::read(dir.path().join("app.replay.wasm")).unwrap();
-    let (_, exports) = wasm_rr_composer::component_world(&replaying).unwrap();
+    let (_, exports) = world_of(&dir.path().join("app.replay.wasm"));
     assert!(exports.iter().any(|e| e == "exports"), "{exports:?}");
 }

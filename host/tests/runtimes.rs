@@ -45,10 +45,7 @@ fn on_node(component: &Path) -> Run {
 fn everywhere(name: &str, args: &[&str], stdin: Option<&[u8]>) {
     let dir = scratch();
     let app = fixture(name);
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    std::fs::write(data.join("input.txt"), "the input file\n").unwrap();
-    let preopen = format!("{}::data", data.display());
+    let (data, preopen) = data_dir(dir.path(), &[("input.txt", "the input file\n")]);
     let (recorded, trace) = record_on_wasmtime(
         dir.path(),
         &app,

@@ -8,8 +8,8 @@ use common::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::process::Stdio;
-use wasm_rr_trace::Event;
-use wasm_rr_trace::sockets::{ErrorCode, Protocol, SocketCall, SocketsEvent};
+use wasm_rr_trace::sockets::{self as so, ErrorCode, Protocol};
+use wasm_rr_trace::{Call, Event, cli};
 
 const NET: &[&str] = &["-S", "inherit-network"];
 
@@ -33,14 +33,11 @@ fn echo_server() -> (String, std::thread::JoinHandle<()>) {
     (addr, handle)
 }
 
-fn sockets_events(trace: &wasm_rr_trace::Trace) -> Vec<&SocketsEvent> {
+fn sockets_events(trace: &wasm_rr_trace::Trace) -> Vec<&Event> {
     trace
         .events
         .iter()
-        .filter_map(|e| match e {
-            Event::Sockets(s) => Some(s),
-            _ => None,
-        })
+        .filter(|e| matches!(e.call, Call::Sockets(_)))
         .collect()
 }
 
@@ -60,18 +57,15 @@ fn tcp_client_records_against_a_server_and_replays_without_it() {
     let trace = load(&trace_path);
     let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
     assert!(
-        sockets_events(&trace).iter().any(|e| matches!(e,
-            SocketsEvent::Socket { protocol: Protocol::Tcp, call: SocketCall::StartConnect { address, .. }, result: Ok(_), .. }
-                if address.to_string() == format!("127.0.0.1:{port}"))),
+        trace.events.iter().any(|e| matches!(e.get::<so::StartConnect>(),
+            Some((c, Ok(())))
+                if c.protocol == Protocol::Tcp && c.address.to_string() == format!("127.0.0.1:{port}"))),
         "{:?}",
         sockets_events(&trace)
     );
     // The server is gone, and the replay has no network flags.
-    for _ in 0..2 {
-        assert_eq!(replay_on_wasmtime(dir.path(), &app, &trace_path), recorded);
-    }
-    let replaying = std::fs::read(dir.path().join("app.replay.wasm")).unwrap();
-    let (imports, _) = wasm_rr_composer::component_world(&replaying).unwrap();
+    assert_replays(dir.path(), &app, &trace_path, &recorded, 2);
+    let (imports, _) = world_of(&dir.path().join("app.replay.wasm"));
     assert!(
         imports.iter().all(|i| !i.starts_with("wasi:sockets")),
         "{imports:?}"
@@ -144,11 +138,8 @@ fn udp_round_trip_replays() {
         format!("udp reply from port {port}: pong\n")
     );
     let t = load(&trace);
-    assert!(
-        sockets_events(&t)
-            .iter()
-            .any(|e| matches!(e, SocketsEvent::Send { datagrams, result: Ok(1), .. } if datagrams[0].len == 13))
-    );
+    assert!(t.events.iter().any(|e| matches!(e.get::<so::Send>(),
+            Some((c, Ok(1))) if c.datagrams[0].len == 13)));
     assert_eq!(replay_on_wasmtime(dir.path(), &app, &trace), recorded);
 }
 
@@ -171,8 +162,12 @@ fn name_lookup_of_localhost_replays() {
         recorded.stdout()
     );
     let t = load(&trace);
-    assert!(sockets_events(&t).iter().any(|e| matches!(e,
-        SocketsEvent::ResolveAddresses { name, result: Ok(_), .. } if name == "localhost")));
+    assert!(
+        t.events
+            .iter()
+            .any(|e| matches!(e.get::<so::ResolveAddresses>(),
+        Some((c, Ok(_))) if c.name == "localhost"))
+    );
     assert_eq!(replay_on_wasmtime(dir.path(), &app, &trace), recorded);
 }
 
@@ -191,12 +186,9 @@ fn a_refused_connection_replays_its_error() {
         format!("connect {addr}: ConnectionRefused\n")
     );
     let t = load(&trace);
-    assert!(sockets_events(&t).iter().any(|e| matches!(
-        e,
-        SocketsEvent::Socket {
-            result: Err(ErrorCode::ConnectionRefused),
-            ..
-        }
+    assert!(t.events.iter().any(|e| matches!(
+        e.get::<so::FinishConnect>(),
+        Some((_, Err(ErrorCode::ConnectionRefused)))
     )));
     assert_eq!(replay_on_wasmtime(dir.path(), &app, &trace), recorded);
 }
@@ -215,7 +207,7 @@ fn connecting_elsewhere_on_replay_is_a_divergence_naming_both_addresses() {
     let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
     let other = if port == 65535 { 1 } else { port + 1 };
     for e in &mut trace.events {
-        if let Event::GetArguments(args) = e {
+        if let Some((_, args)) = e.get_mut::<cli::GetArguments>() {
             args[2] = format!("127.0.0.1:{other}");
         }
     }
@@ -242,26 +234,16 @@ fn the_embedded_host_gives_network_with_dash_s() {
     let app = fixture("net_ops");
     // Without -S, no network, as with `wasmtime run`.
     let (addr, server) = echo_server();
-    let denied = run(
-        wasm_rr()
-            .current_dir(dir.path())
-            .arg("record")
-            .arg(&app)
-            .arg("--")
-            .args(["tcp-client", &addr]),
-        None,
-    );
+    let denied = record_embedded(dir.path(), &app, &[], &["tcp-client", &addr], None);
     assert_eq!(
         denied.stdout(),
         format!("connect {addr}: PermissionDenied\n")
     );
-    let recorded = run(
-        wasm_rr()
-            .current_dir(dir.path())
-            .arg("record")
-            .arg(&app)
-            .args(["-S", "inherit-network", "--"])
-            .args(["tcp-client", &addr]),
+    let recorded = record_embedded(
+        dir.path(),
+        &app,
+        &["-S", "inherit-network"],
+        &["tcp-client", &addr],
         None,
     );
     server.join().unwrap();
@@ -271,10 +253,7 @@ fn the_embedded_host_gives_network_with_dash_s() {
             .stdout()
             .starts_with("sent hello, got echo: hello\n")
     );
-    let replayed = run(
-        wasm_rr().current_dir(dir.path()).arg("replay").arg(&app),
-        None,
-    );
+    let replayed = replay_embedded(dir.path(), &app, None);
     assert_eq!(replayed.stdout, recorded.stdout);
     let bad = run(
         wasm_rr()

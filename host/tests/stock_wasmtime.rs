@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use wasm_rr_trace::{Event, StreamId};
+use wasm_rr_trace::{Request, StreamId, cli, clocks, random, streams};
 
 /// Records `name` and replays it twice; both replays must match the recording byte for byte
 /// (stdout, stderr and exit status).
@@ -17,18 +17,7 @@ fn round_trip(
     let dir = scratch();
     let app = fixture(name);
     let (recorded, trace) = record_on_wasmtime(dir.path(), &app, flags, args, stdin);
-    for attempt in 0..2 {
-        let replayed = replay_on_wasmtime(dir.path(), &app, &trace);
-        assert_eq!(
-            replayed,
-            recorded,
-            "replay {attempt} of {name} differs:\n--- recorded\n{}{}\n--- replayed\n{}{}",
-            recorded.stdout(),
-            recorded.stderr(),
-            replayed.stdout(),
-            replayed.stderr()
-        );
-    }
+    assert_replays(dir.path(), &app, &trace, &recorded, 2);
     (recorded, load(&trace))
 }
 
@@ -36,10 +25,10 @@ fn round_trip(
 fn print_time_replays_the_recorded_clock() {
     let (run, trace) = round_trip("print_time", &[], &[], None);
     assert_eq!(run.code, Some(0));
-    let Some(Event::WallClockNow(now)) = trace
+    let Some((_, now)) = trace
         .events
         .iter()
-        .find(|e| matches!(e, Event::WallClockNow(_)))
+        .find_map(|e| e.get::<clocks::WallClockNow>())
     else {
         panic!("no wall-clock reading in {:?}", trace.events);
     };
@@ -52,10 +41,9 @@ fn print_time_replays_the_recorded_clock() {
         run.stdout()
     );
     assert!(
-        trace
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::SubscribeDuration(20_000_000))),
+        trace.events.iter().any(
+            |e| matches!(e.get::<clocks::SubscribeDuration>(), Some((c, _)) if c.when == 20_000_000)
+        ),
         "the 20 ms sleep is logged: {:?}",
         trace.events
     );
@@ -67,16 +55,13 @@ fn print_random_replays_every_random_interface() {
     let value = trace
         .events
         .iter()
-        .find_map(|e| match e {
-            Event::RandomU64(v) => Some(*v),
-            _ => None,
-        })
+        .find_map(|e| Some(e.get::<random::GetRandomU64>()?.1.0))
         .expect("a random-u64 event");
     assert!(run.stdout().starts_with(&format!("random u64: {value}\n")));
     for wanted in [
-        "random-bytes",
-        "insecure-random-u64",
-        "insecure-random-bytes",
+        "get-random-bytes",
+        "get-insecure-random-u64",
+        "get-insecure-random-bytes",
         "insecure-seed",
     ] {
         assert!(
@@ -102,10 +87,9 @@ fn print_args_replays_arguments_and_environment_without_them() {
         "the guest must not see WASM_RR_* variables: {out}"
     );
     assert!(
-        trace.events.contains(&Event::GetEnvironment(vec![(
-            "GREETING".into(),
-            "hello".into()
-        )])),
+        trace.events.contains(
+            &cli::GetEnvironment {}.into_event(vec![("GREETING".into(), "hello".into())])
+        ),
         "{:?}",
         trace.events
     );
@@ -120,14 +104,9 @@ fn read_stdin_replays_input_it_is_not_given() {
     let reads: Vec<_> = trace
         .events
         .iter()
-        .filter_map(|e| match e {
-            Event::Read {
-                stream: StreamId::STDIN,
-                result,
-                ..
-            } => Some(result.clone()),
-            _ => None,
-        })
+        .filter_map(|e| e.get::<streams::Read>())
+        .filter(|(r, _)| r.stream == StreamId::STDIN)
+        .map(|(_, result)| result.clone())
         .collect();
     let data: Vec<u8> = reads
         .iter()
@@ -147,12 +126,20 @@ fn exit_code_is_replayed() {
     let (run, trace) = round_trip("exit_code", &[], &["7"], None);
     assert_eq!(run.code, Some(7));
     assert_eq!(run.stderr(), "this goes to stderr\n");
-    assert_eq!(trace.events.last(), Some(&Event::ExitWithCode(7)));
+    assert_eq!(
+        trace.events.last(),
+        Some(&cli::ExitWithCode { code: 7 }.into_event(()))
+    );
     let (run, trace) = round_trip("exit_code", &[], &["7", "std"], None);
     assert_eq!(run.code, Some(1));
     assert_eq!(
         trace.events.last(),
-        Some(&Event::Exit(wasm_rr_trace::Status::Err))
+        Some(
+            &cli::Exit {
+                status: wasm_rr_trace::Status::Err
+            }
+            .into_event(())
+        )
     );
 }
 
@@ -254,20 +241,10 @@ fn time_bomb_recorded_at_1337_explodes_again_in_replay() {
     // Nothing is lost at the trap: the panic message's write and flush are the last events.
     let json = std::fs::read_to_string(&trace).unwrap();
     let t = wasm_rr_trace::Trace::from_json(&json).unwrap();
+    let last = &t.events[t.events.len() - 2..];
     assert!(
-        matches!(
-            &t.events[t.events.len() - 2..],
-            [
-                Event::Write {
-                    stream: StreamId::STDERR,
-                    ..
-                },
-                Event::Flush {
-                    stream: StreamId::STDERR,
-                    ..
-                }
-            ]
-        ),
+        matches!(last[0].get::<streams::Write>(), Some((w, _)) if w.stream == StreamId::STDERR)
+            && matches!(last[1].get::<streams::Flush>(), Some((f, _)) if f.stream == StreamId::STDERR),
         "{:?}",
         t.events
     );
@@ -304,7 +281,7 @@ fn mixed_wasi_versions_are_all_intercepted_and_other_exports_pass_through() {
             "wasi:random/insecure@0.2.12"
         ]
     );
-    let calls: Vec<String> = t.events.iter().map(|e| e.call().to_string()).collect();
+    let calls: Vec<String> = t.events.iter().map(|e| e.call.to_string()).collect();
     assert_eq!(
         calls,
         [
@@ -344,9 +321,9 @@ fn every_intercepted_function_replays() {
         "get-arguments",
         "get-environment",
         "initial-cwd",
-        "terminal-stdin",
-        "terminal-stdout",
-        "terminal-stderr",
+        "get-terminal-stdin",
+        "get-terminal-stdout",
+        "get-terminal-stderr",
         "wall-clock-now",
         "wall-clock-resolution",
         "monotonic-clock-now",
@@ -356,10 +333,10 @@ fn every_intercepted_function_replays() {
         "poll",
         "pollable-ready",
         "pollable-block",
-        "random-bytes",
-        "random-u64",
-        "insecure-random-bytes",
-        "insecure-random-u64",
+        "get-random-bytes",
+        "get-random-u64",
+        "get-insecure-random-bytes",
+        "get-insecure-random-u64",
         "insecure-seed",
         "read",
         "skip",
@@ -410,7 +387,7 @@ fn broken_wasi_rules_trap_alike_in_recording_and_replay() {
         // Everything before the trap is in the trace.
         let t = load(&trace);
         assert!(
-            t.events.iter().any(|e| matches!(e, Event::RandomU64(_))),
+            t.events.iter().any(|e| e.is::<random::GetRandomU64>()),
             "{mode}"
         );
         let replayed = replay_on_wasmtime(dir.path(), &app, &trace);

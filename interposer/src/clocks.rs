@@ -1,17 +1,15 @@
 //! `wasi:clocks/wall-clock` and `wasi:clocks/monotonic-clock`.
 //!
-//! Clock readings are logged; `subscribe-duration` and `subscribe-instant` log their argument
-//! (so replay can check it) and return a pollable whose readiness `wasi:io/poll` replays, so a
-//! replayed sleep returns at once.
+//! Clock readings are recorded; `subscribe-duration` and `subscribe-instant` record their
+//! argument (replay checks it) and return a pollable whose readiness `wasi:io/poll` replays, so
+//! a replayed sleep returns at once.
 
-use crate::Interposer;
 use crate::exports::wasi::clocks::{monotonic_clock, wall_clock};
 use crate::io::poll::new_pollable;
-#[cfg(not(feature = "replay"))]
 use crate::wasi::clocks as host;
-#[cfg(feature = "replay")]
-use wasm_rr_trace::Call;
-use wasm_rr_trace::{Datetime, Event};
+use crate::{Interposer, rr};
+use wasm_rr_trace::clocks as ev;
+use wasm_rr_trace::{Datetime, Request};
 
 fn to_wit(d: Datetime) -> wall_clock::Datetime {
     wall_clock::Datetime {
@@ -20,7 +18,6 @@ fn to_wit(d: Datetime) -> wall_clock::Datetime {
     }
 }
 
-#[cfg(not(feature = "replay"))]
 fn from_host(d: host::wall_clock::Datetime) -> Datetime {
     Datetime {
         seconds: d.seconds,
@@ -28,46 +25,49 @@ fn from_host(d: host::wall_clock::Datetime) -> Datetime {
     }
 }
 
+/// A clock reading: the host's (`read`, recording) or the recorded one.
+fn reading<C: Request<Answer = Datetime>>(
+    call: C,
+    read: fn() -> host::wall_clock::Datetime,
+) -> wall_clock::Datetime {
+    to_wit(rr::call(call, || from_host(read())))
+}
+
 impl wall_clock::Guest for Interposer {
     fn now() -> wall_clock::Datetime {
-        to_wit(
-            rr!(from_host(host::wall_clock::now()) => |v| Event::WallClockNow(v);
-            replay Call::WallClockNow, Event::WallClockNow(d) => d),
-        )
+        reading(ev::WallClockNow {}, host::wall_clock::now)
     }
 
     fn resolution() -> wall_clock::Datetime {
-        to_wit(
-            rr!(from_host(host::wall_clock::resolution()) => |v| Event::WallClockResolution(v);
-            replay Call::WallClockResolution, Event::WallClockResolution(d) => d),
-        )
+        reading(ev::WallClockResolution {}, host::wall_clock::resolution)
     }
 }
 
 impl monotonic_clock::Guest for Interposer {
     fn now() -> u64 {
-        rr!(host::monotonic_clock::now() => |v| Event::MonotonicClockNow(v);
-            replay Call::MonotonicClockNow, Event::MonotonicClockNow(v) => v)
+        rr::call(ev::MonotonicClockNow {}, host::monotonic_clock::now)
     }
 
     fn resolution() -> u64 {
-        rr!(host::monotonic_clock::resolution() => |v| Event::MonotonicClockResolution(v);
-            replay Call::MonotonicClockResolution, Event::MonotonicClockResolution(v) => v)
+        rr::call(
+            ev::MonotonicClockResolution {},
+            host::monotonic_clock::resolution,
+        )
     }
 
     fn subscribe_instant(when: u64) -> monotonic_clock::Pollable {
-        new_pollable(
-            rr!(host::monotonic_clock::subscribe_instant(when) => |p| Event::SubscribeInstant(when);
-            replay Call::SubscribeInstant(when), Event::SubscribeInstant(_) => ()),
-            None,
-        )
+        let mut pollable = None;
+        rr::call(ev::SubscribeInstant { when }, || {
+            pollable = Some(host::monotonic_clock::subscribe_instant(when));
+        });
+        new_pollable(pollable, None)
     }
 
     fn subscribe_duration(when: u64) -> monotonic_clock::Pollable {
-        new_pollable(
-            rr!(host::monotonic_clock::subscribe_duration(when) => |p| Event::SubscribeDuration(when);
-            replay Call::SubscribeDuration(when), Event::SubscribeDuration(_) => ()),
-            None,
-        )
+        let mut pollable = None;
+        rr::call(ev::SubscribeDuration { when }, || {
+            pollable = Some(host::monotonic_clock::subscribe_duration(when));
+        });
+        new_pollable(pollable, None)
     }
 }

@@ -1,50 +1,28 @@
 //! `wasi:filesystem/types` and `wasi:filesystem/preopens`.
 //!
 //! The interposer's `descriptor` and `directory-entry-stream` resources carry their number in
-//! the trace (see `wasm_rr_trace::fs`) and, when recording, the host's resource. Every method
-//! is one event: the recorder calls the host and logs the call with its answer; the replayer
-//! checks the call against the trace and returns the recorded answer, never touching the
-//! host's disk. Streams from `read-via-stream`, `write-via-stream` and `append-via-stream` are
-//! the interposer's own `wasi:io` streams, numbered like every other stream: their reads are
-//! recorded and their writes logged as length and hash, like stdin and stdout. The trace's own
-//! preopen, `/wasm-rr`, is never shown to the guest.
+//! the trace (see `wasm_rr_trace::fs`) and, recording, the host's resource. Every method is one
+//! event: recording, the interposer calls the host and records the call with its answer;
+//! replaying, it checks the call against the trace and returns the recorded answer, never
+//! touching the host's disk. Streams from `read-via-stream`, `write-via-stream` and
+//! `append-via-stream` are the interposer's own `wasi:io` streams, numbered like every other
+//! stream: their reads are recorded and their writes as length and hash, like stdin and stdout.
+//! The trace's own preopen, `/wasm-rr`, is never shown to the guest.
 
 use crate::Interposer;
 use crate::exports::wasi::clocks::wall_clock::Datetime as ApiDatetime;
 use crate::exports::wasi::filesystem::{preopens, types as api};
-use crate::io::streams::{new_input, new_output};
-#[cfg(not(feature = "replay"))]
+use crate::io::streams::{keep_stream, new_input, new_output};
+use crate::rr::created::{self, Counter};
+use crate::rr::{self, Live};
 use crate::wasi::filesystem::{preopens as host_preopens, types as host};
-#[cfg(not(feature = "replay"))]
-use wasm_rr_trace::Bytes;
-#[cfg(feature = "replay")]
-use wasm_rr_trace::Call;
-#[cfg(not(feature = "replay"))]
-use wasm_rr_trace::fs::DirEntry;
-#[cfg(feature = "replay")]
-use wasm_rr_trace::fs::FsCallOf;
 use wasm_rr_trace::fs::{
-    Advice, DescriptorType, ErrorCode, Fd, FsAnswer, FsCall, FsEvent, NewTimestamp, Stat,
+    self as ev, Advice, DescriptorStat, DescriptorType, DirEntry, ErrorCode, Fd, NewTimestamp,
 };
-use wasm_rr_trace::{Datetime, Event};
+use wasm_rr_trace::protocol::TRACE_DIR;
+use wasm_rr_trace::{Bytes, Datetime, Fixed64};
 
-/// The guest path of the recorder's trace directory, hidden from the guest.
-#[cfg(not(feature = "replay"))]
-const TRACE_DIR: &str = "/wasm-rr";
-
-/// Defines conversions between enums whose variants have the same names.
-macro_rules! enum_conversions {
-    ($name:ident: $from:ty => $to:ty; { $($v:ident),* $(,)? }) => {
-        fn $name(x: $from) -> $to {
-            type From = $from;
-            type To = $to;
-            match x { $(From::$v => To::$v,)* }
-        }
-    };
-}
-
-#[cfg(not(feature = "replay"))]
-enum_conversions! {
+enum_conversion! {
     err_from_host: host::ErrorCode => ErrorCode;
     {
         Access, WouldBlock, Already, BadDescriptor, Busy, Deadlock, Quota, Exist, FileTooLarge,
@@ -55,7 +33,7 @@ enum_conversions! {
         CrossDevice,
     }
 }
-enum_conversions! {
+enum_conversion! {
     err_to_wit: ErrorCode => api::ErrorCode;
     {
         Access, WouldBlock, Already, BadDescriptor, Busy, Deadlock, Quota, Exist, FileTooLarge,
@@ -66,45 +44,42 @@ enum_conversions! {
         CrossDevice,
     }
 }
-#[cfg(not(feature = "replay"))]
-enum_conversions! {
+enum_conversion! {
     type_from_host: host::DescriptorType => DescriptorType;
     {
         Unknown, BlockDevice, CharacterDevice, Directory, Fifo, SymbolicLink, RegularFile,
         Socket,
     }
 }
-enum_conversions! {
+enum_conversion! {
     type_to_wit: DescriptorType => api::DescriptorType;
     {
         Unknown, BlockDevice, CharacterDevice, Directory, Fifo, SymbolicLink, RegularFile,
         Socket,
     }
 }
-enum_conversions! {
+enum_conversion! {
     advice_from_wit: api::Advice => Advice;
     { Normal, Sequential, Random, WillNeed, DontNeed, NoReuse }
 }
-#[cfg(not(feature = "replay"))]
-enum_conversions! {
+enum_conversion! {
     advice_to_host: Advice => host::Advice;
     { Normal, Sequential, Random, WillNeed, DontNeed, NoReuse }
 }
 
-fn time_from_wit(t: api::NewTimestamp) -> NewTimestamp {
-    match t {
+fn time_from_wit(t: api::NewTimestamp) -> Box<NewTimestamp> {
+    Box::new(match t {
         api::NewTimestamp::NoChange => NewTimestamp::NoChange,
         api::NewTimestamp::Now => NewTimestamp::Now,
         api::NewTimestamp::Timestamp(d) => NewTimestamp::Timestamp(Datetime {
             seconds: d.seconds,
             nanoseconds: d.nanoseconds,
         }),
-    }
+    })
 }
 
-#[cfg(not(feature = "replay"))]
-fn time_to_host(t: NewTimestamp) -> host::NewTimestamp {
-    match t {
+fn time_to_host(t: &NewTimestamp) -> host::NewTimestamp {
+    match *t {
         NewTimestamp::NoChange => host::NewTimestamp::NoChange,
         NewTimestamp::Now => host::NewTimestamp::Now,
         NewTimestamp::Timestamp(d) => {
@@ -116,25 +91,24 @@ fn time_to_host(t: NewTimestamp) -> host::NewTimestamp {
     }
 }
 
-#[cfg(not(feature = "replay"))]
-fn stat_from_host(s: host::DescriptorStat) -> Stat {
+fn stat_from_host(s: host::DescriptorStat) -> Box<DescriptorStat> {
     let t = |d: Option<crate::wasi::clocks::wall_clock::Datetime>| {
         d.map(|d| Datetime {
             seconds: d.seconds,
             nanoseconds: d.nanoseconds,
         })
     };
-    Stat {
+    Box::new(DescriptorStat {
         kind: type_from_host(s.type_),
         link_count: s.link_count,
         size: s.size,
         atime: t(s.data_access_timestamp),
         mtime: t(s.data_modification_timestamp),
         ctime: t(s.status_change_timestamp),
-    }
+    })
 }
 
-fn stat_to_wit(s: Stat) -> api::DescriptorStat {
+fn stat_to_wit(s: &DescriptorStat) -> api::DescriptorStat {
     let t = |d: Option<Datetime>| {
         d.map(|d| ApiDatetime {
             seconds: d.seconds,
@@ -151,223 +125,15 @@ fn stat_to_wit(s: Stat) -> api::DescriptorStat {
     }
 }
 
-/// What a descriptor wraps: the host's descriptor when recording, nothing when replaying.
-#[cfg(not(feature = "replay"))]
-pub type HostDescriptor = host::Descriptor;
-/// What a descriptor wraps: the host's descriptor when recording, nothing when replaying.
-#[cfg(feature = "replay")]
-pub type HostDescriptor = ();
-
-/// What a directory-entry stream wraps (see [`HostDescriptor`]).
-#[cfg(not(feature = "replay"))]
-pub type HostDirStream = host::DirectoryEntryStream;
-/// What a directory-entry stream wraps (see [`HostDescriptor`]).
-#[cfg(feature = "replay")]
-pub type HostDirStream = ();
-
-/// The exported `descriptor` resource.
-pub struct Descriptor {
-    fd: Fd,
-    #[cfg_attr(feature = "replay", allow(dead_code))]
-    host: HostDescriptor,
-}
-
-/// The exported `directory-entry-stream` resource.
-pub struct DirectoryEntryStream {
-    dir: u32,
-    #[cfg_attr(feature = "replay", allow(dead_code))]
-    host: HostDirStream,
-}
-
-/// Recording: numbers for new descriptors and directory streams, and the host resources created
-/// by the call being logged (kept in `crate::stash`), waiting for the number the trace gives them
-/// to be turned into the interposer's own.
-#[cfg(not(feature = "replay"))]
-mod created {
-    use super::host;
-    use crate::stash;
-    use crate::wasi::io::streams as host_io;
-    use std::cell::Cell;
-    use std::rc::Rc;
-
-    thread_local! {
-        static NEXT_FD: Cell<u32> = const { Cell::new(wasm_rr_trace::fs::FIRST_FD) };
-        static NEXT_DIR: Cell<u32> = const { Cell::new(0) };
-    }
-
-    fn next(counter: &'static std::thread::LocalKey<Cell<u32>>) -> u32 {
-        counter.with(|n| {
-            let v = n.get();
-            n.set(v + 1);
-            v
-        })
-    }
-
-    pub fn fd() -> u32 {
-        next(&NEXT_FD)
-    }
-
-    pub fn put_descriptor(d: host::Descriptor) -> u32 {
-        stash::put(d);
-        fd()
-    }
-
-    pub fn descriptor() -> host::Descriptor {
-        stash::take()
-    }
-
-    pub fn put_dir(d: host::DirectoryEntryStream) -> u32 {
-        stash::put(d);
-        next(&NEXT_DIR)
-    }
-
-    pub fn dir() -> host::DirectoryEntryStream {
-        stash::take()
-    }
-
-    pub fn put_input(s: host_io::InputStream) -> wasm_rr_trace::StreamId {
-        stash::put(Rc::new(s));
-        crate::io::streams::next_stream_id()
-    }
-
-    pub fn input() -> Rc<host_io::InputStream> {
-        stash::take()
-    }
-
-    pub fn put_output(s: host_io::OutputStream) -> wasm_rr_trace::StreamId {
-        stash::put(Rc::new(s));
-        crate::io::streams::next_stream_id()
-    }
-
-    pub fn output() -> Rc<host_io::OutputStream> {
-        stash::take()
+fn hash_to_wit((lower, upper): (Fixed64, Fixed64)) -> api::MetadataHashValue {
+    api::MetadataHashValue {
+        lower: lower.0,
+        upper: upper.0,
     }
 }
 
-/// Replaying: nothing is created on the host.
-#[cfg(feature = "replay")]
-mod created {
-    pub fn descriptor() {}
-    pub fn dir() {}
-    pub fn input() {}
-    pub fn output() -> Option<std::rc::Rc<crate::wasi::io::streams::OutputStream>> {
-        None
-    }
-}
-
-/// Logs (recording) or replays one event and returns it.
-#[cfg(not(feature = "replay"))]
-fn logged(event: Event) -> FsEvent {
-    crate::rr::log(&event);
-    match event {
-        Event::Fs(e) => e,
-        other => crate::rr::bad_event(other),
-    }
-}
-
-/// The recorded event that answers `call`.
-#[cfg(feature = "replay")]
-fn replayed(call: FsCallOf) -> FsEvent {
-    match crate::rr::next(Call::Fs(call)) {
-        Event::Fs(e) => e,
-        other => crate::rr::bad_event(other),
-    }
-}
-
-/// One descriptor method: `$live` (recording only) calls the host with the host descriptor
-/// `$h` and gives `Result<FsAnswer, ErrorCode>`.
-macro_rules! fs_call {
-    ($d:expr, $call:expr, |$h:ident| $live:expr) => {{
-        let fd = $d.fd;
-        let call = $call;
-        #[cfg(not(feature = "replay"))]
-        let event = {
-            let $h = &$d.host;
-            let result: Result<FsAnswer, ErrorCode> = $live;
-            logged(Event::Fs(FsEvent::Descriptor { fd, call, result }))
-        };
-        #[cfg(feature = "replay")]
-        let event = replayed(FsCallOf::Descriptor { fd, call });
-        match event {
-            FsEvent::Descriptor { result, .. } => result.map_err(err_to_wit),
-            other => crate::rr::bad_event(Event::Fs(other)),
-        }
-    }};
-}
-
-/// The recorded answer has another shape than the call's (a damaged trace).
-fn wrong(answer: FsAnswer) -> ! {
-    crate::rr::fatal(&format!(
-        "the trace answers a filesystem call with `{answer}`, which does not fit it: the trace is damaged"
-    ))
-}
-
-fn done(r: Result<FsAnswer, api::ErrorCode>) -> Result<(), api::ErrorCode> {
-    match r? {
-        FsAnswer::Done => Ok(()),
-        other => wrong(other),
-    }
-}
-
-impl api::Guest for Interposer {
-    type Descriptor = Descriptor;
-    type DirectoryEntryStream = DirectoryEntryStream;
-
-    fn filesystem_error_code(err: api::ErrorBorrow<'_>) -> Option<api::ErrorCode> {
-        #[cfg(not(feature = "replay"))]
-        let event = {
-            let host_err = err.get::<crate::io::error::Error>().host();
-            let code = host_err
-                .and_then(host::filesystem_error_code)
-                .map(err_from_host);
-            logged(Event::Fs(FsEvent::ErrorCode(code)))
-        };
-        #[cfg(feature = "replay")]
-        let event = {
-            let _ = err;
-            replayed(FsCallOf::ErrorCode)
-        };
-        match event {
-            FsEvent::ErrorCode(code) => code.map(err_to_wit),
-            other => crate::rr::bad_event(Event::Fs(other)),
-        }
-    }
-}
-
-impl preopens::Guest for Interposer {
-    fn get_directories() -> Vec<(api::Descriptor, String)> {
-        #[cfg(not(feature = "replay"))]
-        let (event, mut hosts) = {
-            let mut hosts = Vec::new();
-            let mut listed = Vec::new();
-            for (d, path) in host_preopens::get_directories() {
-                if path == TRACE_DIR {
-                    continue;
-                }
-                listed.push((created::fd(), path));
-                hosts.push(d);
-            }
-            (
-                logged(Event::Fs(FsEvent::GetDirectories(listed))),
-                hosts.into_iter(),
-            )
-        };
-        #[cfg(feature = "replay")]
-        let event = replayed(FsCallOf::GetDirectories);
-        match event {
-            FsEvent::GetDirectories(dirs) => dirs
-                .into_iter()
-                .map(|(fd, path)| {
-                    #[cfg(not(feature = "replay"))]
-                    let host = hosts.next().expect("one host descriptor per preopen");
-                    #[cfg(feature = "replay")]
-                    let host = ();
-                    (api::Descriptor::new(Descriptor { fd, host }), path)
-                })
-                .collect(),
-            other => crate::rr::bad_event(Event::Fs(other)),
-        }
-    }
+fn hash_from_host(v: host::MetadataHashValue) -> (Fixed64, Fixed64) {
+    (Fixed64(v.lower), Fixed64(v.upper))
 }
 
 /// The path flags' bits.
@@ -375,95 +141,158 @@ fn pf(p: api::PathFlags) -> u8 {
     p.bits()
 }
 
-#[cfg(not(feature = "replay"))]
 fn pf_host(bits: u8) -> host::PathFlags {
     host::PathFlags::from_bits_retain(bits)
 }
 
+thread_local! {
+    /// Numbers for descriptors (recording), from 3 up like POSIX file descriptors.
+    static DESCRIPTORS: Counter = const { Counter::new(ev::FIRST_FD) };
+    /// Numbers for directory-entry streams (recording).
+    static DIRECTORY_STREAMS: Counter = const { Counter::new(0) };
+}
+
+/// The exported `descriptor` resource.
+pub struct Descriptor {
+    fd: Fd,
+    host: Live<host::Descriptor>,
+}
+
+/// The exported `directory-entry-stream` resource.
+pub struct DirectoryEntryStream {
+    dir: u32,
+    host: Live<host::DirectoryEntryStream>,
+}
+
+impl api::Guest for Interposer {
+    type Descriptor = Descriptor;
+    type DirectoryEntryStream = DirectoryEntryStream;
+
+    fn filesystem_error_code(err: api::ErrorBorrow<'_>) -> Option<api::ErrorCode> {
+        rr::call(ev::FilesystemErrorCode {}, || {
+            let host_err = err.get::<crate::io::error::Error>().host();
+            host_err
+                .and_then(host::filesystem_error_code)
+                .map(err_from_host)
+        })
+        .map(err_to_wit)
+    }
+}
+
+impl preopens::Guest for Interposer {
+    fn get_directories() -> Vec<(api::Descriptor, String)> {
+        let dirs = rr::call(ev::GetDirectories {}, || {
+            host_preopens::get_directories()
+                .into_iter()
+                .filter(|(_, path)| path != TRACE_DIR)
+                .map(|(d, path)| (created::put(d, &DESCRIPTORS), path))
+                .collect()
+        });
+        dirs.into_iter()
+            .map(|(fd, path)| {
+                let d = Descriptor {
+                    fd,
+                    host: Live::created(),
+                };
+                (api::Descriptor::new(d), path)
+            })
+            .collect()
+    }
+}
+
+impl Descriptor {
+    /// The host's descriptor (recording only).
+    fn host(&self) -> &host::Descriptor {
+        self.host.get()
+    }
+}
+
+/// A host `result<_, error-code>` as recorded.
+fn host_result<T, U>(
+    r: Result<T, host::ErrorCode>,
+    f: impl FnOnce(T) -> U,
+) -> Result<U, ErrorCode> {
+    r.map(f).map_err(err_from_host)
+}
+
 impl api::GuestDescriptor for Descriptor {
     fn read_via_stream(&self, offset: u64) -> Result<api::InputStream, api::ErrorCode> {
-        match fs_call!(self, FsCall::ReadViaStream { offset }, |h| h
-            .read_via_stream(offset)
-            .map(|s| FsAnswer::Stream(created::put_input(s)))
-            .map_err(err_from_host))?
-        {
-            FsAnswer::Stream(id) => Ok(new_input(id, created::input())),
-            other => wrong(other),
-        }
+        let id = rr::call(
+            ev::ReadViaStream {
+                fd: self.fd,
+                offset,
+            },
+            || host_result(self.host().read_via_stream(offset), keep_stream),
+        )
+        .map_err(err_to_wit)?;
+        Ok(new_input(id, Live::created().into_option()))
     }
 
     fn write_via_stream(&self, offset: u64) -> Result<api::OutputStream, api::ErrorCode> {
-        match fs_call!(self, FsCall::WriteViaStream { offset }, |h| h
-            .write_via_stream(offset)
-            .map(|s| FsAnswer::Stream(created::put_output(s)))
-            .map_err(err_from_host))?
-        {
-            FsAnswer::Stream(id) => Ok(new_output(id, created::output())),
-            other => wrong(other),
-        }
+        let id = rr::call(
+            ev::WriteViaStream {
+                fd: self.fd,
+                offset,
+            },
+            || host_result(self.host().write_via_stream(offset), keep_stream),
+        )
+        .map_err(err_to_wit)?;
+        Ok(new_output(id, Live::created().into_option()))
     }
 
     fn append_via_stream(&self) -> Result<api::OutputStream, api::ErrorCode> {
-        match fs_call!(self, FsCall::AppendViaStream, |h| h
-            .append_via_stream()
-            .map(|s| FsAnswer::Stream(created::put_output(s)))
-            .map_err(err_from_host))?
-        {
-            FsAnswer::Stream(id) => Ok(new_output(id, created::output())),
-            other => wrong(other),
-        }
+        let id = rr::call(ev::AppendViaStream { fd: self.fd }, || {
+            host_result(self.host().append_via_stream(), keep_stream)
+        })
+        .map_err(err_to_wit)?;
+        Ok(new_output(id, Live::created().into_option()))
     }
 
     fn advise(&self, offset: u64, length: u64, advice: api::Advice) -> Result<(), api::ErrorCode> {
         let advice = advice_from_wit(advice);
-        done(fs_call!(
-            self,
-            FsCall::Advise {
-                offset,
-                len: length,
-                advice
-            },
-            |h| h
-                .advise(offset, length, advice_to_host(advice))
-                .map(|()| FsAnswer::Done)
-                .map_err(err_from_host)
-        ))
+        let call = ev::Advise {
+            fd: self.fd,
+            offset,
+            len: length,
+            advice,
+        };
+        rr::call(call, || {
+            host_result(
+                self.host().advise(offset, length, advice_to_host(advice)),
+                |()| (),
+            )
+        })
+        .map_err(err_to_wit)
     }
 
     fn sync_data(&self) -> Result<(), api::ErrorCode> {
-        done(fs_call!(self, FsCall::SyncData, |h| h
-            .sync_data()
-            .map(|()| FsAnswer::Done)
-            .map_err(err_from_host)))
+        rr::call(ev::SyncData { fd: self.fd }, || {
+            host_result(self.host().sync_data(), |()| ())
+        })
+        .map_err(err_to_wit)
     }
 
     fn get_flags(&self) -> Result<api::DescriptorFlags, api::ErrorCode> {
-        match fs_call!(self, FsCall::GetFlags, |h| h
-            .get_flags()
-            .map(|f| FsAnswer::Flags(f.bits()))
-            .map_err(err_from_host))?
-        {
-            FsAnswer::Flags(bits) => Ok(api::DescriptorFlags::from_bits_retain(bits)),
-            other => wrong(other),
-        }
+        rr::call(ev::GetFlags { fd: self.fd }, || {
+            host_result(self.host().get_flags(), |f| f.bits())
+        })
+        .map(api::DescriptorFlags::from_bits_retain)
+        .map_err(err_to_wit)
     }
 
     fn get_type(&self) -> Result<api::DescriptorType, api::ErrorCode> {
-        match fs_call!(self, FsCall::GetType, |h| h
-            .get_type()
-            .map(|t| FsAnswer::Type(type_from_host(t)))
-            .map_err(err_from_host))?
-        {
-            FsAnswer::Type(t) => Ok(type_to_wit(t)),
-            other => wrong(other),
-        }
+        rr::call(ev::GetType { fd: self.fd }, || {
+            host_result(self.host().get_type(), type_from_host)
+        })
+        .map(type_to_wit)
+        .map_err(err_to_wit)
     }
 
     fn set_size(&self, size: u64) -> Result<(), api::ErrorCode> {
-        done(fs_call!(self, FsCall::SetSize { size }, |h| h
-            .set_size(size)
-            .map(|()| FsAnswer::Done)
-            .map_err(err_from_host)))
+        rr::call(ev::SetSize { fd: self.fd, size }, || {
+            host_result(self.host().set_size(size), |()| ())
+        })
+        .map_err(err_to_wit)
     }
 
     fn set_times(
@@ -472,86 +301,83 @@ impl api::GuestDescriptor for Descriptor {
         mtime: api::NewTimestamp,
     ) -> Result<(), api::ErrorCode> {
         let (atime, mtime) = (time_from_wit(atime), time_from_wit(mtime));
-        done(fs_call!(self, FsCall::SetTimes { atime, mtime }, |h| h
-            .set_times(time_to_host(atime), time_to_host(mtime))
-            .map(|()| FsAnswer::Done)
-            .map_err(err_from_host)))
+        let times = (time_to_host(&atime), time_to_host(&mtime));
+        rr::call(
+            ev::SetTimes {
+                fd: self.fd,
+                atime,
+                mtime,
+            },
+            || host_result(self.host().set_times(times.0, times.1), |()| ()),
+        )
+        .map_err(err_to_wit)
     }
 
     fn read(&self, length: u64, offset: u64) -> Result<(Vec<u8>, bool), api::ErrorCode> {
-        match fs_call!(
-            self,
-            FsCall::Read {
-                len: length,
-                offset
-            },
-            |h| h
-                .read(length, offset)
-                .map(|(data, end)| FsAnswer::Data(Bytes(data), end))
-                .map_err(err_from_host)
-        )? {
-            FsAnswer::Data(data, end) => Ok((data.0, end)),
-            other => wrong(other),
-        }
+        let call = ev::Read {
+            fd: self.fd,
+            len: length,
+            offset,
+        };
+        rr::call(call, || {
+            host_result(self.host().read(length, offset), |(data, end)| {
+                (Bytes(data), end)
+            })
+        })
+        .map(|(data, end)| (data.0, end))
+        .map_err(err_to_wit)
     }
 
     fn write(&self, buffer: Vec<u8>, offset: u64) -> Result<u64, api::ErrorCode> {
-        let call = FsCall::Write {
+        let call = ev::Write {
+            fd: self.fd,
             len: buffer.len() as u64,
-            hash: wasm_rr_trace::output_hash(&buffer),
+            hash: Fixed64(wasm_rr_trace::output_hash(&buffer)),
             offset,
         };
-        match fs_call!(self, call, |h| h
-            .write(&buffer, offset)
-            .map(FsAnswer::Size)
-            .map_err(err_from_host))?
-        {
-            FsAnswer::Size(n) => Ok(n),
-            other => wrong(other),
-        }
+        rr::call(call, || {
+            host_result(self.host().write(&buffer, offset), |n| n)
+        })
+        .map_err(err_to_wit)
     }
 
     fn read_directory(&self) -> Result<api::DirectoryEntryStream, api::ErrorCode> {
-        match fs_call!(self, FsCall::ReadDirectory, |h| h
-            .read_directory()
-            .map(|d| FsAnswer::Dir(created::put_dir(d)))
-            .map_err(err_from_host))?
-        {
-            FsAnswer::Dir(dir) => Ok(api::DirectoryEntryStream::new(DirectoryEntryStream {
-                dir,
-                host: created::dir(),
-            })),
-            other => wrong(other),
-        }
+        let dir = rr::call(ev::ReadDirectory { fd: self.fd }, || {
+            host_result(self.host().read_directory(), |d| {
+                created::put(d, &DIRECTORY_STREAMS)
+            })
+        })
+        .map_err(err_to_wit)?;
+        Ok(api::DirectoryEntryStream::new(DirectoryEntryStream {
+            dir,
+            host: Live::created(),
+        }))
     }
 
     fn sync(&self) -> Result<(), api::ErrorCode> {
-        done(fs_call!(self, FsCall::Sync, |h| h
-            .sync()
-            .map(|()| FsAnswer::Done)
-            .map_err(err_from_host)))
+        rr::call(ev::Sync { fd: self.fd }, || {
+            host_result(self.host().sync(), |()| ())
+        })
+        .map_err(err_to_wit)
     }
 
     fn create_directory_at(&self, path: String) -> Result<(), api::ErrorCode> {
-        done(fs_call!(
-            self,
-            FsCall::CreateDirectoryAt { path: path.clone() },
-            |h| h
-                .create_directory_at(&path)
-                .map(|()| FsAnswer::Done)
-                .map_err(err_from_host)
-        ))
+        let call = ev::CreateDirectoryAt {
+            fd: self.fd,
+            path: path.clone(),
+        };
+        rr::call(call, || {
+            host_result(self.host().create_directory_at(&path), |()| ())
+        })
+        .map_err(err_to_wit)
     }
 
     fn stat(&self) -> Result<api::DescriptorStat, api::ErrorCode> {
-        match fs_call!(self, FsCall::Stat, |h| h
-            .stat()
-            .map(|s| FsAnswer::Stat(stat_from_host(s)))
-            .map_err(err_from_host))?
-        {
-            FsAnswer::Stat(s) => Ok(stat_to_wit(s)),
-            other => wrong(other),
-        }
+        rr::call(ev::Stat { fd: self.fd }, || {
+            host_result(self.host().stat(), stat_from_host)
+        })
+        .map(|s| stat_to_wit(&s))
+        .map_err(err_to_wit)
     }
 
     fn stat_at(
@@ -560,20 +386,19 @@ impl api::GuestDescriptor for Descriptor {
         path: String,
     ) -> Result<api::DescriptorStat, api::ErrorCode> {
         let path_flags = pf(path_flags);
-        match fs_call!(
-            self,
-            FsCall::StatAt {
-                path_flags,
-                path: path.clone()
-            },
-            |h| h
-                .stat_at(pf_host(path_flags), &path)
-                .map(|s| FsAnswer::Stat(stat_from_host(s)))
-                .map_err(err_from_host)
-        )? {
-            FsAnswer::Stat(s) => Ok(stat_to_wit(s)),
-            other => wrong(other),
-        }
+        let call = ev::StatAt {
+            fd: self.fd,
+            path_flags,
+            path: path.clone(),
+        };
+        rr::call(call, || {
+            host_result(
+                self.host().stat_at(pf_host(path_flags), &path),
+                stat_from_host,
+            )
+        })
+        .map(|s| stat_to_wit(&s))
+        .map_err(err_to_wit)
     }
 
     fn set_times_at(
@@ -585,24 +410,21 @@ impl api::GuestDescriptor for Descriptor {
     ) -> Result<(), api::ErrorCode> {
         let path_flags = pf(path_flags);
         let (atime, mtime) = (time_from_wit(atime), time_from_wit(mtime));
-        done(fs_call!(
-            self,
-            FsCall::SetTimesAt {
-                path_flags,
-                path: path.clone(),
-                atime,
-                mtime
-            },
-            |h| h
-                .set_times_at(
-                    pf_host(path_flags),
-                    &path,
-                    time_to_host(atime),
-                    time_to_host(mtime)
-                )
-                .map(|()| FsAnswer::Done)
-                .map_err(err_from_host)
-        ))
+        let times = (time_to_host(&atime), time_to_host(&mtime));
+        let call = ev::SetTimesAt {
+            fd: self.fd,
+            path_flags,
+            path: path.clone(),
+            atime,
+            mtime,
+        };
+        rr::call(call, || {
+            let r = self
+                .host()
+                .set_times_at(pf_host(path_flags), &path, times.0, times.1);
+            host_result(r, |()| ())
+        })
+        .map_err(err_to_wit)
     }
 
     fn link_at(
@@ -614,19 +436,20 @@ impl api::GuestDescriptor for Descriptor {
     ) -> Result<(), api::ErrorCode> {
         let new = new_descriptor.get::<Descriptor>();
         let old_path_flags = pf(old_path_flags);
-        done(fs_call!(
-            self,
-            FsCall::LinkAt {
-                old_path_flags,
-                old_path: old_path.clone(),
-                new_fd: new.fd,
-                new_path: new_path.clone()
-            },
-            |h| h
-                .link_at(pf_host(old_path_flags), &old_path, &new.host, &new_path)
-                .map(|()| FsAnswer::Done)
-                .map_err(err_from_host)
-        ))
+        let call = ev::LinkAt {
+            fd: self.fd,
+            old_path_flags,
+            old_path: old_path.clone(),
+            new_fd: new.fd,
+            new_path: new_path.clone(),
+        };
+        rr::call(call, || {
+            let r = self
+                .host()
+                .link_at(pf_host(old_path_flags), &old_path, new.host(), &new_path);
+            host_result(r, |()| ())
+        })
+        .map_err(err_to_wit)
     }
 
     fn open_at(
@@ -637,52 +460,46 @@ impl api::GuestDescriptor for Descriptor {
         flags: api::DescriptorFlags,
     ) -> Result<api::Descriptor, api::ErrorCode> {
         let (path_flags, open_flags, flags) = (pf(path_flags), open_flags.bits(), flags.bits());
-        match fs_call!(
-            self,
-            FsCall::OpenAt {
-                path_flags,
-                path: path.clone(),
-                open_flags,
-                flags
-            },
-            |h| h
-                .open_at(
-                    pf_host(path_flags),
-                    &path,
-                    host::OpenFlags::from_bits_retain(open_flags),
-                    host::DescriptorFlags::from_bits_retain(flags)
-                )
-                .map(|d| FsAnswer::Fd(created::put_descriptor(d)))
-                .map_err(err_from_host)
-        )? {
-            FsAnswer::Fd(fd) => Ok(api::Descriptor::new(Descriptor {
-                fd,
-                host: created::descriptor(),
-            })),
-            other => wrong(other),
-        }
+        let call = ev::OpenAt {
+            fd: self.fd,
+            path_flags,
+            path: path.clone(),
+            open_flags,
+            flags,
+        };
+        let fd = rr::call(call, || {
+            let r = self.host().open_at(
+                pf_host(path_flags),
+                &path,
+                host::OpenFlags::from_bits_retain(open_flags),
+                host::DescriptorFlags::from_bits_retain(flags),
+            );
+            host_result(r, |d| created::put(d, &DESCRIPTORS))
+        })
+        .map_err(err_to_wit)?;
+        Ok(api::Descriptor::new(Descriptor {
+            fd,
+            host: Live::created(),
+        }))
     }
 
     fn readlink_at(&self, path: String) -> Result<String, api::ErrorCode> {
-        match fs_call!(self, FsCall::ReadlinkAt { path: path.clone() }, |h| h
-            .readlink_at(&path)
-            .map(FsAnswer::Link)
-            .map_err(err_from_host))?
-        {
-            FsAnswer::Link(l) => Ok(l),
-            other => wrong(other),
-        }
+        let call = ev::ReadlinkAt {
+            fd: self.fd,
+            path: path.clone(),
+        };
+        rr::call(call, || host_result(self.host().readlink_at(&path), |l| l)).map_err(err_to_wit)
     }
 
     fn remove_directory_at(&self, path: String) -> Result<(), api::ErrorCode> {
-        done(fs_call!(
-            self,
-            FsCall::RemoveDirectoryAt { path: path.clone() },
-            |h| h
-                .remove_directory_at(&path)
-                .map(|()| FsAnswer::Done)
-                .map_err(err_from_host)
-        ))
+        let call = ev::RemoveDirectoryAt {
+            fd: self.fd,
+            path: path.clone(),
+        };
+        rr::call(call, || {
+            host_result(self.host().remove_directory_at(&path), |()| ())
+        })
+        .map_err(err_to_wit)
     }
 
     fn rename_at(
@@ -692,67 +509,59 @@ impl api::GuestDescriptor for Descriptor {
         new_path: String,
     ) -> Result<(), api::ErrorCode> {
         let new = new_descriptor.get::<Descriptor>();
-        done(fs_call!(
-            self,
-            FsCall::RenameAt {
-                old_path: old_path.clone(),
-                new_fd: new.fd,
-                new_path: new_path.clone()
-            },
-            |h| h
-                .rename_at(&old_path, &new.host, &new_path)
-                .map(|()| FsAnswer::Done)
-                .map_err(err_from_host)
-        ))
+        let call = ev::RenameAt {
+            fd: self.fd,
+            old_path: old_path.clone(),
+            new_fd: new.fd,
+            new_path: new_path.clone(),
+        };
+        rr::call(call, || {
+            host_result(
+                self.host().rename_at(&old_path, new.host(), &new_path),
+                |()| (),
+            )
+        })
+        .map_err(err_to_wit)
     }
 
     fn symlink_at(&self, old_path: String, new_path: String) -> Result<(), api::ErrorCode> {
-        done(fs_call!(
-            self,
-            FsCall::SymlinkAt {
-                old_path: old_path.clone(),
-                new_path: new_path.clone()
-            },
-            |h| h
-                .symlink_at(&old_path, &new_path)
-                .map(|()| FsAnswer::Done)
-                .map_err(err_from_host)
-        ))
+        let call = ev::SymlinkAt {
+            fd: self.fd,
+            old_path: old_path.clone(),
+            new_path: new_path.clone(),
+        };
+        rr::call(call, || {
+            host_result(self.host().symlink_at(&old_path, &new_path), |()| ())
+        })
+        .map_err(err_to_wit)
     }
 
     fn unlink_file_at(&self, path: String) -> Result<(), api::ErrorCode> {
-        done(fs_call!(
-            self,
-            FsCall::UnlinkFileAt { path: path.clone() },
-            |h| h
-                .unlink_file_at(&path)
-                .map(|()| FsAnswer::Done)
-                .map_err(err_from_host)
-        ))
+        let call = ev::UnlinkFileAt {
+            fd: self.fd,
+            path: path.clone(),
+        };
+        rr::call(call, || {
+            host_result(self.host().unlink_file_at(&path), |()| ())
+        })
+        .map_err(err_to_wit)
     }
 
     fn is_same_object(&self, other: api::DescriptorBorrow<'_>) -> bool {
         let other = other.get::<Descriptor>();
-        match fs_call!(self, FsCall::IsSameObject { other: other.fd }, |h| Ok(
-            FsAnswer::Bool(h.is_same_object(&other.host))
-        )) {
-            Ok(FsAnswer::Bool(b)) => b,
-            Ok(other) => wrong(other),
-            Err(_) => crate::rr::fatal(
-                "the trace answers is-same-object with an error: the trace is damaged",
-            ),
-        }
+        let call = ev::IsSameObject {
+            fd: self.fd,
+            other: other.fd,
+        };
+        rr::call(call, || self.host().is_same_object(other.host()))
     }
 
     fn metadata_hash(&self) -> Result<api::MetadataHashValue, api::ErrorCode> {
-        match fs_call!(self, FsCall::MetadataHash, |h| h
-            .metadata_hash()
-            .map(|v| FsAnswer::Hash(v.lower, v.upper))
-            .map_err(err_from_host))?
-        {
-            FsAnswer::Hash(lower, upper) => Ok(api::MetadataHashValue { lower, upper }),
-            other => wrong(other),
-        }
+        rr::call(ev::MetadataHash { fd: self.fd }, || {
+            host_result(self.host().metadata_hash(), hash_from_host)
+        })
+        .map(hash_to_wit)
+        .map_err(err_to_wit)
     }
 
     fn metadata_hash_at(
@@ -761,52 +570,38 @@ impl api::GuestDescriptor for Descriptor {
         path: String,
     ) -> Result<api::MetadataHashValue, api::ErrorCode> {
         let path_flags = pf(path_flags);
-        match fs_call!(
-            self,
-            FsCall::MetadataHashAt {
-                path_flags,
-                path: path.clone()
-            },
-            |h| h
-                .metadata_hash_at(pf_host(path_flags), &path)
-                .map(|v| FsAnswer::Hash(v.lower, v.upper))
-                .map_err(err_from_host)
-        )? {
-            FsAnswer::Hash(lower, upper) => Ok(api::MetadataHashValue { lower, upper }),
-            other => wrong(other),
-        }
+        let call = ev::MetadataHashAt {
+            fd: self.fd,
+            path_flags,
+            path: path.clone(),
+        };
+        rr::call(call, || {
+            host_result(
+                self.host().metadata_hash_at(pf_host(path_flags), &path),
+                hash_from_host,
+            )
+        })
+        .map(hash_to_wit)
+        .map_err(err_to_wit)
     }
 }
 
 impl api::GuestDirectoryEntryStream for DirectoryEntryStream {
     fn read_directory_entry(&self) -> Result<Option<api::DirectoryEntry>, api::ErrorCode> {
-        let dir = self.dir;
-        #[cfg(not(feature = "replay"))]
-        let event = {
-            let result = self
-                .host
-                .read_directory_entry()
-                .map(|e| {
-                    e.map(|e| DirEntry {
-                        kind: type_from_host(e.type_),
-                        name: e.name,
-                    })
+        rr::call(ev::ReadDirectoryEntry { dir: self.dir }, || {
+            host_result(self.host.get().read_directory_entry(), |e| {
+                e.map(|e| DirEntry {
+                    kind: type_from_host(e.type_),
+                    name: e.name,
                 })
-                .map_err(err_from_host);
-            logged(Event::Fs(FsEvent::ReadDirectoryEntry { dir, result }))
-        };
-        #[cfg(feature = "replay")]
-        let event = replayed(FsCallOf::ReadDirectoryEntry { dir });
-        match event {
-            FsEvent::ReadDirectoryEntry { result, .. } => result
-                .map(|e| {
-                    e.map(|e| api::DirectoryEntry {
-                        type_: type_to_wit(e.kind),
-                        name: e.name,
-                    })
-                })
-                .map_err(err_to_wit),
-            other => crate::rr::bad_event(Event::Fs(other)),
-        }
+            })
+        })
+        .map(|e| {
+            e.map(|e| api::DirectoryEntry {
+                type_: type_to_wit(e.kind),
+                name: e.name,
+            })
+        })
+        .map_err(err_to_wit)
     }
 }

@@ -4,36 +4,32 @@
 //! out as the guest asks: a million `get-random-u64` calls cost a few hundred host calls
 //! instead of a million, which matters on wasmtime's default settings, where each host call
 //! made inside a call between components costs about a microsecond. Every value the guest
-//! gets is still logged, and the secure pool is only ever filled from the host's secure source.
+//! gets is still recorded, and the secure pool is only ever filled from the host's secure
+//! source.
 
-use crate::Interposer;
 use crate::exports::wasi::random::{insecure, insecure_seed, random};
-#[cfg(not(feature = "replay"))]
 use crate::wasi::random as host;
-#[cfg(feature = "replay")]
-use wasm_rr_trace::Call;
-use wasm_rr_trace::{Bytes, Event};
+use crate::{Interposer, rr};
+use std::cell::RefCell;
+use std::thread::LocalKey;
+use wasm_rr_trace::random::{self as ev, Drawn};
+use wasm_rr_trace::{Bytes, Fixed64};
 
 /// Bytes the recorder fetches from the host at a time, and the largest request it serves from
 /// the pool (larger ones go to the host directly).
-#[cfg(not(feature = "replay"))]
-const POOL: usize = 4096;
+pub const POOL: usize = 4096;
 
-#[cfg(not(feature = "replay"))]
+/// Random bytes fetched from the host and not handed out yet (recording).
 struct Pool {
     bytes: Vec<u8>,
     at: usize,
 }
 
-#[cfg(not(feature = "replay"))]
 thread_local! {
-    static SECURE: std::cell::RefCell<Pool> =
-        const { std::cell::RefCell::new(Pool { bytes: Vec::new(), at: 0 }) };
-    static INSECURE: std::cell::RefCell<Pool> =
-        const { std::cell::RefCell::new(Pool { bytes: Vec::new(), at: 0 }) };
+    static SECURE: RefCell<Pool> = const { RefCell::new(Pool { bytes: Vec::new(), at: 0 }) };
+    static INSECURE: RefCell<Pool> = const { RefCell::new(Pool { bytes: Vec::new(), at: 0 }) };
 }
 
-#[cfg(not(feature = "replay"))]
 impl Pool {
     /// Gives `out.len()` bytes from the pool, refilling it from `fetch` when it runs low.
     #[inline]
@@ -47,57 +43,65 @@ impl Pool {
     }
 }
 
-#[cfg(not(feature = "replay"))]
+/// `len` random bytes from `pool` (recording).
 fn bytes_from(
-    pool: &'static std::thread::LocalKey<std::cell::RefCell<Pool>>,
+    pool: &'static LocalKey<RefCell<Pool>>,
     len: u64,
     fetch: fn(u64) -> Vec<u8>,
-) -> Vec<u8> {
+) -> Bytes {
     if len as usize > POOL {
-        return fetch(len);
+        return Bytes(fetch(len));
     }
     let mut out = vec![0; len as usize];
     pool.with_borrow_mut(|p| p.take(&mut out, fetch));
-    out
+    Bytes(out)
 }
 
-#[cfg(not(feature = "replay"))]
-fn u64_from(
-    pool: &'static std::thread::LocalKey<std::cell::RefCell<Pool>>,
-    fetch: fn(u64) -> Vec<u8>,
-) -> u64 {
+/// A random u64 from `pool` (recording).
+fn u64_from(pool: &'static LocalKey<RefCell<Pool>>, fetch: fn(u64) -> Vec<u8>) -> Drawn {
     let mut out = [0; 8];
     pool.with_borrow_mut(|p| p.take(&mut out, fetch));
-    u64::from_le_bytes(out)
+    Drawn(u64::from_le_bytes(out))
 }
 
 impl random::Guest for Interposer {
     fn get_random_bytes(len: u64) -> Vec<u8> {
-        rr!(bytes_from(&SECURE, len, host::random::get_random_bytes) => |v| Event::RandomBytes(Bytes(v.clone()));
-            replay Call::RandomBytes { len }, Event::RandomBytes(Bytes(b)) => b)
+        rr::call(ev::GetRandomBytes { len }, || {
+            bytes_from(&SECURE, len, host::random::get_random_bytes)
+        })
+        .0
     }
 
     fn get_random_u64() -> u64 {
-        rr!(u64_from(&SECURE, host::random::get_random_bytes) => |v| Event::RandomU64(v);
-            replay Call::RandomU64, Event::RandomU64(v) => v)
+        rr::call(ev::GetRandomU64 {}, || {
+            u64_from(&SECURE, host::random::get_random_bytes)
+        })
+        .0
     }
 }
 
 impl insecure::Guest for Interposer {
     fn get_insecure_random_bytes(len: u64) -> Vec<u8> {
-        rr!(bytes_from(&INSECURE, len, host::insecure::get_insecure_random_bytes) => |v| Event::InsecureRandomBytes(Bytes(v.clone()));
-            replay Call::InsecureRandomBytes { len }, Event::InsecureRandomBytes(Bytes(b)) => b)
+        rr::call(ev::GetInsecureRandomBytes { len }, || {
+            bytes_from(&INSECURE, len, host::insecure::get_insecure_random_bytes)
+        })
+        .0
     }
 
     fn get_insecure_random_u64() -> u64 {
-        rr!(u64_from(&INSECURE, host::insecure::get_insecure_random_bytes) => |v| Event::InsecureRandomU64(v);
-            replay Call::InsecureRandomU64, Event::InsecureRandomU64(v) => v)
+        rr::call(ev::GetInsecureRandomU64 {}, || {
+            u64_from(&INSECURE, host::insecure::get_insecure_random_bytes)
+        })
+        .0
     }
 }
 
 impl insecure_seed::Guest for Interposer {
     fn insecure_seed() -> (u64, u64) {
-        rr!(host::insecure_seed::insecure_seed() => |v| Event::InsecureSeed(v.0, v.1);
-            replay Call::InsecureSeed, Event::InsecureSeed(a, b) => (a, b))
+        let (a, b) = rr::call(ev::InsecureSeed {}, || {
+            let (a, b) = host::insecure_seed::insecure_seed();
+            (Fixed64(a), Fixed64(b))
+        });
+        (a.0, b.0)
     }
 }

@@ -12,6 +12,39 @@
 
 use crate::codec::{Decoder, Encoder};
 use crate::{Event, Header, TraceError};
+
+/// The event decoder for a trace's format version.
+enum Decoders {
+    /// Format [`crate::FORMAT_VERSION`].
+    Current(Decoder),
+    /// Format 2 (wasm-rr 0.2), its events upgraded as they are read.
+    #[cfg(feature = "format2")]
+    Format2(crate::v2::Decoder),
+}
+
+impl Decoders {
+    /// The decoder for `format`, if this build reads it.
+    fn of(format: u32) -> Option<Decoders> {
+        match format {
+            crate::FORMAT_VERSION => Some(Decoders::Current(Decoder::new())),
+            #[cfg(feature = "format2")]
+            2 => Some(Decoders::Format2(crate::v2::Decoder::default())),
+            _ => None,
+        }
+    }
+
+    fn decode<'a>(
+        &mut self,
+        input: &'a [u8],
+        column: &mut &[u8],
+    ) -> Result<(Event, &'a [u8]), String> {
+        match self {
+            Decoders::Current(d) => d.decode(input, column),
+            #[cfg(feature = "format2")]
+            Decoders::Format2(d) => d.decode(input, column),
+        }
+    }
+}
 use serde::{Deserialize, Serialize};
 
 /// How a block's bytes are stored.
@@ -83,6 +116,15 @@ impl BlockWriter {
     #[inline]
     pub fn push(&mut self, event: &Event) {
         self.encoder.encode(event, &mut self.buf, &mut self.column);
+        self.events += 1;
+    }
+
+    /// Adds the event of `call` answered by `answer` to the current block, without making the
+    /// event: what the recorder does for every call.
+    #[inline]
+    pub fn push_parts<C: crate::Request>(&mut self, call: &C, answer: &C::Answer) {
+        self.encoder
+            .encode_parts(call, answer, &mut self.buf, &mut self.column);
         self.events += 1;
     }
 
@@ -163,7 +205,7 @@ pub struct Reader<S: Source> {
     blocks: u64,
     block_index: u64,
     block_offset: u64,
-    decoder: Decoder,
+    decoder: Decoders,
     index: u64,
     torn: u64,
 }
@@ -191,7 +233,7 @@ impl<S: Source> Reader<S> {
             blocks: 0,
             block_index: 0,
             block_offset: 0,
-            decoder: Decoder::new(),
+            decoder: Decoders::Current(Decoder::new()),
             index: 0,
             torn: 0,
         };
@@ -210,7 +252,7 @@ impl<S: Source> Reader<S> {
                     // An older header may not decode as this one: say which version it is.
                     let mut cursor = &r.window[..];
                     if let Ok(v) = ciborium::de::from_reader::<VersionOnly, _>(&mut cursor)
-                        && v.format != crate::FORMAT_VERSION
+                        && Decoders::of(v.format).is_none()
                     {
                         return Err(TraceError::UnsupportedVersion(v.format));
                     }
@@ -218,9 +260,8 @@ impl<S: Source> Reader<S> {
                 }
             }
         };
-        if header.format != crate::FORMAT_VERSION {
-            return Err(TraceError::UnsupportedVersion(header.format));
-        }
+        r.decoder =
+            Decoders::of(header.format).ok_or(TraceError::UnsupportedVersion(header.format))?;
         Ok((header, r))
     }
 

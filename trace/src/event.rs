@@ -1,562 +1,604 @@
-//! [`Event`]: one logged WASI call, and [`Call`]: the call and arguments an event answers.
+//! [`Event`]: one logged call, as `{call, answer}`; [`Request`], which ties a call to the type of
+//! its answer; and `interface!`, with which every interface's module declares its calls.
+//!
+//! An interface's module (`clocks.rs`, `fs.rs`, …) lists its calls once, each with the
+//! arguments replay checks and the type of the host's answer:
+//!
+//! ```text
+//! interface! {
+//!     Clocks;
+//!     /// `monotonic-clock.subscribe-duration(when)`, `when` in ns.
+//!     SubscribeDuration { when: u64 } -> ();
+//! }
+//! ```
+//!
+//! From that list the macro makes, in the module: one struct per call (`SubscribeDuration {
+//! when }`), which implements [`Request`]; the interface's `Call` and `Answer` enums, one
+//! variant per call and of the same name; and their binary and JSON forms. The module writes
+//! by hand only how its calls and answers read (`Display` for `Call` and `Answer`), and
+//! `lib.rs` registers it with one line.
 
-use crate::Bytes;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// `wasi:clocks/wall-clock.datetime`: seconds and nanoseconds since the Unix epoch.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Datetime {
-    /// Whole seconds.
-    pub seconds: u64,
-    /// Nanoseconds within the second (0..1_000_000_000).
-    pub nanoseconds: u32,
-}
-
-/// Which stream a stream event is about: a number in creation order. `0`, `1` and `2` are
-/// stdin, stdout and stderr (every `get-stdin` call hands out the same stream 0, and so on);
-/// every other stream (a file's, a socket's, an HTTP body's) is numbered from 3 up in the order
-/// the guest created it, which replay reproduces because creation follows the guest's calls.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[serde(transparent)]
-pub struct StreamId(pub u32);
-
-impl StreamId {
-    /// `wasi:cli/stdin.get-stdin`.
-    pub const STDIN: StreamId = StreamId(0);
-    /// `wasi:cli/stdout.get-stdout`.
-    pub const STDOUT: StreamId = StreamId(1);
-    /// `wasi:cli/stderr.get-stderr`.
-    pub const STDERR: StreamId = StreamId(2);
-    /// The first number given to a stream that is not stdio.
-    pub const FIRST_OTHER: u32 = 3;
-}
-
-/// Serde adapter for random numbers: a plain number in JSON, and nothing at all in the binary
-/// form of the event, because [`crate::codec`] stores them in the block's column of random
-/// bytes (deserialising gives 0 until the codec fills the value in).
-pub(crate) mod column {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            v.serialize(s)
-        } else {
-            s.serialize_unit()
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        if d.is_human_readable() {
-            u64::deserialize(d)
-        } else {
-            <()>::deserialize(d).map(|()| 0)
-        }
-    }
-}
-
-/// Serde adapter for values that are uniformly random (random numbers, hashes): 8 fixed
-/// bytes (little-endian) in the binary form, where a varint would take 9 or 10, and a plain
-/// number in JSON.
-pub(crate) mod fixed64 {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            v.serialize(s)
-        } else {
-            v.to_le_bytes().serialize(s)
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        if d.is_human_readable() {
-            u64::deserialize(d)
-        } else {
-            <[u8; 8]>::deserialize(d).map(u64::from_le_bytes)
-        }
-    }
-}
-
-/// `wasi:io/streams.stream-error`. A `last-operation-failed` error is kept as the text of the
-/// host's `error.to-debug-string`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum StreamError {
-    /// `closed`.
-    Closed,
-    /// `last-operation-failed`, with the error's debug string.
-    Failed(String),
-}
-
-/// The result of `input-stream.read` / `blocking-read`.
-pub type ReadResult = Result<Bytes, StreamError>;
-
-/// Which `output-stream` method wrote the bytes.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum WriteOp {
-    /// `write`.
-    Write,
-    /// `blocking-write-and-flush`.
-    BlockingWriteAndFlush,
-    /// `write-zeroes`.
-    WriteZeroes,
-    /// `blocking-write-zeroes-and-flush`.
-    BlockingWriteZeroesAndFlush,
-}
-
-impl WriteOp {
-    /// The WIT name of the method, e.g. `blocking-write-and-flush`.
-    pub fn wit_name(self) -> &'static str {
-        match self {
-            WriteOp::Write => "write",
-            WriteOp::BlockingWriteAndFlush => "blocking-write-and-flush",
-            WriteOp::WriteZeroes => "write-zeroes",
-            WriteOp::BlockingWriteZeroesAndFlush => "blocking-write-zeroes-and-flush",
-        }
-    }
-}
-
-/// `result` without payloads, as passed to `wasi:cli/exit.exit` or returned by `run`.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    /// `ok`.
-    Ok,
-    /// `err`.
-    Err,
-}
-
-impl From<Result<(), ()>> for Status {
-    fn from(r: Result<(), ()>) -> Status {
-        match r {
-            Ok(()) => Status::Ok,
-            Err(()) => Status::Err,
-        }
-    }
-}
-
-impl From<Status> for Result<(), ()> {
-    fn from(s: Status) -> Result<(), ()> {
-        match s {
-            Status::Ok => Ok(()),
-            Status::Err => Err(()),
-        }
-    }
-}
-
-/// One logged call: what the guest asked (the arguments replay checks) and what the host
-/// answered (what replay returns). Times are nanoseconds; lengths are bytes.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum Event {
-    /// `wasi:cli/environment.get-environment`, without `WASM_RR_*` variables.
-    GetEnvironment(Vec<(String, String)>),
-    /// `wasi:cli/environment.get-arguments`.
-    GetArguments(Vec<String>),
-    /// `wasi:cli/environment.initial-cwd`.
-    InitialCwd(Option<String>),
-    /// `wasi:cli/exit.exit(status)`.
-    Exit(Status),
-    /// `wasi:cli/exit.exit-with-code(status-code)`.
-    ExitWithCode(u8),
-    /// The guest's `wasi:cli/run.run` returned this status.
-    RunReturned(Status),
-    /// `wasi:cli/terminal-stdin.get-terminal-stdin`: whether a terminal was returned.
-    TerminalStdin(bool),
-    /// `wasi:cli/terminal-stdout.get-terminal-stdout`: whether a terminal was returned.
-    TerminalStdout(bool),
-    /// `wasi:cli/terminal-stderr.get-terminal-stderr`: whether a terminal was returned.
-    TerminalStderr(bool),
-    /// `wasi:clocks/wall-clock.now`.
-    WallClockNow(Datetime),
-    /// `wasi:clocks/wall-clock.resolution`.
-    WallClockResolution(Datetime),
-    /// `wasi:clocks/monotonic-clock.now`, in ns.
-    MonotonicClockNow(u64),
-    /// `wasi:clocks/monotonic-clock.resolution`, in ns.
-    MonotonicClockResolution(u64),
-    /// `wasi:clocks/monotonic-clock.subscribe-duration(when)`, `when` in ns.
-    SubscribeDuration(u64),
-    /// `wasi:clocks/monotonic-clock.subscribe-instant(when)`, `when` in ns.
-    SubscribeInstant(u64),
-    /// `wasi:io/poll.poll(in)`: how many pollables were passed, and the indices reported ready.
-    Poll {
-        /// Length of the `in` list.
-        pollables: u32,
-        /// The returned indices.
-        ready: Vec<u32>,
-    },
-    /// `wasi:io/poll.pollable.ready`.
-    PollableReady(bool),
-    /// `wasi:io/poll.pollable.block`.
-    PollableBlock,
-    /// `wasi:random/random.get-random-bytes`: the bytes (their count is the `len` argument).
-    RandomBytes(Bytes),
-    /// `wasi:random/random.get-random-u64`.
-    RandomU64(#[serde(with = "column")] u64),
-    /// `wasi:random/insecure.get-insecure-random-bytes`.
-    InsecureRandomBytes(Bytes),
-    /// `wasi:random/insecure.get-insecure-random-u64`.
-    InsecureRandomU64(#[serde(with = "column")] u64),
-    /// `wasi:random/insecure-seed.insecure-seed`.
-    InsecureSeed(
-        #[serde(with = "fixed64")] u64,
-        #[serde(with = "fixed64")] u64,
-    ),
-    /// `input-stream.read(len)` or `blocking-read(len)`.
-    Read {
-        /// The stream.
-        stream: StreamId,
-        /// The `len` argument, in bytes.
-        len: u64,
-        /// `blocking-read` rather than `read`.
-        blocking: bool,
-        /// The data or the error.
-        result: ReadResult,
-    },
-    /// `input-stream.skip(len)` or `blocking-skip(len)`.
-    Skip {
-        /// The stream.
-        stream: StreamId,
-        /// The `len` argument, in bytes.
-        len: u64,
-        /// `blocking-skip` rather than `skip`.
-        blocking: bool,
-        /// Bytes skipped, or the error.
-        result: Result<u64, StreamError>,
-    },
-    /// `output-stream.check-write`.
-    CheckWrite {
-        /// The stream.
-        stream: StreamId,
-        /// Bytes the host permits, or the error.
-        result: Result<u64, StreamError>,
-    },
-    /// A write to an output stream. The data is not logged: only its length and
-    /// [`crate::output_hash`], so replay can detect output divergence.
-    Write {
-        /// The stream.
-        stream: StreamId,
-        /// Which method.
-        op: WriteOp,
-        /// Bytes written (for `write-zeroes`, the count of zeroes).
-        len: u64,
-        /// [`crate::output_hash`] of the data (0 for the zeroes methods).
-        #[serde(with = "fixed64")]
-        hash: u64,
-        /// The host's answer.
-        result: Result<(), StreamError>,
-    },
-    /// `output-stream.flush` or `blocking-flush`.
-    Flush {
-        /// The stream.
-        stream: StreamId,
-        /// `blocking-flush` rather than `flush`.
-        blocking: bool,
-        /// The host's answer.
-        result: Result<(), StreamError>,
-    },
-    /// A `wasi:filesystem` call (`fs.rs`).
-    Fs(crate::fs::FsEvent),
-    /// A `wasi:sockets` call (`sockets.rs`).
-    Sockets(crate::sockets::SocketsEvent),
-    /// A `wasi:http` call (`http.rs`).
-    Http(crate::http::HttpEvent),
-    /// Binary form only: the same bytes as the previous event (see `codec.rs`). Never in the
-    /// data model a reader returns, nor in JSON.
-    #[doc(hidden)]
-    Repeat,
-}
-
-/// A call the guest made, with the arguments replay checks. Two calls are the same when they
-/// are equal; replay compares the guest's call with [`Event::call`] of the next event.
+/// One call the guest made through the interposer, and what the host answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub enum Call {
-    GetEnvironment,
-    GetArguments,
-    InitialCwd,
-    Exit(Status),
-    ExitWithCode(u8),
-    RunReturned(Status),
-    TerminalStdin,
-    TerminalStdout,
-    TerminalStderr,
-    WallClockNow,
-    WallClockResolution,
-    MonotonicClockNow,
-    MonotonicClockResolution,
-    SubscribeDuration(u64),
-    SubscribeInstant(u64),
-    Poll {
-        pollables: u32,
-    },
-    PollableReady,
-    PollableBlock,
-    RandomBytes {
-        len: u64,
-    },
-    RandomU64,
-    InsecureRandomBytes {
-        len: u64,
-    },
-    InsecureRandomU64,
-    InsecureSeed,
-    Read {
-        stream: StreamId,
-        len: u64,
-        blocking: bool,
-    },
-    Skip {
-        stream: StreamId,
-        len: u64,
-        blocking: bool,
-    },
-    CheckWrite {
-        stream: StreamId,
-    },
-    Write {
-        stream: StreamId,
-        op: WriteOp,
-        len: u64,
-        hash: u64,
-    },
-    Flush {
-        stream: StreamId,
-        blocking: bool,
-    },
-    /// A `wasi:filesystem` call.
-    Fs(crate::fs::FsCallOf),
-    /// A `wasi:sockets` call.
-    Sockets(crate::sockets::SocketsCall),
-    Http(crate::http::HttpCall),
-    /// Never made by a guest: what [`Event::Repeat`] answers.
-    Repeat,
+pub struct Event {
+    /// The call, with the arguments replay checks.
+    pub call: crate::Call,
+    /// The host's answer, which replay returns.
+    pub answer: crate::Answer,
 }
+
+/// A call of some interface (one of the structs `interface!` makes), and the type of its answer.
+///
+/// The interposer records and replays every call through this trait: it gives the call and,
+/// recording, performs it; the answer comes back typed.
+pub trait Request: Sized + Clone + PartialEq + Serialize + DeserializeOwned {
+    /// What the host answers this call.
+    type Answer: Serialize + DeserializeOwned;
+
+    /// How the answer is stored in the binary form ([`crate::codec::Plain`] for most calls).
+    type Stored: crate::codec::Store<Self::Answer>;
+
+    /// The call's kind in the binary form: its interface's base plus its number there.
+    const KIND: u32;
+
+    /// The call as a [`crate::Call`].
+    fn into_call(self) -> crate::Call;
+
+    /// `answer` as a [`crate::Answer`].
+    fn wrap_answer(answer: Self::Answer) -> crate::Answer;
+
+    /// This call's answer out of an event's; the answer back when it answers another call.
+    fn take_answer(answer: crate::Answer) -> Result<Self::Answer, crate::Answer>;
+
+    /// `call` as this call, if it is one.
+    fn of_call(call: &crate::Call) -> Option<&Self>;
+
+    /// `call` as this call, if it is one, to change.
+    fn of_call_mut(call: &mut crate::Call) -> Option<&mut Self>;
+
+    /// `answer` as this call's answer, if it is one.
+    fn of_answer(answer: &crate::Answer) -> Option<&Self::Answer>;
+
+    /// `answer` as this call's answer, if it is one, to change.
+    fn of_answer_mut(answer: &mut crate::Answer) -> Option<&mut Self::Answer>;
+
+    /// The event of this call, answered by `answer`.
+    fn into_event(self, answer: Self::Answer) -> Event {
+        Event {
+            call: self.into_call(),
+            answer: Self::wrap_answer(answer),
+        }
+    }
+}
+
+/// A registered interface, as declared (see `lib.rs`): for documentation and tools.
+#[derive(Debug)]
+pub struct InterfaceSchema {
+    /// Its name in the trace and the JSON form (`fs`), the module that declares it.
+    pub name: &'static str,
+    /// The binary form's kind of its first call.
+    pub base: u32,
+    /// The WIT interfaces it covers, in Markdown.
+    pub doc: &'static str,
+    /// Its calls, in declaration order: the kind of each is `base` plus its index.
+    pub calls: &'static [CallSchema],
+}
+
+/// A call as declared by `interface!`.
+#[derive(Debug)]
+pub struct CallSchema {
+    /// The Rust name (`OpenAt`); the JSON name is the same in kebab case (`open-at`).
+    pub name: &'static str,
+    /// What the call is, and what its answer holds, in Markdown.
+    pub doc: &'static str,
+    /// The arguments replay checks.
+    pub fields: &'static [FieldSchema],
+    /// The Rust type of the answer.
+    pub answer: &'static str,
+}
+
+impl CallSchema {
+    /// The name in JSON and in `wasm-rr show`: `open-at` for `OpenAt`.
+    pub fn json_name(&self) -> String {
+        crate::kebab(self.name)
+    }
+}
+
+/// An argument of a call.
+#[derive(Debug)]
+pub struct FieldSchema {
+    /// The Rust name (`path_flags`); in JSON, kebab case (`path-flags`).
+    pub name: &'static str,
+    /// The Rust type.
+    pub ty: &'static str,
+    /// What it holds (units, numbering), in Markdown; empty when the name says it.
+    pub doc: &'static str,
+}
+
+impl FieldSchema {
+    /// The name in JSON: `path-flags` for `path_flags`.
+    pub fn json_name(&self) -> String {
+        self.name.replace('_', "-")
+    }
+}
+
+/// How many kinds the binary form has room for (every interface's base plus its calls is
+/// below it).
+pub(crate) const KINDS: usize = 512;
+
+/// Decodes one event's binary form (after its kind): the call's fields, then the answer's.
+pub(crate) type Decode = for<'a> fn(
+    &'a [u8],
+    &mut crate::codec::Readings,
+    &mut &[u8],
+) -> Result<(Event, &'a [u8]), String>;
+
+/// [`Decode`] for the call `C`.
+pub(crate) fn decode_one<'a, C: Request>(
+    input: &'a [u8],
+    readings: &mut crate::codec::Readings,
+    column: &mut &[u8],
+) -> Result<(Event, &'a [u8]), String> {
+    use crate::codec::Store;
+    let (call, rest) = postcard::take_from_bytes::<C>(input).map_err(|e| e.to_string())?;
+    let (stored, rest) = postcard::take_from_bytes::<C::Answer>(rest).map_err(|e| e.to_string())?;
+    let answer = C::Stored::load(stored, readings, column)?;
+    Ok((call.into_event(answer), rest))
+}
+
+/// Where an event's binary form is written: a buffer on the stack ([`Slice`], postcard's fast
+/// flavour, for the small events that are most of a trace) or a `Vec` (any size).
+pub(crate) trait Sink {
+    /// Appends the postcard form of `value`; false when it does not fit.
+    fn put<T: Serialize + ?Sized>(&mut self, value: &T) -> bool;
+
+    /// Appends an event's kind (a varint); false when it does not fit.
+    #[inline]
+    fn put_kind(&mut self, kind: u32) -> bool {
+        self.put(&kind)
+    }
+}
+
+impl Sink for Vec<u8> {
+    #[inline]
+    fn put<T: Serialize + ?Sized>(&mut self, value: &T) -> bool {
+        let buf = std::mem::take(self);
+        // Serialising into a Vec fails only when memory does.
+        *self = postcard::to_extend(value, buf).expect("serialising an event into memory");
+        true
+    }
+}
+
+/// A fixed buffer being filled.
+pub(crate) struct Slice<'a> {
+    pub buf: &'a mut [u8],
+    pub used: usize,
+}
+
+impl Sink for Slice<'_> {
+    #[inline]
+    fn put_kind(&mut self, kind: u32) -> bool {
+        // Kinds below 128 are one byte (the varint of the number itself).
+        match (u8::try_from(kind), self.buf.get_mut(self.used)) {
+            (Ok(k @ 0..0x80), Some(slot)) => {
+                *slot = k;
+                self.used += 1;
+                true
+            }
+            _ => self.put(&kind),
+        }
+    }
+
+    #[inline]
+    fn put<T: Serialize + ?Sized>(&mut self, value: &T) -> bool {
+        match postcard::to_slice(value, &mut self.buf[self.used..]) {
+            Ok(written) => {
+                self.used += written.len();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// Declares an interface's calls: see the module documentation.
+macro_rules! interface {
+    (
+        $Top:ident = $base:literal;
+        $(
+            $(#[doc = $doc:literal])*
+            $Name:ident { $( $(#[doc = $fdoc:literal])* $field:ident : $fty:ty ),* $(,)? }
+                -> $Ans:ty $(, stored as $store:ty)?;
+        )+
+    ) => {
+        /// The kind of this interface's first call in the binary form.
+        pub const BASE: u32 = $base;
+
+        $(
+            $(#[doc = $doc])*
+            // Fields named after the WIT parameter (`fd`, `path`, `socket`) are not documented
+            // one by one; units and numbering are.
+            #[allow(missing_docs)]
+            #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+            #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+            pub struct $Name {
+                $( $(#[doc = $fdoc])* pub $field: $fty, )*
+            }
+
+            impl $crate::Request for $Name {
+                type Answer = $Ans;
+                type Stored = $crate::event::stored_as!($($store)?);
+                const KIND: u32 = BASE + Index::$Name as u32;
+
+                #[inline]
+                fn into_call(self) -> $crate::Call {
+                    $crate::Call::$Top(Call::$Name(self))
+                }
+
+                #[inline]
+                fn wrap_answer(answer: $Ans) -> $crate::Answer {
+                    $crate::Answer::$Top(Answer::$Name(answer))
+                }
+
+                #[inline]
+                fn take_answer(answer: $crate::Answer) -> Result<$Ans, $crate::Answer> {
+                    match answer {
+                        $crate::Answer::$Top(Answer::$Name(a)) => Ok(a),
+                        other => Err(other),
+                    }
+                }
+
+                fn of_call(call: &$crate::Call) -> Option<&Self> {
+                    match call {
+                        $crate::Call::$Top(Call::$Name(c)) => Some(c),
+                        _ => None,
+                    }
+                }
+
+                fn of_call_mut(call: &mut $crate::Call) -> Option<&mut Self> {
+                    match call {
+                        $crate::Call::$Top(Call::$Name(c)) => Some(c),
+                        _ => None,
+                    }
+                }
+
+                fn of_answer(answer: &$crate::Answer) -> Option<&$Ans> {
+                    match answer {
+                        $crate::Answer::$Top(Answer::$Name(a)) => Some(a),
+                        _ => None,
+                    }
+                }
+
+                fn of_answer_mut(answer: &mut $crate::Answer) -> Option<&mut $Ans> {
+                    match answer {
+                        $crate::Answer::$Top(Answer::$Name(a)) => Some(a),
+                        _ => None,
+                    }
+                }
+            }
+
+            impl From<$Name> for Call {
+                fn from(call: $Name) -> Call {
+                    Call::$Name(call)
+                }
+            }
+        )+
+
+        /// A call of this interface, with the arguments replay checks.
+        #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum Call {
+            $( $(#[doc = $doc])* $Name($Name), )+
+        }
+
+        /// What the host answered a [`Call`]: the variant of the same name.
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum Answer {
+            $( $(#[doc = $doc])* $Name($Ans), )+
+        }
+
+        /// Every call of this interface as declared, in declaration order (kinds from the
+        /// interface's base).
+        pub const CALLS: &[$crate::event::CallSchema] = &[$(
+            $crate::event::CallSchema {
+                name: stringify!($Name),
+                doc: concat!($($doc, "\n",)*),
+                fields: &[$( $crate::event::FieldSchema {
+                    name: stringify!($field),
+                    ty: stringify!($fty),
+                    doc: concat!($($fdoc, "\n",)*),
+                }, )*],
+                answer: stringify!($Ans),
+            },
+        )+];
+
+        /// The calls' numbers, in declaration order.
+        #[allow(non_camel_case_types, dead_code, clippy::enum_variant_names)]
+        enum Index {
+            $( $Name, )+
+        }
+
+        impl Call {
+            /// How many calls the interface has.
+            pub const COUNT: u32 = [$( Index::$Name as u32 ),+].len() as u32;
+
+            /// The call's number within its interface (declaration order).
+            pub fn index(&self) -> u32 {
+                match self {
+                    $( Call::$Name(_) => Index::$Name as u32, )+
+                }
+            }
+
+            /// The call's name in the Rust types, e.g. `OpenAt`.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( Call::$Name(_) => stringify!($Name), )+
+                }
+            }
+
+            /// Appends the binary form of this call answered by `answer` to `out` (see
+            /// `codec.rs`).
+            ///
+            /// Panics when `answer` answers another call (a bug in whoever made the event).
+            pub(crate) fn encode(
+                &self,
+                answer: &Answer,
+                encoder: &mut $crate::codec::Encoder,
+                out: &mut Vec<u8>,
+                column: &mut Vec<u8>,
+            ) {
+                match (self, answer) {
+                    $( (Call::$Name(c), Answer::$Name(a)) => encoder.encode_parts(c, a, out, column), )+
+                    #[allow(unreachable_patterns)]
+                    _ => panic!(
+                        "the answer {answer:?} does not answer the call {}",
+                        self.name()
+                    ),
+                }
+            }
+
+            /// The answer to this call from its JSON form.
+            pub(crate) fn answer_from_json(
+                &self,
+                value: serde_json::Value,
+            ) -> Result<$crate::Answer, serde_json::Error> {
+                match self {
+                    $( Call::$Name(_) => serde_json::from_value::<$Ans>(value)
+                        .map(<$Name as $crate::Request>::wrap_answer), )+
+                }
+            }
+        }
+
+        impl Answer {
+            /// The answer's JSON form (without the call's name: the event's call says it).
+            pub(crate) fn to_json(&self) -> serde_json::Value {
+                let value = match self {
+                    $( Answer::$Name(a) => serde_json::to_value(a), )+
+                };
+                // Answers are plain data: they always have a JSON form.
+                value.expect("an answer serialises")
+            }
+        }
+
+        /// Decoders of the calls' binary form, by [`Call::index`].
+        pub(crate) const DECODE: &[$crate::event::Decode] =
+            &[$( $crate::event::decode_one::<$Name> as $crate::event::Decode, )+];
+    };
+}
+
+pub(crate) use interface;
+
+/// How a call's answer is stored: as declared, or as it is ([`crate::codec::Plain`]).
+macro_rules! stored_as {
+    () => {
+        $crate::codec::Plain
+    };
+    ($store:ty) => {
+        $store
+    };
+}
+
+pub(crate) use stored_as;
+
+/// Registers the interfaces: each line `Name(module) = base` declares the module, makes
+/// `Name(module::Call)` a variant of [`crate::Call`] and `Name(module::Answer)` one of
+/// [`crate::Answer`], and gives the interface's calls the kinds `base..` in the binary form.
+macro_rules! interfaces {
+    ($( $(#[doc = $doc:literal])* $Top:ident($module:ident); )+) => {
+        $( $(#[doc = $doc])* pub mod $module; )+
+
+        /// Every interface as registered: its name in the trace (the module's), its base kind,
+        /// what it covers, and its calls.
+        pub const INTERFACES: &[$crate::event::InterfaceSchema] = &[$(
+            $crate::event::InterfaceSchema {
+                name: stringify!($module),
+                base: $module::BASE,
+                doc: concat!($($doc, "\n",)*),
+                calls: $module::CALLS,
+            },
+        )+];
+
+        /// A call the guest made, with the arguments replay checks: one interface's call.
+        #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum Call {
+            $( $(#[doc = $doc])* $Top($module::Call), )+
+        }
+
+        /// What the host answered: one interface's answer, to a call of that interface.
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum Answer {
+            $( $(#[doc = $doc])* $Top($module::Answer), )+
+        }
+
+        $(
+            impl From<$module::Call> for Call {
+                fn from(call: $module::Call) -> Call {
+                    Call::$Top(call)
+                }
+            }
+        )+
+
+        impl Call {
+            /// Appends the binary form of this call answered by `answer` to `out`. See each
+            /// interface's `Call::encode`.
+            pub(crate) fn encode(
+                &self,
+                answer: &Answer,
+                encoder: &mut $crate::codec::Encoder,
+                out: &mut Vec<u8>,
+                column: &mut Vec<u8>,
+            ) {
+                match (self, answer) {
+                    $( (Call::$Top(c), Answer::$Top(a)) => c.encode(a, encoder, out, column), )+
+                    #[allow(unreachable_patterns)]
+                    _ => panic!("the answer {answer:?} does not answer the call {self:?}"),
+                }
+            }
+
+            /// See each interface's `Call::answer_from_json`.
+            pub(crate) fn answer_from_json(
+                &self,
+                value: serde_json::Value,
+            ) -> Result<Answer, serde_json::Error> {
+                match self {
+                    $( Call::$Top(c) => c.answer_from_json(value), )+
+                }
+            }
+        }
+
+        impl Answer {
+            pub(crate) fn to_json(&self) -> serde_json::Value {
+                match self {
+                    $( Answer::$Top(a) => a.to_json(), )+
+                }
+            }
+        }
+
+        /// The decoders, by kind.
+        const DECODERS: [Option<$crate::event::Decode>; $crate::event::KINDS] = {
+            let mut table: [Option<$crate::event::Decode>; $crate::event::KINDS] =
+                [None; $crate::event::KINDS];
+            $(
+                let mut i = 0;
+                while i < $module::DECODE.len() {
+                    table[$module::BASE as usize + i] = Some($module::DECODE[i]);
+                    i += 1;
+                }
+            )+
+            table
+        };
+
+        /// The decoder of the calls of kind `kind`, if it is one.
+        #[inline]
+        pub(crate) fn decoder(kind: u32) -> Option<$crate::event::Decode> {
+            DECODERS.get(kind as usize).copied().flatten()
+        }
+
+        // Every interface's kinds fit below the next interface's base, and none is the repeat
+        // marker.
+        const _: () = {
+            let bases = [$( $module::BASE ),+];
+            let counts = [$( $module::Call::COUNT ),+];
+            let mut i = 0;
+            while i < bases.len() {
+                let end = bases[i] + counts[i];
+                assert!(i + 1 == bases.len() || end <= bases[i + 1], "interfaces overlap");
+                let repeat = $crate::codec::REPEAT as u32;
+                assert!(bases[i] > repeat || end <= repeat, "an interface holds the repeat kind");
+                i += 1;
+            }
+        };
+
+        impl std::fmt::Display for Call {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self {
+                    $( Call::$Top(c) => std::fmt::Display::fmt(c, f), )+
+                }
+            }
+        }
+
+        impl std::fmt::Display for Answer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self {
+                    $( Answer::$Top(a) => std::fmt::Display::fmt(a, f), )+
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use interfaces;
 
 impl Event {
-    /// The call this event answers, with the arguments replay checks.
-    pub fn call(&self) -> Call {
-        match self {
-            Event::GetEnvironment(_) => Call::GetEnvironment,
-            Event::GetArguments(_) => Call::GetArguments,
-            Event::InitialCwd(_) => Call::InitialCwd,
-            Event::Exit(s) => Call::Exit(*s),
-            Event::ExitWithCode(c) => Call::ExitWithCode(*c),
-            Event::RunReturned(s) => Call::RunReturned(*s),
-            Event::TerminalStdin(_) => Call::TerminalStdin,
-            Event::TerminalStdout(_) => Call::TerminalStdout,
-            Event::TerminalStderr(_) => Call::TerminalStderr,
-            Event::WallClockNow(_) => Call::WallClockNow,
-            Event::WallClockResolution(_) => Call::WallClockResolution,
-            Event::MonotonicClockNow(_) => Call::MonotonicClockNow,
-            Event::MonotonicClockResolution(_) => Call::MonotonicClockResolution,
-            Event::SubscribeDuration(d) => Call::SubscribeDuration(*d),
-            Event::SubscribeInstant(i) => Call::SubscribeInstant(*i),
-            Event::Poll { pollables, .. } => Call::Poll {
-                pollables: *pollables,
-            },
-            Event::PollableReady(_) => Call::PollableReady,
-            Event::PollableBlock => Call::PollableBlock,
-            Event::RandomBytes(b) => Call::RandomBytes {
-                len: b.0.len() as u64,
-            },
-            Event::RandomU64(_) => Call::RandomU64,
-            Event::InsecureRandomBytes(b) => Call::InsecureRandomBytes {
-                len: b.0.len() as u64,
-            },
-            Event::InsecureRandomU64(_) => Call::InsecureRandomU64,
-            Event::InsecureSeed(..) => Call::InsecureSeed,
-            Event::Read {
-                stream,
-                len,
-                blocking,
-                ..
-            } => Call::Read {
-                stream: *stream,
-                len: *len,
-                blocking: *blocking,
-            },
-            Event::Skip {
-                stream,
-                len,
-                blocking,
-                ..
-            } => Call::Skip {
-                stream: *stream,
-                len: *len,
-                blocking: *blocking,
-            },
-            Event::CheckWrite { stream, .. } => Call::CheckWrite { stream: *stream },
-            Event::Write {
-                stream,
-                op,
-                len,
-                hash,
-                ..
-            } => Call::Write {
-                stream: *stream,
-                op: *op,
-                len: *len,
-                hash: *hash,
-            },
-            Event::Flush {
-                stream, blocking, ..
-            } => Call::Flush {
-                stream: *stream,
-                blocking: *blocking,
-            },
-            Event::Fs(e) => Call::Fs(e.call()),
-            Event::Sockets(e) => Call::Sockets(e.call()),
-            Event::Http(e) => Call::Http(e.call.clone()),
-            Event::Repeat => Call::Repeat,
-        }
+    /// The event's call and answer, if it is a call `C`:
+    /// `event.get::<random::GetRandomU64>()`.
+    pub fn get<C: Request>(&self) -> Option<(&C, &C::Answer)> {
+        Some((C::of_call(&self.call)?, C::of_answer(&self.answer)?))
     }
 
-    /// A short description of what the host answered, e.g. `16 bytes` or `ok`.
-    pub fn answer(&self) -> String {
-        fn stream_result<T: fmt::Debug>(r: &Result<T, StreamError>) -> String {
-            match r {
-                Ok(v) => format!("ok({v:?})"),
-                Err(StreamError::Closed) => "closed".into(),
-                Err(StreamError::Failed(m)) => format!("failed({m:?})"),
-            }
-        }
-        match self {
-            Event::GetEnvironment(v) => format!("{} variables", v.len()),
-            Event::GetArguments(v) => format!("{v:?}"),
-            Event::InitialCwd(v) => format!("{v:?}"),
-            Event::Exit(_) | Event::ExitWithCode(_) | Event::RunReturned(_) => "()".into(),
-            Event::PollableBlock => "()".into(),
-            Event::SubscribeDuration(_) | Event::SubscribeInstant(_) => "pollable".into(),
-            Event::TerminalStdin(b) | Event::TerminalStdout(b) | Event::TerminalStderr(b) => {
-                if *b { "terminal" } else { "none" }.into()
-            }
-            Event::WallClockNow(d) | Event::WallClockResolution(d) => {
-                format!("{}.{:09} s", d.seconds, d.nanoseconds)
-            }
-            Event::MonotonicClockNow(n) | Event::MonotonicClockResolution(n) => format!("{n} ns"),
-            Event::Poll { ready, .. } => format!("ready {ready:?}"),
-            Event::PollableReady(b) => format!("{b}"),
-            Event::RandomBytes(b) | Event::InsecureRandomBytes(b) => format!("{b:?}"),
-            Event::RandomU64(v) | Event::InsecureRandomU64(v) => format!("{v}"),
-            Event::InsecureSeed(a, b) => format!("({a}, {b})"),
-            Event::Read { result, .. } => stream_result(result),
-            Event::Skip { result, .. } | Event::CheckWrite { result, .. } => stream_result(result),
-            Event::Write { result, .. } | Event::Flush { result, .. } => stream_result(result),
-            Event::Fs(e) => e.answer(),
-            Event::Sockets(e) => e.answer(),
-            Event::Http(e) => e.answer(),
-            Event::Repeat => "(the previous event)".into(),
-        }
+    /// The event's call and answer, to change, if it is a call `C`.
+    pub fn get_mut<C: Request>(&mut self) -> Option<(&mut C, &mut C::Answer)> {
+        Some((
+            C::of_call_mut(&mut self.call)?,
+            C::of_answer_mut(&mut self.answer)?,
+        ))
+    }
+
+    /// Whether the event is a call `C`.
+    pub fn is<C: Request>(&self) -> bool {
+        C::of_call(&self.call).is_some()
     }
 }
 
+/// The one way an event reads, wherever it is printed (`wasm-rr show`, divergence reports):
+/// `wasi:clocks/monotonic-clock.now() -> 5000000000 ns`.
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} -> {}", self.call(), self.answer())
+        write!(f, "{} -> {}", self.call, self.answer)
     }
 }
 
-impl fmt::Display for StreamId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            StreamId::STDIN => f.write_str("stdin"),
-            StreamId::STDOUT => f.write_str("stdout"),
-            StreamId::STDERR => f.write_str("stderr"),
-            StreamId(n) => write!(f, "stream {n}"),
-        }
-    }
-}
-
-impl fmt::Display for Call {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let status = |s: &Status| match s {
-            Status::Ok => "ok",
-            Status::Err => "err",
-        };
-        match self {
-            Call::GetEnvironment => write!(f, "wasi:cli/environment.get-environment()"),
-            Call::GetArguments => write!(f, "wasi:cli/environment.get-arguments()"),
-            Call::InitialCwd => write!(f, "wasi:cli/environment.initial-cwd()"),
-            Call::Exit(s) => write!(f, "wasi:cli/exit.exit({})", status(s)),
-            Call::ExitWithCode(c) => write!(f, "wasi:cli/exit.exit-with-code({c})"),
-            Call::RunReturned(s) => write!(f, "wasi:cli/run.run returned {}", status(s)),
-            Call::TerminalStdin => write!(f, "wasi:cli/terminal-stdin.get-terminal-stdin()"),
-            Call::TerminalStdout => write!(f, "wasi:cli/terminal-stdout.get-terminal-stdout()"),
-            Call::TerminalStderr => write!(f, "wasi:cli/terminal-stderr.get-terminal-stderr()"),
-            Call::WallClockNow => write!(f, "wasi:clocks/wall-clock.now()"),
-            Call::WallClockResolution => write!(f, "wasi:clocks/wall-clock.resolution()"),
-            Call::MonotonicClockNow => write!(f, "wasi:clocks/monotonic-clock.now()"),
-            Call::MonotonicClockResolution => {
-                write!(f, "wasi:clocks/monotonic-clock.resolution()")
-            }
-            Call::SubscribeDuration(d) => {
-                write!(f, "wasi:clocks/monotonic-clock.subscribe-duration({d} ns)")
-            }
-            Call::SubscribeInstant(i) => {
-                write!(f, "wasi:clocks/monotonic-clock.subscribe-instant({i} ns)")
-            }
-            Call::Poll { pollables } => write!(f, "wasi:io/poll.poll({pollables} pollables)"),
-            Call::PollableReady => write!(f, "wasi:io/poll.pollable.ready()"),
-            Call::PollableBlock => write!(f, "wasi:io/poll.pollable.block()"),
-            Call::RandomBytes { len } => write!(f, "wasi:random/random.get-random-bytes({len})"),
-            Call::RandomU64 => write!(f, "wasi:random/random.get-random-u64()"),
-            Call::InsecureRandomBytes { len } => {
-                write!(f, "wasi:random/insecure.get-insecure-random-bytes({len})")
-            }
-            Call::InsecureRandomU64 => write!(f, "wasi:random/insecure.get-insecure-random-u64()"),
-            Call::InsecureSeed => write!(f, "wasi:random/insecure-seed.insecure-seed()"),
-            Call::Read {
-                stream,
-                len,
-                blocking,
-            } => {
-                let m = if *blocking { "blocking-read" } else { "read" };
-                write!(f, "wasi:io/streams.input-stream.{m}({stream}, len={len})")
-            }
-            Call::Skip {
-                stream,
-                len,
-                blocking,
-            } => {
-                let m = if *blocking { "blocking-skip" } else { "skip" };
-                write!(f, "wasi:io/streams.input-stream.{m}({stream}, len={len})")
-            }
-            Call::CheckWrite { stream } => {
-                write!(f, "wasi:io/streams.output-stream.check-write({stream})")
-            }
-            Call::Write {
-                stream,
-                op,
-                len,
-                hash,
-            } => write!(
-                f,
-                "wasi:io/streams.output-stream.{}({stream}, len={len}, hash={hash:016x})",
-                op.wit_name()
-            ),
-            Call::Flush { stream, blocking } => {
-                let m = if *blocking { "blocking-flush" } else { "flush" };
-                write!(f, "wasi:io/streams.output-stream.{m}({stream})")
-            }
-            Call::Fs(c) => write!(f, "{c}"),
-            Call::Sockets(c) => write!(f, "{c}"),
-            Call::Http(c) => write!(f, "{c}"),
-            Call::Repeat => write!(f, "(a repeat marker, which only the binary form holds)"),
-        }
-    }
-}
-
-impl Call {
+impl crate::Call {
     /// Where the recorded call `self` and the guest's call `actual` differ, in words, when a
     /// field-level account is clearer than the two calls side by side (a changed header).
-    pub fn difference(&self, actual: &Call) -> Option<String> {
+    pub fn difference(&self, actual: &crate::Call) -> Option<String> {
         match (self, actual) {
-            (Call::Http(a), Call::Http(b)) => a.difference(b),
+            (crate::Call::Http(a), crate::Call::Http(b)) => a.difference(b),
             _ => None,
         }
+    }
+}
+
+/// The JSON form of an event: `{"call": {"<interface>": {"<call>": {fields}}}, "answer": …}`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonEvent<C, A> {
+    call: C,
+    answer: A,
+}
+
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        JsonEvent {
+            call: &self.call,
+            answer: self.answer.to_json(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Event, D::Error> {
+        let JsonEvent { call, answer } =
+            JsonEvent::<crate::Call, serde_json::Value>::deserialize(d)?;
+        let answer = call.answer_from_json(answer).map_err(|e| {
+            serde::de::Error::custom(format!("the answer to `{call}` does not fit it: {e}"))
+        })?;
+        Ok(Event { call, answer })
     }
 }

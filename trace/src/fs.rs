@@ -2,11 +2,15 @@
 //!
 //! Descriptors are numbered in the order the host handed them out (`get-directories`,
 //! `open-at`), from 3 up like POSIX file descriptors; directory-entry streams from 0 up; file
-//! streams share the numbering of every other [`StreamId`]. Every descriptor method is one
-//! [`FsEvent::Descriptor`]: the descriptor, the call with the arguments replay checks
-//! ([`FsCall`]), and what the host answered ([`FsAnswer`] or an [`ErrorCode`]). Written data is
-//! logged as its length and [`crate::output_hash`], like output.
+//! streams share the numbering of every other [`StreamId`]. Every method is one event: the
+//! descriptor and the arguments replay checks, and the host's answer or [`ErrorCode`](crate::fs::ErrorCode). Written
+//! data is recorded as its length and [`crate::output_hash`], like output. Flags are the WIT
+//! flags' bits in declaration order (`descriptor-flags`: read = 1, write = 2,
+//! file-integrity-sync = 4, data-integrity-sync = 8, requested-write-sync = 16,
+//! mutate-directory = 32; `path-flags`: symlink-follow = 1; `open-flags`: create = 1,
+//! directory = 2, exclusive = 4, truncate = 8). Offsets and lengths are bytes.
 
+use crate::values::Fixed64;
 use crate::{Bytes, Datetime, StreamId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -104,7 +108,7 @@ pub enum NewTimestamp {
 /// `wasi:filesystem/types.descriptor-stat`. Timestamps are the host filesystem's, as given.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
-pub struct Stat {
+pub struct DescriptorStat {
     /// `type`.
     #[serde(rename = "type")]
     pub kind: DescriptorType,
@@ -131,210 +135,129 @@ pub struct DirEntry {
     pub name: String,
 }
 
-/// A `descriptor` method with the arguments replay checks. Flags are the WIT flags' bits in
-/// declaration order (`descriptor-flags`: read = 1, write = 2, file-integrity-sync = 4,
-/// data-integrity-sync = 8, requested-write-sync = 16, mutate-directory = 32; `path-flags`:
-/// symlink-follow = 1; `open-flags`: create = 1, directory = 2, exclusive = 4, truncate = 8).
-/// Offsets and lengths are bytes.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)]
-pub enum FsCall {
-    ReadViaStream {
-        offset: u64,
-    },
-    WriteViaStream {
-        offset: u64,
-    },
-    AppendViaStream,
-    Advise {
-        offset: u64,
-        len: u64,
-        advice: Advice,
-    },
-    SyncData,
-    GetFlags,
-    GetType,
-    SetSize {
-        size: u64,
-    },
-    SetTimes {
-        atime: NewTimestamp,
-        mtime: NewTimestamp,
-    },
-    Read {
-        len: u64,
-        offset: u64,
-    },
-    /// The data as its length and [`crate::output_hash`].
-    Write {
-        len: u64,
-        #[serde(with = "crate::event::fixed64")]
-        hash: u64,
-        offset: u64,
-    },
-    ReadDirectory,
-    Sync,
-    CreateDirectoryAt {
-        path: String,
-    },
-    Stat,
-    StatAt {
-        path_flags: u8,
-        path: String,
-    },
+crate::event::interface! {
+    Fs = 128;
+    /// `preopens.get-directories`: each new descriptor's number and guest path (without the
+    /// `/wasm-rr` trace preopen).
+    GetDirectories {} -> Vec<(Fd, String)>;
+    /// `descriptor.read-via-stream(offset)`: the new stream.
+    ReadViaStream { fd: Fd, offset: u64 } -> Result<StreamId, ErrorCode>;
+    /// `descriptor.write-via-stream(offset)`: the new stream.
+    WriteViaStream { fd: Fd, offset: u64 } -> Result<StreamId, ErrorCode>;
+    /// `descriptor.append-via-stream`: the new stream.
+    AppendViaStream { fd: Fd } -> Result<StreamId, ErrorCode>;
+    /// `descriptor.advise(offset, length, advice)`.
+    Advise { fd: Fd, offset: u64, len: u64, advice: Advice } -> Result<(), ErrorCode>;
+    /// `descriptor.sync-data`.
+    SyncData { fd: Fd } -> Result<(), ErrorCode>;
+    /// `descriptor.get-flags`: the `descriptor-flags` bits.
+    GetFlags { fd: Fd } -> Result<u8, ErrorCode>;
+    /// `descriptor.get-type`.
+    GetType { fd: Fd } -> Result<DescriptorType, ErrorCode>;
+    /// `descriptor.set-size(size)`.
+    SetSize { fd: Fd, size: u64 } -> Result<(), ErrorCode>;
+    /// `descriptor.set-times(atime, mtime)`.
+    SetTimes { fd: Fd, atime: Box<NewTimestamp>, mtime: Box<NewTimestamp> } -> Result<(), ErrorCode>;
+    /// `descriptor.read(length, offset)`: the bytes, and whether the end of the file was
+    /// reached.
+    Read { fd: Fd, len: u64, offset: u64 } -> Result<(Bytes, bool), ErrorCode>;
+    /// `descriptor.write(buffer, offset)`, the data as its length and [`crate::output_hash`]:
+    /// bytes written.
+    Write { fd: Fd, len: u64, hash: Fixed64, offset: u64 } -> Result<u64, ErrorCode>;
+    /// `descriptor.read-directory`: the new directory-entry stream's number.
+    ReadDirectory { fd: Fd } -> Result<u32, ErrorCode>;
+    /// `descriptor.sync`.
+    Sync { fd: Fd } -> Result<(), ErrorCode>;
+    /// `descriptor.create-directory-at(path)`.
+    CreateDirectoryAt { fd: Fd, path: String } -> Result<(), ErrorCode>;
+    /// `descriptor.stat`.
+    Stat { fd: Fd } -> Result<Box<DescriptorStat>, ErrorCode>;
+    /// `descriptor.stat-at(path-flags, path)`.
+    StatAt { fd: Fd, path_flags: u8, path: String } -> Result<Box<DescriptorStat>, ErrorCode>;
+    /// `descriptor.set-times-at(path-flags, path, atime, mtime)`.
     SetTimesAt {
+        fd: Fd,
         path_flags: u8,
         path: String,
-        atime: NewTimestamp,
-        mtime: NewTimestamp,
-    },
+        atime: Box<NewTimestamp>,
+        mtime: Box<NewTimestamp>,
+    } -> Result<(), ErrorCode>;
+    /// `descriptor.link-at(old-path-flags, old-path, new-descriptor, new-path)`.
     LinkAt {
+        fd: Fd,
         old_path_flags: u8,
         old_path: String,
         new_fd: Fd,
         new_path: String,
-    },
+    } -> Result<(), ErrorCode>;
+    /// `descriptor.open-at(path-flags, path, open-flags, flags)`: the new descriptor.
     OpenAt {
+        fd: Fd,
         path_flags: u8,
         path: String,
         open_flags: u8,
         flags: u8,
-    },
-    ReadlinkAt {
-        path: String,
-    },
-    RemoveDirectoryAt {
-        path: String,
-    },
-    RenameAt {
-        old_path: String,
-        new_fd: Fd,
-        new_path: String,
-    },
-    SymlinkAt {
-        old_path: String,
-        new_path: String,
-    },
-    UnlinkFileAt {
-        path: String,
-    },
-    IsSameObject {
-        other: Fd,
-    },
-    MetadataHash,
-    MetadataHashAt {
-        path_flags: u8,
-        path: String,
-    },
-}
-
-/// What the host answered a `descriptor` method, when it did not fail.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum FsAnswer {
-    /// `result<_, …>`'s ok.
-    Done,
-    /// A new stream (`*-via-stream`).
-    Stream(StreamId),
-    /// A new descriptor (`open-at`).
-    Fd(Fd),
-    /// A new directory-entry stream (`read-directory`).
-    Dir(u32),
-    /// `descriptor-flags` bits (`get-flags`).
-    Flags(u8),
-    /// `get-type`.
-    Type(DescriptorType),
-    /// `read`: the bytes, and whether the end of the file was reached.
-    Data(Bytes, bool),
-    /// `write`: bytes written.
-    Size(u64),
-    /// `stat`, `stat-at`.
-    Stat(Stat),
-    /// `readlink-at`.
-    Link(String),
-    /// `metadata-hash`, `metadata-hash-at`: (lower, upper).
-    Hash(
-        #[serde(with = "crate::event::fixed64")] u64,
-        #[serde(with = "crate::event::fixed64")] u64,
-    ),
-    /// `is-same-object`.
-    Bool(bool),
-}
-
-/// One `wasi:filesystem` call and the host's answer.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum FsEvent {
-    /// `preopens.get-directories`: each new descriptor's number and guest path (without the
-    /// `/wasm-rr` trace preopen).
-    GetDirectories(Vec<(Fd, String)>),
-    /// A `descriptor` method.
-    Descriptor {
-        /// The descriptor it was called on.
-        fd: Fd,
-        /// The method and its arguments.
-        call: FsCall,
-        /// The answer.
-        result: Result<FsAnswer, ErrorCode>,
-    },
-    /// `directory-entry-stream.read-directory-entry`.
+    } -> Result<Fd, ErrorCode>;
+    /// `descriptor.readlink-at(path)`.
+    ReadlinkAt { fd: Fd, path: String } -> Result<String, ErrorCode>;
+    /// `descriptor.remove-directory-at(path)`.
+    RemoveDirectoryAt { fd: Fd, path: String } -> Result<(), ErrorCode>;
+    /// `descriptor.rename-at(old-path, new-descriptor, new-path)`.
+    RenameAt { fd: Fd, old_path: String, new_fd: Fd, new_path: String } -> Result<(), ErrorCode>;
+    /// `descriptor.symlink-at(old-path, new-path)`.
+    SymlinkAt { fd: Fd, old_path: String, new_path: String } -> Result<(), ErrorCode>;
+    /// `descriptor.unlink-file-at(path)`.
+    UnlinkFileAt { fd: Fd, path: String } -> Result<(), ErrorCode>;
+    /// `descriptor.is-same-object(other)`.
+    IsSameObject { fd: Fd, other: Fd } -> bool;
+    /// `descriptor.metadata-hash`: (lower, upper).
+    MetadataHash { fd: Fd } -> Result<(Fixed64, Fixed64), ErrorCode>;
+    /// `descriptor.metadata-hash-at(path-flags, path)`: (lower, upper).
+    MetadataHashAt { fd: Fd, path_flags: u8, path: String } -> Result<(Fixed64, Fixed64), ErrorCode>;
+    /// `directory-entry-stream.read-directory-entry`: the next entry, `None` at the end.
     ReadDirectoryEntry {
         /// The directory-entry stream's number.
         dir: u32,
-        /// The next entry, `None` at the end, or the error.
-        result: Result<Option<DirEntry>, ErrorCode>,
-    },
+    } -> Result<Option<DirEntry>, ErrorCode>;
     /// `filesystem-error-code` of a stream error.
-    ErrorCode(Option<ErrorCode>),
+    FilesystemErrorCode {} -> Option<ErrorCode>;
 }
 
-/// A `wasi:filesystem` call the guest made, with the arguments replay checks.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub enum FsCallOf {
-    GetDirectories,
-    Descriptor { fd: Fd, call: FsCall },
-    ReadDirectoryEntry { dir: u32 },
-    ErrorCode,
-}
-
-impl FsEvent {
-    /// The call this event answers.
-    pub fn call(&self) -> FsCallOf {
-        match self {
-            FsEvent::GetDirectories(_) => FsCallOf::GetDirectories,
-            FsEvent::Descriptor { fd, call, .. } => FsCallOf::Descriptor {
-                fd: *fd,
-                call: call.clone(),
-            },
-            FsEvent::ReadDirectoryEntry { dir, .. } => FsCallOf::ReadDirectoryEntry { dir: *dir },
-            FsEvent::ErrorCode(_) => FsCallOf::ErrorCode,
-        }
-    }
-
-    /// What the host answered, shortly: `fd 4`, `28 B`, `no-entry`.
-    pub fn answer(&self) -> String {
-        match self {
-            FsEvent::GetDirectories(dirs) => {
-                let list: Vec<String> = dirs
-                    .iter()
-                    .map(|(fd, p)| format!("fd {fd} {p:?}"))
-                    .collect();
-                format!("[{}]", list.join(", "))
+impl Call {
+    /// The descriptor the call is made on, if it is a descriptor method.
+    pub fn fd(&self) -> Option<Fd> {
+        Some(match self {
+            Call::GetDirectories(_) | Call::ReadDirectoryEntry(_) | Call::FilesystemErrorCode(_) => {
+                return None;
             }
-            FsEvent::Descriptor { result, .. } => match result {
-                Ok(a) => a.to_string(),
-                Err(e) => e.to_string(),
-            },
-            FsEvent::ReadDirectoryEntry { result, .. } => match result {
-                Ok(Some(e)) => format!("{} {:?}", e.kind, e.name),
-                Ok(None) => "end".into(),
-                Err(e) => e.to_string(),
-            },
-            FsEvent::ErrorCode(Some(e)) => e.to_string(),
-            FsEvent::ErrorCode(None) => "none".into(),
-        }
+            Call::ReadViaStream(c) => c.fd,
+            Call::WriteViaStream(c) => c.fd,
+            Call::AppendViaStream(c) => c.fd,
+            Call::Advise(c) => c.fd,
+            Call::SyncData(c) => c.fd,
+            Call::GetFlags(c) => c.fd,
+            Call::GetType(c) => c.fd,
+            Call::SetSize(c) => c.fd,
+            Call::SetTimes(c) => c.fd,
+            Call::Read(c) => c.fd,
+            Call::Write(c) => c.fd,
+            Call::ReadDirectory(c) => c.fd,
+            Call::Sync(c) => c.fd,
+            Call::CreateDirectoryAt(c) => c.fd,
+            Call::Stat(c) => c.fd,
+            Call::StatAt(c) => c.fd,
+            Call::SetTimesAt(c) => c.fd,
+            Call::LinkAt(c) => c.fd,
+            Call::OpenAt(c) => c.fd,
+            Call::ReadlinkAt(c) => c.fd,
+            Call::RemoveDirectoryAt(c) => c.fd,
+            Call::RenameAt(c) => c.fd,
+            Call::SymlinkAt(c) => c.fd,
+            Call::UnlinkFileAt(c) => c.fd,
+            Call::IsSameObject(c) => c.fd,
+            Call::MetadataHash(c) => c.fd,
+            Call::MetadataHashAt(c) => c.fd,
+        })
     }
 }
 
@@ -377,137 +300,161 @@ pub const DESCRIPTOR_FLAGS: &[&str] = &[
 /// `open-flags` names, in bit order.
 pub const OPEN_FLAGS: &[&str] = &["create", "directory", "exclusive", "truncate"];
 
-impl fmt::Display for FsAnswer {
+impl fmt::Display for Call {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let follow = |p: &u8| if p & 1 != 0 { " (follow symlinks)" } else { "" };
         match self {
-            FsAnswer::Done => f.write_str("ok"),
-            FsAnswer::Stream(s) => write!(f, "{s}"),
-            FsAnswer::Fd(fd) => write!(f, "fd {fd}"),
-            FsAnswer::Dir(d) => write!(f, "dir stream {d}"),
-            FsAnswer::Flags(b) => f.write_str(&flag_names(*b, DESCRIPTOR_FLAGS)),
-            FsAnswer::Type(t) => write!(f, "{t}"),
-            FsAnswer::Data(b, end) => {
-                write!(f, "{} B{}", b.0.len(), if *end { ", end" } else { "" })
+            Call::GetDirectories(_) => f.write_str("wasi:filesystem/preopens.get-directories()"),
+            Call::ReadDirectoryEntry(c) => write!(f, "read-directory-entry(dir stream {})", c.dir),
+            Call::FilesystemErrorCode(_) => {
+                f.write_str("wasi:filesystem/types.filesystem-error-code()")
             }
-            FsAnswer::Size(n) => write!(f, "{n} B"),
-            FsAnswer::Stat(s) => write!(f, "{}, {} B", s.kind, s.size),
-            FsAnswer::Link(l) => write!(f, "{l:?}"),
-            FsAnswer::Hash(l, u) => write!(f, "{u:016x}{l:016x}"),
-            FsAnswer::Bool(b) => write!(f, "{b}"),
+            Call::ReadViaStream(c) => write!(f, "read-via-stream fd {} at {}", c.fd, c.offset),
+            Call::WriteViaStream(c) => write!(f, "write-via-stream fd {} at {}", c.fd, c.offset),
+            Call::AppendViaStream(c) => write!(f, "append-via-stream fd {}", c.fd),
+            Call::Advise(c) => write!(
+                f,
+                "advise fd {} {} B at {}: {}",
+                c.fd,
+                c.len,
+                c.offset,
+                crate::wit_name(&c.advice)
+            ),
+            Call::SyncData(c) => write!(f, "sync-data fd {}", c.fd),
+            Call::GetFlags(c) => write!(f, "get-flags fd {}", c.fd),
+            Call::GetType(c) => write!(f, "get-type fd {}", c.fd),
+            Call::SetSize(c) => write!(f, "set-size fd {} to {} B", c.fd, c.size),
+            Call::SetTimes(c) => {
+                write!(f, "set-times fd {} ({:?}, {:?})", c.fd, c.atime, c.mtime)
+            }
+            Call::Read(c) => write!(f, "read fd {}: {} B at {}", c.fd, c.len, c.offset),
+            Call::Write(c) => write!(
+                f,
+                "write fd {}: {} B at {}, hash {}",
+                c.fd, c.len, c.offset, c.hash
+            ),
+            Call::ReadDirectory(c) => write!(f, "read-directory fd {}", c.fd),
+            Call::Sync(c) => write!(f, "sync fd {}", c.fd),
+            Call::CreateDirectoryAt(c) => write!(f, "create-directory-at fd {} {:?}", c.fd, c.path),
+            Call::Stat(c) => write!(f, "stat fd {}", c.fd),
+            Call::StatAt(c) => {
+                write!(f, "stat-at fd {} {:?}{}", c.fd, c.path, follow(&c.path_flags))
+            }
+            Call::SetTimesAt(c) => write!(
+                f,
+                "set-times-at fd {} {:?}{} ({:?}, {:?})",
+                c.fd,
+                c.path,
+                follow(&c.path_flags),
+                c.atime,
+                c.mtime
+            ),
+            Call::LinkAt(c) => write!(
+                f,
+                "link-at fd {} {:?}{} to fd {} {:?}",
+                c.fd,
+                c.old_path,
+                follow(&c.old_path_flags),
+                c.new_fd,
+                c.new_path
+            ),
+            Call::OpenAt(c) => {
+                write!(
+                    f,
+                    "open-at fd {} {:?} ({}",
+                    c.fd,
+                    c.path,
+                    flag_names(c.flags, DESCRIPTOR_FLAGS)
+                )?;
+                if c.open_flags != 0 {
+                    write!(f, "; {}", flag_names(c.open_flags, OPEN_FLAGS))?;
+                }
+                write!(f, "){}", follow(&c.path_flags))
+            }
+            Call::ReadlinkAt(c) => write!(f, "readlink-at fd {} {:?}", c.fd, c.path),
+            Call::RemoveDirectoryAt(c) => {
+                write!(f, "remove-directory-at fd {} {:?}", c.fd, c.path)
+            }
+            Call::RenameAt(c) => write!(
+                f,
+                "rename-at fd {} {:?} to fd {} {:?}",
+                c.fd, c.old_path, c.new_fd, c.new_path
+            ),
+            Call::SymlinkAt(c) => {
+                write!(f, "symlink-at fd {} {:?} -> {:?}", c.fd, c.new_path, c.old_path)
+            }
+            Call::UnlinkFileAt(c) => write!(f, "unlink-file-at fd {} {:?}", c.fd, c.path),
+            Call::IsSameObject(c) => write!(f, "is-same-object fd {} fd {}", c.fd, c.other),
+            Call::MetadataHash(c) => write!(f, "metadata-hash fd {}", c.fd),
+            Call::MetadataHashAt(c) => write!(
+                f,
+                "metadata-hash-at fd {} {:?}{}",
+                c.fd,
+                c.path,
+                follow(&c.path_flags)
+            ),
         }
     }
 }
 
-impl fmt::Display for FsCallOf {
+/// `ok(v)` as `v` shows, or the error code.
+fn or_error<T>(r: &Result<T, ErrorCode>, f: &mut fmt::Formatter<'_>, ok: impl FnOnce(&T, &mut fmt::Formatter<'_>) -> fmt::Result) -> fmt::Result {
+    match r {
+        Ok(v) => ok(v, f),
+        Err(e) => write!(f, "{e}"),
+    }
+}
+
+impl fmt::Display for Answer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let done = |_: &(), f: &mut fmt::Formatter<'_>| f.write_str("ok");
+        let hash = |(l, u): &(Fixed64, Fixed64), f: &mut fmt::Formatter<'_>| write!(f, "{u}{l}");
+        let stream = |s: &StreamId, f: &mut fmt::Formatter<'_>| write!(f, "{s}");
         match self {
-            FsCallOf::GetDirectories => f.write_str("wasi:filesystem/preopens.get-directories()"),
-            FsCallOf::ReadDirectoryEntry { dir } => {
-                write!(f, "read-directory-entry(dir stream {dir})")
+            Answer::GetDirectories(dirs) => {
+                let list: Vec<String> = dirs
+                    .iter()
+                    .map(|(fd, p)| format!("fd {fd} {p:?}"))
+                    .collect();
+                write!(f, "[{}]", list.join(", "))
             }
-            FsCallOf::ErrorCode => f.write_str("wasi:filesystem/types.filesystem-error-code()"),
-            FsCallOf::Descriptor { fd, call } => {
-                let follow = |p: &u8| if p & 1 != 0 { " (follow symlinks)" } else { "" };
-                match call {
-                    FsCall::ReadViaStream { offset } => {
-                        write!(f, "read-via-stream fd {fd} at {offset}")
-                    }
-                    FsCall::WriteViaStream { offset } => {
-                        write!(f, "write-via-stream fd {fd} at {offset}")
-                    }
-                    FsCall::AppendViaStream => write!(f, "append-via-stream fd {fd}"),
-                    FsCall::Advise {
-                        offset,
-                        len,
-                        advice,
-                    } => write!(
-                        f,
-                        "advise fd {fd} {len} B at {offset}: {}",
-                        crate::wit_name(advice)
-                    ),
-                    FsCall::SyncData => write!(f, "sync-data fd {fd}"),
-                    FsCall::GetFlags => write!(f, "get-flags fd {fd}"),
-                    FsCall::GetType => write!(f, "get-type fd {fd}"),
-                    FsCall::SetSize { size } => write!(f, "set-size fd {fd} to {size} B"),
-                    FsCall::SetTimes { atime, mtime } => {
-                        write!(f, "set-times fd {fd} ({atime:?}, {mtime:?})")
-                    }
-                    FsCall::Read { len, offset } => {
-                        write!(f, "read fd {fd}: {len} B at {offset}")
-                    }
-                    FsCall::Write { len, hash, offset } => {
-                        write!(f, "write fd {fd}: {len} B at {offset}, hash {hash:016x}")
-                    }
-                    FsCall::ReadDirectory => write!(f, "read-directory fd {fd}"),
-                    FsCall::Sync => write!(f, "sync fd {fd}"),
-                    FsCall::CreateDirectoryAt { path } => {
-                        write!(f, "create-directory-at fd {fd} {path:?}")
-                    }
-                    FsCall::Stat => write!(f, "stat fd {fd}"),
-                    FsCall::StatAt { path_flags, path } => {
-                        write!(f, "stat-at fd {fd} {path:?}{}", follow(path_flags))
-                    }
-                    FsCall::SetTimesAt {
-                        path_flags,
-                        path,
-                        atime,
-                        mtime,
-                    } => write!(
-                        f,
-                        "set-times-at fd {fd} {path:?}{} ({atime:?}, {mtime:?})",
-                        follow(path_flags)
-                    ),
-                    FsCall::LinkAt {
-                        old_path_flags,
-                        old_path,
-                        new_fd,
-                        new_path,
-                    } => write!(
-                        f,
-                        "link-at fd {fd} {old_path:?}{} to fd {new_fd} {new_path:?}",
-                        follow(old_path_flags)
-                    ),
-                    FsCall::OpenAt {
-                        path_flags,
-                        path,
-                        open_flags,
-                        flags,
-                    } => {
-                        write!(
-                            f,
-                            "open-at fd {fd} {path:?} ({}",
-                            flag_names(*flags, DESCRIPTOR_FLAGS)
-                        )?;
-                        if *open_flags != 0 {
-                            write!(f, "; {}", flag_names(*open_flags, OPEN_FLAGS))?;
-                        }
-                        write!(f, "){}", follow(path_flags))
-                    }
-                    FsCall::ReadlinkAt { path } => write!(f, "readlink-at fd {fd} {path:?}"),
-                    FsCall::RemoveDirectoryAt { path } => {
-                        write!(f, "remove-directory-at fd {fd} {path:?}")
-                    }
-                    FsCall::RenameAt {
-                        old_path,
-                        new_fd,
-                        new_path,
-                    } => write!(
-                        f,
-                        "rename-at fd {fd} {old_path:?} to fd {new_fd} {new_path:?}"
-                    ),
-                    FsCall::SymlinkAt { old_path, new_path } => {
-                        write!(f, "symlink-at fd {fd} {new_path:?} -> {old_path:?}")
-                    }
-                    FsCall::UnlinkFileAt { path } => write!(f, "unlink-file-at fd {fd} {path:?}"),
-                    FsCall::IsSameObject { other } => {
-                        write!(f, "is-same-object fd {fd} fd {other}")
-                    }
-                    FsCall::MetadataHash => write!(f, "metadata-hash fd {fd}"),
-                    FsCall::MetadataHashAt { path_flags, path } => {
-                        write!(f, "metadata-hash-at fd {fd} {path:?}{}", follow(path_flags))
-                    }
-                }
+            Answer::ReadViaStream(r) | Answer::WriteViaStream(r) | Answer::AppendViaStream(r) => {
+                or_error(r, f, stream)
             }
+            Answer::Advise(r)
+            | Answer::SyncData(r)
+            | Answer::SetSize(r)
+            | Answer::SetTimes(r)
+            | Answer::Sync(r)
+            | Answer::CreateDirectoryAt(r)
+            | Answer::SetTimesAt(r)
+            | Answer::LinkAt(r)
+            | Answer::RemoveDirectoryAt(r)
+            | Answer::RenameAt(r)
+            | Answer::SymlinkAt(r)
+            | Answer::UnlinkFileAt(r) => or_error(r, f, done),
+            Answer::GetFlags(r) => {
+                or_error(r, f, |b, f| f.write_str(&flag_names(*b, DESCRIPTOR_FLAGS)))
+            }
+            Answer::GetType(r) => or_error(r, f, |t, f| write!(f, "{t}")),
+            Answer::Read(r) => or_error(r, f, |(b, end), f| {
+                write!(f, "{} B{}", b.0.len(), if *end { ", end" } else { "" })
+            }),
+            Answer::Write(r) => or_error(r, f, |n, f| write!(f, "{n} B")),
+            Answer::ReadDirectory(r) => or_error(r, f, |d, f| write!(f, "dir stream {d}")),
+            Answer::Stat(r) | Answer::StatAt(r) => {
+                or_error(r, f, |s, f| write!(f, "{}, {} B", s.kind, s.size))
+            }
+            Answer::OpenAt(r) => or_error(r, f, |fd, f| write!(f, "fd {fd}")),
+            Answer::ReadlinkAt(r) => or_error(r, f, |l, f| write!(f, "{l:?}")),
+            Answer::IsSameObject(b) => write!(f, "{b}"),
+            Answer::MetadataHash(r) | Answer::MetadataHashAt(r) => or_error(r, f, hash),
+            Answer::ReadDirectoryEntry(r) => or_error(r, f, |e, f| match e {
+                Some(e) => write!(f, "{} {:?}", e.kind, e.name),
+                None => f.write_str("end"),
+            }),
+            Answer::FilesystemErrorCode(Some(e)) => write!(f, "{e}"),
+            Answer::FilesystemErrorCode(None) => f.write_str("none"),
         }
     }
 }

@@ -9,12 +9,12 @@
 //! response body as the chunks the host gave, a request body as the length and hash of each
 //! write.
 //!
-//! Every method call is one [`HttpEvent`]: the [`HttpCall`] with the arguments replay checks
-//! (header names and values, methods, paths, authorities, timeouts, status codes) and the
-//! host's [`HttpAnswer`]. `future-incoming-response.get` answering `none` is an event too (it
-//! costs one byte when repeated). [`HttpAnswer::Sent`] keeps the request head as the host saw
-//! it when `outgoing-handler.handle` was called, for people reading the trace; replay checks the
-//! calls that built that head instead.
+//! Every method call is one event: the call with the arguments replay checks (header names and
+//! values, methods, paths, authorities, timeouts, status codes; resources by number) and the
+//! host's answer. `future-incoming-response.get` answering `none` is an event too (it costs one
+//! byte when repeated). [`Handle`](crate::http::Handle)'s answer keeps the request head as the host saw it when
+//! `outgoing-handler.handle` was called, for people reading the trace; replay checks the calls
+//! that built that head instead.
 
 use crate::{Bytes, StreamId};
 use serde::{Deserialize, Serialize};
@@ -131,112 +131,6 @@ pub enum HeaderError {
 /// Header entries: names and values, in order.
 pub type Entries = Vec<(String, Bytes)>;
 
-/// A `wasi:http` call the guest made, with the arguments replay checks. `u32`s are resource
-/// numbers (see the module documentation); durations are ns.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)]
-pub enum HttpCall {
-    /// `fields.constructor`.
-    NewFields,
-    /// `fields.from-list`.
-    FieldsFromList(Entries),
-    /// `fields.get`.
-    FieldsGet { fields: u32, name: String },
-    /// `fields.has`.
-    FieldsHas { fields: u32, name: String },
-    /// `fields.set`.
-    FieldsSet {
-        fields: u32,
-        name: String,
-        values: Vec<Bytes>,
-    },
-    /// `fields.delete`.
-    FieldsDelete { fields: u32, name: String },
-    /// `fields.append`.
-    FieldsAppend {
-        fields: u32,
-        name: String,
-        value: Bytes,
-    },
-    /// `fields.entries`.
-    FieldsEntries(u32),
-    /// `fields.clone`.
-    FieldsClone(u32),
-    /// `method` of an incoming or outgoing request.
-    Method(u32),
-    /// `path-with-query` of an incoming or outgoing request.
-    PathWithQuery(u32),
-    /// `scheme` of an incoming or outgoing request.
-    Scheme(u32),
-    /// `authority` of an incoming or outgoing request.
-    Authority(u32),
-    /// `headers` of a request or response.
-    Headers(u32),
-    /// `consume` of an incoming request or response.
-    Consume(u32),
-    /// `body` of an outgoing request or response.
-    Body(u32),
-    /// `outgoing-request.constructor(headers)`.
-    NewRequest { headers: u32 },
-    /// `outgoing-request.set-method`.
-    SetMethod { request: u32, method: Method },
-    /// `outgoing-request.set-path-with-query`.
-    SetPathWithQuery { request: u32, path: Option<String> },
-    /// `outgoing-request.set-scheme`.
-    SetScheme {
-        request: u32,
-        scheme: Option<Scheme>,
-    },
-    /// `outgoing-request.set-authority`.
-    SetAuthority {
-        request: u32,
-        authority: Option<String>,
-    },
-    /// `request-options.constructor`.
-    NewOptions,
-    /// `request-options.connect-timeout`, `first-byte-timeout` or `between-bytes-timeout`.
-    Timeout { options: u32, which: Timeout },
-    /// `request-options.set-…-timeout`.
-    SetTimeout {
-        options: u32,
-        which: Timeout,
-        duration: Option<u64>,
-    },
-    /// `incoming-response.status` or `outgoing-response.status-code`.
-    Status(u32),
-    /// `outgoing-response.constructor(headers)`.
-    NewResponse { headers: u32 },
-    /// `outgoing-response.set-status-code`.
-    SetStatus { response: u32, status: u16 },
-    /// `response-outparam.set`: the response, or the error the guest answered with.
-    SetResponse {
-        outparam: u32,
-        response: Result<u32, ErrorCode>,
-    },
-    /// `incoming-body.stream`.
-    IncomingStream(u32),
-    /// `incoming-body.finish`.
-    FinishIncoming(u32),
-    /// `future-trailers.get`.
-    TrailersGet(u32),
-    /// `outgoing-body.write`.
-    OutgoingStream(u32),
-    /// `outgoing-body.finish(this, trailers)`.
-    FinishOutgoing { body: u32, trailers: Option<u32> },
-    /// `future-incoming-response.get`.
-    ResponseGet(u32),
-    /// `http-error-code` of the `wasi:io` error the guest holds.
-    ErrorCodeOf,
-    /// `outgoing-handler.handle(request, options)`.
-    Handle { request: u32, options: Option<u32> },
-    /// The incoming request and its `response-outparam`, handed to the guest's
-    /// `wasi:http/incoming-handler.handle`.
-    Incoming,
-    /// The guest's `wasi:http/incoming-handler.handle` returned.
-    Handled,
-}
-
 /// Which timeout of `request-options`.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
@@ -258,118 +152,153 @@ pub struct RequestHead {
     pub headers: Entries,
 }
 
-/// What the host answered a `wasi:http` call.
+
+/// What a `response-outparam.set` with a response gave the host: the status and headers
+/// (replaying a request trace, they are printed as the response's head).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum HttpAnswer {
-    /// `()`, or `result`'s ok without a value.
-    Done,
-    /// `result`'s error without a value (`body` called twice, a refused `set-method`).
-    Refused,
-    /// A new resource's number.
-    Resource(u32),
-    /// A new stream.
-    Stream(StreamId),
-    /// A `header-error`.
-    HeaderError(HeaderError),
-    /// `fields.has`.
-    Bool(bool),
-    /// `fields.get`.
-    Values(Vec<Bytes>),
+pub struct ResponseHead {
+    /// The status code.
+    pub status: u16,
+    /// The header entries.
+    pub headers: Entries,
+}
+
+/// `outgoing-handler.handle`'s answer: the request head the host was given, and the new
+/// `future-incoming-response`'s number or the error.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    /// The head, for people reading the trace (not checked on replay).
+    pub head: Box<RequestHead>,
+    /// The future's number, or the error.
+    pub result: Result<u32, ErrorCode>,
+}
+
+/// The incoming request handed to the guest's handler: its head, and the numbers of the
+/// `incoming-request` and `response-outparam` resources.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct IncomingRequest {
+    /// The request's head (its headers are read through [`GetHeaders`]).
+    pub head: Box<RequestHead>,
+    /// The `incoming-request`'s number.
+    pub request: u32,
+    /// The `response-outparam`'s number.
+    pub outparam: u32,
+}
+
+/// A `get` of `future-trailers` or `future-incoming-response`: `None` while not ready,
+/// `Some(Err(()))` once already taken, else the outcome: the value or the `error-code`.
+pub type FutureAnswer<T> = Option<Result<Result<T, ErrorCode>, ()>>;
+
+crate::event::interface! {
+    Http = 256;
+    /// `fields.constructor`: the new fields' number.
+    NewFields {} -> u32;
+    /// `fields.from-list(entries)`: the new fields' number.
+    FieldsFromList { entries: Entries } -> Result<u32, HeaderError>;
+    /// `fields.get(name)`.
+    FieldsGet { fields: u32, name: String } -> Vec<Bytes>;
+    /// `fields.has(name)`.
+    FieldsHas { fields: u32, name: String } -> bool;
+    /// `fields.set(name, values)`.
+    FieldsSet { fields: u32, name: String, values: Vec<Bytes> } -> Result<(), HeaderError>;
+    /// `fields.delete(name)`.
+    FieldsDelete { fields: u32, name: String } -> Result<(), HeaderError>;
+    /// `fields.append(name, value)`.
+    FieldsAppend { fields: u32, name: String, value: Bytes } -> Result<(), HeaderError>;
     /// `fields.entries`.
-    Entries(Entries),
-    /// A request's `method`.
-    Method(Method),
-    /// `path-with-query` or `authority`.
-    Text(Option<String>),
-    /// `scheme`.
-    Scheme(Option<Scheme>),
-    /// A status code.
-    Status(u16),
-    /// A timeout (ns).
-    Duration(Option<u64>),
-    /// An `error-code` (`handle`, `outgoing-body.finish`).
-    Error(ErrorCode),
-    /// `http-error-code`.
-    ErrorCode(Option<ErrorCode>),
-    /// `future-incoming-response.get` or `future-trailers.get`: `none` (not ready yet),
-    /// `some(err)` (already taken), or the outcome: a response's or the trailers' number
-    /// (`none` for a body without trailers), or the `error-code`.
-    Future(Option<Result<Result<Option<u32>, ErrorCode>, ()>>),
-    /// `outgoing-handler.handle`: the request head the host was given, and the new
-    /// `future-incoming-response`'s number or the error.
-    Sent {
-        /// The head, for people reading the trace (not checked on replay).
-        head: Box<RequestHead>,
-        /// The future's number, or the error.
-        result: Result<u32, ErrorCode>,
-    },
-    /// `response-outparam.set` with a response: the status and headers the host was given
-    /// (replaying, they are printed as the response's head).
-    Responded {
-        /// The status code.
-        status: u16,
-        /// The header entries.
-        headers: Entries,
-    },
-    /// The incoming request handed to the handler: its head, and the numbers of the
-    /// `incoming-request` and `response-outparam` resources.
-    Incoming {
-        /// The request's head (its headers are read through [`HttpCall::Headers`]).
-        head: Box<RequestHead>,
-        /// The `incoming-request`'s number.
-        request: u32,
-        /// The `response-outparam`'s number.
-        outparam: u32,
-    },
+    FieldsEntries { fields: u32 } -> Entries;
+    /// `fields.clone`: the new fields' number.
+    FieldsClone { fields: u32 } -> u32;
+    /// `method` of an incoming or outgoing request.
+    GetMethod { request: u32 } -> Method;
+    /// `path-with-query` of an incoming or outgoing request.
+    GetPathWithQuery { request: u32 } -> Option<String>;
+    /// `scheme` of an incoming or outgoing request.
+    GetScheme { request: u32 } -> Option<Scheme>;
+    /// `authority` of an incoming or outgoing request.
+    GetAuthority { request: u32 } -> Option<String>;
+    /// `headers` of a request or response: the fields' number.
+    GetHeaders { of: u32 } -> u32;
+    /// `consume` of an incoming request or response: the body's number.
+    Consume { of: u32 } -> Result<u32, ()>;
+    /// `body` of an outgoing request or response: the body's number.
+    Body { of: u32 } -> Result<u32, ()>;
+    /// `outgoing-request.constructor(headers)`: the new request's number.
+    NewRequest { headers: u32 } -> u32;
+    /// `outgoing-request.set-method`.
+    SetMethod { request: u32, method: Method } -> Result<(), ()>;
+    /// `outgoing-request.set-path-with-query`.
+    SetPathWithQuery { request: u32, path: Option<String> } -> Result<(), ()>;
+    /// `outgoing-request.set-scheme`.
+    SetScheme { request: u32, scheme: Option<Scheme> } -> Result<(), ()>;
+    /// `outgoing-request.set-authority`.
+    SetAuthority { request: u32, authority: Option<String> } -> Result<(), ()>;
+    /// `request-options.constructor`: the new options' number.
+    NewOptions {} -> u32;
+    /// `request-options.connect-timeout`, `first-byte-timeout` or `between-bytes-timeout`, in ns.
+    GetTimeout { options: u32, which: Timeout } -> Option<u64>;
+    /// `request-options.set-…-timeout(duration)`, in ns.
+    SetTimeout { options: u32, which: Timeout, duration: Option<u64> } -> Result<(), ()>;
+    /// `incoming-response.status` or `outgoing-response.status-code`.
+    GetStatus { response: u32 } -> u16;
+    /// `outgoing-response.constructor(headers)`: the new response's number.
+    NewResponse { headers: u32 } -> u32;
+    /// `outgoing-response.set-status-code`.
+    SetStatus { response: u32, status: u16 } -> Result<(), ()>;
+    /// `response-outparam.set`: the response (or the error the guest answered with); with a
+    /// response, what the host was given.
+    SetResponse { outparam: u32, response: Result<u32, ErrorCode> } -> Option<ResponseHead>;
+    /// `incoming-body.stream`: the new stream.
+    IncomingStream { body: u32 } -> Result<StreamId, ()>;
+    /// `incoming-body.finish`: the `future-trailers`' number.
+    FinishIncoming { body: u32 } -> u32;
+    /// `future-trailers.get`: the trailers' number (`None` for a body without trailers).
+    TrailersGet { trailers: u32 } -> FutureAnswer<Option<u32>>;
+    /// `outgoing-body.write`: the new stream.
+    OutgoingStream { body: u32 } -> Result<StreamId, ()>;
+    /// `outgoing-body.finish(this, trailers)`.
+    FinishOutgoing { body: u32, trailers: Option<u32> } -> Result<(), ErrorCode>;
+    /// `future-incoming-response.get`: the response's number.
+    ResponseGet { future: u32 } -> FutureAnswer<u32>;
+    /// `http-error-code` of the `wasi:io` error the guest holds.
+    ErrorCodeOf {} -> Option<ErrorCode>;
+    /// `outgoing-handler.handle(request, options)`.
+    Handle { request: u32, options: Option<u32> } -> Sent;
+    /// The incoming request and its `response-outparam`, handed to the guest's
+    /// `wasi:http/incoming-handler.handle`.
+    Incoming {} -> IncomingRequest;
+    /// The guest's `wasi:http/incoming-handler.handle` returned.
+    Handled {} -> ();
 }
 
-/// One `wasi:http` call and the host's answer.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct HttpEvent {
-    /// The call.
-    pub call: HttpCall,
-    /// The answer.
-    pub answer: HttpAnswer,
-}
-
-impl HttpCall {
+impl Call {
     /// Where `self` (the recorded call) and `actual` differ, in words, when they are the same
     /// kind of call: `header x-request-id: expected "a1", actual "b7"`.
-    pub fn difference(&self, actual: &HttpCall) -> Option<String> {
-        use HttpCall as C;
+    pub fn difference(&self, actual: &Call) -> Option<String> {
         let q = |b: &[u8]| format!("{:?}", String::from_utf8_lossy(b));
         match (self, actual) {
-            (
-                C::FieldsAppend { name, value: a, .. },
-                C::FieldsAppend {
-                    name: n2, value: b, ..
-                },
-            ) if name == n2 && a != b => Some(format!(
-                "header {name}: expected {}, actual {}",
-                q(&a.0),
-                q(&b.0)
-            )),
-            (
-                C::FieldsSet {
-                    name, values: a, ..
-                },
-                C::FieldsSet {
-                    name: n2,
-                    values: b,
-                    ..
-                },
-            ) if name == n2 && a != b => {
-                let list = |v: &[Bytes]| v.iter().map(|b| q(&b.0)).collect::<Vec<_>>().join(", ");
+            (Call::FieldsAppend(a), Call::FieldsAppend(b))
+                if a.name == b.name && a.value != b.value =>
+            {
                 Some(format!(
-                    "header {name}: expected {}, actual {}",
-                    list(a),
-                    list(b)
+                    "header {}: expected {}, actual {}",
+                    a.name,
+                    q(&a.value.0),
+                    q(&b.value.0)
                 ))
             }
-            (C::FieldsFromList(a), C::FieldsFromList(b)) => {
-                let pos = a.iter().zip(b).position(|(x, y)| x != y);
-                match pos {
+            (Call::FieldsSet(a), Call::FieldsSet(b)) if a.name == b.name && a.values != b.values => {
+                let list = |v: &[Bytes]| v.iter().map(|b| q(&b.0)).collect::<Vec<_>>().join(", ");
+                Some(format!(
+                    "header {}: expected {}, actual {}",
+                    a.name,
+                    list(&a.values),
+                    list(&b.values)
+                ))
+            }
+            (Call::FieldsFromList(a), Call::FieldsFromList(b)) => {
+                let (a, b) = (&a.entries, &b.entries);
+                match a.iter().zip(b).position(|(x, y)| x != y) {
                     Some(i) if a[i].0 == b[i].0 => Some(format!(
                         "header {}: expected {}, actual {}",
                         a[i].0,
@@ -383,20 +312,23 @@ impl HttpCall {
                     None => Some(format!("expected {} headers, actual {}", a.len(), b.len())),
                 }
             }
-            (C::SetMethod { method: a, .. }, C::SetMethod { method: b, .. }) => Some(format!(
+            (Call::SetMethod(a), Call::SetMethod(b)) => Some(format!(
                 "method: expected {}, actual {}",
-                method_name(a),
-                method_name(b)
+                method_name(&a.method),
+                method_name(&b.method)
             )),
-            (C::SetPathWithQuery { path: a, .. }, C::SetPathWithQuery { path: b, .. }) => {
-                Some(format!("path-with-query: expected {a:?}, actual {b:?}"))
-            }
-            (C::SetAuthority { authority: a, .. }, C::SetAuthority { authority: b, .. }) => {
-                Some(format!("authority: expected {a:?}, actual {b:?}"))
-            }
-            (C::SetStatus { status: a, .. }, C::SetStatus { status: b, .. }) => {
-                Some(format!("status: expected {a}, actual {b}"))
-            }
+            (Call::SetPathWithQuery(a), Call::SetPathWithQuery(b)) => Some(format!(
+                "path-with-query: expected {:?}, actual {:?}",
+                a.path, b.path
+            )),
+            (Call::SetAuthority(a), Call::SetAuthority(b)) => Some(format!(
+                "authority: expected {:?}, actual {:?}",
+                a.authority, b.authority
+            )),
+            (Call::SetStatus(a), Call::SetStatus(b)) => Some(format!(
+                "status: expected {}, actual {}",
+                a.status, b.status
+            )),
             _ => None,
         }
     }
@@ -431,13 +363,6 @@ impl RequestHead {
     }
 }
 
-impl HttpEvent {
-    /// What the host answered, shortly: `fields 4`, `200`, `connection-refused`.
-    pub fn answer(&self) -> String {
-        self.answer.to_string()
-    }
-}
-
 fn text(b: &[u8]) -> String {
     format!("{:?}", String::from_utf8_lossy(b))
 }
@@ -455,66 +380,14 @@ impl fmt::Display for ErrorCode {
     }
 }
 
-impl fmt::Display for HttpAnswer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HttpAnswer::Done => f.write_str("ok"),
-            HttpAnswer::Refused => f.write_str("err"),
-            HttpAnswer::Resource(n) => write!(f, "http resource {n}"),
-            HttpAnswer::Stream(s) => write!(f, "{s}"),
-            HttpAnswer::HeaderError(e) => f.write_str(&crate::wit_name(e)),
-            HttpAnswer::Bool(b) => write!(f, "{b}"),
-            HttpAnswer::Values(v) => {
-                let v: Vec<String> = v.iter().map(|b| text(&b.0)).collect();
-                write!(f, "[{}]", v.join(", "))
-            }
-            HttpAnswer::Entries(e) => write!(f, "{} entries", e.len()),
-            HttpAnswer::Method(m) => f.write_str(&method_name(m)),
-            HttpAnswer::Text(t) => write!(f, "{t:?}"),
-            HttpAnswer::Scheme(s) => f.write_str(&scheme_name(s)),
-            HttpAnswer::Status(s) => write!(f, "{s}"),
-            HttpAnswer::Duration(d) => match d {
-                Some(ns) => write!(f, "{ns} ns"),
-                None => f.write_str("none"),
-            },
-            HttpAnswer::Error(e) => write!(f, "{e}"),
-            HttpAnswer::ErrorCode(e) => match e {
-                Some(e) => write!(f, "{e}"),
-                None => f.write_str("none"),
-            },
-            HttpAnswer::Future(None) => f.write_str("not ready"),
-            HttpAnswer::Future(Some(Err(()))) => f.write_str("already taken"),
-            HttpAnswer::Future(Some(Ok(Err(e)))) => write!(f, "{e}"),
-            HttpAnswer::Future(Some(Ok(Ok(Some(n))))) => write!(f, "http resource {n}"),
-            HttpAnswer::Future(Some(Ok(Ok(None)))) => f.write_str("no trailers"),
-            HttpAnswer::Sent { head, result } => match result {
-                Ok(n) => write!(f, "{} sent, future {n}", head.line()),
-                Err(e) => write!(f, "{} not sent: {e}", head.line()),
-            },
-            HttpAnswer::Responded { status, headers } => {
-                write!(f, "{status}, {} headers", headers.len())
-            }
-            HttpAnswer::Incoming {
-                head,
-                request,
-                outparam,
-            } => write!(
-                f,
-                "{} (request {request}, outparam {outparam})",
-                head.line()
-            ),
-        }
-    }
-}
 
-impl fmt::Display for HttpCall {
+impl fmt::Display for Call {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use HttpCall as C;
         match self {
-            C::NewFields => f.write_str("http new fields"),
-            C::FieldsFromList(e) => {
+            Call::NewFields(_) => f.write_str("http new fields"),
+            Call::FieldsFromList(c) => {
                 f.write_str("http fields from-list [")?;
-                for (i, (n, v)) in e.iter().enumerate() {
+                for (i, (n, v)) in c.entries.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
@@ -522,96 +395,194 @@ impl fmt::Display for HttpCall {
                 }
                 f.write_str("]")
             }
-            C::FieldsGet { fields, name } => write!(f, "http fields {fields} get {name:?}"),
-            C::FieldsHas { fields, name } => write!(f, "http fields {fields} has {name:?}"),
-            C::FieldsSet {
-                fields,
-                name,
-                values,
-            } => {
-                let v: Vec<String> = values.iter().map(|b| text(&b.0)).collect();
-                write!(f, "http fields {fields} set {name}: {}", v.join(", "))
+            Call::FieldsGet(c) => write!(f, "http fields {} get {:?}", c.fields, c.name),
+            Call::FieldsHas(c) => write!(f, "http fields {} has {:?}", c.fields, c.name),
+            Call::FieldsSet(c) => {
+                let v: Vec<String> = c.values.iter().map(|b| text(&b.0)).collect();
+                write!(f, "http fields {} set {}: {}", c.fields, c.name, v.join(", "))
             }
-            C::FieldsDelete { fields, name } => write!(f, "http fields {fields} delete {name:?}"),
-            C::FieldsAppend {
-                fields,
-                name,
-                value,
-            } => write!(f, "http fields {fields} append {name}: {}", text(&value.0)),
-            C::FieldsEntries(n) => write!(f, "http fields {n} entries"),
-            C::FieldsClone(n) => write!(f, "http fields {n} clone"),
-            C::Method(n) => write!(f, "http request {n} method"),
-            C::PathWithQuery(n) => write!(f, "http request {n} path-with-query"),
-            C::Scheme(n) => write!(f, "http request {n} scheme"),
-            C::Authority(n) => write!(f, "http request {n} authority"),
-            C::Headers(n) => write!(f, "http {n} headers"),
-            C::Consume(n) => write!(f, "http {n} consume"),
-            C::Body(n) => write!(f, "http {n} body"),
-            C::NewRequest { headers } => write!(f, "http new outgoing-request (headers {headers})"),
-            C::SetMethod { request, method } => {
-                write!(
-                    f,
-                    "http request {request} set-method {}",
-                    method_name(method)
-                )
-            }
-            C::SetPathWithQuery { request, path } => {
-                write!(f, "http request {request} set-path-with-query {path:?}")
-            }
-            C::SetScheme { request, scheme } => {
-                write!(
-                    f,
-                    "http request {request} set-scheme {}",
-                    scheme_name(scheme)
-                )
-            }
-            C::SetAuthority { request, authority } => {
-                write!(f, "http request {request} set-authority {authority:?}")
-            }
-            C::NewOptions => f.write_str("http new request-options"),
-            C::Timeout { options, which } => {
-                write!(
-                    f,
-                    "http options {options} {}-timeout",
-                    crate::wit_name(which)
-                )
-            }
-            C::SetTimeout {
-                options,
-                which,
-                duration,
-            } => write!(
+            Call::FieldsDelete(c) => write!(f, "http fields {} delete {:?}", c.fields, c.name),
+            Call::FieldsAppend(c) => write!(
                 f,
-                "http options {options} set-{}-timeout {duration:?}",
-                crate::wit_name(which)
+                "http fields {} append {}: {}",
+                c.fields,
+                c.name,
+                text(&c.value.0)
             ),
-            C::Status(n) => write!(f, "http response {n} status"),
-            C::NewResponse { headers } => {
-                write!(f, "http new outgoing-response (headers {headers})")
+            Call::FieldsEntries(c) => write!(f, "http fields {} entries", c.fields),
+            Call::FieldsClone(c) => write!(f, "http fields {} clone", c.fields),
+            Call::GetMethod(c) => write!(f, "http request {} method", c.request),
+            Call::GetPathWithQuery(c) => write!(f, "http request {} path-with-query", c.request),
+            Call::GetScheme(c) => write!(f, "http request {} scheme", c.request),
+            Call::GetAuthority(c) => write!(f, "http request {} authority", c.request),
+            Call::GetHeaders(c) => write!(f, "http {} headers", c.of),
+            Call::Consume(c) => write!(f, "http {} consume", c.of),
+            Call::Body(c) => write!(f, "http {} body", c.of),
+            Call::NewRequest(c) => {
+                write!(f, "http new outgoing-request (headers {})", c.headers)
             }
-            C::SetStatus { response, status } => {
-                write!(f, "http response {response} set-status-code {status}")
+            Call::SetMethod(c) => write!(
+                f,
+                "http request {} set-method {}",
+                c.request,
+                method_name(&c.method)
+            ),
+            Call::SetPathWithQuery(c) => write!(
+                f,
+                "http request {} set-path-with-query {:?}",
+                c.request, c.path
+            ),
+            Call::SetScheme(c) => write!(
+                f,
+                "http request {} set-scheme {}",
+                c.request,
+                scheme_name(&c.scheme)
+            ),
+            Call::SetAuthority(c) => write!(
+                f,
+                "http request {} set-authority {:?}",
+                c.request, c.authority
+            ),
+            Call::NewOptions(_) => f.write_str("http new request-options"),
+            Call::GetTimeout(c) => write!(
+                f,
+                "http options {} {}-timeout",
+                c.options,
+                crate::wit_name(&c.which)
+            ),
+            Call::SetTimeout(c) => write!(
+                f,
+                "http options {} set-{}-timeout {:?}",
+                c.options,
+                crate::wit_name(&c.which),
+                c.duration
+            ),
+            Call::GetStatus(c) => write!(f, "http response {} status", c.response),
+            Call::NewResponse(c) => {
+                write!(f, "http new outgoing-response (headers {})", c.headers)
             }
-            C::SetResponse { outparam, response } => match response {
-                Ok(r) => write!(f, "http response-outparam {outparam} set response {r}"),
-                Err(e) => write!(f, "http response-outparam {outparam} set error {e}"),
+            Call::SetStatus(c) => write!(
+                f,
+                "http response {} set-status-code {}",
+                c.response, c.status
+            ),
+            Call::SetResponse(c) => match &c.response {
+                Ok(r) => write!(f, "http response-outparam {} set response {r}", c.outparam),
+                Err(e) => write!(f, "http response-outparam {} set error {e}", c.outparam),
             },
-            C::IncomingStream(n) => write!(f, "http incoming-body {n} stream"),
-            C::FinishIncoming(n) => write!(f, "http incoming-body {n} finish"),
-            C::TrailersGet(n) => write!(f, "http future-trailers {n} get"),
-            C::OutgoingStream(n) => write!(f, "http outgoing-body {n} write"),
-            C::FinishOutgoing { body, trailers } => match trailers {
-                Some(t) => write!(f, "http outgoing-body {body} finish (trailers {t})"),
-                None => write!(f, "http outgoing-body {body} finish"),
+            Call::IncomingStream(c) => write!(f, "http incoming-body {} stream", c.body),
+            Call::FinishIncoming(c) => write!(f, "http incoming-body {} finish", c.body),
+            Call::TrailersGet(c) => write!(f, "http future-trailers {} get", c.trailers),
+            Call::OutgoingStream(c) => write!(f, "http outgoing-body {} write", c.body),
+            Call::FinishOutgoing(c) => match c.trailers {
+                Some(t) => write!(f, "http outgoing-body {} finish (trailers {t})", c.body),
+                None => write!(f, "http outgoing-body {} finish", c.body),
             },
-            C::ResponseGet(n) => write!(f, "http future-incoming-response {n} get"),
-            C::ErrorCodeOf => f.write_str("http http-error-code"),
-            C::Handle { request, options } => match options {
-                Some(o) => write!(f, "http handle request {request} (options {o})"),
-                None => write!(f, "http handle request {request}"),
+            Call::ResponseGet(c) => write!(f, "http future-incoming-response {} get", c.future),
+            Call::ErrorCodeOf(_) => f.write_str("http http-error-code"),
+            Call::Handle(c) => match c.options {
+                Some(o) => write!(f, "http handle request {} (options {o})", c.request),
+                None => write!(f, "http handle request {}", c.request),
             },
-            C::Incoming => f.write_str("http incoming request"),
-            C::Handled => f.write_str("http incoming-handler.handle returned"),
+            Call::Incoming(_) => f.write_str("http incoming request"),
+            Call::Handled(_) => f.write_str("http incoming-handler.handle returned"),
+        }
+    }
+}
+
+/// How a future's `get` answer reads: `not ready`, `already taken`, the error, or the value.
+fn future<T>(
+    f: &mut fmt::Formatter<'_>,
+    answer: &FutureAnswer<T>,
+    value: impl FnOnce(&T) -> String,
+) -> fmt::Result {
+    match answer {
+        None => f.write_str("not ready"),
+        Some(Err(())) => f.write_str("already taken"),
+        Some(Ok(Err(e))) => write!(f, "{e}"),
+        Some(Ok(Ok(v))) => f.write_str(&value(v)),
+    }
+}
+
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = |r: &Result<(), ()>| if r.is_ok() { "ok" } else { "err" };
+        let header = |r: &Result<(), HeaderError>| match r {
+            Ok(()) => "ok".to_string(),
+            Err(e) => crate::wit_name(e),
+        };
+        match self {
+            Answer::NewFields(n)
+            | Answer::FieldsClone(n)
+            | Answer::GetHeaders(n)
+            | Answer::NewRequest(n)
+            | Answer::NewOptions(n)
+            | Answer::NewResponse(n)
+            | Answer::FinishIncoming(n) => write!(f, "http resource {n}"),
+            Answer::FieldsFromList(r) => match r {
+                Ok(n) => write!(f, "http resource {n}"),
+                Err(e) => f.write_str(&crate::wit_name(e)),
+            },
+            Answer::FieldsGet(v) => {
+                let v: Vec<String> = v.iter().map(|b| text(&b.0)).collect();
+                write!(f, "[{}]", v.join(", "))
+            }
+            Answer::FieldsHas(b) => write!(f, "{b}"),
+            Answer::FieldsSet(r) | Answer::FieldsDelete(r) | Answer::FieldsAppend(r) => {
+                f.write_str(&header(r))
+            }
+            Answer::FieldsEntries(e) => write!(f, "{} entries", e.len()),
+            Answer::GetMethod(m) => f.write_str(&method_name(m)),
+            Answer::GetPathWithQuery(t) | Answer::GetAuthority(t) => write!(f, "{t:?}"),
+            Answer::GetScheme(s) => f.write_str(&scheme_name(s)),
+            Answer::Consume(r) | Answer::Body(r) => match r {
+                Ok(n) => write!(f, "http resource {n}"),
+                Err(()) => f.write_str("err"),
+            },
+            Answer::SetMethod(r)
+            | Answer::SetPathWithQuery(r)
+            | Answer::SetScheme(r)
+            | Answer::SetAuthority(r)
+            | Answer::SetTimeout(r)
+            | Answer::SetStatus(r) => f.write_str(unit(r)),
+            Answer::GetTimeout(d) => match d {
+                Some(ns) => write!(f, "{ns} ns"),
+                None => f.write_str("none"),
+            },
+            Answer::GetStatus(s) => write!(f, "{s}"),
+            Answer::SetResponse(None) => f.write_str("ok"),
+            Answer::SetResponse(Some(head)) => {
+                write!(f, "{}, {} headers", head.status, head.headers.len())
+            }
+            Answer::IncomingStream(r) | Answer::OutgoingStream(r) => match r {
+                Ok(s) => write!(f, "{s}"),
+                Err(()) => f.write_str("err"),
+            },
+            Answer::TrailersGet(a) => future(f, a, |t| match t {
+                Some(n) => format!("http resource {n}"),
+                None => "no trailers".into(),
+            }),
+            Answer::FinishOutgoing(r) => match r {
+                Ok(()) => f.write_str("ok"),
+                Err(e) => write!(f, "{e}"),
+            },
+            Answer::ResponseGet(a) => future(f, a, |n| format!("http resource {n}")),
+            Answer::ErrorCodeOf(e) => match e {
+                Some(e) => write!(f, "{e}"),
+                None => f.write_str("none"),
+            },
+            Answer::Handle(sent) => match &sent.result {
+                Ok(n) => write!(f, "{} sent, future {n}", sent.head.line()),
+                Err(e) => write!(f, "{} not sent: {e}", sent.head.line()),
+            },
+            Answer::Incoming(i) => write!(
+                f,
+                "{} (request {}, outparam {})",
+                i.head.line(),
+                i.request,
+                i.outparam
+            ),
+            Answer::Handled(()) => f.write_str("ok"),
         }
     }
 }
@@ -656,7 +627,8 @@ impl fmt::Display for Exchange {
 
 /// The HTTP exchanges in `events`, in the order they started (see [`Exchange`]).
 pub fn exchanges(events: &[crate::Event]) -> Vec<Exchange> {
-    use crate::Event;
+    use crate::http as h;
+    use crate::streams;
     use std::collections::HashMap;
     let mut out: Vec<Exchange> = Vec::new();
     // Which exchange a future or outparam starts, and each resource's parent (a response's
@@ -679,77 +651,68 @@ pub fn exchanges(events: &[crate::Event]) -> Vec<Exchange> {
     };
     let mut statuses: Vec<(u32, u16)> = Vec::new();
     for e in events {
-        match e {
-            Event::Http(HttpEvent { call, answer }) => match (call, answer) {
-                (_, HttpAnswer::Sent { head, result }) => {
-                    let i = new(&mut out, head, false);
-                    match result {
+        match (&e.call, &e.answer) {
+            (crate::Call::Http(call), crate::Answer::Http(answer)) => match (call, answer) {
+                (_, Answer::Handle(sent)) => {
+                    let i = new(&mut out, &sent.head, false);
+                    match &sent.result {
                         Ok(future) => {
                             root.insert(*future, i);
                         }
                         Err(e) => out[i].outcome = Some(Err(e.clone())),
                     }
                 }
-                (_, HttpAnswer::Incoming { head, outparam, .. }) => {
-                    let i = new(&mut out, head, true);
-                    root.insert(*outparam, i);
+                (_, Answer::Incoming(incoming)) => {
+                    let i = new(&mut out, &incoming.head, true);
+                    root.insert(incoming.outparam, i);
                 }
-                (HttpCall::ResponseGet(f), HttpAnswer::Future(Some(Ok(r)))) => {
-                    if let Some(&i) = root.get(f) {
+                (Call::ResponseGet(c), Answer::ResponseGet(Some(Ok(r)))) => {
+                    if let Some(&i) = root.get(&c.future) {
                         match r {
-                            Ok(Some(resp)) => {
-                                parent.insert(*resp, *f);
+                            Ok(resp) => {
+                                parent.insert(*resp, c.future);
                                 out[i].outcome = Some(Ok(None));
                             }
-                            Ok(None) => {}
                             Err(e) => out[i].outcome = Some(Err(e.clone())),
                         }
                     }
                 }
-                (HttpCall::SetResponse { outparam, response }, answer) => {
-                    if let Some(&i) = root.get(outparam) {
-                        match response {
+                (Call::SetResponse(c), Answer::SetResponse(head)) => {
+                    if let Some(&i) = root.get(&c.outparam) {
+                        match &c.response {
                             Ok(r) => {
-                                parent.insert(*r, *outparam);
-                                let status = match answer {
-                                    HttpAnswer::Responded { status, .. } => Some(*status),
-                                    _ => None,
-                                };
-                                out[i].outcome = Some(Ok(status));
+                                parent.insert(*r, c.outparam);
+                                out[i].outcome = Some(Ok(head.as_ref().map(|h| h.status)));
                             }
                             Err(e) => out[i].outcome = Some(Err(e.clone())),
                         }
                     }
                 }
-                (HttpCall::Status(r), HttpAnswer::Status(s)) => statuses.push((*r, *s)),
-                (HttpCall::Consume(r) | HttpCall::Body(r), HttpAnswer::Resource(b)) => {
-                    parent.insert(*b, *r);
+                (Call::GetStatus(c), Answer::GetStatus(s)) => statuses.push((c.response, *s)),
+                (Call::Consume(h::Consume { of }), Answer::Consume(Ok(b)))
+                | (Call::Body(h::Body { of }), Answer::Body(Ok(b))) => {
+                    parent.insert(*b, *of);
                 }
-                (
-                    HttpCall::IncomingStream(b) | HttpCall::OutgoingStream(b),
-                    HttpAnswer::Stream(s),
-                ) => {
-                    stream_of.insert(*s, *b);
+                (Call::IncomingStream(h::IncomingStream { body }), Answer::IncomingStream(Ok(s)))
+                | (Call::OutgoingStream(h::OutgoingStream { body }), Answer::OutgoingStream(Ok(s))) => {
+                    stream_of.insert(*s, *body);
                 }
                 _ => {}
             },
-            Event::Read {
-                stream,
-                result: Ok(data),
-                ..
-            } if !data.0.is_empty() => {
-                let r = reads.entry(*stream).or_default();
+            (
+                crate::Call::Streams(streams::Call::Read(c)),
+                crate::Answer::Streams(streams::Answer::Read(Ok(data))),
+            ) if !data.0.is_empty() => {
+                let r = reads.entry(c.stream).or_default();
                 r.0 += data.0.len() as u64;
                 r.1 += 1;
             }
-            Event::Write {
-                stream,
-                len,
-                result: Ok(()),
-                ..
-            } if *len > 0 => {
-                let w = writes.entry(*stream).or_default();
-                w.0 += len;
+            (
+                crate::Call::Streams(streams::Call::Write(c)),
+                crate::Answer::Streams(streams::Answer::Write(Ok(()))),
+            ) if c.len > 0 => {
+                let w = writes.entry(c.stream).or_default();
+                w.0 += c.len;
                 w.1 += 1;
             }
             _ => {}

@@ -1,16 +1,23 @@
-//! The wasm-rr trace format, version 2.
+//! The wasm-rr trace format, version 3.
 //!
 //! A trace file is a CBOR [`Header`] item, then a sequence of blocks (see [`block`]): each a
 //! postcard-framed run of events with a CRC32C, stored raw or as one zstd frame. The recorder
 //! writes one block per flush, so a trace whose writer died mid-write is still readable:
 //! [`Trace::from_bytes`] keeps every whole block and reports the torn tail in
-//! [`Trace::torn_tail_bytes`]. Events are encoded by [`codec`]: small integers for the event
+//! [`Trace::torn_tail_bytes`].
+//!
+//! Every [`Event`] is `{call, answer}`: a [`Call`] of one interface, with the arguments replay
+//! checks, and the host's [`Answer`]. Each interface's calls are declared once, in its own
+//! module (`cli`, `clocks`, `poll`, `random`, `streams`, `fs`, `sockets`, `http`), and
+//! registered below with one line. [`codec`] encodes events: small integers for the calls'
 //! kinds, clock readings as differences, repeats as one byte.
 //!
 //! The same data model has a JSON form for people ([`Trace::to_json`], [`Trace::from_json`]);
 //! converting between the two loses no event. Byte strings are lowercase hex strings in JSON.
+//! With the feature `format2` (on by default), traces of format 2 (wasm-rr 0.2) are read too,
+//! their events upgraded as they are read.
 //!
-//! `docs/trace-format.md` in the repository describes every event.
+//! `docs/src/trace-format.md` in the repository describes every event.
 
 #![warn(missing_docs)]
 
@@ -18,19 +25,42 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 pub mod block;
-mod bytes;
 pub mod codec;
 mod event;
-pub mod fs;
-pub mod http;
-pub mod sockets;
+pub mod protocol;
+#[cfg(feature = "format2")]
+mod v2;
+mod values;
 
 pub use block::{BlockWriter, Compressor, Reader, Source};
-pub use bytes::Bytes;
-pub use event::{Call, Datetime, Event, ReadResult, Status, StreamError, StreamId, WriteOp};
+pub use cli::Status;
+pub use clocks::Datetime;
+pub use event::{CallSchema, Event, FieldSchema, InterfaceSchema, Request};
+pub use streams::{StreamError, StreamId, WriteOp};
+pub use values::{Bytes, Fixed64};
 
-/// The version of the trace format this crate reads and writes ([`Header::format`]).
-pub const FORMAT_VERSION: u32 = 2;
+event::interfaces! {
+    /// `wasi:clocks/wall-clock`, `wasi:clocks/monotonic-clock`.
+    Clocks(clocks);
+    /// `wasi:random/random`, `insecure`, `insecure-seed`.
+    Random(random);
+    /// `wasi:cli/environment`, `exit`, the terminals, and `run` returning.
+    Cli(cli);
+    /// `wasi:io/poll`.
+    Poll(poll);
+    /// `wasi:io/streams`.
+    Streams(streams);
+    /// `wasi:filesystem/types`, `wasi:filesystem/preopens`.
+    Fs(fs);
+    /// `wasi:sockets/*`.
+    Sockets(sockets);
+    /// `wasi:http/types`, `outgoing-handler`, and the incoming request of a handler.
+    Http(http);
+}
+
+/// The version of the trace format this crate writes ([`Header::format`]); it also reads
+/// format 2 (feature `format2`).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The WASI version the interposer exports and imports (`wasi:*@0.2.12`).
 pub const WASI_VERSION: &str = "0.2.12";
@@ -55,6 +85,17 @@ pub struct Header {
     /// The guest's WASI imports as they appear in the component, e.g.
     /// `"wasi:cli/environment@0.2.3"`: each one was served by the interposer.
     pub guest_imports: Vec<String>,
+}
+
+impl Header {
+    /// The same header, saying it heads a trace of the current format (for a trace whose
+    /// events are written anew, such as one upgraded from format 2).
+    pub fn current(&self) -> Header {
+        Header {
+            format: FORMAT_VERSION,
+            ..self.clone()
+        }
+    }
 }
 
 /// What `wasm-rr wrap` embeds into a recording component, read by the recorder at start.
@@ -126,11 +167,11 @@ impl fmt::Display for TraceError {
             TraceError::BadHeader(m) => write!(f, "not a wasm-rr trace (bad header: {m})"),
             TraceError::UnsupportedVersion(1) => write!(
                 f,
-                "this trace is in format version 1, which wasm-rr 0.1 wrote and reads; this wasm-rr ({WASM_RR_VERSION}) reads format version {FORMAT_VERSION} (record it again, or replay it with wasm-rr 0.1)"
+                "this trace is in format version 1, which wasm-rr 0.1 wrote and reads; this wasm-rr ({WASM_RR_VERSION}) reads format versions 2 and {FORMAT_VERSION} (record it again, or replay it with wasm-rr 0.1)"
             ),
             TraceError::UnsupportedVersion(v) => write!(
                 f,
-                "trace format version {v} is not supported: this wasm-rr ({WASM_RR_VERSION}) reads format version {FORMAT_VERSION}"
+                "trace format version {v} is not supported: this wasm-rr ({WASM_RR_VERSION}) reads format versions 2 and {FORMAT_VERSION}"
             ),
             TraceError::Corrupt {
                 block,
@@ -155,6 +196,22 @@ pub(crate) fn wit_name<T: Serialize>(v: &T) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_else(|| "?".into())
+}
+
+/// `camel` (a Rust name such as `SetKeepAliveEnabled`) in kebab case: `set-keep-alive-enabled`.
+pub(crate) fn kebab(camel: &str) -> String {
+    let mut out = String::with_capacity(camel.len() + 4);
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Appends the CBOR form of a [`Header`] (the first item of a trace file) to `out`.
@@ -246,11 +303,11 @@ impl Trace {
         })
     }
 
-    /// Encodes the trace file: the header, then blocks of about [`BLOCK_BYTES`] of events,
-    /// each compressed by `compress` when given.
+    /// Encodes the trace file in the current format: the header, then blocks of about
+    /// [`BLOCK_BYTES`] of events, each compressed by `compress` when given.
     pub fn to_bytes(&self, compress: Option<Compressor>) -> Vec<u8> {
         let mut out = Vec::new();
-        encode_header(&self.header, &mut out);
+        encode_header(&self.header.current(), &mut out);
         let mut writer = BlockWriter::new(compress);
         for e in &self.events {
             writer.push(e);
@@ -266,24 +323,22 @@ impl Trace {
     ///
     /// Errors: [`TraceError::BadJson`], [`TraceError::UnsupportedVersion`].
     pub fn from_json(text: &str) -> Result<Trace, TraceError> {
-        if let Ok(v) = serde_json::from_str::<JsonVersion>(text)
-            && v.header.format != FORMAT_VERSION
-        {
-            return Err(TraceError::UnsupportedVersion(v.header.format));
+        if let Ok(v) = serde_json::from_str::<JsonVersion>(text) {
+            match v.header.format {
+                FORMAT_VERSION => {}
+                #[cfg(feature = "format2")]
+                2 => return v2::trace_from_json(text),
+                other => return Err(TraceError::UnsupportedVersion(other)),
+            }
         }
-        let trace: Trace =
-            serde_json::from_str(text).map_err(|e| TraceError::BadJson(e.to_string()))?;
-        if let Some(i) = trace.events.iter().position(|e| *e == Event::Repeat) {
-            return Err(TraceError::BadJson(format!(
-                "event {i} is `repeat`, which only the binary form holds"
-            )));
-        }
-        Ok(trace)
+        serde_json::from_str(text).map_err(|e| TraceError::BadJson(e.to_string()))
     }
 
-    /// The JSON form: `{"header": {…}, "events": [ … ]}` with one event per line.
+    /// The JSON form in the current format: `{"header": {…}, "events": [ … ]}` with one event
+    /// per line.
     pub fn to_json(&self) -> String {
-        let header = serde_json::to_string_pretty(&self.header).expect("header serialises");
+        let header =
+            serde_json::to_string_pretty(&self.header.current()).expect("header serialises");
         let mut out = String::with_capacity(64 + self.events.len() * 48);
         out.push_str("{\n\"header\": ");
         out.push_str(&header);

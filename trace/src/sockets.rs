@@ -4,10 +4,11 @@
 //! Networks, sockets, name-lookup streams and datagram streams are numbered in the order the
 //! host handed them out, each kind from 0 up; a TCP connection's streams share the numbering of
 //! every other [`StreamId`], and their bytes are recorded like any stream's. Every socket method
-//! is one [`SocketsEvent::Tcp`] or [`SocketsEvent::Udp`]: the socket, the call with the
-//! arguments replay checks, and the host's answer or [`ErrorCode`] (`would-block` included:
-//! non-blocking clients see it constantly, and it costs a few bytes, or one when repeated).
+//! is one event: the protocol and the socket (`protocol`, `socket`), the arguments replay
+//! checks, and the host's answer or [`ErrorCode`](crate::sockets::ErrorCode) (`would-block` included: non-blocking clients
+//! see it constantly, and it costs a few bytes, or one when repeated). Durations are ns.
 
+use crate::values::Fixed64;
 use crate::{Bytes, StreamId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -86,77 +87,10 @@ pub enum SocketAddress {
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 #[allow(missing_docs)]
-pub enum Shutdown {
+pub enum ShutdownType {
     Receive,
     Send,
     Both,
-}
-
-/// A `tcp-socket` or `udp-socket` method with the arguments replay checks. Durations are ns.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)]
-pub enum SocketCall {
-    StartBind {
-        network: u32,
-        address: SocketAddress,
-    },
-    FinishBind,
-    StartConnect {
-        network: u32,
-        address: SocketAddress,
-    },
-    FinishConnect,
-    StartListen,
-    FinishListen,
-    Accept,
-    /// `udp-socket.stream(remote-address)`.
-    Stream {
-        remote: Option<SocketAddress>,
-    },
-    LocalAddress,
-    RemoteAddress,
-    IsListening,
-    AddressFamily,
-    SetListenBacklogSize(u64),
-    KeepAliveEnabled,
-    SetKeepAliveEnabled(bool),
-    KeepAliveIdleTime,
-    SetKeepAliveIdleTime(u64),
-    KeepAliveInterval,
-    SetKeepAliveInterval(u64),
-    KeepAliveCount,
-    SetKeepAliveCount(u32),
-    /// `tcp-socket.hop-limit`, `udp-socket.unicast-hop-limit`.
-    HopLimit,
-    SetHopLimit(u8),
-    ReceiveBufferSize,
-    SetReceiveBufferSize(u64),
-    SendBufferSize,
-    SetSendBufferSize(u64),
-    Shutdown(Shutdown),
-}
-
-/// What the host answered a socket method, when it did not fail.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum SocketAnswer {
-    /// `result<_, …>`'s ok.
-    Done,
-    /// `finish-connect`: the connection's input and output streams.
-    Streams(StreamId, StreamId),
-    /// `accept`: the new socket's number and its input and output streams.
-    Accepted(u32, StreamId, StreamId),
-    /// `udp-socket.stream`: the incoming and outgoing datagram streams' numbers.
-    Datagrams(u32, u32),
-    /// An address.
-    Address(SocketAddress),
-    /// A flag (`is-listening`, `keep-alive-enabled`).
-    Bool(bool),
-    /// `address-family`.
-    Family(Family),
-    /// A size, count, duration (ns) or hop limit.
-    Number(u64),
 }
 
 /// A datagram received: its data and where it came from.
@@ -174,8 +108,7 @@ pub struct SentDatagram {
     /// Bytes.
     pub len: u64,
     /// [`crate::output_hash`] of the data.
-    #[serde(with = "crate::event::fixed64")]
-    pub hash: u64,
+    pub hash: Fixed64,
     /// `remote-address`.
     pub to: Option<SocketAddress>,
 }
@@ -189,178 +122,156 @@ pub enum Protocol {
     Udp,
 }
 
-/// One `wasi:sockets` call and the host's answer.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum SocketsEvent {
+/// A socket's number in the trace.
+pub type Socket = u32;
+
+crate::event::interface! {
+    Sockets = 192;
     /// `instance-network.instance-network`: the new network's number.
-    InstanceNetwork(u32),
-    /// `create-tcp-socket` or `create-udp-socket`: the new socket's number or the error.
-    Create {
-        /// TCP or UDP.
+    InstanceNetwork {} -> u32;
+    /// `create-tcp-socket` or `create-udp-socket(address-family)`: the new socket's number.
+    Create { protocol: Protocol, family: Family } -> Result<Socket, ErrorCode>;
+    /// `start-bind(network, local-address)`.
+    StartBind {
         protocol: Protocol,
-        /// The `address-family` argument.
-        family: Family,
-        /// The new socket's number.
-        result: Result<u32, ErrorCode>,
-    },
-    /// A `tcp-socket` or `udp-socket` method.
-    Socket {
-        /// TCP or UDP.
+        socket: Socket,
+        /// The network's number.
+        network: u32,
+        address: SocketAddress,
+    } -> Result<(), ErrorCode>;
+    /// `finish-bind`.
+    FinishBind { protocol: Protocol, socket: Socket } -> Result<(), ErrorCode>;
+    /// `tcp-socket.start-connect(network, remote-address)`.
+    StartConnect {
         protocol: Protocol,
-        /// The socket's number.
-        socket: u32,
-        /// The method and its arguments.
-        call: SocketCall,
-        /// The answer.
-        result: Result<SocketAnswer, ErrorCode>,
-    },
-    /// `ip-name-lookup.resolve-addresses`: the new lookup stream's number.
+        socket: Socket,
+        /// The network's number.
+        network: u32,
+        address: SocketAddress,
+    } -> Result<(), ErrorCode>;
+    /// `tcp-socket.finish-connect`: the connection's input and output streams.
+    FinishConnect { protocol: Protocol, socket: Socket } -> Result<(StreamId, StreamId), ErrorCode>;
+    /// `tcp-socket.start-listen`.
+    StartListen { protocol: Protocol, socket: Socket } -> Result<(), ErrorCode>;
+    /// `tcp-socket.finish-listen`.
+    FinishListen { protocol: Protocol, socket: Socket } -> Result<(), ErrorCode>;
+    /// `tcp-socket.accept`: the new socket's number and its input and output streams.
+    Accept { protocol: Protocol, socket: Socket } -> Result<(Socket, StreamId, StreamId), ErrorCode>;
+    /// `udp-socket.stream(remote-address)`: the incoming and outgoing datagram streams' numbers.
+    Stream {
+        protocol: Protocol,
+        socket: Socket,
+        remote: Option<SocketAddress>,
+    } -> Result<(u32, u32), ErrorCode>;
+    /// `local-address`.
+    LocalAddress { protocol: Protocol, socket: Socket } -> Result<SocketAddress, ErrorCode>;
+    /// `remote-address`.
+    RemoteAddress { protocol: Protocol, socket: Socket } -> Result<SocketAddress, ErrorCode>;
+    /// `tcp-socket.is-listening`.
+    IsListening { protocol: Protocol, socket: Socket } -> bool;
+    /// `address-family`.
+    AddressFamily { protocol: Protocol, socket: Socket } -> Family;
+    /// `tcp-socket.set-listen-backlog-size(value)`.
+    SetListenBacklogSize { protocol: Protocol, socket: Socket, value: u64 } -> Result<(), ErrorCode>;
+    /// `tcp-socket.keep-alive-enabled`.
+    KeepAliveEnabled { protocol: Protocol, socket: Socket } -> Result<bool, ErrorCode>;
+    /// `tcp-socket.set-keep-alive-enabled(value)`.
+    SetKeepAliveEnabled { protocol: Protocol, socket: Socket, value: bool } -> Result<(), ErrorCode>;
+    /// `tcp-socket.keep-alive-idle-time`, in ns.
+    KeepAliveIdleTime { protocol: Protocol, socket: Socket } -> Result<u64, ErrorCode>;
+    /// `tcp-socket.set-keep-alive-idle-time(value)`, in ns.
+    SetKeepAliveIdleTime { protocol: Protocol, socket: Socket, value: u64 } -> Result<(), ErrorCode>;
+    /// `tcp-socket.keep-alive-interval`, in ns.
+    KeepAliveInterval { protocol: Protocol, socket: Socket } -> Result<u64, ErrorCode>;
+    /// `tcp-socket.set-keep-alive-interval(value)`, in ns.
+    SetKeepAliveInterval { protocol: Protocol, socket: Socket, value: u64 } -> Result<(), ErrorCode>;
+    /// `tcp-socket.keep-alive-count`.
+    KeepAliveCount { protocol: Protocol, socket: Socket } -> Result<u32, ErrorCode>;
+    /// `tcp-socket.set-keep-alive-count(value)`.
+    SetKeepAliveCount { protocol: Protocol, socket: Socket, value: u32 } -> Result<(), ErrorCode>;
+    /// `tcp-socket.hop-limit` or `udp-socket.unicast-hop-limit`.
+    HopLimit { protocol: Protocol, socket: Socket } -> Result<u8, ErrorCode>;
+    /// `tcp-socket.set-hop-limit(value)` or `udp-socket.set-unicast-hop-limit(value)`.
+    SetHopLimit { protocol: Protocol, socket: Socket, value: u8 } -> Result<(), ErrorCode>;
+    /// `receive-buffer-size`, in bytes.
+    ReceiveBufferSize { protocol: Protocol, socket: Socket } -> Result<u64, ErrorCode>;
+    /// `set-receive-buffer-size(value)`, in bytes.
+    SetReceiveBufferSize { protocol: Protocol, socket: Socket, value: u64 } -> Result<(), ErrorCode>;
+    /// `send-buffer-size`, in bytes.
+    SendBufferSize { protocol: Protocol, socket: Socket } -> Result<u64, ErrorCode>;
+    /// `set-send-buffer-size(value)`, in bytes.
+    SetSendBufferSize { protocol: Protocol, socket: Socket, value: u64 } -> Result<(), ErrorCode>;
+    /// `tcp-socket.shutdown(shutdown-type)`.
+    Shutdown { protocol: Protocol, socket: Socket, how: ShutdownType } -> Result<(), ErrorCode>;
+    /// `ip-name-lookup.resolve-addresses(network, name)`: the new lookup stream's number.
     ResolveAddresses {
         /// The network's number.
         network: u32,
         /// The name looked up.
         name: String,
-        /// The stream's number, or the error.
-        result: Result<u32, ErrorCode>,
-    },
-    /// `resolve-address-stream.resolve-next-address`.
+    } -> Result<u32, ErrorCode>;
+    /// `resolve-address-stream.resolve-next-address`: the next address, `None` at the end
+    /// (`would-block` included).
     ResolveNextAddress {
         /// The lookup stream's number.
         lookup: u32,
-        /// The next address, `None` at the end, or the error (`would-block` included).
-        result: Result<Option<IpAddress>, ErrorCode>,
-    },
-    /// `incoming-datagram-stream.receive`.
+    } -> Result<Option<IpAddress>, ErrorCode>;
+    /// `incoming-datagram-stream.receive(max-results)`: the datagrams.
     Receive {
         /// The datagram stream's number.
         stream: u32,
         /// The `max-results` argument.
         max: u64,
-        /// The datagrams, or the error.
-        result: Result<Vec<Datagram>, ErrorCode>,
-    },
-    /// `outgoing-datagram-stream.check-send`.
+    } -> Result<Vec<Datagram>, ErrorCode>;
+    /// `outgoing-datagram-stream.check-send`: how many datagrams may be sent.
     CheckSend {
         /// The datagram stream's number.
         stream: u32,
-        /// How many datagrams may be sent, or the error.
-        result: Result<u64, ErrorCode>,
-    },
-    /// `outgoing-datagram-stream.send`.
+    } -> Result<u64, ErrorCode>;
+    /// `outgoing-datagram-stream.send(datagrams)`: how many were sent.
     Send {
         /// The datagram stream's number.
         stream: u32,
-        /// The datagrams.
+        /// The datagrams, as replay checks them.
         datagrams: Vec<SentDatagram>,
-        /// How many were sent, or the error.
-        result: Result<u64, ErrorCode>,
-    },
+    } -> Result<u64, ErrorCode>;
 }
 
-/// A `wasi:sockets` call the guest made, with the arguments replay checks.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub enum SocketsCall {
-    InstanceNetwork,
-    Create {
-        protocol: Protocol,
-        family: Family,
-    },
-    Socket {
-        protocol: Protocol,
-        socket: u32,
-        call: SocketCall,
-    },
-    ResolveAddresses {
-        network: u32,
-        name: String,
-    },
-    ResolveNextAddress {
-        lookup: u32,
-    },
-    Receive {
-        stream: u32,
-        max: u64,
-    },
-    CheckSend {
-        stream: u32,
-    },
-    Send {
-        stream: u32,
-        datagrams: Vec<SentDatagram>,
-    },
-}
-
-impl SocketsEvent {
-    /// The call this event answers.
-    pub fn call(&self) -> SocketsCall {
-        match self {
-            SocketsEvent::InstanceNetwork(_) => SocketsCall::InstanceNetwork,
-            SocketsEvent::Create {
-                protocol, family, ..
-            } => SocketsCall::Create {
-                protocol: *protocol,
-                family: *family,
-            },
-            SocketsEvent::Socket {
-                protocol,
-                socket,
-                call,
-                ..
-            } => SocketsCall::Socket {
-                protocol: *protocol,
-                socket: *socket,
-                call: call.clone(),
-            },
-            SocketsEvent::ResolveAddresses { network, name, .. } => SocketsCall::ResolveAddresses {
-                network: *network,
-                name: name.clone(),
-            },
-            SocketsEvent::ResolveNextAddress { lookup, .. } => {
-                SocketsCall::ResolveNextAddress { lookup: *lookup }
-            }
-            SocketsEvent::Receive { stream, max, .. } => SocketsCall::Receive {
-                stream: *stream,
-                max: *max,
-            },
-            SocketsEvent::CheckSend { stream, .. } => SocketsCall::CheckSend { stream: *stream },
-            SocketsEvent::Send {
-                stream, datagrams, ..
-            } => SocketsCall::Send {
-                stream: *stream,
-                datagrams: datagrams.clone(),
-            },
+impl Call {
+    /// The protocol and number of the socket a socket method is called on.
+    pub fn socket(&self) -> Option<(Protocol, Socket)> {
+        macro_rules! socket_of {
+            ($($v:ident),*) => {
+                match self {
+                    $(Call::$v(c) => Some((c.protocol, c.socket)),)*
+                    _ => None,
+                }
+            };
         }
+        socket_of!(
+            StartBind, FinishBind, StartConnect, FinishConnect, StartListen, FinishListen, Accept,
+            Stream, LocalAddress, RemoteAddress, IsListening, AddressFamily, SetListenBacklogSize,
+            KeepAliveEnabled, SetKeepAliveEnabled, KeepAliveIdleTime, SetKeepAliveIdleTime,
+            KeepAliveInterval, SetKeepAliveInterval, KeepAliveCount, SetKeepAliveCount, HopLimit,
+            SetHopLimit, ReceiveBufferSize, SetReceiveBufferSize, SendBufferSize,
+            SetSendBufferSize, Shutdown
+        )
     }
 
-    /// What the host answered, shortly: `ok`, `127.0.0.1:5432`, `would-block`, `2 datagrams`.
-    pub fn answer(&self) -> String {
-        fn or_err<T>(r: &Result<T, ErrorCode>, ok: impl FnOnce(&T) -> String) -> String {
-            match r {
-                Ok(v) => ok(v),
-                Err(e) => e.to_string(),
-            }
-        }
-        match self {
-            SocketsEvent::InstanceNetwork(n) => format!("network {n}"),
-            SocketsEvent::Create { result, .. } => or_err(result, |s| format!("socket {s}")),
-            SocketsEvent::Socket { result, .. } => or_err(result, |a| a.to_string()),
-            SocketsEvent::ResolveAddresses { result, .. } => {
-                or_err(result, |l| format!("lookup {l}"))
-            }
-            SocketsEvent::ResolveNextAddress { result, .. } => or_err(result, |a| match a {
-                Some(a) => a.to_string(),
-                None => "end".into(),
-            }),
-            SocketsEvent::Receive { result, .. } => or_err(result, |d| {
-                let bytes: usize = d.iter().map(|d| d.data.0.len()).sum();
-                format!("{} datagrams, {bytes} B", d.len())
-            }),
-            SocketsEvent::CheckSend { result, .. } | SocketsEvent::Send { result, .. } => {
-                or_err(result, |n| n.to_string())
-            }
-        }
+    /// The value a socket option setter sets, as it reads.
+    fn set_value(&self) -> Option<String> {
+        Some(match self {
+            Call::SetListenBacklogSize(c) => c.value.to_string(),
+            Call::SetKeepAliveEnabled(c) => c.value.to_string(),
+            Call::SetKeepAliveIdleTime(c) => c.value.to_string(),
+            Call::SetKeepAliveInterval(c) => c.value.to_string(),
+            Call::SetKeepAliveCount(c) => c.value.to_string(),
+            Call::SetHopLimit(c) => c.value.to_string(),
+            Call::SetReceiveBufferSize(c) => c.value.to_string(),
+            Call::SetSendBufferSize(c) => c.value.to_string(),
+            Call::Shutdown(c) => format!("{:?}", crate::wit_name(&c.how)),
+            _ => return None,
+        })
     }
 }
 
@@ -392,77 +303,51 @@ impl fmt::Display for SocketAddress {
     }
 }
 
-impl fmt::Display for SocketAnswer {
+impl fmt::Display for Call {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SocketAnswer::Done => f.write_str("ok"),
-            SocketAnswer::Streams(i, o) => write!(f, "ok ({i} in, {o} out)"),
-            SocketAnswer::Accepted(s, i, o) => write!(f, "socket {s} ({i} in, {o} out)"),
-            SocketAnswer::Datagrams(i, o) => write!(f, "datagram streams {i} in, {o} out"),
-            SocketAnswer::Address(a) => write!(f, "{a}"),
-            SocketAnswer::Bool(b) => write!(f, "{b}"),
-            SocketAnswer::Family(fam) => f.write_str(&crate::wit_name(fam)),
-            SocketAnswer::Number(n) => write!(f, "{n}"),
-        }
-    }
-}
-
-impl fmt::Display for SocketsCall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SocketsCall::InstanceNetwork => f.write_str("wasi:sockets/instance-network()"),
-            SocketsCall::Create { protocol, family } => {
-                write!(
-                    f,
-                    "create {} socket ({})",
-                    crate::wit_name(protocol),
-                    crate::wit_name(family)
-                )
-            }
-            SocketsCall::Socket {
-                protocol,
-                socket,
-                call,
-            } => {
-                let p = crate::wit_name(protocol);
-                match call {
-                    SocketCall::StartBind { address, .. } => {
-                        write!(f, "{p} bind socket {socket} to {address}")
-                    }
-                    SocketCall::StartConnect { address, .. } => {
-                        write!(f, "{p} connect socket {socket} to {address}")
-                    }
-                    SocketCall::Stream { remote: Some(a) } => {
-                        write!(f, "{p} stream socket {socket} to {a}")
-                    }
-                    SocketCall::Stream { remote: None } => write!(f, "{p} stream socket {socket}"),
-                    other => {
-                        let name = match serde_json::to_value(other) {
-                            Ok(serde_json::Value::String(s)) => s,
-                            Ok(serde_json::Value::Object(m)) => {
-                                let (k, v) = m.into_iter().next().unwrap_or_default();
-                                format!("{k}({v})")
-                            }
-                            _ => "?".into(),
-                        };
-                        write!(f, "{p} {name} socket {socket}")
-                    }
+            Call::InstanceNetwork(_) => f.write_str("wasi:sockets/instance-network()"),
+            Call::Create(c) => write!(
+                f,
+                "create {} socket ({})",
+                crate::wit_name(&c.protocol),
+                crate::wit_name(&c.family)
+            ),
+            Call::StartBind(c) => write!(
+                f,
+                "{} bind socket {} to {}",
+                crate::wit_name(&c.protocol),
+                c.socket,
+                c.address
+            ),
+            Call::StartConnect(c) => write!(
+                f,
+                "{} connect socket {} to {}",
+                crate::wit_name(&c.protocol),
+                c.socket,
+                c.address
+            ),
+            Call::Stream(c) => {
+                write!(f, "{} stream socket {}", crate::wit_name(&c.protocol), c.socket)?;
+                match c.remote {
+                    Some(a) => write!(f, " to {a}"),
+                    None => Ok(()),
                 }
             }
-            SocketsCall::ResolveAddresses { name, .. } => write!(f, "resolve-addresses {name:?}"),
-            SocketsCall::ResolveNextAddress { lookup } => {
-                write!(f, "resolve-next-address lookup {lookup}")
+            Call::ResolveAddresses(c) => write!(f, "resolve-addresses {:?}", c.name),
+            Call::ResolveNextAddress(c) => {
+                write!(f, "resolve-next-address lookup {}", c.lookup)
             }
-            SocketsCall::Receive { stream, max } => {
-                write!(f, "udp receive datagram stream {stream} (up to {max})")
-            }
-            SocketsCall::CheckSend { stream } => {
-                write!(f, "udp check-send datagram stream {stream}")
-            }
-            SocketsCall::Send { stream, datagrams } => {
-                write!(f, "udp send datagram stream {stream}:")?;
-                for d in datagrams {
-                    write!(f, " {} B hash {:016x}", d.len, d.hash)?;
+            Call::Receive(c) => write!(
+                f,
+                "udp receive datagram stream {} (up to {})",
+                c.stream, c.max
+            ),
+            Call::CheckSend(c) => write!(f, "udp check-send datagram stream {}", c.stream),
+            Call::Send(c) => {
+                write!(f, "udp send datagram stream {}:", c.stream)?;
+                for d in &c.datagrams {
+                    write!(f, " {} B hash {}", d.len, d.hash)?;
                     if let Some(to) = d.to {
                         write!(f, " to {to}")?;
                     }
@@ -470,6 +355,77 @@ impl fmt::Display for SocketsCall {
                 }
                 Ok(())
             }
+            other => {
+                // Every other socket method: `tcp keep-alive-enabled socket 0`,
+                // `tcp set-keep-alive-enabled(true) socket 0`.
+                let (protocol, socket) = other.socket().unwrap_or((Protocol::Tcp, 0));
+                write!(f, "{} {}", crate::wit_name(&protocol), crate::kebab(other.name()))?;
+                if let Some(v) = other.set_value() {
+                    write!(f, "({v})")?;
+                }
+                write!(f, " socket {socket}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn or_err<T>(
+            f: &mut fmt::Formatter<'_>,
+            r: &Result<T, ErrorCode>,
+            ok: impl FnOnce(&T) -> String,
+        ) -> fmt::Result {
+            match r {
+                Ok(v) => f.write_str(&ok(v)),
+                Err(e) => write!(f, "{e}"),
+            }
+        }
+        let done = |_: &()| "ok".to_string();
+        let number = |n: &u64| n.to_string();
+        match self {
+            Answer::InstanceNetwork(n) => write!(f, "network {n}"),
+            Answer::Create(r) => or_err(f, r, |s| format!("socket {s}")),
+            Answer::StartBind(r)
+            | Answer::FinishBind(r)
+            | Answer::StartConnect(r)
+            | Answer::StartListen(r)
+            | Answer::FinishListen(r)
+            | Answer::SetListenBacklogSize(r)
+            | Answer::SetKeepAliveEnabled(r)
+            | Answer::SetKeepAliveIdleTime(r)
+            | Answer::SetKeepAliveInterval(r)
+            | Answer::SetKeepAliveCount(r)
+            | Answer::SetHopLimit(r)
+            | Answer::SetReceiveBufferSize(r)
+            | Answer::SetSendBufferSize(r)
+            | Answer::Shutdown(r) => or_err(f, r, done),
+            Answer::FinishConnect(r) => or_err(f, r, |(i, o)| format!("ok ({i} in, {o} out)")),
+            Answer::Accept(r) => or_err(f, r, |(s, i, o)| format!("socket {s} ({i} in, {o} out)")),
+            Answer::Stream(r) => {
+                or_err(f, r, |(i, o)| format!("datagram streams {i} in, {o} out"))
+            }
+            Answer::LocalAddress(r) | Answer::RemoteAddress(r) => or_err(f, r, |a| a.to_string()),
+            Answer::IsListening(b) => write!(f, "{b}"),
+            Answer::AddressFamily(family) => f.write_str(&crate::wit_name(family)),
+            Answer::KeepAliveEnabled(r) => or_err(f, r, |b| b.to_string()),
+            Answer::KeepAliveIdleTime(r)
+            | Answer::KeepAliveInterval(r)
+            | Answer::ReceiveBufferSize(r)
+            | Answer::SendBufferSize(r)
+            | Answer::CheckSend(r)
+            | Answer::Send(r) => or_err(f, r, number),
+            Answer::KeepAliveCount(r) => or_err(f, r, |n| n.to_string()),
+            Answer::HopLimit(r) => or_err(f, r, |n| n.to_string()),
+            Answer::ResolveAddresses(r) => or_err(f, r, |l| format!("lookup {l}")),
+            Answer::ResolveNextAddress(r) => or_err(f, r, |a| match a {
+                Some(a) => a.to_string(),
+                None => "end".into(),
+            }),
+            Answer::Receive(r) => or_err(f, r, |d| {
+                let bytes: usize = d.iter().map(|d| d.data.0.len()).sum();
+                format!("{} datagrams, {bytes} B", d.len())
+            }),
         }
     }
 }

@@ -157,3 +157,81 @@ pub fn replay_edited(dir: &Path, app: &Path, trace: &wasm_rr_trace::Trace) -> Ru
 pub fn load(trace: &Path) -> wasm_rr_trace::Trace {
     wasm_rr_trace::Trace::from_bytes(&std::fs::read(trace).unwrap()).unwrap()
 }
+
+/// A `data` directory in `dir` holding `files` (name, contents); returns it and the
+/// `--dir HOST::data` flag that preopens it as `data`.
+pub fn data_dir(dir: &Path, files: &[(&str, &str)]) -> (PathBuf, String) {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for (name, contents) in files {
+        std::fs::write(data.join(name), contents).unwrap();
+    }
+    let preopen = format!("{}::data", data.display());
+    (data, preopen)
+}
+
+/// Asserts that `run` exited with 0 and that its stdout holds each of `lines`; `what` names it
+/// in the failure.
+pub fn assert_printed(run: &Run, lines: &[&str], what: &str) {
+    assert_eq!(run.code, Some(0), "{what}: {}", run.stderr());
+    let out = run.stdout();
+    for line in lines {
+        assert!(out.contains(line), "{what}: no {line:?} in:\n{out}");
+    }
+}
+
+/// Builds `app`'s self-replaying component for `trace` (in `dir`) and runs it on stock wasmtime
+/// `times` times with no stdin, env, args or flags; each run must print exactly what
+/// `recorded` did (stdout, stderr, exit status).
+pub fn assert_replays(dir: &Path, app: &Path, trace: &Path, recorded: &Run, times: usize) {
+    for attempt in 0..times {
+        let replayed = replay_on_wasmtime(dir, app, trace);
+        assert_eq!(
+            &replayed,
+            recorded,
+            "replay {attempt} of {} differs:\n--- recorded\n{}{}\n--- replayed\n{}{}",
+            app.display(),
+            recorded.stdout(),
+            recorded.stderr(),
+            replayed.stdout(),
+            replayed.stderr()
+        );
+    }
+}
+
+/// The imports and exports of the component at `path`.
+pub fn world_of(path: &Path) -> (Vec<String>, Vec<String>) {
+    wasm_rr_composer::component_world(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// `wasm-rr record APP EXTRA -- ARGS` in `dir` (so the trace is `dir/wasm-rr-trace.cbor` unless
+/// `extra` names another), with `stdin`.
+pub fn record_embedded(
+    dir: &Path,
+    app: &Path,
+    extra: &[&str],
+    args: &[&str],
+    stdin: Option<&[u8]>,
+) -> Run {
+    run(
+        wasm_rr()
+            .current_dir(dir)
+            .arg("record")
+            .arg(app)
+            .args(extra)
+            .arg("--")
+            .args(args),
+        stdin,
+    )
+}
+
+/// `wasm-rr replay APP [TRACE]` in `dir`, with no stdin (the default trace when `trace` is
+/// `None`).
+pub fn replay_embedded(dir: &Path, app: &Path, trace: Option<&Path>) -> Run {
+    let mut cmd = wasm_rr();
+    cmd.current_dir(dir).arg("replay").arg(app);
+    if let Some(t) = trace {
+        cmd.arg(t);
+    }
+    run(&mut cmd, None)
+}

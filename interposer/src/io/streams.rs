@@ -1,60 +1,50 @@
 //! `wasi:io/streams`: the interposer's `input-stream` and `output-stream` resources.
 //!
-//! Reads, skips and `check-write` permits are logged with their results. Writes are logged as
-//! their length and [`wasm_rr_trace::output_hash`]; the replayer checks both and still sends the
-//! bytes to the host's stdout or stderr. `splice` is carried out as a logged read and a logged
-//! write, so it replays like any other read and write.
+//! Reads, skips and `check-write` permits are recorded with their results. Writes are recorded
+//! as their length and [`wasm_rr_trace::output_hash`]; replay checks both and still sends the
+//! bytes of stdout and stderr to the host's. `splice` is carried out as a recorded read and a
+//! recorded write, so it replays like any other read and write.
 
-use crate::Interposer;
 use crate::exports::wasi::io::streams as api;
 use crate::io::error::Error;
 use crate::io::poll::new_pollable;
+use crate::rr::created::Counter;
 use crate::wasi::io::streams as host;
+use crate::{Interposer, rr};
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::rc::Rc;
-#[cfg(not(feature = "replay"))]
-use wasm_rr_trace::Bytes;
-#[cfg(feature = "replay")]
-use wasm_rr_trace::Call;
-use wasm_rr_trace::{Event, ReadResult, StreamError, StreamId, WriteOp};
-
-/// What an input stream wraps: the host's stream when recording, nothing when replaying.
-#[cfg(not(feature = "replay"))]
-pub type HostInput = Rc<host::InputStream>;
-/// What an input stream wraps: the host's stream when recording, nothing when replaying.
-#[cfg(feature = "replay")]
-pub type HostInput = ();
+use wasm_rr_trace::streams as ev;
+use wasm_rr_trace::{Fixed64, StreamError, StreamId, WriteOp};
 
 /// The exported `input-stream` resource.
 pub struct InputStream {
     id: StreamId,
-    #[cfg_attr(feature = "replay", allow(dead_code))]
-    host: HostInput,
+    /// The host's stream (recording).
+    host: Option<Rc<host::InputStream>>,
     /// The host resource this stream is a child of (a socket), kept alive until the stream is
     /// dropped (fields drop in order: the host stream first), so that a guest dropping the
     /// socket first behaves the same recording and replaying.
-    _parent: Option<Rc<dyn std::any::Any>>,
+    _parent: Option<Rc<dyn Any>>,
 }
-
-/// What an output stream wraps: the host's stream when recording.
-#[cfg(not(feature = "replay"))]
-pub type HostOutput = Rc<host::OutputStream>;
-/// What an output stream wraps: when replaying, the host's stdout or stderr (which replayed
-/// output still reaches), and nothing for other streams (a file's writes are only checked).
-#[cfg(feature = "replay")]
-pub type HostOutput = Option<Rc<host::OutputStream>>;
 
 /// The exported `output-stream` resource.
 pub struct OutputStream {
     id: StreamId,
-    host: HostOutput,
+    /// Where the bytes go: recording, the host's stream; replaying, the host's stdout or
+    /// stderr for those two streams (replayed output still reaches them), and nowhere for the
+    /// others (a file's writes are only checked).
+    host: Option<Rc<host::OutputStream>>,
     /// See [`InputStream`]'s.
-    _parent: Option<Rc<dyn std::any::Any>>,
+    _parent: Option<Rc<dyn Any>>,
 }
 
 thread_local! {
     /// Streams of network connections (see [`mark_network`]).
-    static NETWORK: std::cell::RefCell<std::collections::BTreeSet<u32>> =
-        const { std::cell::RefCell::new(std::collections::BTreeSet::new()) };
+    static NETWORK: RefCell<BTreeSet<u32>> = const { RefCell::new(BTreeSet::new()) };
+    /// Numbers for streams other than stdio (recording).
+    pub static STREAMS: Counter = const { Counter::new(StreamId::FIRST_OTHER) };
 }
 
 /// Marks `id` as a network connection's stream: like stdio, its calls may block for long.
@@ -63,36 +53,27 @@ pub fn mark_network(id: StreamId) {
 }
 
 /// Whether `id` is stdin, stdout, stderr or a network stream: the streams whose calls may block
-/// for long, or whose output must be in the trace before the guest can trap (see `rr.rs`).
+/// for long, or whose output must be in the trace before the guest can trap (see `rr`).
 fn is_stdio(id: StreamId) -> bool {
     id.0 < StreamId::FIRST_OTHER || NETWORK.with_borrow(|n| n.contains(&id.0))
 }
 
-#[cfg(not(feature = "replay"))]
-thread_local! {
-    static NEXT_STREAM: std::cell::Cell<u32> = const { std::cell::Cell::new(StreamId::FIRST_OTHER) };
+/// Recording: keeps a new host stream (for [`rr::Live::created`]) and gives it the number of
+/// the next stream that is not stdio.
+pub fn keep_stream<T: 'static>(host: T) -> StreamId {
+    StreamId(rr::created::put(Rc::new(host), &STREAMS))
 }
 
-/// Recording: the number of the next stream that is not stdio.
-#[cfg(not(feature = "replay"))]
-pub fn next_stream_id() -> StreamId {
-    NEXT_STREAM.with(|n| {
-        let id = n.get();
-        n.set(id + 1);
-        StreamId(id)
-    })
-}
-
-/// A new exported `input-stream` named `id` in the trace.
-pub fn new_input(id: StreamId, host: HostInput) -> api::InputStream {
+/// A new exported `input-stream` named `id` in the trace (recording: wrapping `host`).
+pub fn new_input(id: StreamId, host: Option<Rc<host::InputStream>>) -> api::InputStream {
     new_child_input(id, host, None)
 }
 
 /// A new exported `input-stream` named `id`, a child of the host resource `parent`.
 pub fn new_child_input(
     id: StreamId,
-    host: HostInput,
-    parent: Option<Rc<dyn std::any::Any>>,
+    host: Option<Rc<host::InputStream>>,
+    parent: Option<Rc<dyn Any>>,
 ) -> api::InputStream {
     api::InputStream::new(InputStream {
         id,
@@ -101,17 +82,17 @@ pub fn new_child_input(
     })
 }
 
-/// A new exported `output-stream` named `id` in the trace, writing to the host's stdout or
-/// stderr (recording: to `host`).
-pub fn new_output(id: StreamId, host: HostOutput) -> api::OutputStream {
+/// A new exported `output-stream` named `id` in the trace, writing to `host` (see
+/// [`OutputStream`]).
+pub fn new_output(id: StreamId, host: Option<Rc<host::OutputStream>>) -> api::OutputStream {
     new_child_output(id, host, None)
 }
 
 /// A new exported `output-stream` named `id`, a child of the host resource `parent`.
 pub fn new_child_output(
     id: StreamId,
-    host: HostOutput,
-    parent: Option<Rc<dyn std::any::Any>>,
+    host: Option<Rc<host::OutputStream>>,
+    parent: Option<Rc<dyn Any>>,
 ) -> api::OutputStream {
     api::OutputStream::new(OutputStream {
         id,
@@ -120,8 +101,7 @@ pub fn new_child_output(
     })
 }
 
-/// A host `stream-error` as logged: `last-operation-failed` keeps the error's debug string.
-#[cfg(not(feature = "replay"))]
+/// A host `stream-error` as recorded: `last-operation-failed` keeps the error's debug string.
 fn from_host(e: host::StreamError) -> StreamError {
     match e {
         host::StreamError::Closed => StreamError::Closed,
@@ -141,56 +121,58 @@ fn to_wit(e: StreamError) -> api::StreamError {
 }
 
 impl InputStream {
+    /// The host's stream (recording only).
+    fn host(&self) -> &host::InputStream {
+        self.host
+            .as_deref()
+            .expect("a recorded stream wraps the host's")
+    }
+
     fn read(&self, len: u64, blocking: bool) -> Result<Vec<u8>, api::StreamError> {
         let stream = self.id;
-        // Recording: the data moves into the event and back out of it, never copied.
-        #[cfg(not(feature = "replay"))]
-        let event = {
-            let r = if blocking {
-                if is_stdio(stream) {
-                    crate::rr::flush();
-                }
-                self.host.blocking_read(len)
-            } else {
-                self.host.read(len)
-            };
-            let event = Event::Read {
+        rr::call(
+            ev::Read {
                 stream,
                 len,
                 blocking,
-                result: r.map(Bytes).map_err(from_host),
-            };
-            crate::rr::log(&event);
-            event
-        };
-        #[cfg(feature = "replay")]
-        let event = crate::rr::next(Call::Read {
-            stream,
-            len,
-            blocking,
-        });
-        let result: ReadResult = match event {
-            Event::Read { result, .. } => result,
-            other => crate::rr::bad_event(other),
-        };
-        result.map(|b| b.0).map_err(to_wit)
+            },
+            || {
+                let r = if blocking {
+                    if is_stdio(stream) {
+                        rr::flush();
+                    }
+                    self.host().blocking_read(len)
+                } else {
+                    self.host().read(len)
+                };
+                r.map(wasm_rr_trace::Bytes).map_err(from_host)
+            },
+        )
+        .map(|b| b.0)
+        .map_err(to_wit)
     }
 
     fn skip(&self, len: u64, blocking: bool) -> Result<u64, api::StreamError> {
         let stream = self.id;
-        let result = rr!({
+        rr::call(
+            ev::Skip {
+                stream,
+                len,
+                blocking,
+            },
+            || {
                 let r = if blocking {
                     if is_stdio(stream) {
-                        crate::rr::flush();
+                        rr::flush();
                     }
-                    self.host.blocking_skip(len)
+                    self.host().blocking_skip(len)
                 } else {
-                    self.host.skip(len)
+                    self.host().skip(len)
                 };
                 r.map_err(from_host)
-            } => |r| Event::Skip { stream, len, blocking, result: r.clone() };
-            replay Call::Skip { stream, len, blocking }, Event::Skip { result, .. } => result);
-        result.map_err(to_wit)
+            },
+        )
+        .map_err(to_wit)
     }
 }
 
@@ -212,10 +194,10 @@ impl api::GuestInputStream for InputStream {
     }
 
     fn subscribe(&self) -> api::Pollable {
-        #[cfg(not(feature = "replay"))]
-        return new_pollable(self.host.subscribe(), Some(self.host.clone()));
-        #[cfg(feature = "replay")]
-        new_pollable((), None)
+        new_pollable(
+            rr::live(|| self.host().subscribe()),
+            self.host.clone().map(|h| h as Rc<dyn Any>),
+        )
     }
 }
 
@@ -223,8 +205,15 @@ impl api::GuestInputStream for InputStream {
 const MAX_BLOCKING_WRITE: usize = 4096;
 
 impl OutputStream {
-    /// Performs (recording) or checks and re-performs (replaying) one write. `data` is `None`
-    /// for the zeroes methods, whose length is `len`.
+    /// The host's stream (recording only).
+    fn host(&self) -> &host::OutputStream {
+        self.host
+            .as_deref()
+            .expect("a recorded stream wraps the host's")
+    }
+
+    /// Performs (recording) or checks and re-performs on stdout and stderr (replaying) one
+    /// write. `data` is `None` for the zeroes methods, whose length is `len`.
     fn write(&self, op: WriteOp, data: Option<&[u8]>, len: u64) -> Result<(), api::StreamError> {
         let stream = self.id;
         let blocking = matches!(
@@ -233,41 +222,44 @@ impl OutputStream {
         );
         if blocking && len > MAX_BLOCKING_WRITE as u64 {
             // wasmtime traps on this; trap the same way when replaying.
-            crate::rr::guest_error(&format!(
+            rr::guest_error(&format!(
                 "{} was given {len} bytes; WASI allows at most {MAX_BLOCKING_WRITE}",
                 op.wit_name()
             ));
         }
-        let hash = data.map_or(0, wasm_rr_trace::output_hash);
+        let hash = Fixed64(data.map_or(0, wasm_rr_trace::output_hash));
         let stdio = is_stdio(stream);
         // The host may block or trap here: the trace must hold everything before this call.
         if stdio {
-            crate::rr::flush();
+            rr::flush();
         }
-        let result = rr!({
+        let call = ev::Write {
+            stream,
+            op,
+            len,
+            hash,
+        };
+        let result = rr::call(call, || {
+            let h = self.host();
             let r = match (op, data) {
-                (WriteOp::Write, Some(d)) => self.host.write(d),
-                (WriteOp::BlockingWriteAndFlush, Some(d)) => self.host.blocking_write_and_flush(d),
-                (WriteOp::WriteZeroes, _) => self.host.write_zeroes(len),
-                _ => self.host.blocking_write_zeroes_and_flush(len),
+                (WriteOp::Write, Some(d)) => h.write(d),
+                (WriteOp::BlockingWriteAndFlush, Some(d)) => h.blocking_write_and_flush(d),
+                (WriteOp::WriteZeroes, _) => h.write_zeroes(len),
+                _ => h.blocking_write_zeroes_and_flush(len),
             };
             r.map_err(from_host)
-        } => |r| Event::Write { stream, op, len, hash, result: r.clone() };
-        replay Call::Write { stream, op, len, hash }, Event::Write { result, .. } => {
-            if result.is_ok() {
-                self.replay_output(data, len);
-            }
-            result
         });
+        if rr::REPLAYING && result.is_ok() {
+            self.replay_output(data, len);
+        }
         // A write is a point the trace must reach before the guest can trap.
         if stdio {
-            crate::rr::flush();
+            rr::flush();
         }
         result.map_err(to_wit)
     }
 
     /// Sends replayed output to the host's stream (stdout and stderr only).
-    #[cfg(feature = "replay")]
     fn replay_output(&self, data: Option<&[u8]>, len: u64) {
         let Some(host) = &self.host else {
             return;
@@ -290,16 +282,19 @@ impl OutputStream {
         let stream = self.id;
         let stdio = is_stdio(stream);
         if stdio {
-            crate::rr::flush();
+            rr::flush();
         }
-        let result = rr!({
-                let r = if blocking { self.host.blocking_flush() } else { self.host.flush() };
-                r.map_err(from_host)
-            } => |r| Event::Flush { stream, blocking, result: r.clone() };
-            replay Call::Flush { stream, blocking }, Event::Flush { result, .. } => result);
+        let result = rr::call(ev::Flush { stream, blocking }, || {
+            let r = if blocking {
+                self.host().blocking_flush()
+            } else {
+                self.host().flush()
+            };
+            r.map_err(from_host)
+        });
         // Like a write, a flush may be the guest's last call before it traps.
         if stdio {
-            crate::rr::flush();
+            rr::flush();
         }
         result.map_err(to_wit)
     }
@@ -307,11 +302,10 @@ impl OutputStream {
 
 impl api::GuestOutputStream for OutputStream {
     fn check_write(&self) -> Result<u64, api::StreamError> {
-        let stream = self.id;
-        let result = rr!(self.host.check_write().map_err(from_host)
-            => |r| Event::CheckWrite { stream, result: r.clone() };
-            replay Call::CheckWrite { stream }, Event::CheckWrite { result, .. } => result);
-        result.map_err(to_wit)
+        rr::call(ev::CheckWrite { stream: self.id }, || {
+            self.host().check_write().map_err(from_host)
+        })
+        .map_err(to_wit)
     }
 
     fn write(&self, contents: Vec<u8>) -> Result<(), api::StreamError> {
@@ -336,10 +330,10 @@ impl api::GuestOutputStream for OutputStream {
     }
 
     fn subscribe(&self) -> api::Pollable {
-        #[cfg(not(feature = "replay"))]
-        return new_pollable(self.host.subscribe(), Some(self.host.clone()));
-        #[cfg(feature = "replay")]
-        new_pollable((), None)
+        new_pollable(
+            rr::live(|| self.host().subscribe()),
+            self.host.clone().map(|h| h as Rc<dyn Any>),
+        )
     }
 
     fn write_zeroes(&self, len: u64) -> Result<(), api::StreamError> {

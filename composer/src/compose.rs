@@ -1,0 +1,367 @@
+//! The composition itself, in named steps on a `wac-graph` graph: add the interposer, embed the
+//! blob, plug the replay stubs, plug the guest's imports, add the HTTP mailbox, pass the guest's
+//! exports through, encode and check. [`Mode`] says which component is being made.
+
+use crate::stubs::{TypeImport, type_stubs};
+use crate::{
+    EMBEDDED_INTERFACE, INCOMING_HANDLER, Interposers, WrapError, blob_provider, is_http_handler,
+    split_version,
+};
+use std::collections::BTreeSet;
+use wac_graph::types::{ItemKind, Package, Type, are_semver_compatible};
+use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
+use wasm_rr_trace::WASI_VERSION;
+
+/// The recorder's import through which the handler wrapper hands it incoming requests.
+const HTTP_MAILBOX: &str = "wasm-rr:http/mailbox";
+
+/// Which component a composition makes.
+#[derive(Clone, Copy)]
+pub enum Mode<'a> {
+    /// The recording component: the recorder, configured with `config` (a CBOR
+    /// `RecordConfig`).
+    Record {
+        /// What the recorder reads at start.
+        config: &'a [u8],
+    },
+    /// The self-replaying component: the replayer, with `trace` (a packed trace) embedded.
+    Replay {
+        /// The trace it replays.
+        trace: &'a [u8],
+    },
+    /// The replayer importing `wasm-rr:rr/embedded`, which the `wasm-rr` host serves.
+    ReplayOpen,
+}
+
+impl Mode<'_> {
+    fn records(self) -> bool {
+        matches!(self, Mode::Record { .. })
+    }
+}
+
+fn compose_err(e: impl std::fmt::Display) -> WrapError {
+    WrapError::Compose(format!("{e:#}"))
+}
+
+/// A composition being built.
+struct Composition<'p> {
+    graph: CompositionGraph,
+    parts: &'p Interposers<'p>,
+    interposer_pkg: PackageId,
+    interposer: NodeId,
+    guest_pkg: PackageId,
+    guest: NodeId,
+}
+
+impl<'p> Composition<'p> {
+    /// Registers the guest and the interposer and instantiates both.
+    fn new(guest: &[u8], interposer: &[u8], parts: &'p Interposers<'p>) -> Result<Self, WrapError> {
+        let mut graph = CompositionGraph::new();
+        let interposer_pkg = register(&mut graph, "wasm-rr:interposer", interposer)?;
+        let guest_pkg = register(&mut graph, "wasm-rr:guest", guest)?;
+        let interposer_node = graph.instantiate(interposer_pkg);
+        let guest = graph.instantiate(guest_pkg);
+        Ok(Composition {
+            graph,
+            parts,
+            interposer_pkg,
+            interposer: interposer_node,
+            guest_pkg,
+            guest,
+        })
+    }
+
+    fn register(&mut self, name: &str, bytes: &[u8]) -> Result<PackageId, WrapError> {
+        register(&mut self.graph, name, bytes)
+    }
+
+    /// A new instance of the component `bytes`, registered as `name`.
+    fn add(&mut self, name: &str, bytes: &[u8]) -> Result<(PackageId, NodeId), WrapError> {
+        let pkg = self.register(name, bytes)?;
+        Ok((pkg, self.graph.instantiate(pkg)))
+    }
+
+    fn exports(&self, pkg: PackageId) -> Vec<String> {
+        let ty = self.graph[pkg].ty();
+        self.graph.types()[ty].exports.keys().cloned().collect()
+    }
+
+    fn imports(&self, pkg: PackageId) -> Vec<String> {
+        let ty = self.graph[pkg].ty();
+        self.graph.types()[ty].imports.keys().cloned().collect()
+    }
+
+    fn alias(&mut self, instance: NodeId, export: &str) -> Result<NodeId, WrapError> {
+        self.graph
+            .alias_instance_export(instance, export)
+            .map_err(compose_err)
+    }
+
+    /// Plugs `from`'s export `export` into `into`'s import `import`.
+    fn plug(
+        &mut self,
+        from: NodeId,
+        export: &str,
+        into: NodeId,
+        import: &str,
+    ) -> Result<(), WrapError> {
+        let node = self.alias(from, export)?;
+        self.graph
+            .set_instantiation_argument(into, import, node)
+            .map_err(|e| WrapError::PlugFailed {
+                import: import.to_string(),
+                export: export.to_string(),
+                reason: format!("{:#}", anyhow::Error::from(e)),
+            })
+    }
+
+    /// Exports `instance`'s export `name` from the composed component under the same name.
+    fn export(&mut self, instance: NodeId, name: &str) -> Result<(), WrapError> {
+        self.export_as(instance, name, name)
+    }
+
+    /// Exports `instance`'s export `name` from the composed component as `as_name`.
+    fn export_as(&mut self, instance: NodeId, name: &str, as_name: &str) -> Result<(), WrapError> {
+        let node = self.alias(instance, name)?;
+        self.graph.export(node, as_name).map_err(compose_err)
+    }
+
+    /// Step: serves `blob` (the recorder's configuration, or the trace) to the interposer's
+    /// `wasm-rr:rr/embedded`.
+    fn embed(&mut self, blob: &[u8]) -> Result<(), WrapError> {
+        let provider = blob_provider(blob).map_err(compose_err)?;
+        let (_, inst) = self.add("wasm-rr:blob", &provider)?;
+        self.plug(
+            inst,
+            EMBEDDED_INTERFACE,
+            self.interposer,
+            EMBEDDED_INTERFACE,
+        )
+    }
+
+    /// Step (replaying): plugs the interposer's imports that the host must not serve: the
+    /// inert `wasi:cli` exports of the replay stubs for its own runtime, and type stubs for the
+    /// host interfaces only the recorder calls, which the replayer imports only for their
+    /// resource types.
+    ///
+    /// Errors: [`WrapError::Hole`] when the replayer imports a function of such an interface
+    /// (a bug: it would reach the host).
+    fn plug_replay_stubs(&mut self, host_imports: &BTreeSet<String>) -> Result<(), WrapError> {
+        let (stubs_pkg, stubs) = self.add("wasm-rr:replay-stubs", self.parts.replay_stubs)?;
+        let inert = self.exports(stubs_pkg);
+        let mut typed = Vec::new();
+        let types = self.graph.types();
+        for (name, kind) in &types[self.graph[self.interposer_pkg].ty()].imports {
+            if inert.contains(name) {
+                continue;
+            }
+            if host_imports.contains(name) || name == EMBEDDED_INTERFACE {
+                continue;
+            }
+            let ItemKind::Instance(id) = kind else {
+                return Err(WrapError::Hole(name.clone()));
+            };
+            let mut resources = Vec::new();
+            for (item, kind) in &types[*id].exports {
+                match kind {
+                    ItemKind::Type(Type::Resource(_)) => resources.push(item.clone()),
+                    _ => return Err(WrapError::Hole(format!("{name}#{item}"))),
+                }
+            }
+            typed.push(TypeImport {
+                name: name.clone(),
+                resources,
+            });
+        }
+        let wanted = self.imports(self.interposer_pkg);
+        for export in &inert {
+            if wanted.contains(export) {
+                self.plug(stubs, export, self.interposer, export)?;
+            }
+        }
+        if !typed.is_empty() {
+            let (_, type_stubs) = self.add("wasm-rr:type-stubs", &type_stubs(&typed)?)?;
+            for import in &typed {
+                self.plug(type_stubs, &import.name, self.interposer, &import.name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Step: plugs every import of the guest into the interposer's export of the same
+    /// interface (any compatible version), and checks that none is left to the host.
+    fn plug_guest_imports(&mut self) -> Result<(), WrapError> {
+        let interposer_exports = self.exports(self.interposer_pkg);
+        let guest_imports = self.imports(self.guest_pkg);
+        for import in &guest_imports {
+            let export = interposer_exports
+                .iter()
+                .find(|e| are_semver_compatible(e, import))
+                .ok_or_else(|| WrapError::Unsupported {
+                    import: import.clone(),
+                    reason: "the interposer has no export for it".into(),
+                })?
+                .clone();
+            self.plug(self.interposer, &export, self.guest, import)?;
+        }
+        let satisfied: BTreeSet<String> = self
+            .graph
+            .get_instantiation_arguments(self.guest)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        match guest_imports.iter().find(|i| !satisfied.contains(*i)) {
+            Some(hole) => Err(WrapError::Hole(hole.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Step (recording): the recorder's `wasi:http` build takes incoming requests from the
+    /// mailbox, which it shares with the handler wrapper.
+    fn add_mailbox(&mut self) -> Result<Option<NodeId>, WrapError> {
+        if !self
+            .imports(self.interposer_pkg)
+            .iter()
+            .any(|i| i == HTTP_MAILBOX)
+        {
+            return Ok(None);
+        }
+        let (_, mailbox) = self.add("wasm-rr:http-mailbox", self.parts.http_mailbox)?;
+        self.plug(mailbox, HTTP_MAILBOX, self.interposer, HTTP_MAILBOX)?;
+        Ok(Some(mailbox))
+    }
+
+    /// Step: passes the guest's exports through. `wasi:cli/run` goes through the run wrapper;
+    /// an HTTP handler through the handler wrapper (recording) or the replay driver (replaying,
+    /// which makes the component a command).
+    fn pass_exports(&mut self, records: bool, mailbox: Option<NodeId>) -> Result<(), WrapError> {
+        let guest_exports = self.exports(self.guest_pkg);
+        let handler = is_http_handler(&guest_exports);
+        if !handler
+            && !guest_exports
+                .iter()
+                .any(|e| split_version(e).0 == "wasi:cli/run")
+        {
+            return Err(WrapError::NotACommand);
+        }
+        for export in guest_exports {
+            match split_version(&export).0 {
+                // A server built as a command (wstd's `http_server`): its `run` is not what a
+                // host calls, and a request trace replays through the driver's `run`.
+                "wasi:cli/run" if handler => {}
+                "wasi:cli/run" => self.wrap_run(&export)?,
+                INCOMING_HANDLER => self.wrap_handler(&export, records, mailbox)?,
+                _ => self.export(self.guest, &export)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The guest's `wasi:cli/run` export `export`, through the run wrapper, exported under the
+    /// guest's name for it.
+    fn wrap_run(&mut self, export: &str) -> Result<(), WrapError> {
+        let (_, wrapper) = self.add("wasm-rr:run-wrapper", self.parts.run_wrapper)?;
+        let run = format!("wasi:cli/run@{WASI_VERSION}");
+        self.plug(self.guest, export, wrapper, &run)?;
+        self.plug(
+            self.interposer,
+            "wasm-rr:rr/control",
+            wrapper,
+            "wasm-rr:rr/control",
+        )?;
+        self.export_as(wrapper, &run, export)
+    }
+
+    /// The guest's `wasi:http/incoming-handler` export `export`: recording, through the
+    /// handler wrapper; replaying, driven by the replay driver, which exports `wasi:cli/run`.
+    fn wrap_handler(
+        &mut self,
+        export: &str,
+        records: bool,
+        mailbox: Option<NodeId>,
+    ) -> Result<(), WrapError> {
+        let glue = if records {
+            self.parts.handler_wrapper
+        } else {
+            self.parts.serve_driver
+        };
+        let (_, inst) = self.add("wasm-rr:http-glue", glue)?;
+        let types = format!("wasi:http/types@{WASI_VERSION}");
+        self.plug(self.interposer, &types, inst, "wasm-rr:handler/guest-types")?;
+        self.plug(
+            self.interposer,
+            "wasm-rr:http/entry",
+            inst,
+            "wasm-rr:handler/entry",
+        )?;
+        self.plug(self.guest, export, inst, "wasm-rr:handler/guest-handler")?;
+        if records {
+            let mailbox = mailbox
+                .ok_or_else(|| WrapError::Compose("the recorder has no HTTP mailbox".into()))?;
+            self.plug(mailbox, HTTP_MAILBOX, inst, HTTP_MAILBOX)?;
+            self.export(inst, &format!("{INCOMING_HANDLER}@{WASI_VERSION}"))
+        } else {
+            self.export(inst, &format!("wasi:cli/run@{WASI_VERSION}"))
+        }
+    }
+
+    /// Step: encodes the composed component and checks that it imports nothing from the host
+    /// but `allowed`.
+    fn encode(self, allowed: &BTreeSet<String>) -> Result<Vec<u8>, WrapError> {
+        let bytes = self
+            .graph
+            // Validated by `validate` where the component is written out (`wasm-rr wrap`); the
+            // embedded host skips it (10 ms, a third of wrapping time), as its inputs are
+            // checked.
+            .encode(EncodeOptions {
+                validate: false,
+                ..Default::default()
+            })
+            .map_err(compose_err)?;
+        let (imports, _) = crate::component_world_unchecked(&bytes)?;
+        match imports.iter().find(|i| !allowed.contains(*i)) {
+            Some(hole) => Err(WrapError::Hole(hole.clone())),
+            None => Ok(bytes),
+        }
+    }
+}
+
+fn register(
+    graph: &mut CompositionGraph,
+    name: &str,
+    bytes: &[u8],
+) -> Result<PackageId, WrapError> {
+    let pkg =
+        Package::from_bytes(name, None, bytes.to_vec(), graph.types_mut()).map_err(compose_err)?;
+    graph.register_package(pkg).map_err(compose_err)
+}
+
+/// Composes `interposer` in front of `guest` for `mode`: the interposer build, the blob, the
+/// stubs and the glue it needs; the result may import from the host nothing but
+/// `host_imports`.
+///
+/// Errors: every [`WrapError`] a step gives.
+pub fn compose(
+    guest: &[u8],
+    interposer: &[u8],
+    parts: &Interposers,
+    mode: Mode,
+    host_imports: &BTreeSet<String>,
+) -> Result<Vec<u8>, WrapError> {
+    let mut c = Composition::new(guest, interposer, parts)?;
+    match mode {
+        Mode::Record { config } => c.embed(config)?,
+        Mode::Replay { trace } => c.embed(trace)?,
+        Mode::ReplayOpen => {}
+    }
+    if !mode.records() {
+        c.plug_replay_stubs(host_imports)?;
+    }
+    c.plug_guest_imports()?;
+    let mailbox = if mode.records() {
+        c.add_mailbox()?
+    } else {
+        None
+    };
+    c.pass_exports(mode.records(), mailbox)?;
+    c.encode(host_imports)
+}

@@ -1,0 +1,146 @@
+//! The replayer: reads the trace that `wasm-rr wrap --replay` embedded (import
+//! `wasm-rr:rr/embedded`) one block at a time, without copying the whole, and decodes one event
+//! at a time. Every call asks [`answer`] for its answer and gets it only if the next event is
+//! that very call with the same arguments; otherwise the replay stops with a divergence report
+//! and exit status 1.
+//!
+//! Replay goes strictly in recorded order; other ways of finding a call's answer (stopping at
+//! an event, matching calls to recorded ones) would take the place of `Replayer::next` and
+//! [`answer`].
+
+use super::fatal;
+use crate::wasm_rr::rr::embedded;
+use std::cell::RefCell;
+use std::fmt::Write;
+use wasm_rr_trace::{Call, Event, Reader, Request, Source};
+
+/// How many events before a divergence the report shows.
+const RECENT: u64 = 5;
+
+/// The embedded trace, read piece by piece (no copy of the whole).
+struct Embedded {
+    size: u64,
+}
+
+impl Source for Embedded {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read(&mut self, offset: u64, len: u64, out: &mut Vec<u8>) {
+        out.extend_from_slice(&embedded::read(offset, len));
+    }
+}
+
+struct Replayer {
+    reader: Reader<Embedded>,
+    /// The last event handed out was one that ends a run.
+    ended: bool,
+}
+
+thread_local! {
+    static REPLAYER: RefCell<Option<Replayer>> = const { RefCell::new(None) };
+}
+
+fn unusable(e: impl std::fmt::Display) -> ! {
+    fatal(&format!("the embedded trace is unusable: {e}"))
+}
+
+fn open() -> Reader<Embedded> {
+    let source = Embedded {
+        size: embedded::size(),
+    };
+    let (_, reader) = Reader::new(source).unwrap_or_else(|e| unusable(e));
+    reader
+}
+
+impl Replayer {
+    fn open() -> Replayer {
+        Replayer {
+            reader: open(),
+            ended: false,
+        }
+    }
+
+    /// The next event, which answers the guest's next call; otherwise (the end of the trace)
+    /// the replay stops with a divergence, the guest having made `call`.
+    fn next(&mut self, call: impl FnOnce() -> Call) -> (u64, Event) {
+        let index = self.reader.index();
+        match self.reader.next_event() {
+            Ok(Some(event)) => {
+                self.ended = matches!(&event.call, Call::Cli(c) if c.ends_run());
+                (index, event)
+            }
+            Ok(None) => {
+                let end = if self.ended {
+                    "the end of the trace"
+                } else {
+                    "the end of the trace (the recorded run stopped here without exiting: it trapped or was killed, or the trace was cut)"
+                };
+                diverge(index, end, &call().to_string(), None)
+            }
+            Err(e) => unusable(e),
+        }
+    }
+}
+
+/// Stops the replay: the guest made `actual` where the trace holds `expected` at `index`.
+/// Reads the trace again from its start to show the events before.
+fn diverge(index: u64, expected: &str, actual: &str, difference: Option<String>) -> ! {
+    let mut msg =
+        format!("replay diverged at event {index}\n  expected: {expected}\n  actual:   {actual}");
+    if let Some(d) = difference {
+        let _ = write!(msg, "\n  difference: {d}");
+    }
+    if index == 0 {
+        msg.push_str("\n  (no events before it)");
+    } else {
+        msg.push_str("\n  last events:");
+        let mut reader = open();
+        let first = index.saturating_sub(RECENT);
+        while reader.index() < index {
+            let i = reader.index();
+            match reader.next_event() {
+                Ok(Some(e)) if i >= first => {
+                    let _ = write!(msg, "\n    #{i} {e}");
+                }
+                Ok(Some(_)) => {}
+                _ => break,
+            }
+        }
+    }
+    fatal(&msg)
+}
+
+/// Loads the embedded trace.
+pub fn start() {
+    REPLAYER.with_borrow_mut(|r| {
+        r.get_or_insert_with(Replayer::open);
+    });
+}
+
+/// The recorded answer to `call`, the guest's next call, if the next event is that very call
+/// with the same arguments; otherwise the replay stops with a divergence.
+#[inline]
+pub fn answer<C: Request>(call: C) -> C::Answer {
+    let (index, event) = REPLAYER.with_borrow_mut(|slot| {
+        slot.get_or_insert_with(Replayer::open)
+            .next(|| call.clone().into_call())
+    });
+    if C::of_call(&event.call) != Some(&call) {
+        let call = call.into_call();
+        diverge(
+            index,
+            &event.call.to_string(),
+            &call.to_string(),
+            event.call.difference(&call),
+        );
+    }
+    // Equal calls have answers of the same kind.
+    C::take_answer(event.answer).unwrap_or_else(|answer| {
+        fatal(&format!(
+            "internal error: the answer `{answer}` does not answer `{}`",
+            event.call
+        ))
+    })
+}
