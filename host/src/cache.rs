@@ -2,7 +2,10 @@
 //! composing it (about 20 ms, which is a fifth of a short run): `$XDG_CACHE_HOME/wasm-rr`, else
 //! `~/.cache/wasm-rr`, one file per (kind, app sha256, wasm-rr version, interposer builds). A
 //! cache that cannot be read or written is skipped silently; `WASM_RR_NO_CACHE=1` turns it off.
+//! Each file ends with the SHA-256 of the component before it (32 bytes): a file that does not
+//! match (damaged, truncated, or written by something else) is composed again and replaced.
 
+use sha2::Digest;
 use std::path::PathBuf;
 
 fn dir() -> Option<PathBuf> {
@@ -30,10 +33,17 @@ pub fn composed<E>(
         env!("CARGO_PKG_VERSION"),
         crate::components::ID
     ));
-    if let Ok(bytes) = std::fs::read(&file) {
+    if let Ok(mut bytes) = std::fs::read(&file)
+        && let Some(at) = bytes.len().checked_sub(32)
+        && sha2::Sha256::digest(&bytes[..at])[..] == bytes[at..]
+    {
+        bytes.truncate(at);
         return Ok(bytes);
     }
-    let bytes = compose()?;
+    let mut bytes = compose()?;
+    let len = bytes.len();
+    let sum = sha2::Sha256::digest(&bytes);
+    bytes.extend_from_slice(&sum);
     // Written whole or not at all (a temporary file renamed), so a reader never sees half.
     if std::fs::create_dir_all(&dir).is_ok()
         && let Ok(mut tmp) = tempfile::NamedTempFile::new_in(&dir)
@@ -41,5 +51,6 @@ pub fn composed<E>(
     {
         let _ = tmp.persist(&file);
     }
+    bytes.truncate(len);
     Ok(bytes)
 }

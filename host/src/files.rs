@@ -46,16 +46,21 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     write_atomic_with(path, |f| f.write_all(data).map_err(anyhow::Error::from))
 }
 
+/// The directory a file at `path` goes in (`.` for a bare file name).
+pub fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// Writes `path` atomically with `fill` (into a temporary file in the same directory, then
 /// renamed); nothing is left behind when `fill` fails.
 pub fn write_atomic_with<T>(
     path: &Path,
     fill: impl FnOnce(&mut std::fs::File) -> Result<T>,
 ) -> Result<T> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = parent_dir(path);
     let fail = || format!("cannot write {}", path.display());
     let mut builder = tempfile::Builder::new();
     builder.prefix(".wasm-rr-");
@@ -99,21 +104,9 @@ fn parse_json(path: &Path, data: &[u8]) -> Result<Trace> {
     Trace::from_json(text).map_err(|e| in_file(path, e))
 }
 
-/// Loads a trace in either format into memory. Errors name the file and the problem; a torn
-/// tail is accepted with a warning.
-pub fn load_trace(path: &Path) -> Result<Trace> {
-    let data = read(path)?;
-    let trace = match detect(path, &data) {
-        Format::Cbor => Trace::from_bytes(&data).map_err(|e| in_file(path, e))?,
-        Format::Json => parse_json(path, &data)?,
-    };
-    warn_torn(path, trace.torn_tail_bytes);
-    Ok(trace)
-}
-
 /// Loads a trace in either format as checked binary trace bytes (whole blocks only), without
 /// keeping the events in memory; returns the bytes and the number of events. Errors and
-/// warnings as [`load_trace`].
+/// warnings as [`TraceInput::scan`].
 pub fn load_trace_bytes(path: &Path) -> Result<(Vec<u8>, u64)> {
     let mut data = read(path)?;
     if detect(path, &data) == Format::Json {
@@ -125,13 +118,44 @@ pub fn load_trace_bytes(path: &Path) -> Result<(Vec<u8>, u64)> {
     Ok((data, scan.events))
 }
 
-/// Saves a trace in `format`, atomically.
-pub fn save_trace(path: &Path, trace: &Trace, format: Format) -> Result<()> {
-    let data = match format {
-        Format::Cbor => trace.to_bytes(Some(wasm_rr_composer::zstd_block)),
-        Format::Json => trace.to_json().into_bytes(),
-    };
-    write_atomic(path, &data)
+/// Writes the events of `input` (the trace at `path`, checked by [`TraceInput::scan`]) to
+/// `dest` in `format`, atomically, one event at a time (binary blocks are compressed); returns
+/// the number of events.
+pub fn save_events(path: &Path, input: &TraceInput, dest: &Path, format: Format) -> Result<u64> {
+    use wasm_rr_trace::{BLOCK_BYTES, BlockWriter, JsonWriter};
+    let (header, _) = wasm_rr_trace::Reader::new(input).map_err(|e| in_file(path, e))?;
+    write_atomic_with(dest, |f| {
+        let mut out = std::io::BufWriter::new(f);
+        let mut count = 0u64;
+        match format {
+            Format::Cbor => {
+                let mut buf = Vec::new();
+                wasm_rr_trace::encode_header(&header.current(), &mut buf);
+                let mut writer = BlockWriter::new(Some(wasm_rr_composer::zstd_block));
+                for e in input.events(path)? {
+                    writer.push(&e?);
+                    count += 1;
+                    if writer.buffered() >= BLOCK_BYTES {
+                        writer.finish_block(&mut buf);
+                        out.write_all(&buf)?;
+                        buf.clear();
+                    }
+                }
+                writer.finish_block(&mut buf);
+                out.write_all(&buf)?;
+            }
+            Format::Json => {
+                let mut writer = JsonWriter::new(&header, &mut out)?;
+                for e in input.events(path)? {
+                    writer.event(&e?)?;
+                    count += 1;
+                }
+                writer.finish()?;
+            }
+        }
+        out.flush()?;
+        Ok(count)
+    })
 }
 
 /// A trace to read block by block: a file read in place (never wholly in memory), or bytes
@@ -148,25 +172,47 @@ impl TraceInput {
     /// disk (one of an older format is upgraded into a temporary file, block by block), a JSON
     /// one is converted. Errors name the file.
     pub fn open(path: &Path) -> Result<TraceInput> {
+        Ok(TraceInput::open_with_header(path)?.0)
+    }
+
+    /// [`TraceInput::open`], and the trace's header as it is in the file (of its own format
+    /// version).
+    pub fn open_with_header(path: &Path) -> Result<(TraceInput, wasm_rr_trace::Header)> {
         let fail = || format!("cannot read {}", path.display());
         let mut file = std::fs::File::open(path).with_context(fail)?;
         let size = file.metadata().with_context(fail)?.len();
         let mut first = [0u8; 1];
         let n = std::io::Read::read(&mut file, &mut first).with_context(fail)?;
         if n == 1 && first[0] == b'{' {
+            // JSON is read whole: its memory is about proportional to the file.
             let data = read(path)?;
-            return Ok(TraceInput::Bytes(
-                parse_json(path, &data)?.to_bytes(None).into(),
-            ));
+            let trace = parse_json(path, &data)?;
+            drop(data);
+            let input = TraceInput::Bytes(trace.to_bytes(None).into());
+            return Ok((input, trace.header));
         }
         let input = TraceInput::File(file, size);
-        match wasm_rr_trace::Reader::new(&input) {
-            Ok((header, _)) if header.format != wasm_rr_trace::FORMAT_VERSION => {
-                input.upgrade().map_err(|e| in_file(path, e))
-            }
-            // Errors are reported, naming the file, when the trace is scanned.
-            _ => Ok(input),
+        let (header, _) = wasm_rr_trace::Reader::new(&input).map_err(|e| in_file(path, e))?;
+        if header.format != wasm_rr_trace::FORMAT_VERSION {
+            let upgraded = input.upgrade().map_err(|e| in_file(path, e))?;
+            return Ok((upgraded, header));
         }
+        Ok((input, header))
+    }
+
+    /// The trace's events, one at a time (after [`TraceInput::scan`] checked them whole);
+    /// errors name the file.
+    pub fn events<'a>(
+        &'a self,
+        path: &'a Path,
+    ) -> Result<impl Iterator<Item = Result<wasm_rr_trace::Event>> + 'a> {
+        let (_, mut reader) = wasm_rr_trace::Reader::new(self).map_err(|e| in_file(path, e))?;
+        Ok(std::iter::from_fn(move || {
+            reader
+                .next_event()
+                .map_err(|e| in_file(path, e))
+                .transpose()
+        }))
     }
 
     /// This trace (of an older format) in the current format, in a temporary file, written
@@ -192,10 +238,10 @@ impl TraceInput {
         Ok(TraceInput::File(file, size))
     }
 
-    /// Checks every block (checksums, framing) and warns about a torn tail; errors name the
-    /// file.
+    /// Checks every block (checksums, framing, limits) and decodes every event, one at a time,
+    /// and warns about a torn tail; errors name the file.
     pub fn scan(&self, path: &Path) -> Result<BlockScan> {
-        let scan = wasm_rr_trace::block::scan_blocks(self).map_err(|e| in_file(path, e))?;
+        let scan = wasm_rr_trace::block::scan_events(self).map_err(|e| in_file(path, e))?;
         warn_torn(path, scan.torn_tail_bytes as usize);
         Ok(scan)
     }

@@ -18,7 +18,6 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasm_rr_composer::{wrap_record, wrap_replay, wrap_replay_open};
-use wasm_rr_trace::Trace;
 use wasm_rr_trace::protocol::{DEFAULT_TRACE_FILE as TRACE_FILE, RESERVED_ENV_PREFIX, TRACE_DIR};
 /// The stem of the default trace file of `record` and `replay`.
 const DEFAULT_TRACE_STEM: &str = "wasm-rr-trace";
@@ -376,7 +375,27 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
     }
     let wrapped = recording_component(app, &guest)?;
 
-    let trace_dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    // The raw trace is written beside the trace it becomes: a path that cannot be written is
+    // refused before the app runs, and a disk that fills up keeps the raw trace in place.
+    if trace_path.is_dir() {
+        bail!(
+            "cannot write the trace {}: it is a directory",
+            trace_path.display()
+        );
+    }
+    let dest_dir = files::parent_dir(&trace_path);
+    let cannot = |why: String| anyhow!("cannot write the trace {}: {why}", trace_path.display());
+    match std::fs::metadata(&dest_dir) {
+        Err(e) => return Err(cannot(format!("{}: {e}", dest_dir.display()))),
+        Ok(m) if !m.is_dir() => {
+            return Err(cannot(format!("{} is not a directory", dest_dir.display())));
+        }
+        Ok(_) => {}
+    }
+    let trace_dir = tempfile::Builder::new()
+        .prefix(".wasm-rr-")
+        .tempdir_in(&dest_dir)
+        .map_err(|e| cannot(e.to_string()))?;
     let mut opts = guest_args.run_options(
         std::iter::once(program_name(app)).chain(args).collect(),
         trace_dir.path(),
@@ -432,9 +451,22 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
     let events = match keep_trace(&raw, &trace_path, format, compress) {
         Ok(events) => events,
         Err(e) if format == Format::Cbor => {
-            // Keep what was recorded, so that it can be inspected or reported.
-            files::write_atomic(&trace_path, &files::read(&raw)?)?;
-            return Err(e.context(format!("kept the raw trace in {}", trace_path.display())));
+            // Keep what was recorded as it is (a rename needs no space on a full disk), so
+            // that it can be replayed or reported.
+            if let Err(r) = std::fs::rename(&raw, &trace_path) {
+                bail!(
+                    "{e:#}; and the raw trace cannot be kept in {}: {r}",
+                    trace_path.display()
+                );
+            }
+            let scan = files::TraceInput::open(&trace_path)?.scan(&trace_path)?;
+            eprintln!(
+                "wasm-rr: warning: {}: cannot compress the trace ({}); kept it as it was recorded instead ({} events)",
+                trace_path.display(),
+                e.root_cause(),
+                scan.events
+            );
+            scan.events
         }
         Err(e) => return Err(e),
     };
@@ -470,9 +502,9 @@ fn keep_trace(raw: &Path, dest: &Path, format: Format, compress: bool) -> Result
             Ok(scan.events)
         }
         Format::Json => {
-            let trace = files::load_trace(raw)?;
-            files::save_trace(dest, &trace, format)?;
-            Ok(trace.events.len() as u64)
+            let input = files::TraceInput::open(raw)?;
+            input.scan(raw)?;
+            files::save_events(raw, &input, dest, format)
         }
     }
 }
@@ -558,29 +590,62 @@ fn convert(input: &Path, output: &Path) -> Result<i32> {
             output.display()
         )
     })?;
-    let trace = files::load_trace(input)?;
-    files::save_trace(output, &trace, format)?;
-    eprintln!(
-        "wasm-rr: wrote {} ({} events)",
-        output.display(),
-        trace.events.len()
-    );
+    let trace = files::TraceInput::open(input)?;
+    // Checked whole first: a damaged trace writes nothing.
+    trace.scan(input)?;
+    let events = files::save_events(input, &trace, output, format)?;
+    eprintln!("wasm-rr: wrote {} ({events} events)", output.display());
     Ok(0)
 }
 
+/// `wasm-rr show`: reads the trace twice, one event at a time (the HTTP exchanges it lists
+/// first, then every event), so that a trace of any size shows in bounded memory.
 fn show(path: &Path) -> Result<i32> {
-    let trace = files::load_trace(path)?;
+    let (input, header) = files::TraceInput::open_with_header(path)?;
+    let scan = input.scan(path)?;
+    let mut exchanges = wasm_rr_trace::http::Exchanges::default();
+    for e in input.events(path)? {
+        exchanges.push(&e?);
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match write_trace(&mut out, &trace).and_then(|()| out.flush()) {
+    let shown = (|| -> Result<()> {
+        write_header(&mut out, &header)?;
+        let untracked = exchanges.untracked();
+        let listed = exchanges.finish();
+        if !listed.is_empty() {
+            let all = listed.len() as u64 + untracked;
+            writeln!(out, "HTTP exchanges ({all}):")?;
+            for x in &listed {
+                writeln!(out, "  {x}")?;
+            }
+            if untracked > 0 {
+                writeln!(out, "  … and {untracked} more, not listed")?;
+            }
+        }
+        writeln!(out, "{} events:", scan.events)?;
+        for (i, e) in input.events(path)?.enumerate() {
+            writeln!(out, "#{i} {}", e?)?;
+        }
+        out.flush()?;
+        Ok(())
+    })();
+    match shown {
         Ok(()) => Ok(0),
         // `wasm-rr show trace | head` is fine.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
-        Err(e) => Err(anyhow!("cannot write to stdout: {e}")),
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(0)
+        }
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some() => {
+            Err(anyhow!("cannot write to stdout: {e}"))
+        }
+        Err(e) => Err(e),
     }
 }
 
-fn write_trace(out: &mut impl Write, trace: &Trace) -> std::io::Result<()> {
-    let Trace { header, events, .. } = trace;
+fn write_header(out: &mut impl Write, header: &wasm_rr_trace::Header) -> std::io::Result<()> {
     writeln!(
         out,
         "trace format {}, recorded by wasm-rr {}",
@@ -590,17 +655,6 @@ fn write_trace(out: &mut impl Write, trace: &Trace) -> std::io::Result<()> {
     writeln!(out, "WASI {}; the guest imports:", header.wasi)?;
     for import in &header.guest_imports {
         writeln!(out, "  {import}")?;
-    }
-    let exchanges = wasm_rr_trace::http::exchanges(events);
-    if !exchanges.is_empty() {
-        writeln!(out, "HTTP exchanges ({}):", exchanges.len())?;
-        for x in &exchanges {
-            writeln!(out, "  {x}")?;
-        }
-    }
-    writeln!(out, "{} events:", events.len())?;
-    for (i, e) in events.iter().enumerate() {
-        writeln!(out, "#{i} {e}")?;
     }
     Ok(())
 }

@@ -320,9 +320,10 @@ impl api::GuestDescriptor for Descriptor {
             offset,
         };
         rr::call(call, || {
-            host_result(self.host().read(length, offset), |(data, end)| {
-                (Bytes(data), end)
-            })
+            host_result(
+                self.host().read(rr::read_len(length), offset),
+                |(data, end)| (Bytes(data), end),
+            )
         })
         .map(|(data, end)| (data.0, end))
         .map_err(err_to_wit)

@@ -64,12 +64,32 @@ fn u64_from(pool: &'static LocalKey<RefCell<Pool>>, fetch: fn(u64) -> Vec<u8>) -
     Drawn(u64::from_le_bytes(out))
 }
 
+/// `len` random bytes drawn by `draw`, in calls of at most
+/// `wasm_rr_trace::limits::MAX_READ_BYTES` each (one event each), so that no event outgrows a
+/// trace block; the guest still gets its bytes from one call.
+fn in_pieces(len: u64, draw: impl Fn(u64) -> Vec<u8>) -> Vec<u8> {
+    let piece = wasm_rr_trace::limits::MAX_READ_BYTES;
+    if len <= piece {
+        return draw(len);
+    }
+    let mut out = Vec::with_capacity(len as usize);
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(piece);
+        out.extend_from_slice(&draw(n));
+        left -= n;
+    }
+    out
+}
+
 impl random::Guest for Interposer {
     fn get_random_bytes(len: u64) -> Vec<u8> {
-        rr::call(ev::GetRandomBytes { len }, || {
-            bytes_from(&SECURE, len, host::random::get_random_bytes)
+        in_pieces(len, |len| {
+            rr::call(ev::GetRandomBytes { len }, || {
+                bytes_from(&SECURE, len, host::random::get_random_bytes)
+            })
+            .0
         })
-        .0
     }
 
     fn get_random_u64() -> u64 {
@@ -82,10 +102,12 @@ impl random::Guest for Interposer {
 
 impl insecure::Guest for Interposer {
     fn get_insecure_random_bytes(len: u64) -> Vec<u8> {
-        rr::call(ev::GetInsecureRandomBytes { len }, || {
-            bytes_from(&INSECURE, len, host::insecure::get_insecure_random_bytes)
+        in_pieces(len, |len| {
+            rr::call(ev::GetInsecureRandomBytes { len }, || {
+                bytes_from(&INSECURE, len, host::insecure::get_insecure_random_bytes)
+            })
+            .0
         })
-        .0
     }
 
     fn get_insecure_random_u64() -> u64 {

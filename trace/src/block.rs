@@ -11,6 +11,7 @@
 //! different value.
 
 use crate::codec::{Decoder, Encoder};
+use crate::limits::{MAX_BLOCK_BYTES, MAX_HEADER_BYTES, describe_bytes};
 use crate::{Event, Header, TraceError};
 
 /// The event decoder for a trace's format version.
@@ -244,6 +245,12 @@ impl<S: Source> Reader<S> {
                     r.pos = (r.window.len() - cursor.len()) as u64;
                     break h;
                 }
+                Err(ciborium::de::Error::Io(_)) if r.window.len() as u64 > MAX_HEADER_BYTES => {
+                    return Err(TraceError::BadHeader(format!(
+                        "it is larger than {}, the most a header may be",
+                        describe_bytes(MAX_HEADER_BYTES)
+                    )));
+                }
                 Err(ciborium::de::Error::Io(_)) if r.fetch() => {}
                 Err(ciborium::de::Error::Io(_)) => {
                     return Err(TraceError::BadHeader("the header is cut off".into()));
@@ -287,15 +294,25 @@ impl<S: Source> Reader<S> {
     /// Whether every byte from the current block to the end of the source is zero (a file that
     /// grew before its data reached the disk: a torn tail, not corruption).
     fn rest_is_zero(&mut self) -> bool {
-        loop {
-            let start = (self.pos - self.window_start) as usize;
-            if self.window[start..].iter().any(|b| *b != 0) {
+        let start = (self.pos - self.window_start) as usize;
+        if self.window[start..].iter().any(|b| *b != 0) {
+            return false;
+        }
+        // The rest is read piece by piece, not kept: it may be large.
+        let mut offset = self.window_start + self.window.len() as u64;
+        let mut piece = Vec::new();
+        while offset < self.size {
+            piece.clear();
+            self.src.read(offset, FETCH, &mut piece);
+            if piece.is_empty() {
+                break;
+            }
+            if piece.iter().any(|b| *b != 0) {
                 return false;
             }
-            if !self.fetch() {
-                return true;
-            }
+            offset += piece.len() as u64;
         }
+        true
     }
 
     /// Index of the next event (0-based).
@@ -316,6 +333,14 @@ impl<S: Source> Reader<S> {
 
     fn corrupt(&self, message: String) -> TraceError {
         TraceError::Corrupt {
+            block: self.block_index,
+            offset: self.block_offset,
+            message,
+        }
+    }
+
+    fn too_large(&self, message: String) -> TraceError {
+        TraceError::TooLarge {
             block: self.block_index,
             offset: self.block_offset,
             message,
@@ -343,6 +368,13 @@ impl<S: Source> Reader<S> {
                             if u32::from_le_bytes(*crc) != crc32c::crc32c(&avail[..head_len]) =>
                         {
                             Some(Err("its head's checksum does not match"))
+                        }
+                        Some(_) if u64::from(head.len) > MAX_BLOCK_BYTES => {
+                            return Err(self.too_large(format!(
+                                "it declares {} bytes of data, more than the maximum block size ({})",
+                                head.len,
+                                describe_bytes(MAX_BLOCK_BYTES)
+                            )));
                         }
                         Some(_) => {
                             let at = start + head_len + 4;
@@ -407,14 +439,24 @@ impl<S: Source> Reader<S> {
         match codec {
             Codec::Raw => self.block.extend_from_slice(data),
             Codec::Zstd => {
+                // Never more than the maximum block size, whatever the frame says: a frame
+                // that decompresses to more is refused when the byte past the limit comes.
                 let decoded = ruzstd::decoding::StreamingDecoder::new(data)
                     .map_err(|e| e.to_string())
-                    .and_then(|mut d| {
-                        std::io::Read::read_to_end(&mut d, &mut self.block)
+                    .and_then(|d| {
+                        let mut bounded = std::io::Read::take(d, MAX_BLOCK_BYTES + 1);
+                        std::io::Read::read_to_end(&mut bounded, &mut self.block)
                             .map_err(|e| e.to_string())
                     });
                 if let Err(e) = decoded {
                     return Err(self.corrupt(format!("bad zstd frame: {e}")));
+                }
+                if self.block.len() as u64 > MAX_BLOCK_BYTES {
+                    self.block = Vec::new();
+                    return Err(self.too_large(format!(
+                        "it decompresses to more than the maximum block size ({})",
+                        describe_bytes(MAX_BLOCK_BYTES)
+                    )));
                 }
             }
         }
@@ -547,6 +589,21 @@ pub fn scan_blocks<S: Source>(src: S) -> Result<BlockScan, TraceError> {
     Ok(BlockScan {
         header,
         events,
+        whole_len: reader.whole_len(),
+        torn_tail_bytes: reader.torn_tail_bytes(),
+    })
+}
+
+/// Checks a trace event by event (checksums, framing, limits, and every event decoded, one at a
+/// time): its header, number of events, and torn tail. Holds one block in memory.
+///
+/// Errors: [`TraceError`] for a bad header, a damaged block or a block over a limit.
+pub fn scan_events<S: Source>(src: S) -> Result<BlockScan, TraceError> {
+    let (header, mut reader) = Reader::new(src)?;
+    while reader.next_event()?.is_some() {}
+    Ok(BlockScan {
+        header,
+        events: reader.index(),
         whole_len: reader.whole_len(),
         torn_tail_bytes: reader.torn_tail_bytes(),
     })

@@ -19,6 +19,7 @@
 use crate::{Bytes, StreamId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::collections::HashMap;
 
 /// `wasi:http/types.method`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -625,131 +626,184 @@ impl fmt::Display for Exchange {
     }
 }
 
-/// The HTTP exchanges in `events`, in the order they started (see [`Exchange`]).
+/// The HTTP exchanges in `events`, in the order they started (see [`Exchange`] and
+/// [`Exchanges`]).
 pub fn exchanges(events: &[crate::Event]) -> Vec<Exchange> {
-    use crate::http as h;
-    use crate::streams;
-    use std::collections::HashMap;
-    let mut out: Vec<Exchange> = Vec::new();
-    // Which exchange a future or outparam starts, and each resource's parent (a response's
-    // future or outparam, a body's response), found in any order.
-    let mut root: HashMap<u32, usize> = HashMap::new();
-    let mut parent: HashMap<u32, u32> = HashMap::new();
-    let mut stream_of: HashMap<StreamId, u32> = HashMap::new();
-    // Non-empty reads and writes, per stream: (bytes, chunks).
-    let mut reads: HashMap<StreamId, (u64, u64)> = HashMap::new();
-    let mut writes: HashMap<StreamId, (u64, u64)> = HashMap::new();
-    let new = |out: &mut Vec<Exchange>, head: &RequestHead, incoming| {
-        out.push(Exchange {
+    let mut x = Exchanges::default();
+    events.iter().for_each(|e| x.push(e));
+    x.finish()
+}
+
+/// How many exchanges, and resources and streams of each kind, [`Exchanges`] keeps track of at
+/// most: a trace may hold any number, and it is read in bounded memory.
+pub const MAX_TRACKED: usize = 100_000;
+
+/// The HTTP exchanges of a trace, gathered one event at a time, in bounded memory: the first
+/// [`MAX_TRACKED`] exchanges are listed; [`Exchanges::untracked`] counts the others.
+#[derive(Default)]
+pub struct Exchanges {
+    out: Vec<Exchange>,
+    /// Which exchange a future or outparam starts, and each resource's parent (a response's
+    /// future or outparam, a body's response), found in any order.
+    root: HashMap<u32, usize>,
+    parent: HashMap<u32, u32>,
+    stream_of: HashMap<StreamId, u32>,
+    /// Non-empty reads and writes, per stream: (bytes, chunks).
+    reads: HashMap<StreamId, (u64, u64)>,
+    writes: HashMap<StreamId, (u64, u64)>,
+    statuses: Vec<(u32, u16)>,
+    untracked: u64,
+}
+
+/// Inserts into a map that holds fewer than [`MAX_TRACKED`] entries.
+fn track<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, k: K, v: V) {
+    if map.len() < MAX_TRACKED || map.contains_key(&k) {
+        map.insert(k, v);
+    }
+}
+
+impl Exchanges {
+    /// Exchanges started after the first [`MAX_TRACKED`] (not listed).
+    pub fn untracked(&self) -> u64 {
+        self.untracked
+    }
+
+    fn new_exchange(&mut self, head: &RequestHead, incoming: bool) -> Option<usize> {
+        if self.out.len() >= MAX_TRACKED {
+            self.untracked += 1;
+            return None;
+        }
+        self.out.push(Exchange {
             incoming,
             head: head.clone(),
             outcome: None,
             body_bytes: 0,
             chunks: 0,
         });
-        out.len() - 1
-    };
-    let mut statuses: Vec<(u32, u16)> = Vec::new();
-    for e in events {
+        Some(self.out.len() - 1)
+    }
+
+    /// Takes the next event of the trace into account.
+    pub fn push(&mut self, e: &crate::Event) {
+        use crate::http as h;
+        use crate::streams;
         match (&e.call, &e.answer) {
             (crate::Call::Http(call), crate::Answer::Http(answer)) => match (call, answer) {
                 (_, Answer::Handle(sent)) => {
-                    let i = new(&mut out, &sent.head, false);
-                    match &sent.result {
-                        Ok(future) => {
-                            root.insert(*future, i);
+                    if let Some(i) = self.new_exchange(&sent.head, false) {
+                        match &sent.result {
+                            Ok(future) => track(&mut self.root, *future, i),
+                            Err(e) => self.out[i].outcome = Some(Err(e.clone())),
                         }
-                        Err(e) => out[i].outcome = Some(Err(e.clone())),
                     }
                 }
                 (_, Answer::Incoming(incoming)) => {
-                    let i = new(&mut out, &incoming.head, true);
-                    root.insert(incoming.outparam, i);
+                    if let Some(i) = self.new_exchange(&incoming.head, true) {
+                        track(&mut self.root, incoming.outparam, i);
+                    }
                 }
                 (Call::ResponseGet(c), Answer::ResponseGet(Some(Ok(r)))) => {
-                    if let Some(&i) = root.get(&c.future) {
+                    if let Some(&i) = self.root.get(&c.future) {
                         match r {
                             Ok(resp) => {
-                                parent.insert(*resp, c.future);
-                                out[i].outcome = Some(Ok(None));
+                                track(&mut self.parent, *resp, c.future);
+                                self.out[i].outcome = Some(Ok(None));
                             }
-                            Err(e) => out[i].outcome = Some(Err(e.clone())),
+                            Err(e) => self.out[i].outcome = Some(Err(e.clone())),
                         }
                     }
                 }
                 (Call::SetResponse(c), Answer::SetResponse(head)) => {
-                    if let Some(&i) = root.get(&c.outparam) {
+                    if let Some(&i) = self.root.get(&c.outparam) {
                         match &c.response {
                             Ok(r) => {
-                                parent.insert(*r, c.outparam);
-                                out[i].outcome = Some(Ok(head.as_ref().map(|h| h.status)));
+                                track(&mut self.parent, *r, c.outparam);
+                                self.out[i].outcome = Some(Ok(head.as_ref().map(|h| h.status)));
                             }
-                            Err(e) => out[i].outcome = Some(Err(e.clone())),
+                            Err(e) => self.out[i].outcome = Some(Err(e.clone())),
                         }
                     }
                 }
-                (Call::GetStatus(c), Answer::GetStatus(s)) => statuses.push((c.response, *s)),
+                (Call::GetStatus(c), Answer::GetStatus(s)) => {
+                    if self.statuses.len() < MAX_TRACKED {
+                        self.statuses.push((c.response, *s));
+                    }
+                }
                 (Call::Consume(h::Consume { of }), Answer::Consume(Ok(b)))
                 | (Call::Body(h::Body { of }), Answer::Body(Ok(b))) => {
-                    parent.insert(*b, *of);
+                    track(&mut self.parent, *b, *of);
                 }
                 (Call::IncomingStream(h::IncomingStream { body }), Answer::IncomingStream(Ok(s)))
                 | (Call::OutgoingStream(h::OutgoingStream { body }), Answer::OutgoingStream(Ok(s))) => {
-                    stream_of.insert(*s, *body);
+                    track(&mut self.stream_of, *s, *body);
                 }
                 _ => {}
             },
             (
                 crate::Call::Streams(streams::Call::Read(c)),
                 crate::Answer::Streams(streams::Answer::Read(Ok(data))),
-            ) if !data.0.is_empty() => {
-                let r = reads.entry(c.stream).or_default();
+            ) if !data.0.is_empty() && self.stream_of.contains_key(&c.stream) => {
+                let r = self.reads.entry(c.stream).or_default();
                 r.0 += data.0.len() as u64;
                 r.1 += 1;
             }
             (
                 crate::Call::Streams(streams::Call::Write(c)),
                 crate::Answer::Streams(streams::Answer::Write(Ok(()))),
-            ) if c.len > 0 => {
-                let w = writes.entry(c.stream).or_default();
+            ) if c.len > 0 && self.stream_of.contains_key(&c.stream) => {
+                let w = self.writes.entry(c.stream).or_default();
                 w.0 += c.len;
                 w.1 += 1;
             }
             _ => {}
         }
     }
-    // The exchange a resource belongs to: up its parents to a future or an outparam.
-    let exchange_of = |mut id: u32| {
-        for _ in 0..4 {
-            if let Some(&i) = root.get(&id) {
-                return Some(i);
+
+    /// The exchanges, in the order they started.
+    pub fn finish(self) -> Vec<Exchange> {
+        let Exchanges {
+            mut out,
+            root,
+            parent,
+            stream_of,
+            reads,
+            writes,
+            statuses,
+            ..
+        } = self;
+        // The exchange a resource belongs to: up its parents to a future or an outparam.
+        let exchange_of = |mut id: u32| {
+            for _ in 0..4 {
+                if let Some(&i) = root.get(&id) {
+                    return Some(i);
+                }
+                id = *parent.get(&id)?;
             }
-            id = *parent.get(&id)?;
-        }
-        None
-    };
-    for (r, s) in statuses {
-        if let Some(i) = exchange_of(r).filter(|&i| !out[i].incoming) {
-            out[i].outcome = Some(Ok(Some(s)));
-        }
-    }
-    for (stream, body) in stream_of {
-        let Some(i) = exchange_of(body) else { continue };
-        // A response body: read from an outgoing request's, written to an incoming one's.
-        let counted = if out[i].incoming {
-            writes.get(&stream)
-        } else {
-            reads.get(&stream)
+            None
         };
-        // Only the response's body counts, not the request's (whose body's parent is the
-        // request, not the future or outparam).
-        let is_response_body = parent
-            .get(&body)
-            .is_some_and(|resp| parent.contains_key(resp));
-        if let (Some((bytes, chunks)), true) = (counted, is_response_body) {
-            out[i].body_bytes += bytes;
-            out[i].chunks += chunks;
+        for (r, s) in statuses {
+            if let Some(i) = exchange_of(r).filter(|&i| !out[i].incoming) {
+                out[i].outcome = Some(Ok(Some(s)));
+            }
         }
+        for (stream, body) in stream_of {
+            let Some(i) = exchange_of(body) else { continue };
+            // A response body: read from an outgoing request's, written to an incoming one's.
+            let counted = if out[i].incoming {
+                writes.get(&stream)
+            } else {
+                reads.get(&stream)
+            };
+            // Only the response's body counts, not the request's (whose body's parent is the
+            // request, not the future or outparam).
+            let is_response_body = parent
+                .get(&body)
+                .is_some_and(|resp| parent.contains_key(resp));
+            if let (Some((bytes, chunks)), true) = (counted, is_response_body) {
+                out[i].body_bytes += bytes;
+                out[i].chunks += chunks;
+            }
+        }
+        out
     }
-    out
 }

@@ -27,6 +27,7 @@ use std::fmt;
 pub mod block;
 pub mod codec;
 mod event;
+pub mod limits;
 pub mod protocol;
 #[cfg(feature = "format2")]
 mod v2;
@@ -154,6 +155,16 @@ pub enum TraceError {
         /// What is wrong.
         message: String,
     },
+    /// A block exceeds a limit of [`limits`] (a crafted or damaged trace): it is refused before
+    /// memory is allocated for it.
+    TooLarge {
+        /// Index of the block (0-based).
+        block: u64,
+        /// Byte offset of the block in the file.
+        offset: u64,
+        /// What is too large, and the limit.
+        message: String,
+    },
     /// The JSON form is malformed.
     BadJson(String),
     /// Writing a trace failed.
@@ -180,6 +191,14 @@ impl fmt::Display for TraceError {
             } => write!(
                 f,
                 "the trace is corrupt: block {block} at byte {offset}: {message}"
+            ),
+            TraceError::TooLarge {
+                block,
+                offset,
+                message,
+            } => write!(
+                f,
+                "the trace is refused: block {block} at byte {offset}: {message}"
             ),
             TraceError::BadJson(m) => write!(f, "not a wasm-rr JSON trace ({m})"),
             TraceError::Write(m) => write!(f, "cannot write the trace: {m}"),
@@ -335,20 +354,53 @@ impl Trace {
     }
 
     /// The JSON form in the current format: `{"header": {…}, "events": [ … ]}` with one event
-    /// per line.
+    /// per line (see [`JsonWriter`]).
     pub fn to_json(&self) -> String {
-        let header =
-            serde_json::to_string_pretty(&self.header.current()).expect("header serialises");
-        let mut out = String::with_capacity(64 + self.events.len() * 48);
-        out.push_str("{\n\"header\": ");
-        out.push_str(&header);
-        out.push_str(",\n\"events\": [");
-        for (i, e) in self.events.iter().enumerate() {
-            out.push_str(if i == 0 { "\n  " } else { ",\n  " });
-            out.push_str(&serde_json::to_string(e).expect("event serialises"));
+        let mut w = JsonWriter::new(
+            &self.header,
+            Vec::with_capacity(64 + self.events.len() * 48),
+        )
+        .expect("writing into memory");
+        for e in &self.events {
+            w.event(e).expect("writing into memory");
         }
-        out.push_str("\n]\n}\n");
-        out
+        String::from_utf8(w.finish().expect("writing into memory")).expect("JSON is UTF-8")
+    }
+}
+
+/// Writes a trace's JSON form one event at a time (what [`Trace::to_json`] returns, without
+/// holding the trace): `{"header": {…}, "events": [ … ]}` with one event per line.
+pub struct JsonWriter<W: std::io::Write> {
+    out: W,
+    first: bool,
+}
+
+impl<W: std::io::Write> JsonWriter<W> {
+    /// Writes the header (in the current format) and opens the list of events.
+    ///
+    /// Errors: `out`'s.
+    pub fn new(header: &Header, mut out: W) -> std::io::Result<JsonWriter<W>> {
+        let header = serde_json::to_string_pretty(&header.current()).expect("header serialises");
+        write!(out, "{{\n\"header\": {header},\n\"events\": [")?;
+        Ok(JsonWriter { out, first: true })
+    }
+
+    /// Writes the next event, on a line of its own.
+    ///
+    /// Errors: `out`'s.
+    pub fn event(&mut self, e: &Event) -> std::io::Result<()> {
+        self.out
+            .write_all(if self.first { b"\n  " } else { b",\n  " })?;
+        self.first = false;
+        serde_json::to_writer(&mut self.out, e).map_err(std::io::Error::from)
+    }
+
+    /// Closes the list and the object; returns `out`.
+    ///
+    /// Errors: `out`'s.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        self.out.write_all(b"\n]\n}\n")?;
+        Ok(self.out)
     }
 }
 

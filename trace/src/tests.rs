@@ -411,3 +411,74 @@ fn events_stay_small() {
         std::mem::size_of::<Event>()
     );
 }
+
+/// A trace whose one block is `data` stored with `codec` (as a crafted trace would be).
+fn crafted(codec: block::Codec, events: u32, data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_header(&sample().header, &mut out);
+    block::write_block(codec, events, data, &mut out);
+    out
+}
+
+#[test]
+fn a_zstd_bomb_is_refused_at_the_limit() {
+    // 65 MiB of zeros compress to a few kilobytes.
+    let zeros = vec![0u8; limits::MAX_BLOCK_BYTES as usize + 1024 * 1024];
+    let bomb = crafted(block::Codec::Zstd, 1, &zstd(&zeros).unwrap());
+    assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
+    drop(zeros);
+    let e = Trace::from_bytes(&bomb).unwrap_err();
+    assert!(matches!(e, TraceError::TooLarge { block: 0, .. }), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.starts_with("the trace is refused: block 0 at byte ")
+            && text.ends_with(": it decompresses to more than the maximum block size (64 MiB)"),
+        "{text}"
+    );
+    // At the limit exactly, it is read (and then found not to hold events).
+    let at_limit = crafted(
+        block::Codec::Zstd,
+        1,
+        &zstd(&vec![0u8; limits::MAX_BLOCK_BYTES as usize]).unwrap(),
+    );
+    assert!(matches!(
+        Trace::from_bytes(&at_limit),
+        Err(TraceError::Corrupt { block: 0, .. })
+    ));
+}
+
+#[test]
+fn a_block_declaring_more_than_the_limit_is_refused_before_it_is_read() {
+    // A head that declares 4 GiB - 1 bytes of data, with a valid checksum of its own, and no
+    // data after it: refused at once, not taken for a torn tail to wait for.
+    let mut out = Vec::new();
+    encode_header(&sample().header, &mut out);
+    let head = block::BlockHead {
+        codec: block::Codec::Raw,
+        events: 1,
+        len: u32::MAX,
+        data_crc32c: 0,
+    };
+    let start = out.len();
+    out = postcard::to_extend(&head, out).unwrap();
+    let crc = crc32c::crc32c(&out[start..]);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&[1; 100]);
+    let e = Trace::from_bytes(&out).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "the trace is refused: block 0 at byte {start}: it declares 4294967295 bytes of data, more than the maximum block size (64 MiB)"
+        )
+    );
+}
+
+#[test]
+fn a_header_larger_than_the_limit_is_refused() {
+    // A CBOR map whose first key is a text string declared 1 TiB long, followed by 17 MiB.
+    let mut bytes = vec![0xbf, 0x7b];
+    bytes.extend_from_slice(&(1u64 << 40).to_be_bytes());
+    bytes.resize(limits::MAX_HEADER_BYTES as usize + 1024 * 1024, b'a');
+    let e = Trace::from_bytes(&bytes).unwrap_err().to_string();
+    assert!(e.starts_with("not a wasm-rr trace (bad header: "), "{e}");
+}

@@ -141,9 +141,9 @@ impl InputStream {
                     if is_stdio(stream) {
                         rr::flush();
                     }
-                    self.host().blocking_read(len)
+                    self.host().blocking_read(rr::read_len(len))
                 } else {
-                    self.host().read(len)
+                    self.host().read(rr::read_len(len))
                 };
                 r.map(wasm_rr_trace::Bytes).map_err(from_host)
             },

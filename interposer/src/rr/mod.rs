@@ -51,7 +51,13 @@ use wasm_rr_trace::Request;
 pub const REPLAYING: bool = cfg!(feature = "replay");
 
 /// Buffered trace bytes that trigger a write to the trace file.
-pub const FLUSH_AT: usize = 64 * 1024;
+pub const FLUSH_AT: usize = wasm_rr_trace::limits::RECORDER_BLOCK_BYTES;
+
+/// The most bytes the host is asked for in one read: a longer read is a short one (see
+/// `wasm_rr_trace::limits::MAX_READ_BYTES`), so that no event outgrows a block.
+pub fn read_len(len: u64) -> u64 {
+    len.min(wasm_rr_trace::limits::MAX_READ_BYTES)
+}
 
 /// Records or replays one call: `call` is what the guest asked, with the arguments replay
 /// checks; `live` performs it on the host (recording only) and gives the host's answer.
@@ -97,6 +103,15 @@ pub fn fatal(message: &str) -> ! {
     drop(err);
     host_cli::exit::exit(Err(()));
     std::process::abort()
+}
+
+/// Prints `wasm-rr: warning: {message}` on the host's stderr; the run goes on.
+pub fn warn(message: &str) {
+    let line = format!("wasm-rr: warning: {message}\n");
+    let err = host_cli::stderr::get_stderr();
+    for chunk in line.as_bytes().chunks(4096) {
+        let _ = err.blocking_write_and_flush(chunk);
+    }
 }
 
 /// The guest broke a rule of WASI that wasmtime enforces with a trap. Writes the trace out,

@@ -1,7 +1,7 @@
 //! The recorder: the trace file, its blocks, and when they are written out (see the flush
 //! policy in `rr/mod.rs`).
 
-use super::{FLUSH_AT, fatal};
+use super::{FLUSH_AT, fatal, warn};
 use crate::wasi::cli::environment;
 use crate::wasi::filesystem::{preopens, types as fs};
 use std::cell::RefCell;
@@ -130,7 +130,18 @@ impl Recorder {
                     written += n as usize;
                     *offset += n;
                 }
-                Err(e) => fatal(&format!("cannot write the trace: {}", e.message())),
+                // A full disk (or any write error) ends the recording, not the app: the trace
+                // keeps its whole blocks (a reader drops the torn one), and the app runs on.
+                Err(e) => {
+                    let message = e.message();
+                    // "No space left on device, similar to `ENOSPC` in POSIX.": the first part.
+                    let reason = message.split(", similar to").next().unwrap_or_default();
+                    warn(&format!(
+                        "cannot write the trace ({reason}): recording stopped here; the trace keeps what was written before, and the app runs on unrecorded"
+                    ));
+                    self.file = None;
+                    break;
+                }
             }
         }
         self.out.clear();
