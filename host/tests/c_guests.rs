@@ -115,3 +115,32 @@ fn a_c_guest_is_refused_a_rust_guests_trace() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn abort_in_c_is_recorded_and_replayed_like_a_panic() {
+    let dir = scratch();
+    let app = fixture("c_guest_v36");
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, &[], &["data", "abort"], None);
+    // abort() is a trap: wasmtime's 134, after the output flushed before it.
+    assert_eq!(recorded.code, Some(134), "{}", recorded.stderr());
+    assert!(
+        recorded.stdout().contains("\narc4random "),
+        "{}",
+        recorded.stdout()
+    );
+    assert!(
+        recorded.stderr().contains("aborting\n"),
+        "{}",
+        recorded.stderr()
+    );
+    for _ in 0..2 {
+        let replayed = replay_on_wasmtime(dir.path(), &app, &trace);
+        assert_eq!(replayed.code, Some(134), "{}", replayed.stderr());
+        assert_eq!(replayed.stdout, recorded.stdout);
+        assert!(
+            replayed.stderr().contains("aborting\n"),
+            "{}",
+            replayed.stderr()
+        );
+    }
+}

@@ -724,10 +724,10 @@ impl Exchanges {
                         }
                     }
                 }
-                (Call::GetStatus(c), Answer::GetStatus(s)) => {
-                    if self.statuses.len() < MAX_TRACKED {
-                        self.statuses.push((c.response, *s));
-                    }
+                (Call::GetStatus(c), Answer::GetStatus(s))
+                    if self.statuses.len() < MAX_TRACKED =>
+                {
+                    self.statuses.push((c.response, *s));
                 }
                 (Call::Consume(h::Consume { of }), Answer::Consume(Ok(b)))
                 | (Call::Body(h::Body { of }), Answer::Body(Ok(b))) => {

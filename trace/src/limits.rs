@@ -25,9 +25,9 @@ pub const RECORDER_BLOCK_BYTES: usize = 64 * 1024;
 /// A size in bytes for people: `64 MiB`, `512 KiB`, `100 bytes`.
 pub fn describe_bytes(n: u64) -> String {
     const MIB: u64 = 1024 * 1024;
-    if n >= MIB && n % MIB == 0 {
+    if n >= MIB && n.is_multiple_of(MIB) {
         format!("{} MiB", n / MIB)
-    } else if n >= 1024 && n % 1024 == 0 {
+    } else if n >= 1024 && n.is_multiple_of(1024) {
         format!("{} KiB", n / 1024)
     } else {
         format!("{n} bytes")
