@@ -279,12 +279,11 @@ pub struct Scan {
 ///
 /// Errors: as [`Trace::from_bytes`].
 pub fn scan(data: &[u8]) -> Result<Scan, TraceError> {
-    let (header, mut reader) = Reader::new(data)?;
-    while reader.next_event()?.is_some() {}
+    let scan = block::scan_events(data)?;
     Ok(Scan {
-        header,
-        events: reader.index(),
-        whole_len: reader.whole_len() as usize,
+        header: scan.header,
+        events: scan.events,
+        whole_len: scan.whole_len as usize,
     })
 }
 

@@ -95,19 +95,18 @@ pub fn finish() {
 
 /// Prints `wasm-rr: {message}` on the host's stderr and exits with status 1.
 pub fn fatal(message: &str) -> ! {
-    let line = format!("wasm-rr: {message}\n");
-    let err = host_cli::stderr::get_stderr();
-    for chunk in line.as_bytes().chunks(4096) {
-        let _ = err.blocking_write_and_flush(chunk);
-    }
-    drop(err);
+    say(&format!("wasm-rr: {message}\n"));
     host_cli::exit::exit(Err(()));
     std::process::abort()
 }
 
 /// Prints `wasm-rr: warning: {message}` on the host's stderr; the run goes on.
 pub fn warn(message: &str) {
-    let line = format!("wasm-rr: warning: {message}\n");
+    say(&format!("wasm-rr: warning: {message}\n"));
+}
+
+/// Writes `line` to the host's stderr, in pieces a blocking write accepts (4096 bytes).
+fn say(line: &str) {
     let err = host_cli::stderr::get_stderr();
     for chunk in line.as_bytes().chunks(4096) {
         let _ = err.blocking_write_and_flush(chunk);
