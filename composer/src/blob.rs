@@ -4,8 +4,10 @@
 
 use wasm_encoder::{
     CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection,
-    Instruction, MemArg, MemArgTarget, MemorySection, MemoryType, Module, TypeSection, ValType,
+    Instruction, MemArg, MemArgTarget, MemorySection, MemoryType, Module, RawSection, TypeSection,
+    ValType,
 };
+use wasmparser::{Parser, Payload};
 use wit_component::{ComponentEncoder, StringEncoding, embed_component_metadata};
 use wit_parser::Resolve;
 
@@ -20,14 +22,31 @@ const PAGE: u64 = 65536;
 
 /// Builds a component exporting `wasm-rr:rr/embedded` that serves `blob`.
 ///
+/// The component is made by wit-component around a module whose data segment is empty, then
+/// written anew with `blob` as that segment: `blob` is copied once (into the module), and the
+/// module once more (into the component), so that a trace of any size is embedded in about
+/// twice its size of memory.
+///
 /// Errors: only if wit-component rejects the module (a bug), or the blob exceeds 4 GiB.
-pub fn blob_provider(blob: &[u8]) -> anyhow::Result<Vec<u8>> {
+pub fn blob_provider(blob: Vec<u8>) -> anyhow::Result<Vec<u8>> {
     let len = u32::try_from(blob.len())
         .ok()
         .filter(|l| l.checked_add(BLOB_AT).is_some())
         .ok_or_else(|| anyhow::anyhow!("the blob is {} bytes; at most 4 GiB fit", blob.len()))?;
-    let size = i64::from(len);
+    let template = provider_template(len)?;
+    let mut data = DataSection::new();
+    data.active(
+        0,
+        &ConstExpr::i32_const(BLOB_AT as i32),
+        blob.iter().copied(),
+    );
+    drop(blob);
+    with_data(&template, data)
+}
 
+/// The blob provider for a blob of `len` bytes, its data segment left empty.
+fn provider_template(len: u32) -> anyhow::Result<Vec<u8>> {
+    let size = i64::from(len);
     let mut types = TypeSection::new();
     types.ty().function([], [ValType::I64]);
     types
@@ -54,11 +73,7 @@ pub fn blob_provider(blob: &[u8]) -> anyhow::Result<Vec<u8>> {
     code.function(&body);
     code.function(&read_body(size));
     let mut data = DataSection::new();
-    data.active(
-        0,
-        &ConstExpr::i32_const(BLOB_AT as i32),
-        blob.iter().copied(),
-    );
+    data.active(0, &ConstExpr::i32_const(BLOB_AT as i32), []);
 
     let mut module = Module::new();
     module
@@ -78,6 +93,84 @@ pub fn blob_provider(blob: &[u8]) -> anyhow::Result<Vec<u8>> {
         .module(&module)?
         .validate(true)
         .encode()
+}
+
+/// `component` (a blob provider made by [`provider_template`]: one core module, with one data
+/// section) with that module's data section replaced by `data`; every other section is copied
+/// as it is.
+///
+/// Errors: a component of another shape (a bug).
+fn with_data(component: &[u8], data: DataSection) -> anyhow::Result<Vec<u8>> {
+    let mut data = Some(data);
+    let mut out = wasm_encoder::Component::new();
+    let mut depth = 0u32;
+    let mut modules = 0;
+    for payload in Parser::new(0).parse_all(component) {
+        let payload = payload?;
+        match &payload {
+            Payload::ModuleSection {
+                unchecked_range, ..
+            } if depth == 0 => {
+                modules += 1;
+                // The data section is dropped once in the module, before the module is copied.
+                let data = data.take().ok_or_else(|| {
+                    anyhow::anyhow!("internal error: the blob provider holds 2 modules")
+                })?;
+                let module = module_with_data(
+                    &component[unchecked_range.start as usize..unchecked_range.end as usize],
+                    &data,
+                )?;
+                drop(data);
+                out.section(&wasm_encoder::ModuleSection(&module));
+                depth += 1;
+                continue;
+            }
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => {
+                depth += 1;
+                continue;
+            }
+            Payload::End(_) if depth > 0 => {
+                depth -= 1;
+                continue;
+            }
+            _ if depth > 0 => continue,
+            _ => {}
+        }
+        if let Some((id, range)) = payload.as_section() {
+            out.section(&RawSection {
+                id,
+                data: &component[range.start as usize..range.end as usize],
+            });
+        }
+    }
+    anyhow::ensure!(
+        modules == 1,
+        "internal error: the blob provider holds {modules} modules, not 1"
+    );
+    Ok(out.finish())
+}
+
+/// `module` with its data section replaced by `data`.
+fn module_with_data(module: &[u8], data: &DataSection) -> anyhow::Result<Module> {
+    let mut out = Module::new();
+    let mut replaced = false;
+    for payload in Parser::new(0).parse_all(module) {
+        let payload = payload?;
+        if let Payload::DataSection(_) = payload {
+            out.section(data);
+            replaced = true;
+        } else if let Some((id, range)) = payload.as_section() {
+            out.section(&RawSection {
+                id,
+                data: &module[range.start as usize..range.end as usize],
+            });
+        }
+    }
+    anyhow::ensure!(
+        replaced,
+        "internal error: the blob provider's module has no data section"
+    );
+    Ok(out)
 }
 
 /// `read(offset: i64, len: i64) -> i32`: clamps `offset` and `len` to the blob, writes the

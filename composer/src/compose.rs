@@ -16,25 +16,25 @@ use wasm_rr_trace::WASI_VERSION;
 const HTTP_MAILBOX: &str = "wasm-rr:http/mailbox";
 
 /// Which component a composition makes.
-#[derive(Clone, Copy)]
-pub enum Mode<'a> {
+pub enum Mode {
     /// The recording component: the recorder, configured with `config` (a CBOR
     /// `RecordConfig`).
     Record {
         /// What the recorder reads at start.
-        config: &'a [u8],
+        config: Vec<u8>,
     },
-    /// The self-replaying component: the replayer, with `trace` (a packed trace) embedded.
+    /// The self-replaying component: the replayer, with `trace` (a packed trace) embedded
+    /// (moved into the component as it is made, so that it is not held twice).
     Replay {
         /// The trace it replays.
-        trace: &'a [u8],
+        trace: Vec<u8>,
     },
     /// The replayer importing `wasm-rr:rr/embedded`, which the `wasm-rr` host serves.
     ReplayOpen,
 }
 
-impl Mode<'_> {
-    fn records(self) -> bool {
+impl Mode {
+    fn records(&self) -> bool {
         matches!(self, Mode::Record { .. })
     }
 }
@@ -71,12 +71,16 @@ impl<'p> Composition<'p> {
         })
     }
 
-    fn register(&mut self, name: &str, bytes: &[u8]) -> Result<PackageId, WrapError> {
+    fn register(&mut self, name: &str, bytes: impl Into<Vec<u8>>) -> Result<PackageId, WrapError> {
         register(&mut self.graph, name, bytes)
     }
 
     /// A new instance of the component `bytes`, registered as `name`.
-    fn add(&mut self, name: &str, bytes: &[u8]) -> Result<(PackageId, NodeId), WrapError> {
+    fn add(
+        &mut self,
+        name: &str,
+        bytes: impl Into<Vec<u8>>,
+    ) -> Result<(PackageId, NodeId), WrapError> {
         let pkg = self.register(name, bytes)?;
         Ok((pkg, self.graph.instantiate(pkg)))
     }
@@ -128,9 +132,9 @@ impl<'p> Composition<'p> {
 
     /// Step: serves `blob` (the recorder's configuration, or the trace) to the interposer's
     /// `wasm-rr:rr/embedded`.
-    fn embed(&mut self, blob: &[u8]) -> Result<(), WrapError> {
+    fn embed(&mut self, blob: Vec<u8>) -> Result<(), WrapError> {
         let provider = blob_provider(blob).map_err(compose_err)?;
-        let (_, inst) = self.add("wasm-rr:blob", &provider)?;
+        let (_, inst) = self.add("wasm-rr:blob", provider)?;
         self.plug(
             inst,
             EMBEDDED_INTERFACE,
@@ -180,7 +184,7 @@ impl<'p> Composition<'p> {
             }
         }
         if !typed.is_empty() {
-            let (_, type_stubs) = self.add("wasm-rr:type-stubs", &type_stubs(&typed)?)?;
+            let (_, type_stubs) = self.add("wasm-rr:type-stubs", type_stubs(&typed)?)?;
             for import in &typed {
                 self.plug(type_stubs, &import.name, self.interposer, &import.name)?;
             }
@@ -328,10 +332,9 @@ impl<'p> Composition<'p> {
 fn register(
     graph: &mut CompositionGraph,
     name: &str,
-    bytes: &[u8],
+    bytes: impl Into<Vec<u8>>,
 ) -> Result<PackageId, WrapError> {
-    let pkg =
-        Package::from_bytes(name, None, bytes.to_vec(), graph.types_mut()).map_err(compose_err)?;
+    let pkg = Package::from_bytes(name, None, bytes, graph.types_mut()).map_err(compose_err)?;
     graph.register_package(pkg).map_err(compose_err)
 }
 
@@ -348,20 +351,17 @@ pub fn compose(
     host_imports: &BTreeSet<String>,
 ) -> Result<Vec<u8>, WrapError> {
     let mut c = Composition::new(guest, interposer, parts)?;
+    let records = mode.records();
     match mode {
         Mode::Record { config } => c.embed(config)?,
         Mode::Replay { trace } => c.embed(trace)?,
         Mode::ReplayOpen => {}
     }
-    if !mode.records() {
+    if !records {
         c.plug_replay_stubs(host_imports)?;
     }
     c.plug_guest_imports()?;
-    let mailbox = if mode.records() {
-        c.add_mailbox()?
-    } else {
-        None
-    };
-    c.pass_exports(mode.records(), mailbox)?;
+    let mailbox = if records { c.add_mailbox()? } else { None };
+    c.pass_exports(records, mailbox)?;
     c.encode(host_imports)
 }

@@ -30,7 +30,7 @@
 use std::collections::BTreeSet;
 use wac_graph::CompositionGraph;
 use wac_graph::types::Package;
-use wasm_rr_trace::{BlockWriter, Reader, RecordConfig, TraceError};
+use wasm_rr_trace::{Reader, RecordConfig, Source, TraceError, TraceWriter};
 
 mod blob;
 mod compose;
@@ -304,19 +304,13 @@ pub fn wrap_record(
         .filter(|i| !i.starts_with("wasm-rr:"))
         .collect();
     let config = config.to_cbor();
-    compose(
-        guest,
-        recorder,
-        parts,
-        Mode::Record { config: &config },
-        &allowed,
-    )
+    compose(guest, recorder, parts, Mode::Record { config }, &allowed)
 }
 
 /// zstd level of the trace embedded in a self-replaying component.
 pub const TRACE_ZSTD_LEVEL: i32 = 3;
 
-/// zstd at [`TRACE_ZSTD_LEVEL`], for [`BlockWriter`]s.
+/// zstd at [`TRACE_ZSTD_LEVEL`], for [`wasm_rr_trace::BlockWriter`]s.
 pub fn zstd_block(data: &[u8]) -> Option<Vec<u8>> {
     zstd::bulk::compress(data, TRACE_ZSTD_LEVEL).ok()
 }
@@ -326,27 +320,24 @@ pub fn zstd_block(data: &[u8]) -> Option<Vec<u8>> {
 /// [`wasm_rr_trace::BLOCK_BYTES`], each compressed with zstd where that makes it smaller.
 /// Reads and writes one event at a time. A torn tail is dropped.
 ///
+/// `trace` is a trace file's bytes, or a [`Source`] that reads it in place.
+///
 /// Errors: the trace's own ([`TraceError`]).
-pub fn pack_trace(trace: &[u8]) -> Result<Vec<u8>, TraceError> {
+pub fn pack_trace<S: Source>(trace: S) -> Result<Vec<u8>, TraceError> {
     let (header, mut reader) = Reader::new(trace)?;
-    let mut out = Vec::with_capacity(trace.len());
     // A trace of an older format is upgraded: its events are written anew.
-    wasm_rr_trace::encode_header(&header.current(), &mut out);
-    let mut writer = BlockWriter::new(Some(zstd_block));
+    let out = Vec::new();
+    let mut writer = TraceWriter::new(&header, Some(zstd_block), out).expect("writing into memory");
     while let Some(e) = reader.next_event()? {
-        writer.push(&e);
-        if writer.buffered() >= wasm_rr_trace::BLOCK_BYTES {
-            writer.finish_block(&mut out);
-        }
+        writer.push(&e).expect("writing into memory");
     }
-    writer.finish_block(&mut out);
-    Ok(out)
+    Ok(writer.finish().expect("writing into memory").0)
 }
 
 /// Checks that `trace` (a trace file) was recorded from `guest`.
 ///
 /// Errors: [`WrapError::Trace`] for a bad header, [`WrapError::WrongComponent`].
-fn check_trace(guest: &[u8], trace: &[u8]) -> Result<(), WrapError> {
+fn check_trace<S: Source>(guest: &[u8], trace: S) -> Result<(), WrapError> {
     let (header, _) = Reader::new(trace).map_err(WrapError::Trace)?;
     check_header(guest, &header)
 }
@@ -368,11 +359,17 @@ fn check_header(guest: &[u8], header: &wasm_rr_trace::Header) -> Result<(), Wrap
 /// Builds the self-replaying component: the replayer, with `trace` embedded (rewritten by
 /// [`pack_trace`]), in front of `guest`. It imports only [`REPLAY_HOST_IMPORTS`].
 ///
-/// `trace` is a trace file; its events are read here, so a bad one is refused.
+/// `trace` is a trace file's bytes, or a [`Source`] that reads it in place; its events are
+/// read here, so a bad one is refused. The memory needed is about twice the packed trace's
+/// size (the packed trace, then the component holding it).
 ///
 /// Errors: [`WrapError::Trace`] for a bad trace, [`WrapError::WrongComponent`] when the trace
 /// was recorded from another component, and every error of [`wrap_record`].
-pub fn wrap_replay(guest: &[u8], trace: &[u8], parts: &Interposers) -> Result<Vec<u8>, WrapError> {
+pub fn wrap_replay<S: Source + Copy>(
+    guest: &[u8],
+    trace: S,
+    parts: &Interposers,
+) -> Result<Vec<u8>, WrapError> {
     let imports = parts.checked_imports(guest)?;
     check_trace(guest, trace)?;
     let packed = pack_trace(trace).map_err(WrapError::Trace)?;
@@ -380,7 +377,7 @@ pub fn wrap_replay(guest: &[u8], trace: &[u8], parts: &Interposers) -> Result<Ve
         guest,
         parts.replayer_for(&imports),
         parts,
-        Mode::Replay { trace: &packed },
+        Mode::Replay { trace: packed },
         &replay_allowed(false),
     )
 }

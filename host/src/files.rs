@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wasm_rr_trace::Trace;
 use wasm_rr_trace::block::BlockScan;
+use wasm_rr_trace::redact::Redactor;
 
 /// A trace file's encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -74,15 +75,6 @@ pub fn write_atomic_with<T>(
     Ok(value)
 }
 
-/// The format of a trace file: by content (JSON starts with `{`), else by extension.
-fn detect(path: &Path, data: &[u8]) -> Format {
-    match data.first() {
-        Some(b'{') => Format::Json,
-        Some(_) => Format::Cbor,
-        None => Format::from_path(path).unwrap_or(Format::Cbor),
-    }
-}
-
 /// Prefixes an error with the file name, on one line.
 fn in_file(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{}: {e}", path.display())
@@ -104,55 +96,49 @@ fn parse_json(path: &Path, data: &[u8]) -> Result<Trace> {
     Trace::from_json(text).map_err(|e| in_file(path, e))
 }
 
-/// Loads a trace in either format as checked binary trace bytes (whole blocks only), without
-/// keeping the events in memory; returns the bytes and the number of events. Errors and
-/// warnings as [`TraceInput::scan`].
-pub fn load_trace_bytes(path: &Path) -> Result<(Vec<u8>, u64)> {
-    let mut data = read(path)?;
-    if detect(path, &data) == Format::Json {
-        data = parse_json(path, &data)?.to_bytes(None);
-    }
-    let scan = wasm_rr_trace::scan(&data).map_err(|e| in_file(path, e))?;
-    warn_torn(path, data.len() - scan.whole_len);
-    data.truncate(scan.whole_len);
-    Ok((data, scan.events))
-}
-
 /// Writes the events of `input` (the trace at `path`, checked by [`TraceInput::scan`]) to
-/// `dest` in `format`, atomically, one event at a time (binary blocks are compressed); returns
-/// the number of events.
-pub fn save_events(path: &Path, input: &TraceInput, dest: &Path, format: Format) -> Result<u64> {
-    use wasm_rr_trace::{BLOCK_BYTES, BlockWriter, JsonWriter};
-    let (header, _) = wasm_rr_trace::Reader::new(input).map_err(|e| in_file(path, e))?;
+/// `dest` in `format`, atomically, one event at a time (binary blocks are compressed), each
+/// event passed through `redactor` when given (and the header marked); returns the number of
+/// events.
+pub fn save_events(
+    path: &Path,
+    input: &TraceInput,
+    dest: &Path,
+    format: Format,
+    mut redactor: Option<&mut Redactor>,
+) -> Result<u64> {
+    use wasm_rr_trace::{JsonWriter, TraceWriter};
+    let (mut header, _) = wasm_rr_trace::Reader::new(input).map_err(|e| in_file(path, e))?;
+    if let Some(r) = &redactor {
+        header = r.mark(&header);
+    }
+    let mut events = input.events(path)?.map(|e| {
+        let mut e = e?;
+        if let Some(r) = redactor.as_deref_mut() {
+            r.apply(&mut e);
+        }
+        Ok::<_, anyhow::Error>(e)
+    });
     write_atomic_with(dest, |f| {
-        let mut out = std::io::BufWriter::new(f);
-        let mut count = 0u64;
-        match format {
+        let out = std::io::BufWriter::new(f);
+        let (mut out, count) = match format {
             Format::Cbor => {
-                let mut buf = Vec::new();
-                wasm_rr_trace::encode_header(&header.current(), &mut buf);
-                let mut writer = BlockWriter::new(Some(wasm_rr_composer::zstd_block));
-                for e in input.events(path)? {
-                    writer.push(&e?);
-                    count += 1;
-                    if writer.buffered() >= BLOCK_BYTES {
-                        writer.finish_block(&mut buf);
-                        out.write_all(&buf)?;
-                        buf.clear();
-                    }
+                let mut w = TraceWriter::new(&header, Some(wasm_rr_composer::zstd_block), out)?;
+                for e in &mut events {
+                    w.push(&e?)?;
                 }
-                writer.finish_block(&mut buf);
-                out.write_all(&buf)?;
+                w.finish()?
             }
             Format::Json => {
-                let mut writer = JsonWriter::new(&header, &mut out)?;
-                for e in input.events(path)? {
-                    writer.event(&e?)?;
+                let mut w = JsonWriter::new(&header, out)?;
+                let mut count = 0u64;
+                for e in &mut events {
+                    w.event(&e?)?;
                     count += 1;
                 }
-                writer.finish()?;
+                (w.finish()?, count)
             }
-        }
+        };
         out.flush()?;
         Ok(count)
     })
@@ -193,7 +179,7 @@ impl TraceInput {
         }
         let input = TraceInput::File(file, size);
         let (header, _) = wasm_rr_trace::Reader::new(&input).map_err(|e| in_file(path, e))?;
-        if header.format != wasm_rr_trace::FORMAT_VERSION {
+        if header.format < wasm_rr_trace::FIRST_CURRENT_EVENTS {
             let upgraded = input.upgrade().map_err(|e| in_file(path, e))?;
             return Ok((upgraded, header));
         }
@@ -218,22 +204,18 @@ impl TraceInput {
     /// This trace (of an older format) in the current format, in a temporary file, written
     /// one event at a time.
     fn upgrade(&self) -> Result<TraceInput> {
-        use wasm_rr_trace::{BLOCK_BYTES, BlockWriter};
         let (header, mut reader) = wasm_rr_trace::Reader::new(self)?;
-        let mut file = tempfile::tempfile().context("cannot create a temporary file")?;
-        let mut out = Vec::new();
-        wasm_rr_trace::encode_header(&header.current(), &mut out);
-        let mut writer = BlockWriter::new(None);
+        let file = tempfile::tempfile().context("cannot create a temporary file")?;
+        let mut writer =
+            wasm_rr_trace::TraceWriter::new(&header, None, std::io::BufWriter::new(file))?;
         while let Some(e) = reader.next_event()? {
-            writer.push(&e);
-            if writer.buffered() >= BLOCK_BYTES {
-                writer.finish_block(&mut out);
-                file.write_all(&out)?;
-                out.clear();
-            }
+            writer.push(&e)?;
         }
-        writer.finish_block(&mut out);
-        file.write_all(&out)?;
+        let file = writer
+            .finish()?
+            .0
+            .into_inner()
+            .map_err(|e| e.into_error())?;
         let size = file.metadata()?.len();
         Ok(TraceInput::File(file, size))
     }

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasm_rr_composer::{wrap_record, wrap_replay, wrap_replay_open};
 use wasm_rr_trace::protocol::{DEFAULT_TRACE_FILE as TRACE_FILE, RESERVED_ENV_PREFIX, TRACE_DIR};
+use wasm_rr_trace::redact::{Redacted, Redactor};
 /// The stem of the default trace file of `record` and `replay`.
 const DEFAULT_TRACE_STEM: &str = "wasm-rr-trace";
 
@@ -70,6 +71,8 @@ enum Command {
         /// real time). Handy to record a time-dependent bug on demand.
         #[arg(long, value_name = "SECONDS")]
         wall_clock: Option<u64>,
+        #[command(flatten)]
+        redact: RecordRedactArgs,
         /// Arguments for the guest (after `--`).
         #[arg(last = true)]
         args: Vec<String>,
@@ -113,6 +116,53 @@ enum Command {
         /// The trace.
         trace: PathBuf,
     },
+    /// Take secrets out of a trace before sharing it: the values of the environment variables,
+    /// HTTP headers and files named are replaced by `*`s of the same length (the headers
+    /// authorization, cookie and set-cookie always, unless --keep-default-headers). The trace
+    /// still replays: a redacted header the app sends matches any value.
+    Redact {
+        /// The trace to redact (binary or JSON).
+        trace: PathBuf,
+        /// Where to write the redacted trace (.cbor or .json; may be TRACE itself).
+        #[arg(short, long, value_name = "SHAREABLE")]
+        output: PathBuf,
+        /// Redact this environment variable's value (case-sensitive).
+        #[arg(long = "env", value_name = "NAME")]
+        envs: Vec<String>,
+        /// Redact this HTTP header's values (any case), sent or received.
+        #[arg(long = "header", value_name = "NAME")]
+        headers: Vec<String>,
+        /// Redact what the app read from this file, or from every file below this directory
+        /// (a path as the app saw it, e.g. /data/key.pem).
+        #[arg(long = "file", value_name = "GUEST-PATH")]
+        files: Vec<String>,
+        /// Do not redact authorization, cookie and set-cookie unless named with --header.
+        #[arg(long)]
+        keep_default_headers: bool,
+    },
+}
+
+/// What `record` takes out of the trace as it saves it (see `wasm-rr redact`).
+#[derive(clap::Args)]
+struct RecordRedactArgs {
+    /// Redact this environment variable's value in the trace (see `wasm-rr redact`).
+    #[arg(long = "redact-env", value_name = "NAME")]
+    envs: Vec<String>,
+    /// Redact this HTTP header's values in the trace (any case).
+    #[arg(long = "redact-header", value_name = "NAME")]
+    headers: Vec<String>,
+    /// Redact what the app read from this file, or from every file below this directory.
+    #[arg(long = "redact-file", value_name = "GUEST-PATH")]
+    files: Vec<String>,
+}
+
+/// The redaction items of `--env`, `--header` and `--file` values.
+fn redactions(envs: &[String], headers: &[String], files: &[String]) -> Vec<Redacted> {
+    envs.iter()
+        .map(|n| Redacted::Env(n.clone()))
+        .chain(headers.iter().map(|n| Redacted::header(n)))
+        .chain(files.iter().map(|p| Redacted::file(p)))
+        .collect()
 }
 
 /// What the guest is given on the embedded host (`record`, `serve`), as `wasmtime` takes it.
@@ -183,6 +233,7 @@ fn dispatch(command: Command) -> Result<i32> {
             guest,
             no_compress,
             wall_clock,
+            redact,
             args,
         } => record(
             &app,
@@ -192,6 +243,7 @@ fn dispatch(command: Command) -> Result<i32> {
                 guest: &guest,
                 compress: !no_compress,
                 wall_clock_start: wall_clock.map(Duration::from_secs),
+                redact: redactions(&redact.envs, &redact.headers, &redact.files),
             },
             args,
         ),
@@ -204,6 +256,24 @@ fn dispatch(command: Command) -> Result<i32> {
         Command::Replay { app, trace } => replay(&app, trace),
         Command::Convert { input, output } => convert(&input, &output),
         Command::Show { trace } => show(&trace),
+        Command::Redact {
+            trace,
+            output,
+            envs,
+            headers,
+            files,
+            keep_default_headers,
+        } => {
+            let mut items = redactions(&envs, &headers, &files);
+            if !keep_default_headers {
+                items.extend(
+                    wasm_rr_trace::redact::DEFAULT_HEADERS
+                        .iter()
+                        .map(|h| Redacted::header(h)),
+                );
+            }
+            redact(&trace, &output, &items)
+        }
     }
 }
 
@@ -266,8 +336,11 @@ fn wrap(app: &Path, output: &Path, replay: Option<&Path>, compress: bool) -> Res
 /// `replay`).
 fn self_replaying(app: &Path, trace_path: &Path) -> Result<Vec<u8>> {
     let guest = read_app(app)?;
-    let (trace, _) = files::load_trace_bytes(trace_path)?;
-    wrap_replay(&guest, &trace, &components::interposers()).map_err(replay_err(app, trace_path))
+    // Read in place, block by block (checked whole first): only the packed trace and the
+    // component that embeds it are held.
+    let input = files::TraceInput::open(trace_path)?;
+    input.scan(trace_path)?;
+    wrap_replay(&guest, &input, &components::interposers()).map_err(replay_err(app, trace_path))
 }
 
 fn replay_err<'a>(
@@ -348,6 +421,8 @@ struct RecordOptions<'a> {
     guest: &'a GuestArgs,
     compress: bool,
     wall_clock_start: Option<Duration>,
+    /// What to take out of the trace as it is saved.
+    redact: Vec<Redacted>,
 }
 
 fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
@@ -357,6 +432,7 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
         guest: guest_args,
         compress,
         wall_clock_start,
+        redact,
     } = o;
     let format = format
         .or_else(|| trace.as_deref().and_then(Format::from_path))
@@ -409,13 +485,20 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
     // may block, so an app waiting for input or sleeping has its whole trace on disk.
     // Only one of the handler and the end of the run saves the trace (see SAVING).
     let (partial_raw, partial_path) = (raw.clone(), trace_path.clone());
+    let partial_redact = redact.clone();
     let partial_dir = trace_dir.path().to_path_buf();
     ctrlc::set_handler(move || {
         if SAVING.swap(true, Ordering::SeqCst) {
             // The run is over and its trace is being saved: let that finish.
             return;
         }
-        let status = match keep_trace(&partial_raw, &partial_path, format, compress) {
+        let status = match keep_trace(
+            &partial_raw,
+            &partial_path,
+            format,
+            compress,
+            &partial_redact,
+        ) {
             Ok(events) => {
                 eprintln!(
                     "wasm-rr: interrupted; kept the {events} events recorded so far in {}",
@@ -448,7 +531,7 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
             app.display()
         );
     }
-    let events = match keep_trace(&raw, &trace_path, format, compress) {
+    let events = match keep_trace(&raw, &trace_path, format, compress, &redact) {
         Ok(events) => events,
         Err(e) if format == Format::Cbor => {
             // Keep what was recorded as it is (a rename needs no space on a full disk), so
@@ -460,8 +543,13 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
                 );
             }
             let scan = files::TraceInput::open(&trace_path)?.scan(&trace_path)?;
+            let unredacted = if redact.is_empty() {
+                ""
+            } else {
+                ", NOT redacted: run `wasm-rr redact` on it before sharing it"
+            };
             eprintln!(
-                "wasm-rr: warning: {}: cannot compress the trace ({}); kept it as it was recorded instead ({} events)",
+                "wasm-rr: warning: {}: cannot compress the trace ({}); kept it as it was recorded instead ({} events{unredacted})",
                 trace_path.display(),
                 e.root_cause(),
                 scan.events
@@ -477,9 +565,24 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
     Ok(code)
 }
 
-/// Checks the trace the recorder wrote and saves it in `format`, compressed when `compress`;
-/// returns the number of events.
-fn keep_trace(raw: &Path, dest: &Path, format: Format, compress: bool) -> Result<u64> {
+/// Checks the trace the recorder wrote and saves it in `format`, compressed when `compress`
+/// (always when values are redacted), with the values of `redact` taken out; returns the
+/// number of events.
+fn keep_trace(
+    raw: &Path,
+    dest: &Path,
+    format: Format,
+    compress: bool,
+    redact: &[Redacted],
+) -> Result<u64> {
+    if !redact.is_empty() {
+        let input = files::TraceInput::open(raw)?;
+        input.scan(raw)?;
+        let mut redactor = Redactor::new(redact);
+        let events = files::save_events(raw, &input, dest, format, Some(&mut redactor))?;
+        warn_unredacted(dest, &redactor, "--redact-");
+        return Ok(events);
+    }
     match format {
         // Block by block, checking each block's checksum, without decoding the events and
         // without holding the trace in memory.
@@ -504,7 +607,7 @@ fn keep_trace(raw: &Path, dest: &Path, format: Format, compress: bool) -> Result
         Format::Json => {
             let input = files::TraceInput::open(raw)?;
             input.scan(raw)?;
-            files::save_events(raw, &input, dest, format)
+            files::save_events(raw, &input, dest, format, None)
         }
     }
 }
@@ -593,7 +696,7 @@ fn convert(input: &Path, output: &Path) -> Result<i32> {
     let trace = files::TraceInput::open(input)?;
     // Checked whole first: a damaged trace writes nothing.
     trace.scan(input)?;
-    let events = files::save_events(input, &trace, output, format)?;
+    let events = files::save_events(input, &trace, output, format, None)?;
     eprintln!("wasm-rr: wrote {} ({events} events)", output.display());
     Ok(0)
 }
@@ -623,8 +726,16 @@ fn show(path: &Path) -> Result<i32> {
             }
         }
         writeln!(out, "{} events:", scan.events)?;
+        let mut redactor = Redactor::new(&header.redacted);
         for (i, e) in input.events(path)?.enumerate() {
-            writeln!(out, "#{i} {}", e?)?;
+            let mut e = e?;
+            // Marks the events that hold a redacted value (replacing nothing: it is redacted).
+            let mark = if !redactor.is_empty() && redactor.apply(&mut e) {
+                "  [redacted]"
+            } else {
+                ""
+            };
+            writeln!(out, "#{i} {e}{mark}")?;
         }
         out.flush()?;
         Ok(())
@@ -656,7 +767,67 @@ fn write_header(out: &mut impl Write, header: &wasm_rr_trace::Header) -> std::io
     for import in &header.guest_imports {
         writeln!(out, "  {import}")?;
     }
+    if !header.redacted.is_empty() {
+        let items: Vec<String> = header.redacted.iter().map(Redacted::to_string).collect();
+        writeln!(
+            out,
+            "redacted (`*`s of the same length stand in for the values): {}",
+            items.join(", ")
+        )?;
+    }
     Ok(())
+}
+
+/// Warns about what `redactor` left in the trace at `path` that looks secret: variables named
+/// like secrets, and headers carrying a redacted value. `flag` prefixes the flags it suggests
+/// (`--` for `redact`, `--redact-` for `record`).
+fn warn_unredacted(path: &Path, redactor: &Redactor, flag: &str) {
+    let path = path.display();
+    for name in redactor.unredacted_secrets() {
+        eprintln!(
+            "wasm-rr: warning: {path}: the app read the environment variable {name}, which looks like a secret, and it is kept: add {flag}env {name} to redact it"
+        );
+    }
+    for (header, item) in redactor.leaks() {
+        eprintln!(
+            "wasm-rr: warning: {path}: the app sent the header {header} holding a redacted value ({item}), and it is kept: add {flag}header {header} to redact it"
+        );
+    }
+}
+
+/// `wasm-rr redact`: writes `trace` to `output` with the values of `items` taken out, one
+/// event at a time; says what it replaced, and warns about variables that look like secrets.
+fn redact(trace: &Path, output: &Path, items: &[Redacted]) -> Result<i32> {
+    let format = Format::from_path(output).unwrap_or(Format::Cbor);
+    let input = files::TraceInput::open(trace)?;
+    // Checked whole first: a damaged trace writes nothing.
+    input.scan(trace)?;
+    let mut redactor = Redactor::new(items);
+    let events = files::save_events(trace, &input, output, format, Some(&mut redactor))?;
+    warn_unredacted(trace, &redactor, "--");
+    let counts = redactor.counts();
+    let replaced: Vec<String> = counts
+        .iter()
+        .map(|(item, n)| format!("{n} × {item}"))
+        .collect();
+    let missing: Vec<String> = redactor
+        .items()
+        .filter(|i| !counts.contains_key(*i))
+        .map(Redacted::to_string)
+        .collect();
+    let mut what = if replaced.is_empty() {
+        "no value redacted".to_string()
+    } else {
+        format!("redacted {}", replaced.join(", "))
+    };
+    if !missing.is_empty() {
+        what.push_str(&format!("; not in the trace: {}", missing.join(", ")));
+    }
+    eprintln!(
+        "wasm-rr: wrote {} ({events} events; {what})",
+        output.display()
+    );
+    Ok(0)
 }
 
 #[cfg(test)]

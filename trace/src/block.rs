@@ -16,7 +16,7 @@ use crate::{Event, Header, TraceError};
 
 /// The event decoder for a trace's format version.
 enum Decoders {
-    /// Format [`crate::FORMAT_VERSION`].
+    /// Formats [`crate::FIRST_CURRENT_EVENTS`] to [`crate::FORMAT_VERSION`].
     Current(Decoder),
     /// Format 2 (wasm-rr 0.2), its events upgraded as they are read.
     #[cfg(feature = "format2")]
@@ -27,7 +27,9 @@ impl Decoders {
     /// The decoder for `format`, if this build reads it.
     fn of(format: u32) -> Option<Decoders> {
         match format {
-            crate::FORMAT_VERSION => Some(Decoders::Current(Decoder::new())),
+            crate::FIRST_CURRENT_EVENTS..=crate::FORMAT_VERSION => {
+                Some(Decoders::Current(Decoder::new()))
+            }
             #[cfg(feature = "format2")]
             2 => Some(Decoders::Format2(crate::v2::Decoder::default())),
             _ => None,
@@ -160,6 +162,61 @@ impl BlockWriter {
         write_block(codec, self.events, data, out);
         self.buf.clear();
         self.events = 0;
+    }
+}
+
+/// Writes a whole trace to `out` one event at a time: the header, then blocks of about
+/// [`crate::BLOCK_BYTES`] of events (how `convert`, `wrap --replay` and upgrades write).
+pub struct TraceWriter<W: std::io::Write> {
+    out: W,
+    blocks: BlockWriter,
+    buf: Vec<u8>,
+    events: u64,
+}
+
+impl<W: std::io::Write> TraceWriter<W> {
+    /// Writes `header` (saying it heads a trace of the current format) to `out`; each block
+    /// is compressed by `compress` when given.
+    ///
+    /// Errors: `out`'s.
+    pub fn new(
+        header: &Header,
+        compress: Option<Compressor>,
+        mut out: W,
+    ) -> std::io::Result<TraceWriter<W>> {
+        let mut buf = Vec::new();
+        crate::encode_header(&header.current(), &mut buf);
+        out.write_all(&buf)?;
+        buf.clear();
+        Ok(TraceWriter {
+            out,
+            blocks: BlockWriter::new(compress),
+            buf,
+            events: 0,
+        })
+    }
+
+    /// Adds the next event; writes a block out once enough are buffered.
+    ///
+    /// Errors: `out`'s.
+    pub fn push(&mut self, event: &Event) -> std::io::Result<()> {
+        self.blocks.push(event);
+        self.events += 1;
+        if self.blocks.buffered() >= crate::BLOCK_BYTES {
+            self.blocks.finish_block(&mut self.buf);
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes the last block out; returns `out` and the number of events written.
+    ///
+    /// Errors: `out`'s.
+    pub fn finish(mut self) -> std::io::Result<(W, u64)> {
+        self.blocks.finish_block(&mut self.buf);
+        self.out.write_all(&self.buf)?;
+        Ok((self.out, self.events))
     }
 }
 

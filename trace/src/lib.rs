@@ -1,4 +1,4 @@
-//! The wasm-rr trace format, version 3.
+//! The wasm-rr trace format, version 4.
 //!
 //! A trace file is a CBOR [`Header`] item, then a sequence of blocks (see [`block`]): each a
 //! postcard-framed run of events with a CRC32C, stored raw or as one zstd frame. The recorder
@@ -29,11 +29,12 @@ pub mod codec;
 mod event;
 pub mod limits;
 pub mod protocol;
+pub mod redact;
 #[cfg(feature = "format2")]
 mod v2;
 mod values;
 
-pub use block::{BlockWriter, Compressor, Reader, Source};
+pub use block::{BlockWriter, Compressor, Reader, Source, TraceWriter};
 pub use cli::Status;
 pub use clocks::Datetime;
 pub use event::{CallSchema, Event, FieldSchema, InterfaceSchema, Request};
@@ -60,8 +61,14 @@ event::interfaces! {
 }
 
 /// The version of the trace format this crate writes ([`Header::format`]); it also reads
-/// format 2 (feature `format2`).
-pub const FORMAT_VERSION: u32 = 3;
+/// format 3 and format 2 (feature `format2`).
+///
+/// Format 4 added [`Header::redacted`]; its events are those of format 3.
+pub const FORMAT_VERSION: u32 = 4;
+
+/// The first format version whose events are this crate's: a trace of format 3 reads as it
+/// is, one of format 2 is upgraded event by event.
+pub const FIRST_CURRENT_EVENTS: u32 = 3;
 
 /// The WASI version the interposer exports and imports (`wasi:*@0.2.12`).
 pub const WASI_VERSION: &str = "0.2.12";
@@ -86,6 +93,11 @@ pub struct Header {
     /// The guest's WASI imports as they appear in the component, e.g.
     /// `"wasi:cli/environment@0.2.3"`: each one was served by the interposer.
     pub guest_imports: Vec<String>,
+    /// What was taken out of the trace's values (`wasm-rr redact`, `record --redact-*`):
+    /// placeholders of the same length stand in for them, and replay lets a redacted argument
+    /// match any value. Absent (empty) in a trace nothing was taken out of; new in format 4.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<redact::Redacted>,
 }
 
 impl Header {
@@ -133,6 +145,7 @@ impl RecordConfig {
             component_sha256: self.component_sha256.clone(),
             wasi: WASI_VERSION.to_string(),
             guest_imports: self.guest_imports.clone(),
+            redacted: Vec::new(),
         }
     }
 }
@@ -178,11 +191,11 @@ impl fmt::Display for TraceError {
             TraceError::BadHeader(m) => write!(f, "not a wasm-rr trace (bad header: {m})"),
             TraceError::UnsupportedVersion(1) => write!(
                 f,
-                "this trace is in format version 1, which wasm-rr 0.1 wrote and reads; this wasm-rr ({WASM_RR_VERSION}) reads format versions 2 and {FORMAT_VERSION} (record it again, or replay it with wasm-rr 0.1)"
+                "this trace is in format version 1, which wasm-rr 0.1 wrote and reads; this wasm-rr ({WASM_RR_VERSION}) reads format versions 2 to {FORMAT_VERSION} (record it again, or replay it with wasm-rr 0.1)"
             ),
             TraceError::UnsupportedVersion(v) => write!(
                 f,
-                "trace format version {v} is not supported: this wasm-rr ({WASM_RR_VERSION}) reads format versions 2 and {FORMAT_VERSION}"
+                "trace format version {v} is not supported: this wasm-rr ({WASM_RR_VERSION}) reads format versions 2 to {FORMAT_VERSION}"
             ),
             TraceError::Corrupt {
                 block,
@@ -324,17 +337,12 @@ impl Trace {
     /// Encodes the trace file in the current format: the header, then blocks of about
     /// [`BLOCK_BYTES`] of events, each compressed by `compress` when given.
     pub fn to_bytes(&self, compress: Option<Compressor>) -> Vec<u8> {
-        let mut out = Vec::new();
-        encode_header(&self.header.current(), &mut out);
-        let mut writer = BlockWriter::new(compress);
+        let mut w =
+            TraceWriter::new(&self.header, compress, Vec::new()).expect("writing into memory");
         for e in &self.events {
-            writer.push(e);
-            if writer.buffered() >= BLOCK_BYTES {
-                writer.finish_block(&mut out);
-            }
+            w.push(e).expect("writing into memory");
         }
-        writer.finish_block(&mut out);
-        out
+        w.finish().expect("writing into memory").0
     }
 
     /// Parses the JSON form.
@@ -343,7 +351,7 @@ impl Trace {
     pub fn from_json(text: &str) -> Result<Trace, TraceError> {
         if let Ok(v) = serde_json::from_str::<JsonVersion>(text) {
             match v.header.format {
-                FORMAT_VERSION => {}
+                FIRST_CURRENT_EVENTS..=FORMAT_VERSION => {}
                 #[cfg(feature = "format2")]
                 2 => return v2::trace_from_json(text),
                 other => return Err(TraceError::UnsupportedVersion(other)),

@@ -12,7 +12,8 @@ use super::fatal;
 use crate::wasm_rr::rr::embedded;
 use std::cell::RefCell;
 use std::fmt::Write;
-use wasm_rr_trace::{Call, Event, Reader, Request, Source};
+use wasm_rr_trace::redact::Redactor;
+use wasm_rr_trace::{Call, Event, Header, Reader, Request, Source};
 
 /// How many events before a divergence the report shows.
 const RECENT: u64 = 5;
@@ -36,6 +37,9 @@ struct Replayer {
     reader: Reader<Embedded>,
     /// The last event handed out was one that ends a run.
     ended: bool,
+    /// What the trace was redacted of, when anything was: a redacted argument matches any
+    /// value.
+    redacted: Option<Redactor>,
 }
 
 thread_local! {
@@ -46,19 +50,20 @@ fn unusable(e: impl std::fmt::Display) -> ! {
     fatal(&format!("the embedded trace is unusable: {e}"))
 }
 
-fn open() -> Reader<Embedded> {
+fn open() -> (Header, Reader<Embedded>) {
     let source = Embedded {
         size: embedded::size(),
     };
-    let (_, reader) = Reader::new(source).unwrap_or_else(|e| unusable(e));
-    reader
+    Reader::new(source).unwrap_or_else(|e| unusable(e))
 }
 
 impl Replayer {
     fn open() -> Replayer {
+        let (header, reader) = open();
         Replayer {
-            reader: open(),
+            reader,
             ended: false,
+            redacted: (!header.redacted.is_empty()).then(|| Redactor::new(&header.redacted)),
         }
     }
 
@@ -96,7 +101,7 @@ fn diverge(index: u64, expected: &str, actual: &str, difference: Option<String>)
         msg.push_str("\n  (no events before it)");
     } else {
         msg.push_str("\n  last events:");
-        let mut reader = open();
+        let (_, mut reader) = open();
         let first = index.saturating_sub(RECENT);
         while reader.index() < index {
             let i = reader.index();
@@ -110,6 +115,17 @@ fn diverge(index: u64, expected: &str, actual: &str, difference: Option<String>)
         }
     }
     fatal(&msg)
+}
+
+/// Whether `call` is the recorded call `recorded` but for redacted values (which match any
+/// value).
+#[cold]
+fn matches_redacted<C: Request>(recorded: &Call, call: &C) -> bool {
+    REPLAYER.with_borrow(|slot| {
+        slot.as_ref()
+            .and_then(|r| r.redacted.as_ref())
+            .is_some_and(|r| r.masked(recorded) == r.masked(&call.clone().into_call()))
+    })
 }
 
 /// Loads the embedded trace.
@@ -127,7 +143,7 @@ pub fn answer<C: Request>(call: C) -> C::Answer {
         slot.get_or_insert_with(Replayer::open)
             .next(|| call.clone().into_call())
     });
-    if C::of_call(&event.call) != Some(&call) {
+    if C::of_call(&event.call) != Some(&call) && !matches_redacted(&event.call, &call) {
         let call = call.into_call();
         diverge(
             index,
