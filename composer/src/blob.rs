@@ -125,6 +125,17 @@ fn with_data(component: &[u8], data: DataSection) -> anyhow::Result<Vec<u8>> {
                 depth += 1;
                 continue;
             }
+            Payload::ComponentSection {
+                unchecked_range, ..
+            } if depth == 0 => {
+                // Copied whole; its own sections are skipped below.
+                out.section(&RawSection {
+                    id: wasm_encoder::ComponentSectionId::Component as u8,
+                    data: &component[unchecked_range.start as usize..unchecked_range.end as usize],
+                });
+                depth += 1;
+                continue;
+            }
             Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => {
                 depth += 1;
                 continue;

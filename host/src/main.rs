@@ -147,13 +147,13 @@ enum Command {
 struct RecordRedactArgs {
     /// Redact this environment variable's value in the trace (see `wasm-rr redact`).
     #[arg(long = "redact-env", value_name = "NAME")]
-    envs: Vec<String>,
+    redact_envs: Vec<String>,
     /// Redact this HTTP header's values in the trace (any case).
     #[arg(long = "redact-header", value_name = "NAME")]
-    headers: Vec<String>,
+    redact_headers: Vec<String>,
     /// Redact what the app read from this file, or from every file below this directory.
     #[arg(long = "redact-file", value_name = "GUEST-PATH")]
-    files: Vec<String>,
+    redact_files: Vec<String>,
 }
 
 /// The redaction items of `--env`, `--header` and `--file` values.
@@ -243,7 +243,11 @@ fn dispatch(command: Command) -> Result<i32> {
                 guest: &guest,
                 compress: !no_compress,
                 wall_clock_start: wall_clock.map(Duration::from_secs),
-                redact: redactions(&redact.envs, &redact.headers, &redact.files),
+                redact: redactions(
+                    &redact.redact_envs,
+                    &redact.redact_headers,
+                    &redact.redact_files,
+                ),
             },
             args,
         ),

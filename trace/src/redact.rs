@@ -2,7 +2,7 @@
 //!
 //! A trace holds every value the app read: environment variables (API keys), HTTP headers
 //! (`authorization`, cookies) and file contents. A [`Redactor`] replaces the values named by a
-//! list of [`Redacted`] items with placeholders of the same length (`*` bytes), so that an app
+//! list of [`Redacted`] items with placeholders of the same length (`*` bytes; ASCII whitespace is kept), so that an app
 //! that reads a redacted value on replay gets one of the length it had; the header of the
 //! redacted trace lists the items ([`crate::Header::redacted`]) so that readers can mark them
 //! and the replayer knows which checked arguments to let through: a header the app sends whose
@@ -22,7 +22,7 @@ use crate::fs::{self, Fd};
 use crate::http::{self, Entries};
 use crate::{Bytes, Call, Event, StreamId, cli, streams};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// One kind of value taken out of a trace; in JSON `{"env": "API_KEY"}`.
@@ -72,23 +72,26 @@ pub fn looks_secret(name: &str) -> bool {
             .any(|s| n.contains(s))
 }
 
-/// The byte every redacted byte becomes.
+/// The byte every redacted byte becomes (but ASCII whitespace, which is kept).
 pub const PLACEHOLDER: u8 = b'*';
 
 /// Takes the values of a list of [`Redacted`] items out of events, one event at a time, in
 /// trace order (it follows which descriptors and streams belong to redacted files).
+///
+/// Its maps are B-trees: a hash map's random seed would make the replayer, which uses it,
+/// import `wasi:random/insecure-seed`.
 #[derive(Default)]
 pub struct Redactor {
     items: BTreeSet<Redacted>,
-    env: HashSet<String>,
-    headers: HashSet<String>,
+    env: BTreeSet<String>,
+    headers: BTreeSet<String>,
     files: Vec<String>,
     /// Descriptors by number: their guest path.
-    paths: HashMap<Fd, String>,
+    paths: BTreeMap<Fd, String>,
     /// Descriptors of redacted files, and the item that covers each.
-    secret_fds: HashMap<Fd, Redacted>,
+    secret_fds: BTreeMap<Fd, Redacted>,
     /// Streams reading redacted files, and the item that covers each.
-    secret_streams: HashMap<StreamId, Redacted>,
+    secret_streams: BTreeMap<StreamId, Redacted>,
     /// Values replaced, by item.
     counts: BTreeMap<Redacted, u64>,
     /// Variables the app read that look like secrets ([`looks_secret`]) and are not redacted.
@@ -234,7 +237,7 @@ impl Redactor {
     /// Remembers `value`, redacted as `item`, to find it in headers the app sends (not when
     /// it is a placeholder already).
     fn remember(&mut self, value: &[u8], item: &Redacted) {
-        if self.secrets.len() < KEPT_SECRETS && !value.iter().all(|b| *b == PLACEHOLDER) {
+        if self.secrets.len() < KEPT_SECRETS && !is_placeholder(value) {
             let value = &value[..value.len().min(KEPT_SECRET_BYTES)];
             self.secrets.push((value.to_vec(), item.clone()));
         }
@@ -278,7 +281,7 @@ impl Redactor {
                 if self.env.contains(name) {
                     let item = Redacted::Env(name.clone());
                     self.remember(value.as_bytes(), &item);
-                    *value = placeholder_string(value.len());
+                    *value = placeholder_string(value);
                     found.push(item);
                 } else if looks_secret(name) {
                     self.unredacted_secrets.insert(name.clone());
@@ -361,17 +364,36 @@ impl Redactor {
     }
 }
 
-/// Replaces `b` with placeholders of its length, or empties it.
+/// Replaces `b` with placeholders of its length (see [`placeholders`]), or empties it.
 fn hide(b: &mut Bytes, keep_length: bool) {
     if keep_length {
-        b.0.fill(PLACEHOLDER);
+        placeholders(&mut b.0);
     } else {
         b.0.clear();
     }
 }
 
-fn placeholder_string(len: usize) -> String {
-    String::from_utf8(vec![PLACEHOLDER; len]).expect("ASCII")
+/// Replaces every byte of `data` but ASCII whitespace with [`PLACEHOLDER`]: a value keeps its
+/// length and its line structure, so that an app that trims a key read from a file, or
+/// splits a file into lines, gets the same lengths on replay.
+fn placeholders(data: &mut [u8]) {
+    for b in data.iter_mut().filter(|b| !b.is_ascii_whitespace()) {
+        *b = PLACEHOLDER;
+    }
+}
+
+/// Whether `data` is made of placeholders (and whitespace) only: redacted already.
+fn is_placeholder(data: &[u8]) -> bool {
+    data.iter()
+        .all(|b| *b == PLACEHOLDER || b.is_ascii_whitespace())
+}
+
+/// `value` as placeholders (see [`placeholders`]).
+fn placeholder_string(value: &str) -> String {
+    let mut data = value.as_bytes().to_vec();
+    placeholders(&mut data);
+    // ASCII whitespace and `*` only.
+    String::from_utf8(data).expect("ASCII")
 }
 
 /// `path` with `.` and empty segments dropped and `..` applied, as the guest's paths resolve
@@ -512,7 +534,7 @@ mod tests {
         assert_eq!(env[0], ("TOKEN".into(), "************".into()));
         assert_eq!(env[1], ("API_KEY".into(), "k".into()));
         let (c, _) = redacted[10].get::<http::FieldsAppend>().unwrap();
-        assert_eq!(c.value.0, vec![PLACEHOLDER; 19]);
+        assert_eq!(c.value.0, b"****** ************", "whitespace is kept");
         assert_eq!(
             r.unredacted_secrets().collect::<Vec<_>>(),
             ["API_KEY"],
