@@ -20,32 +20,29 @@ const RET_AREA: u32 = 0;
 const BLOB_AT: u32 = 16;
 const PAGE: u64 = 65536;
 
+/// What a blob provider made by [`blob_provider_for`] holds until [`fill_blob`] puts the blob in
+/// its place: its one data segment.
+const PLACEHOLDER: &[u8; 32] = b"wasm-rr: the blob goes here.\0\0\0\0";
+
 /// Builds a component exporting `wasm-rr:rr/embedded` that serves `blob`.
 ///
-/// The component is made by wit-component around a module whose data segment is empty, then
-/// written anew with `blob` as that segment: `blob` is copied once (into the module), and the
-/// module once more (into the component), so that a trace of any size is embedded in about
-/// twice its size of memory.
-///
-/// Errors: only if wit-component rejects the module (a bug), or the blob exceeds 4 GiB.
+/// Errors: as [`blob_provider_for`] and [`fill_blob`].
 pub fn blob_provider(blob: Vec<u8>) -> anyhow::Result<Vec<u8>> {
-    let len = u32::try_from(blob.len())
-        .ok()
-        .filter(|l| l.checked_add(BLOB_AT).is_some())
-        .ok_or_else(|| anyhow::anyhow!("the blob is {} bytes; at most 4 GiB fit", blob.len()))?;
-    let template = provider_template(len)?;
-    let mut data = DataSection::new();
-    data.active(
-        0,
-        &ConstExpr::i32_const(BLOB_AT as i32),
-        blob.iter().copied(),
-    );
-    drop(blob);
-    with_data(&template, data)
+    let template = blob_provider_for(blob.len())?;
+    fill_blob(&template, blob)
 }
 
-/// The blob provider for a blob of `len` bytes, its data segment left empty.
-fn provider_template(len: u32) -> anyhow::Result<Vec<u8>> {
+/// Builds a component exporting `wasm-rr:rr/embedded` that will serve a blob of `len` bytes,
+/// once [`fill_blob`] has put it in (it holds a placeholder until then). Composing it is cheap
+/// whatever `len`; the blob is put in the composed component at the end, so that it is copied
+/// as few times as possible.
+///
+/// Errors: only if wit-component rejects the module (a bug), or `len` exceeds 4 GiB.
+pub fn blob_provider_for(len: usize) -> anyhow::Result<Vec<u8>> {
+    let len = u32::try_from(len)
+        .ok()
+        .filter(|l| l.checked_add(BLOB_AT).is_some())
+        .ok_or_else(|| anyhow::anyhow!("the blob is {len} bytes; at most 4 GiB fit"))?;
     let size = i64::from(len);
     let mut types = TypeSection::new();
     types.ty().function([], [ValType::I64]);
@@ -57,7 +54,7 @@ fn provider_template(len: u32) -> anyhow::Result<Vec<u8>> {
     functions.function(1);
     let mut memories = MemorySection::new();
     memories.memory(MemoryType {
-        minimum: (BLOB_AT as u64 + len as u64).div_ceil(PAGE).max(1),
+        minimum: (BLOB_AT as u64 + u64::from(len).max(PLACEHOLDER.len() as u64)).div_ceil(PAGE),
         maximum: None,
         memory64: false,
         shared: false,
@@ -73,7 +70,11 @@ fn provider_template(len: u32) -> anyhow::Result<Vec<u8>> {
     code.function(&body);
     code.function(&read_body(size));
     let mut data = DataSection::new();
-    data.active(0, &ConstExpr::i32_const(BLOB_AT as i32), []);
+    data.active(
+        0,
+        &ConstExpr::i32_const(BLOB_AT as i32),
+        PLACEHOLDER.iter().copied(),
+    );
 
     let mut module = Module::new();
     module
@@ -95,45 +96,79 @@ fn provider_template(len: u32) -> anyhow::Result<Vec<u8>> {
         .encode()
 }
 
-/// `component` (a blob provider made by [`provider_template`]: one core module, with one data
-/// section) with that module's data section replaced by `data`; every other section is copied
-/// as it is.
+/// `component` (a blob provider made by [`blob_provider_for`], or a component that holds one,
+/// nested at any depth) with the provider's placeholder replaced by `blob`, which must be of the
+/// length the provider was made for. Every other section is copied as it is.
 ///
-/// Errors: a component of another shape (a bug).
-fn with_data(component: &[u8], data: DataSection) -> anyhow::Result<Vec<u8>> {
+/// The blob is copied into a data section, then each enclosing level is written once, each
+/// copy dropped before the next: the peak is about twice the blob.
+///
+/// Errors: a component with no blob provider (a bug), or one that does not parse.
+pub fn fill_blob(component: &[u8], blob: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+    let mut data = DataSection::new();
+    data.active(
+        0,
+        &ConstExpr::i32_const(BLOB_AT as i32),
+        blob.iter().copied(),
+    );
+    drop(blob);
     let mut data = Some(data);
+    let filled = fill(component, &mut data)?;
+    anyhow::ensure!(
+        data.is_none(),
+        "internal error: the component holds no blob provider"
+    );
+    Ok(filled)
+}
+
+/// Whether `bytes` (a module or a component) holds the placeholder.
+fn holds_placeholder(bytes: &[u8]) -> bool {
+    bytes
+        .windows(PLACEHOLDER.len())
+        .any(|w| w == PLACEHOLDER.as_slice())
+}
+
+/// `component` written anew, the module holding the placeholder given `data` (taken).
+fn fill(component: &[u8], data: &mut Option<DataSection>) -> anyhow::Result<Vec<u8>> {
     let mut out = wasm_encoder::Component::new();
     let mut depth = 0u32;
-    let mut modules = 0;
     for payload in Parser::new(0).parse_all(component) {
         let payload = payload?;
         match &payload {
             Payload::ModuleSection {
                 unchecked_range, ..
-            } if depth == 0 => {
-                modules += 1;
-                // The data section is dropped once in the module, before the module is copied.
-                let data = data.take().ok_or_else(|| {
-                    anyhow::anyhow!("internal error: the blob provider holds 2 modules")
-                })?;
-                let module = module_with_data(
-                    &component[unchecked_range.start as usize..unchecked_range.end as usize],
-                    &data,
-                )?;
-                drop(data);
-                out.section(&wasm_encoder::ModuleSection(&module));
-                depth += 1;
-                continue;
             }
-            Payload::ComponentSection {
+            | Payload::ComponentSection {
                 unchecked_range, ..
             } if depth == 0 => {
-                // Copied whole; its own sections are skipped below.
-                out.section(&RawSection {
-                    id: wasm_encoder::ComponentSectionId::Component as u8,
-                    data: &component[unchecked_range.start as usize..unchecked_range.end as usize],
-                });
                 depth += 1;
+                let inner =
+                    &component[unchecked_range.start as usize..unchecked_range.end as usize];
+                let module = matches!(payload, Payload::ModuleSection { .. });
+                if data.is_none() || !holds_placeholder(inner) {
+                    let id = if module {
+                        wasm_encoder::ComponentSectionId::CoreModule
+                    } else {
+                        wasm_encoder::ComponentSectionId::Component
+                    };
+                    out.section(&RawSection {
+                        id: id as u8,
+                        data: inner,
+                    });
+                } else if module {
+                    // The data section is dropped once in the module, before the module is
+                    // copied.
+                    let section = data.take().expect("checked above");
+                    let filled = module_with_data(inner, &section)?;
+                    drop(section);
+                    out.section(&wasm_encoder::ModuleSection(&filled));
+                } else {
+                    let filled = fill(inner, data)?;
+                    out.section(&RawSection {
+                        id: wasm_encoder::ComponentSectionId::Component as u8,
+                        data: &filled,
+                    });
+                }
                 continue;
             }
             Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => {
@@ -154,23 +189,28 @@ fn with_data(component: &[u8], data: DataSection) -> anyhow::Result<Vec<u8>> {
             });
         }
     }
-    anyhow::ensure!(
-        modules == 1,
-        "internal error: the blob provider holds {modules} modules, not 1"
-    );
     Ok(out.finish())
 }
 
-/// `module` with its data section replaced by `data`.
+/// `module` (the blob provider's) with its data section, the placeholder, replaced by `data`.
+///
+/// Errors: a module whose data section is not the placeholder alone (not a blob provider).
 fn module_with_data(module: &[u8], data: &DataSection) -> anyhow::Result<Module> {
     let mut out = Module::new();
     let mut replaced = false;
     for payload in Parser::new(0).parse_all(module) {
         let payload = payload?;
-        if let Payload::DataSection(_) = payload {
-            out.section(data);
-            replaced = true;
-        } else if let Some((id, range)) = payload.as_section() {
+        if let Payload::DataSection(segments) = &payload {
+            let segments: Vec<_> = segments.clone().into_iter().collect::<Result<_, _>>()?;
+            if let [only] = &segments[..]
+                && only.data == PLACEHOLDER.as_slice()
+            {
+                out.section(data);
+                replaced = true;
+                continue;
+            }
+        }
+        if let Some((id, range)) = payload.as_section() {
             out.section(&RawSection {
                 id,
                 data: &module[range.start as usize..range.end as usize],
@@ -179,7 +219,7 @@ fn module_with_data(module: &[u8], data: &DataSection) -> anyhow::Result<Module>
     }
     anyhow::ensure!(
         replaced,
-        "internal error: the blob provider's module has no data section"
+        "internal error: a module holding the blob placeholder is no blob provider"
     );
     Ok(out)
 }

@@ -4,8 +4,8 @@
 
 use crate::stubs::{TypeImport, type_stubs};
 use crate::{
-    EMBEDDED_INTERFACE, INCOMING_HANDLER, Interposers, WrapError, blob_provider, is_http_handler,
-    split_version,
+    EMBEDDED_INTERFACE, INCOMING_HANDLER, Interposers, WrapError, blob_provider_for, fill_blob,
+    is_http_handler, split_version,
 };
 use std::collections::BTreeSet;
 use wac_graph::types::{ItemKind, Package, Type, are_semver_compatible};
@@ -132,8 +132,8 @@ impl<'p> Composition<'p> {
 
     /// Step: serves `blob` (the recorder's configuration, or the trace) to the interposer's
     /// `wasm-rr:rr/embedded`.
-    fn embed(&mut self, blob: Vec<u8>) -> Result<(), WrapError> {
-        let provider = blob_provider(blob).map_err(compose_err)?;
+    fn embed(&mut self, len: usize) -> Result<(), WrapError> {
+        let provider = blob_provider_for(len).map_err(compose_err)?;
         let (_, inst) = self.add("wasm-rr:blob", provider)?;
         self.plug(
             inst,
@@ -352,10 +352,14 @@ pub fn compose(
 ) -> Result<Vec<u8>, WrapError> {
     let mut c = Composition::new(guest, interposer, parts)?;
     let records = mode.records();
-    match mode {
-        Mode::Record { config } => c.embed(config)?,
-        Mode::Replay { trace } => c.embed(trace)?,
-        Mode::ReplayOpen => {}
+    // The blob goes into the composed component at the end (see `fill_blob`).
+    let blob = match mode {
+        Mode::Record { config } => Some(config),
+        Mode::Replay { trace } => Some(trace),
+        Mode::ReplayOpen => None,
+    };
+    if let Some(blob) = &blob {
+        c.embed(blob.len())?;
     }
     if !records {
         c.plug_replay_stubs(host_imports)?;
@@ -363,5 +367,9 @@ pub fn compose(
     c.plug_guest_imports()?;
     let mailbox = if records { c.add_mailbox()? } else { None };
     c.pass_exports(records, mailbox)?;
-    c.encode(host_imports)
+    let composed = c.encode(host_imports)?;
+    match blob {
+        Some(blob) => fill_blob(&composed, blob).map_err(compose_err),
+        None => Ok(composed),
+    }
 }

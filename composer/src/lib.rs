@@ -36,7 +36,7 @@ mod blob;
 mod compose;
 mod stubs;
 
-pub use blob::blob_provider;
+pub use blob::{blob_provider, blob_provider_for, fill_blob};
 pub use compose::{Mode, compose};
 pub use stubs::{TypeImport, type_stubs};
 
