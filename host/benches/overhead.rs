@@ -40,9 +40,18 @@ struct Cost {
 }
 
 /// Runs `cmd` to completion with stdout discarded; asserts success.
+fn measure(cmd: &mut Command) -> Cost {
+    let (cost, status, err) = measure_any(cmd);
+    if status != Some(0) {
+        panic!("{cmd:?} failed ({status:?}): {err}");
+    }
+    cost
+}
+
+/// Runs `cmd` to completion with stdout discarded; returns its cost, exit status and stderr.
 // The child is waited for with `wait4`, which also gives its peak memory.
 #[allow(clippy::zombie_processes)]
-fn measure(cmd: &mut Command) -> Cost {
+fn measure_any(cmd: &mut Command) -> (Cost, Option<i32>, String) {
     cmd.stdout(Stdio::null())
         .stderr(Stdio::piped())
         .stdin(Stdio::null());
@@ -55,19 +64,17 @@ fn measure(cmd: &mut Command) -> Cost {
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let time = start.elapsed();
     assert_eq!(waited, pid, "wait4 failed");
-    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    if !ok {
-        let mut err = String::new();
-        if let Some(mut e) = child.stderr {
-            use std::io::Read;
-            let _ = e.read_to_string(&mut err);
-        }
-        panic!("{cmd:?} failed ({status}): {err}");
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut err);
     }
-    Cost {
+    let cost = Cost {
         time,
         rss_kib: usage.ru_maxrss,
-    }
+    };
+    (cost, code, err)
 }
 
 fn median(mut v: Vec<Cost>) -> Cost {
@@ -256,6 +263,7 @@ fn main() {
     let files = !argv.iter().any(|a| a == "--no-files");
     let http_only = argv.iter().any(|a| a == "--http-only");
     let toolchains_only = argv.iter().any(|a| a == "--toolchains");
+    let tools_only = argv.iter().any(|a| a == "--trace-tools");
     let dir = tempfile::tempdir().unwrap();
     let p = Paths {
         wasm_rr: PathBuf::from(env!("CARGO_BIN_EXE_wasm-rr")),
@@ -269,6 +277,10 @@ fn main() {
     }
     if toolchains_only {
         toolchains_table(&p, runs);
+        return;
+    }
+    if tools_only {
+        trace_tools_table(&p, runs);
         return;
     }
     let mut variants = vec![
@@ -440,6 +452,108 @@ fn main() {
         http_table(&p, runs);
         toolchains_table(&p, runs);
     }
+    trace_tools_table(&p, runs);
+}
+
+/// The memory of the commands that read a trace, on a big trace (5,000,000 random numbers
+/// recorded by `wasm-rr record`, about 43 MiB) and on a tiny one of the same app: `show`,
+/// `convert` and `replay` stream the trace (their peak should not grow with it), and
+/// `wrap --replay` holds it about twice (the packed trace, then the component around it).
+fn trace_tools_table(p: &Paths, runs: usize) {
+    let record = |name: &str, n: &str| {
+        let trace = p.dir.join(name);
+        run_ok(
+            Command::new(&p.wasm_rr)
+                .arg("record")
+                .arg(&p.app)
+                .arg("-t")
+                .arg(&trace)
+                .args(["--", "random", n]),
+        );
+        trace
+    };
+    let (tiny, big) = (
+        record("tools-tiny.cbor", "10"),
+        record("tools-big.cbor", "5000000"),
+    );
+    let big_mib = size(&big) as f64 / (1024.0 * 1024.0);
+    let commands: [(&str, &dyn Fn(&Path) -> Command); 4] = [
+        ("`show`", &|t| {
+            let mut c = Command::new(&p.wasm_rr);
+            c.arg("show").arg(t);
+            c
+        }),
+        ("`convert` to binary", &|t| {
+            let mut c = Command::new(&p.wasm_rr);
+            c.arg("convert").arg(t).arg(p.dir.join("tools-out.cbor"));
+            c
+        }),
+        ("`replay`", &|t| {
+            let mut c = Command::new(&p.wasm_rr);
+            c.arg("replay").arg(&p.app).arg(t);
+            c
+        }),
+        ("`wrap --replay`", &|t| {
+            let mut c = Command::new(&p.wasm_rr);
+            c.arg("wrap")
+                .arg("--replay")
+                .arg(t)
+                .arg(&p.app)
+                .arg("-o")
+                .arg(p.dir.join("tools-replay.wasm"));
+            c
+        }),
+    ];
+    let bomb = zstd_bomb(p, &tiny);
+    let bomb_kb = size(&bomb) as f64 / 1000.0;
+    println!(
+        "\n| reading a trace | peak RSS, tiny trace | peak RSS, {big_mib:.1} MiB trace | growth / trace size | time, big trace | peak RSS, zstd bomb ({bomb_kb:.0} KB expanding to 4 GiB): refused |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let mib = |c: Cost| c.rss_kib as f64 / 1024.0;
+    for (name, make) in commands {
+        let (mut small, mut large) = (Vec::new(), Vec::new());
+        for _ in 0..runs.min(3) {
+            small.push(measure(&mut make(&tiny)));
+            large.push(measure(&mut make(&big)));
+        }
+        let (small, large) = (median(small), median(large));
+        let (refused, status, err) = measure_any(&mut make(&bomb));
+        assert!(
+            status == Some(2) && err.contains("the trace is refused"),
+            "{name} on the bomb: {status:?} {err}"
+        );
+        println!(
+            "| {name} | {:.1} MiB | {:.1} MiB | {:.2}x | {:.2} s | {:.1} MiB in {:.2} s |",
+            mib(small),
+            mib(large),
+            (mib(large) - mib(small)) / big_mib,
+            large.time.as_secs_f64(),
+            mib(refused),
+            refused.time.as_secs_f64()
+        );
+    }
+    eprintln!("bench: trace tools done");
+}
+
+/// A trace of the same app as `model` whose one block is a zstd frame of 4 GiB of zeros
+/// (about 130 KB on disk): a decompression bomb.
+fn zstd_bomb(p: &Paths, model: &Path) -> PathBuf {
+    use std::io::Write;
+    let data = std::fs::read(model).unwrap();
+    let (header, _) = wasm_rr_trace::Reader::new(&data[..]).unwrap();
+    let mut bytes = Vec::new();
+    wasm_rr_trace::encode_header(&header, &mut bytes);
+    let mut z = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..4096 {
+        z.write_all(&zeros).unwrap();
+    }
+    let frame = z.finish().unwrap();
+    wasm_rr_trace::block::write_block(wasm_rr_trace::block::Codec::Zstd, 1, &frame, &mut bytes);
+    let path = p.dir.join("tools-bomb.cbor");
+    std::fs::write(&path, &bytes).unwrap();
+    path
 }
 
 /// One case of an I/O table: its name, the app's arguments, and how its trace's size in bytes
