@@ -477,33 +477,40 @@ fn trace_tools_table(p: &Paths, runs: usize) {
         record("tools-big.cbor", "5000000"),
     );
     let big_mib = size(&big) as f64 / (1024.0 * 1024.0);
-    let commands: [(&str, &dyn Fn(&Path) -> Command); 4] = [
-        ("`show`", &|t| {
-            let mut c = Command::new(&p.wasm_rr);
-            c.arg("show").arg(t);
-            c
-        }),
-        ("`convert` to binary", &|t| {
-            let mut c = Command::new(&p.wasm_rr);
-            c.arg("convert").arg(t).arg(p.dir.join("tools-out.cbor"));
-            c
-        }),
-        ("`replay`", &|t| {
-            let mut c = Command::new(&p.wasm_rr);
-            c.arg("replay").arg(&p.app).arg(t);
-            c
-        }),
-        ("`wrap --replay`", &|t| {
-            let mut c = Command::new(&p.wasm_rr);
-            c.arg("wrap")
-                .arg("--replay")
-                .arg(t)
-                .arg(&p.app)
-                .arg("-o")
-                .arg(p.dir.join("tools-replay.wasm"));
-            c
-        }),
+    // Each command's arguments, TRACE standing for the trace.
+    const TRACE: &str = "TRACE";
+    let (out, wasm) = (
+        p.dir.join("tools-out.cbor"),
+        p.dir.join("tools-replay.wasm"),
+    );
+    let (app, out, wasm) = (p.app.as_os_str(), out.as_os_str(), wasm.as_os_str());
+    let commands: [(&str, Vec<&std::ffi::OsStr>); 4] = [
+        ("`show`", vec!["show".as_ref(), TRACE.as_ref()]),
+        (
+            "`convert` to binary",
+            vec!["convert".as_ref(), TRACE.as_ref(), out],
+        ),
+        ("`replay`", vec!["replay".as_ref(), app, TRACE.as_ref()]),
+        (
+            "`wrap --replay`",
+            vec![
+                "wrap".as_ref(),
+                "--replay".as_ref(),
+                TRACE.as_ref(),
+                app,
+                "-o".as_ref(),
+                wasm,
+            ],
+        ),
     ];
+    let make = |args: &[&std::ffi::OsStr], trace: &Path| {
+        let mut c = Command::new(&p.wasm_rr);
+        c.args(
+            args.iter()
+                .map(|a| if *a == TRACE { trace.as_os_str() } else { a }),
+        );
+        c
+    };
     let bomb = zstd_bomb(p, &tiny);
     let bomb_kb = size(&bomb) as f64 / 1000.0;
     println!(
@@ -511,14 +518,14 @@ fn trace_tools_table(p: &Paths, runs: usize) {
     );
     println!("|---|---|---|---|---|---|");
     let mib = |c: Cost| c.rss_kib as f64 / 1024.0;
-    for (name, make) in commands {
+    for (name, args) in commands {
         let (mut small, mut large) = (Vec::new(), Vec::new());
         for _ in 0..runs.min(3) {
-            small.push(measure(&mut make(&tiny)));
-            large.push(measure(&mut make(&big)));
+            small.push(measure(&mut make(&args, &tiny)));
+            large.push(measure(&mut make(&args, &big)));
         }
         let (small, large) = (median(small), median(large));
-        let (refused, status, err) = measure_any(&mut make(&bomb));
+        let (refused, status, err) = measure_any(&mut make(&args, &bomb));
         assert!(
             status == Some(2) && err.contains("the trace is refused"),
             "{name} on the bomb: {status:?} {err}"

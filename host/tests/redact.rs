@@ -78,22 +78,18 @@ fn assert_shareable(dir: &Path, path: &Path, recorded: &Run) {
             assert!(!holds(&data, secret), "{secret} is in {what}");
         }
     }
-    let replayed = run(wasmtime().arg(&replaying), None);
-    assert_eq!(
-        replayed.stdout(),
-        recorded.stdout(),
-        "{}",
-        replayed.stderr()
-    );
-    assert_eq!(replayed.code, Some(0));
-    let replayed = replay_embedded(dir, &app, Some(path));
-    assert_eq!(
-        replayed.stdout(),
-        recorded.stdout(),
-        "{}",
-        replayed.stderr()
-    );
-    assert_eq!(replayed.code, Some(0));
+    for (how, replayed) in [
+        ("on stock wasmtime", run(wasmtime().arg(&replaying), None)),
+        ("by wasm-rr replay", replay_embedded(dir, &app, Some(path))),
+    ] {
+        assert_eq!(
+            replayed.stdout(),
+            recorded.stdout(),
+            "{how}: {}",
+            replayed.stderr()
+        );
+        assert_eq!(replayed.code, Some(0), "{how}");
+    }
 }
 
 #[test]

@@ -287,11 +287,11 @@ impl Redactor {
                     self.unredacted_secrets.insert(name.clone());
                 }
             }
-        } else if let Some((c, values)) = e.get_mut::<http::FieldsGet>() {
-            if let Some(item) = self.secret_header(&c.name) {
-                values.iter_mut().for_each(|v| hide(v, true));
-                found.push(item);
-            }
+        } else if let Some((c, values)) = e.get_mut::<http::FieldsGet>()
+            && let Some(item) = self.secret_header(&c.name)
+        {
+            values.iter_mut().for_each(|v| hide(v, true));
+            found.push(item);
         } else if let Some((_, entries)) = e.get_mut::<http::FieldsEntries>() {
             self.redact_entries(entries, found, true);
         } else if let Some((_, sent)) = e.get_mut::<http::Handle>() {
@@ -301,25 +301,27 @@ impl Redactor {
         } else if let Some((_, Some(head))) = e.get_mut::<http::SetResponse>() {
             self.redact_entries(&mut head.headers, found, true);
         } else if let Some((c, Ok((data, _)))) = e.get_mut::<fs::Read>() {
-            if let Some(item) = self
-                .secret_fds
-                .get(&c.fd)
-                .filter(|_| !data.0.is_empty())
-                .cloned()
-            {
-                self.remember(&data.0, &item);
-                hide(data, true);
-                found.push(item);
-            }
+            let item = self.secret_fds.get(&c.fd).cloned();
+            self.redact_file_data(item, data, found);
         } else if let Some((c, Ok(data))) = e.get_mut::<streams::Read>() {
-            if let Some(item) = (self.secret_streams.get(&c.stream))
-                .filter(|_| !data.0.is_empty())
-                .cloned()
-            {
-                self.remember(&data.0, &item);
-                hide(data, true);
-                found.push(item);
-            }
+            let item = self.secret_streams.get(&c.stream).cloned();
+            self.redact_file_data(item, data, found);
+        }
+    }
+
+    /// Redacts `data` read from a file that `item` covers (if any).
+    fn redact_file_data(
+        &mut self,
+        item: Option<Redacted>,
+        data: &mut Bytes,
+        found: &mut Vec<Redacted>,
+    ) {
+        if let Some(item) = item
+            && !data.0.is_empty()
+        {
+            self.remember(&data.0, &item);
+            hide(data, true);
+            found.push(item);
         }
     }
 
@@ -349,10 +351,10 @@ impl Redactor {
                 _ => normalise(&c.path),
             };
             self.name(*fd, path);
-        } else if let Some((c, Ok(stream))) = e.get::<fs::ReadViaStream>() {
-            if let Some(item) = self.secret_fds.get(&c.fd) {
-                self.secret_streams.insert(*stream, item.clone());
-            }
+        } else if let Some((c, Ok(stream))) = e.get::<fs::ReadViaStream>()
+            && let Some(item) = self.secret_fds.get(&c.fd)
+        {
+            self.secret_streams.insert(*stream, item.clone());
         }
     }
 
