@@ -111,10 +111,15 @@ enum Command {
         /// The trace to write (.cbor or .json).
         output: PathBuf,
     },
-    /// Print a trace's header and events, one event per line.
+    /// Print a trace's header and events, one event per line (or, with --summary, what the run
+    /// did, in one screen).
     Show {
         /// The trace.
         trace: PathBuf,
+        /// Print a summary instead: the app, the run's duration and end, events and bytes per
+        /// interface, files, connections, HTTP, stdio and the trace's size.
+        #[arg(long)]
+        summary: bool,
     },
     /// Take secrets out of a trace before sharing it: the values of the environment variables,
     /// HTTP headers and files named are replaced by `*`s of the same length (the headers
@@ -259,7 +264,8 @@ fn dispatch(command: Command) -> Result<i32> {
         } => serve(&app, addr, &trace_dir, &guest),
         Command::Replay { app, trace } => replay(&app, trace),
         Command::Convert { input, output } => convert(&input, &output),
-        Command::Show { trace } => show(&trace),
+        Command::Show { trace, summary } if summary => show_summary(&trace),
+        Command::Show { trace, .. } => show(&trace),
         Command::Redact {
             trace,
             output,
@@ -758,6 +764,26 @@ fn show(path: &Path) -> Result<i32> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// `wasm-rr show --summary`: reads the trace once, one event at a time.
+fn show_summary(path: &Path) -> Result<i32> {
+    let (input, header) = files::TraceInput::open_with_header(path)?;
+    let scan = input.scan(path)?;
+    let mut summary = wasm_rr_trace::summary::Summary::new(&header);
+    for e in input.events(path)? {
+        summary.push(&e?);
+    }
+    let storage = wasm_rr_trace::summary::Storage {
+        file_bytes: std::fs::metadata(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .len(),
+        blocks: scan.blocks,
+        compressed_blocks: scan.zstd_blocks,
+        torn_tail_bytes: scan.torn_tail_bytes,
+    };
+    print!("{}", summary.display(storage));
+    Ok(0)
 }
 
 fn write_header(out: &mut impl Write, header: &wasm_rr_trace::Header) -> std::io::Result<()> {

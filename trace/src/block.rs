@@ -261,6 +261,8 @@ pub struct Reader<S: Source> {
     cursor: usize,
     left: u32,
     blocks: u64,
+    /// Blocks stored as zstd frames, of `blocks`.
+    zstd_blocks: u64,
     block_index: u64,
     block_offset: u64,
     decoder: Decoders,
@@ -289,6 +291,7 @@ impl<S: Source> Reader<S> {
             cursor: 0,
             left: 0,
             blocks: 0,
+            zstd_blocks: 0,
             block_index: 0,
             block_offset: 0,
             decoder: Decoders::Current(Decoder::new()),
@@ -452,6 +455,7 @@ impl<S: Source> Reader<S> {
                         return Err(self.corrupt("it holds no events".into()));
                     }
                     self.blocks += 1;
+                    self.zstd_blocks += u64::from(head.codec == Codec::Zstd);
                     self.pos = self.window_start + range.end as u64;
                     return Ok(Some((head.codec, head.events, range)));
                 }
@@ -581,6 +585,10 @@ pub struct BlockScan {
     pub whole_len: u64,
     /// Bytes after the last whole block (a recording cut off mid-write).
     pub torn_tail_bytes: u64,
+    /// The number of whole blocks.
+    pub blocks: u64,
+    /// How many of them are stored as zstd frames.
+    pub zstd_blocks: u64,
 }
 
 /// Rewrites a trace block by block without decoding its events, writing the result to `out`:
@@ -630,6 +638,8 @@ pub fn repack<S: Source>(
         events,
         whole_len: reader.whole_len(),
         torn_tail_bytes: reader.torn_tail_bytes(),
+        blocks: reader.blocks,
+        zstd_blocks: reader.zstd_blocks,
     })
 }
 
@@ -648,6 +658,8 @@ pub fn scan_blocks<S: Source>(src: S) -> Result<BlockScan, TraceError> {
         events,
         whole_len: reader.whole_len(),
         torn_tail_bytes: reader.torn_tail_bytes(),
+        blocks: reader.blocks,
+        zstd_blocks: reader.zstd_blocks,
     })
 }
 
@@ -663,5 +675,7 @@ pub fn scan_events<S: Source>(src: S) -> Result<BlockScan, TraceError> {
         events: reader.index(),
         whole_len: reader.whole_len(),
         torn_tail_bytes: reader.torn_tail_bytes(),
+        blocks: reader.blocks,
+        zstd_blocks: reader.zstd_blocks,
     })
 }

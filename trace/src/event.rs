@@ -435,6 +435,16 @@ macro_rules! interfaces {
             $( $(#[doc = $doc])* $Top($module::Answer), )+
         }
 
+        impl Call {
+            /// The name of the call's interface in the trace (`clocks`, `fs`, …), as in
+            /// [`INTERFACES`].
+            pub fn interface(&self) -> &'static str {
+                match self {
+                    $( Call::$Top(_) => stringify!($module), )+
+                }
+            }
+        }
+
         $(
             impl From<$module::Call> for Call {
                 fn from(call: $module::Call) -> Call {

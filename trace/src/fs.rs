@@ -458,3 +458,71 @@ impl fmt::Display for Answer {
         }
     }
 }
+
+/// Follows a trace's descriptors and file streams, event by event: the guest path of every
+/// descriptor (preopens, `open-at` resolved against its directory) and the descriptor behind
+/// every stream made by `read-via-stream`, `write-via-stream` or `append-via-stream`. For tools
+/// that tell which file a read or write is about (`show --summary`, redaction).
+#[derive(Default, Debug)]
+pub struct Descriptors {
+    paths: std::collections::BTreeMap<Fd, String>,
+    streams: std::collections::BTreeMap<StreamId, Fd>,
+}
+
+impl Descriptors {
+    /// Takes in `event`, the next event of the trace.
+    pub fn follow(&mut self, event: &crate::Event) {
+        if let Some((_, dirs)) = event.get::<GetDirectories>() {
+            for (fd, path) in dirs {
+                self.paths.insert(*fd, normalise_path(path));
+            }
+        } else if let Some((c, Ok(fd))) = event.get::<OpenAt>() {
+            let path = match self.paths.get(&c.fd) {
+                Some(dir) if !c.path.starts_with('/') => {
+                    normalise_path(&format!("{dir}/{}", c.path))
+                }
+                _ => normalise_path(&c.path),
+            };
+            self.paths.insert(*fd, path);
+        } else if let Some((c, Ok(stream))) = event.get::<ReadViaStream>() {
+            self.streams.insert(*stream, c.fd);
+        } else if let Some((c, Ok(stream))) = event.get::<WriteViaStream>() {
+            self.streams.insert(*stream, c.fd);
+        } else if let Some((c, Ok(stream))) = event.get::<AppendViaStream>() {
+            self.streams.insert(*stream, c.fd);
+        }
+    }
+
+    /// The guest path of descriptor `fd`, if the trace opened it.
+    pub fn path(&self, fd: Fd) -> Option<&str> {
+        self.paths.get(&fd).map(String::as_str)
+    }
+
+    /// The descriptor whose file `stream` reads or writes, if it is a file stream.
+    pub fn of_stream(&self, stream: StreamId) -> Option<Fd> {
+        self.streams.get(&stream).copied()
+    }
+}
+
+/// `path` with `.` and empty segments dropped and `..` applied, as the guest's paths resolve
+/// (`/data/./a/../key` is `/data/key`; a relative path stays relative, `.` for none).
+pub fn normalise_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    let joined = parts.join("/");
+    if path.starts_with('/') {
+        format!("/{joined}")
+    } else if joined.is_empty() {
+        ".".into()
+    } else {
+        joined
+    }
+}

@@ -30,6 +30,7 @@ mod event;
 pub mod limits;
 pub mod protocol;
 pub mod redact;
+pub mod summary;
 #[cfg(feature = "format2")]
 mod v2;
 mod values;

@@ -20,7 +20,7 @@
 
 use crate::fs::{self, Fd};
 use crate::http::{self, Entries};
-use crate::{Bytes, Call, Event, StreamId, cli, streams};
+use crate::{Bytes, Call, Event, cli, streams};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -45,7 +45,7 @@ impl Redacted {
 
     /// The file or directory `path`, normalised (see [`Redactor`]).
     pub fn file(path: &str) -> Redacted {
-        Redacted::File(normalise(path))
+        Redacted::File(fs::normalise_path(path))
     }
 }
 
@@ -86,12 +86,8 @@ pub struct Redactor {
     env: BTreeSet<String>,
     headers: BTreeSet<String>,
     files: Vec<String>,
-    /// Descriptors by number: their guest path.
-    paths: BTreeMap<Fd, String>,
-    /// Descriptors of redacted files, and the item that covers each.
-    secret_fds: BTreeMap<Fd, Redacted>,
-    /// Streams reading redacted files, and the item that covers each.
-    secret_streams: BTreeMap<StreamId, Redacted>,
+    /// The trace's descriptors and file streams.
+    descriptors: fs::Descriptors,
     /// Values replaced, by item.
     counts: BTreeMap<Redacted, u64>,
     /// Variables the app read that look like secrets ([`looks_secret`]) and are not redacted.
@@ -125,7 +121,7 @@ impl Redactor {
                 Redacted::Header(n) => {
                     r.headers.insert(n.to_ascii_lowercase());
                 }
-                Redacted::File(p) => r.files.push(normalise(p)),
+                Redacted::File(p) => r.files.push(fs::normalise_path(p)),
             }
         }
         r
@@ -177,7 +173,9 @@ impl Redactor {
     /// event already redacted, so that readers can mark it).
     pub fn apply(&mut self, event: &mut Event) -> bool {
         let mut found = Vec::new();
-        self.follow_files(event);
+        if !self.files.is_empty() {
+            self.descriptors.follow(event);
+        }
         self.redact_call(&mut event.call, &mut found, true);
         self.find_leaks(&event.call);
         self.redact_answer(event, &mut found);
@@ -301,10 +299,10 @@ impl Redactor {
         } else if let Some((_, Some(head))) = e.get_mut::<http::SetResponse>() {
             self.redact_entries(&mut head.headers, found, true);
         } else if let Some((c, Ok((data, _)))) = e.get_mut::<fs::Read>() {
-            let item = self.secret_fds.get(&c.fd).cloned();
+            let item = self.secret_file(Some(c.fd));
             self.redact_file_data(item, data, found);
         } else if let Some((c, Ok(data))) = e.get_mut::<streams::Read>() {
-            let item = self.secret_streams.get(&c.stream).cloned();
+            let item = self.secret_file(self.descriptors.of_stream(c.stream));
             self.redact_file_data(item, data, found);
         }
     }
@@ -325,44 +323,20 @@ impl Redactor {
         }
     }
 
-    /// The redacted file item that covers `path` (the path itself or a directory above it).
-    fn covering(&self, path: &str) -> Option<&String> {
-        self.files.iter().find(|f| {
-            path == f.as_str()
-                || f.as_str() == "/"
-                || path
-                    .strip_prefix(f.as_str())
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
-    }
-
-    /// Follows descriptors (preopens, `open-at`) and the streams of redacted files.
-    fn follow_files(&mut self, e: &Event) {
-        if self.files.is_empty() {
-            return;
-        }
-        if let Some((_, dirs)) = e.get::<fs::GetDirectories>() {
-            for (fd, path) in dirs {
-                self.name(*fd, normalise(path));
-            }
-        } else if let Some((c, Ok(fd))) = e.get::<fs::OpenAt>() {
-            let path = match self.paths.get(&c.fd) {
-                Some(dir) if !c.path.starts_with('/') => normalise(&format!("{dir}/{}", c.path)),
-                _ => normalise(&c.path),
-            };
-            self.name(*fd, path);
-        } else if let Some((c, Ok(stream))) = e.get::<fs::ReadViaStream>()
-            && let Some(item) = self.secret_fds.get(&c.fd)
-        {
-            self.secret_streams.insert(*stream, item.clone());
-        }
-    }
-
-    fn name(&mut self, fd: Fd, path: String) {
-        if let Some(item) = self.covering(&path) {
-            self.secret_fds.insert(fd, Redacted::File(item.clone()));
-        }
-        self.paths.insert(fd, path);
+    /// The redacted file item that covers the file open as `fd` (the path itself or a
+    /// directory above it).
+    fn secret_file(&self, fd: Option<Fd>) -> Option<Redacted> {
+        let path = self.descriptors.path(fd?)?;
+        self.files
+            .iter()
+            .find(|f| {
+                path == f.as_str()
+                    || f.as_str() == "/"
+                    || path
+                        .strip_prefix(f.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+            .map(|f| Redacted::File(f.clone()))
     }
 }
 
@@ -398,33 +372,10 @@ fn placeholder_string(value: &str) -> String {
     String::from_utf8(data).expect("ASCII")
 }
 
-/// `path` with `.` and empty segments dropped and `..` applied, as the guest's paths resolve
-/// (`/data/./a/../key` is `/data/key`; a relative path stays relative).
-fn normalise(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    let joined = parts.join("/");
-    if path.starts_with('/') {
-        format!("/{joined}")
-    } else if joined.is_empty() {
-        ".".into()
-    } else {
-        joined
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Request, Trace};
+    use crate::{Request, StreamId, Trace};
 
     fn open_at(fd: Fd, path: &str, new: Fd) -> Event {
         fs::OpenAt {
@@ -640,9 +591,9 @@ mod tests {
 
     #[test]
     fn paths_are_normalised() {
-        assert_eq!(normalise("/data/./a/../key"), "/data/key");
-        assert_eq!(normalise("./x"), "x");
-        assert_eq!(normalise("."), ".");
-        assert_eq!(normalise("//a//b/"), "/a/b");
+        assert_eq!(fs::normalise_path("/data/./a/../key"), "/data/key");
+        assert_eq!(fs::normalise_path("./x"), "x");
+        assert_eq!(fs::normalise_path("."), ".");
+        assert_eq!(fs::normalise_path("//a//b/"), "/a/b");
     }
 }

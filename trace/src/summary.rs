@@ -1,0 +1,365 @@
+//! A trace's summary (`wasm-rr show --summary`): what the run did, in one screen, gathered one
+//! event at a time in bounded memory.
+//!
+//! [`Summary::push`] takes the events in order; its `Display` prints the app, the run (its
+//! duration by the app's monotonic clock, how it ended), events and bytes per interface, the
+//! files opened, the connections, the HTTP exchanges, stdio, and the trace's own size.
+
+use crate::fs::{self, Descriptors};
+use crate::{BlockWriter, Event, Header, StreamId, cli, clocks, http, sockets, streams};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// How many files and connections a summary lists; the others are counted.
+pub const MAX_LISTED: usize = 50;
+
+/// How a trace is stored, for the summary's last line: what the reader saw of the file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Storage {
+    /// The file's size, in bytes.
+    pub file_bytes: u64,
+    /// How many blocks, and how many of them are zstd frames.
+    pub blocks: u64,
+    /// Blocks stored as zstd frames.
+    pub compressed_blocks: u64,
+    /// Bytes after the last whole block (a recording cut off).
+    pub torn_tail_bytes: u64,
+}
+
+/// Bytes read and written, and how many calls did it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Traffic {
+    read: u64,
+    reads: u64,
+    written: u64,
+    writes: u64,
+}
+
+/// A summary being gathered; see the module documentation.
+pub struct Summary {
+    header: Header,
+    events: u64,
+    /// Events and bytes (in the binary form, before compression) per interface.
+    interfaces: BTreeMap<&'static str, (u64, u64)>,
+    /// Encodes each event again to measure it (its blocks are dropped).
+    sizer: BlockWriter,
+    scratch: Vec<u8>,
+    first_ns: Option<u64>,
+    last_ns: Option<u64>,
+    end: Option<String>,
+    descriptors: Descriptors,
+    /// Files by guest path, in the order they were first used.
+    files: Vec<(String, Traffic)>,
+    /// Reads and writes of files past the first [`MAX_LISTED`].
+    unlisted_files: u64,
+    /// Sockets being connected: their remote address.
+    connecting: BTreeMap<sockets::Socket, String>,
+    /// Connections: protocol and address, and the bytes each way.
+    connections: Vec<(String, Traffic)>,
+    unlisted_connections: u64,
+    /// Connection streams (input and output): the connection's index.
+    connection_streams: BTreeMap<StreamId, usize>,
+    http_sent: u64,
+    http_received: u64,
+    stdio: [Traffic; 3],
+}
+
+impl Summary {
+    /// A summary of the trace with `header`, before its events.
+    pub fn new(header: &Header) -> Summary {
+        Summary {
+            header: header.clone(),
+            events: 0,
+            interfaces: BTreeMap::new(),
+            sizer: BlockWriter::new(None),
+            scratch: Vec::new(),
+            first_ns: None,
+            last_ns: None,
+            end: None,
+            descriptors: Descriptors::default(),
+            files: Vec::new(),
+            unlisted_files: 0,
+            connecting: BTreeMap::new(),
+            connections: Vec::new(),
+            unlisted_connections: 0,
+            connection_streams: BTreeMap::new(),
+            http_sent: 0,
+            http_received: 0,
+            stdio: [Traffic::default(); 3],
+        }
+    }
+
+    /// Takes in the next event.
+    pub fn push(&mut self, e: &Event) {
+        self.events += 1;
+        let before = self.sizer.buffered();
+        self.sizer.push(e);
+        let bytes = (self.sizer.buffered() - before) as u64;
+        if self.sizer.buffered() >= crate::BLOCK_BYTES {
+            self.sizer.finish_block(&mut self.scratch);
+            self.scratch.clear();
+        }
+        let entry = self.interfaces.entry(e.call.interface()).or_default();
+        entry.0 += 1;
+        entry.1 += bytes;
+        self.descriptors.follow(e);
+
+        if let Some((_, ns)) = e.get::<clocks::MonotonicClockNow>() {
+            self.first_ns.get_or_insert(*ns);
+            self.last_ns = Some(*ns);
+        } else if let Some((c, _)) = e.get::<cli::Exit>() {
+            self.end = Some(format!("exit({})", c.status));
+        } else if let Some((c, _)) = e.get::<cli::ExitWithCode>() {
+            self.end = Some(format!("exit code {}", c.code));
+        } else if let Some((c, _)) = e.get::<cli::RunReturned>() {
+            self.end = Some(format!("run returned {}", c.status));
+        } else if e.is::<http::Handled>() {
+            self.end = Some("the handler returned".into());
+        } else if e.is::<http::Handle>() {
+            self.http_sent += 1;
+        } else if e.is::<http::Incoming>() {
+            self.http_received += 1;
+        } else if let Some((c, Ok(()))) = e.get::<sockets::StartConnect>() {
+            self.connecting.insert(c.socket, c.address.to_string());
+        } else if let Some((c, Ok((input, output)))) = e.get::<sockets::FinishConnect>() {
+            let address = self.connecting.remove(&c.socket).unwrap_or_default();
+            self.connection(format!("tcp to {address}"), [*input, *output]);
+        } else if let Some((_, Ok((_, input, output)))) = e.get::<sockets::Accept>() {
+            self.connection("tcp accepted".into(), [*input, *output]);
+        } else if let Some((c, Ok((data, _)))) = e.get::<fs::Read>() {
+            let n = data.0.len() as u64;
+            self.file(Some(c.fd), |t| {
+                t.read += n;
+                t.reads += 1;
+            });
+        } else if let Some((c, Ok(n))) = e.get::<fs::Write>() {
+            let n = *n;
+            self.file(Some(c.fd), |t| {
+                t.written += n;
+                t.writes += 1;
+            });
+        } else if let Some((c, Ok(data))) = e.get::<streams::Read>() {
+            let n = data.0.len() as u64;
+            self.stream(c.stream, |t| {
+                t.read += n;
+                t.reads += 1;
+            });
+        } else if let Some((c, Ok(()))) = e.get::<streams::Write>() {
+            let n = c.len;
+            self.stream(c.stream, |t| {
+                t.written += n;
+                t.writes += 1;
+            });
+        }
+    }
+
+    fn connection(&mut self, name: String, ids: [StreamId; 2]) {
+        if self.connections.len() >= MAX_LISTED {
+            self.unlisted_connections += 1;
+            return;
+        }
+        self.connections.push((name, Traffic::default()));
+        for id in ids {
+            self.connection_streams
+                .insert(id, self.connections.len() - 1);
+        }
+    }
+
+    /// Counts traffic on the file open as `fd`.
+    fn file(&mut self, fd: Option<fs::Fd>, count: impl FnOnce(&mut Traffic)) {
+        let Some(path) = fd.and_then(|fd| self.descriptors.path(fd)) else {
+            return;
+        };
+        match self.files.iter().position(|(p, _)| p == path) {
+            Some(i) => count(&mut self.files[i].1),
+            None if self.files.len() < MAX_LISTED => {
+                let mut t = Traffic::default();
+                count(&mut t);
+                self.files.push((path.to_string(), t));
+            }
+            None => self.unlisted_files += 1,
+        }
+    }
+
+    /// Counts traffic on `stream`: stdio, a file's, or a connection's.
+    fn stream(&mut self, stream: StreamId, count: impl FnOnce(&mut Traffic)) {
+        if stream.0 < StreamId::FIRST_OTHER {
+            count(&mut self.stdio[stream.0 as usize]);
+        } else if let Some(&i) = self.connection_streams.get(&stream) {
+            count(&mut self.connections[i].1);
+        } else if let Some(fd) = self.descriptors.of_stream(stream) {
+            self.file(Some(fd), count);
+        }
+    }
+
+    /// The summary, with `storage` (how the trace is stored) for its last line.
+    pub fn display(&self, storage: Storage) -> impl fmt::Display + '_ {
+        Shown {
+            summary: self,
+            storage,
+        }
+    }
+}
+
+struct Shown<'a> {
+    summary: &'a Summary,
+    storage: Storage,
+}
+
+/// `1234567` bytes as `1.2 MiB`.
+fn size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// `n` and `noun`, in the plural unless `n` is 1: `1 call`, `2 calls`.
+fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// A duration in ns as `1.234 s`, `12.3 ms`, `45 µs`.
+fn duration(ns: u64) -> String {
+    match ns {
+        0..1_000 => format!("{ns} ns"),
+        1_000..1_000_000 => format!("{:.1} µs", ns as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} ms", ns as f64 / 1e6),
+        _ => format!("{:.3} s", ns as f64 / 1e9),
+    }
+}
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.summary;
+        let h = &s.header;
+        let mut versions: Vec<&str> = h
+            .guest_imports
+            .iter()
+            .filter_map(|i| i.rsplit_once('@').map(|(_, v)| v))
+            .collect();
+        versions.sort();
+        versions.dedup();
+        writeln!(f, "app: component sha256 {}", h.component_sha256)?;
+        writeln!(
+            f,
+            "  imports {} WASI interfaces (versions {}); served as WASI {}",
+            h.guest_imports.len(),
+            versions.join(", "),
+            h.wasi
+        )?;
+        let took = match (s.first_ns, s.last_ns) {
+            (Some(a), Some(b)) => format!(
+                "{} from the first to the last monotonic clock reading",
+                duration(b.saturating_sub(a))
+            ),
+            _ => "duration unknown (the app read no monotonic clock)".into(),
+        };
+        let end = s
+            .end
+            .as_deref()
+            .unwrap_or("no end recorded (it trapped, was killed, or the trace was cut)");
+        writeln!(f, "run: {took}; ended: {end}")?;
+        writeln!(
+            f,
+            "events: {} (events, bytes before compression, per interface)",
+            s.events
+        )?;
+        for (name, (events, bytes)) in &s.interfaces {
+            writeln!(f, "  {name:<8} {events:>10} {:>10}", size(*bytes))?;
+        }
+        let traffic = |t: &Traffic| {
+            format!(
+                "read {} in {}, wrote {} in {}",
+                size(t.read),
+                count(t.reads, "call"),
+                size(t.written),
+                count(t.writes, "call")
+            )
+        };
+        if !s.files.is_empty() {
+            let more = if s.unlisted_files > 0 { " or more" } else { "" };
+            writeln!(f, "files: {}{more}", s.files.len())?;
+            for (path, t) in &s.files {
+                writeln!(f, "  {path}: {}", traffic(t))?;
+            }
+            if s.unlisted_files > 0 {
+                writeln!(
+                    f,
+                    "  … and others, not listed (a summary lists {MAX_LISTED})"
+                )?;
+            }
+        }
+        if !s.connections.is_empty() {
+            writeln!(
+                f,
+                "connections: {}",
+                s.connections.len() as u64 + s.unlisted_connections
+            )?;
+            for (name, t) in &s.connections {
+                writeln!(
+                    f,
+                    "  {name}: received {}, sent {}",
+                    size(t.read),
+                    size(t.written)
+                )?;
+            }
+            if s.unlisted_connections > 0 {
+                writeln!(f, "  … and {} more, not listed", s.unlisted_connections)?;
+            }
+        }
+        if s.http_sent + s.http_received > 0 {
+            writeln!(
+                f,
+                "HTTP: {} sent, {} received (`wasm-rr show` lists the exchanges)",
+                count(s.http_sent, "request"),
+                count(s.http_received, "request")
+            )?;
+        }
+        let [stdin, stdout, stderr] = &s.stdio;
+        writeln!(
+            f,
+            "stdio: stdin {} read, stdout {} in {}, stderr {} in {}",
+            size(stdin.read),
+            size(stdout.written),
+            count(stdout.writes, "write"),
+            size(stderr.written),
+            count(stderr.writes, "write")
+        )?;
+        let st = self.storage;
+        let raw: u64 = s.interfaces.values().map(|(_, b)| b).sum();
+        write!(
+            f,
+            "trace: format {}, {} on disk in {} ({} zstd), {} of events before compression",
+            h.format,
+            size(st.file_bytes),
+            count(st.blocks, "block"),
+            st.compressed_blocks,
+            size(raw)
+        )?;
+        if st.torn_tail_bytes > 0 {
+            write!(
+                f,
+                "; the last {} are not a whole block",
+                size(st.torn_tail_bytes)
+            )?;
+        }
+        writeln!(f)?;
+        if !h.redacted.is_empty() {
+            let items: Vec<String> = h.redacted.iter().map(|r| r.to_string()).collect();
+            writeln!(f, "redacted: {}", items.join(", "))?;
+        }
+        Ok(())
+    }
+}
