@@ -118,8 +118,25 @@ enum Command {
         trace: PathBuf,
         /// Print a summary instead: the app, the run's duration and end, events and bytes per
         /// interface, files, connections, HTTP, stdio and the trace's size.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "http")]
         summary: bool,
+        /// Print the HTTP exchanges instead, each in full: when it started and was answered
+        /// (event numbers, the app's monotonic clock), the headers, and the first KiB of the
+        /// response body (-v: the first MiB).
+        #[arg(long)]
+        http: bool,
+        /// With --http: only the exchanges whose text contains TEXT.
+        #[arg(long, value_name = "TEXT", requires = "http")]
+        grep: Option<String>,
+        /// With --http: only the exchanges started at event N or later.
+        #[arg(long, value_name = "N", requires = "http")]
+        from: Option<u64>,
+        /// With --http: only the exchanges started at event M or earlier.
+        #[arg(long, value_name = "M", requires = "http")]
+        to: Option<u64>,
+        /// With --http: more of each body.
+        #[arg(short, long, requires = "http")]
+        verbose: bool,
     },
     /// Take secrets out of a trace before sharing it: the values of the environment variables,
     /// HTTP headers and files named are replaced by `*`s of the same length (the headers
@@ -264,7 +281,28 @@ fn dispatch(command: Command) -> Result<i32> {
         } => serve(&app, addr, &trace_dir, &guest),
         Command::Replay { app, trace } => replay(&app, trace),
         Command::Convert { input, output } => convert(&input, &output),
-        Command::Show { trace, summary } if summary => show_summary(&trace),
+        Command::Show {
+            trace,
+            summary: true,
+            ..
+        } => show_summary(&trace),
+        Command::Show {
+            trace,
+            http: true,
+            grep,
+            from,
+            to,
+            verbose,
+            ..
+        } => show_http(
+            &trace,
+            &HttpFilter {
+                grep,
+                from: from.unwrap_or(0),
+                to: to.unwrap_or(u64::MAX),
+                body_limit: if verbose { 1024 * 1024 } else { 1024 },
+            },
+        ),
         Command::Show { trace, .. } => show(&trace),
         Command::Redact {
             trace,
@@ -763,6 +801,50 @@ fn show(path: &Path) -> Result<i32> {
             Err(anyhow!("cannot write to stdout: {e}"))
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Which HTTP exchanges `show --http` prints, and how much of each body.
+struct HttpFilter {
+    grep: Option<String>,
+    from: u64,
+    to: u64,
+    body_limit: usize,
+}
+
+/// `wasm-rr show --http`: reads the trace once, one event at a time, keeping the exchanges
+/// (at most `wasm_rr_trace::http::MAX_TRACKED`, and their bodies' first bytes).
+fn show_http(path: &Path, filter: &HttpFilter) -> Result<i32> {
+    let input = files::TraceInput::open(path)?;
+    input.scan(path)?;
+    let mut exchanges = wasm_rr_trace::http::Exchanges::with_body_limit(filter.body_limit);
+    for e in input.events(path)? {
+        exchanges.push(&e?);
+    }
+    let untracked = exchanges.untracked();
+    let shown: Vec<String> = exchanges
+        .finish()
+        .iter()
+        .filter(|x| (filter.from..=filter.to).contains(&x.started_at))
+        .map(|x| x.details())
+        .filter(|d| filter.grep.as_ref().is_none_or(|g| d.contains(g.as_str())))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    let written = (|| -> std::io::Result<()> {
+        writeln!(out, "HTTP exchanges: {}", shown.len())?;
+        for d in &shown {
+            write!(out, "{d}")?;
+        }
+        if untracked > 0 {
+            writeln!(out, "… and {untracked} more, not tracked")?;
+        }
+        out.flush()
+    })();
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow!("cannot write to stdout: {e}"))
+        }
+        _ => Ok(0),
     }
 }
 

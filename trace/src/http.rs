@@ -603,6 +603,72 @@ pub struct Exchange {
     pub body_bytes: u64,
     /// Non-empty reads (or writes) of the response body.
     pub chunks: u64,
+    /// The event that started it (`outgoing-handler.handle`, or the incoming request).
+    pub started_at: u64,
+    /// The app's last monotonic clock reading before it started, in ns.
+    pub started_ns: Option<u64>,
+    /// The event that gave the response (the future's `get`, or `response-outparam.set`),
+    /// and the app's last monotonic clock reading before it, in ns.
+    pub answered_at: Option<(u64, Option<u64>)>,
+    /// The response's headers as the app read them (`fields.entries`, `fields.get`), or as
+    /// a handler set them.
+    pub response_headers: Entries,
+    /// The first bytes of the response body the app read (at most the limit given to
+    /// [`Exchanges::with_body_limit`]); empty for a handler's response, whose body is recorded
+    /// as lengths and hashes only.
+    pub body: Vec<u8>,
+}
+
+impl Exchange {
+    /// The exchange in full, for `wasm-rr show --http`: its line, when it started and was
+    /// answered (event numbers and the app's monotonic clock), the request's and response's
+    /// headers, and the body (as text when it is UTF-8, else as hex).
+    pub fn details(&self) -> String {
+        use std::fmt::Write;
+        let mut out = format!("#{} {self}\n", self.started_at);
+        let ms = |ns: u64| format!("{:.3} ms", ns as f64 / 1e6);
+        match (self.started_ns, self.answered_at) {
+            (_, None) => out.push_str("  not answered\n"),
+            (Some(a), Some((at, Some(b)))) => {
+                let _ = writeln!(
+                    out,
+                    "  answered at event #{at}, {} later by the app's monotonic clock",
+                    ms(b.saturating_sub(a))
+                );
+            }
+            (_, Some((at, _))) => {
+                let _ = writeln!(out, "  answered at event #{at}");
+            }
+        }
+        for (title, entries) in [
+            ("request headers", &self.head.headers),
+            ("response headers", &self.response_headers),
+        ] {
+            if entries.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "  {title}:");
+            for (name, value) in entries {
+                let _ = writeln!(out, "    {name}: {}", String::from_utf8_lossy(&value.0));
+            }
+        }
+        if !self.body.is_empty() {
+            let more = if (self.body.len() as u64) < self.body_bytes {
+                format!(" (the first {} of {} B)", self.body.len(), self.body_bytes)
+            } else {
+                String::new()
+            };
+            match std::str::from_utf8(&self.body) {
+                Ok(text) => {
+                    let _ = writeln!(out, "  body{more}: {text:?}");
+                }
+                Err(_) => {
+                    let _ = writeln!(out, "  body{more}, hex: {}", hex::encode(&self.body));
+                }
+            }
+        }
+        out
+    }
 }
 
 impl fmt::Display for Exchange {
@@ -653,7 +719,24 @@ pub struct Exchanges {
     writes: HashMap<StreamId, (u64, u64)>,
     statuses: Vec<(u32, u16)>,
     untracked: u64,
+    /// Events seen, and the app's last monotonic clock reading.
+    index: u64,
+    now_ns: Option<u64>,
+    /// Which resource each response-headers `fields` belongs to, and what the app read of them.
+    fields_owner: HashMap<u32, u32>,
+    fields_read: HashMap<u32, Entries>,
+    /// The first bytes read from each body stream, up to `body_limit` per stream and
+    /// [`MAX_BODY_BYTES`] in all.
+    bodies: HashMap<StreamId, Vec<u8>>,
+    body_limit: usize,
+    body_total: usize,
 }
+
+/// The most bytes of bodies [`Exchanges`] keeps, over all exchanges.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// The most header entries [`Exchanges`] keeps per `fields`.
+const MAX_ENTRIES: usize = 256;
 
 /// Inserts into a map that holds fewer than [`MAX_TRACKED`] entries.
 fn track<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, k: K, v: V) {
@@ -663,6 +746,15 @@ fn track<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, k: K, v: V) {
 }
 
 impl Exchanges {
+    /// Exchanges that keep the first `limit` bytes of each response body the app read (at most
+    /// [`MAX_BODY_BYTES`] in all); [`Exchanges::default`] keeps none.
+    pub fn with_body_limit(limit: usize) -> Exchanges {
+        Exchanges {
+            body_limit: limit,
+            ..Exchanges::default()
+        }
+    }
+
     /// Exchanges started after the first [`MAX_TRACKED`] (not listed).
     pub fn untracked(&self) -> u64 {
         self.untracked
@@ -679,14 +771,28 @@ impl Exchanges {
             outcome: None,
             body_bytes: 0,
             chunks: 0,
+            started_at: self.index,
+            started_ns: self.now_ns,
+            answered_at: None,
+            response_headers: Vec::new(),
+            body: Vec::new(),
         });
         Some(self.out.len() - 1)
     }
 
     /// Takes the next event of the trace into account.
     pub fn push(&mut self, e: &crate::Event) {
+        self.push_event(e);
+        self.index += 1;
+    }
+
+    fn push_event(&mut self, e: &crate::Event) {
         use crate::http as h;
         use crate::streams;
+        let answered = Some((self.index, self.now_ns));
+        if let Some((_, ns)) = e.get::<crate::clocks::MonotonicClockNow>() {
+            self.now_ns = Some(*ns);
+        }
         match (&e.call, &e.answer) {
             (crate::Call::Http(call), crate::Answer::Http(answer)) => match (call, answer) {
                 (_, Answer::Handle(sent)) => {
@@ -711,6 +817,7 @@ impl Exchanges {
                             }
                             Err(e) => self.out[i].outcome = Some(Err(e.clone())),
                         }
+                        self.out[i].answered_at = answered;
                     }
                 }
                 (Call::SetResponse(c), Answer::SetResponse(head)) => {
@@ -719,9 +826,41 @@ impl Exchanges {
                             Ok(r) => {
                                 track(&mut self.parent, *r, c.outparam);
                                 self.out[i].outcome = Some(Ok(head.as_ref().map(|h| h.status)));
+                                if let Some(head) = head {
+                                    self.out[i].response_headers = head.headers.clone();
+                                }
                             }
                             Err(e) => self.out[i].outcome = Some(Err(e.clone())),
                         }
+                        self.out[i].answered_at = answered;
+                    }
+                }
+                (Call::GetHeaders(c), Answer::GetHeaders(fields)) => {
+                    track(&mut self.fields_owner, *fields, c.of);
+                }
+                (Call::FieldsEntries(c), Answer::FieldsEntries(entries))
+                    if self.fields_owner.contains_key(&c.fields) =>
+                {
+                    let mut entries = entries.clone();
+                    entries.truncate(MAX_ENTRIES);
+                    track(&mut self.fields_read, c.fields, entries);
+                }
+                (Call::FieldsGet(c), Answer::FieldsGet(values))
+                    if self.fields_owner.contains_key(&c.fields) =>
+                {
+                    if let Some(read) = self.fields_read.get_mut(&c.fields) {
+                        if !read.iter().any(|(n, _)| n.eq_ignore_ascii_case(&c.name)) {
+                            for v in values.iter().take(MAX_ENTRIES.saturating_sub(read.len())) {
+                                read.push((c.name.clone(), v.clone()));
+                            }
+                        }
+                    } else {
+                        let entries = values
+                            .iter()
+                            .take(MAX_ENTRIES)
+                            .map(|v| (c.name.clone(), v.clone()))
+                            .collect();
+                        track(&mut self.fields_read, c.fields, entries);
                     }
                 }
                 (Call::GetStatus(c), Answer::GetStatus(s))
@@ -746,6 +885,15 @@ impl Exchanges {
                 let r = self.reads.entry(c.stream).or_default();
                 r.0 += data.0.len() as u64;
                 r.1 += 1;
+                let room = self
+                    .body_limit
+                    .min(MAX_BODY_BYTES.saturating_sub(self.body_total));
+                if room > 0 {
+                    let kept = self.bodies.entry(c.stream).or_default();
+                    let take = data.0.len().min(self.body_limit.saturating_sub(kept.len())).min(room);
+                    kept.extend_from_slice(&data.0[..take]);
+                    self.body_total += take;
+                }
             }
             (
                 crate::Call::Streams(streams::Call::Write(c)),
@@ -769,6 +917,9 @@ impl Exchanges {
             reads,
             writes,
             statuses,
+            fields_owner,
+            mut fields_read,
+            mut bodies,
             ..
         } = self;
         // The exchange a resource belongs to: up its parents to a future or an outparam.
@@ -802,6 +953,19 @@ impl Exchanges {
             if let (Some((bytes, chunks)), true) = (counted, is_response_body) {
                 out[i].body_bytes += bytes;
                 out[i].chunks += chunks;
+                if let Some(body) = bodies.remove(&stream) {
+                    out[i].body.extend_from_slice(&body);
+                }
+            }
+        }
+        // The headers the app read of a response it received (not of a request: a request's
+        // parent is no future).
+        for (fields, owner) in fields_owner {
+            let Some(i) = exchange_of(owner).filter(|&i| !out[i].incoming) else {
+                continue;
+            };
+            if let Some(entries) = fields_read.remove(&fields) {
+                out[i].response_headers.extend(entries);
             }
         }
         out
