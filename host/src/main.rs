@@ -112,27 +112,36 @@ enum Command {
         output: PathBuf,
     },
     /// Print a trace's header and events, one event per line (or, with --summary, what the run
-    /// did, in one screen).
+    /// did, in one screen; with --http, --files or --net, that subject in full).
+    #[command(group(clap::ArgGroup::new("view").args(["summary", "http", "files", "net"])))]
     Show {
         /// The trace.
         trace: PathBuf,
         /// Print a summary instead: the app, the run's duration and end, events and bytes per
         /// interface, files, connections, HTTP, stdio and the trace's size.
-        #[arg(long, conflicts_with = "http")]
+        #[arg(long)]
         summary: bool,
         /// Print the HTTP exchanges instead, each in full: when it started and was answered
         /// (event numbers, the app's monotonic clock), the headers, and the first KiB of the
         /// response body (-v: the first MiB).
         #[arg(long)]
         http: bool,
-        /// With --http: only the exchanges whose text contains TEXT.
-        #[arg(long, value_name = "TEXT", requires = "http")]
+        /// Print the files the app opened, read or wrote instead: for each, the bytes read and
+        /// written, in how many calls, and the events it was used between.
+        #[arg(long)]
+        files: bool,
+        /// Print the connections instead: for each, the address, the bytes each way, in how
+        /// many calls, and the events it was used between.
+        #[arg(long)]
+        net: bool,
+        /// With --http, --files or --net: only what contains TEXT.
+        #[arg(long, value_name = "TEXT", requires = "view")]
         grep: Option<String>,
-        /// With --http: only the exchanges started at event N or later.
-        #[arg(long, value_name = "N", requires = "http")]
+        /// With --http, --files or --net: only what was used at event N or later.
+        #[arg(long, value_name = "N", requires = "view")]
         from: Option<u64>,
-        /// With --http: only the exchanges started at event M or earlier.
-        #[arg(long, value_name = "M", requires = "http")]
+        /// With --http, --files or --net: only what was used at event M or earlier.
+        #[arg(long, value_name = "M", requires = "view")]
         to: Option<u64>,
         /// With --http: more of each body.
         #[arg(short, long, requires = "http")]
@@ -283,27 +292,31 @@ fn dispatch(command: Command) -> Result<i32> {
         Command::Convert { input, output } => convert(&input, &output),
         Command::Show {
             trace,
-            summary: true,
-            ..
-        } => show_summary(&trace),
-        Command::Show {
-            trace,
-            http: true,
+            summary,
+            http,
+            files,
+            net,
             grep,
             from,
             to,
             verbose,
-            ..
-        } => show_http(
-            &trace,
-            &HttpFilter {
+        } => {
+            let filter = ViewFilter {
                 grep,
                 from: from.unwrap_or(0),
                 to: to.unwrap_or(u64::MAX),
                 body_limit: if verbose { 1024 * 1024 } else { 1024 },
-            },
-        ),
-        Command::Show { trace, .. } => show(&trace),
+            };
+            if summary {
+                show_summary(&trace)
+            } else if http {
+                show_http(&trace, &filter)
+            } else if files || net {
+                show_activity(&trace, files, &filter)
+            } else {
+                show(&trace)
+            }
+        }
         Command::Redact {
             trace,
             output,
@@ -804,17 +817,100 @@ fn show(path: &Path) -> Result<i32> {
     }
 }
 
-/// Which HTTP exchanges `show --http` prints, and how much of each body.
-struct HttpFilter {
+/// What `show --http`, `--files` and `--net` print: what contains `grep` and was used between
+/// events `from` and `to`, and (`--http`) how much of each body.
+struct ViewFilter {
     grep: Option<String>,
     from: u64,
     to: u64,
     body_limit: usize,
 }
 
+impl ViewFilter {
+    /// Whether `text`, about something used from event `first` to `last`, is shown.
+    fn shows(&self, text: &str, first: u64, last: u64) -> bool {
+        first <= self.to
+            && last >= self.from
+            && self.grep.as_ref().is_none_or(|g| text.contains(g.as_str()))
+    }
+}
+
+/// Writes `lines` to stdout under `title: N`; a closed pipe is not an error.
+fn print_view(title: &str, lines: &[String], more: Option<String>) -> Result<i32> {
+    let mut out = std::io::stdout().lock();
+    let written = (|| -> std::io::Result<()> {
+        writeln!(out, "{title}: {}", lines.len())?;
+        for l in lines {
+            write!(out, "{l}")?;
+        }
+        if let Some(more) = more {
+            writeln!(out, "{more}")?;
+        }
+        out.flush()
+    })();
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow!("cannot write to stdout: {e}"))
+        }
+        _ => Ok(0),
+    }
+}
+
+/// `wasm-rr show --files` (`files`) or `--net`: reads the trace once, one event at a time.
+fn show_activity(path: &Path, files: bool, filter: &ViewFilter) -> Result<i32> {
+    let input = files::TraceInput::open(path)?;
+    input.scan(path)?;
+    let (_, header) = files::TraceInput::open_with_header(path)?;
+    let mut summary = wasm_rr_trace::summary::Summary::new(&header);
+    for e in input.events(path)? {
+        summary.push(&e?);
+    }
+    let (title, list, unit) = if files {
+        ("files", summary.files(), ("read", "wrote"))
+    } else {
+        ("connections", summary.connections(), ("received", "sent"))
+    };
+    let calls = |n: u64| {
+        if n == 1 {
+            "1 call".to_string()
+        } else {
+            format!("{n} calls")
+        }
+    };
+    let lines: Vec<String> = list
+        .iter()
+        .map(|(name, a)| {
+            (
+                format!(
+                    "#{} {name}: {} {} B in {}, {} {} B in {} (events #{} to #{})\n",
+                    a.first,
+                    unit.0,
+                    a.read,
+                    calls(a.reads),
+                    unit.1,
+                    a.written,
+                    calls(a.writes),
+                    a.first,
+                    a.last
+                ),
+                a,
+            )
+        })
+        .filter(|(line, a)| filter.shows(line, a.first, a.last))
+        .map(|(line, _)| line)
+        .collect();
+    let more = (list.len() == wasm_rr_trace::summary::MAX_LISTED).then(|| {
+        format!(
+            "(a view lists the first {} {title})",
+            wasm_rr_trace::summary::MAX_LISTED
+        )
+    });
+    print_view(title, &lines, more)
+}
+
 /// `wasm-rr show --http`: reads the trace once, one event at a time, keeping the exchanges
 /// (at most `wasm_rr_trace::http::MAX_TRACKED`, and their bodies' first bytes).
-fn show_http(path: &Path, filter: &HttpFilter) -> Result<i32> {
+fn show_http(path: &Path, filter: &ViewFilter) -> Result<i32> {
     let input = files::TraceInput::open(path)?;
     input.scan(path)?;
     let mut exchanges = wasm_rr_trace::http::Exchanges::with_body_limit(filter.body_limit);
@@ -825,27 +921,15 @@ fn show_http(path: &Path, filter: &HttpFilter) -> Result<i32> {
     let shown: Vec<String> = exchanges
         .finish()
         .iter()
-        .filter(|x| (filter.from..=filter.to).contains(&x.started_at))
-        .map(|x| x.details())
-        .filter(|d| filter.grep.as_ref().is_none_or(|g| d.contains(g.as_str())))
+        .map(|x| {
+            let last = x.answered_at.map_or(x.started_at, |(at, _)| at);
+            (x.details(), x.started_at, last)
+        })
+        .filter(|(d, first, last)| filter.shows(d, *first, *last))
+        .map(|(d, _, _)| d)
         .collect();
-    let mut out = std::io::stdout().lock();
-    let written = (|| -> std::io::Result<()> {
-        writeln!(out, "HTTP exchanges: {}", shown.len())?;
-        for d in &shown {
-            write!(out, "{d}")?;
-        }
-        if untracked > 0 {
-            writeln!(out, "… and {untracked} more, not tracked")?;
-        }
-        out.flush()
-    })();
-    match written {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(anyhow!("cannot write to stdout: {e}"))
-        }
-        _ => Ok(0),
-    }
+    let more = (untracked > 0).then(|| format!("… and {untracked} more, not tracked"));
+    print_view("HTTP exchanges", &shown, more)
 }
 
 /// `wasm-rr show --summary`: reads the trace once, one event at a time.

@@ -1,4 +1,5 @@
-//! Views of a trace: `wasm-rr show --summary` and `--http`, golden on the fixture traces
+//! Views of a trace: `wasm-rr show --summary`, `--http`, `--files` and `--net`, golden on the
+//! fixture traces
 //! (files, HTTP client and handler, sockets; `tests/views/NAME.VIEW.txt`), the filters of
 //! `--http`, and a summary of a fresh recording whose app reads the monotonic clock.
 //! `WASM_RR_BLESS=1` writes the golden files anew.
@@ -39,6 +40,12 @@ fn views_of_the_fixture_traces_are_as_committed() {
         if name.starts_with("http") {
             views.push(("http", show(&["--http"], &trace)));
         }
+        if name.starts_with("fs") {
+            views.push(("files", show(&["--files"], &trace)));
+        }
+        if name.starts_with("net") {
+            views.push(("net", show(&["--net"], &trace)));
+        }
         for (view, now) in views {
             let path = golden.join(format!("{name}.{view}.txt"));
             if bless {
@@ -69,15 +76,17 @@ fn http_exchanges_are_filtered_by_text_and_event_range() {
         "HTTP exchanges: 0\n"
     );
     assert_eq!(show(&["--http", "--from", "9", "--to", "9"], &trace), all);
+    // Started at event 9, answered at 12.
+    assert_eq!(show(&["--http", "--from", "12"], &trace), all);
     assert_eq!(
-        show(&["--http", "--from", "10"], &trace),
+        show(&["--http", "--from", "13"], &trace),
         "HTTP exchanges: 0\n"
     );
     let r = run(wasm_rr().args(["show", "--grep", "x"]).arg(&trace), None);
     assert_eq!(r.code, Some(2));
     assert!(
         r.stderr()
-            .contains("the following required arguments were not provided:\n  --http"),
+            .contains("the following required arguments were not provided:\n  <--summary|--http|--files|--net>"),
         "{}",
         r.stderr()
     );
@@ -105,4 +114,28 @@ fn a_fresh_recording_has_its_duration_and_end() {
     );
     assert!(out.contains("\n  clocks   "), "{out}");
     assert!(out.contains("\ntrace: format 4, "), "{out}");
+}
+
+#[test]
+fn files_and_connections_are_filtered_by_text_and_event_range() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../trace/tests/format2");
+    let fs = dir.join("fs_ops.cbor");
+    assert_eq!(
+        show(&["--files", "--grep", "out.txt"], &fs),
+        "files: 1\n#28 data/out.txt: read 11 B in 1 call, wrote 11 B in 2 calls (events #28 to #48)\n"
+    );
+    // Files are used between events 5 and 9, at 19, and between 28 and 48.
+    assert_eq!(
+        show(&["--files", "--from", "10", "--to", "18"], &fs),
+        "files: 0\n"
+    );
+    let net = dir.join("net_tcp.cbor");
+    assert_eq!(
+        show(&["--net", "--from", "23"], &net),
+        "connections: 1\n#6 tcp to 127.0.0.1:47001: received 22 B in 4 calls, sent 12 B in 4 calls (events #6 to #23)\n"
+    );
+    assert_eq!(show(&["--net", "--from", "24"], &net), "connections: 0\n");
+    let r = run(wasm_rr().args(["show", "--files", "--net"]).arg(&net), None);
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr().contains("cannot be used with"), "{}", r.stderr());
 }

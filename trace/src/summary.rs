@@ -26,19 +26,32 @@ pub struct Storage {
     pub torn_tail_bytes: u64,
 }
 
-/// Bytes read and written, and how many calls did it.
+/// What happened on a file or a connection: bytes read and written, how many calls did it,
+/// and the events it was first and last used at.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Traffic {
-    read: u64,
-    reads: u64,
-    written: u64,
-    writes: u64,
+pub struct Activity {
+    /// Bytes read (received).
+    pub read: u64,
+    /// Reads that returned data or an end.
+    pub reads: u64,
+    /// Bytes written (sent).
+    pub written: u64,
+    /// Writes.
+    pub writes: u64,
+    /// The event that opened it (or first used it).
+    pub first: u64,
+    /// The last event that used it.
+    pub last: u64,
 }
+
+type Traffic = Activity;
 
 /// A summary being gathered; see the module documentation.
 pub struct Summary {
     header: Header,
     events: u64,
+    /// The current event's number.
+    index: u64,
     /// Events and bytes (in the binary form, before compression) per interface.
     interfaces: BTreeMap<&'static str, (u64, u64)>,
     /// Encodes each event again to measure it (its blocks are dropped).
@@ -70,6 +83,7 @@ impl Summary {
         Summary {
             header: header.clone(),
             events: 0,
+            index: 0,
             interfaces: BTreeMap::new(),
             sizer: BlockWriter::new(None),
             scratch: Vec::new(),
@@ -91,6 +105,7 @@ impl Summary {
 
     /// Takes in the next event.
     pub fn push(&mut self, e: &Event) {
+        self.index = self.events;
         self.events += 1;
         let before = self.sizer.buffered();
         self.sizer.push(e);
@@ -104,7 +119,9 @@ impl Summary {
         entry.1 += bytes;
         self.descriptors.follow(e);
 
-        if let Some((_, ns)) = e.get::<clocks::MonotonicClockNow>() {
+        if let Some((_, Ok(fd))) = e.get::<fs::OpenAt>() {
+            self.file(Some(*fd), |_| {});
+        } else if let Some((_, ns)) = e.get::<clocks::MonotonicClockNow>() {
             self.first_ns.get_or_insert(*ns);
             self.last_ns = Some(*ns);
         } else if let Some((c, _)) = e.get::<cli::Exit>() {
@@ -158,7 +175,14 @@ impl Summary {
             self.unlisted_connections += 1;
             return;
         }
-        self.connections.push((name, Traffic::default()));
+        self.connections.push((
+            name,
+            Activity {
+                first: self.index,
+                last: self.index,
+                ..Activity::default()
+            },
+        ));
         for id in ids {
             self.connection_streams
                 .insert(id, self.connections.len() - 1);
@@ -170,10 +194,19 @@ impl Summary {
         let Some(path) = fd.and_then(|fd| self.descriptors.path(fd)) else {
             return;
         };
+        let index = self.index;
         match self.files.iter().position(|(p, _)| p == path) {
-            Some(i) => count(&mut self.files[i].1),
+            Some(i) => {
+                let t = &mut self.files[i].1;
+                count(t);
+                t.last = index;
+            }
             None if self.files.len() < MAX_LISTED => {
-                let mut t = Traffic::default();
+                let mut t = Activity {
+                    first: index,
+                    last: index,
+                    ..Activity::default()
+                };
                 count(&mut t);
                 self.files.push((path.to_string(), t));
             }
@@ -186,10 +219,24 @@ impl Summary {
         if stream.0 < StreamId::FIRST_OTHER {
             count(&mut self.stdio[stream.0 as usize]);
         } else if let Some(&i) = self.connection_streams.get(&stream) {
-            count(&mut self.connections[i].1);
+            let t = &mut self.connections[i].1;
+            count(t);
+            t.last = self.index;
         } else if let Some(fd) = self.descriptors.of_stream(stream) {
             self.file(Some(fd), count);
         }
+    }
+
+    /// The files the app opened, read or wrote, by guest path, in the order it first did
+    /// (at most [`MAX_LISTED`]).
+    pub fn files(&self) -> &[(String, Activity)] {
+        &self.files
+    }
+
+    /// The connections, as `tcp to ADDRESS` or `tcp accepted`, in the order they were made
+    /// (at most [`MAX_LISTED`]); received is `read`, sent is `written`.
+    pub fn connections(&self) -> &[(String, Activity)] {
+        &self.connections
     }
 
     /// The summary, with `storage` (how the trace is stored) for its last line.
