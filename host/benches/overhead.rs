@@ -22,7 +22,10 @@
 //! takes each toolchain's fixture (as `host/tests/runtimes.rs` runs it): plain `wasmtime run`,
 //! recording on it, and the self-replaying component on wasmtime 48, on the second wasmtime
 //! (`target/tools/wasmtime-49`, when set up) and on Node.js (`scripts/replay-node`, which
-//! transpiles the component with jco every run).
+//! transpiles the component with jco every run). The trace tools (`--trace-tools`, or part of a
+//! full run): the memory of `show`, `convert`, `replay` and `wrap --replay` on a big trace, and
+//! `wasm-rr view` on 1,000,000 events: the time to write the page, its size, and the time
+//! headless Chromium takes to render it (goal: under 3 s).
 
 #[path = "../tests/common/http_server.rs"]
 mod http_server;
@@ -281,6 +284,7 @@ fn main() {
     }
     if tools_only {
         trace_tools_table(&p, runs);
+        view_table(&p, runs);
         return;
     }
     let mut variants = vec![
@@ -453,6 +457,7 @@ fn main() {
         toolchains_table(&p, runs);
     }
     trace_tools_table(&p, runs);
+    view_table(&p, runs);
 }
 
 /// The memory of the commands that read a trace, on a big trace (5,000,000 random numbers
@@ -541,6 +546,94 @@ fn trace_tools_table(p: &Paths, runs: usize) {
         );
     }
     eprintln!("bench: trace tools done");
+}
+
+/// `wasm-rr view` on a trace of about 1,000,000 events (500,000 random numbers and as many
+/// monotonic clock readings): the time and memory to write the page, its size, and the time
+/// headless Chromium (`WASM_RR_CHROMIUM`, else `chromium`) takes to render it, by the page's own
+/// measure (from the start of navigation to the chart drawn, `data-render-ms`).
+fn view_table(p: &Paths, runs: usize) {
+    let trace = p.dir.join("view-1m.cbor");
+    run_ok(
+        Command::new(&p.wasm_rr)
+            .arg("record")
+            .arg(&p.app)
+            .arg("-t")
+            .arg(&trace)
+            .args(["--", "mixed", "500000"]),
+    );
+    let page = p.dir.join("view-1m.html");
+    let mut writes = Vec::new();
+    let mut said = String::new();
+    for _ in 0..runs.min(3) {
+        let (cost, status, err) = measure_any(
+            Command::new(&p.wasm_rr)
+                .arg("view")
+                .arg(&trace)
+                .arg("-o")
+                .arg(&page),
+        );
+        assert_eq!(status, Some(0), "wasm-rr view: {err}");
+        writes.push(cost);
+        said = err;
+    }
+    let write = median(writes);
+    // "wasm-rr: wrote PAGE (N events, …"
+    let events = said
+        .split(" (")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap_or("?")
+        .to_string();
+    let chromium = std::env::var_os("WASM_RR_CHROMIUM").unwrap_or_else(|| "chromium".into());
+    let mut renders = Vec::new();
+    for _ in 0..runs.min(3) {
+        let profile = tempfile::tempdir().unwrap();
+        let out = Command::new(&chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--window-size=1400,900",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("--dump-dom")
+            .arg(format!("file://{}", page.display()))
+            .stderr(Stdio::null())
+            .output();
+        let Ok(out) = out else { break };
+        let dom = String::from_utf8_lossy(&out.stdout);
+        let ms = dom
+            .split(" data-render-ms=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .and_then(|s| s.parse::<f64>().ok());
+        match ms {
+            Some(ms) => renders.push(ms),
+            None => panic!(
+                "the page of {events} events did not render: {}",
+                &dom[..dom.len().min(300)]
+            ),
+        }
+    }
+    renders.sort_by(f64::total_cmp);
+    let render = renders
+        .get(renders.len() / 2)
+        .map_or("no chromium".to_string(), |ms| {
+            format!("{:.2} s", ms / 1000.0)
+        });
+    println!(
+        "\n| `wasm-rr view` | events | page size | time to write | peak RSS | render in Chromium (goal < 3 s) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| a trace of {:.1} MiB | {events} | {:.1} MiB | {:.2} s | {:.1} MiB | {render} |",
+        size(&trace) as f64 / (1024.0 * 1024.0),
+        size(&page) as f64 / (1024.0 * 1024.0),
+        write.time.as_secs_f64(),
+        write.rss_kib as f64 / 1024.0
+    );
+    eprintln!("bench: view done");
 }
 
 /// A trace of the same app as `model` whose one block is a zstd frame of 4 GiB of zeros

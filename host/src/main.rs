@@ -8,6 +8,7 @@ mod cache;
 mod components;
 mod files;
 mod runtime;
+mod view;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
@@ -134,18 +135,45 @@ enum Command {
         /// many calls, and the events it was used between.
         #[arg(long)]
         net: bool,
-        /// With --http, --files or --net: only what contains TEXT.
-        #[arg(long, value_name = "TEXT", requires = "view")]
+        /// Only the events (or with --http, --files or --net, what) containing TEXT.
+        #[arg(long, value_name = "TEXT")]
         grep: Option<String>,
-        /// With --http, --files or --net: only what was used at event N or later.
-        #[arg(long, value_name = "N", requires = "view")]
+        /// Only events #N and later (or with --http, --files or --net, what was used at event
+        /// N or later).
+        #[arg(long, value_name = "N")]
         from: Option<u64>,
-        /// With --http, --files or --net: only what was used at event M or earlier.
-        #[arg(long, value_name = "M", requires = "view")]
+        /// Only events #M and earlier (or with --http, --files or --net, what was used at event
+        /// M or earlier).
+        #[arg(long, value_name = "M")]
         to: Option<u64>,
         /// With --http: more of each body.
         #[arg(short, long, requires = "http")]
         verbose: bool,
+        /// Print JSON, for scripts: the summary or the view as one JSON document, or the header
+        /// and then each event as JSON lines (`{"event": N, "call": …, "answer": …}`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a trace's timeline as one self-contained HTML page (no network needed to open it):
+    /// events as marks in their interface's lane (counted in buckets when zoomed out), HTTP
+    /// exchanges, files and connections as spans, the app's monotonic clock as time ticks;
+    /// clicking a mark shows its call and answer and its number (#N, as `show` prints it).
+    View {
+        /// The trace (binary or JSON).
+        trace: PathBuf,
+        /// The page to write [default: TRACE with the extension .html].
+        #[arg(short, long, value_name = "PAGE")]
+        output: Option<PathBuf>,
+        /// The first event in the page.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        from: u64,
+        /// The last event in the page [default: the last, or the 10,000,000th from --from].
+        #[arg(long, value_name = "M")]
+        to: Option<u64>,
+        /// How many bytes of the events' calls and answers, as text, the page holds (the first
+        /// events' until it is spent; a click on a later one says how to print it).
+        #[arg(long, value_name = "BYTES", default_value_t = wasm_rr_trace::timeline::DEFAULT_TEXT_BUDGET)]
+        text_bytes: usize,
     },
     /// Take secrets out of a trace before sharing it: the values of the environment variables,
     /// HTTP headers and files named are replaced by `*`s of the same length (the headers
@@ -300,22 +328,34 @@ fn dispatch(command: Command) -> Result<i32> {
             from,
             to,
             verbose,
+            json,
         } => {
             let filter = ViewFilter {
                 grep,
                 from: from.unwrap_or(0),
                 to: to.unwrap_or(u64::MAX),
                 body_limit: if verbose { 1024 * 1024 } else { 1024 },
+                json,
             };
             if summary {
-                show_summary(&trace)
+                show_summary(&trace, json)
             } else if http {
                 show_http(&trace, &filter)
             } else if files || net {
                 show_activity(&trace, files, &filter)
             } else {
-                show(&trace)
+                show(&trace, &filter)
             }
+        }
+        Command::View {
+            trace,
+            output,
+            from,
+            to,
+            text_bytes,
+        } => {
+            let output = output.unwrap_or_else(|| trace.with_extension("html"));
+            view(&trace, &output, from, to, text_bytes)
         }
         Command::Redact {
             trace,
@@ -764,7 +804,7 @@ fn convert(input: &Path, output: &Path) -> Result<i32> {
 
 /// `wasm-rr show`: reads the trace twice, one event at a time (the HTTP exchanges it lists
 /// first, then every event), so that a trace of any size shows in bounded memory.
-fn show(path: &Path) -> Result<i32> {
+fn show(path: &Path, filter: &ViewFilter) -> Result<i32> {
     let (input, header) = files::TraceInput::open_with_header(path)?;
     let scan = input.scan(path)?;
     let mut exchanges = wasm_rr_trace::http::Exchanges::default();
@@ -773,6 +813,9 @@ fn show(path: &Path) -> Result<i32> {
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let shown = (|| -> Result<()> {
+        if filter.json {
+            return show_json_lines(&mut out, path, &input, &header, filter);
+        }
         write_header(&mut out, &header)?;
         let untracked = exchanges.untracked();
         let listed = exchanges.finish();
@@ -789,14 +832,24 @@ fn show(path: &Path) -> Result<i32> {
         writeln!(out, "{} events:", scan.events)?;
         let mut redactor = Redactor::new(&header.redacted);
         for (i, e) in input.events(path)?.enumerate() {
+            let i = i as u64;
+            if i > filter.to {
+                break;
+            }
             let mut e = e?;
+            if i < filter.from {
+                continue;
+            }
             // Marks the events that hold a redacted value (replacing nothing: it is redacted).
             let mark = if !redactor.is_empty() && redactor.apply(&mut e) {
                 "  [redacted]"
             } else {
                 ""
             };
-            writeln!(out, "#{i} {e}{mark}")?;
+            let line = format!("#{i} {e}{mark}");
+            if filter.shows(&line, i, i) {
+                writeln!(out, "{line}")?;
+            }
         }
         out.flush()?;
         Ok(())
@@ -817,6 +870,106 @@ fn show(path: &Path) -> Result<i32> {
     }
 }
 
+/// `wasm-rr view`: writes the page, then says what it holds.
+fn view(trace: &Path, output: &Path, from: u64, to: Option<u64>, text_bytes: usize) -> Result<i32> {
+    if to.is_some_and(|to| to < from) {
+        bail!(
+            "--to ({}) is before --from ({from})",
+            to.unwrap_or_default()
+        );
+    }
+    let options = view::ViewOptions {
+        from,
+        to: to.unwrap_or(u64::MAX),
+        text_budget: text_bytes,
+    };
+    let t = view::write_page(trace, output, &options)?;
+    let shown = t.lane.len() as u64;
+    let window = if shown == t.events {
+        format!("{} events", t.events)
+    } else {
+        format!(
+            "events #{} to #{} of {}",
+            t.first,
+            (t.first + shown).saturating_sub(1),
+            t.events
+        )
+    };
+    let spans = match t.spans.len() {
+        1 => "1 span".to_string(),
+        n => format!("{n} spans"),
+    };
+    eprintln!(
+        "wasm-rr: wrote {} ({window}, {spans}; open it in a browser)",
+        output.display()
+    );
+    if shown < t.events && to.is_none() && from + shown < t.events {
+        eprintln!(
+            "wasm-rr: a page holds at most {} events: --from and --to choose others",
+            wasm_rr_trace::timeline::MAX_EVENTS
+        );
+    }
+    if (t.text.len() as u64) < shown {
+        eprintln!(
+            "wasm-rr: the page holds the calls and answers of its first {} events as text (--text-bytes {text_bytes}); the others are marks",
+            t.text.len()
+        );
+    }
+    Ok(0)
+}
+
+/// `wasm-rr show --json`: the header (`{"header": …}`), then each event (with --from, --to,
+/// --grep: each chosen one) as a JSON line `{"answer": …, "call": …, "event": N}`, redacted
+/// events with `"redacted": true`.
+fn show_json_lines(
+    out: &mut impl Write,
+    path: &Path,
+    input: &files::TraceInput,
+    header: &wasm_rr_trace::Header,
+    filter: &ViewFilter,
+) -> Result<()> {
+    serde_json::to_writer(&mut *out, &serde_json::json!({ "header": header }))?;
+    writeln!(out)?;
+    let mut redactor = Redactor::new(&header.redacted);
+    for (i, e) in input.events(path)?.enumerate() {
+        let i = i as u64;
+        if i > filter.to {
+            break;
+        }
+        let mut e = e?;
+        if i < filter.from {
+            continue;
+        }
+        let redacted = !redactor.is_empty() && redactor.apply(&mut e);
+        let mut v = serde_json::to_value(&e)?;
+        v["event"] = i.into();
+        if redacted {
+            v["redacted"] = true.into();
+        }
+        let line = serde_json::to_string(&v)?;
+        if filter.shows(&line, i, i) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Prints `value` as pretty JSON on stdout; a closed pipe is not an error.
+fn print_json(value: &serde_json::Value) -> Result<i32> {
+    let mut out = std::io::stdout().lock();
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow!("cannot write to stdout: {e}"))
+        }
+        _ => Ok(0),
+    }
+}
+
 /// What `show --http`, `--files` and `--net` print: what contains `grep` and was used between
 /// events `from` and `to`, and (`--http`) how much of each body.
 struct ViewFilter {
@@ -824,6 +977,8 @@ struct ViewFilter {
     from: u64,
     to: u64,
     body_limit: usize,
+    /// JSON rather than text.
+    json: bool,
 }
 
 impl ViewFilter {
@@ -870,6 +1025,35 @@ fn show_activity(path: &Path, files: bool, filter: &ViewFilter) -> Result<i32> {
     } else {
         ("connections", summary.connections(), ("received", "sent"))
     };
+    if filter.json {
+        let (key, units) = if files {
+            ("path", ["read", "written"])
+        } else {
+            ("name", ["received", "sent"])
+        };
+        let listed: Vec<serde_json::Value> = list
+            .iter()
+            .map(|(name, a)| {
+                serde_json::json!({
+                    key: name,
+                    units[0]: a.read,
+                    "reads": a.reads,
+                    units[1]: a.written,
+                    "writes": a.writes,
+                    "first": a.first,
+                    "last": a.last,
+                })
+            })
+            .filter(|v| {
+                let at = |key: &str| v[key].as_u64().unwrap_or_default();
+                filter.shows(&v.to_string(), at("first"), at("last"))
+            })
+            .collect();
+        return print_json(&serde_json::json!({
+            title: listed,
+            "complete": list.len() < wasm_rr_trace::summary::MAX_LISTED,
+        }));
+    }
     let calls = |n: u64| {
         if n == 1 {
             "1 call".to_string()
@@ -918,6 +1102,23 @@ fn show_http(path: &Path, filter: &ViewFilter) -> Result<i32> {
         exchanges.push(&e?);
     }
     let untracked = exchanges.untracked();
+    if filter.json {
+        let listed: Vec<serde_json::Value> = exchanges
+            .finish()
+            .iter()
+            .map(exchange_json)
+            .filter(|v| {
+                let last = v["answered_at"]
+                    .as_u64()
+                    .unwrap_or(v["started_at"].as_u64().unwrap_or(0));
+                filter.shows(&v.to_string(), v["started_at"].as_u64().unwrap_or(0), last)
+            })
+            .collect();
+        return print_json(&serde_json::json!({
+            "exchanges": listed,
+            "untracked": untracked,
+        }));
+    }
     let shown: Vec<String> = exchanges
         .finish()
         .iter()
@@ -932,8 +1133,44 @@ fn show_http(path: &Path, filter: &ViewFilter) -> Result<i32> {
     print_view("HTTP exchanges", &shown, more)
 }
 
+/// One HTTP exchange as JSON, for `show --http --json`: `{incoming, method, url, status (or
+/// null), error (or null), request_headers, response_headers: [[name, value]], body_bytes,
+/// chunks, body (text, or null), body_hex (when not UTF-8), started_at, started_ns,
+/// answered_at, answered_ns}`; header values as text (lossy UTF-8), times in ns.
+fn exchange_json(x: &wasm_rr_trace::http::Exchange) -> serde_json::Value {
+    let headers = |entries: &wasm_rr_trace::http::Entries| -> Vec<(String, String)> {
+        entries
+            .iter()
+            .map(|(n, v)| (n.clone(), String::from_utf8_lossy(&v.0).into_owned()))
+            .collect()
+    };
+    let (status, error) = match &x.outcome {
+        Some(Ok(status)) => (*status, None),
+        Some(Err(e)) => (None, Some(e.to_string())),
+        None => (None, None),
+    };
+    let text = std::str::from_utf8(&x.body).ok();
+    serde_json::json!({
+        "incoming": x.incoming,
+        "method": wasm_rr_trace::http::method_name(&x.head.method),
+        "url": x.head.line().split_once(' ').map(|(_, u)| u.to_string()),
+        "status": status,
+        "error": error,
+        "request_headers": headers(&x.head.headers),
+        "response_headers": headers(&x.response_headers),
+        "body_bytes": x.body_bytes,
+        "chunks": x.chunks,
+        "body": text,
+        "body_hex": if text.is_none() { Some(hex::encode(&x.body)) } else { None },
+        "started_at": x.started_at,
+        "started_ns": x.started_ns,
+        "answered_at": x.answered_at.map(|(at, _)| at),
+        "answered_ns": x.answered_at.and_then(|(_, ns)| ns),
+    })
+}
+
 /// `wasm-rr show --summary`: reads the trace once, one event at a time.
-fn show_summary(path: &Path) -> Result<i32> {
+fn show_summary(path: &Path, json: bool) -> Result<i32> {
     let (input, header) = files::TraceInput::open_with_header(path)?;
     let scan = input.scan(path)?;
     let mut summary = wasm_rr_trace::summary::Summary::new(&header);
@@ -948,6 +1185,9 @@ fn show_summary(path: &Path) -> Result<i32> {
         compressed_blocks: scan.zstd_blocks,
         torn_tail_bytes: scan.torn_tail_bytes,
     };
+    if json {
+        return print_json(&summary.to_json(storage));
+    }
     print!("{}", summary.display(storage));
     Ok(0)
 }

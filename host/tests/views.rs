@@ -1,7 +1,9 @@
 //! Views of a trace: `wasm-rr show --summary`, `--http`, `--files` and `--net`, golden on the
 //! fixture traces
 //! (files, HTTP client and handler, sockets; `tests/views/NAME.VIEW.txt`), the filters of
-//! `--http`, and a summary of a fresh recording whose app reads the monotonic clock.
+//! `show` and its views, a summary of a fresh recording whose app reads the monotonic clock,
+//! and `wasm-rr view`'s page, opened in headless Chromium (a screenshot of each is kept in
+//! `target/tmp/view/`).
 //! `WASM_RR_BLESS=1` writes the golden files anew.
 
 mod common;
@@ -82,14 +84,32 @@ fn http_exchanges_are_filtered_by_text_and_event_range() {
         show(&["--http", "--from", "13"], &trace),
         "HTTP exchanges: 0\n"
     );
-    let r = run(wasm_rr().args(["show", "--grep", "x"]).arg(&trace), None);
-    assert_eq!(r.code, Some(2));
-    assert!(
-        r.stderr()
-            .contains("the following required arguments were not provided:\n  <--summary|--http|--files|--net>"),
-        "{}",
-        r.stderr()
-    );
+}
+
+#[test]
+fn events_are_filtered_by_text_and_event_range() {
+    let trace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../trace/tests/format2/http_get.cbor");
+    let all = show(&[], &trace);
+    let events: Vec<&str> = all.lines().filter(|l| l.starts_with('#')).collect();
+    let only = |args: &[&str]| -> Vec<String> {
+        show(args, &trace)
+            .lines()
+            .filter(|l| l.starts_with('#'))
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(only(&["--from", "9", "--to", "10"]), events[9..=10]);
+    assert_eq!(only(&["--from", "12"]), events[12..]);
+    let handle: Vec<&str> = events
+        .iter()
+        .copied()
+        .filter(|l| l.contains("http handle request"))
+        .collect();
+    assert_eq!(handle.len(), 1, "{all}");
+    assert!(handle[0].starts_with("#9 "), "{all}");
+    assert_eq!(only(&["--grep", "http handle request"]), handle);
+    // The header and the exchanges are printed whatever the filter.
+    assert!(show(&["--grep", "no such text"], &trace).ends_with(" events:\n"));
 }
 
 #[test]
@@ -138,4 +158,345 @@ fn files_and_connections_are_filtered_by_text_and_event_range() {
     let r = run(wasm_rr().args(["show", "--files", "--net"]).arg(&net), None);
     assert_eq!(r.code, Some(2));
     assert!(r.stderr().contains("cannot be used with"), "{}", r.stderr());
+}
+
+/// Debian's Chromium (`scripts/setup` installs it), or `WASM_RR_CHROMIUM`.
+fn chromium() -> std::process::Command {
+    let program = std::env::var_os("WASM_RR_CHROMIUM").unwrap_or_else(|| "chromium".into());
+    let found = std::process::Command::new(&program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "no chromium on PATH: run scripts/setup (it installs Debian's chromium)"
+    );
+    let mut cmd = std::process::Command::new(program);
+    // As root, Chromium needs --no-sandbox; --enable-logging=stderr prints the page's console.
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--window-size=1400,900",
+    ]);
+    cmd
+}
+
+/// What Chromium's stderr says the page logged to its console (errors, uncaught exceptions).
+fn console(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.contains("CONSOLE")).collect()
+}
+
+/// Opens `page` (a file, with `#fragment`) in headless Chromium: its DOM once loaded, and what
+/// it logged to the console; a screenshot goes to `screenshot`.
+fn open_page(page: &Path, fragment: &str, screenshot: Option<&Path>) -> (String, Vec<String>) {
+    let profile = scratch();
+    let url = format!("file://{}{fragment}", page.display());
+    let mut cmd = chromium();
+    cmd.arg(format!("--user-data-dir={}", profile.path().display()));
+    match screenshot {
+        Some(png) => cmd.arg(format!("--screenshot={}", png.display())),
+        None => cmd.arg("--dump-dom"),
+    };
+    let r = run(cmd.arg(&url), None);
+    assert_eq!(r.code, Some(0), "chromium on {url}: {}", r.stderr());
+    let stderr = r.stderr();
+    (
+        r.stdout(),
+        console(&stderr).into_iter().map(String::from).collect(),
+    )
+}
+
+/// The value of `name="…"` in the first element that has it.
+fn attribute<'a>(dom: &'a str, name: &str) -> Option<&'a str> {
+    let start = dom.find(&format!(" {name}=\""))? + name.len() + 3;
+    dom[start..].split('"').next()
+}
+
+#[test]
+fn the_timeline_page_renders_its_lanes_and_spans_in_chromium() {
+    let dir = scratch();
+    let traces = Path::new(env!("CARGO_MANIFEST_DIR")).join("../trace/tests/format2");
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("view");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    // The console check can fail: a page that throws is seen.
+    let broken = dir.path().join("broken.html");
+    std::fs::write(&broken, "<script>throw new Error('seen')</script>").unwrap();
+    let (_, logged) = open_page(&broken, "", None);
+    assert!(
+        logged.iter().any(|l| l.contains("Uncaught Error: seen")),
+        "{logged:?}"
+    );
+
+    // (trace, lanes it must show, HTTP exchanges, files, connections)
+    let cases: [(&str, &[&str], usize, usize, usize); 3] = [
+        (
+            "http_get",
+            &["wasi:http", "wasi:io/poll", "stdout"],
+            1,
+            0,
+            0,
+        ),
+        ("fs_ops", &["wasi:filesystem", "stdout"], 0, 3, 0),
+        ("net_tcp", &["wasi:sockets", "wasi:io/streams"], 0, 0, 1),
+    ];
+    for (name, lanes, http, files, net) in cases {
+        let trace = traces.join(format!("{name}.cbor"));
+        let page = dir.path().join(format!("{name}.html"));
+        let r = run(wasm_rr().arg("view").arg(&trace).arg("-o").arg(&page), None);
+        assert_eq!(r.code, Some(0), "{}", r.stderr());
+        let events = show(&[], &trace)
+            .lines()
+            .filter(|l| l.starts_with('#'))
+            .count();
+        assert_eq!(
+            r.stderr(),
+            format!(
+                "wasm-rr: wrote {} ({events} events, {}; open it in a browser)\n",
+                page.display(),
+                match http + files + net {
+                    1 => "1 span".to_string(),
+                    n => format!("{n} spans"),
+                }
+            )
+        );
+        let (dom, logged) = open_page(&page, "", None);
+        assert!(logged.is_empty(), "{name}: the page logged {logged:?}");
+        for lane in lanes {
+            assert!(
+                dom.contains(&format!("</span>{lane}</td>")),
+                "{name}: no lane {lane} in\n{dom}"
+            );
+        }
+        assert_eq!(
+            dom.matches("<li class=\"span http\"").count(),
+            http,
+            "{name}"
+        );
+        assert_eq!(
+            dom.matches("<li class=\"span file\"").count(),
+            files,
+            "{name}"
+        );
+        assert_eq!(dom.matches("<li class=\"span net\"").count(), net, "{name}");
+        // Every event is a mark (fewer than the page's limit for marks one by one).
+        assert_eq!(
+            attribute(&dom, "data-marks"),
+            Some(events.to_string().as_str())
+        );
+        assert_eq!(
+            attribute(&dom, "data-spans"),
+            Some((http + files + net).to_string().as_str())
+        );
+        let png = shots.join(format!("{name}.png"));
+        let _ = std::fs::remove_file(&png);
+        open_page(&page, "", Some(&png));
+        assert!(
+            std::fs::metadata(&png).unwrap().len() > 10_000,
+            "{}",
+            png.display()
+        );
+    }
+
+    // `#N` opens event N: its call and answer, as `show` prints them.
+    let trace = traces.join("http_get.cbor");
+    let page = dir.path().join("http_get.html");
+    let (dom, _) = open_page(&page, "#9", None);
+    let line = show(&["--from", "9", "--to", "9"], &trace);
+    let line = line.lines().last().unwrap();
+    assert!(
+        line.starts_with("#9 http handle request 1 -> GET http://"),
+        "{line}"
+    );
+    assert_eq!(attribute(&dom, "data-event"), Some("9"));
+    let escaped = line
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    assert!(dom.contains(&escaped), "no {escaped} in\n{dom}");
+}
+
+#[test]
+fn a_page_of_part_of_a_trace_holds_those_events_and_says_how_to_print_the_others() {
+    let dir = scratch();
+    let trace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../trace/tests/format2/fs_ops.cbor");
+    let page = dir.path().join("part.html");
+    let r = run(
+        wasm_rr()
+            .arg("view")
+            .arg(&trace)
+            .args(["--from", "20", "--to", "39", "--text-bytes", "400", "-o"])
+            .arg(&page),
+        None,
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr());
+    let stderr = r.stderr();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!(
+            "wasm-rr: wrote {} (events #20 to #39 of ",
+            page.display()
+        )),
+        "{stderr}"
+    );
+    let shown: usize = lines[1]
+        .strip_prefix("wasm-rr: the page holds the calls and answers of its first ")
+        .and_then(|l| l.strip_suffix(" events as text (--text-bytes 400); the others are marks"))
+        .unwrap_or_else(|| panic!("{stderr}"))
+        .parse()
+        .unwrap();
+    assert!((1..20).contains(&shown), "{stderr}");
+    let (dom, logged) = open_page(&page, "#39", None);
+    assert!(logged.is_empty(), "{logged:?}");
+    assert_eq!(attribute(&dom, "data-marks"), Some("20"));
+    assert!(
+        dom.contains(
+            "#39: its call and answer are not in this page (it holds those of events #20 to #"
+        ),
+        "{dom}"
+    );
+    assert!(dom.contains("fs_ops.cbor --from 39 --to 39"), "{dom}");
+
+    for (args, error) in [
+        (
+            vec!["--from", "1000"],
+            format!(
+                "wasm-rr: error: {}: no events in the page: the trace has 86 (#0 to #85), and --from is 1000\n",
+                trace.display()
+            ),
+        ),
+        (
+            vec!["--from", "9", "--to", "3"],
+            "wasm-rr: error: --to (3) is before --from (9)\n".to_string(),
+        ),
+    ] {
+        let out = dir.path().join("none.html");
+        let r = run(
+            wasm_rr()
+                .arg("view")
+                .arg(&trace)
+                .args(&args)
+                .arg("-o")
+                .arg(&out),
+            None,
+        );
+        assert_eq!((r.code, r.stderr()), (Some(2), error));
+        assert!(!out.exists());
+    }
+    let missing = dir.path().join("missing.cbor");
+    let r = run(wasm_rr().arg("view").arg(&missing), None);
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr().starts_with(&format!(
+            "wasm-rr: error: cannot read {}",
+            missing.display()
+        )),
+        "{}",
+        r.stderr()
+    );
+}
+
+#[test]
+fn json_views_hold_the_same_facts_as_the_text_ones() {
+    let traces = Path::new(env!("CARGO_MANIFEST_DIR")).join("../trace/tests/format2");
+    let json = |args: &[&str], trace: &str| -> serde_json::Value {
+        let out = show(&[args, &["--json"]].concat(), &traces.join(trace));
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    };
+
+    let s = json(&["--summary"], "fs_ops.cbor");
+    assert_eq!(s["events"], 86);
+    assert_eq!(s["run"]["duration_ns"], serde_json::Value::Null);
+    assert_eq!(s["run"]["end"], "run returned ok");
+    assert_eq!(s["stdio"]["stdout_bytes"], 340);
+    assert_eq!(s["stdio"]["stdout_writes"], 15);
+    assert_eq!(s["trace"]["format"], 2);
+    let files: Vec<(&str, u64, u64)> = s["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap(),
+                f["read"].as_u64().unwrap(),
+                f["written"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("data/input.txt", 18, 0),
+            ("data", 0, 0),
+            ("data/out.txt", 11, 11)
+        ]
+    );
+    let by_interface: u64 = s["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["events"].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_interface, 86);
+
+    let h = json(&["--http"], "http_get.cbor");
+    let x = &h["exchanges"][0];
+    assert_eq!(h["exchanges"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (&x["method"], &x["url"], &x["status"], &x["body"]),
+        (
+            &"GET".into(),
+            &"http://127.0.0.1:47003/hello.txt".into(),
+            &200.into(),
+            &"a small body\n".into()
+        )
+    );
+    assert_eq!(
+        (x["started_at"].as_u64(), x["answered_at"].as_u64()),
+        (Some(9), Some(12))
+    );
+    assert_eq!(x["request_headers"][0], serde_json::json!(["x-test", "1"]));
+    assert_eq!(
+        json(&["--http", "--from", "13"], "http_get.cbor")["exchanges"],
+        serde_json::json!([])
+    );
+
+    let n = json(&["--net"], "net_tcp.cbor");
+    assert_eq!(
+        n["connections"][0],
+        serde_json::json!({"name": "tcp to 127.0.0.1:47001", "received": 22, "reads": 4,
+            "sent": 12, "writes": 4, "first": 6, "last": 23})
+    );
+
+    // Plain `show --json`: the header, then one line per event, the same events as the trace.
+    let trace = traces.join("http_get.cbor");
+    let out = show(&["--json"], &trace);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines[0]["header"]["component-sha256"].is_string(),
+        "{}",
+        lines[0]
+    );
+    let text = show(&[], &trace);
+    let events = text.lines().filter(|l| l.starts_with('#')).count();
+    assert_eq!(lines.len(), 1 + events);
+    for (i, line) in lines[1..].iter().enumerate() {
+        assert_eq!(line["event"], i);
+        assert!(line["call"].is_object(), "{line}");
+        assert!(line.as_object().unwrap().contains_key("answer"), "{line}");
+    }
+    let one = show(&["--json", "--from", "9", "--to", "9"], &trace);
+    let one: Vec<&str> = one.lines().collect();
+    assert_eq!(one.len(), 2);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(one[1]).unwrap(),
+        lines[10]
+    );
 }

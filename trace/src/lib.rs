@@ -31,6 +31,7 @@ pub mod limits;
 pub mod protocol;
 pub mod redact;
 pub mod summary;
+pub mod timeline;
 #[cfg(feature = "format2")]
 mod v2;
 mod values;

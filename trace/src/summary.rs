@@ -72,6 +72,10 @@ pub struct Summary {
     unlisted_connections: u64,
     /// Connection streams (input and output): the connection's index.
     connection_streams: BTreeMap<StreamId, usize>,
+    /// UDP sockets' local addresses, as bound.
+    bound: BTreeMap<sockets::Socket, String>,
+    /// Datagram streams (incoming and outgoing): the connection's index.
+    datagram_streams: BTreeMap<u32, usize>,
     http_sent: u64,
     http_received: u64,
     stdio: [Traffic; 3],
@@ -97,6 +101,8 @@ impl Summary {
             connections: Vec::new(),
             unlisted_connections: 0,
             connection_streams: BTreeMap::new(),
+            bound: BTreeMap::new(),
+            datagram_streams: BTreeMap::new(),
             http_sent: 0,
             http_received: 0,
             stdio: [Traffic::default(); 3],
@@ -143,6 +149,34 @@ impl Summary {
             self.connection(format!("tcp to {address}"), [*input, *output]);
         } else if let Some((_, Ok((_, input, output)))) = e.get::<sockets::Accept>() {
             self.connection("tcp accepted".into(), [*input, *output]);
+        } else if let Some((c, Ok(()))) = e.get::<sockets::StartBind>() {
+            if c.protocol == sockets::Protocol::Udp {
+                self.bound.insert(c.socket, c.address.to_string());
+            }
+        } else if let Some((c, Ok((incoming, outgoing)))) = e.get::<sockets::Stream>() {
+            let name = match (&c.remote, self.bound.get(&c.socket)) {
+                (Some(remote), _) => format!("udp to {remote}"),
+                (None, Some(local)) => format!("udp on {local}"),
+                (None, None) => "udp".into(),
+            };
+            if self.open_connection(name) {
+                let i = self.connections.len() - 1;
+                self.datagram_streams.insert(*incoming, i);
+                self.datagram_streams.insert(*outgoing, i);
+            }
+        } else if let Some((c, Ok(datagrams))) = e.get::<sockets::Receive>() {
+            let n: u64 = datagrams.iter().map(|d| d.data.0.len() as u64).sum();
+            let got = !datagrams.is_empty();
+            self.datagrams(c.stream, |t| {
+                t.read += n;
+                t.reads += u64::from(got);
+            });
+        } else if let Some((c, Ok(sent))) = e.get::<sockets::Send>() {
+            let n: u64 = c.datagrams.iter().take(*sent as usize).map(|d| d.len).sum();
+            self.datagrams(c.stream, |t| {
+                t.written += n;
+                t.writes += 1;
+            });
         } else if let Some((c, Ok((data, _)))) = e.get::<fs::Read>() {
             let n = data.0.len() as u64;
             self.file(Some(c.fd), |t| {
@@ -171,9 +205,19 @@ impl Summary {
     }
 
     fn connection(&mut self, name: String, ids: [StreamId; 2]) {
+        if self.open_connection(name) {
+            for id in ids {
+                self.connection_streams
+                    .insert(id, self.connections.len() - 1);
+            }
+        }
+    }
+
+    /// Lists a new connection (or counts it, past [`MAX_LISTED`]): whether it is listed.
+    fn open_connection(&mut self, name: String) -> bool {
         if self.connections.len() >= MAX_LISTED {
             self.unlisted_connections += 1;
-            return;
+            return false;
         }
         self.connections.push((
             name,
@@ -183,9 +227,15 @@ impl Summary {
                 ..Activity::default()
             },
         ));
-        for id in ids {
-            self.connection_streams
-                .insert(id, self.connections.len() - 1);
+        true
+    }
+
+    /// Counts traffic on the datagram stream numbered `stream`.
+    fn datagrams(&mut self, stream: u32, count: impl FnOnce(&mut Traffic)) {
+        if let Some(&i) = self.datagram_streams.get(&stream) {
+            let t = &mut self.connections[i].1;
+            count(t);
+            t.last = self.index;
         }
     }
 
@@ -233,10 +283,71 @@ impl Summary {
         &self.files
     }
 
-    /// The connections, as `tcp to ADDRESS` or `tcp accepted`, in the order they were made
+    /// The connections, as `tcp to ADDRESS`, `tcp accepted`, `udp to ADDRESS` (a datagram
+    /// stream with a remote address) or `udp on LOCAL-ADDRESS` (one without), in the order they were made
     /// (at most [`MAX_LISTED`]); received is `read`, sent is `written`.
     pub fn connections(&self) -> &[(String, Activity)] {
         &self.connections
+    }
+
+    /// The summary as JSON, for `wasm-rr show --summary --json`: the same facts as
+    /// [`Summary::display`], as numbers (bytes, ns) rather than rounded text:
+    /// `{"app": {component_sha256, imports, wasi}, "run": {duration_ns, end}, "events",
+    /// "interfaces": [{name, events, bytes}], "files": [{path, read, reads, written, writes,
+    /// first, last}], "files_unlisted", "connections": [{name, received, …}],
+    /// "connections_unlisted", "http": {sent, received}, "stdio": {…}, "trace": {…},
+    /// "redacted": […]}`. `duration_ns` and `end` are `null` when unknown.
+    pub fn to_json(&self, storage: Storage) -> serde_json::Value {
+        use serde_json::json;
+        let activity = |name: &str, key: &str, a: &Activity, units: [&str; 2]| {
+            json!({
+                key: name,
+                units[0]: a.read,
+                "reads": a.reads,
+                units[1]: a.written,
+                "writes": a.writes,
+                "first": a.first,
+                "last": a.last,
+            })
+        };
+        let h = &self.header;
+        let [stdin, stdout, stderr] = &self.stdio;
+        json!({
+            "app": {
+                "component_sha256": h.component_sha256,
+                "imports": h.guest_imports,
+                "wasi": h.wasi,
+            },
+            "run": {
+                "duration_ns": self.first_ns.zip(self.last_ns).map(|(a, b)| b.saturating_sub(a)),
+                "end": self.end,
+            },
+            "events": self.events,
+            "interfaces": self.interfaces.iter().map(|(name, (events, bytes))| {
+                json!({"name": name, "events": events, "bytes": bytes})
+            }).collect::<Vec<_>>(),
+            "files": self.files.iter().map(|(p, a)| activity(p, "path", a, ["read", "written"])).collect::<Vec<_>>(),
+            "files_unlisted": self.unlisted_files,
+            "connections": self.connections.iter().map(|(n, a)| activity(n, "name", a, ["received", "sent"])).collect::<Vec<_>>(),
+            "connections_unlisted": self.unlisted_connections,
+            "http": {"sent": self.http_sent, "received": self.http_received},
+            "stdio": {
+                "stdin_bytes": stdin.read,
+                "stdout_bytes": stdout.written,
+                "stdout_writes": stdout.writes,
+                "stderr_bytes": stderr.written,
+                "stderr_writes": stderr.writes,
+            },
+            "trace": {
+                "format": h.format,
+                "file_bytes": storage.file_bytes,
+                "blocks": storage.blocks,
+                "zstd_blocks": storage.compressed_blocks,
+                "event_bytes": self.interfaces.values().map(|(_, b)| b).sum::<u64>(),
+                "torn_tail_bytes": storage.torn_tail_bytes,
+            },
+            "redacted": h.redacted.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+        })
     }
 
     /// The summary, with `storage` (how the trace is stored) for its last line.

@@ -528,3 +528,74 @@ fn a_header_larger_than_the_limit_is_refused() {
     let e = Trace::from_bytes(&bytes).unwrap_err().to_string();
     assert!(e.starts_with("not a wasm-rr trace (bad header: "), "{e}");
 }
+
+#[test]
+fn a_timeline_has_lanes_ticks_spans_and_text_within_its_bounds() {
+    use timeline::{MAX_TICKS, TimelineBuilder};
+    let trace = sample();
+    let storage = summary::Storage::default();
+
+    // The whole trace: one lane per interface (stdio apart), every event's text.
+    let mut b = TimelineBuilder::new(&trace.header, 0, u64::MAX, usize::MAX);
+    trace.events.iter().for_each(|e| b.push(e));
+    let t = b.finish(storage);
+    assert_eq!(t.events, trace.events.len() as u64);
+    assert_eq!(t.lane.len(), trace.events.len());
+    assert_eq!(
+        &t.lanes[..6],
+        [
+            "wasi:cli",
+            "wasi:random",
+            "wasi:clocks",
+            "stdin",
+            "stdout",
+            "wasi:io/poll"
+        ]
+    );
+    for (i, e) in trace.events.iter().enumerate() {
+        assert_eq!(t.lanes[t.lane[i] as usize], timeline::lane_name(e));
+        assert_eq!(t.text[i], format!("#{i} {e}"));
+    }
+    assert_eq!(
+        t.ticks,
+        [(8, 5_000_000_000), (9, 5_000_000_200), (10, 5_000_000_400)]
+    );
+    assert_eq!(t.origin_ns, Some(5_000_000_000));
+    assert!(
+        t.summary.starts_with("app: component sha256 abab"),
+        "{}",
+        t.summary
+    );
+    let files: Vec<_> = t.spans.iter().filter(|s| s.kind == "file").collect();
+    assert_eq!(files.len(), 1, "{:?}", t.spans);
+    assert_eq!((files[0].label.as_str(), files[0].from), ("input.txt", 14));
+
+    // A window, and a text budget of the first two events' text.
+    let budget = t.text[8].len() + t.text[9].len();
+    let mut b = TimelineBuilder::new(&trace.header, 8, 10, budget);
+    trace.events.iter().for_each(|e| b.push(e));
+    let w = b.finish(storage);
+    assert_eq!(
+        (w.first, w.lane.len(), w.lanes.clone()),
+        (8, 3, vec!["wasi:clocks"])
+    );
+    assert_eq!(w.text, t.text[8..10]);
+    assert_eq!(w.ticks.len(), 3);
+    assert!(w.spans.is_empty(), "{:?}", w.spans);
+
+    // Many clock readings: every k-th is kept, in order, the first among them.
+    let mut b = TimelineBuilder::new(&trace.header, 0, u64::MAX, 0);
+    let n = 10 * MAX_TICKS as u64 + 7;
+    (0..n).for_each(|i| b.push(&clock(1000 + i)));
+    let m = b.finish(storage);
+    assert!(m.ticks.len() <= MAX_TICKS && m.ticks.len() > MAX_TICKS / 4);
+    assert_eq!(m.ticks[0], (0, 1000));
+    let stride = m.ticks[1].0;
+    assert!(stride.is_power_of_two() && stride >= 8, "{stride}");
+    assert!(
+        m.ticks
+            .windows(2)
+            .all(|w| w[1].0 - w[0].0 == stride && w[1].1 - w[0].1 == stride)
+    );
+    assert!(m.text.is_empty());
+}
