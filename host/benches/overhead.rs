@@ -460,26 +460,30 @@ fn main() {
     view_table(&p, runs);
 }
 
+/// Records the workload app with `args` into the trace `name` (in the scratch directory) by
+/// `wasm-rr record`.
+fn record_workload(p: &Paths, name: &str, args: &[&str]) -> PathBuf {
+    let trace = p.dir.join(name);
+    run_ok(
+        Command::new(&p.wasm_rr)
+            .arg("record")
+            .arg(&p.app)
+            .arg("-t")
+            .arg(&trace)
+            .arg("--")
+            .args(args),
+    );
+    trace
+}
+
 /// The memory of the commands that read a trace, on a big trace (5,000,000 random numbers
 /// recorded by `wasm-rr record`, about 43 MiB) and on a tiny one of the same app: `show`,
 /// `convert` and `replay` stream the trace (their peak should not grow with it), and
 /// `wrap --replay` holds it about twice (the packed trace, then the component around it).
 fn trace_tools_table(p: &Paths, runs: usize) {
-    let record = |name: &str, n: &str| {
-        let trace = p.dir.join(name);
-        run_ok(
-            Command::new(&p.wasm_rr)
-                .arg("record")
-                .arg(&p.app)
-                .arg("-t")
-                .arg(&trace)
-                .args(["--", "random", n]),
-        );
-        trace
-    };
     let (tiny, big) = (
-        record("tools-tiny.cbor", "10"),
-        record("tools-big.cbor", "5000000"),
+        record_workload(p, "tools-tiny.cbor", &["random", "10"]),
+        record_workload(p, "tools-big.cbor", &["random", "5000000"]),
     );
     let big_mib = size(&big) as f64 / (1024.0 * 1024.0);
     // Each command's arguments, TRACE standing for the trace.
@@ -553,15 +557,7 @@ fn trace_tools_table(p: &Paths, runs: usize) {
 /// headless Chromium (`WASM_RR_CHROMIUM`, else `chromium`) takes to render it, by the page's own
 /// measure (from the start of navigation to the chart drawn, `data-render-ms`).
 fn view_table(p: &Paths, runs: usize) {
-    let trace = p.dir.join("view-1m.cbor");
-    run_ok(
-        Command::new(&p.wasm_rr)
-            .arg("record")
-            .arg(&p.app)
-            .arg("-t")
-            .arg(&trace)
-            .args(["--", "mixed", "500000"]),
-    );
+    let trace = record_workload(p, "view-1m.cbor", &["mixed", "500000"]);
     let page = p.dir.join("view-1m.html");
     let mut writes = Vec::new();
     let mut said = String::new();

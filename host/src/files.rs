@@ -229,6 +229,19 @@ impl TraceInput {
     }
 }
 
+/// How the trace at `path` is stored, for a summary: its size on disk, and what `scan` (of
+/// [`TraceInput::scan`]) saw of its blocks.
+pub fn storage(path: &Path, scan: &BlockScan) -> Result<wasm_rr_trace::summary::Storage> {
+    Ok(wasm_rr_trace::summary::Storage {
+        file_bytes: std::fs::metadata(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .len(),
+        blocks: scan.blocks,
+        compressed_blocks: scan.zstd_blocks,
+        torn_tail_bytes: scan.torn_tail_bytes,
+    })
+}
+
 impl wasm_rr_trace::Source for &TraceInput {
     fn size(&self) -> u64 {
         match self {

@@ -830,22 +830,10 @@ fn show(path: &Path, filter: &ViewFilter) -> Result<i32> {
             }
         }
         writeln!(out, "{} events:", scan.events)?;
-        let mut redactor = Redactor::new(&header.redacted);
-        for (i, e) in input.events(path)?.enumerate() {
-            let i = i as u64;
-            if i > filter.to {
-                break;
-            }
-            let mut e = e?;
-            if i < filter.from {
-                continue;
-            }
+        for chosen in chosen_events(&input, path, &header, filter)? {
+            let (i, e, redacted) = chosen?;
             // Marks the events that hold a redacted value (replacing nothing: it is redacted).
-            let mark = if !redactor.is_empty() && redactor.apply(&mut e) {
-                "  [redacted]"
-            } else {
-                ""
-            };
+            let mark = if redacted { "  [redacted]" } else { "" };
             let line = format!("#{i} {e}{mark}");
             if filter.shows(&line, i, i) {
                 writeln!(out, "{line}")?;
@@ -918,6 +906,28 @@ fn view(trace: &Path, output: &Path, from: u64, to: Option<u64>, text_bytes: usi
     Ok(0)
 }
 
+/// The events `filter` chooses by number (`--from`, `--to`; reading stops after `--to`), each
+/// with its number and whether it holds a redacted value (see [`Redactor::apply`]).
+fn chosen_events<'a>(
+    input: &'a files::TraceInput,
+    path: &'a Path,
+    header: &wasm_rr_trace::Header,
+    filter: &ViewFilter,
+) -> Result<impl Iterator<Item = Result<(u64, wasm_rr_trace::Event, bool)>> + 'a> {
+    let mut redactor = Redactor::new(&header.redacted);
+    let (from, to) = (filter.from, filter.to);
+    Ok(input
+        .events(path)?
+        .zip(0u64..)
+        .take_while(move |(_, i)| *i <= to)
+        .filter(move |(_, i)| *i >= from)
+        .map(move |(e, i)| {
+            let mut e = e?;
+            let redacted = !redactor.is_empty() && redactor.apply(&mut e);
+            Ok((i, e, redacted))
+        }))
+}
+
 /// `wasm-rr show --json`: the header (`{"header": …}`), then each event (with --from, --to,
 /// --grep: each chosen one) as a JSON line `{"answer": …, "call": …, "event": N}`, redacted
 /// events with `"redacted": true`.
@@ -930,17 +940,8 @@ fn show_json_lines(
 ) -> Result<()> {
     serde_json::to_writer(&mut *out, &serde_json::json!({ "header": header }))?;
     writeln!(out)?;
-    let mut redactor = Redactor::new(&header.redacted);
-    for (i, e) in input.events(path)?.enumerate() {
-        let i = i as u64;
-        if i > filter.to {
-            break;
-        }
-        let mut e = e?;
-        if i < filter.from {
-            continue;
-        }
-        let redacted = !redactor.is_empty() && redactor.apply(&mut e);
+    for chosen in chosen_events(input, path, header, filter)? {
+        let (i, e, redacted) = chosen?;
         let mut v = serde_json::to_value(&e)?;
         v["event"] = i.into();
         if redacted {
@@ -1013,9 +1014,8 @@ fn print_view(title: &str, lines: &[String], more: Option<String>) -> Result<i32
 
 /// `wasm-rr show --files` (`files`) or `--net`: reads the trace once, one event at a time.
 fn show_activity(path: &Path, files: bool, filter: &ViewFilter) -> Result<i32> {
-    let input = files::TraceInput::open(path)?;
+    let (input, header) = files::TraceInput::open_with_header(path)?;
     input.scan(path)?;
-    let (_, header) = files::TraceInput::open_with_header(path)?;
     let mut summary = wasm_rr_trace::summary::Summary::new(&header);
     for e in input.events(path)? {
         summary.push(&e?);
@@ -1033,17 +1033,7 @@ fn show_activity(path: &Path, files: bool, filter: &ViewFilter) -> Result<i32> {
         };
         let listed: Vec<serde_json::Value> = list
             .iter()
-            .map(|(name, a)| {
-                serde_json::json!({
-                    key: name,
-                    units[0]: a.read,
-                    "reads": a.reads,
-                    units[1]: a.written,
-                    "writes": a.writes,
-                    "first": a.first,
-                    "last": a.last,
-                })
-            })
+            .map(|(name, a)| a.to_json(key, name, units))
             .filter(|v| {
                 let at = |key: &str| v[key].as_u64().unwrap_or_default();
                 filter.shows(&v.to_string(), at("first"), at("last"))
@@ -1054,32 +1044,9 @@ fn show_activity(path: &Path, files: bool, filter: &ViewFilter) -> Result<i32> {
             "complete": list.len() < wasm_rr_trace::summary::MAX_LISTED,
         }));
     }
-    let calls = |n: u64| {
-        if n == 1 {
-            "1 call".to_string()
-        } else {
-            format!("{n} calls")
-        }
-    };
     let lines: Vec<String> = list
         .iter()
-        .map(|(name, a)| {
-            (
-                format!(
-                    "#{} {name}: {} {} B in {}, {} {} B in {} (events #{} to #{})\n",
-                    a.first,
-                    unit.0,
-                    a.read,
-                    calls(a.reads),
-                    unit.1,
-                    a.written,
-                    calls(a.writes),
-                    a.first,
-                    a.last
-                ),
-                a,
-            )
-        })
+        .map(|(name, a)| (format!("{}\n", a.line(name, unit)), a))
         .filter(|(line, a)| filter.shows(line, a.first, a.last))
         .map(|(line, _)| line)
         .collect();
@@ -1177,14 +1144,7 @@ fn show_summary(path: &Path, json: bool) -> Result<i32> {
     for e in input.events(path)? {
         summary.push(&e?);
     }
-    let storage = wasm_rr_trace::summary::Storage {
-        file_bytes: std::fs::metadata(path)
-            .with_context(|| format!("cannot read {}", path.display()))?
-            .len(),
-        blocks: scan.blocks,
-        compressed_blocks: scan.zstd_blocks,
-        torn_tail_bytes: scan.torn_tail_bytes,
-    };
+    let storage = files::storage(path, &scan)?;
     if json {
         return print_json(&summary.to_json(storage));
     }

@@ -48,15 +48,7 @@ pub fn write_page(path: &Path, output: &Path, options: &ViewOptions) -> Result<T
     for e in input.events(path)? {
         builder.push(&e?);
     }
-    let storage = wasm_rr_trace::summary::Storage {
-        file_bytes: std::fs::metadata(path)
-            .with_context(|| format!("cannot read {}", path.display()))?
-            .len(),
-        blocks: scan.blocks,
-        compressed_blocks: scan.zstd_blocks,
-        torn_tail_bytes: scan.torn_tail_bytes,
-    };
-    let timeline = builder.finish(storage);
+    let timeline = builder.finish(files::storage(path, &scan)?);
     if timeline.lane.is_empty() && timeline.events > 0 {
         return Err(anyhow!(
             "{}: no events in the page: the trace has {} (#0 to #{}), and --from is {}",

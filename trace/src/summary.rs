@@ -46,6 +46,41 @@ pub struct Activity {
 
 type Traffic = Activity;
 
+impl Activity {
+    /// One line, for `wasm-rr show --files` and `--net` and the timeline page: `#FIRST NAME:
+    /// UNITS.0 N B in N calls, UNITS.1 N B in N calls (events #FIRST to #LAST)`, e.g. `units`
+    /// `(read, wrote)` for a file, `(received, sent)` for a connection.
+    pub fn line(&self, name: &str, units: (&str, &str)) -> String {
+        format!(
+            "#{} {name}: {} {} B in {}, {} {} B in {} (events #{} to #{})",
+            self.first,
+            units.0,
+            self.read,
+            count(self.reads, "call"),
+            units.1,
+            self.written,
+            count(self.writes, "call"),
+            self.first,
+            self.last
+        )
+    }
+
+    /// As JSON, for `wasm-rr show --json`: `{KEY: name, UNITS[0]: read, "reads", UNITS[1]:
+    /// written, "writes", "first", "last"}`, e.g. `key` `path` and `units` `[read, written]`
+    /// for a file, `name` and `[received, sent]` for a connection.
+    pub fn to_json(&self, key: &str, name: &str, units: [&str; 2]) -> serde_json::Value {
+        serde_json::json!({
+            key: name,
+            units[0]: self.read,
+            "reads": self.reads,
+            units[1]: self.written,
+            "writes": self.writes,
+            "first": self.first,
+            "last": self.last,
+        })
+    }
+}
+
 /// A summary being gathered; see the module documentation.
 pub struct Summary {
     header: Header,
@@ -299,17 +334,6 @@ impl Summary {
     /// "redacted": […]}`. `duration_ns` and `end` are `null` when unknown.
     pub fn to_json(&self, storage: Storage) -> serde_json::Value {
         use serde_json::json;
-        let activity = |name: &str, key: &str, a: &Activity, units: [&str; 2]| {
-            json!({
-                key: name,
-                units[0]: a.read,
-                "reads": a.reads,
-                units[1]: a.written,
-                "writes": a.writes,
-                "first": a.first,
-                "last": a.last,
-            })
-        };
         let h = &self.header;
         let [stdin, stdout, stderr] = &self.stdio;
         json!({
@@ -326,9 +350,9 @@ impl Summary {
             "interfaces": self.interfaces.iter().map(|(name, (events, bytes))| {
                 json!({"name": name, "events": events, "bytes": bytes})
             }).collect::<Vec<_>>(),
-            "files": self.files.iter().map(|(p, a)| activity(p, "path", a, ["read", "written"])).collect::<Vec<_>>(),
+            "files": self.files.iter().map(|(p, a)| a.to_json("path", p, ["read", "written"])).collect::<Vec<_>>(),
             "files_unlisted": self.unlisted_files,
-            "connections": self.connections.iter().map(|(n, a)| activity(n, "name", a, ["received", "sent"])).collect::<Vec<_>>(),
+            "connections": self.connections.iter().map(|(n, a)| a.to_json("name", n, ["received", "sent"])).collect::<Vec<_>>(),
             "connections_unlisted": self.unlisted_connections,
             "http": {"sent": self.http_sent, "received": self.http_received},
             "stdio": {

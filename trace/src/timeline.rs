@@ -249,31 +249,21 @@ impl TimelineBuilder {
             };
             add(&mut spans, &mut n, span);
         }
-        let activity = |kind, name: &str, a: &crate::summary::Activity, units: (&str, &str)| Span {
-            kind,
-            label: name.to_string(),
-            from: a.first,
-            to: a.last,
-            detail: format!(
-                "#{} {name}: {} {} B in {} calls, {} {} B in {} calls (events #{} to #{})",
-                a.first, units.0, a.read, a.reads, units.1, a.written, a.writes, a.first, a.last
-            ),
-        };
-        let mut n = 0;
-        for (name, a) in self.summary.files() {
-            add(
-                &mut spans,
-                &mut n,
-                activity("file", name, a, ("read", "wrote")),
-            );
-        }
-        let mut n = 0;
-        for (name, a) in self.summary.connections() {
-            add(
-                &mut spans,
-                &mut n,
-                activity("net", name, a, ("received", "sent")),
-            );
+        for (kind, list, units) in [
+            ("file", self.summary.files(), ("read", "wrote")),
+            ("net", self.summary.connections(), ("received", "sent")),
+        ] {
+            let mut n = 0;
+            for (name, a) in list {
+                let span = Span {
+                    kind,
+                    label: name.clone(),
+                    from: a.first,
+                    to: a.last,
+                    detail: a.line(name, units),
+                };
+                add(&mut spans, &mut n, span);
+            }
         }
         Timeline {
             events: self.index,
