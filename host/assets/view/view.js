@@ -26,14 +26,18 @@
   const $ = (id) => document.getElementById(id);
 
   // --- times: the app's monotonic clock reading at or before an event ---
-  function readingAt(x) {
+  function readingIndex(x) {
     const t = data.ticks;
     let lo = 0, hi = t.length - 1, found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       if (t[mid][0] <= x) { found = mid; lo = mid + 1; } else { hi = mid - 1; }
     }
-    return found < 0 ? null : t[found][1] - data.origin_ns;
+    return found;
+  }
+  function readingAt(x) {
+    const found = readingIndex(x);
+    return found < 0 ? null : data.ticks[found][1] - data.origin_ns;
   }
   function duration(ns) {
     if (ns < 1e3) return ns + " ns";
@@ -41,9 +45,15 @@
     if (ns < 1e9) return (ns / 1e6).toFixed(1) + " ms";
     return (ns / 1e9).toFixed(3) + " s";
   }
-  function timeLabel(x) {
-    const ns = readingAt(x);
-    return ns === null ? "" : "+" + duration(ns);
+  // Axis labels name each reading once: a label whose latest reading is the previous label's
+  // stays empty (ECharts formats an axis's labels in order, the first with index 0).
+  let labelled = -1;
+  function timeLabel(x, i) {
+    if (i === 0) labelled = -1;
+    const found = readingIndex(x);
+    if (found < 0 || found === labelled) return "";
+    labelled = found;
+    return "+" + duration(data.ticks[found][1] - data.origin_ns);
   }
 
   // --- the header, lanes table and summary ---
