@@ -91,6 +91,7 @@ fn main() {
                 features,
                 artifacts: &[artifact],
                 suffix,
+                debug_bins: &[],
             },
         );
         std::hash::Hash::hash(

@@ -1,6 +1,7 @@
 //! The blob provider: a generated component that exports `wasm-rr:rr/embedded` and serves a
 //! fixed byte string (the recorder's configuration or the trace to replay) piece by piece:
-//! `size()` and `read(offset, len)`, which hands out a slice of its data segment.
+//! `size()` and `read(offset, len)`, which hands out a slice of its data segment; it watches no
+//! event (`first-watched` and `watched` return 2^64 - 1).
 
 use wasm_encoder::{
     CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection,
@@ -49,9 +50,12 @@ pub fn blob_provider_for(len: usize) -> anyhow::Result<Vec<u8>> {
     types
         .ty()
         .function([ValType::I64, ValType::I64], [ValType::I32]);
+    types.ty().function([ValType::I64], [ValType::I64]);
     let mut functions = FunctionSection::new();
-    functions.function(0);
-    functions.function(1);
+    functions.function(0); // size
+    functions.function(1); // read
+    functions.function(0); // first-watched
+    functions.function(2); // watched
     let mut memories = MemorySection::new();
     memories.memory(MemoryType {
         minimum: (BLOB_AT as u64 + u64::from(len).max(PLACEHOLDER.len() as u64)).div_ceil(PAGE),
@@ -64,11 +68,18 @@ pub fn blob_provider_for(len: usize) -> anyhow::Result<Vec<u8>> {
     exports.export("memory", ExportKind::Memory, 0);
     exports.export("wasm-rr:rr/embedded#size", ExportKind::Func, 0);
     exports.export("wasm-rr:rr/embedded#read", ExportKind::Func, 1);
+    exports.export("wasm-rr:rr/embedded#first-watched", ExportKind::Func, 2);
+    exports.export("wasm-rr:rr/embedded#watched", ExportKind::Func, 3);
     let mut code = CodeSection::new();
     let mut body = Function::new([]);
     body.instructions().i64_const(size).end();
     code.function(&body);
     code.function(&read_body(size));
+    // A blob provider watches no event: both return 2^64 - 1.
+    let mut none = Function::new([]);
+    none.instructions().i64_const(-1).end();
+    code.function(&none);
+    code.function(&none);
     let mut data = DataSection::new();
     data.active(
         0,

@@ -6,9 +6,11 @@
 
 mod cache;
 mod components;
+mod diff;
 mod files;
 mod runtime;
 mod view;
+mod watch;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
@@ -104,6 +106,8 @@ enum Command {
         app: PathBuf,
         /// The trace [default: wasm-rr-trace.cbor, then wasm-rr-trace.json].
         trace: Option<PathBuf>,
+        #[command(flatten)]
+        watch: WatchArgs,
     },
     /// Convert a trace between CBOR and JSON (formats chosen by extension).
     Convert {
@@ -174,6 +178,20 @@ enum Command {
         /// events' until it is spent; a click on a later one says how to print it).
         #[arg(long, value_name = "BYTES", default_value_t = wasm_rr_trace::timeline::DEFAULT_TEXT_BUDGET)]
         text_bytes: usize,
+    },
+    /// Compare two traces of one component (a good run and a bad one): prints the first
+    /// difference (both events, and the events alike before it) and how many events of each
+    /// interface only one of them has. The event sequences are aligned, so one extra event
+    /// shows as one. Exits 0 when they are the same, 1 when they differ, 2 on bad input.
+    Diff {
+        /// The first trace (binary or JSON).
+        a: PathBuf,
+        /// The second trace, of the same component.
+        b: PathBuf,
+        /// Leave out events of this interface (`wasi:clocks`, `wasi:io`, `stdout`, or the start
+        /// of a call, `wasi:random/insecure`); repeatable.
+        #[arg(long, value_name = "IFACE")]
+        ignore: Vec<String>,
     },
     /// Take secrets out of a trace before sharing it: the values of the environment variables,
     /// HTTP headers and files named are replaced by `*`s of the same length (the headers
@@ -316,7 +334,7 @@ fn dispatch(command: Command) -> Result<i32> {
             trace_dir,
             guest,
         } => serve(&app, addr, &trace_dir, &guest),
-        Command::Replay { app, trace } => replay(&app, trace),
+        Command::Replay { app, trace, watch } => replay(&app, trace, &watch),
         Command::Convert { input, output } => convert(&input, &output),
         Command::Show {
             trace,
@@ -357,6 +375,7 @@ fn dispatch(command: Command) -> Result<i32> {
             let output = output.unwrap_or_else(|| trace.with_extension("html"));
             view(&trace, &output, from, to, text_bytes)
         }
+        Command::Diff { a, b, ignore } => diff::diff(&a, &b, &ignore),
         Command::Redact {
             trace,
             output,
@@ -442,6 +461,65 @@ fn self_replaying(app: &Path, trace_path: &Path) -> Result<Vec<u8>> {
     let input = files::TraceInput::open(trace_path)?;
     input.scan(trace_path)?;
     wrap_replay(&guest, &input, &components::interposers()).map_err(replay_err(app, trace_path))
+}
+
+/// What `wasm-rr replay` shows of the replay as it goes (issue: from a recorded failure to the
+/// line of code behind it).
+#[derive(clap::Args, Debug, Default)]
+struct WatchArgs {
+    /// Print each event on stderr as it is replayed, with the app's frame that made the call:
+    /// function and file:line from the app's DWARF (or module offset without it), like
+    /// `strace -k`. `--calls=wasi:random,wasi:clocks` prints only calls of interfaces starting
+    /// with one of these.
+    #[arg(
+        long,
+        value_name = "IFACE",
+        num_args = 0..=1,
+        require_equals = true,
+        value_delimiter = ',',
+        default_missing_value = ""
+    )]
+    calls: Option<Vec<String>>,
+    /// With --calls: print the app's innermost frame that is its own code (`innermost`), or
+    /// every frame of its stack (`all`).
+    #[arg(long, value_name = "WHICH", requires = "calls", default_value = "innermost",
+          value_parser = ["innermost", "all"])]
+    frames: String,
+    /// Replay events #0 to #N and stop: prints the event and the app's stack at that call, and
+    /// exits 0.
+    #[arg(long, value_name = "N")]
+    until: Option<u64>,
+}
+
+impl WatchArgs {
+    /// The watch these flags ask for, checked against the trace at `path` of `events` events.
+    fn watch(&self, path: &Path, events: u64) -> Result<watch::Watch> {
+        if let Some(n) = self.until {
+            check_event(path, "--until", n, events)?;
+        }
+        Ok(watch::Watch {
+            calls: self
+                .calls
+                .as_ref()
+                .map(|c| c.iter().filter(|f| !f.is_empty()).cloned().collect()),
+            all_frames: self.frames == "all",
+            until: self.until,
+            breakpoint: None,
+        })
+    }
+}
+
+/// Refuses event `n` (given as `flag`) when the trace at `path` has no such event.
+fn check_event(path: &Path, flag: &str, n: u64, events: u64) -> Result<()> {
+    if n >= events {
+        let range = match events {
+            0 => "no events".to_string(),
+            1 => "1 event, #0".to_string(),
+            _ => format!("{events} events, #0 to #{}", events - 1),
+        };
+        bail!("{flag} {n}: {} has {range}", path.display());
+    }
+    Ok(())
 }
 
 fn replay_err<'a>(
@@ -760,7 +838,7 @@ fn serve(
     runtime::serve(&wrapped, opts, addr, &note)
 }
 
-fn replay(app: &Path, trace: Option<PathBuf>) -> Result<i32> {
+fn replay(app: &Path, trace: Option<PathBuf>, watch_args: &WatchArgs) -> Result<i32> {
     let trace_path = match trace {
         Some(t) => t,
         None => default_trace()?,
@@ -775,6 +853,7 @@ fn replay(app: &Path, trace: Option<PathBuf>) -> Result<i32> {
         wrap_replay_open(&guest, &scan.header, &components::interposers())
             .map_err(replay_err(app, &trace_path))?;
     }
+    let watch = watch_args.watch(&trace_path, scan.events)?;
     let wrapped = cache::composed("replay", &sha, || {
         wrap_replay_open(&guest, &scan.header, &components::interposers())
     })
@@ -782,6 +861,7 @@ fn replay(app: &Path, trace: Option<PathBuf>) -> Result<i32> {
     let opts = runtime::RunOptions {
         embedded: Some(std::sync::Arc::new(input)),
         async_abi: wasm_rr_composer::uses_async_abi(&guest),
+        watch,
         ..Default::default()
     };
     runtime::run(&wrapped, &opts)

@@ -47,6 +47,12 @@ pub struct RunOptions {
     /// Serve `wasm-rr:rr/embedded` from this trace (a component from
     /// `wasm_rr_composer::wrap_replay_open` imports it for the trace).
     pub embedded: Option<Arc<crate::files::TraceInput>>,
+    /// What to watch of the replay of `embedded` (`replay --calls`, `--until`, `debug
+    /// --event`): wasmtime then keeps DWARF for backtraces.
+    pub watch: crate::watch::Watch,
+    /// Compile for a source debugger: DWARF for the JIT code, no optimisation (`wasmtime run
+    /// -D debug-info -O opt-level=0`).
+    pub debug_info: bool,
 }
 
 struct Host {
@@ -100,8 +106,22 @@ fn context<T>(r: wasmtime::Result<T>, what: impl FnOnce() -> String) -> Result<T
 /// components roughly 30x cheaper in wasmtime 48) unless the component uses the async ABI
 /// (`async_abi`), and wasmtime's compile cache.
 pub fn engine(async_abi: bool) -> Result<Engine> {
+    engine_with(async_abi, false, false)
+}
+
+/// [`engine`], keeping the app's DWARF for backtraces (`backtraces`: file and line of each
+/// frame), or for a source debugger (`debug_info`: unoptimised code with DWARF registered
+/// through the GDB JIT interface).
+fn engine_with(async_abi: bool, backtraces: bool, debug_info: bool) -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
+    if backtraces || debug_info {
+        config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Enable);
+    }
+    if debug_info {
+        config.debug_info(true);
+        config.cranelift_opt_level(wasmtime::OptLevel::None);
+    }
     if async_abi {
         config.wasm_component_model_async(true);
     } else {
@@ -115,14 +135,20 @@ pub fn engine(async_abi: bool) -> Result<Engine> {
     context(Engine::new(&config), || "cannot start wasmtime".into())
 }
 
-/// Serves `wasm-rr:rr/embedded` (`size`, `read`) from `trace`, read in place.
-fn link_embedded(linker: &mut Linker<Host>, trace: Arc<crate::files::TraceInput>) -> Result<()> {
+/// Serves `wasm-rr:rr/embedded` (`size`, `read`) from `trace`, read in place, and its hooks
+/// (`first-watched`, `watched`) by `watch`.
+fn link_embedded(
+    linker: &mut Linker<Host>,
+    trace: Arc<crate::files::TraceInput>,
+    watch: &crate::watch::Watch,
+) -> Result<()> {
     use wasm_rr_trace::Source;
     let mut embedded = context(
         linker.instance(wasm_rr_composer::EMBEDDED_INTERFACE),
         || "cannot set up the trace".into(),
     )?;
     let size = (&*trace).size();
+    let watcher_trace = trace.clone();
     context(
         embedded.func_wrap("size", move |_, (): ()| Ok((size,))),
         || "cannot set up the trace".into(),
@@ -132,6 +158,27 @@ fn link_embedded(linker: &mut Linker<Host>, trace: Arc<crate::files::TraceInput>
             let mut out = Vec::new();
             (&*trace).read(offset, len, &mut out);
             Ok((out,))
+        }),
+        || "cannot set up the trace".into(),
+    )?;
+    let watcher = if watch.any() {
+        Some(crate::watch::Watcher::new(watch.clone(), watcher_trace)?)
+    } else {
+        None
+    };
+    let first = watcher.as_ref().map_or(u64::MAX, |w| w.first());
+    let watcher = std::sync::Mutex::new(watcher);
+    context(
+        embedded.func_wrap("first-watched", move |_, (): ()| Ok((first,))),
+        || "cannot set up the trace".into(),
+    )?;
+    context(
+        embedded.func_wrap("watched", move |store, (event,): (u64,)| {
+            let mut watcher = watcher.lock().unwrap_or_else(|e| e.into_inner());
+            match watcher.as_mut() {
+                Some(w) => Ok((w.watched(store, event)?,)),
+                None => Ok((u64::MAX,)),
+            }
         }),
         || "cannot set up the trace".into(),
     )?;
@@ -337,13 +384,13 @@ pub fn run(component: &[u8], opts: &RunOptions) -> Result<i32> {
 }
 
 async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
-    let engine = engine(opts.async_abi)?;
+    let engine = engine_with(opts.async_abi, opts.watch.any(), opts.debug_info)?;
     let component = context(Component::new(&engine, component), || {
         "cannot compile the component".into()
     })?;
     let mut linker = linker(&engine)?;
     if let Some(blob) = &opts.embedded {
-        link_embedded(&mut linker, blob.clone())?;
+        link_embedded(&mut linker, blob.clone(), &opts.watch)?;
     }
 
     let mut store = Store::new(&engine, host_state(opts)?);
@@ -357,6 +404,8 @@ async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
         Err(e) => {
             if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
                 Ok(exit.0)
+            } else if e.downcast_ref::<crate::watch::Stopped>().is_some() {
+                Ok(0)
             } else {
                 eprintln!("Error: {e:?}");
                 Ok(TRAP_EXIT_CODE)

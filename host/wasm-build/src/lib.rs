@@ -1,5 +1,5 @@
 //! Build-script helper: compiles crates of this workspace for `wasm32-wasip2` (profile
-//! `wasm-guest`) and returns the paths of the built artifacts.
+//! `wasm-guest`, or `dev` for guests to debug) and returns the paths of the built artifacts.
 //!
 //! The nested cargo uses its own target directory, `<workspace>/target/wasm32-guests`, so it
 //! never waits on the lock of the cargo that runs the build script. Artifacts are copied to
@@ -22,6 +22,10 @@ pub struct GuestBuild<'a> {
     pub artifacts: &'a [&'a str],
     /// Appended to each artifact's file stem in `OUT_DIR` (e.g. `-replay`).
     pub suffix: &'a str,
+    /// Build only these binaries (`--bin`), with cargo's `dev` profile (unoptimised, with
+    /// DWARF) instead of `wasm-guest`: guests for source debuggers. Empty: every artifact of
+    /// the package, profile `wasm-guest`.
+    pub debug_bins: &'a [&'a str],
 }
 
 /// The workspace root, from a build script's `CARGO_MANIFEST_DIR` (`levels` up).
@@ -48,13 +52,20 @@ pub fn build(root: &Path, b: &GuestBuild) -> Vec<PathBuf> {
             "build",
             "--locked",
             "--profile",
-            "wasm-guest",
+            if b.debug_bins.is_empty() {
+                "wasm-guest"
+            } else {
+                "dev"
+            },
             "--target",
             TARGET,
         ])
         .args(["-p", b.package])
         .arg("--target-dir")
         .arg(&target_dir);
+    for bin in b.debug_bins {
+        cmd.args(["--bin", bin]);
+    }
     if !b.features.is_empty() {
         cmd.arg("--features").arg(b.features.join(","));
     }
@@ -78,7 +89,11 @@ pub fn build(root: &Path, b: &GuestBuild) -> Vec<PathBuf> {
         "building {} for {TARGET} failed (is the target installed? `rustup target add {TARGET}`)",
         b.package
     );
-    let out = target_dir.join(TARGET).join("wasm-guest");
+    let out = target_dir.join(TARGET).join(if b.debug_bins.is_empty() {
+        "wasm-guest"
+    } else {
+        "debug"
+    });
     b.artifacts
         .iter()
         .map(|name| {

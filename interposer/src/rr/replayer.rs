@@ -40,6 +40,9 @@ struct Replayer {
     /// What the trace was redacted of, when anything was: a redacted argument matches any
     /// value.
     redacted: Option<Redactor>,
+    /// The next event the host watches (`embedded.watched`); `u64::MAX` for none, which a
+    /// self-replaying component's blob provider always answers.
+    watch: u64,
 }
 
 thread_local! {
@@ -64,6 +67,7 @@ impl Replayer {
             reader,
             ended: false,
             redacted: (!header.redacted.is_empty()).then(|| Redactor::new(&header.redacted)),
+            watch: embedded::first_watched(),
         }
     }
 
@@ -74,6 +78,10 @@ impl Replayer {
         match self.reader.next_event() {
             Ok(Some(event)) => {
                 self.ended = matches!(&event.call, Call::Cli(c) if c.ends_run());
+                if index == self.watch {
+                    // The app's call is on the stack: the host may look at it, or stop here.
+                    self.watch = embedded::watched(index);
+                }
                 (index, event)
             }
             Ok(None) => {

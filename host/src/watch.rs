@@ -1,0 +1,276 @@
+//! Watching a replay on the embedded wasmtime: `wasm-rr replay --calls`, `--until N` and
+//! `wasm-rr debug --event N`.
+//!
+//! The replayer calls the host's `wasm-rr:rr/embedded.watched(N)` when it takes a watched
+//! event N from the trace, before it answers the app's call; the app's frames are on the
+//! stack then. The host reads the same event from its own reader of the trace, captures the
+//! stack (wasmtime's backtrace, with file and line from the app's DWARF), and prints the event
+//! with the app's frame that made the call, stops the replay, or calls
+//! [`wasm_rr_event_breakpoint`] for a debugger to stop at.
+
+use crate::files::TraceInput;
+use std::io::Write;
+use std::sync::Arc;
+use wasm_rr_trace::{Reader, Source};
+use wasmtime::{AsContext, FrameInfo, WasmBacktrace};
+
+/// What to watch in a replay.
+#[derive(Debug, Default, Clone)]
+pub struct Watch {
+    /// `--calls[=IFACE,…]`: print every event (or those whose call is of an interface named by
+    /// one of these prefixes, e.g. `wasi:random`) on stderr with the app's frame that made it.
+    pub calls: Option<Vec<String>>,
+    /// `--frames all`: print every frame of the app's stack, not just the innermost one of the
+    /// app's own code.
+    pub all_frames: bool,
+    /// `--until N`: stop the replay after event N (the `#N` of `wasm-rr show`).
+    pub until: Option<u64>,
+    /// `wasm-rr debug --event N`: call [`wasm_rr_event_breakpoint`] when event N is replayed.
+    pub breakpoint: Option<u64>,
+}
+
+impl Watch {
+    /// Whether anything is watched (otherwise the replay runs with no hook at all).
+    pub fn any(&self) -> bool {
+        self.calls.is_some() || self.until.is_some() || self.breakpoint.is_some()
+    }
+
+    /// The first event to watch; `u64::MAX` for none (`wasm-rr:rr/embedded.first-watched`).
+    pub fn first(&self) -> u64 {
+        self.after(None)
+    }
+
+    /// The next watched event after `event` (or the first, for `None`); `u64::MAX` for none.
+    fn after(&self, event: Option<u64>) -> u64 {
+        let next = event.map_or(0, |e| e.saturating_add(1));
+        if self.calls.is_some() {
+            return next;
+        }
+        [self.until, self.breakpoint]
+            .into_iter()
+            .flatten()
+            .filter(|&n| n >= next)
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+}
+
+/// The replay stopped where `--until` asked (not an error: `wasm-rr replay` exits 0).
+#[derive(Debug)]
+pub struct Stopped(pub u64);
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the replay stopped after event {}", self.0)
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// A debugger's breakpoint: `wasm-rr debug --event N` has the debugger stop here while event N
+/// is replayed, with the app's frames below this one (`up` reaches them). `event` is N.
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn wasm_rr_event_breakpoint(event: u64) -> u64 {
+    std::hint::black_box(event)
+}
+
+/// The trace shared with the replay (which reads it through `wasm-rr:rr/embedded.read`).
+struct Shared(Arc<TraceInput>);
+
+impl Source for Shared {
+    fn size(&self) -> u64 {
+        (&*self.0).size()
+    }
+
+    fn read(&mut self, offset: u64, len: u64, out: &mut Vec<u8>) {
+        (&*self.0).read(offset, len, out)
+    }
+}
+
+/// The host side of `wasm-rr:rr/embedded.watched`: follows the replay through the trace.
+pub struct Watcher {
+    watch: Watch,
+    reader: Reader<Shared>,
+}
+
+impl Watcher {
+    /// A watcher of the replay of `trace` (checked already: it reads).
+    pub fn new(watch: Watch, trace: Arc<TraceInput>) -> anyhow::Result<Watcher> {
+        let (_, reader) = Reader::new(Shared(trace))?;
+        Ok(Watcher { watch, reader })
+    }
+
+    /// The first event to watch.
+    pub fn first(&self) -> u64 {
+        self.watch.first()
+    }
+
+    /// The replayer took `event` from the trace, with the app's call on `store`'s stack.
+    /// Returns the next event to watch, or [`Stopped`] to end the replay.
+    pub fn watched(&mut self, store: impl AsContext, event: u64) -> Result<u64, Stopped> {
+        let text = self.event_text(event);
+        let mut err = std::io::stderr().lock();
+        if let Some(filters) = &self.watch.calls {
+            let call = text.split_once(' ').map_or(text.as_str(), |(_, c)| c);
+            if filters.is_empty() || filters.iter().any(|f| call.starts_with(f.as_str())) {
+                let trace = WasmBacktrace::force_capture(&store);
+                let frames = app_frames(&trace);
+                let _ = if self.watch.all_frames {
+                    writeln!(err, "{text}").and_then(|()| write_frames(&mut err, &frames))
+                } else {
+                    match innermost(&frames) {
+                        Some(f) => writeln!(err, "{text}  at {}", frame_text(f)),
+                        None => writeln!(err, "{text}  (no frame of the app's)"),
+                    }
+                };
+            }
+        }
+        if self.watch.breakpoint == Some(event) {
+            wasm_rr_event_breakpoint(event);
+        }
+        if self.watch.until == Some(event) {
+            let trace = WasmBacktrace::force_capture(&store);
+            let frames = app_frames(&trace);
+            let _ = writeln!(
+                err,
+                "wasm-rr: stopped after event {event}, replayed to the app's call:\n  {text}"
+            );
+            if frames.is_empty() {
+                let _ = writeln!(err, "  (no frame of the app's: wasm-rr's own event)");
+            } else {
+                let _ = writeln!(err, "the app's stack, innermost first:");
+                let _ = write_frames(&mut err, &frames);
+            }
+            return Err(Stopped(event));
+        }
+        Ok(self.watch.after(Some(event)))
+    }
+
+    /// `#N call -> answer`, as `wasm-rr show` prints it, read from the trace.
+    fn event_text(&mut self, event: u64) -> String {
+        while self.reader.index() < event {
+            if !matches!(self.reader.next_event(), Ok(Some(_))) {
+                break;
+            }
+        }
+        match self.reader.next_event() {
+            Ok(Some(e)) if self.reader.index() == event + 1 => format!("#{event} {e}"),
+            _ => format!("#{event}"),
+        }
+    }
+}
+
+/// The frames of a backtrace that are the app's, innermost first: not those of wasm-rr's own
+/// modules (the interposer's code has no names, its build being stripped; the others are
+/// named `wasm_rr_…`).
+fn app_frames(trace: &WasmBacktrace) -> Vec<&FrameInfo> {
+    trace
+        .frames()
+        .iter()
+        .filter(|f| f.func_name().is_some() || !f.symbols().is_empty())
+        .filter(|f| !f.module().name().is_some_and(|m| m.starts_with("wasm_rr_")))
+        .collect()
+}
+
+/// Code of the language's runtime or of the WASI bindings: not where the app made a call.
+fn is_glue(name: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "std::",
+        "core::",
+        "alloc::",
+        "wasi::",
+        "wasip1::",
+        "wasip2::",
+        "wasip3::",
+        "wit_bindgen",
+        "getrandom::",
+        "__",
+        "_start",
+        "cabi_",
+        "wasi_snapshot_preview1",
+        "rust_",
+    ];
+    let name = name.trim_start_matches('<');
+    PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// The frame's function name, demangled (DWARF's, else the name section's), without hashes.
+fn frame_name(f: &FrameInfo) -> String {
+    let raw = f
+        .symbols()
+        .first()
+        .and_then(|s| s.name())
+        .or(f.func_name())
+        .unwrap_or("?");
+    // The alternate form leaves out Rust symbols' hashes and crates' disambiguators.
+    format!("{:#}", rustc_demangle::demangle(raw))
+}
+
+/// Whether the frame's source is the Rust toolchain's (std and its dependencies), a crate
+/// from a registry (such as the WASI bindings) or wasi-libc's.
+fn in_toolchain(f: &FrameInfo) -> bool {
+    f.symbols()
+        .first()
+        .and_then(|s| s.file())
+        .is_some_and(|file| {
+            file.starts_with("/rustc/")
+                || file.starts_with("/rust/deps/")
+                || file.contains("/library/std/")
+                || file.contains("/library/core/")
+                || file.contains("wasi-libc")
+                || file.contains("/.cargo/registry/")
+        })
+}
+
+/// The innermost frame of the app's own code: outside its language runtime and WASI glue,
+/// preferring one with a source location (file:line from DWARF).
+fn innermost<'a>(frames: &[&'a FrameInfo]) -> Option<&'a FrameInfo> {
+    let own = |f: &&&FrameInfo| !is_glue(&frame_name(f)) && !in_toolchain(f);
+    frames
+        .iter()
+        .filter(own)
+        .find(|f| f.symbols().first().and_then(|s| s.file()).is_some())
+        .or_else(|| frames.iter().find(own))
+        .copied()
+}
+
+/// `function (file:line)`, or `function (module+0xOFFSET)` without DWARF; the file relative
+/// to the current directory when under it.
+fn frame_text(f: &FrameInfo) -> String {
+    let name = frame_name(f);
+    let location = f.symbols().first().and_then(|s| {
+        let file = s.file()?;
+        let cwd = std::env::current_dir().ok();
+        let file = cwd
+            .as_deref()
+            .and_then(|d| std::path::Path::new(file).strip_prefix(d).ok())
+            .map_or(file.to_string(), |p| p.display().to_string());
+        Some(match s.line() {
+            Some(line) => format!("{file}:{line}"),
+            None => file,
+        })
+    });
+    match location {
+        Some(l) => format!("{name} ({l})"),
+        None => format!(
+            "{name} ({}+{:#x})",
+            f.module().name().unwrap_or("module"),
+            f.module_offset().unwrap_or(0)
+        ),
+    }
+}
+
+/// One line per frame, innermost first, marking the app's own code.
+fn write_frames(out: &mut impl Write, frames: &[&FrameInfo]) -> std::io::Result<()> {
+    let mine = innermost(frames).map(|f| f as *const FrameInfo);
+    for (i, f) in frames.iter().enumerate() {
+        let mark = if Some(*f as *const FrameInfo) == mine {
+            "  <- the app's call"
+        } else {
+            ""
+        };
+        writeln!(out, "  {i:>3}: {}{mark}", frame_text(f))?;
+    }
+    Ok(())
+}
