@@ -6,6 +6,7 @@
 
 mod cache;
 mod components;
+mod debug;
 mod diff;
 mod files;
 mod runtime;
@@ -108,6 +109,28 @@ enum Command {
         trace: Option<PathBuf>,
         #[command(flatten)]
         watch: WatchArgs,
+    },
+    /// Debug the replay of TRACE in a source debugger: starts lldb (lldb-19 or lldb; it shows
+    /// Rust locals) or gdb, whichever is found, on `wasm-rr replay` with wasmtime compiling the
+    /// app unoptimised with its DWARF, so breakpoints in the app's source are hit in the
+    /// recorded run (the app must be built with debug info).
+    Debug {
+        /// The guest component the trace was recorded from.
+        app: PathBuf,
+        /// The trace [default: wasm-rr-trace.cbor, then wasm-rr-trace.json].
+        trace: Option<PathBuf>,
+        /// The debugger to start [default: lldb if found, else gdb].
+        #[arg(long, value_enum)]
+        debugger: Option<debug::Debugger>,
+        /// Stop while event N (the #N of `show`) is replayed, with the app's call that made it
+        /// on the stack (`bt` lists the frames, `up` reaches the app's); without
+        /// DEBUGGER-ARGS the replay starts at once.
+        #[arg(long, value_name = "N")]
+        event: Option<u64>,
+        /// Arguments for the debugger, after wasm-rr's own setup commands (e.g. `-- -batch -ex
+        /// 'break main.rs:60' -ex run -ex bt` for gdb).
+        #[arg(last = true, value_name = "DEBUGGER-ARGS")]
+        debugger_args: Vec<String>,
     },
     /// Convert a trace between CBOR and JSON (formats chosen by extension).
     Convert {
@@ -335,6 +358,32 @@ fn dispatch(command: Command) -> Result<i32> {
             guest,
         } => serve(&app, addr, &trace_dir, &guest),
         Command::Replay { app, trace, watch } => replay(&app, trace, &watch),
+        Command::Debug {
+            app,
+            trace,
+            debugger,
+            event,
+            debugger_args,
+        } => {
+            let trace = match trace {
+                Some(t) => t,
+                None => default_trace()?,
+            };
+            let request = debug::DebugRequest {
+                app: &app,
+                trace: &trace,
+                debugger,
+                event,
+                args: &debugger_args,
+            };
+            debug::debug(&request, || {
+                let replay = Replay::prepare(&app, &trace)?;
+                if let Some(n) = event {
+                    check_event(&trace, "--event", n, replay.events)?;
+                }
+                Ok(())
+            })
+        }
         Command::Convert { input, output } => convert(&input, &output),
         Command::Show {
             trace,
@@ -489,6 +538,14 @@ struct WatchArgs {
     /// exits 0.
     #[arg(long, value_name = "N")]
     until: Option<u64>,
+    /// For `wasm-rr debug`: compile for a source debugger (DWARF for the JIT code, no
+    /// optimisation).
+    #[arg(long, hide = true)]
+    debug_info: bool,
+    /// For `wasm-rr debug --event N`: call `wasm_rr_event_breakpoint` while event N is
+    /// replayed.
+    #[arg(long, value_name = "N", hide = true)]
+    break_at: Option<u64>,
 }
 
 impl WatchArgs {
@@ -497,6 +554,9 @@ impl WatchArgs {
         if let Some(n) = self.until {
             check_event(path, "--until", n, events)?;
         }
+        if let Some(n) = self.break_at {
+            check_event(path, "--event", n, events)?;
+        }
         Ok(watch::Watch {
             calls: self
                 .calls
@@ -504,7 +564,7 @@ impl WatchArgs {
                 .map(|c| c.iter().filter(|f| !f.is_empty()).cloned().collect()),
             all_frames: self.frames == "all",
             until: self.until,
-            breakpoint: None,
+            breakpoint: self.break_at,
         })
     }
 }
@@ -843,28 +903,55 @@ fn replay(app: &Path, trace: Option<PathBuf>, watch_args: &WatchArgs) -> Result<
         Some(t) => t,
         None => default_trace()?,
     };
-    let guest = read_app(app)?;
-    // Read in place, block by block: a trace of any size replays in little memory.
-    let input = files::TraceInput::open(&trace_path)?;
-    let scan = input.scan(&trace_path)?;
-    let sha = wasm_rr_composer::component_sha256(&guest);
-    if scan.header.component_sha256 != sha {
-        // Refused before the cache is looked at (wrap_replay_open says why).
-        wrap_replay_open(&guest, &scan.header, &components::interposers())
-            .map_err(replay_err(app, &trace_path))?;
-    }
-    let watch = watch_args.watch(&trace_path, scan.events)?;
-    let wrapped = cache::composed("replay", &sha, || {
-        wrap_replay_open(&guest, &scan.header, &components::interposers())
-    })
-    .map_err(replay_err(app, &trace_path))?;
+    let replay = Replay::prepare(app, &trace_path)?;
+    let watch = watch_args.watch(&trace_path, replay.events)?;
     let opts = runtime::RunOptions {
-        embedded: Some(std::sync::Arc::new(input)),
-        async_abi: wasm_rr_composer::uses_async_abi(&guest),
+        embedded: Some(std::sync::Arc::new(replay.input)),
+        async_abi: replay.async_abi,
         watch,
+        debug_info: watch_args.debug_info,
         ..Default::default()
     };
-    runtime::run(&wrapped, &opts)
+    runtime::run(&replay.wrapped, &opts)
+}
+
+/// A replay on the embedded wasmtime, ready to run.
+struct Replay {
+    /// The replayer in front of the app, importing `wasm-rr:rr/embedded` for the trace.
+    wrapped: Vec<u8>,
+    /// The trace, read in place.
+    input: files::TraceInput,
+    /// How many events it holds.
+    events: u64,
+    /// The app uses the component model's async ABI.
+    async_abi: bool,
+}
+
+impl Replay {
+    /// Checks the trace at `trace_path` whole and that it is of `app`, and composes the
+    /// replay (or takes it from the composition cache).
+    fn prepare(app: &Path, trace_path: &Path) -> Result<Replay> {
+        let guest = read_app(app)?;
+        // Read in place, block by block: a trace of any size replays in little memory.
+        let input = files::TraceInput::open(trace_path)?;
+        let scan = input.scan(trace_path)?;
+        let sha = wasm_rr_composer::component_sha256(&guest);
+        if scan.header.component_sha256 != sha {
+            // Refused before the cache is looked at (wrap_replay_open says why).
+            wrap_replay_open(&guest, &scan.header, &components::interposers())
+                .map_err(replay_err(app, trace_path))?;
+        }
+        let wrapped = cache::composed("replay", &sha, || {
+            wrap_replay_open(&guest, &scan.header, &components::interposers())
+        })
+        .map_err(replay_err(app, trace_path))?;
+        Ok(Replay {
+            wrapped,
+            input,
+            events: scan.events,
+            async_abi: wasm_rr_composer::uses_async_abi(&guest),
+        })
+    }
 }
 
 fn convert(input: &Path, output: &Path) -> Result<i32> {

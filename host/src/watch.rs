@@ -11,6 +11,7 @@
 use crate::files::TraceInput;
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use wasm_rr_trace::{Reader, Source};
 use wasmtime::{AsContext, FrameInfo, WasmBacktrace};
 
@@ -68,11 +69,31 @@ impl std::fmt::Display for Stopped {
 impl std::error::Error for Stopped {}
 
 /// A debugger's breakpoint: `wasm-rr debug --event N` has the debugger stop here while event N
-/// is replayed, with the app's frames below this one (`up` reaches them). `event` is N.
+/// is replayed, with the app's frames below this one, and select the frame of the app's
+/// function named in [`WASM_RR_APP_FUNCTION`]. `event` is N.
 #[unsafe(no_mangle)]
 #[inline(never)]
 pub extern "C" fn wasm_rr_event_breakpoint(event: u64) -> u64 {
     std::hint::black_box(event)
+}
+
+/// While [`wasm_rr_event_breakpoint`] runs: the name of the app's function that made the call
+/// (as the debuggers name it, without a Rust hash), NUL-terminated, at most 1023 bytes; empty
+/// when the event is wasm-rr's own. A debugger reads it by its symbol (atomics have the
+/// layout of bytes).
+#[unsafe(no_mangle)]
+pub static WASM_RR_APP_FUNCTION: [AtomicU8; 1024] = [const { AtomicU8::new(0) }; 1024];
+
+/// Sets [`WASM_RR_APP_FUNCTION`].
+fn set_app_function(name: &str) {
+    let mut bytes = name.as_bytes();
+    bytes = &bytes[..bytes.len().min(WASM_RR_APP_FUNCTION.len() - 1)];
+    for (slot, b) in WASM_RR_APP_FUNCTION
+        .iter()
+        .zip(bytes.iter().copied().chain(std::iter::once(0)))
+    {
+        slot.store(b, Ordering::Relaxed);
+    }
 }
 
 /// The trace shared with the replay (which reads it through `wasm-rr:rr/embedded.read`).
@@ -127,6 +148,14 @@ impl Watcher {
             }
         }
         if self.watch.breakpoint == Some(event) {
+            let trace = WasmBacktrace::force_capture(&store);
+            let frames = app_frames(&trace);
+            let app = innermost(&frames);
+            set_app_function(&app.map(frame_name).unwrap_or_default());
+            let made = app.map_or("wasm-rr's own event: no frame of the app's".into(), |f| {
+                format!("the app made this call in {}", frame_text(f))
+            });
+            let _ = writeln!(err, "wasm-rr: replaying {text}\nwasm-rr: {made}");
             wasm_rr_event_breakpoint(event);
         }
         if self.watch.until == Some(event) {
