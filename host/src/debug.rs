@@ -40,7 +40,6 @@ impl Debugger {
                 .is_ok_and(|o| o.status.success())
         })
     }
-
 }
 
 /// What `wasm-rr debug` was asked.

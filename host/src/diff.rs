@@ -12,7 +12,7 @@ use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use wasm_rr_trace::timeline::lane_name;
+use wasm_rr_trace::timeline::{lane_name, names_event};
 
 /// The most events of one trace `diff` compares (16 bytes each in memory: 160 MiB).
 pub const MAX_EVENTS: u64 = 10_000_000;
@@ -32,19 +32,6 @@ struct Events {
     lane: Vec<&'static str>,
 }
 
-/// Whether an event of lane `lane` and text `text` is left out by `ignore` (interface names:
-/// a lane, a lane's package such as `wasi:io`, or the start of a call such as
-/// `wasi:random/insecure`).
-fn ignored(ignore: &[String], lane: &str, text: &str) -> bool {
-    ignore.iter().any(|i| {
-        lane == i
-            || lane
-                .strip_prefix(i.as_str())
-                .is_some_and(|rest| rest.starts_with('/'))
-            || text.starts_with(i.as_str())
-    })
-}
-
 fn read_events(path: &Path, input: &TraceInput, events: u64, ignore: &[String]) -> Result<Events> {
     if events > MAX_EVENTS {
         bail!(
@@ -60,10 +47,10 @@ fn read_events(path: &Path, input: &TraceInput, events: u64, ignore: &[String]) 
     for (i, e) in input.events(path)?.enumerate() {
         let e = e?;
         let text = e.to_string();
-        let lane = lane_name(&e);
-        if ignored(ignore, lane, &text) {
+        if ignore.iter().any(|i| names_event(i, &e, &text)) {
             continue;
         }
+        let lane = lane_name(&e);
         let mut h = std::hash::DefaultHasher::new();
         text.hash(&mut h);
         out.hashes.push(h.finish());

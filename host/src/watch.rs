@@ -12,6 +12,7 @@ use crate::files::TraceInput;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use wasm_rr_trace::timeline::names_event;
 use wasm_rr_trace::{Reader, Source};
 use wasmtime::{AsContext, FrameInfo, WasmBacktrace};
 
@@ -130,22 +131,20 @@ impl Watcher {
     /// The replayer took `event` from the trace, with the app's call on `store`'s stack.
     /// Returns the next event to watch, or [`Stopped`] to end the replay.
     pub fn watched(&mut self, store: impl AsContext, event: u64) -> Result<u64, Stopped> {
-        let text = self.event_text(event);
+        let filters = self.watch.calls.clone().unwrap_or_default();
+        let (text, named) = self.event_text(event, &filters);
         let mut err = std::io::stderr().lock();
-        if let Some(filters) = &self.watch.calls {
-            let call = text.split_once(' ').map_or(text.as_str(), |(_, c)| c);
-            if filters.is_empty() || filters.iter().any(|f| call.starts_with(f.as_str())) {
-                let trace = WasmBacktrace::force_capture(&store);
-                let frames = app_frames(&trace);
-                let _ = if self.watch.all_frames {
-                    writeln!(err, "{text}").and_then(|()| write_frames(&mut err, &frames))
-                } else {
-                    match innermost(&frames) {
-                        Some(f) => writeln!(err, "{text}  at {}", frame_text(f)),
-                        None => writeln!(err, "{text}  (no frame of the app's)"),
-                    }
-                };
-            }
+        if self.watch.calls.is_some() && named {
+            let trace = WasmBacktrace::force_capture(&store);
+            let frames = app_frames(&trace);
+            let _ = if self.watch.all_frames {
+                writeln!(err, "{text}").and_then(|()| write_frames(&mut err, &frames))
+            } else {
+                match innermost(&frames) {
+                    Some(f) => writeln!(err, "{text}  at {}", frame_text(f)),
+                    None => writeln!(err, "{text}  (no frame of the app's)"),
+                }
+            };
         }
         if self.watch.breakpoint == Some(event) {
             let trace = WasmBacktrace::force_capture(&store);
@@ -176,16 +175,21 @@ impl Watcher {
         Ok(self.watch.after(Some(event)))
     }
 
-    /// `#N call -> answer`, as `wasm-rr show` prints it, read from the trace.
-    fn event_text(&mut self, event: u64) -> String {
+    /// `#N call -> answer`, as `wasm-rr show` prints it, read from the trace, and whether
+    /// `filters` (`--calls=`; empty: all) name the event.
+    fn event_text(&mut self, event: u64, filters: &[String]) -> (String, bool) {
         while self.reader.index() < event {
             if !matches!(self.reader.next_event(), Ok(Some(_))) {
                 break;
             }
         }
         match self.reader.next_event() {
-            Ok(Some(e)) if self.reader.index() == event + 1 => format!("#{event} {e}"),
-            _ => format!("#{event}"),
+            Ok(Some(e)) if self.reader.index() == event + 1 => {
+                let call = e.to_string();
+                let named = filters.is_empty() || filters.iter().any(|f| names_event(f, &e, &call));
+                (format!("#{event} {call}"), named)
+            }
+            _ => (format!("#{event}"), filters.is_empty()),
         }
     }
 }
@@ -214,6 +218,10 @@ fn is_glue(name: &str) -> bool {
         "wasip3::",
         "wit_bindgen",
         "getrandom::",
+        "wstd::",
+        "waki::",
+        "async_task::",
+        "wasi:",
         "__",
         "_start",
         "cabi_",
@@ -253,7 +261,8 @@ fn in_toolchain(f: &FrameInfo) -> bool {
 }
 
 /// The innermost frame of the app's own code: outside its language runtime and WASI glue,
-/// preferring one with a source location (file:line from DWARF).
+/// preferring one with a source location (file:line from DWARF); else the innermost frame of
+/// the app's (an async executor's, when inlining left no other).
 fn innermost<'a>(frames: &[&'a FrameInfo]) -> Option<&'a FrameInfo> {
     let own = |f: &&&FrameInfo| !is_glue(&frame_name(f)) && !in_toolchain(f);
     frames
@@ -261,6 +270,7 @@ fn innermost<'a>(frames: &[&'a FrameInfo]) -> Option<&'a FrameInfo> {
         .filter(own)
         .find(|f| f.symbols().first().and_then(|s| s.file()).is_some())
         .or_else(|| frames.iter().find(own))
+        .or(frames.first())
         .copied()
 }
 

@@ -240,6 +240,42 @@ fn a_request_recorded_under_wasmtime_serve_replays_with_wasmtime_run() {
         );
         assert_eq!(exports, vec!["wasi:cli/run@0.2.12".to_string()]);
     }
+
+    // The embedded replay of a request trace prints its wasi:http events with the handler's
+    // frame that made each (this build has no DWARF: function names and module offsets).
+    let calls = run(
+        wasm_rr()
+            .arg("replay")
+            .arg(&app)
+            .arg(&found[0])
+            .arg("--calls=wasi:http"),
+        None,
+    );
+    assert_eq!(calls.code, Some(0), "{}", calls.stderr());
+    assert!(
+        calls.stdout().ends_with(&first.body),
+        "{}\n{}",
+        calls.stdout(),
+        calls.stderr()
+    );
+    let err = calls.stderr();
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with('#')).collect();
+    assert!(
+        lines.len() > 5
+            && lines.iter().all(|l| l
+                .split_once(' ')
+                .is_some_and(|(_, call)| call.starts_with("http "))),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains("  at ") || l.contains("(no frame of the app's)"))
+            && lines
+                .iter()
+                .any(|l| l.contains(" (wstd_server-") && l.contains(".wasm+0x")),
+        "{err}"
+    );
 }
 
 /// The authority the request was recorded with (the server's address).

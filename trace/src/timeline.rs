@@ -90,6 +90,19 @@ pub struct TimelineBuilder {
     text_done: bool,
 }
 
+/// Whether `name`, an interface as users write it (`--calls=`, `--ignore`), names event `e`
+/// whose text (`#N` left out) is `text`: its lane (`wasi:clocks`, `stdout`, see
+/// [`lane_name`]), a package of lanes (`wasi:io` for `wasi:io/streams` and `wasi:io/poll`), or
+/// the start of its call (`wasi:random/insecure`).
+pub fn names_event(name: &str, e: &Event, text: &str) -> bool {
+    let lane = lane_name(e);
+    lane == name
+        || lane
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.starts_with('/'))
+        || text.starts_with(name)
+}
+
 /// The lane of an event: its interface (as a WIT package, or `wasi:io/streams` and
 /// `wasi:io/poll`), or `stdin`, `stdout`, `stderr` for stdio's streams.
 pub fn lane_name(e: &Event) -> &'static str {
