@@ -240,6 +240,10 @@ fn frame_name(f: &FrameInfo) -> String {
         .and_then(|s| s.name())
         .or(f.func_name())
         .unwrap_or("?");
+    if raw == "__main_argc_argv" {
+        // wasi-libc's name for a C program's `main(argc, argv)`.
+        return "main".into();
+    }
     // The alternate form leaves out Rust symbols' hashes and crates' disambiguators.
     format!("{:#}", rustc_demangle::demangle(raw))
 }
@@ -256,15 +260,36 @@ fn in_toolchain(f: &FrameInfo) -> bool {
                 || file.contains("/library/std/")
                 || file.contains("/library/core/")
                 || file.contains("wasi-libc")
+                || file.contains("libc-bottom-half/")
+                || file.contains("libc-top-half/")
                 || file.contains("/.cargo/registry/")
         })
+}
+
+/// Whether the frame is the preview1 adapter's (a `wasi_snapshot_preview1` function, with no
+/// source location).
+fn in_adapter(f: &FrameInfo) -> bool {
+    const PREVIEW1: &[&str] = &[
+        "args_",
+        "environ_",
+        "clock_",
+        "fd_",
+        "path_",
+        "poll_oneoff",
+        "proc_",
+        "random_get",
+        "sched_yield",
+        "sock_",
+    ];
+    let name = f.func_name().unwrap_or_default();
+    f.symbols().iter().all(|s| s.file().is_none()) && PREVIEW1.iter().any(|p| name.starts_with(p))
 }
 
 /// The innermost frame of the app's own code: outside its language runtime and WASI glue,
 /// preferring one with a source location (file:line from DWARF); else the innermost frame of
 /// the app's (an async executor's, when inlining left no other).
 fn innermost<'a>(frames: &[&'a FrameInfo]) -> Option<&'a FrameInfo> {
-    let own = |f: &&&FrameInfo| !is_glue(&frame_name(f)) && !in_toolchain(f);
+    let own = |f: &&&FrameInfo| !is_glue(&frame_name(f)) && !in_toolchain(f) && !in_adapter(f);
     frames
         .iter()
         .filter(own)

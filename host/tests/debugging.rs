@@ -1,6 +1,7 @@
 //! From a recorded failure to the line of code behind it: `wasm-rr replay --calls` and
 //! `--until`, `wasm-rr diff`, and `wasm-rr debug` under lldb and gdb, on the `dice` fixture
-//! (unoptimised, with DWARF: `dice_debug`), which panics when it rolls a six.
+//! (Rust, unoptimised, with DWARF: `dice_debug`), which panics when it rolls a six, and its C
+//! twin (`c_dice_debug`, `-O0 -g`), which aborts.
 //!
 //! The traces are recorded on stock `wasmtime run` until one run fails and one passes.
 
@@ -24,9 +25,13 @@ struct Runs {
 }
 
 fn record_until_both() -> Runs {
+    record_fixture_until_both("dice_debug")
+}
+
+fn record_fixture_until_both(name: &str) -> Runs {
     let dir = scratch();
-    let app = dir.path().join("dice_debug.wasm");
-    std::fs::copy(fixture("dice_debug"), &app).unwrap();
+    let app = dir.path().join(format!("{name}.wasm"));
+    std::fs::copy(fixture(name), &app).unwrap();
     let recording = dir.path().join("dice.recording.wasm");
     wrap(&app, &recording, None);
     let traces = dir.path().join("traces");
@@ -440,4 +445,60 @@ fn lldb_shows_the_recorded_value_and_event_stops_in_the_apps_call() {
         "{}",
         past.stderr()
     );
+}
+
+#[test]
+fn a_c_guest_built_with_g_shows_its_lines_and_locals() {
+    let runs = record_fixture_until_both("c_dice_debug");
+    let replayed = replay(&runs.app, &runs.failing, &["--calls=wasi:random"]);
+    let err = replayed.stderr();
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with('#')).collect();
+    assert!(!lines.is_empty(), "{err}");
+    for l in &lines {
+        assert!(
+            l.contains(" wasi:random/random.get-random-bytes(8) -> 8 bytes  at roll_die (")
+                && l.ends_with("c_dice.c:12)"),
+            "{l}"
+        );
+    }
+    // The C program's main is `main`, not wasi-libc's `__main_argc_argv`.
+    let all = replay(
+        &runs.app,
+        &runs.failing,
+        &["--calls=wasi:random", "--frames", "all"],
+    );
+    assert!(all.stderr().contains(": main ("), "{}", all.stderr());
+
+    // gdb shows C locals: the first recorded draw, which made the first roll.
+    let out = debug(
+        &runs,
+        &runs.failing,
+        &[
+            "--debugger",
+            "gdb",
+            "--",
+            "-batch",
+            "-ex",
+            "break c_dice.c:13",
+            "-ex",
+            "run",
+            "-ex",
+            "info locals",
+        ],
+    );
+    let text = out.stdout();
+    let draw: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("draw = "))
+        .unwrap_or_else(|| panic!("{text}"))
+        .parse()
+        .unwrap();
+    let first_roll = replayed
+        .stdout()
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("roll 1: "))
+        .map(|f| f.parse::<u64>().unwrap())
+        .unwrap_or_else(|| panic!("{}", replayed.stdout()));
+    assert_eq!(draw % 6 + 1, first_roll);
 }
