@@ -1,7 +1,7 @@
 //! Record and replay overhead against plain `wasmtime run`, trace sizes and peak memory.
 //!
 //! `cargo bench -p wasm-rr --bench overhead [-- --runs N] [--quick] [--no-files] [--io-only]
-//! [--http-only] [--toolchains]`
+//! [--http-only] [--serve] [--toolchains] [--trace-tools]`
 //!
 //! Workloads (`fixtures/src/bin/workload.rs`): W1 = 1,000,000 `get-random-u64`; W2 =
 //! 1,000,000 `monotonic-clock.now`; W3 = 200,000 of each, interleaved; W4 = a compute-bound
@@ -18,7 +18,9 @@
 //! round trips of 16 bytes, N2 = a 1 GiB TCP download; recorded on stock `wasmtime run -S
 //! inherit-network`. A fourth measures HTTP (`fixtures/src/bin/http_client.rs` against a hyper
 //! server in this process): H1 = 1,000 small GETs one after another, H2 = a 1 GiB download;
-//! recorded on stock `wasmtime run -S http`. A fifth (`--toolchains`, or part of a full run)
+//! recorded on stock `wasmtime run -S http`. The serve table (`--serve`, or part of a full run)
+//! loads the wstd server fixture under stock `wasmtime serve`, plain and recording, with `wrk`
+//! (see `serve_table`). A fifth (`--toolchains`, or part of a full run)
 //! takes each toolchain's fixture (as `host/tests/runtimes.rs` runs it): plain `wasmtime run`,
 //! recording on it, and the self-replaying component on wasmtime 48, on the second wasmtime
 //! (`target/tools/wasmtime-49`, when set up) and on Node.js (`scripts/replay-node`, which
@@ -267,6 +269,7 @@ fn main() {
     let http_only = argv.iter().any(|a| a == "--http-only");
     let toolchains_only = argv.iter().any(|a| a == "--toolchains");
     let tools_only = argv.iter().any(|a| a == "--trace-tools");
+    let serve_only = argv.iter().any(|a| a == "--serve");
     let dir = tempfile::tempdir().unwrap();
     let p = Paths {
         wasm_rr: PathBuf::from(env!("CARGO_BIN_EXE_wasm-rr")),
@@ -280,6 +283,10 @@ fn main() {
     }
     if toolchains_only {
         toolchains_table(&p, runs);
+        return;
+    }
+    if serve_only {
+        serve_table(&p, runs);
         return;
     }
     if tools_only {
@@ -454,6 +461,7 @@ fn main() {
         files_table(&p, runs);
         network_table(&p, runs);
         http_table(&p, runs);
+        serve_table(&p, runs);
         toolchains_table(&p, runs);
     }
     trace_tools_table(&p, runs);
@@ -858,6 +866,167 @@ fn http_table(p: &Paths, runs: usize) {
             },
         ],
     );
+}
+
+/// What `wrk` measured of one server: requests per second and latency percentiles.
+#[derive(Clone, Copy)]
+struct Load {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// A `wrk` duration: `812.00us`, `1.23ms`, `2.00s`.
+fn wrk_duration(text: &str) -> Option<Duration> {
+    let (number, scale) = if let Some(n) = text.strip_suffix("us") {
+        (n, 1e-6)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        return None;
+    };
+    Some(Duration::from_secs_f64(number.parse::<f64>().ok()? * scale))
+}
+
+/// Serves `component` with stock `wasmtime serve --addr 127.0.0.1:0 ARGS` and loads it with
+/// `wrk --latency -t1 -c4 -d5s` (one thread, four connections): what wrk measured, and how
+/// many requests it made.
+fn load_serve(args: &[&str], component: &Path) -> (Load, u64) {
+    use std::io::BufRead;
+    let mut child = Command::new("wasmtime")
+        .arg("serve")
+        .args(["--addr", "127.0.0.1:0"])
+        .args(args)
+        .arg(component)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start wasmtime serve");
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("wasmtime serve ended before serving")
+            .unwrap();
+        if let Some(rest) = line.split("Serving HTTP on http://").nth(1) {
+            break rest.split('/').next().unwrap().to_string();
+        }
+    };
+    // Keep draining stderr, so that the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+    let out = Command::new("wrk")
+        .args(["--latency", "-t1", "-c4", "-d5s"])
+        .arg(format!("http://{addr}/bench"))
+        .output()
+        .expect("run wrk");
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let _ = child.wait();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|r| r.trim().to_string()))
+            .unwrap_or_else(|| panic!("no {prefix:?} in wrk's output:\n{text}"))
+    };
+    let requests = text
+        .lines()
+        .find_map(|l| {
+            l.split_once(" requests in ")
+                .map(|(n, _)| n.trim().parse().ok())
+        })
+        .flatten()
+        .unwrap_or_else(|| panic!("no request count in wrk's output:\n{text}"));
+    let load = Load {
+        rps: field("Requests/sec:").parse().expect("requests per second"),
+        p50: wrk_duration(&field("50%")).expect("p50"),
+        p99: wrk_duration(&field("99%")).expect("p99"),
+    };
+    (load, requests)
+}
+
+/// The serve table (`--serve`, or part of a full run): the wstd HTTP server fixture
+/// (`fixtures/src/bin/wstd_server.rs`, one small response per request) under stock `wasmtime
+/// serve -Scli`, plain and recording (one trace per request, into a directory), with
+/// wasmtime's default flags and with `-S p3=n -W concurrency-support=n`, loaded by `wrk`
+/// (Debian's; the table is skipped, saying so, without it) with one thread and four
+/// connections for 5 s: requests per second and latency p50/p99, medians of `runs` runs, the
+/// variants alternating run by run; ratios against plain with the same flags.
+fn serve_table(p: &Paths, runs: usize) {
+    if Command::new("wrk").arg("-v").output().is_err() {
+        println!(
+            "
+(the serve table needs wrk on PATH: `apt install wrk`)"
+        );
+        return;
+    }
+    let app = Path::new(wasm_rr_fixtures_artifacts::WSTD_SERVER);
+    let dir = p.dir.join("serve");
+    let traces = dir.join("traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    let rec = dir.join("app.recording.wasm");
+    run_ok(
+        Command::new(&p.wasm_rr)
+            .arg("wrap")
+            .arg(app)
+            .arg("-o")
+            .arg(&rec),
+    );
+    let trace_dir = format!("{}::/wasm-rr", traces.display());
+    let fast: &[&str] = &["-S", "p3=n", "-W", "concurrency-support=n"];
+    let flag_sets: [(&str, &[&str]); 2] = [
+        ("default flags", &[]),
+        ("-S p3=n -W concurrency-support=n", fast),
+    ];
+    println!(
+        "\n| `wasmtime serve -Scli` (wrk -t1 -c4, 5 s) | requests/s | x plain | p50 | p99 | p50 added | p99 added | traces written / requests |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (label, flags) in flag_sets {
+        let mut plain = Vec::new();
+        let mut recording = Vec::new();
+        let mut written = (0u64, 0u64);
+        for _ in 0..runs {
+            plain.push(load_serve(&[&["-Scli"], flags].concat(), app).0);
+            for e in std::fs::read_dir(&traces).unwrap() {
+                std::fs::remove_file(e.unwrap().path()).unwrap();
+            }
+            let (load, requests) =
+                load_serve(&[&["-Scli", "--dir", &trace_dir], flags].concat(), &rec);
+            recording.push(load);
+            written.0 += std::fs::read_dir(&traces).unwrap().count() as u64;
+            written.1 += requests;
+        }
+        let med = |v: &[Load], f: &dyn Fn(&Load) -> f64| {
+            let mut x: Vec<f64> = v.iter().map(f).collect();
+            x.sort_by(f64::total_cmp);
+            x[x.len() / 2]
+        };
+        let (rps, p50, p99) = (
+            |l: &Load| l.rps,
+            |l: &Load| l.p50.as_secs_f64() * 1e3,
+            |l: &Load| l.p99.as_secs_f64() * 1e3,
+        );
+        let plain_rps = med(&plain, &rps);
+        println!(
+            "| plain, {label} | {plain_rps:.0} | 1.00x | {:.2} ms | {:.2} ms | | | |",
+            med(&plain, &p50),
+            med(&plain, &p99)
+        );
+        println!(
+            "| recording, {label} | {:.0} | {:.2}x | {:.2} ms | {:.2} ms | {:+.2} ms | {:+.2} ms | {} / {} |",
+            med(&recording, &rps),
+            med(&recording, &rps) / plain_rps,
+            med(&recording, &p50),
+            med(&recording, &p99),
+            med(&recording, &p50) - med(&plain, &p50),
+            med(&recording, &p99) - med(&plain, &p99),
+            written.0,
+            written.1
+        );
+    }
 }
 
 /// The toolchain table: every toolchain's fixture, recorded on stock `wasmtime run` and
