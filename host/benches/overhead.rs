@@ -954,7 +954,8 @@ fn load_serve(args: &[&str], component: &Path) -> (Load, u64, u64) {
 /// The serve table (`--serve`, or part of a full run): the wstd HTTP server fixture
 /// (`fixtures/src/bin/wstd_server.rs`, one small response per request) under stock `wasmtime
 /// serve -Scli`, plain and recording (one trace per request, into a directory), with
-/// wasmtime's default flags and with `-S p3=n`, loaded by `wrk`
+/// wasmtime's default flags and with `-O pooling-memory-keep-resident=4194304 -O
+/// pooling-table-keep-resident=4194304`, loaded by `wrk`
 /// (Debian's; the table is skipped, saying so, without it) with one thread and four
 /// connections for 5 s: requests per second and latency p50/p99, medians of `runs` runs, the
 /// variants alternating run by run; ratios against plain with the same flags. Every request
@@ -981,8 +982,16 @@ fn serve_table(p: &Paths, runs: usize) {
     );
     let trace_dir = format!("{}::/wasm-rr", traces.display());
     // (`-W concurrency-support=n` is no choice here: wasmtime serve 48 then answers every
-    // request 500, "cannot use `run_concurrent` when Config::concurrency_support disabled".)
-    let flag_sets: [(&str, &[&str]); 2] = [("default flags", &[]), ("-S p3=n", &["-S", "p3=n"])];
+    // request 500, "cannot use `run_concurrent` when Config::concurrency_support disabled".
+    // Keeping 4 MiB of each linear memory and table resident between instances replaces the
+    // pooling allocator's page faults and `madvise` calls with a memset.)
+    let keep: &[&str] = &[
+        "-O",
+        "pooling-memory-keep-resident=4194304",
+        "-O",
+        "pooling-table-keep-resident=4194304",
+    ];
+    let flag_sets: [(&str, &[&str]); 2] = [("default flags", &[]), ("keep-resident 4 MiB", keep)];
     println!(
         "\n| `wasmtime serve -Scli` (wrk -t1 -c4, 5 s) | requests/s | x plain | p50 | p99 | p50 added | p99 added | traces written / requests |"
     );
