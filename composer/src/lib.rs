@@ -307,6 +307,10 @@ pub fn wrap_record(
     compose(guest, recorder, parts, Mode::Record { config }, &allowed)
 }
 
+/// Bytes of events per block of the trace embedded in a self-replaying component: the
+/// replayer holds one block, decompressed, and its zstd frame at a time.
+pub const EMBEDDED_BLOCK_BYTES: usize = 256 * 1024;
+
 /// zstd level of the trace embedded in a self-replaying component.
 pub const TRACE_ZSTD_LEVEL: i32 = 3;
 
@@ -316,8 +320,8 @@ pub fn zstd_block(data: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Rewrites a trace file as it is embedded: the same header and events (in the current format),
-/// in blocks of about
-/// [`wasm_rr_trace::BLOCK_BYTES`], each compressed with zstd where that makes it smaller.
+/// in blocks of about [`EMBEDDED_BLOCK_BYTES`], each compressed with zstd where that makes it
+/// smaller.
 /// Reads and writes one event at a time. A torn tail is dropped.
 ///
 /// `trace` is a trace file's bytes, or a [`Source`] that reads it in place.
@@ -327,7 +331,9 @@ pub fn pack_trace<S: Source>(trace: S) -> Result<Vec<u8>, TraceError> {
     let (header, mut reader) = Reader::new(trace)?;
     // A trace of an older format is upgraded: its events are written anew.
     let out = Vec::new();
-    let mut writer = TraceWriter::new(&header, Some(zstd_block), out).expect("writing into memory");
+    let mut writer = TraceWriter::new(&header, Some(zstd_block), out)
+        .expect("writing into memory")
+        .with_block_bytes(EMBEDDED_BLOCK_BYTES);
     while let Some(e) = reader.next_event()? {
         writer.push(&e).expect("writing into memory");
     }

@@ -172,6 +172,8 @@ pub struct TraceWriter<W: std::io::Write> {
     blocks: BlockWriter,
     buf: Vec<u8>,
     events: u64,
+    /// About how many bytes of events a block holds.
+    block_bytes: usize,
 }
 
 impl<W: std::io::Write> TraceWriter<W> {
@@ -193,7 +195,16 @@ impl<W: std::io::Write> TraceWriter<W> {
             blocks: BlockWriter::new(compress),
             buf,
             events: 0,
+            block_bytes: crate::BLOCK_BYTES,
         })
+    }
+
+    /// This writer, writing blocks of about `bytes` of events instead of
+    /// [`crate::BLOCK_BYTES`] (smaller blocks: less memory to read them, a little less
+    /// compression).
+    pub fn with_block_bytes(mut self, bytes: usize) -> TraceWriter<W> {
+        self.block_bytes = bytes.clamp(1, crate::BLOCK_BYTES);
+        self
     }
 
     /// Adds the next event; writes a block out once enough are buffered.
@@ -202,7 +213,7 @@ impl<W: std::io::Write> TraceWriter<W> {
     pub fn push(&mut self, event: &Event) -> std::io::Result<()> {
         self.blocks.push(event);
         self.events += 1;
-        if self.blocks.buffered() >= crate::BLOCK_BYTES {
+        if self.blocks.buffered() >= self.block_bytes {
             self.blocks.finish_block(&mut self.buf);
             self.out.write_all(&self.buf)?;
             self.buf.clear();
