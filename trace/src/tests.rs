@@ -190,6 +190,27 @@ fn binary_round_trip() {
 }
 
 #[test]
+fn a_trace_writer_makes_blocks_of_the_size_asked() {
+    let t = sample();
+    let events: Vec<Event> = (0..2000).map(|i| clock(i * 1000)).collect();
+    let write = |block_bytes: Option<usize>| {
+        let mut w = TraceWriter::new(&t.header, Some(zstd), Vec::new()).unwrap();
+        if let Some(b) = block_bytes {
+            w = w.with_block_bytes(b);
+        }
+        for e in &events {
+            w.push(e).unwrap();
+        }
+        w.finish().unwrap().0
+    };
+    let (default, small) = (write(None), write(Some(256)));
+    let scan = |bytes: &[u8]| block::scan_events(bytes).unwrap();
+    assert_eq!(scan(&default).blocks, 1);
+    assert!(scan(&small).blocks > 4, "{}", scan(&small).blocks);
+    assert_eq!(Trace::from_bytes(&small).unwrap().events, events);
+}
+
+#[test]
 fn format_3_traces_read_as_they_are_and_redactions_round_trip() {
     let mut t = sample();
     t.header.format = 3;
