@@ -309,7 +309,7 @@ pub fn wrap_record(
 
 /// Bytes of events per block of the trace embedded in a self-replaying component: the
 /// replayer holds one block, decompressed, and its zstd frame at a time.
-pub const EMBEDDED_BLOCK_BYTES: usize = 64 * 1024;
+pub const EMBEDDED_BLOCK_BYTES: usize = 128 * 1024;
 
 /// zstd level of the trace embedded in a self-replaying component.
 pub const TRACE_ZSTD_LEVEL: i32 = 3;
