@@ -128,8 +128,10 @@ fn engine_with(async_abi: bool, backtraces: bool, debug_info: bool) -> Result<En
         config.concurrency_support(false);
     }
     // Reuse compiled code across runs, like `wasmtime run` (its default cache, in the user's
-    // cache directory). Without a usable cache directory, compile every time.
-    if let Ok(cache) = wasmtime::Cache::from_file(None) {
+    // cache directory). Without a usable cache directory, compile every time. Not under a
+    // debugger: its breakpoints are written into the code, and a cached copy of it would
+    // carry them into later runs (a SIGTRAP where an earlier session had a breakpoint).
+    if !debug_info && let Ok(cache) = wasmtime::Cache::from_file(None) {
         config.cache(Some(cache));
     }
     context(Engine::new(&config), || "cannot start wasmtime".into())
