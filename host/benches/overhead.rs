@@ -247,6 +247,20 @@ fn command(p: &Paths, w: &Workload, v: Variant) -> Option<Command> {
     })
 }
 
+/// Wraps `app` into the recording component `rec` and creates `traces` for its traces;
+/// returns the `--dir` value that preopens `traces` as `/wasm-rr`.
+fn wrap_for_recording(p: &Paths, app: &Path, rec: &Path, traces: &Path) -> String {
+    std::fs::create_dir_all(traces).unwrap();
+    run_ok(
+        Command::new(&p.wasm_rr)
+            .arg("wrap")
+            .arg(app)
+            .arg("-o")
+            .arg(rec),
+    );
+    format!("{}::/wasm-rr", traces.display())
+}
+
 fn run_ok(cmd: &mut Command) {
     measure(cmd);
 }
@@ -676,16 +690,8 @@ fn io_table(p: &Paths, runs: usize, title: &str, app: &Path, flags: &[&str], cas
     let traces = p
         .dir
         .join(format!("traces-{}", app.file_stem().unwrap().display()));
-    std::fs::create_dir_all(&traces).unwrap();
     let rec = traces.join("app.recording.wasm");
-    run_ok(
-        Command::new(&p.wasm_rr)
-            .arg("wrap")
-            .arg(app)
-            .arg("-o")
-            .arg(&rec),
-    );
-    let trace_dir = format!("{}::/wasm-rr", traces.display());
+    let trace_dir = wrap_for_recording(p, app, &rec, &traces);
     println!(
         "\n| {title} | plain `wasmtime run {}` | record on stock | `wasm-rr replay` | peak RSS plain | record | replay | trace bytes |",
         flags.join(" ")
@@ -971,16 +977,8 @@ fn serve_table(p: &Paths, runs: usize) {
     let app = Path::new(wasm_rr_fixtures_artifacts::WSTD_SERVER);
     let dir = p.dir.join("serve");
     let traces = dir.join("traces");
-    std::fs::create_dir_all(&traces).unwrap();
     let rec = dir.join("app.recording.wasm");
-    run_ok(
-        Command::new(&p.wasm_rr)
-            .arg("wrap")
-            .arg(app)
-            .arg("-o")
-            .arg(&rec),
-    );
-    let trace_dir = format!("{}::/wasm-rr", traces.display());
+    let trace_dir = wrap_for_recording(p, app, &rec, &traces);
     // (`-W concurrency-support=n` is no choice here: wasmtime serve 48 then answers every
     // request 500, "cannot use `run_concurrent` when Config::concurrency_support disabled".
     // Keeping 4 MiB of each linear memory and table resident between instances replaces the
@@ -1123,17 +1121,9 @@ fn toolchains_table(p: &Paths, runs: usize) {
     println!("|---|---|---|---|---|---|");
     for (i, (name, app, flags, args, on_node)) in cases.iter().enumerate() {
         let traces = dir.join(format!("traces-{i}"));
-        std::fs::create_dir_all(&traces).unwrap();
         let rec = dir.join(format!("rec-{i}.wasm"));
         let replay = dir.join(format!("replay-{i}.wasm"));
-        run_ok(
-            Command::new(&p.wasm_rr)
-                .arg("wrap")
-                .arg(app)
-                .arg("-o")
-                .arg(&rec),
-        );
-        let trace_dir = format!("{}::/wasm-rr", traces.display());
+        let trace_dir = wrap_for_recording(p, Path::new(app), &rec, &traces);
         let plain = || {
             let mut c = Command::new("wasmtime");
             c.arg("run").args(*flags).arg(app).args(args);

@@ -365,10 +365,7 @@ fn dispatch(command: Command) -> Result<i32> {
             event,
             debugger_args,
         } => {
-            let trace = match trace {
-                Some(t) => t,
-                None => default_trace()?,
-            };
+            let trace = trace_or_default(trace)?;
             let request = debug::DebugRequest {
                 app: &app,
                 trace: &trace,
@@ -851,8 +848,12 @@ fn keep_trace(
     }
 }
 
-/// The default trace of `replay`: `wasm-rr-trace.cbor`, else `wasm-rr-trace.json`.
-fn default_trace() -> Result<PathBuf> {
+/// The trace `replay` and `debug` were given, else the default: `wasm-rr-trace.cbor`, then
+/// `wasm-rr-trace.json` in the current directory.
+fn trace_or_default(given: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(t) = given {
+        return Ok(t);
+    }
     [Format::Cbor, Format::Json]
         .iter()
         .map(|f| PathBuf::from(format!("{DEFAULT_TRACE_STEM}.{}", f.extension())))
@@ -899,10 +900,7 @@ fn serve(
 }
 
 fn replay(app: &Path, trace: Option<PathBuf>, watch_args: &WatchArgs) -> Result<i32> {
-    let trace_path = match trace {
-        Some(t) => t,
-        None => default_trace()?,
-    };
+    let trace_path = trace_or_default(trace)?;
     let replay = Replay::prepare(app, &trace_path)?;
     let watch = watch_args.watch(&trace_path, replay.events)?;
     let opts = runtime::RunOptions {

@@ -10,6 +10,7 @@
 
 use crate::files::TraceInput;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use wasm_rr_trace::timeline::names_event;
@@ -114,13 +115,19 @@ impl Source for Shared {
 pub struct Watcher {
     watch: Watch,
     reader: Reader<Shared>,
+    /// The current directory, which frames' source files are shown relative to.
+    cwd: Option<PathBuf>,
 }
 
 impl Watcher {
     /// A watcher of the replay of `trace` (checked already: it reads).
     pub fn new(watch: Watch, trace: Arc<TraceInput>) -> anyhow::Result<Watcher> {
         let (_, reader) = Reader::new(Shared(trace))?;
-        Ok(Watcher { watch, reader })
+        Ok(Watcher {
+            watch,
+            reader,
+            cwd: std::env::current_dir().ok(),
+        })
     }
 
     /// The first event to watch.
@@ -131,35 +138,39 @@ impl Watcher {
     /// The replayer took `event` from the trace, with the app's call on `store`'s stack.
     /// Returns the next event to watch, or [`Stopped`] to end the replay.
     pub fn watched(&mut self, store: impl AsContext, event: u64) -> Result<u64, Stopped> {
-        let filters = self.watch.calls.clone().unwrap_or_default();
-        let (text, named) = self.event_text(event, &filters);
+        let calls = self.watch.calls.as_deref();
+        let (text, named) = event_text(&mut self.reader, event, calls.unwrap_or_default());
+        let print_call = calls.is_some() && named;
+        let breakpoint = self.watch.breakpoint == Some(event);
+        let until = self.watch.until == Some(event);
+        if !(print_call || breakpoint || until) {
+            return Ok(self.watch.after(Some(event)));
+        }
+        // One backtrace serves whatever this event is watched for.
+        let trace = WasmBacktrace::force_capture(&store);
+        let frames = app_frames(&trace);
+        let cwd = self.cwd.as_deref();
         let mut err = std::io::stderr().lock();
-        if self.watch.calls.is_some() && named {
-            let trace = WasmBacktrace::force_capture(&store);
-            let frames = app_frames(&trace);
+        if print_call {
             let _ = if self.watch.all_frames {
-                writeln!(err, "{text}").and_then(|()| write_frames(&mut err, &frames))
+                writeln!(err, "{text}").and_then(|()| write_frames(&mut err, &frames, cwd))
             } else {
                 match innermost(&frames) {
-                    Some(f) => writeln!(err, "{text}  at {}", frame_text(f)),
+                    Some(f) => writeln!(err, "{text}  at {}", frame_text(f, cwd)),
                     None => writeln!(err, "{text}  (no frame of the app's)"),
                 }
             };
         }
-        if self.watch.breakpoint == Some(event) {
-            let trace = WasmBacktrace::force_capture(&store);
-            let frames = app_frames(&trace);
+        if breakpoint {
             let app = innermost(&frames);
             set_app_function(&app.map(frame_name).unwrap_or_default());
             let made = app.map_or("wasm-rr's own event: no frame of the app's".into(), |f| {
-                format!("the app made this call in {}", frame_text(f))
+                format!("the app made this call in {}", frame_text(f, cwd))
             });
             let _ = writeln!(err, "wasm-rr: replaying {text}\nwasm-rr: {made}");
             wasm_rr_event_breakpoint(event);
         }
-        if self.watch.until == Some(event) {
-            let trace = WasmBacktrace::force_capture(&store);
-            let frames = app_frames(&trace);
+        if until {
             let _ = writeln!(
                 err,
                 "wasm-rr: stopped after event {event}, replayed to the app's call:\n  {text}"
@@ -168,29 +179,29 @@ impl Watcher {
                 let _ = writeln!(err, "  (no frame of the app's: wasm-rr's own event)");
             } else {
                 let _ = writeln!(err, "the app's stack, innermost first:");
-                let _ = write_frames(&mut err, &frames);
+                let _ = write_frames(&mut err, &frames, cwd);
             }
             return Err(Stopped(event));
         }
         Ok(self.watch.after(Some(event)))
     }
+}
 
-    /// `#N call -> answer`, as `wasm-rr show` prints it, read from the trace, and whether
-    /// `filters` (`--calls=`; empty: all) name the event.
-    fn event_text(&mut self, event: u64, filters: &[String]) -> (String, bool) {
-        while self.reader.index() < event {
-            if !matches!(self.reader.next_event(), Ok(Some(_))) {
-                break;
-            }
+/// `#N call -> answer` of event `event`, as `wasm-rr show` prints it, read on from `reader`
+/// (which follows the replay), and whether `filters` (`--calls=`; empty: all) name the event.
+fn event_text(reader: &mut Reader<Shared>, event: u64, filters: &[String]) -> (String, bool) {
+    while reader.index() < event {
+        if !matches!(reader.next_event(), Ok(Some(_))) {
+            break;
         }
-        match self.reader.next_event() {
-            Ok(Some(e)) if self.reader.index() == event + 1 => {
-                let call = e.to_string();
-                let named = filters.is_empty() || filters.iter().any(|f| names_event(f, &e, &call));
-                (format!("#{event} {call}"), named)
-            }
-            _ => (format!("#{event}"), filters.is_empty()),
+    }
+    match reader.next_event() {
+        Ok(Some(e)) if reader.index() == event + 1 => {
+            let call = e.to_string();
+            let named = filters.is_empty() || filters.iter().any(|f| names_event(f, &e, &call));
+            (format!("#{event} {call}"), named)
         }
+        _ => (format!("#{event}"), filters.is_empty()),
     }
 }
 
@@ -300,15 +311,13 @@ fn innermost<'a>(frames: &[&'a FrameInfo]) -> Option<&'a FrameInfo> {
 }
 
 /// `function (file:line)`, or `function (module+0xOFFSET)` without DWARF; the file relative
-/// to the current directory when under it.
-fn frame_text(f: &FrameInfo) -> String {
+/// to `cwd` when under it.
+fn frame_text(f: &FrameInfo, cwd: Option<&Path>) -> String {
     let name = frame_name(f);
     let location = f.symbols().first().and_then(|s| {
         let file = s.file()?;
-        let cwd = std::env::current_dir().ok();
         let file = cwd
-            .as_deref()
-            .and_then(|d| std::path::Path::new(file).strip_prefix(d).ok())
+            .and_then(|d| Path::new(file).strip_prefix(d).ok())
             .map_or(file.to_string(), |p| p.display().to_string());
         Some(match s.line() {
             Some(line) => format!("{file}:{line}"),
@@ -326,15 +335,19 @@ fn frame_text(f: &FrameInfo) -> String {
 }
 
 /// One line per frame, innermost first, marking the app's own code.
-fn write_frames(out: &mut impl Write, frames: &[&FrameInfo]) -> std::io::Result<()> {
-    let mine = innermost(frames).map(|f| f as *const FrameInfo);
+fn write_frames(
+    out: &mut impl Write,
+    frames: &[&FrameInfo],
+    cwd: Option<&Path>,
+) -> std::io::Result<()> {
+    let mine = innermost(frames);
     for (i, f) in frames.iter().enumerate() {
-        let mark = if Some(*f as *const FrameInfo) == mine {
+        let mark = if mine.is_some_and(|m| std::ptr::eq(m, *f)) {
             "  <- the app's call"
         } else {
             ""
         };
-        writeln!(out, "  {i:>3}: {}{mark}", frame_text(f))?;
+        writeln!(out, "  {i:>3}: {}{mark}", frame_text(f, cwd))?;
     }
     Ok(())
 }
