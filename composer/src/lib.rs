@@ -30,7 +30,7 @@
 use std::collections::BTreeSet;
 use wac_graph::CompositionGraph;
 use wac_graph::types::Package;
-use wasm_rr_trace::{Reader, RecordConfig, Source, TraceError, TraceWriter};
+use wasm_rr_trace::{Reader, RecordConfig, RecordPolicy, Source, TraceError, TraceWriter};
 
 mod blob;
 mod compose;
@@ -285,11 +285,13 @@ pub fn component_sha256(bytes: &[u8]) -> String {
 
 /// Builds the recording component: the recorder in front of `guest`, configured with the
 /// guest's sha256 and imports; with `compress`, the recorder compresses each block of the trace
-/// with zstd. Returns the composed component's bytes.
+/// with zstd; `policy` says which runs it records and caps its trace directory. Returns the
+/// composed component's bytes.
 pub fn wrap_record(
     guest: &[u8],
     parts: &Interposers,
     compress: bool,
+    policy: RecordPolicy,
 ) -> Result<Vec<u8>, WrapError> {
     let imports = parts.checked_imports(guest)?;
     let recorder = parts.recorder_for(&imports);
@@ -297,6 +299,7 @@ pub fn wrap_record(
         component_sha256: component_sha256(guest),
         guest_imports: imports,
         compress,
+        policy,
     };
     let recorder_imports = component_world_unchecked(recorder)?.0;
     let allowed: BTreeSet<String> = recorder_imports

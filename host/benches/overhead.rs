@@ -961,11 +961,13 @@ fn load_serve(args: &[&str], component: &Path) -> (Load, u64, u64) {
 /// (`fixtures/src/bin/wstd_server.rs`, one small response per request) under stock `wasmtime
 /// serve -Scli`, plain and recording (one trace per request, into a directory), with
 /// wasmtime's default flags and with `-O pooling-memory-keep-resident=4194304 -O
-/// pooling-table-keep-resident=4194304`, loaded by `wrk`
-/// (Debian's; the table is skipped, saying so, without it) with one thread and four
-/// connections for 5 s: requests per second and latency p50/p99, medians of `runs` runs, the
-/// variants alternating run by run; ratios against plain with the same flags. Every request
-/// must be answered 2xx.
+/// pooling-table-keep-resident=4194304`, loaded by `wrk` (Debian's; the table is skipped,
+/// saying so, without it) with one thread and four connections for 5 s: requests per second
+/// and latency p50/p99, medians of `runs` runs, the variants alternating run by run; ratios
+/// against plain with the same flags. With the default flags it also loads the recording
+/// component wrapped with `--sample 10`, with `--max-traces 1000 --when-full rotate` (a full
+/// directory of 1000 traces listed at every request), and with `--sample 4294967295` (records
+/// nothing: the cost of the composition alone). Every request must be answered 2xx.
 fn serve_table(p: &Paths, runs: usize) {
     if Command::new("wrk").arg("-v").output().is_err() {
         println!(
@@ -977,8 +979,27 @@ fn serve_table(p: &Paths, runs: usize) {
     let app = Path::new(wasm_rr_fixtures_artifacts::WSTD_SERVER);
     let dir = p.dir.join("serve");
     let traces = dir.join("traces");
-    let rec = dir.join("app.recording.wasm");
-    let trace_dir = wrap_for_recording(p, app, &rec, &traces);
+    std::fs::create_dir_all(&traces).unwrap();
+    let trace_dir = format!("{}::/wasm-rr", traces.display());
+    let wrapped = |name: &str, flags: &[&str]| {
+        let rec = dir.join(format!("{name}.wasm"));
+        run_ok(
+            Command::new(&p.wasm_rr)
+                .arg("wrap")
+                .arg(app)
+                .arg("-o")
+                .arg(&rec)
+                .args(flags),
+        );
+        rec
+    };
+    let every = wrapped("recording", &[]);
+    let sampled = wrapped("sampled", &["--sample", "10"]);
+    let rotating = wrapped(
+        "rotating",
+        &["--max-traces", "1000", "--when-full", "rotate"],
+    );
+    let nothing = wrapped("nothing", &["--sample", "4294967295"]);
     // (`-W concurrency-support=n` is no choice here: wasmtime serve 48 then answers every
     // request 500, "cannot use `run_concurrent` when Config::concurrency_support disabled".
     // Keeping 4 MiB of each linear memory and table resident between instances replaces the
@@ -989,42 +1010,71 @@ fn serve_table(p: &Paths, runs: usize) {
         "-O",
         "pooling-table-keep-resident=4194304",
     ];
-    let flag_sets: [(&str, &[&str]); 2] = [("default flags", &[]), ("keep-resident 4 MiB", keep)];
     println!(
         "\n| `wasmtime serve -Scli` (wrk -t1 -c4, 5 s) | requests/s | x plain | p50 | p99 | p50 added | p99 added | traces written / requests |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for (label, flags) in flag_sets {
+    // (label, component, the trace directory's files before each run: None empties it)
+    type Variant<'a> = (&'a str, &'a Path, Option<usize>);
+    let full: &[Variant] = &[
+        ("recording", &every, None),
+        ("recording --sample 10", &sampled, None),
+        (
+            "recording --max-traces 1000 --when-full rotate (directory full)",
+            &rotating,
+            Some(1000),
+        ),
+        ("composition alone (--sample 4294967295)", &nothing, None),
+    ];
+    let flag_sets: [(&str, &[&str], &[Variant]); 2] = [
+        ("default flags", &[], full),
+        ("keep-resident 4 MiB", keep, &full[..1]),
+    ];
+    let med = |v: &[Load], f: &dyn Fn(&Load) -> f64| {
+        let mut x: Vec<f64> = v.iter().map(f).collect();
+        x.sort_by(f64::total_cmp);
+        x[x.len() / 2]
+    };
+    let (rps, p50, p99) = (
+        |l: &Load| l.rps,
+        |l: &Load| l.p50.as_secs_f64() * 1e3,
+        |l: &Load| l.p99.as_secs_f64() * 1e3,
+    );
+    for (label, flags, variants) in flag_sets {
         let mut plain = Vec::new();
-        let mut recording = Vec::new();
-        let mut written = (0u64, 0u64);
+        let mut loads: Vec<Vec<Load>> = vec![Vec::new(); variants.len()];
+        let mut written = vec![(0u64, 0u64); variants.len()];
         let mut failed = 0;
         for _ in 0..runs {
             let (load, _, plain_failed) = load_serve(&[&["-Scli"], flags].concat(), app);
             plain.push(load);
-            for e in std::fs::read_dir(&traces).unwrap() {
-                std::fs::remove_file(e.unwrap().path()).unwrap();
+            failed += plain_failed;
+            for (i, (_, component, preset)) in variants.iter().enumerate() {
+                for e in std::fs::read_dir(&traces).unwrap() {
+                    std::fs::remove_file(e.unwrap().path()).unwrap();
+                }
+                for k in 0..preset.unwrap_or(0) {
+                    let name = format!("req-{k:020}-00000000.cbor");
+                    std::fs::write(traces.join(name), [0u8; 4096]).unwrap();
+                }
+                let (load, requests, variant_failed) = load_serve(
+                    &[&["-Scli", "--dir", &trace_dir], flags].concat(),
+                    component,
+                );
+                loads[i].push(load);
+                // (A rotating directory stays full: its column says how full, at most.)
+                let files = std::fs::read_dir(&traces).unwrap().count() as u64;
+                written[i].0 = match preset {
+                    Some(_) => written[i].0.max(files),
+                    None => written[i].0 + files,
+                };
+                written[i].1 += requests;
+                failed += variant_failed;
             }
-            let (load, requests, recording_failed) =
-                load_serve(&[&["-Scli", "--dir", &trace_dir], flags].concat(), &rec);
-            recording.push(load);
-            written.0 += std::fs::read_dir(&traces).unwrap().count() as u64;
-            written.1 += requests;
-            failed += plain_failed + recording_failed;
         }
         assert_eq!(
             failed, 0,
             "{label}: {failed} requests were not answered 2xx"
-        );
-        let med = |v: &[Load], f: &dyn Fn(&Load) -> f64| {
-            let mut x: Vec<f64> = v.iter().map(f).collect();
-            x.sort_by(f64::total_cmp);
-            x[x.len() / 2]
-        };
-        let (rps, p50, p99) = (
-            |l: &Load| l.rps,
-            |l: &Load| l.p50.as_secs_f64() * 1e3,
-            |l: &Load| l.p99.as_secs_f64() * 1e3,
         );
         let plain_rps = med(&plain, &rps);
         println!(
@@ -1032,17 +1082,22 @@ fn serve_table(p: &Paths, runs: usize) {
             med(&plain, &p50),
             med(&plain, &p99)
         );
-        println!(
-            "| recording, {label} | {:.0} | {:.2}x | {:.2} ms | {:.2} ms | {:+.2} ms | {:+.2} ms | {} / {} |",
-            med(&recording, &rps),
-            med(&recording, &rps) / plain_rps,
-            med(&recording, &p50),
-            med(&recording, &p99),
-            med(&recording, &p50) - med(&plain, &p50),
-            med(&recording, &p99) - med(&plain, &p99),
-            written.0,
-            written.1
-        );
+        for (i, (name, _, preset)) in variants.iter().enumerate() {
+            let v = &loads[i];
+            let traces = match preset {
+                Some(_) => format!("{} in the directory, at most", written[i].0),
+                None => format!("{} / {}", written[i].0, written[i].1),
+            };
+            println!(
+                "| {name}, {label} | {:.0} | {:.2}x | {:.2} ms | {:.2} ms | {:+.2} ms | {:+.2} ms | {traces} |",
+                med(v, &rps),
+                med(v, &rps) / plain_rps,
+                med(v, &p50),
+                med(v, &p99),
+                med(v, &p50) - med(&plain, &p50),
+                med(v, &p99) - med(&plain, &p99),
+            );
+        }
     }
 }
 

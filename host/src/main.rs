@@ -54,6 +54,8 @@ enum Command {
         /// (smaller traces, slower recording; `wasm-rr` reads both).
         #[arg(long, conflicts_with = "replay")]
         compress: bool,
+        #[command(flatten)]
+        policy: PolicyArgs,
     },
     /// Run APP on the embedded wasmtime and record a trace.
     Record {
@@ -100,6 +102,8 @@ enum Command {
         trace_dir: PathBuf,
         #[command(flatten)]
         guest: GuestArgs,
+        #[command(flatten)]
+        policy: PolicyArgs,
     },
     /// Replay TRACE against APP on the embedded wasmtime (no stdin, env or args needed).
     Replay {
@@ -265,6 +269,70 @@ fn redactions(envs: &[String], headers: &[String], files: &[String]) -> Vec<Reda
         .collect()
 }
 
+/// Which runs or requests a recording component records, and how full its trace directory may
+/// get (`wrap`, `serve`); see [`wasm_rr_trace::RecordPolicy`].
+#[derive(clap::Args)]
+struct PolicyArgs {
+    /// Record one run (under `wasmtime serve`: one request) in N, chosen at random; the others
+    /// pass through unrecorded and write no trace [default: 1, every one].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    sample: Option<u32>,
+    /// Cap on the number of traces (`*.cbor` files) in the trace directory, checked when a
+    /// run or request starts (see --when-full).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_traces: Option<u64>,
+    /// Cap on the bytes of the traces in the trace directory (e.g. 500MiB, 2GiB, or a number
+    /// of bytes), checked when a run or request starts: a trace under way may take the
+    /// directory past it by its own size.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_trace_bytes: Option<u64>,
+    /// What a run or request does when the trace directory is at a cap: `pause` (it passes
+    /// through unrecorded; a warning says so once) or `rotate` (the oldest traces are removed).
+    #[arg(long, value_enum, default_value = "pause", value_name = "WHAT")]
+    when_full: WhenFullArg,
+}
+
+/// `--when-full`'s values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum WhenFullArg {
+    Pause,
+    Rotate,
+}
+
+impl PolicyArgs {
+    /// Whether any of these flags was given.
+    fn is_set(&self) -> bool {
+        self.sample.is_some()
+            || self.max_traces.is_some()
+            || self.max_trace_bytes.is_some()
+            || matches!(self.when_full, WhenFullArg::Rotate)
+    }
+
+    fn policy(&self) -> wasm_rr_trace::RecordPolicy {
+        wasm_rr_trace::RecordPolicy {
+            sample: self.sample.unwrap_or(0),
+            max_traces: self.max_traces,
+            max_trace_bytes: self.max_trace_bytes,
+            when_full: match self.when_full {
+                WhenFullArg::Pause => wasm_rr_trace::WhenFull::Pause,
+                WhenFullArg::Rotate => wasm_rr_trace::WhenFull::Rotate,
+            },
+        }
+    }
+}
+
+/// A size in bytes, as `bytesize` reads it (`4096`, `500MiB`, `2GiB`, `1.5 GB`); at least 1.
+fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let size = text
+        .parse::<bytesize::ByteSize>()
+        .map_err(|e| format!("{e} (sizes look like 4096, 500MiB or 2GiB)"))?
+        .as_u64();
+    if size == 0 {
+        return Err("the size must be at least 1 byte".into());
+    }
+    Ok(size)
+}
+
 /// What the guest is given on the embedded host (`record`, `serve`), as `wasmtime` takes it.
 #[derive(clap::Args)]
 struct GuestArgs {
@@ -325,7 +393,15 @@ fn dispatch(command: Command) -> Result<i32> {
             output,
             replay,
             compress,
-        } => wrap(&app, &output, replay.as_deref(), compress),
+            policy,
+        } => {
+            if replay.is_some() && policy.is_set() {
+                bail!(
+                    "--sample, --max-traces, --max-trace-bytes and --when-full are for recording components, not with --replay"
+                );
+            }
+            wrap(&app, &output, replay.as_deref(), compress, &policy.policy())
+        }
         Command::Record {
             app,
             trace,
@@ -356,7 +432,8 @@ fn dispatch(command: Command) -> Result<i32> {
             addr,
             trace_dir,
             guest,
-        } => serve(&app, addr, &trace_dir, &guest),
+            policy,
+        } => serve(&app, addr, &trace_dir, &guest, &policy.policy()),
         Command::Replay { app, trace, watch } => replay(&app, trace, &watch),
         Command::Debug {
             app,
@@ -452,7 +529,13 @@ fn wrap_err(app: &Path) -> impl FnOnce(wasm_rr_composer::WrapError) -> anyhow::E
     move |e| anyhow!("cannot wrap {}: {e}", app.display())
 }
 
-fn wrap(app: &Path, output: &Path, replay: Option<&Path>, compress: bool) -> Result<i32> {
+fn wrap(
+    app: &Path,
+    output: &Path,
+    replay: Option<&Path>,
+    compress: bool,
+    policy: &wasm_rr_trace::RecordPolicy,
+) -> Result<i32> {
     let (bytes, what) = match replay {
         Some(trace_path) => (
             self_replaying(app, trace_path)?,
@@ -460,8 +543,8 @@ fn wrap(app: &Path, output: &Path, replay: Option<&Path>, compress: bool) -> Res
         ),
         None => {
             let guest = read_app(app)?;
-            let bytes =
-                wrap_record(&guest, &components::interposers(), compress).map_err(wrap_err(app))?;
+            let bytes = wrap_record(&guest, &components::interposers(), compress, policy.clone())
+                .map_err(wrap_err(app))?;
             // wrap_record validated the guest: no need to again.
             let (http, handler) = wasm_rr_composer::component_world_unchecked(&guest)
                 .map(|(imports, exports)| {
@@ -685,7 +768,7 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
             app.display()
         );
     }
-    let wrapped = recording_component(app, &guest)?;
+    let wrapped = recording_component(app, &guest, &Default::default())?;
 
     // The raw trace is written beside the trace it becomes: a path that cannot be written is
     // refused before the app runs, and a disk that fills up keeps the raw trace in place.
@@ -865,11 +948,30 @@ fn trace_or_default(given: Option<PathBuf>) -> Result<PathBuf> {
         })
 }
 
-/// The recording component of `guest` (the app at `app`), from the cache of compositions.
-fn recording_component(app: &Path, guest: &[u8]) -> Result<Vec<u8>> {
+/// The recording component of `guest` (the app at `app`) with `policy`, from the cache of
+/// compositions.
+fn recording_component(
+    app: &Path,
+    guest: &[u8],
+    policy: &wasm_rr_trace::RecordPolicy,
+) -> Result<Vec<u8>> {
     let sha = wasm_rr_composer::component_sha256(guest);
-    cache::composed("record", &sha, || {
-        wrap_record(guest, &components::interposers(), false)
+    let kind = if *policy == wasm_rr_trace::RecordPolicy::default() {
+        "record".to_string()
+    } else {
+        let config = wasm_rr_trace::RecordConfig {
+            component_sha256: String::new(),
+            guest_imports: Vec::new(),
+            compress: false,
+            policy: policy.clone(),
+        };
+        format!(
+            "record-{}",
+            &wasm_rr_trace::sha256_hex(&config.to_cbor())[..16]
+        )
+    };
+    cache::composed(&kind, &sha, || {
+        wrap_record(guest, &components::interposers(), false, policy.clone())
     })
     .map_err(wrap_err(app))
 }
@@ -881,6 +983,7 @@ fn serve(
     addr: std::net::SocketAddr,
     trace_dir: &Path,
     guest_args: &GuestArgs,
+    policy: &wasm_rr_trace::RecordPolicy,
 ) -> Result<i32> {
     let guest = read_app(app)?;
     let (_, exports) = wasm_rr_composer::component_world(&guest).map_err(wrap_err(app))?;
@@ -892,7 +995,7 @@ fn serve(
     }
     std::fs::create_dir_all(trace_dir)
         .with_context(|| format!("cannot create {}", trace_dir.display()))?;
-    let wrapped = recording_component(app, &guest)?;
+    let wrapped = recording_component(app, &guest, policy)?;
     let mut opts = guest_args.run_options(vec![program_name(app)], trace_dir)?;
     opts.async_abi = wasm_rr_composer::uses_async_abi(&guest);
     let note = format!(", one trace per request in {}", trace_dir.display());

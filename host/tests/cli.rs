@@ -342,6 +342,52 @@ fn bad_inputs_give_one_line_errors() {
         r.stderr(),
         format!("wasm-rr: error: {}: the trace is empty\n", trace.display())
     );
+
+    // The recording policy: only for recording components, and only sizes that mean something.
+    let app = fixture("print_time");
+    let out = dir.path().join("out.wasm");
+    let r = run(
+        wasm_rr()
+            .arg("wrap")
+            .arg(&app)
+            .args(["--replay", "t.cbor", "--sample", "10", "-o"])
+            .arg(&out),
+        None,
+    );
+    assert_eq!(
+        (r.code, r.stderr()),
+        (Some(2), "wasm-rr: error: --sample, --max-traces, --max-trace-bytes and --when-full are for recording components, not with --replay\n".to_string())
+    );
+    let r = run(
+        wasm_rr()
+            .arg("wrap")
+            .arg(&app)
+            .args(["--max-trace-bytes", "2 parsecs", "-o"])
+            .arg(&out),
+        None,
+    );
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr()
+            .starts_with("error: invalid value '2 parsecs' for '--max-trace-bytes <SIZE>': "),
+        "{}",
+        r.stderr()
+    );
+    let r = run(
+        wasm_rr()
+            .arg("wrap")
+            .arg(&app)
+            .args(["--sample", "0", "-o"])
+            .arg(&out),
+        None,
+    );
+    assert!(
+        r.stderr()
+            .starts_with("error: invalid value '0' for '--sample <N>': 0 is not in 1..=4294967295"),
+        "{}",
+        r.stderr()
+    );
+    assert!(!out.exists());
 }
 
 #[test]

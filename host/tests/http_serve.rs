@@ -41,11 +41,13 @@ impl Serving {
 impl Serving {
     /// Stops the server as Ctrl-C does, and waits until it has finished the requests it was
     /// handling (and so written their traces).
-    fn stop(mut self) {
+    /// Returns the stderr lines it printed that were not waited for.
+    fn stop(mut self) -> Vec<String> {
         // SAFETY: a signal to our own child, which has not been waited for yet.
         unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
         let status = self.child.wait().unwrap();
         assert!(status.success(), "{status}");
+        self.stderr.iter().collect()
     }
 }
 
@@ -407,4 +409,117 @@ fn a_reused_instance_is_refused_rather_than_recorded_wrong() {
         "{}",
         replayed.stdout()
     );
+}
+
+/// `wasm-rr wrap APP -o DIR/app.recording.wasm FLAGS…`, then stock `wasmtime serve -Scli` of
+/// it, writing request traces into `DIR/traces`.
+fn serve_recording(dir: &Path, app: &Path, wrap_flags: &[&str]) -> (Serving, PathBuf) {
+    let recording = dir.join("app.recording.wasm");
+    let wrapped = run(
+        wasm_rr()
+            .arg("wrap")
+            .arg(app)
+            .arg("-o")
+            .arg(&recording)
+            .args(wrap_flags),
+        None,
+    );
+    assert_eq!(wrapped.code, Some(0), "{}", wrapped.stderr());
+    let traces = dir.join("traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    let mut cmd = Command::new("wasmtime");
+    cmd.args(["serve", "-Scli", "--addr", "127.0.0.1:0", "--dir"])
+        .arg(format!("{}::/wasm-rr", traces.display()))
+        .arg(&recording);
+    (start_serving(cmd, "Serving HTTP on "), traces)
+}
+
+/// The path of the request a request trace holds.
+fn recorded_path(trace: &Path) -> String {
+    let head = load(trace)
+        .events
+        .iter()
+        .find_map(|e| Some(e.get::<h::Incoming>()?.1.head.clone()))
+        .expect("an incoming request");
+    head.line().rsplit('/').next().unwrap().to_string()
+}
+
+#[test]
+fn sampling_records_some_requests_and_serves_all() {
+    let dir = scratch();
+    let app = fixture("wstd_server");
+    let (serving, traces) = serve_recording(dir.path(), &app, &["--sample", "2"]);
+    for i in 0..40 {
+        let reply = http_server::request(&serving.addr, "GET", &format!("/r{i}"), &[], "");
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert!(
+            reply.body.starts_with(&format!("/r{i}: you sent 0 bytes")),
+            "{reply:?}"
+        );
+    }
+    serving.stop();
+    // One request in two on average: that none or all 40 were recorded has a chance of 2^-39.
+    let found = request_traces(&traces);
+    assert!(
+        (1..40).contains(&found.len()),
+        "{} of 40 requests recorded",
+        found.len()
+    );
+    for t in &found {
+        assert!(recorded_path(t).starts_with('r'), "{}", t.display());
+    }
+}
+
+#[test]
+fn a_full_trace_directory_pauses_recording_saying_so_once() {
+    let dir = scratch();
+    let app = fixture("wstd_server");
+    let (serving, traces) = serve_recording(dir.path(), &app, &["--max-traces", "2"]);
+    for i in 1..=4 {
+        let reply = http_server::request(&serving.addr, "GET", &format!("/r{i}"), &[], "");
+        assert_eq!(reply.status, 200, "{reply:?}");
+    }
+    let later = serving.stop();
+    let found = request_traces(&traces);
+    // The marker that says the warning was given, and the first two requests' traces.
+    assert_eq!(
+        found[0].file_name().unwrap().to_str().unwrap(),
+        ".wasm-rr-full"
+    );
+    let recorded: Vec<String> = found[1..].iter().map(|t| recorded_path(t)).collect();
+    assert_eq!(recorded, ["r1", "r2"]);
+    // (`wasmtime serve` starts each line an instance prints with `stderr [N] :: `.)
+    let warnings: Vec<&str> = later
+        .iter()
+        .filter_map(|l| l.split_once(" :: ").map(|(_, line)| line))
+        .filter(|l| l.contains("is full"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "wasm-rr: warning: the trace directory /wasm-rr is full (2 traces; --max-traces 2): new runs and requests pass through unrecorded until traces are taken away (said once until then)"
+        ]
+    );
+}
+
+#[test]
+fn a_full_trace_directory_rotates_keeping_the_newest_traces() {
+    let dir = scratch();
+    let app = fixture("wstd_server");
+    let (serving, traces) = serve_recording(
+        dir.path(),
+        &app,
+        &["--max-traces", "2", "--when-full", "rotate"],
+    );
+    for i in 1..=4 {
+        let reply = http_server::request(&serving.addr, "GET", &format!("/r{i}"), &[], "");
+        assert_eq!(reply.status, 200, "{reply:?}");
+    }
+    let later = serving.stop();
+    let recorded: Vec<String> = request_traces(&traces)
+        .iter()
+        .map(|t| recorded_path(t))
+        .collect();
+    assert_eq!(recorded, ["r3", "r4"]);
+    assert!(!later.iter().any(|l| l.contains("wasm-rr")), "{later:?}");
 }

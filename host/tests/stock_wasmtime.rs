@@ -426,3 +426,80 @@ fn a_component_without_wasi_cli_run_is_refused() {
         )
     );
 }
+
+/// Wraps `app` for recording with `wrap_flags` into `dir`; returns a function that runs it on
+/// stock wasmtime writing the trace `name` into `dir/traces`.
+fn recording_with(dir: &std::path::Path, app: &str, wrap_flags: &[&str]) -> impl Fn(&str) -> Run {
+    let recording = dir.join("app.recording.wasm");
+    let wrapped = run(
+        wasm_rr()
+            .arg("wrap")
+            .arg(fixture(app))
+            .arg("-o")
+            .arg(&recording)
+            .args(wrap_flags),
+        None,
+    );
+    assert_eq!(wrapped.code, Some(0), "{}", wrapped.stderr());
+    let traces = dir.join("traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    move |name: &str| {
+        run(
+            wasmtime()
+                .arg("--dir")
+                .arg(format!("{}::/wasm-rr", traces.display()))
+                .arg("--env")
+                .arg(format!("WASM_RR_TRACE={name}"))
+                .arg(&recording)
+                .arg("x"),
+            None,
+        )
+    }
+}
+
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_sampled_out_run_passes_through_and_writes_no_trace() {
+    let dir = scratch();
+    let record = recording_with(dir.path(), "print_args", &["--sample", "4294967295"]);
+    let r = record("t.cbor");
+    assert_eq!(r.code, Some(0), "{}", r.stderr());
+    // The app sees what it would see without wasm-rr, and says nothing about it.
+    assert!(r.stdout().contains("x"), "{}", r.stdout());
+    assert_eq!(r.stderr(), "");
+    assert!(files_in(&dir.path().join("traces")).is_empty());
+}
+
+#[test]
+fn a_byte_cap_on_the_trace_directory_pauses_recording_until_there_is_room() {
+    let dir = scratch();
+    let traces = dir.path().join("traces");
+    let record = recording_with(dir.path(), "print_args", &["--max-trace-bytes", "1"]);
+    let first = record("t1.cbor");
+    assert_eq!(first.stderr(), "");
+    let size = std::fs::metadata(traces.join("t1.cbor")).unwrap().len();
+    let second = record("t2.cbor");
+    assert_eq!(second.code, Some(0));
+    assert_eq!(second.stdout(), first.stdout());
+    assert_eq!(
+        second.stderr(),
+        format!(
+            "wasm-rr: warning: the trace directory /wasm-rr is full (1 trace, {size} bytes; --max-trace-bytes 1): new runs and requests pass through unrecorded until traces are taken away (said once until then)\n"
+        )
+    );
+    assert_eq!(record("t3.cbor").stderr(), "", "said once");
+    assert_eq!(files_in(&traces), [".wasm-rr-full", "t1.cbor"]);
+    // Room again: the next run is recorded, and a later fill would be said again.
+    std::fs::remove_file(traces.join("t1.cbor")).unwrap();
+    assert_eq!(record("t4.cbor").stderr(), "");
+    assert_eq!(files_in(&traces), ["t4.cbor"]);
+    assert!(load(&traces.join("t4.cbor")).events.len() > 2);
+}

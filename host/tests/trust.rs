@@ -17,6 +17,7 @@ fn zstd_bomb(dir: &Path) -> (PathBuf, usize) {
         ),
         guest_imports: vec!["wasi:random/random@0.2.6".into()],
         compress: true,
+        policy: Default::default(),
     }
     .header();
     let mut bytes = Vec::new();

@@ -124,6 +124,56 @@ pub struct RecordConfig {
     /// Compress each block of the trace with zstd.
     #[serde(default)]
     pub compress: bool,
+    /// Which runs (or, under `wasmtime serve`, which requests) are recorded, and how full the
+    /// trace directory may get.
+    #[serde(default, flatten)]
+    pub policy: RecordPolicy,
+}
+
+/// Which runs a recording component records (`wasm-rr wrap --sample`, `--max-traces`,
+/// `--max-trace-bytes`, `--when-full`). A run that is not recorded passes through: the app's
+/// calls reach the host as they would without wasm-rr, and no trace file is written.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub struct RecordPolicy {
+    /// Record one run in `sample`, at random (a draw from the host's `wasi:random/random`,
+    /// not recorded); 0 and 1 record every run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sample: u32,
+    /// The most trace files (`*.cbor`) the trace directory may hold when a run starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_traces: Option<u64>,
+    /// The most bytes the trace files (`*.cbor`) in the trace directory may hold when a run
+    /// starts (a trace under way may take the directory past it by its own size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_trace_bytes: Option<u64>,
+    /// What a run does when the trace directory is at a cap.
+    #[serde(default)]
+    pub when_full: WhenFull,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl RecordPolicy {
+    /// Whether the trace directory must be listed before a trace is opened (a cap is set).
+    pub fn capped(&self) -> bool {
+        self.max_traces.is_some() || self.max_trace_bytes.is_some()
+    }
+}
+
+/// What a run does when the trace directory holds [`RecordPolicy::max_traces`] files or
+/// [`RecordPolicy::max_trace_bytes`] bytes of traces.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum WhenFull {
+    /// The run passes through unrecorded (recording resumes once traces are taken away).
+    #[default]
+    Pause,
+    /// The oldest traces (by name: request traces are named by their start time) are removed
+    /// until the new one fits under the caps.
+    Rotate,
 }
 
 impl RecordConfig {

@@ -465,6 +465,7 @@ mod tests {
                 component_sha256: String::new(),
                 guest_imports: vec![],
                 compress: false,
+                policy: Default::default(),
             }
             .header(),
             events: redacted.clone(),

@@ -6,6 +6,7 @@ fn sample() -> Trace {
             component_sha256: "ab".repeat(32),
             guest_imports: vec!["wasi:random/random@0.2.3".into()],
             compress: false,
+            policy: Default::default(),
         }
         .header(),
         events: vec![
@@ -619,4 +620,26 @@ fn a_timeline_has_lanes_ticks_spans_and_text_within_its_bounds() {
             .all(|w| w[1].0 - w[0].0 == stride && w[1].1 - w[0].1 == stride)
     );
     assert!(m.text.is_empty());
+}
+
+#[test]
+fn record_config_keeps_its_policy() {
+    let old = RecordConfig {
+        component_sha256: "ab".repeat(32),
+        guest_imports: vec![],
+        compress: true,
+        policy: RecordPolicy::default(),
+    };
+    // A configuration without a policy (as wrapped before policies existed) records every run.
+    assert_eq!(RecordConfig::from_cbor(&old.to_cbor()), Ok(old.clone()));
+    let capped = RecordConfig {
+        policy: RecordPolicy {
+            sample: 10,
+            max_traces: Some(1000),
+            max_trace_bytes: Some(1 << 30),
+            when_full: WhenFull::Rotate,
+        },
+        ..old
+    };
+    assert_eq!(RecordConfig::from_cbor(&capped.to_cbor()), Ok(capped));
 }

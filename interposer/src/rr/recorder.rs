@@ -1,12 +1,13 @@
-//! The recorder: the trace file, its blocks, and when they are written out (see the flush
-//! policy in `rr/mod.rs`).
+//! The recorder: whether this run is recorded (the [`RecordPolicy`] `wasm-rr wrap` embedded),
+//! the trace file, its blocks, and when they are written out (see the flush policy in
+//! `rr/mod.rs`).
 
 use super::{FLUSH_AT, fatal, warn};
 use crate::wasi::cli::environment;
 use crate::wasi::filesystem::{preopens, types as fs};
 use std::cell::RefCell;
 use wasm_rr_trace::protocol::{DEFAULT_TRACE_FILE, TRACE_DIR, TRACE_ENV};
-use wasm_rr_trace::{BlockWriter, RecordConfig, Request, encode_header};
+use wasm_rr_trace::{BlockWriter, RecordConfig, RecordPolicy, Request, WhenFull, encode_header};
 
 struct Recorder {
     /// Events of the block being filled.
@@ -16,9 +17,23 @@ struct Recorder {
     file: Option<(fs::Descriptor, u64)>,
 }
 
-thread_local! {
-    static RECORDER: RefCell<Option<Recorder>> = const { RefCell::new(None) };
+/// Whether this run is recorded: decided when its first event comes (or the run starts).
+#[allow(clippy::large_enum_variant)] // one per instance, never moved
+enum State {
+    Undecided,
+    On(Recorder),
+    /// Sampled out, or the trace directory is full: the run passes through unrecorded.
+    Off,
 }
+
+thread_local! {
+    static RECORDER: RefCell<State> = const { RefCell::new(State::Undecided) };
+}
+
+/// A file in the trace directory that says its being full was reported (by a warning on the
+/// host's stderr), so that the warning comes once, not once per run or request. Removed when
+/// the directory has room again.
+const FULL_MARKER: &str = ".wasm-rr-full";
 
 /// zstd for the blocks, when the recording component was wrapped with `--compress`.
 fn zstd(data: &[u8]) -> Option<Vec<u8>> {
@@ -78,22 +93,121 @@ fn trace_file_name() -> String {
     relative.to_string()
 }
 
+/// Decides whether this run is recorded, by the embedded [`RecordPolicy`], and if so opens its
+/// trace.
+fn decide() -> State {
+    let config = RecordConfig::from_cbor(&super::embedded_blob()).unwrap_or_else(|e| {
+        fatal(&format!(
+            "this recording component is damaged (its configuration does not decode: {e}); wrap the app again"
+        ))
+    });
+    let policy = &config.policy;
+    if policy.sample > 1
+        && !crate::wasi::random::random::get_random_u64().is_multiple_of(u64::from(policy.sample))
+    {
+        return State::Off;
+    }
+    let Some((dir, _)) = preopens::get_directories()
+        .into_iter()
+        .find(|(_, path)| path == TRACE_DIR)
+    else {
+        fatal(&format!(
+            "no directory is preopened at {TRACE_DIR} for the trace; add `--dir <host-dir>::{TRACE_DIR}` to `wasmtime run`"
+        ));
+    };
+    let name = trace_file_name();
+    if policy.capped() && !make_room(&dir, &name, policy) {
+        return State::Off;
+    }
+    State::On(Recorder::open(&config, &dir, name))
+}
+
+/// Applies the caps on the trace directory before a trace named `name` is created there:
+/// whether it may be (with [`WhenFull::Rotate`], after removing the oldest traces).
+fn make_room(dir: &fs::Descriptor, name: &str, policy: &RecordPolicy) -> bool {
+    // The trace files (`*.cbor`, but the one about to be truncated), oldest first by name.
+    let mut traces: Vec<(String, u64)> = Vec::new();
+    let mut marked = false;
+    if let Ok(entries) = dir.read_directory() {
+        while let Ok(Some(entry)) = entries.read_directory_entry() {
+            if entry.name == FULL_MARKER {
+                marked = true;
+            } else if entry.type_ == fs::DescriptorType::RegularFile
+                && entry.name.ends_with(".cbor")
+                && entry.name != name
+            {
+                let size = match policy.max_trace_bytes {
+                    Some(_) => dir
+                        .stat_at(fs::PathFlags::empty(), &entry.name)
+                        .map_or(0, |s| s.size),
+                    None => 0,
+                };
+                traces.push((entry.name, size));
+            }
+        }
+    }
+    traces.sort_unstable();
+    let full = |t: &[(String, u64)]| {
+        policy.max_traces.is_some_and(|m| t.len() as u64 >= m)
+            || policy
+                .max_trace_bytes
+                .is_some_and(|m| t.iter().map(|(_, size)| size).sum::<u64>() >= m)
+    };
+    if !full(&traces) {
+        if marked {
+            let _ = dir.unlink_file_at(FULL_MARKER);
+        }
+        return true;
+    }
+    match policy.when_full {
+        WhenFull::Pause => {
+            // Said once: by the run that creates the marker.
+            if !marked
+                && dir
+                    .open_at(
+                        fs::PathFlags::empty(),
+                        FULL_MARKER,
+                        fs::OpenFlags::CREATE | fs::OpenFlags::EXCLUSIVE,
+                        fs::DescriptorFlags::WRITE,
+                    )
+                    .is_ok()
+            {
+                let plural = if traces.len() == 1 { "" } else { "s" };
+                let mut held = format!("{} trace{plural}", traces.len());
+                if policy.max_trace_bytes.is_some() {
+                    let bytes: u64 = traces.iter().map(|(_, size)| size).sum();
+                    held += &format!(", {bytes} bytes");
+                }
+                let caps = [
+                    policy.max_traces.map(|m| format!("--max-traces {m}")),
+                    policy
+                        .max_trace_bytes
+                        .map(|m| format!("--max-trace-bytes {m}")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ");
+                warn(&format!(
+                    "the trace directory {TRACE_DIR} is full ({held}; {caps}): new runs and requests pass through unrecorded until traces are taken away (said once until then)"
+                ));
+            }
+            false
+        }
+        WhenFull::Rotate => {
+            let mut oldest = 0;
+            while oldest < traces.len() && full(&traces[oldest..]) {
+                // Another instance may have removed it already.
+                let _ = dir.unlink_file_at(&traces[oldest].0);
+                oldest += 1;
+            }
+            !full(&traces[oldest..])
+        }
+    }
+}
+
 impl Recorder {
-    fn open() -> Recorder {
-        let config = RecordConfig::from_cbor(&super::embedded_blob()).unwrap_or_else(|e| {
-            fatal(&format!(
-                "this recording component is damaged (its configuration does not decode: {e}); wrap the app again"
-            ))
-        });
-        let Some((dir, _)) = preopens::get_directories()
-            .into_iter()
-            .find(|(_, path)| path == TRACE_DIR)
-        else {
-            fatal(&format!(
-                "no directory is preopened at {TRACE_DIR} for the trace; add `--dir <host-dir>::{TRACE_DIR}` to `wasmtime run`"
-            ));
-        };
-        let name = trace_file_name();
+    fn open(config: &RecordConfig, dir: &fs::Descriptor, name: String) -> Recorder {
         let file = dir
             .open_at(
                 fs::PathFlags::empty(),
@@ -148,11 +262,19 @@ impl Recorder {
     }
 }
 
-fn with<T>(f: impl FnOnce(&mut Recorder) -> T) -> T {
-    RECORDER.with_borrow_mut(|r| f(r.get_or_insert_with(Recorder::open)))
+/// Runs `f` on the recorder, when this run is recorded (deciding so first, if undecided).
+fn with(f: impl FnOnce(&mut Recorder)) {
+    RECORDER.with_borrow_mut(|state| {
+        if let State::Undecided = state {
+            *state = decide();
+        }
+        if let State::On(r) = state {
+            f(r)
+        }
+    })
 }
 
-/// Opens the trace (if not yet open) and writes its header.
+/// Decides whether this run is recorded, and if so opens the trace and writes its header.
 pub fn start() {
     with(|_| ());
 }
@@ -172,8 +294,8 @@ pub fn record<C: Request>(call: C, answer: C::Answer) -> C::Answer {
 
 /// Writes every buffered event to the trace file, as one block.
 pub fn flush() {
-    RECORDER.with_borrow_mut(|r| {
-        if let Some(r) = r {
+    RECORDER.with_borrow_mut(|state| {
+        if let State::On(r) = state {
             r.flush()
         }
     });
