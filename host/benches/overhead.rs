@@ -1000,6 +1000,8 @@ fn serve_table(p: &Paths, runs: usize) {
         &["--max-traces", "1000", "--when-full", "rotate"],
     );
     let nothing = wrapped("nothing", &["--sample", "4294967295"]);
+    let bare = dir.join("bare.wasm");
+    std::fs::write(&bare, bare_composition(app)).unwrap();
     // (`-W concurrency-support=n` is no choice here: wasmtime serve 48 then answers every
     // request 500, "cannot use `run_concurrent` when Config::concurrency_support disabled".
     // Keeping 4 MiB of each linear memory and table resident between instances replaces the
@@ -1025,6 +1027,11 @@ fn serve_table(p: &Paths, runs: usize) {
             Some(1000),
         ),
         ("composition alone (--sample 4294967295)", &nothing, None),
+        (
+            "bare composition: the app + one tiny component",
+            &bare,
+            None,
+        ),
     ];
     let flag_sets: [(&str, &[&str], &[Variant]); 2] = [
         ("default flags", &[], full),
@@ -1099,6 +1106,48 @@ fn serve_table(p: &Paths, runs: usize) {
             );
         }
     }
+}
+
+/// The app with one tiny component composed in, and nothing of wasm-rr's: wasm-rr's replay
+/// stubs (`interposer/replay-stubs`, `no_std`, one linear memory) answer the app's
+/// `wasi:cli/environment` import (no variables, no arguments), to measure what one more
+/// component instance costs `wasmtime serve` per request.
+fn bare_composition(app: &Path) -> Vec<u8> {
+    use wac_graph::types::Package;
+    use wac_graph::{CompositionGraph, EncodeOptions};
+    let stubs_bytes = include_bytes!(env!("WASM_RR_REPLAY_STUBS"));
+    let mut graph = CompositionGraph::new();
+    let app_pkg = Package::from_file("bench:app", None, app, graph.types_mut()).expect("the app");
+    let stubs_pkg =
+        Package::from_bytes("bench:stubs", None, stubs_bytes.to_vec(), graph.types_mut())
+            .expect("the replay stubs");
+    let name_of = |graph: &CompositionGraph, pkg: &Package, imports: bool, prefix: &str| {
+        let world = &graph.types()[pkg.ty()];
+        let names = if imports {
+            &world.imports
+        } else {
+            &world.exports
+        };
+        names
+            .keys()
+            .find(|k| k.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix}"))
+            .clone()
+    };
+    let import = name_of(&graph, &app_pkg, true, "wasi:cli/environment@");
+    let export = name_of(&graph, &stubs_pkg, false, "wasi:cli/environment@");
+    let handler = name_of(&graph, &app_pkg, false, "wasi:http/incoming-handler@");
+    let app_id = graph.register_package(app_pkg).unwrap();
+    let stubs_id = graph.register_package(stubs_pkg).unwrap();
+    let app_node = graph.instantiate(app_id);
+    let stubs_node = graph.instantiate(stubs_id);
+    let environment = graph.alias_instance_export(stubs_node, &export).unwrap();
+    graph
+        .set_instantiation_argument(app_node, &import, environment)
+        .unwrap();
+    let exported = graph.alias_instance_export(app_node, &handler).unwrap();
+    graph.export(exported, &handler).unwrap();
+    graph.encode(EncodeOptions::default()).expect("encoding")
 }
 
 /// The toolchain table: every toolchain's fixture, recorded on stock `wasmtime run` and
