@@ -965,9 +965,11 @@ fn load_serve(args: &[&str], component: &Path) -> (Load, u64, u64) {
 /// saying so, without it) with one thread and four connections for 5 s: requests per second
 /// and latency p50/p99, medians of `runs` runs, the variants alternating run by run; ratios
 /// against plain with the same flags. With the default flags it also loads the recording
-/// component wrapped with `--sample 10`, with `--max-traces 1000 --when-full rotate` (a full
-/// directory of 1000 traces listed at every request), and with `--sample 4294967295` (records
-/// nothing: the cost of the composition alone). Every request must be answered 2xx.
+/// component wrapped with `--sample 10`, with `--sample 10 --max-traces 1000 --when-full
+/// rotate` (a full directory of 1000 traces, listed at every recorded request), and with
+/// `--sample 4294967295` (records nothing: the cost of the composition alone); with both, the
+/// [bare composition](bare_composition) (the app and one tiny component, nothing of wasm-rr's).
+/// Every request must be answered 2xx.
 fn serve_table(p: &Paths, runs: usize) {
     if Command::new("wrk").arg("-v").output().is_err() {
         println!(
@@ -997,7 +999,14 @@ fn serve_table(p: &Paths, runs: usize) {
     let sampled = wrapped("sampled", &["--sample", "10"]);
     let rotating = wrapped(
         "rotating",
-        &["--max-traces", "1000", "--when-full", "rotate"],
+        &[
+            "--sample",
+            "10",
+            "--max-traces",
+            "1000",
+            "--when-full",
+            "rotate",
+        ],
     );
     let nothing = wrapped("nothing", &["--sample", "4294967295"]);
     let bare = dir.join("bare.wasm");
@@ -1022,7 +1031,7 @@ fn serve_table(p: &Paths, runs: usize) {
         ("recording", &every, None),
         ("recording --sample 10", &sampled, None),
         (
-            "recording --max-traces 1000 --when-full rotate (directory full)",
+            "recording --sample 10 --max-traces 1000 --when-full rotate (directory full)",
             &rotating,
             Some(1000),
         ),
@@ -1033,9 +1042,10 @@ fn serve_table(p: &Paths, runs: usize) {
             None,
         ),
     ];
+    let resident: &[Variant] = &[full[0], full[4]];
     let flag_sets: [(&str, &[&str], &[Variant]); 2] = [
         ("default flags", &[], full),
-        ("keep-resident 4 MiB", keep, &full[..1]),
+        ("keep-resident 4 MiB", keep, resident),
     ];
     let med = |v: &[Load], f: &dyn Fn(&Load) -> f64| {
         let mut x: Vec<f64> = v.iter().map(f).collect();
