@@ -96,11 +96,17 @@ fn start_serving(mut cmd: Command, marker: &str) -> Serving {
 
 /// `wasm-rr serve APP` on a port the system picks, writing request traces into `traces`.
 fn wasm_rr_serve(app: &Path, traces: &Path) -> Serving {
+    wasm_rr_serve_with(app, traces, &[])
+}
+
+/// `wasm-rr serve APP FLAGS…`, as [`wasm_rr_serve`].
+fn wasm_rr_serve_with(app: &Path, traces: &Path, flags: &[&str]) -> Serving {
     let mut cmd = wasm_rr();
     cmd.arg("serve")
         .arg(app)
         .args(["--addr", "127.0.0.1:0", "-t"])
-        .arg(traces);
+        .arg(traces)
+        .args(flags);
     start_serving(cmd, "serving HTTP on ")
 }
 
@@ -522,4 +528,26 @@ fn a_full_trace_directory_rotates_keeping_the_newest_traces() {
         .collect();
     assert_eq!(recorded, ["r3", "r4"]);
     assert!(!later.iter().any(|l| l.contains("wasm-rr")), "{later:?}");
+}
+
+#[test]
+fn wasm_rr_serve_takes_the_recording_policy() {
+    let dir = scratch();
+    let app = fixture("wstd_server");
+    let traces = dir.path().join("traces");
+    let serving = wasm_rr_serve_with(
+        &app,
+        &traces,
+        &["--max-traces", "1", "--when-full", "rotate"],
+    );
+    for i in 1..=3 {
+        let reply = http_server::request(&serving.addr, "GET", &format!("/r{i}"), &[], "");
+        assert_eq!(reply.status, 200, "{reply:?}");
+    }
+    serving.stop();
+    let recorded: Vec<String> = request_traces(&traces)
+        .iter()
+        .map(|t| recorded_path(t))
+        .collect();
+    assert_eq!(recorded, ["r3"]);
 }
