@@ -358,35 +358,28 @@ fn bad_inputs_give_one_line_errors() {
         (r.code, r.stderr()),
         (Some(2), "wasm-rr: error: --sample, --max-traces, --max-trace-bytes and --when-full are for recording components, not with --replay\n".to_string())
     );
-    let r = run(
-        wasm_rr()
-            .arg("wrap")
-            .arg(&app)
-            .args(["--max-trace-bytes", "2 parsecs", "-o"])
-            .arg(&out),
-        None,
-    );
-    assert_eq!(r.code, Some(2));
-    assert!(
-        r.stderr()
-            .starts_with("error: invalid value '2 parsecs' for '--max-trace-bytes <SIZE>': "),
-        "{}",
-        r.stderr()
-    );
-    let r = run(
-        wasm_rr()
-            .arg("wrap")
-            .arg(&app)
-            .args(["--sample", "0", "-o"])
-            .arg(&out),
-        None,
-    );
-    assert!(
-        r.stderr()
-            .starts_with("error: invalid value '0' for '--sample <N>': 0 is not in 1..=4294967295"),
-        "{}",
-        r.stderr()
-    );
+    for (flags, error) in [
+        (
+            ["--max-trace-bytes", "2 parsecs"],
+            "error: invalid value '2 parsecs' for '--max-trace-bytes <SIZE>': ",
+        ),
+        (
+            ["--sample", "0"],
+            "error: invalid value '0' for '--sample <N>': 0 is not in 1..=4294967295",
+        ),
+    ] {
+        let r = run(
+            wasm_rr()
+                .arg("wrap")
+                .arg(&app)
+                .args(flags)
+                .arg("-o")
+                .arg(&out),
+            None,
+        );
+        assert_eq!(r.code, Some(2));
+        assert!(r.stderr().starts_with(error), "{}", r.stderr());
+    }
     assert!(!out.exists());
 }
 

@@ -420,19 +420,7 @@ fn a_reused_instance_is_refused_rather_than_recorded_wrong() {
 /// `wasm-rr wrap APP -o DIR/app.recording.wasm FLAGS…`, then stock `wasmtime serve -Scli` of
 /// it, writing request traces into `DIR/traces`.
 fn serve_recording(dir: &Path, app: &Path, wrap_flags: &[&str]) -> (Serving, PathBuf) {
-    let recording = dir.join("app.recording.wasm");
-    let wrapped = run(
-        wasm_rr()
-            .arg("wrap")
-            .arg(app)
-            .arg("-o")
-            .arg(&recording)
-            .args(wrap_flags),
-        None,
-    );
-    assert_eq!(wrapped.code, Some(0), "{}", wrapped.stderr());
-    let traces = dir.join("traces");
-    std::fs::create_dir_all(&traces).unwrap();
+    let (recording, traces) = wrap_for_recording(dir, app, wrap_flags);
     let mut cmd = Command::new("wasmtime");
     cmd.args(["serve", "-Scli", "--addr", "127.0.0.1:0", "--dir"])
         .arg(format!("{}::/wasm-rr", traces.display()))

@@ -430,19 +430,7 @@ fn a_component_without_wasi_cli_run_is_refused() {
 /// Wraps `app` for recording with `wrap_flags` into `dir`; returns a function that runs it on
 /// stock wasmtime writing the trace `name` into `dir/traces`.
 fn recording_with(dir: &std::path::Path, app: &str, wrap_flags: &[&str]) -> impl Fn(&str) -> Run {
-    let recording = dir.join("app.recording.wasm");
-    let wrapped = run(
-        wasm_rr()
-            .arg("wrap")
-            .arg(fixture(app))
-            .arg("-o")
-            .arg(&recording)
-            .args(wrap_flags),
-        None,
-    );
-    assert_eq!(wrapped.code, Some(0), "{}", wrapped.stderr());
-    let traces = dir.join("traces");
-    std::fs::create_dir_all(&traces).unwrap();
+    let (recording, traces) = wrap_for_recording(dir, &fixture(app), wrap_flags);
     move |name: &str| {
         run(
             wasmtime()

@@ -116,6 +116,25 @@ pub fn wrap(app: &Path, out: &Path, replay: Option<&Path>) {
     assert!(out.exists());
 }
 
+/// `wasm-rr wrap APP -o DIR/app.recording.wasm FLAGS…`, asserting success; returns the
+/// recording component's path and `DIR/traces`, created for its traces.
+pub fn wrap_for_recording(dir: &Path, app: &Path, flags: &[&str]) -> (PathBuf, PathBuf) {
+    let recording = dir.join("app.recording.wasm");
+    let wrapped = run(
+        wasm_rr()
+            .arg("wrap")
+            .arg(app)
+            .arg("-o")
+            .arg(&recording)
+            .args(flags),
+        None,
+    );
+    assert_eq!(wrapped.code, Some(0), "{}", wrapped.stderr());
+    let traces = dir.join("traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    (recording, traces)
+}
+
 /// Records `app` on stock wasmtime into `dir/traces/trace.cbor`; returns the run and the trace.
 pub fn record_on_wasmtime(
     dir: &Path,
