@@ -1,9 +1,11 @@
 //! `wasi:random/random`, `wasi:random/insecure` and `wasi:random/insecure-seed`.
 //!
-//! The recorder draws random bytes from the host in batches of [`POOL`] bytes and hands them
-//! out as the guest asks: a million `get-random-u64` calls cost a few hundred host calls
-//! instead of a million, which matters on wasmtime's default settings, where each host call
-//! made inside a call between components costs about a microsecond. Every value the guest
+//! The recorder draws random bytes from the host in batches and hands them out as the guest
+//! asks: a million `get-random-u64` calls cost a few hundred host calls instead of a million,
+//! which matters on wasmtime's default settings, where each host call made inside a call
+//! between components costs about a microsecond. The batches start at [`FIRST_BATCH`] bytes
+//! and double up to [`POOL`], so that an instance that draws a few numbers (a request's
+//! handler seeding a hash map) does not make the host generate 4 KiB. Every value the guest
 //! gets is still recorded, and the secure pool is only ever filled from the host's secure
 //! source.
 
@@ -15,27 +17,45 @@ use std::thread::LocalKey;
 use wasm_rr_trace::random::{self as ev, Drawn};
 use wasm_rr_trace::{Bytes, Fixed64};
 
-/// Bytes the recorder fetches from the host at a time, and the largest request it serves from
-/// the pool (larger ones go to the host directly).
+/// The most bytes the recorder fetches from the host at a time, and the largest request it
+/// serves from the pool (larger ones go to the host directly).
 pub const POOL: usize = 4096;
+
+/// The bytes of the recorder's first fetch from the host; each later one is twice the last,
+/// up to [`POOL`].
+pub const FIRST_BATCH: usize = 64;
 
 /// Random bytes fetched from the host and not handed out yet (recording).
 struct Pool {
     bytes: Vec<u8>,
     at: usize,
-}
-
-thread_local! {
-    static SECURE: RefCell<Pool> = const { RefCell::new(Pool { bytes: Vec::new(), at: 0 }) };
-    static INSECURE: RefCell<Pool> = const { RefCell::new(Pool { bytes: Vec::new(), at: 0 }) };
+    /// Bytes of the last fetch (0: none yet).
+    batch: usize,
 }
 
 impl Pool {
-    /// Gives `out.len()` bytes from the pool, refilling it from `fetch` when it runs low.
+    const fn new() -> Pool {
+        Pool {
+            bytes: Vec::new(),
+            at: 0,
+            batch: 0,
+        }
+    }
+}
+
+thread_local! {
+    static SECURE: RefCell<Pool> = const { RefCell::new(Pool::new()) };
+    static INSECURE: RefCell<Pool> = const { RefCell::new(Pool::new()) };
+}
+
+impl Pool {
+    /// Gives `out.len()` bytes (at most [`POOL`]) from the pool, refilling it from `fetch` when
+    /// it runs low.
     #[inline]
     fn take(&mut self, out: &mut [u8], fetch: fn(u64) -> Vec<u8>) {
         if self.bytes.len() - self.at < out.len() {
-            self.bytes = fetch(POOL as u64);
+            self.batch = (self.batch * 2).clamp(FIRST_BATCH, POOL).max(out.len());
+            self.bytes = fetch(self.batch as u64);
             self.at = 0;
         }
         out.copy_from_slice(&self.bytes[self.at..self.at + out.len()]);
