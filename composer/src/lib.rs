@@ -34,10 +34,12 @@ use wasm_rr_trace::{Reader, RecordConfig, RecordPolicy, Source, TraceError, Trac
 
 mod blob;
 mod compose;
+mod generic;
 mod stubs;
 
 pub use blob::{blob_provider, blob_provider_for, fill_blob};
 pub use compose::{Mode, compose};
+pub use generic::forwarder;
 pub use stubs::{TypeImport, type_stubs};
 
 /// The interposer builds the composer plugs in (the `wasm-rr` binary embeds them).
@@ -99,6 +101,9 @@ pub enum WrapError {
         /// Why it is refused.
         reason: String,
     },
+    /// An interface asked for is not among the component's imports.
+    #[error("it does not import `{0}`")]
+    NotImported(String),
     /// An intercepted import does not accept the interposer's export.
     #[error(
         "it imports `{import}`, but the interposer's `{export}` cannot be plugged into it: {reason}"

@@ -1,0 +1,352 @@
+//! The generic path for imports without a hand-written interposer module: components made at
+//! wrap time from the guest's own WIT, with no toolchain (no cargo, no clang).
+//!
+//! This is the first step of recording any interface: [`forwarder`] makes a component that
+//! imports some of the guest's interfaces and exports the same ones, each exported function
+//! calling its import with the same arguments and returning its results. Its core module is
+//! generated with `wasm-encoder` from the canonical ABI signatures `wit-parser` gives
+//! ([`Resolve::wasm_signature`]), and `wit-component` makes the component around it, so the
+//! lifting and lowering of every WIT type (strings, lists, records, variants, options,
+//! results, tuples, flags, enums) is wit-component's and wasmtime's, not ours:
+//!
+//! - arguments the caller lifts into the forwarder's memory (through its `cabi_realloc`, a bump
+//!   allocator) are passed to the import as they are: the import is lowered with the same
+//!   memory;
+//! - results the import returns through a return area are returned by pointer to the same
+//!   area; a `cabi_post-…` function per export resets the allocator once the caller has them.
+//!
+//! Resources are refused for now (their handles need a table between the imported and the
+//! exported resource type). Recording and replaying the values that cross the forwarder, with a
+//! value walker reading them from its memory by their WIT types, is the next step.
+
+use crate::WrapError;
+use wasm_encoder::{
+    BlockType, CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function,
+    FunctionSection, GlobalSection, GlobalType, ImportSection, MemorySection, MemoryType, Module,
+    TypeSection, ValType,
+};
+use wit_parser::abi::{AbiVariant, WasmType};
+use wit_parser::{Function as WitFunction, InterfaceId, Resolve, Type, TypeDefKind, WorldItem};
+
+/// Where the forwarder's allocator starts: the bytes below are never handed out.
+const HEAP_BASE: i32 = 1024;
+
+/// The core value type of a canonical ABI flat type.
+fn val_type(t: &WasmType) -> ValType {
+    match t {
+        WasmType::I32 | WasmType::Pointer | WasmType::Length => ValType::I32,
+        WasmType::I64 | WasmType::PointerOrI64 => ValType::I64,
+        WasmType::F32 => ValType::F32,
+        WasmType::F64 => ValType::F64,
+    }
+}
+
+/// Whether `ty` holds a resource handle anywhere (`own`, `borrow`, or a resource itself).
+fn has_handle(resolve: &Resolve, ty: &Type) -> bool {
+    let Type::Id(id) = ty else {
+        return false;
+    };
+    fn any<'a>(resolve: &Resolve, mut types: impl Iterator<Item = &'a Type>) -> bool {
+        types.any(|t| has_handle(resolve, t))
+    }
+    match &resolve.types[*id].kind {
+        TypeDefKind::Resource | TypeDefKind::Handle(_) => true,
+        TypeDefKind::Record(r) => any(resolve, r.fields.iter().map(|f| &f.ty)),
+        TypeDefKind::Tuple(t) => any(resolve, t.types.iter()),
+        TypeDefKind::Variant(v) => any(resolve, v.cases.iter().filter_map(|c| c.ty.as_ref())),
+        TypeDefKind::Option(t) | TypeDefKind::List(t) | TypeDefKind::Type(t) => {
+            has_handle(resolve, t)
+        }
+        TypeDefKind::FixedLengthList(t, _) => has_handle(resolve, t),
+        TypeDefKind::Map(k, v) => has_handle(resolve, k) || has_handle(resolve, v),
+        TypeDefKind::Result(r) => any(resolve, r.ok.iter().chain(r.err.iter())),
+        TypeDefKind::Flags(_) | TypeDefKind::Enum(_) => false,
+        // Streams and futures are handles too; unknown kinds are refused.
+        _ => true,
+    }
+}
+
+/// Why `func` cannot go through a forwarder, if it cannot.
+fn refusal(resolve: &Resolve, func: &WitFunction) -> Option<String> {
+    if func.kind.resource().is_some() {
+        return Some(format!(
+            "`{}` is a resource's function; resources are not recorded generically yet",
+            func.name
+        ));
+    }
+    if func.kind.is_async() {
+        return Some(format!(
+            "`{}` is an async function; the generic path handles synchronous ones",
+            func.name
+        ));
+    }
+    let mut types = func.params.iter().map(|p| &p.ty).chain(func.result.iter());
+    types
+        .any(|t| has_handle(resolve, t))
+        .then(|| format!("`{}` takes or returns a resource handle, a stream or a future; those are not recorded generically yet", func.name))
+}
+
+/// The interface `name` (e.g. `wasi:config/store@0.2.0-rc.1`) among the imports of `resolve`'s
+/// world `world`.
+fn imported_interface(
+    resolve: &Resolve,
+    world: wit_parser::WorldId,
+    name: &str,
+) -> Option<InterfaceId> {
+    resolve.worlds[world]
+        .imports
+        .iter()
+        .find_map(|(key, item)| match item {
+            WorldItem::Interface { id, .. } if resolve.name_world_key(key) == name => Some(*id),
+            _ => None,
+        })
+}
+
+/// A component that imports the interfaces `interfaces` (full names, as the guest imports them)
+/// and exports the same ones, each function forwarded to its import unchanged (see the module
+/// docs). Its imports are what `guest` imports under those names, so it plugs into the guest
+/// and a stock runtime that provides them runs it.
+///
+/// Errors: [`WrapError::NotAComponent`] when `guest`'s WIT does not decode,
+/// [`WrapError::NotImported`] when `guest` does not import one of `interfaces`,
+/// [`WrapError::Unsupported`] naming the interface and the reason when one uses resources,
+/// streams, futures or async functions, and [`WrapError::Compose`] when `wit-component`
+/// rejects what was generated (a bug).
+pub fn forwarder(guest: &[u8], interfaces: &[String]) -> Result<Vec<u8>, WrapError> {
+    let decoded =
+        wit_component::decode(guest).map_err(|e| WrapError::NotAComponent(format!("{e:#}")))?;
+    let wit_component::DecodedWasm::Component(mut resolve, guest_world) = decoded else {
+        return Err(WrapError::NotAComponent(
+            "it is a WIT package, not a component".into(),
+        ));
+    };
+    let mut ids = Vec::new();
+    for name in interfaces {
+        let unsupported = |reason: String| WrapError::Unsupported {
+            import: name.clone(),
+            reason,
+        };
+        let id = imported_interface(&resolve, guest_world, name)
+            .ok_or_else(|| WrapError::NotImported(name.clone()))?;
+        if let Some(reason) = resolve.interfaces[id]
+            .functions
+            .values()
+            .find_map(|f| refusal(&resolve, f))
+        {
+            return Err(unsupported(reason));
+        }
+        ids.push(id);
+    }
+    // The forwarder's world: `import I; export I;` for each, in a package of its own (the
+    // interfaces' own packages are already in `resolve`, decoded from the guest).
+    let lines: String = interfaces
+        .iter()
+        .map(|i| format!("  import {i};\n  export {i};\n"))
+        .collect();
+    let wit = format!("package wasm-rr:generic;\nworld forwarder {{\n{lines}}}\n");
+    let package = resolve
+        .push_str("forwarder.wit", &wit)
+        .map_err(|e| WrapError::Compose(format!("the forwarder's world: {e:#}")))?;
+    let world = resolve
+        .select_world(&[package], Some("forwarder"))
+        .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
+    let mut functions: Vec<(String, WitFunction)> = Vec::new();
+    for (name, id) in interfaces.iter().zip(&ids) {
+        for f in resolve.interfaces[*id].functions.values() {
+            functions.push((name.clone(), f.clone()));
+        }
+    }
+    let mut sizes = wit_parser::SizeAlign::default();
+    sizes
+        .fill(&resolve)
+        .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
+    let mut module = forwarding_module(&resolve, &sizes, &functions);
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+        false,
+    )
+    .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .and_then(|e| e.validate(true).encode())
+        .map_err(|e| WrapError::Compose(format!("the forwarder: {e:#}")))
+}
+
+/// The forwarder's core module for `functions` (interface name, function).
+///
+/// Function indices: the imports first (one per function, in order), then `cabi_realloc`,
+/// then one export and one post-return function per function.
+fn forwarding_module(
+    resolve: &Resolve,
+    sizes: &wit_parser::SizeAlign,
+    functions: &[(String, WitFunction)],
+) -> Vec<u8> {
+    let mut types = TypeSection::new();
+    let mut imports = ImportSection::new();
+    let mut defined = FunctionSection::new();
+    let mut exports = ExportSection::new();
+    let mut code = CodeSection::new();
+    let signatures: Vec<_> = functions
+        .iter()
+        .map(|(_, f)| {
+            (
+                resolve.wasm_signature(AbiVariant::GuestImport, f),
+                resolve.wasm_signature(AbiVariant::GuestExport, f),
+            )
+        })
+        .collect();
+    let mut next_type = 0;
+    let mut new_type = |types: &mut TypeSection, params: &[WasmType], results: &[WasmType]| {
+        types
+            .ty()
+            .function(params.iter().map(val_type), results.iter().map(val_type));
+        next_type += 1;
+        next_type - 1
+    };
+    for ((interface, f), (import, _)) in functions.iter().zip(&signatures) {
+        let ty = new_type(&mut types, &import.params, &import.results);
+        imports.import(interface, &f.name, EntityType::Function(ty));
+    }
+    let realloc = functions.len() as u32;
+    let i32s = [WasmType::I32; 4];
+    let ty = new_type(&mut types, &i32s, &[WasmType::I32]);
+    defined.function(ty);
+    code.function(&realloc_body());
+    exports.export("cabi_realloc", ExportKind::Func, realloc);
+    let mut index = realloc + 1;
+    for (i, ((interface, f), (import, export))) in functions.iter().zip(&signatures).enumerate() {
+        let ty = new_type(&mut types, &export.params, &export.results);
+        defined.function(ty);
+        let params = export.params.len() as u32;
+        // One local for the return area, when the results come back through one.
+        let mut body = Function::new(if import.retptr {
+            vec![(1, ValType::I32)]
+        } else {
+            vec![]
+        });
+        let mut ins = body.instructions();
+        if import.retptr {
+            // The return area: 8-aligned, as large as the results' canonical ABI layout.
+            let size = f
+                .result
+                .as_ref()
+                .map_or(0, |t| sizes.size(t).size_wasm32())
+                .max(8) as i32;
+            ins.i32_const(0)
+                .i32_const(0)
+                .i32_const(8)
+                .i32_const(size)
+                .call(realloc)
+                .local_set(params);
+        }
+        for p in 0..params {
+            ins.local_get(p);
+        }
+        if import.retptr {
+            ins.local_get(params);
+        }
+        ins.call(i as u32);
+        if import.retptr {
+            ins.local_get(params);
+        }
+        ins.end();
+        code.function(&body);
+        exports.export(&format!("{interface}#{}", f.name), ExportKind::Func, index);
+        // Post-return: the caller has the results; everything allocated since is free again.
+        let ty = new_type(&mut types, &export.results, &[]);
+        defined.function(ty);
+        let mut post = Function::new(vec![]);
+        post.instructions().i32_const(HEAP_BASE).global_set(0).end();
+        code.function(&post);
+        exports.export(
+            &format!("cabi_post_{interface}#{}", f.name),
+            ExportKind::Func,
+            index + 1,
+        );
+        index += 2;
+    }
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: 1,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    exports.export("memory", ExportKind::Memory, 0);
+    let mut globals = GlobalSection::new();
+    globals.global(
+        GlobalType {
+            val_type: ValType::I32,
+            mutable: true,
+            shared: false,
+        },
+        &ConstExpr::i32_const(HEAP_BASE),
+    );
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&imports)
+        .section(&defined)
+        .section(&memories)
+        .section(&globals)
+        .section(&exports)
+        .section(&code);
+    module.finish()
+}
+
+/// `cabi_realloc(old_ptr, old_size, align, new_size) -> ptr`: a bump allocator over the global
+/// `0`, growing the memory as needed and copying the old bytes on a reallocation.
+fn realloc_body() -> Function {
+    // Parameters 0..4; local 4: the new pointer.
+    let mut f = Function::new(vec![(1, ValType::I32)]);
+    f.instructions()
+        // ptr = (bump + align - 1) & -align
+        .global_get(0)
+        .local_get(2)
+        .i32_add()
+        .i32_const(1)
+        .i32_sub()
+        .i32_const(0)
+        .local_get(2)
+        .i32_sub()
+        .i32_and()
+        .local_tee(4)
+        .local_get(3)
+        .i32_add()
+        .global_set(0)
+        // Grow the memory when the bump passes its end (by the pages missing, rounded up).
+        .block(BlockType::Empty)
+        .global_get(0)
+        .memory_size(0)
+        .i32_const(16)
+        .i32_shl()
+        .i32_le_u()
+        .br_if(0)
+        .global_get(0)
+        .memory_size(0)
+        .i32_const(16)
+        .i32_shl()
+        .i32_sub()
+        .i32_const(65535)
+        .i32_add()
+        .i32_const(16)
+        .i32_shr_u()
+        .memory_grow(0)
+        .i32_const(-1)
+        .i32_eq()
+        .if_(BlockType::Empty)
+        .unreachable()
+        .end()
+        .end()
+        .local_get(4)
+        .local_get(0)
+        .local_get(1)
+        .memory_copy(0, 0)
+        .local_get(4)
+        .end();
+    f
+}
