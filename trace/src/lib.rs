@@ -24,6 +24,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod abi;
 pub mod block;
 pub mod codec;
 mod event;

@@ -1,0 +1,624 @@
+//! Component values as the canonical ABI lays them out, for the generic path (interfaces
+//! recorded from their WIT alone): a WIT type reduced to what its layout needs ([`Ty`]), a
+//! value of it ([`Val`]), and the canonical ABI's rules to read one from a linear memory
+//! ([`load`]) or from flat core values ([`lift_flat`]), and to write one back ([`store`],
+//! [`lower_flat`]). Sizes and alignments are the 32-bit canonical ABI's (wasm32), in bytes.
+//!
+//! Resources, streams and futures are not here yet: the generic path refuses them.
+
+use serde::{Deserialize, Serialize};
+
+/// A WIT type, as far as its canonical ABI layout goes (names and type identities dropped).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum Ty {
+    /// `bool`.
+    Bool,
+    /// `s8`.
+    S8,
+    /// `u8`.
+    U8,
+    /// `s16`.
+    S16,
+    /// `u16`.
+    U16,
+    /// `s32`.
+    S32,
+    /// `u32`.
+    U32,
+    /// `s64`.
+    S64,
+    /// `u64`.
+    U64,
+    /// `f32`.
+    F32,
+    /// `f64`.
+    F64,
+    /// `char`.
+    Char,
+    /// `string` (UTF-8).
+    String,
+    /// `list<T>`.
+    List(Box<Ty>),
+    /// A `record` (its fields' types, in order) or a `tuple`.
+    Record(Vec<Ty>),
+    /// A `variant` (each case's payload type, if any), and `option`, `result` and `enum`,
+    /// which the canonical ABI lays out as variants.
+    Variant(Vec<Option<Ty>>),
+    /// `flags` with this many flags (at most 32 are read as one `u32` each).
+    Flags(u32),
+}
+
+/// A value of a [`Ty`].
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub enum Val {
+    /// `bool`.
+    Bool(bool),
+    /// `s8`.
+    S8(i8),
+    /// `u8`.
+    U8(u8),
+    /// `s16`.
+    S16(i16),
+    /// `u16`.
+    U16(u16),
+    /// `s32`.
+    S32(i32),
+    /// `u32`.
+    U32(u32),
+    /// `s64`.
+    S64(i64),
+    /// `u64`.
+    U64(u64),
+    /// `f32`.
+    F32(f32),
+    /// `f64`.
+    F64(f64),
+    /// `char`.
+    Char(char),
+    /// `string`.
+    String(String),
+    /// `list<T>`.
+    List(Vec<Val>),
+    /// A record's fields or a tuple's members.
+    Record(Vec<Val>),
+    /// A variant's case number and payload.
+    Variant(u32, Option<Box<Val>>),
+    /// Flags: one bit per flag, 32 to a word.
+    Flags(Vec<u32>),
+}
+
+/// Why a value cannot be read: the memory does not hold a valid value of the type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AbiError(pub String);
+
+impl std::fmt::Display for AbiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn err<T>(message: impl Into<String>) -> Result<T, AbiError> {
+    Err(AbiError(message.into()))
+}
+
+fn align_to(n: u32, align: u32) -> u32 {
+    n.div_ceil(align) * align
+}
+
+impl Ty {
+    /// Its alignment in memory, in bytes.
+    pub fn align(&self) -> u32 {
+        match self {
+            Ty::Bool | Ty::S8 | Ty::U8 => 1,
+            Ty::S16 | Ty::U16 => 2,
+            Ty::S32 | Ty::U32 | Ty::F32 | Ty::Char | Ty::String | Ty::List(_) => 4,
+            Ty::S64 | Ty::U64 | Ty::F64 => 8,
+            Ty::Record(fields) => fields.iter().map(Ty::align).max().unwrap_or(1),
+            Ty::Variant(cases) => self
+                .discriminant_size()
+                .max(cases.iter().flatten().map(Ty::align).max().unwrap_or(1)),
+            Ty::Flags(n) => match n {
+                0..=8 => 1,
+                9..=16 => 2,
+                _ => 4,
+            },
+        }
+    }
+
+    /// Its size in memory, in bytes.
+    pub fn size(&self) -> u32 {
+        match self {
+            Ty::Bool | Ty::S8 | Ty::U8 => 1,
+            Ty::S16 | Ty::U16 => 2,
+            Ty::S32 | Ty::U32 | Ty::F32 | Ty::Char => 4,
+            Ty::S64 | Ty::U64 | Ty::F64 | Ty::String | Ty::List(_) => 8,
+            Ty::Record(fields) => {
+                let end = fields
+                    .iter()
+                    .fold(0, |at, f| align_to(at, f.align()) + f.size());
+                align_to(end, self.align())
+            }
+            Ty::Variant(cases) => {
+                let payload = cases.iter().flatten().map(Ty::size).max().unwrap_or(0);
+                align_to(self.payload_offset() + payload, self.align())
+            }
+            Ty::Flags(n) => match n {
+                0 => 0,
+                1..=8 => 1,
+                9..=16 => 2,
+                _ => 4 * n.div_ceil(32),
+            },
+        }
+    }
+
+    /// A variant's discriminant size in bytes (1, 2 or 4).
+    fn discriminant_size(&self) -> u32 {
+        match self {
+            Ty::Variant(cases) if cases.len() <= 1 << 8 => 1,
+            Ty::Variant(cases) if cases.len() <= 1 << 16 => 2,
+            _ => 4,
+        }
+    }
+
+    /// Where a variant's payload starts, from the variant's start.
+    fn payload_offset(&self) -> u32 {
+        let Ty::Variant(cases) = self else { return 0 };
+        let payload_align = cases.iter().flatten().map(Ty::align).max().unwrap_or(1);
+        align_to(self.discriminant_size(), payload_align)
+    }
+
+    /// How many flat core values it takes.
+    pub fn flat_count(&self) -> usize {
+        match self {
+            Ty::String | Ty::List(_) => 2,
+            Ty::Record(fields) => fields.iter().map(Ty::flat_count).sum(),
+            Ty::Variant(cases) => {
+                1 + cases
+                    .iter()
+                    .flatten()
+                    .map(Ty::flat_count)
+                    .max()
+                    .unwrap_or(0)
+            }
+            Ty::Flags(n) => n.div_ceil(32) as usize,
+            _ => 1,
+        }
+    }
+}
+
+/// Bytes of `mem` at `[at, at + len)`, or the error that says they are outside it.
+fn slice(mem: &[u8], at: u32, len: u32) -> Result<&[u8], AbiError> {
+    let end = u64::from(at) + u64::from(len);
+    if end > mem.len() as u64 {
+        return err(format!(
+            "{len} bytes at {at} are outside the memory ({} bytes)",
+            mem.len()
+        ));
+    }
+    Ok(&mem[at as usize..end as usize])
+}
+
+fn read<const N: usize>(mem: &[u8], at: u32) -> Result<[u8; N], AbiError> {
+    Ok(slice(mem, at, N as u32)?.try_into().expect("N bytes"))
+}
+
+fn char_of(code: u32) -> Result<char, AbiError> {
+    char::from_u32(code).map_or_else(|| err(format!("{code:#x} is not a char")), Ok)
+}
+
+/// Reads a list's or a string's elements: `len` of `elem` at `ptr`.
+fn load_list(elem: &Ty, mem: &[u8], ptr: u32, len: u32) -> Result<Vec<Val>, AbiError> {
+    let size = elem.size();
+    // Bounds first: a crafted length must not make us allocate.
+    slice(mem, ptr, size.saturating_mul(len))?;
+    (0..len).map(|i| load(elem, mem, ptr + i * size)).collect()
+}
+
+fn load_string(mem: &[u8], ptr: u32, len: u32) -> Result<Val, AbiError> {
+    let bytes = slice(mem, ptr, len)?;
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(Val::String(s.to_string())),
+        Err(e) => err(format!("a string at {ptr} is not UTF-8: {e}")),
+    }
+}
+
+/// Reads a value of `ty` from `mem` at `at` (which the canonical ABI aligned for it).
+pub fn load(ty: &Ty, mem: &[u8], at: u32) -> Result<Val, AbiError> {
+    Ok(match ty {
+        Ty::Bool => Val::Bool(read::<1>(mem, at)?[0] != 0),
+        Ty::S8 => Val::S8(i8::from_le_bytes(read(mem, at)?)),
+        Ty::U8 => Val::U8(u8::from_le_bytes(read(mem, at)?)),
+        Ty::S16 => Val::S16(i16::from_le_bytes(read(mem, at)?)),
+        Ty::U16 => Val::U16(u16::from_le_bytes(read(mem, at)?)),
+        Ty::S32 => Val::S32(i32::from_le_bytes(read(mem, at)?)),
+        Ty::U32 => Val::U32(u32::from_le_bytes(read(mem, at)?)),
+        Ty::S64 => Val::S64(i64::from_le_bytes(read(mem, at)?)),
+        Ty::U64 => Val::U64(u64::from_le_bytes(read(mem, at)?)),
+        Ty::F32 => Val::F32(f32::from_le_bytes(read(mem, at)?)),
+        Ty::F64 => Val::F64(f64::from_le_bytes(read(mem, at)?)),
+        Ty::Char => Val::Char(char_of(u32::from_le_bytes(read(mem, at)?))?),
+        Ty::String | Ty::List(_) => {
+            let ptr = u32::from_le_bytes(read(mem, at)?);
+            let len = u32::from_le_bytes(read(mem, at + 4)?);
+            match ty {
+                Ty::List(elem) => Val::List(load_list(elem, mem, ptr, len)?),
+                _ => load_string(mem, ptr, len)?,
+            }
+        }
+        Ty::Record(fields) => {
+            let mut offset = 0;
+            let mut vals = Vec::with_capacity(fields.len());
+            for f in fields {
+                offset = align_to(offset, f.align());
+                vals.push(load(f, mem, at + offset)?);
+                offset += f.size();
+            }
+            Val::Record(vals)
+        }
+        Ty::Variant(cases) => {
+            let case = match ty.discriminant_size() {
+                1 => u32::from(read::<1>(mem, at)?[0]),
+                2 => u32::from(u16::from_le_bytes(read(mem, at)?)),
+                _ => u32::from_le_bytes(read(mem, at)?),
+            };
+            let Some(payload) = cases.get(case as usize) else {
+                return err(format!("case {case} of a variant of {} cases", cases.len()));
+            };
+            let value = match payload {
+                Some(p) => Some(Box::new(load(p, mem, at + ty.payload_offset())?)),
+                None => None,
+            };
+            Val::Variant(case, value)
+        }
+        Ty::Flags(n) => match ty.size() {
+            0 => Val::Flags(vec![]),
+            1 => Val::Flags(vec![u32::from(read::<1>(mem, at)?[0])]),
+            2 => Val::Flags(vec![u32::from(u16::from_le_bytes(read(mem, at)?))]),
+            _ => Val::Flags(
+                (0..n.div_ceil(32))
+                    .map(|i| read(mem, at + 4 * i).map(u32::from_le_bytes))
+                    .collect::<Result<_, _>>()?,
+            ),
+        },
+    })
+}
+
+/// Reads a value of `ty` from flat core values, each given as its bits (an `i32` or `f32` in
+/// the low 32 bits, an `i64` or `f64` in all 64, as a variant's joined slots hold them), and
+/// from `mem` for what they point at.
+pub fn lift_flat(
+    ty: &Ty,
+    flat: &mut impl Iterator<Item = u64>,
+    mem: &[u8],
+) -> Result<Val, AbiError> {
+    let mut next = || flat.next().map_or_else(|| err("too few flat values"), Ok);
+    Ok(match ty {
+        Ty::Bool => Val::Bool(next()? as u32 != 0),
+        Ty::S8 => Val::S8(next()? as i8),
+        Ty::U8 => Val::U8(next()? as u8),
+        Ty::S16 => Val::S16(next()? as i16),
+        Ty::U16 => Val::U16(next()? as u16),
+        Ty::S32 => Val::S32(next()? as i32),
+        Ty::U32 => Val::U32(next()? as u32),
+        Ty::S64 => Val::S64(next()? as i64),
+        Ty::U64 => Val::U64(next()?),
+        Ty::F32 => Val::F32(f32::from_bits(next()? as u32)),
+        Ty::F64 => Val::F64(f64::from_bits(next()?)),
+        Ty::Char => Val::Char(char_of(next()? as u32)?),
+        Ty::String => {
+            let (ptr, len) = (next()? as u32, next()? as u32);
+            load_string(mem, ptr, len)?
+        }
+        Ty::List(elem) => {
+            let (ptr, len) = (next()? as u32, next()? as u32);
+            Val::List(load_list(elem, mem, ptr, len)?)
+        }
+        Ty::Record(fields) => Val::Record(
+            fields
+                .iter()
+                .map(|f| lift_flat(f, flat, mem))
+                .collect::<Result<_, _>>()?,
+        ),
+        Ty::Variant(cases) => {
+            let case = next()? as u32;
+            let Some(payload) = cases.get(case as usize) else {
+                return err(format!("case {case} of a variant of {} cases", cases.len()));
+            };
+            let used = payload.as_ref().map_or(0, Ty::flat_count);
+            let value = match payload {
+                Some(p) => Some(Box::new(lift_flat(p, flat, mem)?)),
+                None => None,
+            };
+            // The slots the other cases need and this one does not.
+            for _ in used..ty.flat_count() - 1 {
+                flat.next();
+            }
+            Val::Variant(case, value)
+        }
+        Ty::Flags(n) => Val::Flags(
+            (0..n.div_ceil(32))
+                .map(|_| next().map(|w| w as u32))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}
+
+/// A linear memory being written, with the allocator that gives lists and strings their place
+/// (the component's `cabi_realloc`).
+pub trait Memory {
+    /// The whole memory.
+    fn bytes(&mut self) -> &mut [u8];
+    /// A new block of `size` bytes aligned to `align`; returns its address.
+    fn alloc(&mut self, size: u32, align: u32) -> u32;
+}
+
+fn write(mem: &mut dyn Memory, at: u32, data: &[u8]) -> Result<(), AbiError> {
+    let len = data.len() as u32;
+    let bytes = mem.bytes();
+    slice(bytes, at, len)?;
+    bytes[at as usize..(at + len) as usize].copy_from_slice(data);
+    Ok(())
+}
+
+fn mismatch<T>(ty: &Ty, val: &Val) -> Result<T, AbiError> {
+    err(format!("{val:?} is not a value of {ty:?}"))
+}
+
+/// Writes `val` (of `ty`) into `mem` at `at`, allocating what lists and strings point to.
+pub fn store(ty: &Ty, val: &Val, mem: &mut dyn Memory, at: u32) -> Result<(), AbiError> {
+    match (ty, val) {
+        (Ty::Bool, Val::Bool(b)) => write(mem, at, &[u8::from(*b)]),
+        (Ty::S8, Val::S8(v)) => write(mem, at, &v.to_le_bytes()),
+        (Ty::U8, Val::U8(v)) => write(mem, at, &v.to_le_bytes()),
+        (Ty::S16, Val::S16(v)) => write(mem, at, &v.to_le_bytes()),
+        (Ty::U16, Val::U16(v)) => write(mem, at, &v.to_le_bytes()),
+        (Ty::S32, Val::S32(v)) => write(mem, at, &v.to_le_bytes()),
+        (Ty::U32, Val::U32(v)) => write(mem, at, &v.to_le_bytes()),
+        (Ty::S64, Val::S64(v)) => write(mem, at, &v.to_le_bytes()),
+        (Ty::U64, Val::U64(v)) => write(mem, at, &v.to_le_bytes()),
+        (Ty::F32, Val::F32(v)) => write(mem, at, &v.to_le_bytes()),
+        (Ty::F64, Val::F64(v)) => write(mem, at, &v.to_le_bytes()),
+        (Ty::Char, Val::Char(c)) => write(mem, at, &u32::from(*c).to_le_bytes()),
+        (Ty::String, Val::String(s)) => {
+            let ptr = mem.alloc(s.len() as u32, 1);
+            write(mem, ptr, s.as_bytes())?;
+            write(mem, at, &ptr.to_le_bytes())?;
+            write(mem, at + 4, &(s.len() as u32).to_le_bytes())
+        }
+        (Ty::List(elem), Val::List(items)) => {
+            let size = elem.size();
+            let ptr = mem.alloc(size * items.len() as u32, elem.align());
+            for (i, item) in items.iter().enumerate() {
+                store(elem, item, mem, ptr + i as u32 * size)?;
+            }
+            write(mem, at, &ptr.to_le_bytes())?;
+            write(mem, at + 4, &(items.len() as u32).to_le_bytes())
+        }
+        (Ty::Record(fields), Val::Record(vals)) if fields.len() == vals.len() => {
+            let mut offset = 0;
+            for (f, v) in fields.iter().zip(vals) {
+                offset = align_to(offset, f.align());
+                store(f, v, mem, at + offset)?;
+                offset += f.size();
+            }
+            Ok(())
+        }
+        (Ty::Variant(cases), Val::Variant(case, payload)) => {
+            let disc = case.to_le_bytes();
+            write(mem, at, &disc[..ty.discriminant_size() as usize])?;
+            match (cases.get(*case as usize), payload) {
+                (Some(None), None) => Ok(()),
+                (Some(Some(p)), Some(v)) => store(p, v, mem, at + ty.payload_offset()),
+                _ => mismatch(ty, val),
+            }
+        }
+        (Ty::Flags(_), Val::Flags(words)) => {
+            let size = ty.size();
+            let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            match bytes.get(..size as usize) {
+                Some(b) => write(mem, at, b),
+                None => mismatch(ty, val),
+            }
+        }
+        _ => mismatch(ty, val),
+    }
+}
+
+/// `val` (of `ty`) as flat core values' bits (see [`lift_flat`]), allocating in `mem` what
+/// lists and strings point to: what a component returns when its results are flat.
+pub fn lower_flat(ty: &Ty, val: &Val, mem: &mut dyn Memory) -> Result<Vec<u64>, AbiError> {
+    let mut out = Vec::with_capacity(ty.flat_count());
+    lower_into(ty, val, mem, &mut out)?;
+    Ok(out)
+}
+
+fn lower_into(
+    ty: &Ty,
+    val: &Val,
+    mem: &mut dyn Memory,
+    out: &mut Vec<u64>,
+) -> Result<(), AbiError> {
+    match (ty, val) {
+        (Ty::Bool, Val::Bool(b)) => out.push(u64::from(*b)),
+        (Ty::S8, Val::S8(v)) => out.push(u64::from(*v as i32 as u32)),
+        (Ty::U8, Val::U8(v)) => out.push(u64::from(*v)),
+        (Ty::S16, Val::S16(v)) => out.push(u64::from(*v as i32 as u32)),
+        (Ty::U16, Val::U16(v)) => out.push(u64::from(*v)),
+        (Ty::S32, Val::S32(v)) => out.push(u64::from(*v as u32)),
+        (Ty::U32, Val::U32(v)) => out.push(u64::from(*v)),
+        (Ty::S64, Val::S64(v)) => out.push(*v as u64),
+        (Ty::U64, Val::U64(v)) => out.push(*v),
+        (Ty::F32, Val::F32(v)) => out.push(u64::from(v.to_bits())),
+        (Ty::F64, Val::F64(v)) => out.push(v.to_bits()),
+        (Ty::Char, Val::Char(c)) => out.push(u64::from(u32::from(*c))),
+        (Ty::String | Ty::List(_), _) => {
+            // Laid out as in memory, then read back as two words.
+            let at = mem.alloc(8, 4);
+            store(ty, val, mem, at)?;
+            let bytes = mem.bytes();
+            out.push(u64::from(u32::from_le_bytes(read(bytes, at)?)));
+            out.push(u64::from(u32::from_le_bytes(read(bytes, at + 4)?)));
+        }
+        (Ty::Record(fields), Val::Record(vals)) if fields.len() == vals.len() => {
+            for (f, v) in fields.iter().zip(vals) {
+                lower_into(f, v, mem, out)?;
+            }
+        }
+        (Ty::Variant(cases), Val::Variant(case, payload)) => {
+            out.push(u64::from(*case));
+            let start = out.len();
+            match (cases.get(*case as usize), payload) {
+                (Some(None), None) => {}
+                (Some(Some(p)), Some(v)) => lower_into(p, v, mem, out)?,
+                _ => return mismatch(ty, val),
+            }
+            out.resize(start + ty.flat_count() - 1, 0);
+        }
+        (Ty::Flags(n), Val::Flags(words)) if words.len() == n.div_ceil(32) as usize => {
+            out.extend(words.iter().map(|w| u64::from(*w)));
+        }
+        _ => return mismatch(ty, val),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A memory of `size` bytes with a bump allocator from `at`.
+    struct Bump {
+        bytes: Vec<u8>,
+        at: u32,
+    }
+
+    impl Memory for Bump {
+        fn bytes(&mut self) -> &mut [u8] {
+            &mut self.bytes
+        }
+        fn alloc(&mut self, size: u32, align: u32) -> u32 {
+            let ptr = align_to(self.at, align);
+            self.at = ptr + size;
+            ptr
+        }
+    }
+
+    fn option(t: Ty) -> Ty {
+        Ty::Variant(vec![None, Some(t)])
+    }
+
+    fn result(ok: Option<Ty>, error: Option<Ty>) -> Ty {
+        Ty::Variant(vec![ok, error])
+    }
+
+    /// `wasi:config/store.get`'s result: `result<option<string>, error>`, `error` a variant of
+    /// two string cases.
+    fn config_get() -> Ty {
+        let error = Ty::Variant(vec![Some(Ty::String), Some(Ty::String)]);
+        result(Some(option(Ty::String)), Some(error))
+    }
+
+    #[test]
+    fn sizes_and_alignments_are_the_canonical_abis() {
+        assert_eq!((config_get().size(), config_get().align()), (16, 4));
+        // record { a: u8, b: u64, c: u16 }: a at 0, b at 8, c at 16, size 24.
+        let r = Ty::Record(vec![Ty::U8, Ty::U64, Ty::U16]);
+        assert_eq!((r.size(), r.align()), (24, 8));
+        // option<f64>: discriminant, payload at 8.
+        assert_eq!(option(Ty::F64).size(), 16);
+        assert_eq!(Ty::Flags(40).size(), 8);
+        assert_eq!(Ty::Flags(9).size(), 2);
+        assert_eq!(Ty::Record(vec![]).size(), 0);
+        assert_eq!(config_get().flat_count(), 4);
+    }
+
+    #[test]
+    fn values_round_trip_through_memory_and_flat_values() {
+        let ty = Ty::Record(vec![
+            config_get(),
+            Ty::List(Box::new(Ty::Record(vec![Ty::String, Ty::String]))),
+            Ty::Char,
+            Ty::F32,
+            Ty::S16,
+            Ty::Flags(33),
+            option(Ty::F64),
+        ]);
+        let val = Val::Record(vec![
+            Val::Variant(
+                0,
+                Some(Box::new(Val::Variant(
+                    1,
+                    Some(Box::new(Val::String("42".into()))),
+                ))),
+            ),
+            Val::List(vec![Val::Record(vec![
+                Val::String("seed".into()),
+                Val::String("ünïcode".into()),
+            ])]),
+            Val::Char('λ'),
+            Val::F32(1.5),
+            Val::S16(-2),
+            Val::Flags(vec![0b101, 1]),
+            Val::Variant(1, Some(Box::new(Val::F64(-0.25)))),
+        ]);
+        let mut mem = Bump {
+            bytes: vec![0; 4096],
+            at: 8,
+        };
+        let at = mem.alloc(ty.size(), ty.align());
+        store(&ty, &val, &mut mem, at).unwrap();
+        assert_eq!(load(&ty, &mem.bytes, at).unwrap(), val);
+        let flat = lower_flat(&ty, &val, &mut mem).unwrap();
+        assert_eq!(flat.len(), ty.flat_count());
+        assert_eq!(
+            lift_flat(&ty, &mut flat.into_iter(), &mem.bytes).unwrap(),
+            val
+        );
+    }
+
+    #[test]
+    fn a_lowered_config_answer_reads_back() {
+        // `ok(some("42"))` of `result<option<string>, error>`, laid out by hand in a return
+        // area at 16, the string at 32: discriminants at 16 and 20, pointer and length at 24.
+        let mut bytes = vec![0u8; 64];
+        bytes[16] = 0;
+        bytes[20] = 1;
+        bytes[24..28].copy_from_slice(&32u32.to_le_bytes());
+        bytes[28..32].copy_from_slice(&2u32.to_le_bytes());
+        bytes[32..34].copy_from_slice(b"42");
+        assert_eq!(
+            load(&config_get(), &bytes, 16).unwrap(),
+            Val::Variant(
+                0,
+                Some(Box::new(Val::Variant(
+                    1,
+                    Some(Box::new(Val::String("42".into())))
+                )))
+            )
+        );
+    }
+
+    #[test]
+    fn bad_memory_is_an_error_not_a_panic_or_an_allocation() {
+        let list = Ty::List(Box::new(Ty::U64));
+        let mut bytes = vec![0u8; 16];
+        bytes[0..4].copy_from_slice(&8u32.to_le_bytes());
+        bytes[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(
+            load(&list, &bytes, 0),
+            Err(AbiError(
+                "4294967295 bytes at 8 are outside the memory (16 bytes)".into()
+            ))
+        );
+        bytes[0] = 7;
+        assert_eq!(
+            load(&config_get(), &bytes, 0),
+            Err(AbiError("case 7 of a variant of 2 cases".into()))
+        );
+        bytes[0..4].copy_from_slice(&0xd800u32.to_le_bytes());
+        assert_eq!(
+            load(&Ty::Char, &bytes, 0),
+            Err(AbiError("0xd800 is not a char".into()))
+        );
+    }
+}
