@@ -16,8 +16,10 @@
 //!   area; a `cabi_post-…` function per export resets the allocator once the caller has them.
 //!
 //! Resources are refused for now (their handles need a table between the imported and the
-//! exported resource type). Recording and replaying the values that cross the forwarder, with a
-//! value walker reading them from its memory by their WIT types, is the next step.
+//! exported resource type). Recording and replaying the values that cross the forwarder is the
+//! next step: everything a call touches lies in the forwarder's heap, so the forwarder will
+//! hand the interposer the flat values and a copy of that heap, which it reads by the types
+//! [`abi_type`] gives (see `docs/src/architecture.md`).
 
 use crate::WrapError;
 use wasm_encoder::{
