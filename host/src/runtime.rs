@@ -297,6 +297,11 @@ async fn serve_async(
     let bound = listener
         .local_addr()
         .map_err(|e| anyhow!("cannot listen on {addr}: {e}"))?;
+    // One Ctrl-C listener for the whole run, made before the address is printed: a client that
+    // sends SIGINT as soon as it reads that line is never missed (a listener made anew for
+    // every accepted connection, as before, let one through now and then under load).
+    let ctrl_c = interrupted()?;
+    tokio::pin!(ctrl_c);
     eprintln!("wasm-rr: serving HTTP on http://{bound}/{note}");
     // Every instance holds a sender; on Ctrl-C the loop stops accepting, and `finished` ends
     // once every instance has finished (and written its trace), as `wasmtime serve` does.
@@ -308,7 +313,7 @@ async fn serve_async(
                 Ok((client, _)) => client,
                 Err(_) => continue,
             },
-            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut ctrl_c => break,
         };
         let shared = shared.clone();
         let alive = alive.clone();
@@ -329,6 +334,28 @@ async fn serve_async(
     drop(alive);
     let _ = finished.recv().await;
     Ok(0)
+}
+
+/// A future that ends at the next Ctrl-C (SIGINT), listening from now on.
+///
+/// Errors: the signal handler cannot be installed.
+fn interrupted() -> Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())
+            .map_err(|e| anyhow!("cannot listen for Ctrl-C: {e}"))?;
+        Ok(async move {
+            interrupt.recv().await;
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        // (tokio's `ctrl_c` listens from its first poll, in the serving loop's first round.)
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
 
 /// One request, in a new instance, as `wasmtime serve` handles it. The instance holds `alive`
