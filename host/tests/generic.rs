@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use wit_parser::{LiftLowerAbi, ManglingAndAbi, Resolve};
+use wit_parser::Resolve;
 
 /// `wasi:config` as `wasmtime run -S config` serves it.
 const WASI_CONFIG: &str = r#"
@@ -37,21 +37,7 @@ fn component_of(deps: &[&str], wit: &str, world: &str) -> Vec<u8> {
     }
     let pkg = resolve.push_str("app.wit", wit).unwrap();
     let world = resolve.select_world(&[pkg], Some(world)).unwrap();
-    let mut module =
-        wit_component::dummy_module(&resolve, world, ManglingAndAbi::Legacy(LiftLowerAbi::Sync));
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-        false,
-    )
-    .unwrap();
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .encode()
-        .unwrap()
+    dummy_component(&resolve, world)
 }
 
 #[test]

@@ -361,22 +361,7 @@ fn wasi_0_2_0_component(world: &str) -> Vec<u8> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/wit/wasi-0.2.0");
     let (pkg, _) = resolve.push_dir(dir).unwrap();
     let world = resolve.select_world(&[pkg], Some(world)).unwrap();
-    let mut module =
-        wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-        false,
-    )
-    .unwrap();
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .validate(true)
-        .encode()
-        .unwrap()
+    dummy_component(&resolve, world)
 }
 
 #[test]
