@@ -15,11 +15,12 @@
 //! - results the import returns through a return area are returned by pointer to the same
 //!   area; a `cabi_post-…` function per export resets the allocator once the caller has them.
 //!
-//! Resources are refused for now (their handles need a table between the imported and the
-//! exported resource type). Recording and replaying the values that cross the forwarder is the
-//! next step: everything a call touches lies in the forwarder's heap, so the forwarder will
-//! hand the interposer the flat values and a copy of that heap, which it reads by the types
-//! [`abi_type`] gives (see `docs/src/architecture.md`).
+//! A recording forwarder hands every answered call over to `wasm-rr:rr/generic.called`: the
+//! function's number, its flat arguments and results, and a copy of its heap, which holds
+//! everything they point to, so that the values can be read out of it by the types
+//! [`abi_type`] gives (with `wasm_rr_trace::abi`). Resources are refused for now (their handles
+//! need a table between the imported and the exported resource type); the interposer's side
+//! and replaying are the next steps (see `docs/src/architecture.md`).
 
 use crate::WrapError;
 use wasm_encoder::{
@@ -33,6 +34,12 @@ use wit_parser::{Function as WitFunction, InterfaceId, Resolve, Type, TypeDefKin
 
 /// Where the forwarder's allocator starts: the bytes below are never handed out.
 const HEAP_BASE: i32 = 1024;
+
+/// wasm-rr's own WIT package (`wasm-rr:rr`), for the forwarder's `wasm-rr:rr/generic` import.
+const RR_WIT: &str = include_str!("../../wit/deps/rr.wit");
+
+/// The interface through which a recording forwarder hands over its calls.
+const GENERIC: &str = "wasm-rr:rr/generic";
 
 /// The core value type of a canonical ABI flat type.
 fn val_type(t: &WasmType) -> ValType {
@@ -137,14 +144,20 @@ fn imported_interface(
 /// A component that imports the interfaces `interfaces` (full names, as the guest imports them)
 /// and exports the same ones, each function forwarded to its import unchanged (see the module
 /// docs). Its imports are what `guest` imports under those names, so it plugs into the guest
-/// and a stock runtime that provides them runs it.
+/// and a stock runtime that provides them runs it. With `recording`, it also imports
+/// `wasm-rr:rr/generic` and hands every answered call to its `called` (functions numbered in
+/// the order of `interfaces`, then of their functions in the WIT).
 ///
 /// Errors: [`WrapError::NotAComponent`] when `guest`'s WIT does not decode,
 /// [`WrapError::NotImported`] when `guest` does not import one of `interfaces`,
 /// [`WrapError::Unsupported`] naming the interface and the reason when one uses resources,
 /// streams, futures or async functions, and [`WrapError::Compose`] when `wit-component`
 /// rejects what was generated (a bug).
-pub fn forwarder(guest: &[u8], interfaces: &[String]) -> Result<Vec<u8>, WrapError> {
+pub fn forwarder(
+    guest: &[u8],
+    interfaces: &[String],
+    recording: bool,
+) -> Result<Vec<u8>, WrapError> {
     let decoded =
         wit_component::decode(guest).map_err(|e| WrapError::NotAComponent(format!("{e:#}")))?;
     let wit_component::DecodedWasm::Component(mut resolve, guest_world) = decoded else {
@@ -171,10 +184,16 @@ pub fn forwarder(guest: &[u8], interfaces: &[String]) -> Result<Vec<u8>, WrapErr
     }
     // The forwarder's world: `import I; export I;` for each, in a package of its own (the
     // interfaces' own packages are already in `resolve`, decoded from the guest).
-    let lines: String = interfaces
+    let mut lines: String = interfaces
         .iter()
         .map(|i| format!("  import {i};\n  export {i};\n"))
         .collect();
+    if recording {
+        resolve
+            .push_str("rr.wit", RR_WIT)
+            .map_err(|e| WrapError::Compose(format!("wasm-rr's WIT: {e:#}")))?;
+        lines += &format!("  import {GENERIC};\n");
+    }
     let wit = format!("package wasm-rr:generic;\nworld forwarder {{\n{lines}}}\n");
     let package = resolve
         .push_str("forwarder.wit", &wit)
@@ -192,7 +211,7 @@ pub fn forwarder(guest: &[u8], interfaces: &[String]) -> Result<Vec<u8>, WrapErr
     sizes
         .fill(&resolve)
         .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
-    let mut module = forwarding_module(&resolve, &sizes, &functions);
+    let mut module = forwarding_module(&resolve, &sizes, &functions, recording);
     wit_component::embed_component_metadata(
         &mut module,
         &resolve,
@@ -207,14 +226,38 @@ pub fn forwarder(guest: &[u8], interfaces: &[String]) -> Result<Vec<u8>, WrapErr
         .map_err(|e| WrapError::Compose(format!("the forwarder: {e:#}")))
 }
 
-/// The forwarder's core module for `functions` (interface name, function).
+/// An 8-byte-aligned access at `offset` in memory 0.
+fn word(offset: u64) -> wasm_encoder::MemArg {
+    wasm_encoder::MemArg {
+        offset,
+        align: 3,
+        target: Default::default(),
+        ordering: None,
+    }
+}
+
+/// Pushes `local` (of core type `ty`) as an `i64` holding its bits (see
+/// [`wasm_rr_trace::abi::lift_flat`]).
+fn push_bits(ins: &mut wasm_encoder::InstructionSink, local: u32, ty: &WasmType) {
+    ins.local_get(local);
+    match val_type(ty) {
+        ValType::I32 => ins.i64_extend_i32_u(),
+        ValType::F32 => ins.i32_reinterpret_f32().i64_extend_i32_u(),
+        ValType::F64 => ins.i64_reinterpret_f64(),
+        _ => ins,
+    };
+}
+
+/// The forwarder's core module for `functions` (interface name, function), handing each
+/// answered call to `wasm-rr:rr/generic.called` when `recording`.
 ///
-/// Function indices: the imports first (one per function, in order), then `cabi_realloc`,
-/// then one export and one post-return function per function.
+/// Function indices: the imports first (one per function, in order, then `called` when
+/// recording), then `cabi_realloc`, then one export and one post-return function per function.
 fn forwarding_module(
     resolve: &Resolve,
     sizes: &wit_parser::SizeAlign,
     functions: &[(String, WitFunction)],
+    recording: bool,
 ) -> Vec<u8> {
     let mut types = TypeSection::new();
     let mut imports = ImportSection::new();
@@ -242,7 +285,12 @@ fn forwarding_module(
         let ty = new_type(&mut types, &import.params, &import.results);
         imports.import(interface, &f.name, EntityType::Function(ty));
     }
-    let realloc = functions.len() as u32;
+    let record = functions.len() as u32;
+    if recording {
+        let ty = new_type(&mut types, &[WasmType::I32; 8], &[]);
+        imports.import(GENERIC, "called", EntityType::Function(ty));
+    }
+    let realloc = record + u32::from(recording);
     let i32s = [WasmType::I32; 4];
     let ty = new_type(&mut types, &i32s, &[WasmType::I32]);
     defined.function(ty);
@@ -253,12 +301,14 @@ fn forwarding_module(
         let ty = new_type(&mut types, &export.params, &export.results);
         defined.function(ty);
         let params = export.params.len() as u32;
-        // One local for the return area, when the results come back through one.
-        let mut body = Function::new(if import.retptr {
-            vec![(1, ValType::I32)]
-        } else {
-            vec![]
-        });
+        // Locals after the parameters: the return area, the single flat result, and (when
+        // recording) the lists of arguments and results handed to `called`.
+        let (area, result, args, results) = (params, params + 1, params + 2, params + 3);
+        let flat_result = export.results.first().filter(|_| !import.retptr);
+        let mut locals = vec![(2, ValType::I32)];
+        locals.push((1, flat_result.map_or(ValType::I32, val_type)));
+        locals.push((2, ValType::I32));
+        let mut body = Function::new(locals);
         let mut ins = body.instructions();
         if import.retptr {
             // The return area: 8-aligned, as large as the results' canonical ABI layout.
@@ -272,17 +322,63 @@ fn forwarding_module(
                 .i32_const(8)
                 .i32_const(size)
                 .call(realloc)
-                .local_set(params);
+                .local_set(area);
         }
         for p in 0..params {
             ins.local_get(p);
         }
         if import.retptr {
-            ins.local_get(params);
+            ins.local_get(area);
         }
         ins.call(i as u32);
+        if flat_result.is_some() {
+            ins.local_set(result);
+        }
+        if recording {
+            // The arguments' bits, then the results' (the return area's address, or the one
+            // flat result), as `list<u64>`s in the heap.
+            let results_len = i32::from(import.retptr || flat_result.is_some());
+            ins.i32_const(0)
+                .i32_const(0)
+                .i32_const(8)
+                .i32_const(8 * params as i32)
+                .call(realloc)
+                .local_set(args);
+            for (p, ty) in export.params.iter().enumerate() {
+                ins.local_get(args);
+                push_bits(&mut ins, p as u32, ty);
+                ins.i64_store(word(8 * p as u64));
+            }
+            ins.i32_const(0)
+                .i32_const(0)
+                .i32_const(8)
+                .i32_const(8 * results_len)
+                .call(realloc)
+                .local_set(results);
+            if results_len == 1 {
+                ins.local_get(results);
+                match flat_result {
+                    Some(ty) => push_bits(&mut ins, result, ty),
+                    None => push_bits(&mut ins, area, &WasmType::I32),
+                }
+                ins.i64_store(word(0));
+            }
+            ins.i32_const(i as i32)
+                .local_get(args)
+                .i32_const(params as i32)
+                .local_get(results)
+                .i32_const(results_len)
+                .i32_const(HEAP_BASE)
+                .i32_const(HEAP_BASE)
+                .global_get(0)
+                .i32_const(HEAP_BASE)
+                .i32_sub()
+                .call(record);
+        }
         if import.retptr {
-            ins.local_get(params);
+            ins.local_get(area);
+        } else if flat_result.is_some() {
+            ins.local_get(result);
         }
         ins.end();
         code.function(&body);

@@ -50,7 +50,8 @@ fn a_forwarder_made_from_the_guests_wit_passes_values_through_on_stock_wasmtime(
         "app",
     );
     let forwarder =
-        wasm_rr_composer::forwarder(&guest, &["wasi:config/store@0.2.0-rc.1".to_string()]).unwrap();
+        wasm_rr_composer::forwarder(&guest, &["wasi:config/store@0.2.0-rc.1".to_string()], false)
+            .unwrap();
     let path = dir.path().join("forwarder.wasm");
     std::fs::write(&path, &forwarder).unwrap();
     let world = world_of(&path);
@@ -88,16 +89,169 @@ fn interfaces_with_resources_are_refused_naming_the_function() {
          world app { import acme:inventory/db@0.1.0; export run: func(); }",
         "app",
     );
-    let refused = wasm_rr_composer::forwarder(&guest, &["acme:inventory/db@0.1.0".to_string()])
-        .unwrap_err()
-        .to_string();
+    let refused =
+        wasm_rr_composer::forwarder(&guest, &["acme:inventory/db@0.1.0".to_string()], false)
+            .unwrap_err()
+            .to_string();
     assert_eq!(
         refused,
         "it imports `acme:inventory/db@0.1.0`, which this version of wasm-rr cannot record: `[method]cursor.next` is a resource's function; resources are not recorded generically yet"
     );
     let missing =
-        wasm_rr_composer::forwarder(&guest, &["wasi:config/store@0.2.0-rc.1".to_string()])
+        wasm_rr_composer::forwarder(&guest, &["wasi:config/store@0.2.0-rc.1".to_string()], false)
             .unwrap_err()
             .to_string();
     assert_eq!(missing, "it does not import `wasi:config/store@0.2.0-rc.1`");
+}
+
+/// What a recording forwarder handed to `wasm-rr:rr/generic.called`.
+struct Handed {
+    function: u32,
+    args: Vec<u64>,
+    results: Vec<u64>,
+    /// The forwarder's memory as far as the heap goes (zeros below its base).
+    memory: Vec<u8>,
+}
+
+fn u64s(v: &Val) -> Vec<u64> {
+    let Val::List(items) = v else { panic!("{v:?}") };
+    items
+        .iter()
+        .map(|i| match i {
+            Val::U64(n) => *n,
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+use wasmtime::component::Val;
+
+#[test]
+fn a_recording_forwarder_hands_over_values_the_canonical_abi_reads_back() {
+    use wasm_rr_trace::abi::{self, Ty, Val as AbiVal};
+    use wasmtime::component::{Component, Linker};
+    use wasmtime::{Engine, Store};
+    let config = "wasi:config/store@0.2.0-rc.1";
+    let guest = component_of(
+        &[WASI_CONFIG],
+        "package acme:app;
+         world app { import wasi:config/store@0.2.0-rc.1; export run: func(); }",
+        "app",
+    );
+    let bytes = wasm_rr_composer::forwarder(&guest, &[config.to_string()], true).unwrap();
+    let engine = Engine::default();
+    let component = Component::new(&engine, &bytes).unwrap();
+    // The host: `get(k)` answers `ok(some("k=42"))`, `get-all` two pairs; `called` keeps what
+    // it is handed.
+    let mut linker = Linker::<Vec<Handed>>::new(&engine);
+    let mut store_iface = linker.instance(config).unwrap();
+    store_iface
+        .func_new("get", |_, _, params, results| {
+            let Val::String(key) = &params[0] else {
+                panic!("{params:?}")
+            };
+            let value = Val::Option(Some(Box::new(Val::String(format!("{key}=42")))));
+            results[0] = Val::Result(Ok(Some(Box::new(value))));
+            Ok(())
+        })
+        .unwrap();
+    store_iface
+        .func_new("get-all", |_, _, _, results| {
+            let pair =
+                |k: &str, v: &str| Val::Tuple(vec![Val::String(k.into()), Val::String(v.into())]);
+            let pairs = Val::List(vec![pair("a", "ünï"), pair("seed", "42")]);
+            results[0] = Val::Result(Ok(Some(Box::new(pairs))));
+            Ok(())
+        })
+        .unwrap();
+    linker
+        .instance("wasm-rr:rr/generic")
+        .unwrap()
+        .func_new("called", |mut store, _, params, _| {
+            let (Val::U32(function), Val::U32(base), Val::List(heap)) =
+                (&params[0], &params[3], &params[4])
+            else {
+                panic!("{params:?}")
+            };
+            let mut memory = vec![0u8; *base as usize];
+            memory.extend(heap.iter().map(|b| match b {
+                Val::U8(b) => *b,
+                other => panic!("{other:?}"),
+            }));
+            store.data_mut().push(Handed {
+                function: *function,
+                args: u64s(&params[1]),
+                results: u64s(&params[2]),
+                memory,
+            });
+            Ok(())
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, Vec::new());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let iface = instance.get_export_index(&mut store, None, config).unwrap();
+    let call = |store: &mut Store<Vec<Handed>>, name: &str, args: &[Val]| {
+        let index = instance
+            .get_export_index(&mut *store, Some(&iface), name)
+            .unwrap();
+        let func = instance.get_func(&mut *store, index).unwrap();
+        let mut out = [Val::Bool(false)];
+        func.call(&mut *store, args, &mut out).unwrap();
+        out[0].clone()
+    };
+    // The app gets the host's answers, unchanged.
+    let got = call(&mut store, "get", &[Val::String("seed".into())]);
+    assert_eq!(
+        got,
+        Val::Result(Ok(Some(Box::new(Val::Option(Some(Box::new(
+            Val::String("seed=42".into())
+        )))))))
+    );
+    let all = call(&mut store, "get-all", &[]);
+    let Val::Result(Ok(Some(pairs))) = &all else {
+        panic!("{all:?}")
+    };
+    assert_eq!(
+        **pairs,
+        Val::List(vec![
+            Val::Tuple(vec![Val::String("a".into()), Val::String("ünï".into())]),
+            Val::Tuple(vec![Val::String("seed".into()), Val::String("42".into())]),
+        ])
+    );
+    // And the same values are read back from what the forwarder handed over.
+    let error = Ty::Variant(vec![Some(Ty::String), Some(Ty::String)]);
+    let get_result = Ty::Variant(vec![
+        Some(Ty::Variant(vec![None, Some(Ty::String)])),
+        Some(error.clone()),
+    ]);
+    let pairs_ty = Ty::List(Box::new(Ty::Record(vec![Ty::String, Ty::String])));
+    let all_result = Ty::Variant(vec![Some(pairs_ty), Some(error)]);
+    let handed = store.data();
+    assert_eq!(handed.len(), 2);
+    let (get, all) = (&handed[0], &handed[1]);
+    assert_eq!((get.function, all.function), (0, 1));
+    let s = |text: &str| AbiVal::String(text.into());
+    assert_eq!(
+        abi::lift_flat(&Ty::String, &mut get.args.iter().copied(), &get.memory),
+        Ok(s("seed"))
+    );
+    assert_eq!(get.results.len(), 1, "a return area's address");
+    assert_eq!(
+        abi::load(&get_result, &get.memory, get.results[0] as u32),
+        Ok(AbiVal::Variant(
+            0,
+            Some(Box::new(AbiVal::Variant(1, Some(Box::new(s("seed=42"))))))
+        ))
+    );
+    assert!(all.args.is_empty());
+    assert_eq!(
+        abi::load(&all_result, &all.memory, all.results[0] as u32),
+        Ok(AbiVal::Variant(
+            0,
+            Some(Box::new(AbiVal::List(vec![
+                AbiVal::Record(vec![s("a"), s("ünï")]),
+                AbiVal::Record(vec![s("seed"), s("42")]),
+            ])))
+        ))
+    );
 }
