@@ -1,7 +1,7 @@
 //! Record and replay overhead against plain `wasmtime run`, trace sizes and peak memory.
 //!
 //! `cargo bench -p wasm-rr --bench overhead [-- --runs N] [--quick] [--no-files] [--io-only]
-//! [--http-only] [--serve] [--toolchains] [--trace-tools]`
+//! [--http-only] [--serve] [--toolchains] [--trace-tools] [--generic]`
 //!
 //! Workloads (`fixtures/src/bin/workload.rs`): W1 = 1,000,000 `get-random-u64`; W2 =
 //! 1,000,000 `monotonic-clock.now`; W3 = 200,000 of each, interleaved; W4 = a compute-bound
@@ -284,6 +284,7 @@ fn main() {
     let toolchains_only = argv.iter().any(|a| a == "--toolchains");
     let tools_only = argv.iter().any(|a| a == "--trace-tools");
     let serve_only = argv.iter().any(|a| a == "--serve");
+    let generic_only = argv.iter().any(|a| a == "--generic");
     let dir = tempfile::tempdir().unwrap();
     let p = Paths {
         wasm_rr: PathBuf::from(env!("CARGO_BIN_EXE_wasm-rr")),
@@ -301,6 +302,10 @@ fn main() {
     }
     if serve_only {
         serve_table(&p, runs);
+        return;
+    }
+    if generic_only {
+        generic_table(runs);
         return;
     }
     if tools_only {
@@ -480,6 +485,78 @@ fn main() {
     }
     trace_tools_table(&p, runs);
     view_table(&p, runs);
+    generic_table(runs);
+}
+
+/// The generic path's wrap-time cost (`--generic`, or part of a full run): making the
+/// recording forwarder (`wasm_rr_composer::forwarder`) of an interface of 100 functions, of the
+/// kinds of types a platform API takes (strings, records, variants, options, results, lists),
+/// for a 20 MB component importing it (a dummy component padded with a 20 MB custom section,
+/// which decoding its WIT must skip). Median of `runs` runs. Goal: a whole wrap under 1 s.
+fn generic_table(runs: usize) {
+    let mut wit = String::from(
+        "package acme:big@0.1.0;
+interface api {
+  record item { name: string, count: u32, price: f64, tags: list<string> }
+  variant error { not-found, denied(string), other(tuple<u16, string>) }
+",
+    );
+    for i in 0..100 {
+        wit += &match i % 4 {
+            0 => format!("  f{i}: func(key: string) -> result<option<string>, error>;\n"),
+            1 => format!("  f{i}: func(item: item, n: u64) -> result<list<item>, error>;\n"),
+            2 => format!("  f{i}: func(a: s32, b: f32, c: bool) -> option<tuple<u8, char>>;\n"),
+            _ => format!("  f{i}: func(keys: list<string>);\n"),
+        };
+    }
+    wit += "}\n";
+    let mut resolve = wit_parser::Resolve::default();
+    resolve.push_str("big.wit", &wit).unwrap();
+    let pkg = resolve
+        .push_str(
+            "app.wit",
+            "package acme:app; world app { import acme:big/api@0.1.0; export run: func(); }",
+        )
+        .unwrap();
+    let world = resolve.select_world(&[pkg], Some("app")).unwrap();
+    let mut module =
+        wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+        false,
+    )
+    .unwrap();
+    let mut guest = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .encode()
+        .unwrap();
+    let padding = wasm_encoder::CustomSection {
+        name: "padding".into(),
+        data: vec![0u8; 20 << 20].into(),
+    };
+    wasm_encoder::ComponentSection::append_to_component(&padding, &mut guest);
+    let interfaces = ["acme:big/api@0.1.0".to_string()];
+    let mut times = Vec::new();
+    let mut size = 0;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let forwarder = wasm_rr_composer::forwarder(&guest, &interfaces, true).unwrap();
+        times.push(start.elapsed());
+        size = forwarder.len();
+    }
+    times.sort();
+    println!("\n| generic path (wrap time) | guest | functions | forwarder | time |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| recording forwarder of `acme:big/api` | {:.1} MB | 100 | {:.1} KB | {:.0} ms |",
+        guest.len() as f64 / 1e6,
+        size as f64 / 1e3,
+        times[times.len() / 2].as_secs_f64() * 1e3
+    );
 }
 
 /// Records the workload app with `args` into the trace `name` (in the scratch directory) by
