@@ -503,10 +503,10 @@ interface api {
     );
     for i in 0..100 {
         wit += &match i % 4 {
-            0 => format!("  f{i}: func(key: string) -> result<option<string>, error>;\n"),
-            1 => format!("  f{i}: func(item: item, n: u64) -> result<list<item>, error>;\n"),
-            2 => format!("  f{i}: func(a: s32, b: f32, c: bool) -> option<tuple<u8, char>>;\n"),
-            _ => format!("  f{i}: func(keys: list<string>);\n"),
+            0 => format!("  call{i}: func(key: string) -> result<option<string>, error>;\n"),
+            1 => format!("  call{i}: func(item: item, n: u64) -> result<list<item>, error>;\n"),
+            2 => format!("  call{i}: func(a: s32, b: f32, c: bool) -> option<tuple<u8, char>>;\n"),
+            _ => format!("  call{i}: func(keys: list<string>);\n"),
         };
     }
     wit += "}\n";
