@@ -167,10 +167,6 @@ pub fn forwarder(
     };
     let mut ids = Vec::new();
     for name in interfaces {
-        let unsupported = |reason: String| WrapError::Unsupported {
-            import: name.clone(),
-            reason,
-        };
         let id = imported_interface(&resolve, guest_world, name)
             .ok_or_else(|| WrapError::NotImported(name.clone()))?;
         if let Some(reason) = resolve.interfaces[id]
@@ -178,7 +174,10 @@ pub fn forwarder(
             .values()
             .find_map(|f| refusal(&resolve, f))
         {
-            return Err(unsupported(reason));
+            return Err(WrapError::Unsupported {
+                import: name.clone(),
+                reason,
+            });
         }
         ids.push(id);
     }
@@ -211,19 +210,45 @@ pub fn forwarder(
     sizes
         .fill(&resolve)
         .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
-    let mut module = forwarding_module(&resolve, &sizes, &functions, recording);
+    componentize(
+        forwarding_module(&resolve, &sizes, &functions, recording),
+        &resolve,
+        world,
+    )
+    .map_err(|e| WrapError::Compose(format!("the forwarder: {e:#}")))
+}
+
+/// The component around the core module `module`, which implements `resolve`'s world `world`
+/// (its imports and exports named as `wit-component` expects, strings in UTF-8), validated.
+///
+/// Errors: `wit-component`'s, when the module does not fit the world.
+pub fn componentize(
+    mut module: Vec<u8>,
+    resolve: &Resolve,
+    world: wit_parser::WorldId,
+) -> anyhow::Result<Vec<u8>> {
     wit_component::embed_component_metadata(
         &mut module,
-        &resolve,
+        resolve,
         world,
         wit_component::StringEncoding::UTF8,
         false,
-    )
-    .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
+    )?;
     wit_component::ComponentEncoder::default()
-        .module(&module)
-        .and_then(|e| e.validate(true).encode())
-        .map_err(|e| WrapError::Compose(format!("the forwarder: {e:#}")))
+        .module(&module)?
+        .validate(true)
+        .encode()
+}
+
+/// Calls `cabi_realloc` (function `realloc`) for a new block of `size` bytes aligned to 8, and
+/// keeps its address in `local`.
+fn alloc(ins: &mut wasm_encoder::InstructionSink, realloc: u32, size: i32, local: u32) {
+    ins.i32_const(0)
+        .i32_const(0)
+        .i32_const(8)
+        .i32_const(size)
+        .call(realloc)
+        .local_set(local);
 }
 
 /// An 8-byte-aligned access at `offset` in memory 0.
@@ -285,12 +310,12 @@ fn forwarding_module(
         let ty = new_type(&mut types, &import.params, &import.results);
         imports.import(interface, &f.name, EntityType::Function(ty));
     }
-    let record = functions.len() as u32;
+    let called = functions.len() as u32;
     if recording {
         let ty = new_type(&mut types, &[WasmType::I32; 8], &[]);
         imports.import(GENERIC, "called", EntityType::Function(ty));
     }
-    let realloc = record + u32::from(recording);
+    let realloc = called + u32::from(recording);
     let i32s = [WasmType::I32; 4];
     let ty = new_type(&mut types, &i32s, &[WasmType::I32]);
     defined.function(ty);
@@ -317,12 +342,7 @@ fn forwarding_module(
                 .as_ref()
                 .map_or(0, |t| sizes.size(t).size_wasm32())
                 .max(8) as i32;
-            ins.i32_const(0)
-                .i32_const(0)
-                .i32_const(8)
-                .i32_const(size)
-                .call(realloc)
-                .local_set(area);
+            alloc(&mut ins, realloc, size, area);
         }
         for p in 0..params {
             ins.local_get(p);
@@ -338,23 +358,13 @@ fn forwarding_module(
             // The arguments' bits, then the results' (the return area's address, or the one
             // flat result), as `list<u64>`s in the heap.
             let results_len = i32::from(import.retptr || flat_result.is_some());
-            ins.i32_const(0)
-                .i32_const(0)
-                .i32_const(8)
-                .i32_const(8 * params as i32)
-                .call(realloc)
-                .local_set(args);
+            alloc(&mut ins, realloc, 8 * params as i32, args);
             for (p, ty) in export.params.iter().enumerate() {
                 ins.local_get(args);
                 push_bits(&mut ins, p as u32, ty);
                 ins.i64_store(word(8 * p as u64));
             }
-            ins.i32_const(0)
-                .i32_const(0)
-                .i32_const(8)
-                .i32_const(8 * results_len)
-                .call(realloc)
-                .local_set(results);
+            alloc(&mut ins, realloc, 8 * results_len, results);
             if results_len == 1 {
                 ins.local_get(results);
                 match flat_result {
@@ -373,7 +383,7 @@ fn forwarding_module(
                 .global_get(0)
                 .i32_const(HEAP_BASE)
                 .i32_sub()
-                .call(record);
+                .call(called);
         }
         if import.retptr {
             ins.local_get(area);

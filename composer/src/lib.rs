@@ -39,7 +39,7 @@ mod stubs;
 
 pub use blob::{blob_provider, blob_provider_for, fill_blob};
 pub use compose::{Mode, compose};
-pub use generic::{abi_type, forwarder};
+pub use generic::{abi_type, componentize, forwarder};
 pub use stubs::{TypeImport, type_stubs};
 
 /// The interposer builds the composer plugs in (the `wasm-rr` binary embeds them).

@@ -247,16 +247,17 @@ fn command(p: &Paths, w: &Workload, v: Variant) -> Option<Command> {
     })
 }
 
-/// Wraps `app` into the recording component `rec` and creates `traces` for its traces;
-/// returns the `--dir` value that preopens `traces` as `/wasm-rr`.
-fn wrap_for_recording(p: &Paths, app: &Path, rec: &Path, traces: &Path) -> String {
+/// Wraps `app` into the recording component `rec` (with `wasm-rr wrap`'s `flags`) and creates
+/// `traces` for its traces; returns the `--dir` value that preopens `traces` as `/wasm-rr`.
+fn wrap_for_recording(p: &Paths, app: &Path, rec: &Path, traces: &Path, flags: &[&str]) -> String {
     std::fs::create_dir_all(traces).unwrap();
     run_ok(
         Command::new(&p.wasm_rr)
             .arg("wrap")
             .arg(app)
             .arg("-o")
-            .arg(rec),
+            .arg(rec)
+            .args(flags),
     );
     format!("{}::/wasm-rr", traces.display())
 }
@@ -519,21 +520,9 @@ interface api {
         )
         .unwrap();
     let world = resolve.select_world(&[pkg], Some("app")).unwrap();
-    let mut module =
+    let module =
         wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
-    wit_component::embed_component_metadata(
-        &mut module,
-        &resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-        false,
-    )
-    .unwrap();
-    let mut guest = wit_component::ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .encode()
-        .unwrap();
+    let mut guest = wasm_rr_composer::componentize(module, &resolve, world).unwrap();
     let padding = wasm_encoder::CustomSection {
         name: "padding".into(),
         data: vec![0u8; 20 << 20].into(),
@@ -768,7 +757,7 @@ fn io_table(p: &Paths, runs: usize, title: &str, app: &Path, flags: &[&str], cas
         .dir
         .join(format!("traces-{}", app.file_stem().unwrap().display()));
     let rec = traces.join("app.recording.wasm");
-    let trace_dir = wrap_for_recording(p, app, &rec, &traces);
+    let trace_dir = wrap_for_recording(p, app, &rec, &traces, &[]);
     println!(
         "\n| {title} | plain `wasmtime run {}` | record on stock | `wasm-rr replay` | peak RSS plain | record | replay | trace bytes |",
         flags.join(" ")
@@ -1058,23 +1047,13 @@ fn serve_table(p: &Paths, runs: usize) {
     let app = Path::new(wasm_rr_fixtures_artifacts::WSTD_SERVER);
     let dir = p.dir.join("serve");
     let traces = dir.join("traces");
-    std::fs::create_dir_all(&traces).unwrap();
-    let trace_dir = format!("{}::/wasm-rr", traces.display());
     let wrapped = |name: &str, flags: &[&str]| {
         let rec = dir.join(format!("{name}.wasm"));
-        run_ok(
-            Command::new(&p.wasm_rr)
-                .arg("wrap")
-                .arg(app)
-                .arg("-o")
-                .arg(&rec)
-                .args(flags),
-        );
-        rec
+        (wrap_for_recording(p, app, &rec, &traces, flags), rec)
     };
-    let every = wrapped("recording", &[]);
-    let sampled = wrapped("sampled", &["--sample", "10"]);
-    let rotating = wrapped(
+    let (trace_dir, every) = wrapped("recording", &[]);
+    let (_, sampled) = wrapped("sampled", &["--sample", "10"]);
+    let (_, rotating) = wrapped(
         "rotating",
         &[
             "--sample",
@@ -1085,7 +1064,7 @@ fn serve_table(p: &Paths, runs: usize) {
             "rotate",
         ],
     );
-    let nothing = wrapped("nothing", &["--sample", "4294967295"]);
+    let (_, nothing) = wrapped("nothing", &["--sample", "4294967295"]);
     let bare = dir.join("bare.wasm");
     std::fs::write(&bare, bare_composition(app)).unwrap();
     // (`-W concurrency-support=n` is no choice here: wasmtime serve 48 then answers every
@@ -1314,7 +1293,7 @@ fn toolchains_table(p: &Paths, runs: usize) {
         let traces = dir.join(format!("traces-{i}"));
         let rec = dir.join(format!("rec-{i}.wasm"));
         let replay = dir.join(format!("replay-{i}.wasm"));
-        let trace_dir = wrap_for_recording(p, Path::new(app), &rec, &traces);
+        let trace_dir = wrap_for_recording(p, Path::new(app), &rec, &traces, &[]);
         let plain = || {
             let mut c = Command::new("wasmtime");
             c.arg("run").args(*flags).arg(app).args(args);

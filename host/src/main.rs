@@ -300,14 +300,6 @@ enum WhenFullArg {
 }
 
 impl PolicyArgs {
-    /// Whether any of these flags was given.
-    fn is_set(&self) -> bool {
-        self.sample.is_some()
-            || self.max_traces.is_some()
-            || self.max_trace_bytes.is_some()
-            || matches!(self.when_full, WhenFullArg::Rotate)
-    }
-
     fn policy(&self) -> wasm_rr_trace::RecordPolicy {
         wasm_rr_trace::RecordPolicy {
             sample: self.sample.unwrap_or(0),
@@ -395,12 +387,13 @@ fn dispatch(command: Command) -> Result<i32> {
             compress,
             policy,
         } => {
-            if replay.is_some() && policy.is_set() {
+            let policy = policy.policy();
+            if replay.is_some() && policy != wasm_rr_trace::RecordPolicy::default() {
                 bail!(
                     "--sample, --max-traces, --max-trace-bytes and --when-full are for recording components, not with --replay"
                 );
             }
-            wrap(&app, &output, replay.as_deref(), compress, &policy.policy())
+            wrap(&app, &output, replay.as_deref(), compress, &policy)
         }
         Command::Record {
             app,
@@ -956,19 +949,12 @@ fn recording_component(
     policy: &wasm_rr_trace::RecordPolicy,
 ) -> Result<Vec<u8>> {
     let sha = wasm_rr_composer::component_sha256(guest);
+    // (The cache holds one composition per policy; its name says which, by a hash.)
     let kind = if *policy == wasm_rr_trace::RecordPolicy::default() {
         "record".to_string()
     } else {
-        let config = wasm_rr_trace::RecordConfig {
-            component_sha256: String::new(),
-            guest_imports: Vec::new(),
-            compress: false,
-            policy: policy.clone(),
-        };
-        format!(
-            "record-{}",
-            &wasm_rr_trace::sha256_hex(&config.to_cbor())[..16]
-        )
+        let hash = wasm_rr_trace::sha256_hex(format!("{policy:?}").as_bytes());
+        format!("record-{}", &hash[..16])
     };
     cache::composed(&kind, &sha, || {
         wrap_record(guest, &components::interposers(), false, policy.clone())

@@ -258,20 +258,7 @@ pub fn replay_embedded(dir: &Path, app: &Path, trace: Option<&Path>) -> Run {
 /// A component of `resolve`'s world `world` whose functions all trap (`wit-component`'s dummy
 /// module): enough to check how its imports plug.
 pub fn dummy_component(resolve: &wit_parser::Resolve, world: wit_parser::WorldId) -> Vec<u8> {
-    let mut module =
+    let module =
         wit_component::dummy_module(resolve, world, wit_parser::ManglingAndAbi::Standard32);
-    wit_component::embed_component_metadata(
-        &mut module,
-        resolve,
-        world,
-        wit_component::StringEncoding::UTF8,
-        false,
-    )
-    .unwrap();
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .unwrap()
-        .validate(true)
-        .encode()
-        .unwrap()
+    wasm_rr_composer::componentize(module, resolve, world).unwrap()
 }

@@ -147,13 +147,13 @@ fn make_room(dir: &fs::Descriptor, name: &str, policy: &RecordPolicy) -> bool {
         }
     }
     traces.sort_unstable();
-    let full = |t: &[(String, u64)]| {
-        policy.max_traces.is_some_and(|m| t.len() as u64 >= m)
-            || policy
-                .max_trace_bytes
-                .is_some_and(|m| t.iter().map(|(_, size)| size).sum::<u64>() >= m)
+    // What the directory holds, as traces are taken away.
+    let (mut count, mut bytes) = (traces.len() as u64, traces.iter().map(|(_, s)| s).sum());
+    let full = |count: u64, bytes: u64| {
+        policy.max_traces.is_some_and(|m| count >= m)
+            || policy.max_trace_bytes.is_some_and(|m| bytes >= m)
     };
-    if !full(&traces) {
+    if !full(count, bytes) {
         if marked {
             let _ = dir.unlink_file_at(FULL_MARKER);
         }
@@ -172,10 +172,9 @@ fn make_room(dir: &fs::Descriptor, name: &str, policy: &RecordPolicy) -> bool {
                     )
                     .is_ok()
             {
-                let plural = if traces.len() == 1 { "" } else { "s" };
-                let mut held = format!("{} trace{plural}", traces.len());
+                let plural = if count == 1 { "" } else { "s" };
+                let mut held = format!("{count} trace{plural}");
                 if policy.max_trace_bytes.is_some() {
-                    let bytes: u64 = traces.iter().map(|(_, size)| size).sum();
                     held += &format!(", {bytes} bytes");
                 }
                 let caps = [
@@ -195,13 +194,16 @@ fn make_room(dir: &fs::Descriptor, name: &str, policy: &RecordPolicy) -> bool {
             false
         }
         WhenFull::Rotate => {
-            let mut oldest = 0;
-            while oldest < traces.len() && full(&traces[oldest..]) {
+            for (oldest, size) in &traces {
+                if !full(count, bytes) {
+                    break;
+                }
                 // Another instance may have removed it already.
-                let _ = dir.unlink_file_at(&traces[oldest].0);
-                oldest += 1;
+                let _ = dir.unlink_file_at(oldest);
+                count -= 1;
+                bytes -= size;
             }
-            !full(&traces[oldest..])
+            !full(count, bytes)
         }
     }
 }
