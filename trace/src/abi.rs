@@ -364,6 +364,27 @@ fn mismatch<T>(ty: &Ty, val: &Val) -> Result<T, AbiError> {
     err(format!("{val:?} is not a value of {ty:?}"))
 }
 
+/// Writes a string's bytes or a list's elements (`val`, of `ty`) into a new block of `mem`;
+/// returns the block's address and the length the canonical ABI gives it (bytes; elements).
+fn store_elements(ty: &Ty, val: &Val, mem: &mut dyn Memory) -> Result<(u32, u32), AbiError> {
+    match (ty, val) {
+        (Ty::String, Val::String(s)) => {
+            let ptr = mem.alloc(s.len() as u32, 1);
+            write(mem, ptr, s.as_bytes())?;
+            Ok((ptr, s.len() as u32))
+        }
+        (Ty::List(elem), Val::List(items)) => {
+            let size = elem.size();
+            let ptr = mem.alloc(size * items.len() as u32, elem.align());
+            for (i, item) in items.iter().enumerate() {
+                store(elem, item, mem, ptr + i as u32 * size)?;
+            }
+            Ok((ptr, items.len() as u32))
+        }
+        _ => mismatch(ty, val),
+    }
+}
+
 /// Writes `val` (of `ty`) into `mem` at `at`, allocating what lists and strings point to.
 pub fn store(ty: &Ty, val: &Val, mem: &mut dyn Memory, at: u32) -> Result<(), AbiError> {
     match (ty, val) {
@@ -379,20 +400,10 @@ pub fn store(ty: &Ty, val: &Val, mem: &mut dyn Memory, at: u32) -> Result<(), Ab
         (Ty::F32, Val::F32(v)) => write(mem, at, &v.to_le_bytes()),
         (Ty::F64, Val::F64(v)) => write(mem, at, &v.to_le_bytes()),
         (Ty::Char, Val::Char(c)) => write(mem, at, &u32::from(*c).to_le_bytes()),
-        (Ty::String, Val::String(s)) => {
-            let ptr = mem.alloc(s.len() as u32, 1);
-            write(mem, ptr, s.as_bytes())?;
+        (Ty::String | Ty::List(_), _) => {
+            let (ptr, len) = store_elements(ty, val, mem)?;
             write(mem, at, &ptr.to_le_bytes())?;
-            write(mem, at + 4, &(s.len() as u32).to_le_bytes())
-        }
-        (Ty::List(elem), Val::List(items)) => {
-            let size = elem.size();
-            let ptr = mem.alloc(size * items.len() as u32, elem.align());
-            for (i, item) in items.iter().enumerate() {
-                store(elem, item, mem, ptr + i as u32 * size)?;
-            }
-            write(mem, at, &ptr.to_le_bytes())?;
-            write(mem, at + 4, &(items.len() as u32).to_le_bytes())
+            write(mem, at + 4, &len.to_le_bytes())
         }
         (Ty::Record(fields), Val::Record(vals)) if fields.len() == vals.len() => {
             let mut offset = 0;
@@ -452,12 +463,8 @@ fn lower_into(
         (Ty::F64, Val::F64(v)) => out.push(v.to_bits()),
         (Ty::Char, Val::Char(c)) => out.push(u64::from(u32::from(*c))),
         (Ty::String | Ty::List(_), _) => {
-            // Laid out as in memory, then read back as two words.
-            let at = mem.alloc(8, 4);
-            store(ty, val, mem, at)?;
-            let bytes = mem.bytes();
-            out.push(u64::from(u32::from_le_bytes(read(bytes, at)?)));
-            out.push(u64::from(u32::from_le_bytes(read(bytes, at + 4)?)));
+            let (ptr, len) = store_elements(ty, val, mem)?;
+            out.extend([u64::from(ptr), u64::from(len)]);
         }
         (Ty::Record(fields), Val::Record(vals)) if fields.len() == vals.len() => {
             for (f, v) in fields.iter().zip(vals) {
