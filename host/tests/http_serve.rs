@@ -110,16 +110,6 @@ fn wasm_rr_serve_with(app: &Path, traces: &Path, flags: &[&str]) -> Serving {
     start_serving(cmd, "serving HTTP on ")
 }
 
-/// The request traces in `dir`, sorted by name.
-fn request_traces(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    v.sort();
-    v
-}
-
 fn is_request_trace_name(name: &str) -> bool {
     // req-<20 digits>-<8 hex digits>.cbor
     let Some(rest) = name
@@ -195,7 +185,7 @@ fn a_request_recorded_under_wasmtime_serve_replays_with_wasmtime_run() {
     assert!(second.body.ends_with("; no upstream\n"), "{second:?}");
 
     // One trace per request, named so that `ls` sorts them by arrival.
-    let found = request_traces(&traces);
+    let found = dir_entries(&traces);
     assert_eq!(found.len(), 2, "{found:?}");
     for t in &found {
         let name = t.file_name().unwrap().to_str().unwrap();
@@ -300,7 +290,7 @@ fn a_handler_that_answers_differently_on_replay_is_a_divergence() {
     let reply = http_server::request(&serving.addr, "GET", "/same", &[], "");
     serving.stop();
     assert_eq!(reply.status, 200);
-    let found = request_traces(&traces);
+    let found = dir_entries(&traces);
     assert_eq!(found.len(), 1, "{found:?}");
 
     // `wasm-rr replay` handles request traces: the same response again.
@@ -342,7 +332,7 @@ fn a_request_trace_is_refused_for_another_component() {
     let serving = wasm_rr_serve(&app, &traces);
     http_server::request(&serving.addr, "GET", "/x", &[], "");
     serving.stop();
-    let trace = &request_traces(&traces)[0];
+    let trace = &dir_entries(&traces)[0];
     let other = fixture("http_client");
     let out = dir.path().join("out.wasm");
     let r = try_wrap(&other, &out, Some(trace));
@@ -404,7 +394,7 @@ fn a_reused_instance_is_refused_rather_than_recorded_wrong() {
     );
     drop(serving);
     // The traces of the requests answered are whole, and replay.
-    let found = request_traces(&traces);
+    let found = dir_entries(&traces);
     assert_eq!(found.len(), bodies.len(), "{found:?}");
     let replayed = run(wasm_rr().arg("replay").arg(&app).arg(&found[0]), None);
     assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
@@ -453,7 +443,7 @@ fn sampling_records_some_requests_and_serves_all() {
     }
     serving.stop();
     // One request in two on average: that none or all 40 were recorded has a chance of 2^-39.
-    let found = request_traces(&traces);
+    let found = dir_entries(&traces);
     assert!(
         (1..40).contains(&found.len()),
         "{} of 40 requests recorded",
@@ -474,7 +464,7 @@ fn a_full_trace_directory_pauses_recording_saying_so_once() {
         assert_eq!(reply.status, 200, "{reply:?}");
     }
     let later = serving.stop();
-    let found = request_traces(&traces);
+    let found = dir_entries(&traces);
     // The marker that says the warning was given, and the first two requests' traces.
     assert_eq!(
         found[0].file_name().unwrap().to_str().unwrap(),
@@ -510,7 +500,7 @@ fn a_full_trace_directory_rotates_keeping_the_newest_traces() {
         assert_eq!(reply.status, 200, "{reply:?}");
     }
     let later = serving.stop();
-    let recorded: Vec<String> = request_traces(&traces)
+    let recorded: Vec<String> = dir_entries(&traces)
         .iter()
         .map(|t| recorded_path(t))
         .collect();
@@ -533,7 +523,7 @@ fn wasm_rr_serve_takes_the_recording_policy() {
         assert_eq!(reply.status, 200, "{reply:?}");
     }
     serving.stop();
-    let recorded: Vec<String> = request_traces(&traces)
+    let recorded: Vec<String> = dir_entries(&traces)
         .iter()
         .map(|t| recorded_path(t))
         .collect();

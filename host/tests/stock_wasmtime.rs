@@ -445,13 +445,12 @@ fn recording_with(dir: &std::path::Path, app: &str, wrap_flags: &[&str]) -> impl
     }
 }
 
+/// The names of `dir`'s entries, sorted.
 fn files_in(dir: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    v.sort();
-    v
+    dir_entries(dir)
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
 }
 
 #[test]

@@ -94,6 +94,16 @@ pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(path)
 }
 
+/// Every entry of `dir`, sorted by name.
+pub fn dir_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
 /// A scratch directory for one test.
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
