@@ -18,6 +18,7 @@ fn zstd_bomb(dir: &Path) -> (PathBuf, usize) {
         guest_imports: vec!["wasi:random/random@0.2.6".into()],
         compress: true,
         policy: Default::default(),
+        generic: Vec::new(),
     }
     .header();
     let mut bytes = Vec::new();

@@ -48,8 +48,9 @@ pub enum Ty {
     Flags(u32),
 }
 
-/// A value of a [`Ty`].
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// A value of a [`Ty`]. Two values are equal when they are the same bits: a `NaN` argument
+/// recorded matches the same `NaN` replayed.
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub enum Val {
     /// `bool`.
     Bool(bool),
@@ -70,9 +71,9 @@ pub enum Val {
     /// `u64`.
     U64(u64),
     /// `f32`.
-    F32(f32),
+    F32(#[serde(with = "float")] f32),
     /// `f64`.
-    F64(f64),
+    F64(#[serde(with = "float")] f64),
     /// `char`.
     Char(char),
     /// `string`.
@@ -86,6 +87,116 @@ pub enum Val {
     /// Flags: one bit per flag, 32 to a word.
     Flags(Vec<u32>),
 }
+
+/// Floats in a trace: in JSON a number when finite, else `"inf"`, `"-inf"` or `"nan:0x…"`
+/// (the bits, so that a NaN converts back to the same NaN); in the binary form, the float.
+mod float {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error};
+
+    /// `f32` and `f64`, as the trace stores them.
+    pub trait Float: Copy + Serialize + for<'de> Deserialize<'de> {
+        fn is_finite(self) -> bool;
+        fn bits(self) -> u64;
+        fn from_bits(bits: u64) -> Self;
+        fn infinite(negative: bool) -> Self;
+    }
+
+    impl Float for f32 {
+        fn is_finite(self) -> bool {
+            f32::is_finite(self)
+        }
+        fn bits(self) -> u64 {
+            u64::from(self.to_bits())
+        }
+        fn from_bits(bits: u64) -> Self {
+            f32::from_bits(bits as u32)
+        }
+        fn infinite(negative: bool) -> Self {
+            if negative { f32::NEG_INFINITY } else { f32::INFINITY }
+        }
+    }
+
+    impl Float for f64 {
+        fn is_finite(self) -> bool {
+            f64::is_finite(self)
+        }
+        fn bits(self) -> u64 {
+            self.to_bits()
+        }
+        fn from_bits(bits: u64) -> Self {
+            f64::from_bits(bits)
+        }
+        fn infinite(negative: bool) -> Self {
+            if negative { f64::NEG_INFINITY } else { f64::INFINITY }
+        }
+    }
+
+    pub fn serialize<F: Float, S: Serializer>(v: &F, s: S) -> Result<S::Ok, S::Error> {
+        if !s.is_human_readable() || v.is_finite() {
+            return v.serialize(s);
+        }
+        let negative = v.bits() >> if std::mem::size_of::<F>() == 4 { 31 } else { 63 } == 1;
+        let infinite = F::infinite(negative).bits() == v.bits();
+        match (infinite, negative) {
+            (true, false) => s.serialize_str("inf"),
+            (true, true) => s.serialize_str("-inf"),
+            _ => s.serialize_str(&format!("nan:{:#x}", v.bits())),
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text<F> {
+        Number(F),
+        Word(String),
+    }
+
+    pub fn deserialize<'de, F: Float, D: Deserializer<'de>>(d: D) -> Result<F, D::Error> {
+        if !d.is_human_readable() {
+            return F::deserialize(d);
+        }
+        match Text::<F>::deserialize(d)? {
+            Text::Number(v) => Ok(v),
+            Text::Word(w) => match w.as_str() {
+                "inf" => Ok(F::infinite(false)),
+                "-inf" => Ok(F::infinite(true)),
+                _ => w
+                    .strip_prefix("nan:0x")
+                    .and_then(|h| u64::from_str_radix(h, 16).ok())
+                    .map(F::from_bits)
+                    .filter(|v| !v.is_finite())
+                    .ok_or_else(|| D::Error::custom(format!("`{w}` is not a float"))),
+            },
+        }
+    }
+}
+
+impl PartialEq for Val {
+    fn eq(&self, other: &Val) -> bool {
+        use Val::*;
+        match (self, other) {
+            (F32(a), F32(b)) => a.to_bits() == b.to_bits(),
+            (F64(a), F64(b)) => a.to_bits() == b.to_bits(),
+            (Bool(a), Bool(b)) => a == b,
+            (S8(a), S8(b)) => a == b,
+            (U8(a), U8(b)) => a == b,
+            (S16(a), S16(b)) => a == b,
+            (U16(a), U16(b)) => a == b,
+            (S32(a), S32(b)) => a == b,
+            (U32(a), U32(b)) => a == b,
+            (S64(a), S64(b)) => a == b,
+            (U64(a), U64(b)) => a == b,
+            (Char(a), Char(b)) => a == b,
+            (String(a), String(b)) => a == b,
+            (List(a), List(b)) | (Record(a), Record(b)) => a == b,
+            (Variant(a, x), Variant(b, y)) => a == b && x == y,
+            (Flags(a), Flags(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Val {}
 
 /// Why a value cannot be read: the memory does not hold a valid value of the type.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -346,14 +457,23 @@ pub fn lift_flat(
 /// A linear memory being written, with the allocator that gives lists and strings their place
 /// (the component's `cabi_realloc`).
 pub trait Memory {
-    /// The whole memory.
+    /// The memory's bytes from address [`Memory::base`] on.
     fn bytes(&mut self) -> &mut [u8];
+    /// The address of the first byte [`Memory::bytes`] gives (0 for a whole memory; a window
+    /// of one, such as the block of a component's heap an answer is laid out into, starts
+    /// further on).
+    fn base(&self) -> u32 {
+        0
+    }
     /// A new block of `size` bytes aligned to `align`; returns its address.
     fn alloc(&mut self, size: u32, align: u32) -> u32;
 }
 
 fn write(mem: &mut dyn Memory, at: u32, data: &[u8]) -> Result<(), AbiError> {
     let len = data.len() as u32;
+    let Some(at) = at.checked_sub(mem.base()) else {
+        return err(format!("address {at} is below the memory's start"));
+    };
     let bytes = mem.bytes();
     slice(bytes, at, len)?;
     bytes[at as usize..(at + len) as usize].copy_from_slice(data);

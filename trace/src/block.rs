@@ -314,6 +314,7 @@ impl<S: Source> Reader<S> {
             match ciborium::de::from_reader::<Header, _>(&mut cursor) {
                 Ok(h) => {
                     r.pos = (r.window.len() - cursor.len()) as u64;
+                    crate::generic::register(&h.generic);
                     break h;
                 }
                 Err(ciborium::de::Error::Io(_)) if r.window.len() as u64 > MAX_HEADER_BYTES => {

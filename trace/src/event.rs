@@ -569,6 +569,11 @@ impl Event {
 /// `wasi:clocks/monotonic-clock.now() -> 5000000000 ns`.
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some((c, a)) = self.get::<crate::generic::Called>()
+            && let Some(text) = crate::generic::event_text(c, a)
+        {
+            return f.write_str(&text);
+        }
         write!(f, "{} -> {}", self.call, self.answer)
     }
 }
@@ -590,13 +595,21 @@ impl crate::Call {
 struct JsonEvent<C, A> {
     call: C,
     answer: A,
+    /// A generic call and its answer in WAVE, for people (see `JsonWriter::event`); ignored
+    /// when read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    wave: Option<String>,
 }
 
 impl Serialize for Event {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let wave = self
+            .get::<crate::generic::Called>()
+            .and_then(|(c, a)| crate::generic::event_text(c, a));
         JsonEvent {
             call: &self.call,
             answer: self.answer.to_json(),
+            wave,
         }
         .serialize(s)
     }
@@ -604,7 +617,7 @@ impl Serialize for Event {
 
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Event, D::Error> {
-        let JsonEvent { call, answer } =
+        let JsonEvent { call, answer, .. } =
             JsonEvent::<crate::Call, serde_json::Value>::deserialize(d)?;
         let answer = call.answer_from_json(answer).map_err(|e| {
             serde::de::Error::custom(format!("the answer to `{call}` does not fit it: {e}"))

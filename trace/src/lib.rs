@@ -1,4 +1,4 @@
-//! The wasm-rr trace format, version 4.
+//! The wasm-rr trace format, version 5.
 //!
 //! A trace file is a CBOR [`Header`] item, then a sequence of blocks (see [`block`]): each a
 //! postcard-framed run of events with a CRC32C, stored raw or as one zstd frame. The recorder
@@ -55,6 +55,8 @@ event::interfaces! {
     Poll(poll);
     /// `wasi:io/streams`.
     Streams(streams);
+    /// Every interface recorded from its WIT alone (the generic path).
+    Generic(generic);
     /// `wasi:filesystem/types`, `wasi:filesystem/preopens`.
     Fs(fs);
     /// `wasi:sockets/*`.
@@ -66,8 +68,9 @@ event::interfaces! {
 /// The version of the trace format this crate writes ([`Header::format`]); it also reads
 /// format 3 and format 2 (feature `format2`).
 ///
-/// Format 4 added [`Header::redacted`]; its events are those of format 3.
-pub const FORMAT_VERSION: u32 = 4;
+/// Format 4 added [`Header::redacted`]; its events are those of format 3. Format 5 added
+/// [`Header::generic`] and the generic path's event ([`generic::Called`]).
+pub const FORMAT_VERSION: u32 = 5;
 
 /// The first format version whose events are this crate's: a trace of format 3 reads as it
 /// is, one of format 2 is upgraded event by event.
@@ -101,6 +104,11 @@ pub struct Header {
     /// match any value. Absent (empty) in a trace nothing was taken out of; new in format 4.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redacted: Vec<redact::Redacted>,
+    /// The functions recorded generically (from their WIT alone), which
+    /// [`generic::Called`] events name by their index here. Absent (empty) when the app
+    /// imports none; new in format 5.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generic: Vec<generic::Function>,
 }
 
 impl Header {
@@ -129,6 +137,10 @@ pub struct RecordConfig {
     /// trace directory may get.
     #[serde(default, flatten)]
     pub policy: RecordPolicy,
+    /// The functions the app imports that are recorded generically (see
+    /// [`Header::generic`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generic: Vec<generic::Function>,
 }
 
 /// Which runs a recording component records (`wasm-rr wrap --sample`, `--max-traces`,
@@ -199,6 +211,7 @@ impl RecordConfig {
             wasi: WASI_VERSION.to_string(),
             guest_imports: self.guest_imports.clone(),
             redacted: Vec::new(),
+            generic: self.generic.clone(),
         }
     }
 }
@@ -410,6 +423,10 @@ impl Trace {
                 other => return Err(TraceError::UnsupportedVersion(other)),
             }
         }
+        // The header first, so that the generic path's events can be named in errors.
+        if let Ok(v) = serde_json::from_str::<JsonHeader>(text) {
+            generic::register(&v.header.generic);
+        }
         serde_json::from_str(text).map_err(|e| TraceError::BadJson(e.to_string()))
     }
 
@@ -440,6 +457,7 @@ impl<W: std::io::Write> JsonWriter<W> {
     ///
     /// Errors: `out`'s.
     pub fn new(header: &Header, mut out: W) -> std::io::Result<JsonWriter<W>> {
+        generic::register(&header.generic);
         let header = serde_json::to_string_pretty(&header.current()).expect("header serialises");
         write!(out, "{{\n\"header\": {header},\n\"events\": [")?;
         Ok(JsonWriter { out, first: true })
@@ -462,6 +480,12 @@ impl<W: std::io::Write> JsonWriter<W> {
         self.out.write_all(b"\n]\n}\n")?;
         Ok(self.out)
     }
+}
+
+/// Just the header of a JSON trace.
+#[derive(Deserialize)]
+struct JsonHeader {
+    header: Header,
 }
 
 /// Just the version of a JSON trace's header, to name an old format.

@@ -466,6 +466,7 @@ mod tests {
                 guest_imports: vec![],
                 compress: false,
                 policy: Default::default(),
+                generic: Vec::new(),
             }
             .header(),
             events: redacted.clone(),

@@ -7,10 +7,21 @@ fn sample() -> Trace {
             guest_imports: vec!["wasi:random/random@0.2.3".into()],
             compress: false,
             policy: Default::default(),
+            generic: vec![generic::Function {
+                interface: "wasi:config/store@0.2.0-rc.1".into(),
+                name: "get".into(),
+                params: vec![("key".into(), generic::WitType::String)],
+                result: Some(generic::WitType::Option(Box::new(generic::WitType::F64))),
+            }],
         }
         .header(),
         events: vec![
             cli::GetArguments {}.into_event(vec!["app.wasm".into(), "x".into()]),
+            generic::Called {
+                function: 0,
+                args: vec![abi::Val::String("seed".into())],
+            }
+            .into_event(Some(abi::Val::Variant(1, Some(Box::new(abi::Val::F64(f64::NAN)))))),
             random::GetRandomU64 {}.into_event(random::Drawn(u64::MAX)),
             random::GetRandomBytes { len: 4 }.into_event(Bytes(vec![0, 1, 254, 255])),
             clocks::WallClockNow {}.into_event(Datetime {
@@ -267,7 +278,7 @@ fn json_round_trip_is_lossless() {
         ),
         "{json}"
     );
-    assert!(json.contains("\"wasm-rr-trace\": 4"), "{json}");
+    assert!(json.contains("\"wasm-rr-trace\": 5"), "{json}");
     let back = Trace::from_json(&json).unwrap();
     assert_eq!(back, t);
     assert_eq!(back.to_bytes(None), t.to_bytes(None));
@@ -567,11 +578,11 @@ fn a_timeline_has_lanes_ticks_spans_and_text_within_its_bounds() {
         &t.lanes[..6],
         [
             "wasi:cli",
+            "generic",
             "wasi:random",
             "wasi:clocks",
             "stdin",
             "stdout",
-            "wasi:io/poll"
         ]
     );
     for (i, e) in trace.events.iter().enumerate() {
@@ -629,6 +640,7 @@ fn record_config_keeps_its_policy() {
         guest_imports: vec![],
         compress: true,
         policy: RecordPolicy::default(),
+        generic: Vec::new(),
     };
     // A configuration without a policy (as wrapped before policies existed) records every run.
     assert_eq!(RecordConfig::from_cbor(&old.to_cbor()), Ok(old.clone()));

@@ -1,0 +1,429 @@
+//! Events of the interfaces recorded from their WIT alone (the generic path, for every import
+//! without a hand-written module: `wasi:config`, `wasi:keyvalue`, `wasi:logging`, a plugin's own
+//! host API, …; see `composer/src/generic.rs`).
+//!
+//! All of them share one call, [`Called`]: the number of a function in the trace header's table
+//! ([`crate::Header::generic`], a [`Function`] each: its interface, name, and the WIT types of
+//! its parameters and result), the arguments the app passed, which replay checks, and the result
+//! the host returned, which replay gives back. Values are [`Val`]s, read from and written to the
+//! canonical ABI by [`crate::abi`]; [`Function::call_text`] and [`wave`] print them in WAVE, the
+//! WebAssembly value encoding that `wasmtime run --invoke` reads.
+
+use crate::abi::{Ty, Val};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::RwLock;
+use wasm_wave::value::{Type as WaveType, Value as WaveValue};
+use wasm_wave::wasm::WasmValue;
+
+/// A WIT type as the trace header keeps it, with the names of its fields, cases and flags;
+/// [`WitType::layout`] reduces it to its canonical ABI layout.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs)] // one variant per WIT type of the same name
+pub enum WitType {
+    Bool,
+    S8,
+    U8,
+    S16,
+    U16,
+    S32,
+    U32,
+    S64,
+    U64,
+    F32,
+    F64,
+    Char,
+    String,
+    /// `list<T>`.
+    List(Box<WitType>),
+    /// A `record`: its fields' names and types, in order.
+    Record(Vec<(String, WitType)>),
+    /// `tuple<…>`.
+    Tuple(Vec<WitType>),
+    /// A `variant`: its cases' names and payload types.
+    Variant(Vec<(String, Option<WitType>)>),
+    /// An `enum`: its cases' names.
+    Enum(Vec<String>),
+    /// `option<T>`.
+    Option(Box<WitType>),
+    /// `result<T, E>`, either side possibly absent.
+    Result(Option<Box<WitType>>, Option<Box<WitType>>),
+    /// `flags`: their names.
+    Flags(Vec<String>),
+}
+
+impl WitType {
+    /// The canonical ABI layout of this type.
+    pub fn layout(&self) -> Ty {
+        let opt = |t: &Option<Box<WitType>>| t.as_deref().map(WitType::layout);
+        match self {
+            WitType::Bool => Ty::Bool,
+            WitType::S8 => Ty::S8,
+            WitType::U8 => Ty::U8,
+            WitType::S16 => Ty::S16,
+            WitType::U16 => Ty::U16,
+            WitType::S32 => Ty::S32,
+            WitType::U32 => Ty::U32,
+            WitType::S64 => Ty::S64,
+            WitType::U64 => Ty::U64,
+            WitType::F32 => Ty::F32,
+            WitType::F64 => Ty::F64,
+            WitType::Char => Ty::Char,
+            WitType::String => Ty::String,
+            WitType::List(t) => Ty::List(Box::new(t.layout())),
+            WitType::Record(fields) => Ty::Record(fields.iter().map(|(_, t)| t.layout()).collect()),
+            WitType::Tuple(types) => Ty::Record(types.iter().map(WitType::layout).collect()),
+            WitType::Variant(cases) => Ty::Variant(
+                cases
+                    .iter()
+                    .map(|(_, t)| t.as_ref().map(WitType::layout))
+                    .collect(),
+            ),
+            WitType::Enum(cases) => Ty::Variant(vec![None; cases.len()]),
+            WitType::Option(t) => Ty::Variant(vec![None, Some(t.layout())]),
+            WitType::Result(ok, err) => Ty::Variant(vec![opt(ok), opt(err)]),
+            WitType::Flags(names) => Ty::Flags(names.len() as u32),
+        }
+    }
+
+    /// The same type for wasm-wave, or `None` when WAVE has no such type (an empty tuple).
+    fn wave(&self) -> Option<WaveType> {
+        let opt = |t: &Option<Box<WitType>>| match t {
+            Some(t) => t.wave().map(Some),
+            None => Some(None),
+        };
+        Some(match self {
+            WitType::Bool => WaveType::BOOL,
+            WitType::S8 => WaveType::S8,
+            WitType::U8 => WaveType::U8,
+            WitType::S16 => WaveType::S16,
+            WitType::U16 => WaveType::U16,
+            WitType::S32 => WaveType::S32,
+            WitType::U32 => WaveType::U32,
+            WitType::S64 => WaveType::S64,
+            WitType::U64 => WaveType::U64,
+            WitType::F32 => WaveType::F32,
+            WitType::F64 => WaveType::F64,
+            WitType::Char => WaveType::CHAR,
+            WitType::String => WaveType::STRING,
+            WitType::List(t) => WaveType::list(t.wave()?),
+            WitType::Record(fields) => WaveType::record(
+                fields
+                    .iter()
+                    .map(|(n, t)| Some((n.as_str(), t.wave()?)))
+                    .collect::<Option<Vec<_>>>()?,
+            )?,
+            WitType::Tuple(types) => {
+                WaveType::tuple(types.iter().map(WitType::wave).collect::<Option<Vec<_>>>()?)?
+            }
+            WitType::Variant(cases) => WaveType::variant(
+                cases
+                    .iter()
+                    .map(|(n, t)| {
+                        let payload = match t {
+                            Some(t) => Some(t.wave()?),
+                            None => None,
+                        };
+                        Some((n.as_str(), payload))
+                    })
+                    .collect::<Option<Vec<_>>>()?,
+            )?,
+            WitType::Enum(cases) => WaveType::enum_ty(cases.iter().map(String::as_str))?,
+            WitType::Option(t) => WaveType::option(t.wave()?),
+            WitType::Result(ok, err) => WaveType::result(opt(ok)?, opt(err)?),
+            WitType::Flags(names) => WaveType::flags(names.iter().map(String::as_str))?,
+        })
+    }
+}
+
+/// `val` (of `ty`) as a wasm-wave value of `wave` (`ty`'s wasm-wave type), or `None` when it is
+/// not a value of `ty`.
+fn wave_value(ty: &WitType, wave: &WaveType, val: &Val) -> Option<WaveValue> {
+    use wasm_wave::wasm::WasmType;
+    Some(match (ty, val) {
+        (WitType::Bool, Val::Bool(v)) => WaveValue::make_bool(*v),
+        (WitType::S8, Val::S8(v)) => WaveValue::make_s8(*v),
+        (WitType::U8, Val::U8(v)) => WaveValue::make_u8(*v),
+        (WitType::S16, Val::S16(v)) => WaveValue::make_s16(*v),
+        (WitType::U16, Val::U16(v)) => WaveValue::make_u16(*v),
+        (WitType::S32, Val::S32(v)) => WaveValue::make_s32(*v),
+        (WitType::U32, Val::U32(v)) => WaveValue::make_u32(*v),
+        (WitType::S64, Val::S64(v)) => WaveValue::make_s64(*v),
+        (WitType::U64, Val::U64(v)) => WaveValue::make_u64(*v),
+        (WitType::F32, Val::F32(v)) => WaveValue::make_f32(*v),
+        (WitType::F64, Val::F64(v)) => WaveValue::make_f64(*v),
+        (WitType::Char, Val::Char(v)) => WaveValue::make_char(*v),
+        (WitType::String, Val::String(v)) => WaveValue::make_string(v.into()),
+        (WitType::List(t), Val::List(items)) => {
+            let elem = wave.list_element_type()?;
+            let items: Option<Vec<_>> = items.iter().map(|v| wave_value(t, &elem, v)).collect();
+            WaveValue::make_list(wave, items?).ok()?
+        }
+        (WitType::Record(fields), Val::Record(vals)) if fields.len() == vals.len() => {
+            let types: Vec<_> = wave.record_fields().map(|(_, t)| t).collect();
+            let mut out = Vec::new();
+            for (((name, t), w), v) in fields.iter().zip(&types).zip(vals) {
+                out.push((name.as_str(), wave_value(t, w, v)?));
+            }
+            WaveValue::make_record(wave, out).ok()?
+        }
+        (WitType::Tuple(types), Val::Record(vals)) if types.len() == vals.len() => {
+            let waves: Vec<_> = wave.tuple_element_types().collect();
+            let mut out = Vec::new();
+            for ((t, w), v) in types.iter().zip(&waves).zip(vals) {
+                out.push(wave_value(t, w, v)?);
+            }
+            WaveValue::make_tuple(wave, out).ok()?
+        }
+        (WitType::Variant(cases), Val::Variant(n, payload)) => {
+            let (name, _) = cases.get(*n as usize)?;
+            let waves: Vec<_> = wave.variant_cases().map(|(_, t)| t).collect();
+            let value = match (&cases[*n as usize].1, payload) {
+                (Some(t), Some(v)) => Some(wave_value(t, waves.get(*n as usize)?.as_ref()?, v)?),
+                (None, None) => None,
+                _ => return None,
+            };
+            WaveValue::make_variant(wave, name, value).ok()?
+        }
+        (WitType::Enum(cases), Val::Variant(n, None)) => {
+            WaveValue::make_enum(wave, cases.get(*n as usize)?).ok()?
+        }
+        (WitType::Option(t), Val::Variant(0, None)) => {
+            let _ = t;
+            WaveValue::make_option(wave, None).ok()?
+        }
+        (WitType::Option(t), Val::Variant(1, Some(v))) => {
+            let inner = wave_value(t, &wave.option_some_type()?, v)?;
+            WaveValue::make_option(wave, Some(inner)).ok()?
+        }
+        (WitType::Result(ok, err), Val::Variant(n @ (0 | 1), payload)) => {
+            let (ok_ty, err_ty) = wave.result_types()?;
+            let (t, w) = if *n == 0 { (ok, ok_ty) } else { (err, err_ty) };
+            let value = match (t, w, payload) {
+                (Some(t), Some(w), Some(v)) => Some(wave_value(t, &w, v)?),
+                (None, None, None) => None,
+                _ => return None,
+            };
+            let result = if *n == 0 { Ok(value) } else { Err(value) };
+            WaveValue::make_result(wave, result).ok()?
+        }
+        (WitType::Flags(names), Val::Flags(words)) => {
+            let set = names
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| words.get(i / 32).is_some_and(|w| w & (1 << (i % 32)) != 0))
+                .map(|(_, n)| n.as_str());
+            WaveValue::make_flags(wave, set).ok()?
+        }
+        _ => return None,
+    })
+}
+
+/// `val`, a value of `ty`, in WAVE (`ok(some("42"))`); a value that is not one of `ty` (a
+/// damaged trace) is shown as it is stored, marked so.
+pub fn wave(ty: &WitType, val: &Val) -> String {
+    ty.wave()
+        .and_then(|w| wave_value(ty, &w, val))
+        .and_then(|v| wasm_wave::to_string(&v).ok())
+        .unwrap_or_else(|| format!("<not a value of its type: {val:?}>"))
+}
+
+/// A function recorded generically, as the trace header lists it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub struct Function {
+    /// The interface, as the app imports it: `wasi:config/store@0.2.0-rc.1`.
+    pub interface: String,
+    /// The function's name in the interface: `get`.
+    pub name: String,
+    /// Its parameters' names and types, in order.
+    pub params: Vec<(String, WitType)>,
+    /// Its result's type, if it has one.
+    pub result: Option<WitType>,
+}
+
+impl Function {
+    /// `interface.name` without the interface's version: `wasi:config/store.get`.
+    pub fn qualified_name(&self) -> String {
+        let interface = self
+            .interface
+            .rsplit_once('@')
+            .map_or(self.interface.as_str(), |(i, _)| i);
+        format!("{interface}.{}", self.name)
+    }
+
+    /// A call with `args`, in WAVE: `wasi:config/store.get("seed")`.
+    pub fn call_text(&self, args: &[Val]) -> String {
+        let args: Vec<String> = self
+            .params
+            .iter()
+            .zip(args)
+            .map(|((_, t), v)| wave(t, v))
+            .collect();
+        format!("{}({})", self.qualified_name(), args.join(", "))
+    }
+
+    /// Its result `result`, in WAVE (`ok(some("42"))`); empty for a function without one.
+    pub fn result_text(&self, result: &Option<Val>) -> String {
+        match (&self.result, result) {
+            (Some(t), Some(v)) => wave(t, v),
+            (None, None) => String::new(),
+            (_, other) => format!("<not its result: {other:?}>"),
+        }
+    }
+
+    /// How `actual` (the arguments of a call being replayed) differs from `recorded`: the
+    /// first parameter whose value differs, by name, with both values in WAVE.
+    pub fn difference(&self, recorded: &[Val], actual: &[Val]) -> Option<String> {
+        self.params
+            .iter()
+            .zip(recorded.iter().zip(actual))
+            .find(|(_, (r, a))| r != a)
+            .map(|((name, t), (r, a))| {
+                format!(
+                    "argument `{name}` of {} is {} (recorded: {})",
+                    self.qualified_name(),
+                    wave(t, a),
+                    wave(t, r)
+                )
+            })
+    }
+}
+
+crate::event::interface! {
+    Generic = 96;
+    /// A call of a function recorded generically: function number `function` of the trace
+    /// header's table ([`crate::Header::generic`]), with the arguments the app passed; the
+    /// answer is the function's result, if it has one.
+    Called {
+        /// The function's index in [`crate::Header::generic`].
+        function: u32,
+        /// The arguments, one per parameter.
+        args: Vec<Val>,
+    } -> Option<Val>;
+}
+
+/// The table of generic functions of the last trace read in this process (by
+/// [`crate::Reader::new`], [`crate::Trace::from_json`] or a [`crate::JsonWriter`]), with which
+/// events print their functions by name and their values in WAVE wherever they are shown
+/// (`show`, a divergence, `diff`, a timeline).
+static TABLE: RwLock<Vec<Function>> = RwLock::new(Vec::new());
+
+/// Makes `functions` (a trace header's [`crate::Header::generic`]) the table events are
+/// printed with; a header without generic functions leaves it as it is.
+pub fn register(functions: &[Function]) {
+    if !functions.is_empty() {
+        *TABLE.write().unwrap_or_else(|e| e.into_inner()) = functions.to_vec();
+    }
+}
+
+/// `f` of the registered function number `function`, if there is one.
+fn with_function<R>(function: u32, f: impl FnOnce(&Function) -> R) -> Option<R> {
+    let table = TABLE.read().unwrap_or_else(|e| e.into_inner());
+    table.get(function as usize).map(f)
+}
+
+/// The event `call -> answer` in WAVE (`wasi:config/store.get("seed") -> ok(some("42"))`), when
+/// its function is in the registered table.
+pub(crate) fn event_text(call: &Called, answer: &Option<Val>) -> Option<String> {
+    with_function(call.function, |f| {
+        let result = f.result_text(answer);
+        let call = f.call_text(&call.args);
+        if result.is_empty() {
+            call
+        } else {
+            format!("{call} -> {result}")
+        }
+    })
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Call::Called(c) => match with_function(c.function, |func| func.call_text(&c.args)) {
+                Some(text) => f.write_str(&text),
+                // Without the header's table: the function by number, the values as stored.
+                None => write!(f, "generic function #{}{:?}", c.function, c.args),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Answer::Called(Some(v)) => write!(f, "{v:?}"),
+            Answer::Called(None) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_get() -> Function {
+        let error = WitType::Variant(vec![
+            ("upstream".into(), Some(WitType::String)),
+            ("io".into(), Some(WitType::String)),
+        ]);
+        Function {
+            interface: "wasi:config/store@0.2.0-rc.1".into(),
+            name: "get".into(),
+            params: vec![("key".into(), WitType::String)],
+            result: Some(WitType::Result(
+                Some(Box::new(WitType::Option(Box::new(WitType::String)))),
+                Some(Box::new(error)),
+            )),
+        }
+    }
+
+    #[test]
+    fn calls_and_results_print_in_wave() {
+        let f = config_get();
+        let some = |v: Val| Val::Variant(1, Some(Box::new(v)));
+        let ok = |v: Val| Val::Variant(0, Some(Box::new(v)));
+        assert_eq!(
+            f.call_text(&[Val::String("seed".into())]),
+            r#"wasi:config/store.get("seed")"#
+        );
+        assert_eq!(
+            f.result_text(&Some(ok(some(Val::String("4\"2".into()))))),
+            r#"ok(some("4\"2"))"#
+        );
+        let upstream = Val::Variant(1, Some(Box::new(Val::Variant(0, Some(Box::new(Val::String("down".into())))))));
+        assert_eq!(f.result_text(&Some(upstream)), r#"err(upstream("down"))"#);
+        let flags = WitType::Flags(vec!["read".into(), "write".into(), "exec".into()]);
+        assert_eq!(wave(&flags, &Val::Flags(vec![0b101])), "{read, exec}");
+        let point = WitType::Record(vec![("x".into(), WitType::F64), ("tag".into(), WitType::Char)]);
+        assert_eq!(
+            wave(&point, &Val::Record(vec![Val::F64(1.5), Val::Char('λ')])),
+            "{x: 1.5, tag: 'λ'}"
+        );
+        assert_eq!(
+            wave(&WitType::Enum(vec!["red".into(), "green".into()]), &Val::Variant(1, None)),
+            "green"
+        );
+        assert_eq!(
+            wave(&WitType::U8, &Val::String("x".into())),
+            r#"<not a value of its type: String("x")>"#
+        );
+    }
+
+    #[test]
+    fn a_changed_argument_is_named_with_both_values() {
+        let f = config_get();
+        assert_eq!(
+            f.difference(&[Val::String("seed".into())], &[Val::String("sead".into())]),
+            Some(r#"argument `key` of wasi:config/store.get is "sead" (recorded: "seed")"#.into())
+        );
+        assert_eq!(f.difference(&[Val::String("a".into())], &[Val::String("a".into())]), None);
+    }
+
+    #[test]
+    fn nans_replay_as_the_same_bits() {
+        assert_eq!(Val::F64(f64::NAN), Val::F64(f64::NAN));
+        assert_ne!(Val::F64(0.0), Val::F64(-0.0));
+    }
+}
