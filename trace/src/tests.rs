@@ -17,11 +17,6 @@ fn sample() -> Trace {
         .header(),
         events: vec![
             cli::GetArguments {}.into_event(vec!["app.wasm".into(), "x".into()]),
-            generic::Called {
-                function: 0,
-                args: vec![abi::Val::String("seed".into())],
-            }
-            .into_event(Some(abi::Val::Variant(1, Some(Box::new(abi::Val::F64(f64::NAN)))))),
             random::GetRandomU64 {}.into_event(random::Drawn(u64::MAX)),
             random::GetRandomBytes { len: 4 }.into_event(Bytes(vec![0, 1, 254, 255])),
             clocks::WallClockNow {}.into_event(Datetime {
@@ -101,6 +96,11 @@ fn sample() -> Trace {
                 status: Status::Err,
             }
             .into_event(()),
+            generic::Called {
+                function: 0,
+                args: vec![abi::Val::String("seed".into())],
+            }
+            .into_event(Some(abi::Val::Variant(1, Some(Box::new(abi::Val::F64(f64::NAN)))))),
         ],
         torn_tail_bytes: 0,
     }
@@ -279,6 +279,11 @@ fn json_round_trip_is_lossless() {
         "{json}"
     );
     assert!(json.contains("\"wasm-rr-trace\": 5"), "{json}");
+    // A generic call: its values as stored, and in WAVE for people.
+    assert!(
+        json.contains(r#"{"call":{"generic":{"called":{"function":0,"args":[{"String":"seed"}]}}},"answer":{"Variant":[1,{"F64":"nan:0x7ff8000000000000"}]},"wave":"wasi:config/store.get(\"seed\") -> some(nan)"}"#),
+        "{json}"
+    );
     let back = Trace::from_json(&json).unwrap();
     assert_eq!(back, t);
     assert_eq!(back.to_bytes(None), t.to_bytes(None));
@@ -578,11 +583,11 @@ fn a_timeline_has_lanes_ticks_spans_and_text_within_its_bounds() {
         &t.lanes[..6],
         [
             "wasi:cli",
-            "generic",
             "wasi:random",
             "wasi:clocks",
             "stdin",
             "stdout",
+            "wasi:io/poll"
         ]
     );
     for (i, e) in trace.events.iter().enumerate() {
