@@ -2,6 +2,7 @@
 //! blob, plug the replay stubs, plug the guest's imports, add the HTTP mailbox, pass the guest's
 //! exports through, encode and check. [`Mode`] says which component is being made.
 
+use crate::generic::{Forwarding, forwarder};
 use crate::stubs::{TypeImport, type_stubs};
 use crate::{
     EMBEDDED_INTERFACE, INCOMING_HANDLER, Interposers, WrapError, blob_provider_for, fill_blob,
@@ -11,6 +12,10 @@ use std::collections::BTreeSet;
 use wac_graph::types::{ItemKind, Package, Type, are_semver_compatible};
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
 use wasm_rr_trace::WASI_VERSION;
+
+/// The interposer's export through which a forwarder hands over (recording) or asks for
+/// (replaying) the generic path's calls.
+const GENERIC: &str = "wasm-rr:rr/generic";
 
 /// The recorder's import through which the handler wrapper hands it incoming requests.
 const HTTP_MAILBOX: &str = "wasm-rr:http/mailbox";
@@ -192,12 +197,43 @@ impl<'p> Composition<'p> {
         Ok(())
     }
 
-    /// Step: plugs every import of the guest into the interposer's export of the same
-    /// interface (any compatible version), and checks that none is left to the host.
+    /// Step: the forwarder for the guest's imports `interfaces` that the generic path records
+    /// (recording: it calls the host, then the interposer's `wasm-rr:rr/generic.called`;
+    /// replaying: the interposer's `replay` answers it), plugged into the guest.
+    fn plug_forwarder(
+        &mut self,
+        guest: &[u8],
+        interfaces: &[String],
+        records: bool,
+    ) -> Result<(), WrapError> {
+        if interfaces.is_empty() {
+            return Ok(());
+        }
+        let forwarding = if records {
+            Forwarding::Record
+        } else {
+            Forwarding::Replay
+        };
+        let bytes = forwarder(guest, interfaces, forwarding)?;
+        let (_, inst) = self.add("wasm-rr:forwarder", bytes)?;
+        self.plug(self.interposer, GENERIC, inst, GENERIC)?;
+        for import in interfaces {
+            self.plug(inst, import, self.guest, import)?;
+        }
+        Ok(())
+    }
+
+    /// Step: plugs every import of the guest not plugged yet into the interposer's export of
+    /// the same interface (any compatible version), and checks that none is left to the host.
     fn plug_guest_imports(&mut self) -> Result<(), WrapError> {
         let interposer_exports = self.exports(self.interposer_pkg);
         let guest_imports = self.imports(self.guest_pkg);
-        for import in &guest_imports {
+        let plugged: BTreeSet<String> = self
+            .graph
+            .get_instantiation_arguments(self.guest)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        for import in guest_imports.iter().filter(|i| !plugged.contains(*i)) {
             let export = interposer_exports
                 .iter()
                 .find(|e| are_semver_compatible(e, import))
@@ -339,7 +375,8 @@ fn register(
 }
 
 /// Composes `interposer` in front of `guest` for `mode`: the interposer build, the blob, the
-/// stubs and the glue it needs; the result may import from the host nothing but
+/// stubs and the glue it needs, and a forwarder for the guest's imports `generic` (the
+/// interfaces the generic path records); the result may import from the host nothing but
 /// `host_imports`.
 ///
 /// Errors: every [`WrapError`] a step gives.
@@ -348,6 +385,7 @@ pub fn compose(
     interposer: &[u8],
     parts: &Interposers,
     mode: Mode,
+    generic: &[String],
     host_imports: &BTreeSet<String>,
 ) -> Result<Vec<u8>, WrapError> {
     let mut c = Composition::new(guest, interposer, parts)?;
@@ -364,6 +402,7 @@ pub fn compose(
     if !records {
         c.plug_replay_stubs(host_imports)?;
     }
+    c.plug_forwarder(guest, generic, records)?;
     c.plug_guest_imports()?;
     let mailbox = if records { c.add_mailbox()? } else { None };
     c.pass_exports(records, mailbox)?;

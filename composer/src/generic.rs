@@ -29,6 +29,7 @@ use wasm_encoder::{
     TypeSection, ValType,
 };
 use wasm_rr_trace::abi::Ty;
+use wasm_rr_trace::generic::{Function as TracedFunction, WitType};
 use wit_parser::abi::{AbiVariant, WasmType};
 use wit_parser::{Function as WitFunction, InterfaceId, Resolve, Type, TypeDefKind, WorldItem};
 
@@ -51,46 +52,56 @@ fn val_type(t: &WasmType) -> ValType {
     }
 }
 
-/// `ty`'s canonical ABI layout, for the value walker ([`wasm_rr_trace::abi`]); the error names
-/// what the generic path does not record yet (resources, streams, futures, maps, error
-/// contexts).
-pub fn abi_type(resolve: &Resolve, ty: &Type) -> Result<Ty, String> {
-    let of = |t: &Type| abi_type(resolve, t);
-    let of_all = |ts: &mut dyn Iterator<Item = &Type>| ts.map(of).collect::<Result<Vec<_>, _>>();
+/// `ty` as the trace keeps it (with its names; [`WitType::layout`] gives its canonical ABI
+/// layout for the value walker, [`wasm_rr_trace::abi`]); the error names what the generic path
+/// does not record yet (resources, streams, futures, maps, error contexts).
+pub fn wit_type(resolve: &Resolve, ty: &Type) -> Result<WitType, String> {
+    let of = |t: &Type| wit_type(resolve, t);
+    let boxed = |t: &Type| of(t).map(Box::new);
     let optional = |t: Option<&Type>| t.map(of).transpose();
+    let optional_box = |t: Option<&Type>| t.map(boxed).transpose();
     Ok(match ty {
-        Type::Bool => Ty::Bool,
-        Type::U8 => Ty::U8,
-        Type::U16 => Ty::U16,
-        Type::U32 => Ty::U32,
-        Type::U64 => Ty::U64,
-        Type::S8 => Ty::S8,
-        Type::S16 => Ty::S16,
-        Type::S32 => Ty::S32,
-        Type::S64 => Ty::S64,
-        Type::F32 => Ty::F32,
-        Type::F64 => Ty::F64,
-        Type::Char => Ty::Char,
-        Type::String => Ty::String,
+        Type::Bool => WitType::Bool,
+        Type::U8 => WitType::U8,
+        Type::U16 => WitType::U16,
+        Type::U32 => WitType::U32,
+        Type::U64 => WitType::U64,
+        Type::S8 => WitType::S8,
+        Type::S16 => WitType::S16,
+        Type::S32 => WitType::S32,
+        Type::S64 => WitType::S64,
+        Type::F32 => WitType::F32,
+        Type::F64 => WitType::F64,
+        Type::Char => WitType::Char,
+        Type::String => WitType::String,
         Type::ErrorContext => return Err("an error-context".into()),
         Type::Id(id) => match &resolve.types[*id].kind {
             TypeDefKind::Type(t) => of(t)?,
-            TypeDefKind::Record(r) => Ty::Record(of_all(&mut r.fields.iter().map(|f| &f.ty))?),
-            TypeDefKind::Tuple(t) => Ty::Record(of_all(&mut t.types.iter())?),
-            TypeDefKind::FixedLengthList(t, n) => Ty::Record(vec![of(t)?; *n as usize]),
-            TypeDefKind::List(t) => Ty::List(Box::new(of(t)?)),
-            TypeDefKind::Variant(v) => Ty::Variant(
+            TypeDefKind::Record(r) => WitType::Record(
+                r.fields
+                    .iter()
+                    .map(|f| Ok((f.name.clone(), of(&f.ty)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            TypeDefKind::Tuple(t) => {
+                WitType::Tuple(t.types.iter().map(of).collect::<Result<_, _>>()?)
+            }
+            TypeDefKind::FixedLengthList(t, n) => WitType::Tuple(vec![of(t)?; *n as usize]),
+            TypeDefKind::List(t) => WitType::List(boxed(t)?),
+            TypeDefKind::Variant(v) => WitType::Variant(
                 v.cases
                     .iter()
-                    .map(|c| optional(c.ty.as_ref()))
-                    .collect::<Result<_, _>>()?,
+                    .map(|c| Ok((c.name.clone(), optional(c.ty.as_ref())?)))
+                    .collect::<Result<_, String>>()?,
             ),
-            TypeDefKind::Enum(e) => Ty::Variant(vec![None; e.cases.len()]),
-            TypeDefKind::Option(t) => Ty::Variant(vec![None, Some(of(t)?)]),
+            TypeDefKind::Enum(e) => WitType::Enum(e.cases.iter().map(|c| c.name.clone()).collect()),
+            TypeDefKind::Option(t) => WitType::Option(boxed(t)?),
             TypeDefKind::Result(r) => {
-                Ty::Variant(vec![optional(r.ok.as_ref())?, optional(r.err.as_ref())?])
+                WitType::Result(optional_box(r.ok.as_ref())?, optional_box(r.err.as_ref())?)
             }
-            TypeDefKind::Flags(f) => Ty::Flags(f.flags.len() as u32),
+            TypeDefKind::Flags(f) => {
+                WitType::Flags(f.flags.iter().map(|f| f.name.clone()).collect())
+            }
             TypeDefKind::Map(..) => return Err("a map".into()),
             TypeDefKind::Resource | TypeDefKind::Handle(_) => {
                 return Err("a resource handle".into());
@@ -100,6 +111,11 @@ pub fn abi_type(resolve: &Resolve, ty: &Type) -> Result<Ty, String> {
             TypeDefKind::Unknown => return Err("a type of unknown kind".into()),
         },
     })
+}
+
+/// `ty`'s canonical ABI layout (see [`wit_type`]).
+pub fn abi_type(resolve: &Resolve, ty: &Type) -> Result<Ty, String> {
+    wit_type(resolve, ty).map(|t| t.layout())
 }
 
 /// Why `func` cannot go through a forwarder, if it cannot.
@@ -141,26 +157,28 @@ fn imported_interface(
         })
 }
 
-/// A component that imports the interfaces `interfaces` (full names, as the guest imports them)
-/// and exports the same ones, each function forwarded to its import unchanged (see the module
-/// docs). Its imports are what `guest` imports under those names, so it plugs into the guest
-/// and a stock runtime that provides them runs it. With `recording`, it also imports
-/// `wasm-rr:rr/generic` and hands every answered call to its `called` (functions numbered in
-/// the order of `interfaces`, then of their functions in the WIT).
-///
-/// Errors: [`WrapError::NotAComponent`] when `guest`'s WIT does not decode,
-/// [`WrapError::NotImported`] when `guest` does not import one of `interfaces`,
-/// [`WrapError::Unsupported`] naming the interface and the reason when one uses resources,
-/// streams, futures or async functions, and [`WrapError::Compose`] when `wit-component`
-/// rejects what was generated (a bug).
-pub fn forwarder(
+/// What a forwarder does with the calls of its exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forwarding {
+    /// Passes each call to its import and returns its results, nothing more.
+    Plain,
+    /// Also hands every answered call to `wasm-rr:rr/generic.called` (the recording
+    /// component).
+    Record,
+    /// Imports none of the interfaces: asks `wasm-rr:rr/generic.replay` for each call's
+    /// results, laid out in its heap (the replaying component).
+    Replay,
+}
+
+/// The guest's WIT, and the interfaces `interfaces` among its imports, checked for the generic
+/// path.
+fn guest_interfaces(
     guest: &[u8],
     interfaces: &[String],
-    recording: bool,
-) -> Result<Vec<u8>, WrapError> {
+) -> Result<(Resolve, Vec<InterfaceId>), WrapError> {
     let decoded =
         wit_component::decode(guest).map_err(|e| WrapError::NotAComponent(format!("{e:#}")))?;
-    let wit_component::DecodedWasm::Component(mut resolve, guest_world) = decoded else {
+    let wit_component::DecodedWasm::Component(resolve, guest_world) = decoded else {
         return Err(WrapError::NotAComponent(
             "it is a WIT package, not a component".into(),
         ));
@@ -181,16 +199,75 @@ pub fn forwarder(
         }
         ids.push(id);
     }
+    Ok((resolve, ids))
+}
+
+/// The functions of the interfaces `interfaces` that `guest` imports, as the trace header lists
+/// them, numbered as a forwarder numbers them (in the order of `interfaces`, then of their
+/// functions in the WIT).
+///
+/// Errors: as [`forwarder`].
+pub fn generic_functions(
+    guest: &[u8],
+    interfaces: &[String],
+) -> Result<Vec<TracedFunction>, WrapError> {
+    let (resolve, ids) = guest_interfaces(guest, interfaces)?;
+    let mut out = Vec::new();
+    for (name, id) in interfaces.iter().zip(&ids) {
+        for f in resolve.interfaces[*id].functions.values() {
+            // `refusal` has checked every type.
+            let of = |t: &Type| wit_type(&resolve, t).map_err(|e| WrapError::Compose(e));
+            out.push(TracedFunction {
+                interface: name.clone(),
+                name: f.name.clone(),
+                params: f
+                    .params
+                    .iter()
+                    .map(|p| Ok((p.name.clone(), of(&p.ty)?)))
+                    .collect::<Result<_, WrapError>>()?,
+                result: f.result.as_ref().map(of).transpose()?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A component that exports the interfaces `interfaces` (full names, as the guest imports them),
+/// so that it plugs into the guest, and answers their calls as `forwarding` says: with
+/// [`Forwarding::Plain`] and [`Forwarding::Record`] it imports the same interfaces (what the
+/// guest imports under those names, so that a stock runtime that provides them runs it) and
+/// calls them with the same arguments; recording, it also imports `wasm-rr:rr/generic` and
+/// hands every answered call to its `called`. With [`Forwarding::Replay`] it imports only
+/// `wasm-rr:rr/generic`, whose `replay` gives each call's results. Functions are numbered in
+/// the order of `interfaces`, then of their functions in the WIT (as [`generic_functions`]
+/// lists them).
+///
+/// Errors: [`WrapError::NotAComponent`] when `guest`'s WIT does not decode,
+/// [`WrapError::NotImported`] when `guest` does not import one of `interfaces`,
+/// [`WrapError::Unsupported`] naming the interface and the reason when one uses resources,
+/// streams, futures or async functions, and [`WrapError::Compose`] when `wit-component`
+/// rejects what was generated (a bug).
+pub fn forwarder(
+    guest: &[u8],
+    interfaces: &[String],
+    forwarding: Forwarding,
+) -> Result<Vec<u8>, WrapError> {
+    let (mut resolve, ids) = guest_interfaces(guest, interfaces)?;
     // The forwarder's world: `import I; export I;` for each, in a package of its own (the
     // interfaces' own packages are already in `resolve`, decoded from the guest).
     let mut lines: String = interfaces
         .iter()
-        .map(|i| format!("  import {i};\n  export {i};\n"))
+        .map(|i| match forwarding {
+            Forwarding::Replay => format!("  export {i};\n"),
+            _ => format!("  import {i};\n  export {i};\n"),
+        })
         .collect();
-    if recording {
-        resolve
+    let mut rr = None;
+    if forwarding != Forwarding::Plain {
+        let package = resolve
             .push_str("rr.wit", RR_WIT)
             .map_err(|e| WrapError::Compose(format!("wasm-rr's WIT: {e:#}")))?;
+        rr = Some(resolve.packages[package].interfaces["generic"]);
         lines += &format!("  import {GENERIC};\n");
     }
     let wit = format!("package wasm-rr:generic;\nworld forwarder {{\n{lines}}}\n");
@@ -210,8 +287,17 @@ pub fn forwarder(
     sizes
         .fill(&resolve)
         .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
+    // The signature of the `wasm-rr:rr/generic` function the forwarder calls.
+    let hook = rr.map(|id| {
+        let name = match forwarding {
+            Forwarding::Replay => "replay",
+            _ => "called",
+        };
+        let f = &resolve.interfaces[id].functions[name];
+        (name, resolve.wasm_signature(AbiVariant::GuestImport, f))
+    });
     componentize(
-        forwarding_module(&resolve, &sizes, &functions, recording),
+        forwarding_module(&resolve, &sizes, &functions, forwarding, hook),
         &resolve,
         world,
     )
@@ -261,6 +347,21 @@ fn word(offset: u64) -> wasm_encoder::MemArg {
     }
 }
 
+/// An aligned access, as [`word`] makes, with the alignment set.
+trait WithAlign {
+    /// The same access, aligned to `2^log2` bytes.
+    fn with_align(self, log2: u32) -> Self;
+}
+
+impl WithAlign for wasm_encoder::MemArg {
+    fn with_align(self, log2: u32) -> Self {
+        wasm_encoder::MemArg {
+            align: log2,
+            ..self
+        }
+    }
+}
+
 /// Pushes `local` (of core type `ty`) as an `i64` holding its bits (see
 /// [`wasm_rr_trace::abi::lift_flat`]).
 fn push_bits(ins: &mut wasm_encoder::InstructionSink, local: u32, ty: &WasmType) {
@@ -273,22 +374,41 @@ fn push_bits(ins: &mut wasm_encoder::InstructionSink, local: u32, ty: &WasmType)
     };
 }
 
-/// The forwarder's core module for `functions` (interface name, function), handing each
-/// answered call to `wasm-rr:rr/generic.called` when `recording`.
+/// Stores the bits of each of `values` (locals of the given core types) as a `list<u64>` in a
+/// new block of the heap, whose address it keeps in `list`.
+fn store_bits(
+    ins: &mut wasm_encoder::InstructionSink,
+    realloc: u32,
+    values: &[(u32, WasmType)],
+    list: u32,
+) {
+    alloc(ins, realloc, 8 * values.len() as i32, list);
+    for (i, (local, ty)) in values.iter().enumerate() {
+        ins.local_get(list);
+        push_bits(ins, *local, ty);
+        ins.i64_store(word(8 * i as u64));
+    }
+}
+
+/// The forwarder's core module for `functions` (interface name, function), forwarding as
+/// `forwarding` says, through `hook` (the name and signature of the `wasm-rr:rr/generic`
+/// function it calls) when recording or replaying.
 ///
-/// Function indices: the imports first (one per function, in order, then `called` when
-/// recording), then `cabi_realloc`, then one export and one post-return function per function.
+/// Function indices: the imports first (one per function, in order, unless replaying; then the
+/// hook), then `cabi_realloc`, then one export and one post-return function per function.
 fn forwarding_module(
     resolve: &Resolve,
     sizes: &wit_parser::SizeAlign,
     functions: &[(String, WitFunction)],
-    recording: bool,
+    forwarding: Forwarding,
+    hook: Option<(&str, wit_parser::abi::WasmSignature)>,
 ) -> Vec<u8> {
     let mut types = TypeSection::new();
     let mut imports = ImportSection::new();
     let mut defined = FunctionSection::new();
     let mut exports = ExportSection::new();
     let mut code = CodeSection::new();
+    let replaying = forwarding == Forwarding::Replay;
     let signatures: Vec<_> = functions
         .iter()
         .map(|(_, f)| {
@@ -306,16 +426,21 @@ fn forwarding_module(
         next_type += 1;
         next_type - 1
     };
-    for ((interface, f), (import, _)) in functions.iter().zip(&signatures) {
-        let ty = new_type(&mut types, &import.params, &import.results);
-        imports.import(interface, &f.name, EntityType::Function(ty));
+    let mut next_import = 0;
+    if !replaying {
+        for ((interface, f), (import, _)) in functions.iter().zip(&signatures) {
+            let ty = new_type(&mut types, &import.params, &import.results);
+            imports.import(interface, &f.name, EntityType::Function(ty));
+            next_import += 1;
+        }
     }
-    let called = functions.len() as u32;
-    if recording {
-        let ty = new_type(&mut types, &[WasmType::I32; 8], &[]);
-        imports.import(GENERIC, "called", EntityType::Function(ty));
+    let hook_index = next_import;
+    if let Some((name, sig)) = &hook {
+        let ty = new_type(&mut types, &sig.params, &sig.results);
+        imports.import(GENERIC, name, EntityType::Function(ty));
+        next_import += 1;
     }
-    let realloc = called + u32::from(recording);
+    let realloc = next_import;
     let i32s = [WasmType::I32; 4];
     let ty = new_type(&mut types, &i32s, &[WasmType::I32]);
     defined.function(ty);
@@ -326,69 +451,119 @@ fn forwarding_module(
         let ty = new_type(&mut types, &export.params, &export.results);
         defined.function(ty);
         let params = export.params.len() as u32;
-        // Locals after the parameters: the return area, the single flat result, and (when
-        // recording) the lists of arguments and results handed to `called`.
-        let (area, result, args, results) = (params, params + 1, params + 2, params + 3);
+        // Locals after the parameters: the return area (or, replaying, the address the
+        // results are laid out at), the single flat result, the lists of arguments and
+        // results handed to the hook, and the hook's own return area (replaying).
+        let (area, result, args, results, hook_area) =
+            (params, params + 1, params + 2, params + 3, params + 4);
         let flat_result = export.results.first().filter(|_| !import.retptr);
-        let mut locals = vec![(2, ValType::I32)];
+        let mut locals = vec![(1, ValType::I32)];
         locals.push((1, flat_result.map_or(ValType::I32, val_type)));
-        locals.push((2, ValType::I32));
+        locals.push((3, ValType::I32));
         let mut body = Function::new(locals);
         let mut ins = body.instructions();
-        if import.retptr {
-            // The return area: 8-aligned, as large as the results' canonical ABI layout.
-            let size = f
-                .result
-                .as_ref()
-                .map_or(0, |t| sizes.size(t).size_wasm32())
-                .max(8) as i32;
-            alloc(&mut ins, realloc, size, area);
-        }
-        for p in 0..params {
-            ins.local_get(p);
-        }
-        if import.retptr {
-            ins.local_get(area);
-        }
-        ins.call(i as u32);
-        if flat_result.is_some() {
-            ins.local_set(result);
-        }
-        if recording {
-            // The arguments' bits, then the results' (the return area's address, or the one
-            // flat result), as `list<u64>`s in the heap.
-            let results_len = i32::from(import.retptr || flat_result.is_some());
-            alloc(&mut ins, realloc, 8 * params as i32, args);
-            for (p, ty) in export.params.iter().enumerate() {
-                ins.local_get(args);
-                push_bits(&mut ins, p as u32, ty);
-                ins.i64_store(word(8 * p as u64));
-            }
-            alloc(&mut ins, realloc, 8 * results_len, results);
-            if results_len == 1 {
-                ins.local_get(results);
-                match flat_result {
-                    Some(ty) => push_bits(&mut ins, result, ty),
-                    None => push_bits(&mut ins, area, &WasmType::I32),
-                }
-                ins.i64_store(word(0));
-            }
+        let arg_bits: Vec<(u32, WasmType)> = export
+            .params
+            .iter()
+            .enumerate()
+            .map(|(p, t)| (p as u32, t.clone()))
+            .collect();
+        if replaying {
+            // replay(function, args, heap-base, heap, dest) -> list<u8>: the results, laid
+            // out for address `dest`, the end of the heap; they come back at `dest` itself,
+            // as the bump allocator hands the list its next block.
+            store_bits(&mut ins, realloc, &arg_bits, args);
+            alloc(&mut ins, realloc, 8, hook_area);
+            ins.global_get(0)
+                .i32_const(7)
+                .i32_add()
+                .i32_const(-8)
+                .i32_and()
+                .local_tee(area)
+                .global_set(0);
             ins.i32_const(i as i32)
                 .local_get(args)
                 .i32_const(params as i32)
-                .local_get(results)
-                .i32_const(results_len)
                 .i32_const(HEAP_BASE)
                 .i32_const(HEAP_BASE)
-                .global_get(0)
+                .local_get(area)
                 .i32_const(HEAP_BASE)
                 .i32_sub()
-                .call(called);
-        }
-        if import.retptr {
-            ins.local_get(area);
-        } else if flat_result.is_some() {
-            ins.local_get(result);
+                .local_get(area)
+                .local_get(hook_area)
+                .call(hook_index);
+            // Anything else than the results at `dest` is a bug: trap rather than answer
+            // with the wrong bytes.
+            ins.local_get(hook_area)
+                .i32_load(word(4).with_align(2))
+                .if_(BlockType::Empty)
+                .local_get(hook_area)
+                .i32_load(word(0).with_align(2))
+                .local_get(area)
+                .i32_ne()
+                .if_(BlockType::Empty)
+                .unreachable()
+                .end()
+                .end();
+            if let Some(ty) = flat_result {
+                // The one flat result, as its 8 bytes of bits.
+                ins.local_get(area);
+                match val_type(ty) {
+                    ValType::I32 => ins.i32_load(word(0).with_align(2)),
+                    ValType::I64 => ins.i64_load(word(0)),
+                    ValType::F32 => ins.f32_load(word(0).with_align(2)),
+                    _ => ins.f64_load(word(0)),
+                };
+            } else if import.retptr {
+                ins.local_get(area);
+            }
+        } else {
+            if import.retptr {
+                // The return area: 8-aligned, as large as the results' canonical ABI layout.
+                let size = f
+                    .result
+                    .as_ref()
+                    .map_or(0, |t| sizes.size(t).size_wasm32())
+                    .max(8) as i32;
+                alloc(&mut ins, realloc, size, area);
+            }
+            for p in 0..params {
+                ins.local_get(p);
+            }
+            if import.retptr {
+                ins.local_get(area);
+            }
+            ins.call(i as u32);
+            if flat_result.is_some() {
+                ins.local_set(result);
+            }
+            if hook.is_some() {
+                // The arguments' bits, then the results' (the return area's address, or the
+                // one flat result), as `list<u64>`s in the heap.
+                store_bits(&mut ins, realloc, &arg_bits, args);
+                let result_bits: Vec<(u32, WasmType)> = match flat_result {
+                    Some(ty) => vec![(result, ty.clone())],
+                    None if import.retptr => vec![(area, WasmType::I32)],
+                    None => vec![],
+                };
+                store_bits(&mut ins, realloc, &result_bits, results);
+                ins.i32_const(i as i32)
+                    .local_get(args)
+                    .i32_const(params as i32)
+                    .local_get(results)
+                    .i32_const(result_bits.len() as i32)
+                    .i32_const(HEAP_BASE)
+                    .i32_const(HEAP_BASE)
+                    .global_get(0)
+                    .i32_const(HEAP_BASE)
+                    .i32_sub()
+                    .call(hook_index);
+            }
+            if import.retptr {
+                ins.local_get(area);
+            } else if flat_result.is_some() {
+                ins.local_get(result);
+            }
         }
         ins.end();
         code.function(&body);

@@ -39,7 +39,7 @@ mod stubs;
 
 pub use blob::{blob_provider, blob_provider_for, fill_blob};
 pub use compose::{Mode, compose};
-pub use generic::{abi_type, componentize, forwarder};
+pub use generic::{Forwarding, abi_type, componentize, forwarder, generic_functions, wit_type};
 pub use stubs::{TypeImport, type_stubs};
 
 /// The interposer builds the composer plugs in (the `wasm-rr` binary embeds them).
@@ -206,18 +206,46 @@ fn check_component(bytes: &[u8]) -> Result<(), WrapError> {
     Ok(())
 }
 
-/// Checks that the interposer serves every import of the guest: that it exports the same
-/// interface (`intercepted`: its exports, with their versions) at a version the guest's is
-/// compatible with and not newer than.
+/// The WASI packages the interposer's hand-written modules record (at 0.2.x); every other
+/// interface goes through the generic path.
+pub const WASI_CORE: &[&str] = &[
+    "wasi:io",
+    "wasi:cli",
+    "wasi:clocks",
+    "wasi:random",
+    "wasi:filesystem",
+    "wasi:sockets",
+    "wasi:http",
+];
+
+/// Whether `import` (`wasi:config/store@0.2.0-rc.1`) is recorded by the generic path (from its
+/// WIT alone) rather than by one of the interposer's modules: it is an interface outside
+/// [`WASI_CORE`].
+pub fn is_generic(import: &str) -> bool {
+    let base = split_version(import).0;
+    base.contains('/')
+        && !WASI_CORE
+            .iter()
+            .any(|p| base.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+}
+
+/// Checks that the interposer serves every import of the guest but those of the generic path
+/// ([`is_generic`]): that it exports the same interface (`intercepted`: its exports, with
+/// their versions) at a version the guest's is compatible with and not newer than.
 ///
 /// Errors: [`WrapError::Unsupported`] naming the first import that it does not serve.
 pub fn check_guest_imports(imports: &[String], intercepted: &[String]) -> Result<(), WrapError> {
-    for import in imports {
+    for import in imports.iter().filter(|i| !is_generic(i)) {
         let (base, version) = split_version(import);
         let Some(export) = intercepted.iter().find(|e| split_version(e).0 == base) else {
+            let reason = if base.contains('/') {
+                "wasm-rr records this package's WASI 0.2 interfaces, and not this one"
+            } else {
+                "it is a function imported outside any interface, which the generic path does not record yet"
+            };
             return Err(WrapError::Unsupported {
                 import: import.clone(),
-                reason: "wasm-rr records WASI 0.2 interfaces only, and not this one".into(),
+                reason: reason.into(),
             });
         };
         let parse = |v: Option<&str>| v.and_then(|v| semver::Version::parse(v).ok());
@@ -259,11 +287,24 @@ impl<'a> Interposers<'a> {
             .collect())
     }
 
-    /// The guest's imports, checked: every one must be one the interposer records.
-    fn checked_imports(&self, guest: &[u8]) -> Result<Vec<String>, WrapError> {
+    /// The guest's imports, checked: every one must be one the interposer records, or one
+    /// the generic path does (those are also returned apart, with their functions).
+    fn checked_imports(&self, guest: &[u8]) -> Result<(Vec<String>, Generic), WrapError> {
         let (imports, _) = component_world(guest)?;
         check_guest_imports(&imports, &self.intercepted()?)?;
-        Ok(imports)
+        let interfaces: Vec<String> = imports.iter().filter(|i| is_generic(i)).cloned().collect();
+        let functions = if interfaces.is_empty() {
+            Vec::new()
+        } else {
+            generic_functions(guest, &interfaces)?
+        };
+        Ok((
+            imports,
+            Generic {
+                interfaces,
+                functions,
+            },
+        ))
     }
 
     fn recorder_for(&self, imports: &[String]) -> &'a [u8] {
@@ -283,6 +324,34 @@ impl<'a> Interposers<'a> {
     }
 }
 
+/// The guest's imports that go through the generic path.
+#[derive(Clone, Debug, Default)]
+pub struct Generic {
+    /// The interfaces, as the guest imports them (`wasi:config/store@0.2.0-rc.1`).
+    pub interfaces: Vec<String>,
+    /// Their functions, as the trace header lists them.
+    pub functions: Vec<wasm_rr_trace::generic::Function>,
+}
+
+/// The guest's imports that the generic path records (see [`is_generic`]), and their functions,
+/// for `wasm-rr wrap` to list.
+///
+/// Errors: [`WrapError::NotAComponent`], and [`WrapError::Unsupported`] for an interface the
+/// generic path refuses, naming it and why.
+pub fn generic_imports(guest: &[u8]) -> Result<Generic, WrapError> {
+    let (imports, _) = component_world(guest)?;
+    let interfaces: Vec<String> = imports.into_iter().filter(|i| is_generic(i)).collect();
+    let functions = if interfaces.is_empty() {
+        Vec::new()
+    } else {
+        generic_functions(guest, &interfaces)?
+    };
+    Ok(Generic {
+        interfaces,
+        functions,
+    })
+}
+
 /// Lowercase hex sha256 of a component, as stored in [`wasm_rr_trace::Header`].
 pub fn component_sha256(bytes: &[u8]) -> String {
     wasm_rr_trace::sha256_hex(bytes)
@@ -298,21 +367,31 @@ pub fn wrap_record(
     compress: bool,
     policy: RecordPolicy,
 ) -> Result<Vec<u8>, WrapError> {
-    let imports = parts.checked_imports(guest)?;
+    let (imports, generic) = parts.checked_imports(guest)?;
     let recorder = parts.recorder_for(&imports);
     let config = RecordConfig {
         component_sha256: component_sha256(guest),
-        guest_imports: imports,
+        guest_imports: imports.into_iter().filter(|i| !is_generic(i)).collect(),
         compress,
         policy,
+        generic: generic.functions.clone(),
     };
     let recorder_imports = component_world_unchecked(recorder)?.0;
-    let allowed: BTreeSet<String> = recorder_imports
+    let mut allowed: BTreeSet<String> = recorder_imports
         .into_iter()
         .filter(|i| !i.starts_with("wasm-rr:"))
         .collect();
+    // The generic path's interfaces come from the host, through the recording forwarder.
+    allowed.extend(generic.interfaces.iter().cloned());
     let config = config.to_cbor();
-    compose(guest, recorder, parts, Mode::Record { config }, &allowed)
+    compose(
+        guest,
+        recorder,
+        parts,
+        Mode::Record { config },
+        &generic.interfaces,
+        &allowed,
+    )
 }
 
 /// Bytes of events per block of the trace embedded in a self-replaying component: the
@@ -384,7 +463,7 @@ pub fn wrap_replay<S: Source + Copy>(
     trace: S,
     parts: &Interposers,
 ) -> Result<Vec<u8>, WrapError> {
-    let imports = parts.checked_imports(guest)?;
+    let (imports, generic) = parts.checked_imports(guest)?;
     check_trace(guest, trace)?;
     let packed = pack_trace(trace).map_err(WrapError::Trace)?;
     compose(
@@ -392,6 +471,7 @@ pub fn wrap_replay<S: Source + Copy>(
         parts.replayer_for(&imports),
         parts,
         Mode::Replay { trace: packed },
+        &generic.interfaces,
         &replay_allowed(false),
     )
 }
@@ -406,13 +486,14 @@ pub fn wrap_replay_open(
     header: &wasm_rr_trace::Header,
     parts: &Interposers,
 ) -> Result<Vec<u8>, WrapError> {
-    let imports = parts.checked_imports(guest)?;
+    let (imports, generic) = parts.checked_imports(guest)?;
     check_header(guest, header)?;
     compose(
         guest,
         parts.replayer_for(&imports),
         parts,
         Mode::ReplayOpen,
+        &generic.interfaces,
         &replay_allowed(true),
     )
 }

@@ -533,7 +533,9 @@ interface api {
     let mut size = 0;
     for _ in 0..runs {
         let start = Instant::now();
-        let forwarder = wasm_rr_composer::forwarder(&guest, &interfaces, true).unwrap();
+        let forwarder =
+            wasm_rr_composer::forwarder(&guest, &interfaces, wasm_rr_composer::Forwarding::Record)
+                .unwrap();
         times.push(start.elapsed());
         size = forwarder.len();
     }

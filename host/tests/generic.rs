@@ -49,9 +49,12 @@ fn a_forwarder_made_from_the_guests_wit_passes_values_through_on_stock_wasmtime(
          world app { import wasi:config/store@0.2.0-rc.1; export run: func(); }",
         "app",
     );
-    let forwarder =
-        wasm_rr_composer::forwarder(&guest, &["wasi:config/store@0.2.0-rc.1".to_string()], false)
-            .unwrap();
+    let forwarder = wasm_rr_composer::forwarder(
+        &guest,
+        &["wasi:config/store@0.2.0-rc.1".to_string()],
+        wasm_rr_composer::Forwarding::Plain,
+    )
+    .unwrap();
     let path = dir.path().join("forwarder.wasm");
     std::fs::write(&path, &forwarder).unwrap();
     let world = world_of(&path);
@@ -89,18 +92,24 @@ fn interfaces_with_resources_are_refused_naming_the_function() {
          world app { import acme:inventory/db@0.1.0; export run: func(); }",
         "app",
     );
-    let refused =
-        wasm_rr_composer::forwarder(&guest, &["acme:inventory/db@0.1.0".to_string()], false)
-            .unwrap_err()
-            .to_string();
+    let refused = wasm_rr_composer::forwarder(
+        &guest,
+        &["acme:inventory/db@0.1.0".to_string()],
+        wasm_rr_composer::Forwarding::Plain,
+    )
+    .unwrap_err()
+    .to_string();
     assert_eq!(
         refused,
         "it imports `acme:inventory/db@0.1.0`, which this version of wasm-rr cannot record: `[method]cursor.next` is a resource's function; resources are not recorded generically yet"
     );
-    let missing =
-        wasm_rr_composer::forwarder(&guest, &["wasi:config/store@0.2.0-rc.1".to_string()], false)
-            .unwrap_err()
-            .to_string();
+    let missing = wasm_rr_composer::forwarder(
+        &guest,
+        &["wasi:config/store@0.2.0-rc.1".to_string()],
+        wasm_rr_composer::Forwarding::Plain,
+    )
+    .unwrap_err()
+    .to_string();
     assert_eq!(missing, "it does not import `wasi:config/store@0.2.0-rc.1`");
 }
 
@@ -138,7 +147,12 @@ fn a_recording_forwarder_hands_over_values_the_canonical_abi_reads_back() {
          world app { import wasi:config/store@0.2.0-rc.1; export run: func(); }",
         "app",
     );
-    let bytes = wasm_rr_composer::forwarder(&guest, &[config.to_string()], true).unwrap();
+    let bytes = wasm_rr_composer::forwarder(
+        &guest,
+        &[config.to_string()],
+        wasm_rr_composer::Forwarding::Record,
+    )
+    .unwrap();
     let engine = Engine::default();
     let component = Component::new(&engine, &bytes).unwrap();
     // The host: `get(k)` answers `ok(some("k=42"))`, `get-all` two pairs; `called` keeps what

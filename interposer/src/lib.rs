@@ -19,6 +19,8 @@
 //! - [`fs`]: `wasi:filesystem/types`, `wasi:filesystem/preopens`;
 //! - [`sockets`]: `wasi:sockets/network`, `instance-network`, `ip-name-lookup`, `tcp`,
 //!   `tcp-create-socket`, `udp`, `udp-create-socket`;
+//! - [`generic`]: `wasm-rr:rr/generic`, through which the forwarder made at wrap time hands
+//!   over the calls of every other interface (recorded from its WIT alone);
 //! - `http` (feature `http`, the builds for guests that import `wasi:http`): `wasi:http/types`,
 //!   `wasi:http/outgoing-handler`, and `wasm-rr:http/entry` for incoming requests.
 //!
@@ -54,6 +56,7 @@ macro_rules! enum_conversion {
 pub mod cli;
 pub mod clocks;
 pub mod fs;
+pub mod generic;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod io;

@@ -112,7 +112,11 @@ mod float {
             f32::from_bits(bits as u32)
         }
         fn infinite(negative: bool) -> Self {
-            if negative { f32::NEG_INFINITY } else { f32::INFINITY }
+            if negative {
+                f32::NEG_INFINITY
+            } else {
+                f32::INFINITY
+            }
         }
     }
 
@@ -127,7 +131,11 @@ mod float {
             f64::from_bits(bits)
         }
         fn infinite(negative: bool) -> Self {
-            if negative { f64::NEG_INFINITY } else { f64::INFINITY }
+            if negative {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            }
         }
     }
 
@@ -135,7 +143,13 @@ mod float {
         if !s.is_human_readable() || v.is_finite() {
             return v.serialize(s);
         }
-        let negative = v.bits() >> if std::mem::size_of::<F>() == 4 { 31 } else { 63 } == 1;
+        let negative = v.bits()
+            >> if std::mem::size_of::<F>() == 4 {
+                31
+            } else {
+                63
+            }
+            == 1;
         let infinite = F::infinite(negative).bits() == v.bits();
         match (infinite, negative) {
             (true, false) => s.serialize_str("inf"),

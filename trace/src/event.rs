@@ -584,6 +584,7 @@ impl crate::Call {
     pub fn difference(&self, actual: &crate::Call) -> Option<String> {
         match (self, actual) {
             (crate::Call::Http(a), crate::Call::Http(b)) => a.difference(b),
+            (crate::Call::Generic(a), crate::Call::Generic(b)) => a.difference(b),
             _ => None,
         }
     }

@@ -338,6 +338,19 @@ pub(crate) fn event_text(call: &Called, answer: &Option<Val>) -> Option<String> 
     })
 }
 
+impl Call {
+    /// Where the recorded call `self` and the app's call `actual` differ: the parameter, by
+    /// name, with both values in WAVE ([`Function::difference`]), when both call the same
+    /// function of the registered table.
+    pub fn difference(&self, actual: &Call) -> Option<String> {
+        let (Call::Called(r), Call::Called(a)) = (self, actual);
+        if r.function != a.function {
+            return None;
+        }
+        with_function(r.function, |f| f.difference(&r.args, &a.args)).flatten()
+    }
+}
+
 impl fmt::Display for Call {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -100,7 +100,10 @@ fn sample() -> Trace {
                 function: 0,
                 args: vec![abi::Val::String("seed".into())],
             }
-            .into_event(Some(abi::Val::Variant(1, Some(Box::new(abi::Val::F64(f64::NAN)))))),
+            .into_event(Some(abi::Val::Variant(
+                1,
+                Some(Box::new(abi::Val::F64(f64::NAN))),
+            ))),
         ],
         torn_tail_bytes: 0,
     }

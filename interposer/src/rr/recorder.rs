@@ -101,6 +101,7 @@ fn decide() -> State {
             "this recording component is damaged (its configuration does not decode: {e}); wrap the app again"
         ))
     });
+    crate::generic::set_functions(&config.generic);
     let policy = &config.policy;
     if policy.sample > 1
         && !crate::wasi::random::random::get_random_u64().is_multiple_of(u64::from(policy.sample))

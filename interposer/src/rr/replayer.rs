@@ -63,6 +63,7 @@ fn open() -> (Header, Reader<Embedded>) {
 impl Replayer {
     fn open() -> Replayer {
         let (header, reader) = open();
+        crate::generic::set_functions(&header.generic);
         Replayer {
             reader,
             ended: false,
