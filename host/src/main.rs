@@ -547,13 +547,43 @@ fn wrap(
                     )
                 })
                 .unwrap_or((false, false));
+            let generic = wasm_rr_composer::generic_imports(&guest).unwrap_or_default();
+            let (flags, unserved) = stock_flags(&generic.interfaces);
+            let flags: String = flags.iter().map(|f| format!("{f} ")).collect();
             let how = if handler {
-                "serve it with `wasmtime serve -Scli --dir <trace-dir>::/wasm-rr`; every request writes its own trace"
+                format!(
+                    "serve it with `wasmtime serve -Scli {flags}--dir <trace-dir>::/wasm-rr`; every request writes its own trace"
+                )
             } else if http {
-                "run it with `wasmtime run -S http --dir <trace-dir>::/wasm-rr`"
+                format!("run it with `wasmtime run -S http {flags}--dir <trace-dir>::/wasm-rr`")
             } else {
-                "run it with `wasmtime run --dir <trace-dir>::/wasm-rr`"
+                format!("run it with `wasmtime run {flags}--dir <trace-dir>::/wasm-rr`")
             };
+            if !generic.interfaces.is_empty() {
+                let list: Vec<String> = generic
+                    .interfaces
+                    .iter()
+                    .map(|i| {
+                        let n = generic
+                            .functions
+                            .iter()
+                            .filter(|f| &f.interface == i)
+                            .count();
+                        format!("{i} ({n} function{})", if n == 1 { "" } else { "s" })
+                    })
+                    .collect();
+                eprintln!(
+                    "wasm-rr: recorded from their WIT alone (the generic path): {}",
+                    list.join(", ")
+                );
+            }
+            if !unserved.is_empty() {
+                eprintln!(
+                    "wasm-rr: note: no stock wasmtime flag provides {}: compose a component that exports {} with the recording component (`wac plug`); the replay needs none",
+                    unserved.join(", "),
+                    if unserved.len() == 1 { "it" } else { "them" }
+                );
+            }
             (bytes, format!("recording component: {how}"))
         }
     };
@@ -572,6 +602,27 @@ fn wrap(
     files::write_atomic(output, &bytes)?;
     eprintln!("wasm-rr: wrote {} ({what})", output.display());
     Ok(0)
+}
+
+/// The `wasmtime run` flags that provide the generic path's `interfaces` (`-S config` for
+/// `wasi:config`, `-S keyvalue` for `wasi:keyvalue`), and the interfaces no flag provides.
+fn stock_flags(interfaces: &[String]) -> (Vec<&'static str>, Vec<String>) {
+    let mut flags = Vec::new();
+    let mut unserved = Vec::new();
+    for interface in interfaces {
+        let flag = if interface.starts_with("wasi:config/") {
+            "-S config"
+        } else if interface.starts_with("wasi:keyvalue/") {
+            "-S keyvalue"
+        } else {
+            unserved.push(interface.clone());
+            continue;
+        };
+        if !flags.contains(&flag) {
+            flags.push(flag);
+        }
+    }
+    (flags, unserved)
 }
 
 /// The self-replaying component for `app` and the trace at `trace_path` (`wrap --replay` and

@@ -269,3 +269,112 @@ fn a_recording_forwarder_hands_over_values_the_canonical_abi_reads_back() {
         ))
     );
 }
+
+/// `wasmtime run` flags that serve the config app's two variables.
+const CONFIG_FLAGS: &[&str] = &[
+    "-S",
+    "config",
+    "-S",
+    "config-var=seed=42",
+    "-S",
+    "config-var=name=ana",
+];
+
+#[test]
+fn a_wasi_config_app_records_on_stock_wasmtime_and_replays_with_no_flags() {
+    use wasm_rr_trace::abi::Val as AbiVal;
+    let dir = scratch();
+    let app = fixture("config_app");
+    // `wrap` says which imports go through the generic path and which flag provides them.
+    let recording = dir.path().join("app.recording.wasm");
+    let wrapped = try_wrap(&app, &recording, None);
+    assert_eq!(wrapped.code, Some(0), "{}", wrapped.stderr());
+    assert!(
+        wrapped.stderr().contains(
+            "wasm-rr: recorded from their WIT alone (the generic path): wasi:config/store@0.2.0-rc.1 (2 functions)\n"
+        ),
+        "{}",
+        wrapped.stderr()
+    );
+    assert!(
+        wrapped
+            .stderr()
+            .contains("run it with `wasmtime run -S config --dir <trace-dir>::/wasm-rr`"),
+        "{}",
+        wrapped.stderr()
+    );
+    let (recorded, trace) = record_on_wasmtime(
+        dir.path(),
+        &app,
+        CONFIG_FLAGS,
+        &["seed", "name", "missing"],
+        None,
+    );
+    assert_printed(
+        &recorded,
+        &["seed = 42\nname = ana\nmissing is not set\n2 variables\n"],
+        "recording",
+    );
+    // The trace names each call and its answer in WAVE.
+    let shown = run(wasm_rr().arg("show").arg(&trace), None);
+    assert_eq!(shown.code, Some(0), "{}", shown.stderr());
+    for line in [
+        r#"wasi:config/store.get("seed") -> ok(some("42"))"#,
+        r#"wasi:config/store.get("missing") -> ok(none)"#,
+        r#"wasi:config/store.get-all() -> ok(["#,
+        r#"("name", "ana")"#,
+    ] {
+        assert!(
+            shown.stdout().contains(line),
+            "no {line:?} in:\n{}",
+            shown.stdout()
+        );
+    }
+    // The self-replaying component imports no `wasi:config`, and runs twice, identically,
+    // with no flags.
+    assert_replays(dir.path(), &app, &trace, &recorded, 2);
+    let (imports, _) = world_of(&dir.path().join("app.replay.wasm"));
+    assert!(
+        imports.iter().all(|i| !i.starts_with("wasi:config")),
+        "{imports:?}"
+    );
+    // JSON holds the values and their WAVE text, and converts back losslessly.
+    let json = dir.path().join("trace.json");
+    let back = dir.path().join("back.cbor");
+    for (from, to) in [(&trace, &json), (&json, &back)] {
+        let r = run(wasm_rr().arg("convert").arg(from).arg(to), None);
+        assert_eq!(r.code, Some(0), "{}", r.stderr());
+    }
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert!(
+        text.contains(r#""wave":"wasi:config/store.get(\"seed\") -> ok(some(\"42\"))""#),
+        "{text}"
+    );
+    assert_eq!(load(&back), load(&trace));
+    // A trace whose recorded argument is not the one the app passes: a divergence naming the
+    // parameter and both values.
+    let mut edited = load(&trace);
+    let missing = AbiVal::String("missing".into());
+    let event = edited
+        .events
+        .iter_mut()
+        .find_map(|e| {
+            e.get_mut::<wasm_rr_trace::generic::Called>()
+                .filter(|(c, _)| c.args == [missing.clone()])
+        })
+        .expect("the call for `missing`");
+    event.0.args = vec![AbiVal::String("absent".into())];
+    let diverged = replay_edited(dir.path(), &app, &edited);
+    assert_eq!(diverged.code, Some(1), "{}", diverged.stderr());
+    for line in [
+        r#"  expected: wasi:config/store.get("absent")"#,
+        r#"  actual:   wasi:config/store.get("missing")"#,
+        r#"  difference: argument `key` of wasi:config/store.get is "missing" (recorded: "absent")"#,
+    ] {
+        assert!(
+            diverged.stderr().contains(line),
+            "no {line:?} in:\n{}",
+            diverged.stderr()
+        );
+    }
+}
