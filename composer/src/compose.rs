@@ -200,12 +200,22 @@ impl<'p> Composition<'p> {
     /// Step: the forwarder for the guest's imports `interfaces` that the generic path records
     /// (recording: it calls the host, then the interposer's `wasm-rr:rr/generic.called`;
     /// replaying: the interposer's `replay` answers it), plugged into the guest.
+    ///
+    /// Recording, `plugs` (components) serve the forwarder's imports they export, in place of
+    /// the host.
     fn plug_forwarder(
         &mut self,
         guest: &[u8],
         interfaces: &[String],
         records: bool,
+        plugs: &[Vec<u8>],
     ) -> Result<(), WrapError> {
+        if interfaces.is_empty() && !plugs.is_empty() {
+            return Err(WrapError::UselessPlug {
+                index: 1,
+                wanted: "none".into(),
+            });
+        }
         if interfaces.is_empty() {
             return Ok(());
         }
@@ -219,6 +229,23 @@ impl<'p> Composition<'p> {
         self.plug(self.interposer, GENERIC, inst, GENERIC)?;
         for import in interfaces {
             self.plug(inst, import, self.guest, import)?;
+        }
+        for (i, plug) in plugs.iter().enumerate() {
+            let (pkg, provider) = self.add(&format!("wasm-rr:plug-{i}"), plug.clone())?;
+            let exports = self.exports(pkg);
+            let mut used = false;
+            for import in interfaces {
+                if let Some(export) = exports.iter().find(|e| are_semver_compatible(e, import)) {
+                    self.plug(provider, export, inst, import)?;
+                    used = true;
+                }
+            }
+            if !used {
+                return Err(WrapError::UselessPlug {
+                    index: i + 1,
+                    wanted: interfaces.join(", "),
+                });
+            }
         }
         Ok(())
     }
@@ -376,8 +403,8 @@ fn register(
 
 /// Composes `interposer` in front of `guest` for `mode`: the interposer build, the blob, the
 /// stubs and the glue it needs, and a forwarder for the guest's imports `generic` (the
-/// interfaces the generic path records); the result may import from the host nothing but
-/// `host_imports`.
+/// interfaces the generic path records), served by `plugs` (recording) where they export them;
+/// the result may import from the host nothing but `host_imports`.
 ///
 /// Errors: every [`WrapError`] a step gives.
 pub fn compose(
@@ -386,6 +413,7 @@ pub fn compose(
     parts: &Interposers,
     mode: Mode,
     generic: &[String],
+    plugs: &[Vec<u8>],
     host_imports: &BTreeSet<String>,
 ) -> Result<Vec<u8>, WrapError> {
     let mut c = Composition::new(guest, interposer, parts)?;
@@ -402,7 +430,7 @@ pub fn compose(
     if !records {
         c.plug_replay_stubs(host_imports)?;
     }
-    c.plug_forwarder(guest, generic, records)?;
+    c.plug_forwarder(guest, generic, records, plugs)?;
     c.plug_guest_imports()?;
     let mailbox = if records { c.add_mailbox()? } else { None };
     c.pass_exports(records, mailbox)?;

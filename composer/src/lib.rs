@@ -104,6 +104,17 @@ pub enum WrapError {
     /// An interface asked for is not among the component's imports.
     #[error("it does not import `{0}`")]
     NotImported(String),
+    /// A component given to plug into the recording exports none of the interfaces the app
+    /// imports through the generic path.
+    #[error(
+        "the component to plug in (number {index}) exports none of the interfaces the app imports outside WASI's core ({wanted})"
+    )]
+    UselessPlug {
+        /// Its place among the components given, from 1.
+        index: usize,
+        /// The interfaces it could have provided, comma-separated (or "none").
+        wanted: String,
+    },
     /// An intercepted import does not accept the interposer's export.
     #[error(
         "it imports `{import}`, but the interposer's `{export}` cannot be plugged into it: {reason}"
@@ -359,13 +370,19 @@ pub fn component_sha256(bytes: &[u8]) -> String {
 
 /// Builds the recording component: the recorder in front of `guest`, configured with the
 /// guest's sha256 and imports; with `compress`, the recorder compresses each block of the trace
-/// with zstd; `policy` says which runs it records and caps its trace directory. Returns the
-/// composed component's bytes.
+/// with zstd; `policy` says which runs it records and caps its trace directory. `plugs` are
+/// components that provide interfaces of the generic path in place of the host (`wrap --plug`):
+/// each is composed in, its exports serving the app's imports of the same interfaces (which
+/// are recorded), its own imports left to the host. Returns the composed component's bytes.
+///
+/// Errors: every [`WrapError`] of the composition; [`WrapError::UselessPlug`] for a plug that
+/// provides nothing the app imports generically.
 pub fn wrap_record(
     guest: &[u8],
     parts: &Interposers,
     compress: bool,
     policy: RecordPolicy,
+    plugs: &[Vec<u8>],
 ) -> Result<Vec<u8>, WrapError> {
     let (imports, generic) = parts.checked_imports(guest)?;
     let recorder = parts.recorder_for(&imports);
@@ -381,8 +398,12 @@ pub fn wrap_record(
         .into_iter()
         .filter(|i| !i.starts_with("wasm-rr:"))
         .collect();
-    // The generic path's interfaces come from the host, through the recording forwarder.
+    // The generic path's interfaces come from the host, through the recording forwarder, or
+    // from the plugs, whose own imports come from the host.
     allowed.extend(generic.interfaces.iter().cloned());
+    for plug in plugs {
+        allowed.extend(component_world(plug)?.0);
+    }
     let config = config.to_cbor();
     compose(
         guest,
@@ -390,6 +411,7 @@ pub fn wrap_record(
         parts,
         Mode::Record { config },
         &generic.interfaces,
+        plugs,
         &allowed,
     )
 }
@@ -472,6 +494,7 @@ pub fn wrap_replay<S: Source + Copy>(
         parts,
         Mode::Replay { trace: packed },
         &generic.interfaces,
+        &[],
         &replay_allowed(false),
     )
 }
@@ -494,6 +517,7 @@ pub fn wrap_replay_open(
         parts,
         Mode::ReplayOpen,
         &generic.interfaces,
+        &[],
         &replay_allowed(true),
     )
 }

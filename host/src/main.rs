@@ -54,6 +54,11 @@ enum Command {
         /// (smaller traces, slower recording; `wasm-rr` reads both).
         #[arg(long, conflicts_with = "replay")]
         compress: bool,
+        /// Compose COMPONENT into the recording component to provide interfaces the app
+        /// imports outside WASI's core (a platform's host API, `wasi:logging`) in place of the
+        /// host; its calls are recorded, and the replay runs without it. Repeatable.
+        #[arg(long, value_name = "COMPONENT", conflicts_with = "replay")]
+        plug: Vec<PathBuf>,
         #[command(flatten)]
         policy: PolicyArgs,
     },
@@ -385,6 +390,7 @@ fn dispatch(command: Command) -> Result<i32> {
             output,
             replay,
             compress,
+            plug,
             policy,
         } => {
             let policy = policy.policy();
@@ -393,7 +399,7 @@ fn dispatch(command: Command) -> Result<i32> {
                     "--sample, --max-traces, --max-trace-bytes and --when-full are for recording components, not with --replay"
                 );
             }
-            wrap(&app, &output, replay.as_deref(), compress, &policy)
+            wrap(&app, &output, replay.as_deref(), compress, &plug, &policy)
         }
         Command::Record {
             app,
@@ -527,6 +533,7 @@ fn wrap(
     output: &Path,
     replay: Option<&Path>,
     compress: bool,
+    plugs: &[PathBuf],
     policy: &wasm_rr_trace::RecordPolicy,
 ) -> Result<i32> {
     let (bytes, what) = match replay {
@@ -536,8 +543,28 @@ fn wrap(
         ),
         None => {
             let guest = read_app(app)?;
-            let bytes = wrap_record(&guest, &components::interposers(), compress, policy.clone())
-                .map_err(wrap_err(app))?;
+            let mut plugged = Vec::new();
+            for plug in plugs {
+                let bytes = files::read(plug)?;
+                wasm_rr_composer::validate(&bytes)
+                    .map_err(|e| anyhow!("cannot plug in {}: {e}", plug.display()))?;
+                plugged.push(bytes);
+            }
+            let bytes = wrap_record(
+                &guest,
+                &components::interposers(),
+                compress,
+                policy.clone(),
+                &plugged,
+            )
+            .map_err(|e| match e {
+                wasm_rr_composer::WrapError::UselessPlug { index, wanted } => anyhow!(
+                    "cannot plug {} into {}: it exports none of the interfaces the app imports outside WASI's core ({wanted})",
+                    plugs[index - 1].display(),
+                    app.display()
+                ),
+                e => wrap_err(app)(e),
+            })?;
             // wrap_record validated the guest: no need to again.
             let (http, handler) = wasm_rr_composer::component_world_unchecked(&guest)
                 .map(|(imports, exports)| {
@@ -548,7 +575,23 @@ fn wrap(
                 })
                 .unwrap_or((false, false));
             let generic = wasm_rr_composer::generic_imports(&guest).unwrap_or_default();
-            let (flags, unserved) = stock_flags(&generic.interfaces);
+            // What the plugs provide needs no flag.
+            let provided: Vec<String> = plugged
+                .iter()
+                .filter_map(|p| wasm_rr_composer::component_world_unchecked(p).ok())
+                .flat_map(|(_, exports)| exports)
+                .collect();
+            let from_host: Vec<String> = generic
+                .interfaces
+                .iter()
+                .filter(|i| {
+                    !provided.iter().any(|e| {
+                        wasm_rr_composer::split_version(e).0 == wasm_rr_composer::split_version(i).0
+                    })
+                })
+                .cloned()
+                .collect();
+            let (flags, unserved) = stock_flags(&from_host);
             let flags: String = flags.iter().map(|f| format!("{f} ")).collect();
             let how = if handler {
                 format!(
@@ -579,7 +622,7 @@ fn wrap(
             }
             if !unserved.is_empty() {
                 eprintln!(
-                    "wasm-rr: note: no stock wasmtime flag provides {}: compose a component that exports {} with the recording component (`wac plug`); the replay needs none",
+                    "wasm-rr: note: no stock wasmtime flag provides {}: give a component that exports {} with `--plug COMPONENT` (or compose one in with `wac plug`); the replay needs none",
                     unserved.join(", "),
                     if unserved.len() == 1 { "it" } else { "them" }
                 );
@@ -1008,7 +1051,13 @@ fn recording_component(
         format!("record-{}", &hash[..16])
     };
     cache::composed(&kind, &sha, || {
-        wrap_record(guest, &components::interposers(), false, policy.clone())
+        wrap_record(
+            guest,
+            &components::interposers(),
+            false,
+            policy.clone(),
+            &[],
+        )
     })
     .map_err(wrap_err(app))
 }

@@ -378,3 +378,94 @@ fn a_wasi_config_app_records_on_stock_wasmtime_and_replays_with_no_flags() {
         );
     }
 }
+
+#[test]
+fn a_platform_api_provided_by_a_plugged_component_is_recorded_and_replays_without_it() {
+    let dir = scratch();
+    let app = fixture("plugin_app");
+    let provider = fixture("inventory_provider");
+    // Without a provider, `wrap` says what no stock flag provides, and how to provide it.
+    let plain = try_wrap(&app, &dir.path().join("plain.wasm"), None);
+    assert_eq!(plain.code, Some(0), "{}", plain.stderr());
+    assert!(
+        plain.stderr().contains(
+            "wasm-rr: note: no stock wasmtime flag provides wasi:logging/logging@0.1.0-draft, acme:inventory/db@0.1.0: give a component that exports them with `--plug COMPONENT` (or compose one in with `wac plug`); the replay needs none\n"
+        ),
+        "{}",
+        plain.stderr()
+    );
+    // A plug that provides nothing the app needs is refused, naming it.
+    let useless = run(
+        wasm_rr()
+            .arg("wrap")
+            .arg(fixture("config_app"))
+            .arg("--plug")
+            .arg(&provider)
+            .arg("-o")
+            .arg(dir.path().join("useless.wasm")),
+        None,
+    );
+    assert_eq!(useless.code, Some(2), "{}", useless.stderr());
+    assert_eq!(
+        useless.stderr(),
+        format!(
+            "wasm-rr: error: cannot plug {} into {}: it exports none of the interfaces the app imports outside WASI's core (wasi:config/store@0.2.0-rc.1)\n",
+            provider.display(),
+            fixture("config_app").display()
+        )
+    );
+    assert!(!dir.path().join("useless.wasm").exists());
+    // Recorded on stock wasmtime with the provider plugged in (its log lines on stderr).
+    let provider_flag = provider.to_str().unwrap();
+    let (recording, traces) = wrap_for_recording(dir.path(), &app, &["--plug", provider_flag]);
+    let recorded = run(
+        wasmtime()
+            .arg("--dir")
+            .arg(format!("{}::/wasm-rr", traces.display()))
+            .arg(&recording),
+        None,
+    );
+    assert_printed(
+        &recorded,
+        &[
+            "pear: Error::NotFound(\"pear\")\n1 items start with a\n",
+            "restock failed: Error::Invalid((\"kiwi\", 1))\n",
+        ],
+        "recording",
+    );
+    assert_eq!(
+        recorded.stderr(),
+        "[Level::Info] plugin-app: starting\n[Level::Warn] plugin-app: done\n"
+    );
+    let trace = traces.join("trace.cbor");
+    let shown = run(wasm_rr().arg("show").arg(&trace), None);
+    for line in [
+        r#"wasi:logging/logging.log(info, "plugin-app", "starting")"#,
+        r#"acme:inventory/db.lookup("apple", {exact}) -> ok({name: "apple", count: "#,
+        r#"unit: piece, price: 0.25, tags: ["fruit", "red"]})"#,
+        r#"acme:inventory/db.lookup("pear", {exact}) -> err(not-found("pear"))"#,
+        r#"acme:inventory/db.search("a", some(10)) -> [{name: "apple""#,
+        r#"acme:inventory/db.restock("kiwi", 1) -> err(invalid(("kiwi", 1)))"#,
+    ] {
+        assert!(
+            shown.stdout().contains(line),
+            "no {line:?} in:\n{}",
+            shown.stdout()
+        );
+    }
+    // The replay runs without the provider: the same output, twice (the provider's numbers
+    // change from run to run, so only the trace can give them), and no log lines.
+    for _ in 0..2 {
+        let replayed = replay_on_wasmtime(dir.path(), &app, &trace);
+        assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
+        assert_eq!(replayed.stdout(), recorded.stdout());
+        assert_eq!(replayed.stderr(), "");
+    }
+    let (imports, _) = world_of(&dir.path().join("app.replay.wasm"));
+    assert!(
+        imports
+            .iter()
+            .all(|i| !i.starts_with("acme:") && !i.starts_with("wasi:logging")),
+        "{imports:?}"
+    );
+}
