@@ -294,10 +294,10 @@ impl Function {
 crate::event::interface! {
     Generic = 96;
     /// A call of a function recorded generically: function number `function` of the trace
-    /// header's table ([`crate::Header::generic`]), with the arguments the app passed; the
-    /// answer is the function's result, if it has one.
+    /// header's `generic` table, with the arguments the app passed (checked on replay); the
+    /// answer is the function's result, if it has one. Values are shown in WAVE.
     Called {
-        /// The function's index in [`crate::Header::generic`].
+        /// The function's index in the header's `generic` table, from 0.
         function: u32,
         /// The arguments, one per parameter.
         args: Vec<Val>,
