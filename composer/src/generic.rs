@@ -31,7 +31,12 @@ use wasm_encoder::{
 use wasm_rr_trace::abi::Ty;
 use wasm_rr_trace::generic::{Function as TracedFunction, WitType};
 use wit_parser::abi::{AbiVariant, WasmType};
-use wit_parser::{Function as WitFunction, InterfaceId, Resolve, Type, TypeDefKind, WorldItem};
+use wit_parser::{
+    Function as WitFunction, Handle, InterfaceId, Resolve, Type, TypeDefKind, TypeId, WorldItem,
+};
+use wit_parser::{
+    LiftLowerAbi, ManglingAndAbi, ResourceIntrinsic, WasmExport, WasmImport, WorldKey,
+};
 
 /// Where the forwarder's allocator starts: the bytes below are never handed out.
 const HEAP_BASE: i32 = 1024;
@@ -55,8 +60,11 @@ fn val_type(t: &WasmType) -> ValType {
 /// `ty` as the trace keeps it (with its names; [`WitType::layout`] gives its canonical ABI
 /// layout for the value walker, [`wasm_rr_trace::abi`]); the error names what the generic path
 /// does not record yet (resources, streams, futures, maps, error contexts).
-pub fn wit_type(resolve: &Resolve, ty: &Type) -> Result<WitType, String> {
-    let of = |t: &Type| wit_type(resolve, t);
+///
+/// `resources` are the resource types the generic path records (those of the forwarded
+/// interfaces), whose handles are numbered by their place in it.
+pub fn wit_type(resolve: &Resolve, resources: &[TypeId], ty: &Type) -> Result<WitType, String> {
+    let of = |t: &Type| wit_type(resolve, resources, t);
     let boxed = |t: &Type| of(t).map(Box::new);
     let optional = |t: Option<&Type>| t.map(of).transpose();
     let optional_box = |t: Option<&Type>| t.map(boxed).transpose();
@@ -103,9 +111,22 @@ pub fn wit_type(resolve: &Resolve, ty: &Type) -> Result<WitType, String> {
                 WitType::Flags(f.flags.iter().map(|f| f.name.clone()).collect())
             }
             TypeDefKind::Map(..) => return Err("a map".into()),
-            TypeDefKind::Resource | TypeDefKind::Handle(_) => {
-                return Err("a resource handle".into());
+            TypeDefKind::Handle(h) => {
+                let (Handle::Own(id) | Handle::Borrow(id)) = h;
+                let id = dealias(resolve, *id);
+                let name = resolve.types[id].name.clone().unwrap_or_default();
+                let Some(resource) = resources.iter().position(|r| *r == id) else {
+                    return Err(format!(
+                        "a handle of the resource `{name}` of another interface"
+                    ));
+                };
+                let resource = resource as u32;
+                match h {
+                    Handle::Own(_) => WitType::Own { resource, name },
+                    Handle::Borrow(_) => WitType::Borrow { resource, name },
+                }
             }
+            TypeDefKind::Resource => return Err("a resource".into()),
             TypeDefKind::Future(_) => return Err("a future".into()),
             TypeDefKind::Stream(_) => return Err("a stream".into()),
             TypeDefKind::Unknown => return Err("a type of unknown kind".into()),
@@ -113,19 +134,48 @@ pub fn wit_type(resolve: &Resolve, ty: &Type) -> Result<WitType, String> {
     })
 }
 
-/// `ty`'s canonical ABI layout (see [`wit_type`]).
+/// `ty`'s canonical ABI layout (see [`wit_type`]; no resources).
 pub fn abi_type(resolve: &Resolve, ty: &Type) -> Result<Ty, String> {
-    wit_type(resolve, ty).map(|t| t.layout())
+    wit_type(resolve, &[], ty).map(|t| t.layout())
+}
+
+/// The type `id` stands for, through `type a = b` aliases and `use`s.
+fn dealias(resolve: &Resolve, mut id: TypeId) -> TypeId {
+    while let TypeDefKind::Type(Type::Id(next)) = resolve.types[id].kind {
+        id = next;
+    }
+    id
+}
+
+/// The resource types of the interfaces `ids`, in their order, then the order of their types.
+fn resources_of(resolve: &Resolve, ids: &[InterfaceId]) -> Vec<TypeId> {
+    ids.iter()
+        .flat_map(|i| resolve.interfaces[*i].types.values())
+        .copied()
+        .filter(|t| matches!(resolve.types[*t].kind, TypeDefKind::Resource))
+        .collect()
+}
+
+/// Whether `ty` holds an `own` handle.
+fn holds_own(resolve: &Resolve, ty: &WitType) -> bool {
+    let _ = resolve;
+    fn walk(t: &WitType) -> bool {
+        let opt = |t: &Option<Box<WitType>>| t.as_deref().is_some_and(walk);
+        match t {
+            WitType::Own { .. } => true,
+            WitType::List(t) | WitType::Option(t) => walk(t),
+            WitType::Record(fields) => fields.iter().any(|(_, t)| walk(t)),
+            WitType::Tuple(types) => types.iter().any(walk),
+            WitType::Variant(cases) => cases.iter().any(|(_, t)| t.as_ref().is_some_and(walk)),
+            WitType::Result(ok, err) => opt(ok) || opt(err),
+            _ => false,
+        }
+    }
+    walk(ty)
 }
 
 /// Why `func` cannot go through a forwarder, if it cannot.
-fn refusal(resolve: &Resolve, func: &WitFunction) -> Option<String> {
-    if func.kind.resource().is_some() {
-        return Some(format!(
-            "`{}` is a resource's function; resources are not recorded generically yet",
-            func.name
-        ));
-    }
+fn refusal(resolve: &Resolve, resources: &[TypeId], func: &WitFunction) -> Option<String> {
     if func.kind.is_async() {
         return Some(format!(
             "`{}` is an async function; the generic path handles synchronous ones",
@@ -133,12 +183,23 @@ fn refusal(resolve: &Resolve, func: &WitFunction) -> Option<String> {
         ));
     }
     let mut types = func.params.iter().map(|p| &p.ty).chain(func.result.iter());
-    types.find_map(|t| abi_type(resolve, t).err()).map(|what| {
-        format!(
+    if let Some(what) = types.find_map(|t| wit_type(resolve, resources, t).err()) {
+        return Some(format!(
             "`{}` takes or returns {what}, which is not recorded generically yet",
             func.name
-        )
-    })
+        ));
+    }
+    func.params
+        .iter()
+        .find(|p| {
+            wit_type(resolve, resources, &p.ty).is_ok_and(|t| holds_own(resolve, &t))
+        })
+        .map(|p| {
+            format!(
+                "`{}` takes ownership of a resource (parameter `{}`), which the generic path does not record yet",
+                func.name, p.name
+            )
+        })
 }
 
 /// The interface `name` (e.g. `wasi:config/store@0.2.0-rc.1`) among the imports of `resolve`'s
@@ -187,17 +248,20 @@ fn guest_interfaces(
     for name in interfaces {
         let id = imported_interface(&resolve, guest_world, name)
             .ok_or_else(|| WrapError::NotImported(name.clone()))?;
-        if let Some(reason) = resolve.interfaces[id]
+        ids.push(id);
+    }
+    let resources = resources_of(&resolve, &ids);
+    for (name, id) in interfaces.iter().zip(&ids) {
+        if let Some(reason) = resolve.interfaces[*id]
             .functions
             .values()
-            .find_map(|f| refusal(&resolve, f))
+            .find_map(|f| refusal(&resolve, &resources, f))
         {
             return Err(WrapError::Unsupported {
                 import: name.clone(),
                 reason,
             });
         }
-        ids.push(id);
     }
     Ok((resolve, ids))
 }
@@ -212,11 +276,12 @@ pub fn generic_functions(
     interfaces: &[String],
 ) -> Result<Vec<TracedFunction>, WrapError> {
     let (resolve, ids) = guest_interfaces(guest, interfaces)?;
+    let resources = resources_of(&resolve, &ids);
     let mut out = Vec::new();
     for (name, id) in interfaces.iter().zip(&ids) {
         for f in resolve.interfaces[*id].functions.values() {
             // `refusal` has checked every type.
-            let of = |t: &Type| wit_type(&resolve, t).map_err(|e| WrapError::Compose(e));
+            let of = |t: &Type| wit_type(&resolve, &resources, t).map_err(WrapError::Compose);
             out.push(TracedFunction {
                 interface: name.clone(),
                 name: f.name.clone(),
@@ -287,17 +352,45 @@ pub fn forwarder(
     sizes
         .fill(&resolve)
         .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
-    // The signature of the `wasm-rr:rr/generic` function the forwarder calls.
-    let hook = rr.map(|id| {
+    // The signatures of the `wasm-rr:rr/generic` functions the forwarder calls.
+    let hooks = rr.map(|id| {
         let name = match forwarding {
             Forwarding::Replay => "replay",
             _ => "called",
         };
-        let f = &resolve.interfaces[id].functions[name];
-        (name, resolve.wasm_signature(AbiVariant::GuestImport, f))
+        let sig = |n: &str| {
+            let f = &resolve.interfaces[id].functions[n];
+            resolve.wasm_signature(AbiVariant::GuestImport, f)
+        };
+        Hooks {
+            name,
+            sig: sig(name),
+            dropped: sig("dropped"),
+        }
     });
+    let resources: Vec<(TypeId, WorldKey)> = ids
+        .iter()
+        .flat_map(|i| {
+            resources_of(&resolve, &[*i])
+                .into_iter()
+                .map(move |r| (r, WorldKey::Interface(*i)))
+        })
+        .collect();
+    if forwarding == Forwarding::Plain && !resources.is_empty() {
+        return Err(WrapError::Unsupported {
+            import: interfaces.join(", "),
+            reason: "a forwarder that neither records nor replays cannot pass resources".into(),
+        });
+    }
     componentize(
-        forwarding_module(&resolve, &sizes, &functions, forwarding, hook),
+        forwarding_module(
+            &resolve,
+            &sizes,
+            &functions,
+            forwarding,
+            hooks.as_ref(),
+            &resources,
+        ),
         &resolve,
         world,
     )
@@ -390,19 +483,88 @@ fn store_bits(
     }
 }
 
+/// The `wasm-rr:rr/generic` functions a recording or replaying forwarder calls.
+struct Hooks {
+    /// `called` or `replay`.
+    name: &'static str,
+    /// Its core signature.
+    sig: wit_parser::abi::WasmSignature,
+    /// `dropped`'s.
+    dropped: wit_parser::abi::WasmSignature,
+}
+
+/// Emits the loop that wraps the handles the hook listed (`n` (address, resource) pairs at
+/// `p`) in new handles of the forwarder's resources, through `wrap` (`(resource, rep) ->
+/// handle`); an address of -1 stands for the local `flat` (the one flat result).
+#[allow(clippy::too_many_arguments)]
+fn emit_patches(
+    ins: &mut wasm_encoder::InstructionSink,
+    p: u32,
+    n: u32,
+    i: u32,
+    addr: u32,
+    flat: Option<u32>,
+    wrap: u32,
+) {
+    let entry = |ins: &mut wasm_encoder::InstructionSink, offset: u64| {
+        ins.local_get(p)
+            .local_get(i)
+            .i32_const(3)
+            .i32_shl()
+            .i32_add()
+            .i32_load(word(offset).with_align(2));
+    };
+    ins.i32_const(0).local_set(i);
+    ins.block(BlockType::Empty).loop_(BlockType::Empty);
+    ins.local_get(i).local_get(n).i32_ge_u().br_if(1);
+    entry(ins, 0);
+    ins.local_set(addr);
+    let in_memory = |ins: &mut wasm_encoder::InstructionSink| {
+        ins.local_get(addr);
+        entry(ins, 4);
+        ins.local_get(addr)
+            .i32_load(word(0).with_align(2))
+            .call(wrap)
+            .i32_store(word(0).with_align(2));
+    };
+    match flat {
+        Some(flat) => {
+            ins.local_get(addr)
+                .i32_const(-1)
+                .i32_eq()
+                .if_(BlockType::Empty);
+            entry(ins, 4);
+            ins.local_get(flat).call(wrap).local_set(flat);
+            ins.else_();
+            in_memory(ins);
+            ins.end();
+        }
+        None => in_memory(ins),
+    }
+    ins.local_get(i).i32_const(1).i32_add().local_set(i).br(0);
+    ins.end().end();
+}
+
 /// The forwarder's core module for `functions` (interface name, function), forwarding as
-/// `forwarding` says, through `hook` (the name and signature of the `wasm-rr:rr/generic`
-/// function it calls) when recording or replaying.
+/// `forwarding` says, through `hooks` when recording or replaying; `resources` are the
+/// forwarded interfaces' resource types (with the interface that defines each), which it
+/// exports as its own, wrapping the host's handles (recording) or the trace's numbers
+/// (replaying) as their representations.
 ///
-/// Function indices: the imports first (one per function, in order, unless replaying; then the
-/// hook), then `cabi_realloc`, then one export and one post-return function per function.
+/// Function indices: the imports first (one per function, in order, unless replaying; the hook
+/// and `dropped`; recording, each imported resource's drop; each exported resource's
+/// `resource.new`), then `cabi_realloc`, the handle wrapper, one export and one post-return
+/// function per function, and one destructor per resource.
 fn forwarding_module(
     resolve: &Resolve,
     sizes: &wit_parser::SizeAlign,
     functions: &[(String, WitFunction)],
     forwarding: Forwarding,
-    hook: Option<(&str, wit_parser::abi::WasmSignature)>,
+    hooks: Option<&Hooks>,
+    resources: &[(TypeId, WorldKey)],
 ) -> Vec<u8> {
+    let hook = hooks.map(|h| (h.name, h.sig.clone()));
+    let legacy = ManglingAndAbi::Legacy(LiftLowerAbi::Sync);
     let mut types = TypeSection::new();
     let mut imports = ImportSection::new();
     let mut defined = FunctionSection::new();
@@ -440,26 +602,81 @@ fn forwarding_module(
         imports.import(GENERIC, name, EntityType::Function(ty));
         next_import += 1;
     }
+    let dropped = next_import;
+    let i32_to_none = new_type(&mut types, &[WasmType::I32], &[]);
+    let i32_to_i32 = new_type(&mut types, &[WasmType::I32], &[WasmType::I32]);
+    let (mut host_drop, mut resource_new) = (Vec::new(), Vec::new());
+    if let (Some(h), false) = (hooks, resources.is_empty()) {
+        let ty = new_type(&mut types, &h.dropped.params, &h.dropped.results);
+        imports.import(GENERIC, "dropped", EntityType::Function(ty));
+        next_import += 1;
+        for (id, key) in resources {
+            if !replaying {
+                let (module, name) = resolve.wasm_import_name(
+                    legacy,
+                    WasmImport::ResourceIntrinsic {
+                        interface: Some(key),
+                        resource: *id,
+                        intrinsic: ResourceIntrinsic::ImportedDrop,
+                    },
+                );
+                imports.import(&module, &name, EntityType::Function(i32_to_none));
+                host_drop.push(next_import);
+                next_import += 1;
+            }
+            let (module, name) = resolve.wasm_import_name(
+                legacy,
+                WasmImport::ResourceIntrinsic {
+                    interface: Some(key),
+                    resource: *id,
+                    intrinsic: ResourceIntrinsic::ExportedNew,
+                },
+            );
+            imports.import(&module, &name, EntityType::Function(i32_to_i32));
+            resource_new.push(next_import);
+            next_import += 1;
+        }
+    }
     let realloc = next_import;
     let i32s = [WasmType::I32; 4];
     let ty = new_type(&mut types, &i32s, &[WasmType::I32]);
     defined.function(ty);
     code.function(&realloc_body());
     exports.export("cabi_realloc", ExportKind::Func, realloc);
-    let mut index = realloc + 1;
+    // wrap(resource, rep) -> handle: `resource.new` of the resource numbered `resource`.
+    let wrap = realloc + 1;
+    let ty = new_type(&mut types, &[WasmType::I32; 2], &[WasmType::I32]);
+    defined.function(ty);
+    let mut body = Function::new(vec![]);
+    {
+        let mut ins = body.instructions();
+        for (j, new) in resource_new.iter().enumerate() {
+            ins.local_get(0)
+                .i32_const(j as i32)
+                .i32_eq()
+                .if_(BlockType::Empty);
+            ins.local_get(1).call(*new).return_();
+            ins.end();
+        }
+        ins.unreachable().end();
+    }
+    code.function(&body);
+    let mut index = wrap + 1;
     for (i, ((interface, f), (import, export))) in functions.iter().zip(&signatures).enumerate() {
         let ty = new_type(&mut types, &export.params, &export.results);
         defined.function(ty);
         let params = export.params.len() as u32;
         // Locals after the parameters: the return area (or, replaying, the address the
         // results are laid out at), the single flat result, the lists of arguments and
-        // results handed to the hook, and the hook's own return area (replaying).
+        // results handed to the hook, the hook's own return area, and the patch loop's
+        // counter, list, length and address.
         let (area, result, args, results, hook_area) =
             (params, params + 1, params + 2, params + 3, params + 4);
+        let (pi, pp, pn, paddr) = (params + 5, params + 6, params + 7, params + 8);
         let flat_result = export.results.first().filter(|_| !import.retptr);
         let mut locals = vec![(1, ValType::I32)];
         locals.push((1, flat_result.map_or(ValType::I32, val_type)));
-        locals.push((3, ValType::I32));
+        locals.push((7, ValType::I32));
         let mut body = Function::new(locals);
         let mut ins = body.instructions();
         let arg_bits: Vec<(u32, WasmType)> = export
@@ -473,7 +690,7 @@ fn forwarding_module(
             // out for address `dest`, the end of the heap; they come back at `dest` itself,
             // as the bump allocator hands the list its next block.
             store_bits(&mut ins, realloc, &arg_bits, args);
-            alloc(&mut ins, realloc, 8, hook_area);
+            alloc(&mut ins, realloc, 16, hook_area);
             ins.global_get(0)
                 .i32_const(7)
                 .i32_add()
@@ -492,6 +709,14 @@ fn forwarding_module(
                 .local_get(area)
                 .local_get(hook_area)
                 .call(hook_index);
+            if !resources.is_empty() {
+                ins.local_get(hook_area)
+                    .i32_load(word(8).with_align(2))
+                    .local_set(pp)
+                    .local_get(hook_area)
+                    .i32_load(word(12).with_align(2))
+                    .local_set(pn);
+            }
             // Anything else than the results at `dest` is a bug: trap rather than answer
             // with the wrong bytes.
             ins.local_get(hook_area)
@@ -505,6 +730,9 @@ fn forwarding_module(
                 .unreachable()
                 .end()
                 .end();
+            if !resources.is_empty() {
+                emit_patches(&mut ins, pp, pn, pi, paddr, None, wrap);
+            }
             if let Some(ty) = flat_result {
                 // The one flat result, as its 8 bytes of bits.
                 ins.local_get(area);
@@ -547,6 +775,7 @@ fn forwarding_module(
                     None => vec![],
                 };
                 store_bits(&mut ins, realloc, &result_bits, results);
+                alloc(&mut ins, realloc, 8, hook_area);
                 ins.i32_const(i as i32)
                     .local_get(args)
                     .i32_const(params as i32)
@@ -557,7 +786,20 @@ fn forwarding_module(
                     .global_get(0)
                     .i32_const(HEAP_BASE)
                     .i32_sub()
+                    .local_get(hook_area)
                     .call(hook_index);
+                if !resources.is_empty() {
+                    ins.local_get(hook_area)
+                        .i32_load(word(0).with_align(2))
+                        .local_set(pp)
+                        .local_get(hook_area)
+                        .i32_load(word(4).with_align(2))
+                        .local_set(pn);
+                    let flat = flat_result
+                        .filter(|t| val_type(t) == ValType::I32)
+                        .map(|_| result);
+                    emit_patches(&mut ins, pp, pn, pi, paddr, flat, wrap);
+                }
             }
             if import.retptr {
                 ins.local_get(area);
@@ -580,6 +822,26 @@ fn forwarding_module(
             index + 1,
         );
         index += 2;
+    }
+    // One destructor per resource: the app dropped its last handle.
+    for (j, (id, key)) in resources.iter().enumerate() {
+        defined.function(i32_to_none);
+        let mut body = Function::new(vec![]);
+        let mut ins = body.instructions();
+        if let Some(drop) = host_drop.get(j) {
+            ins.local_get(0).call(*drop);
+        }
+        ins.i32_const(j as i32).local_get(0).call(dropped).end();
+        code.function(&body);
+        let name = resolve.wasm_export_name(
+            legacy,
+            WasmExport::ResourceDtor {
+                interface: key,
+                resource: *id,
+            },
+        );
+        exports.export(&name, ExportKind::Func, index);
+        index += 1;
     }
     let mut memories = MemorySection::new();
     memories.memory(MemoryType {

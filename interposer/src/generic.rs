@@ -11,8 +11,9 @@
 use crate::exports::wasm_rr::rr::generic;
 use crate::{Interposer, rr};
 use std::cell::RefCell;
-use wasm_rr_trace::abi::{self, Memory, Ty, Val};
-use wasm_rr_trace::generic::{Called, Function};
+use std::collections::BTreeMap;
+use wasm_rr_trace::abi::{self, AbiError, Handles, Memory, Ty, Val};
+use wasm_rr_trace::generic::{Called, Dropped, Function};
 
 /// The canonical ABI's most flat parameters: more are passed in memory, through a pointer.
 const MAX_FLAT_PARAMS: usize = 16;
@@ -25,6 +26,85 @@ struct Layout {
 
 thread_local! {
     static LAYOUTS: RefCell<Vec<Layout>> = const { RefCell::new(Vec::new()) };
+    static HANDLES: RefCell<Numbering> = RefCell::new(Numbering::default());
+}
+
+/// Recording: the number of each live handle the host gave (resource type, the host's handle
+/// → its number among its resource's handles, in creation order).
+#[derive(Default)]
+struct Numbering {
+    numbers: BTreeMap<(u32, u32), u32>,
+    next: BTreeMap<u32, u32>,
+}
+
+/// Where handles lie in what is handed back to the forwarder, to be wrapped in handles of its
+/// own resources: (address, or `u32::MAX` for the one flat result; resource type).
+type Patches = Vec<(u32, u32)>;
+
+/// Recording: the host's handles in a call's values become their numbers; new ones (`own`, in
+/// results) get the next number of their resource, and their places are listed.
+struct Recording<'a> {
+    numbering: &'a mut Numbering,
+    patches: Patches,
+}
+
+impl Handles for Recording<'_> {
+    fn lift(
+        &mut self,
+        resource: u32,
+        own: bool,
+        raw: u32,
+        at: Option<u32>,
+    ) -> Result<u32, AbiError> {
+        if own {
+            let next = self.numbering.next.entry(resource).or_default();
+            let n = *next;
+            *next += 1;
+            self.numbering.numbers.insert((resource, raw), n);
+            self.patches.push((at.unwrap_or(u32::MAX), resource));
+            Ok(n)
+        } else {
+            self.numbering
+                .numbers
+                .get(&(resource, raw))
+                .copied()
+                .ok_or_else(|| {
+                    AbiError(format!(
+                        "handle {raw} of resource #{resource} was not given by a recorded call"
+                    ))
+                })
+        }
+    }
+
+    fn lower(&mut self, _: u32, _: bool, kept: u32, _: Option<u32>) -> Result<u32, AbiError> {
+        Ok(kept)
+    }
+}
+
+/// Replaying: the forwarder's handles stand for the trace's numbers, plus one (a
+/// representation of 0 is never handed out).
+struct Replaying {
+    dest: u32,
+    patches: Patches,
+}
+
+impl Handles for Replaying {
+    fn lift(&mut self, _: u32, _: bool, raw: u32, _: Option<u32>) -> Result<u32, AbiError> {
+        raw.checked_sub(1)
+            .ok_or_else(|| AbiError("a handle of representation 0".into()))
+    }
+
+    fn lower(
+        &mut self,
+        resource: u32,
+        _: bool,
+        kept: u32,
+        at: Option<u32>,
+    ) -> Result<u32, AbiError> {
+        // A flat result lies at `dest`, where the forwarder reads it from.
+        self.patches.push((at.unwrap_or(self.dest), resource));
+        Ok(kept + 1)
+    }
 }
 
 /// Takes in the table of generic functions: the recorder's configuration's, or the trace
@@ -53,13 +133,20 @@ fn damaged(function: u32, e: impl std::fmt::Display) -> ! {
     ))
 }
 
-/// The arguments of a call of `function`, from their flat bits `args` and `mem`.
-fn lift_args(layout: &Layout, function: u32, args: &[u64], mem: &[u8]) -> Vec<Val> {
+/// The arguments of a call of `function`, from their flat bits `args` and `mem`, handles as
+/// `h` says.
+fn lift_args(
+    layout: &Layout,
+    function: u32,
+    args: &[u64],
+    mem: &[u8],
+    h: &mut dyn Handles,
+) -> Vec<Val> {
     let flat: usize = layout.params.iter().map(Ty::flat_count).sum();
     if flat > MAX_FLAT_PARAMS {
         let all = Ty::Record(layout.params.clone());
         let at = args.first().copied().unwrap_or_default() as u32;
-        match abi::load(&all, mem, at) {
+        match abi::load_with(&all, mem, at, h) {
             Ok(Val::Record(vals)) => vals,
             Ok(other) => damaged(function, format!("{other:?}")),
             Err(e) => damaged(function, e),
@@ -69,7 +156,9 @@ fn lift_args(layout: &Layout, function: u32, args: &[u64], mem: &[u8]) -> Vec<Va
         layout
             .params
             .iter()
-            .map(|t| abi::lift_flat(t, &mut bits, mem).unwrap_or_else(|e| damaged(function, e)))
+            .map(|t| {
+                abi::lift_flat_with(t, &mut bits, mem, h).unwrap_or_else(|e| damaged(function, e))
+            })
             .collect()
     }
 }
@@ -111,30 +200,56 @@ impl Memory for Window {
 }
 
 impl generic::Guest for Interposer {
-    fn called(function: u32, args: Vec<u64>, results: Vec<u64>, heap_base: u32, heap: Vec<u8>) {
+    fn called(
+        function: u32,
+        args: Vec<u64>,
+        results: Vec<u64>,
+        heap_base: u32,
+        heap: Vec<u8>,
+    ) -> Vec<(u32, u32)> {
         let mem = memory(heap_base, heap);
-        let (args, result) = with_layout(function, |layout| {
-            let args = lift_args(layout, function, &args, &mem);
-            let result = layout.result.as_ref().map(|t| {
-                let read = if t.flat_count() > 1 {
-                    abi::load(t, &mem, results.first().copied().unwrap_or_default() as u32)
-                } else {
-                    abi::lift_flat(t, &mut results.iter().copied(), &mem)
+        let (args, result, patches) = with_layout(function, |layout| {
+            HANDLES.with_borrow_mut(|numbering| {
+                let mut h = Recording {
+                    numbering,
+                    patches: Vec::new(),
                 };
-                read.unwrap_or_else(|e| damaged(function, e))
-            });
-            (args, result)
+                let args = lift_args(layout, function, &args, &mem, &mut h);
+                let result = layout.result.as_ref().map(|t| {
+                    let read = if t.flat_count() > 1 {
+                        let at = results.first().copied().unwrap_or_default() as u32;
+                        abi::load_with(t, &mem, at, &mut h)
+                    } else {
+                        abi::lift_flat_with(t, &mut results.iter().copied(), &mem, &mut h)
+                    };
+                    read.unwrap_or_else(|e| damaged(function, e))
+                });
+                (args, result, h.patches)
+            })
         });
         rr::call(Called { function, args }, || result);
+        patches
     }
 
-    fn replay(function: u32, args: Vec<u64>, heap_base: u32, heap: Vec<u8>, dest: u32) -> Vec<u8> {
+    fn replay(
+        function: u32,
+        args: Vec<u64>,
+        heap_base: u32,
+        heap: Vec<u8>,
+        dest: u32,
+    ) -> (Vec<u8>, Vec<(u32, u32)>) {
         let mem = memory(heap_base, heap);
-        let args = with_layout(function, |layout| lift_args(layout, function, &args, &mem));
+        let mut h = Replaying {
+            dest,
+            patches: Vec::new(),
+        };
+        let args = with_layout(function, |layout| {
+            lift_args(layout, function, &args, &mem, &mut h)
+        });
         let result = rr::call(Called { function, args }, || {
             rr::fatal("internal error: a recording component asked for a replayed answer")
         });
-        with_layout(function, |layout| {
+        let bytes = with_layout(function, |layout| {
             let mut out = Window {
                 base: dest,
                 bytes: Vec::new(),
@@ -143,11 +258,12 @@ impl generic::Guest for Interposer {
                 (None, None) => {}
                 (Some(t), Some(v)) if t.flat_count() > 1 => {
                     let at = out.alloc(t.size(), t.align());
-                    abi::store(t, v, &mut out, at).unwrap_or_else(|e| damaged(function, e));
+                    abi::store_with(t, v, &mut out, at, &mut h)
+                        .unwrap_or_else(|e| damaged(function, e));
                 }
                 (Some(t), Some(v)) => {
-                    let flat =
-                        abi::lower_flat(t, v, &mut out).unwrap_or_else(|e| damaged(function, e));
+                    let flat = abi::lower_flat_with(t, v, &mut out, &mut h)
+                        .unwrap_or_else(|e| damaged(function, e));
                     out.bytes = flat
                         .first()
                         .copied()
@@ -158,6 +274,21 @@ impl generic::Guest for Interposer {
                 _ => damaged(function, format!("the recorded result {result:?}")),
             }
             out.bytes
-        })
+        });
+        (bytes, h.patches)
+    }
+
+    fn dropped(resource: u32, rep: u32) {
+        let handle = if rr::REPLAYING {
+            rep.wrapping_sub(1)
+        } else {
+            let known = HANDLES.with_borrow_mut(|n| n.numbers.remove(&(resource, rep)));
+            known.unwrap_or_else(|| {
+                rr::fatal(&format!(
+                    "internal error: handle {rep} of resource #{resource} was not given by a recorded call"
+                ))
+            })
+        };
+        rr::call(Dropped { resource, handle }, || ());
     }
 }

@@ -46,6 +46,11 @@ pub enum Ty {
     Variant(Vec<Option<Ty>>),
     /// `flags` with this many flags (at most 32 are read as one `u32` each).
     Flags(u32),
+    /// `own<R>`: a handle of resource type number `R` (numbered by whoever made the type, the
+    /// generic path in the order of the forwarded interfaces' resources).
+    Own(u32),
+    /// `borrow<R>`.
+    Borrow(u32),
 }
 
 /// A value of a [`Ty`]. Two values are equal when they are the same bits: a `NaN` argument
@@ -86,6 +91,9 @@ pub enum Val {
     Variant(u32, Option<Box<Val>>),
     /// Flags: one bit per flag, 32 to a word.
     Flags(Vec<u32>),
+    /// A resource handle: as read from memory, the core value; in a trace, the handle's
+    /// number (its resource's handles are numbered from 0 in the order they were created).
+    Handle(u32),
 }
 
 /// Floats in a trace: in JSON a number when finite, else `"inf"`, `"-inf"` or `"nan:0x…"`
@@ -205,6 +213,7 @@ impl PartialEq for Val {
             (List(a), List(b)) | (Record(a), Record(b)) => a == b,
             (Variant(a, x), Variant(b, y)) => a == b && x == y,
             (Flags(a), Flags(b)) => a == b,
+            (Handle(a), Handle(b)) => a == b,
             _ => false,
         }
     }
@@ -237,6 +246,7 @@ impl Ty {
             Ty::Bool | Ty::S8 | Ty::U8 => 1,
             Ty::S16 | Ty::U16 => 2,
             Ty::S32 | Ty::U32 | Ty::F32 | Ty::Char | Ty::String | Ty::List(_) => 4,
+            Ty::Own(_) | Ty::Borrow(_) => 4,
             Ty::S64 | Ty::U64 | Ty::F64 => 8,
             Ty::Record(fields) => fields.iter().map(Ty::align).max().unwrap_or(1),
             Ty::Variant(cases) => self
@@ -255,7 +265,7 @@ impl Ty {
         match self {
             Ty::Bool | Ty::S8 | Ty::U8 => 1,
             Ty::S16 | Ty::U16 => 2,
-            Ty::S32 | Ty::U32 | Ty::F32 | Ty::Char => 4,
+            Ty::S32 | Ty::U32 | Ty::F32 | Ty::Char | Ty::Own(_) | Ty::Borrow(_) => 4,
             Ty::S64 | Ty::U64 | Ty::F64 | Ty::String | Ty::List(_) => 8,
             Ty::Record(fields) => {
                 let end = fields
@@ -311,6 +321,44 @@ impl Ty {
     }
 }
 
+/// What happens to resource handles as values are read and written: the core value a handle
+/// has in a memory or a flat value is not what a trace keeps (its number), and a component that
+/// hands one over may have to wrap it in a handle of its own (see the generic path's
+/// forwarder).
+pub trait Handles {
+    /// A handle of resource type `resource` (an `own` when `own`) read with core value `raw`,
+    /// at address `at` of the memory (`None`: a flat value); returns the value to keep.
+    fn lift(
+        &mut self,
+        resource: u32,
+        own: bool,
+        raw: u32,
+        at: Option<u32>,
+    ) -> Result<u32, AbiError>;
+    /// A handle of resource type `resource` kept as `kept` to be written at address `at`
+    /// (`None`: a flat value); returns its core value.
+    fn lower(
+        &mut self,
+        resource: u32,
+        own: bool,
+        kept: u32,
+        at: Option<u32>,
+    ) -> Result<u32, AbiError>;
+}
+
+/// Handles as they are: the core value is the value kept.
+pub struct RawHandles;
+
+impl Handles for RawHandles {
+    fn lift(&mut self, _: u32, _: bool, raw: u32, _: Option<u32>) -> Result<u32, AbiError> {
+        Ok(raw)
+    }
+
+    fn lower(&mut self, _: u32, _: bool, kept: u32, _: Option<u32>) -> Result<u32, AbiError> {
+        Ok(kept)
+    }
+}
+
 /// Bytes of `mem` at `[at, at + len)`, or the error that says they are outside it.
 fn slice(mem: &[u8], at: u32, len: u32) -> Result<&[u8], AbiError> {
     let end = u64::from(at) + u64::from(len);
@@ -332,11 +380,19 @@ fn char_of(code: u32) -> Result<char, AbiError> {
 }
 
 /// Reads a list's or a string's elements: `len` of `elem` at `ptr`.
-fn load_list(elem: &Ty, mem: &[u8], ptr: u32, len: u32) -> Result<Vec<Val>, AbiError> {
+fn load_list(
+    elem: &Ty,
+    mem: &[u8],
+    ptr: u32,
+    len: u32,
+    h: &mut dyn Handles,
+) -> Result<Vec<Val>, AbiError> {
     let size = elem.size();
     // Bounds first: a crafted length must not make us allocate.
     slice(mem, ptr, size.saturating_mul(len))?;
-    (0..len).map(|i| load(elem, mem, ptr + i * size)).collect()
+    (0..len)
+        .map(|i| load_with(elem, mem, ptr + i * size, h))
+        .collect()
 }
 
 fn load_string(mem: &[u8], ptr: u32, len: u32) -> Result<Val, AbiError> {
@@ -347,9 +403,19 @@ fn load_string(mem: &[u8], ptr: u32, len: u32) -> Result<Val, AbiError> {
     }
 }
 
-/// Reads a value of `ty` from `mem` at `at` (which the canonical ABI aligned for it).
+/// Reads a value of `ty` from `mem` at `at` (which the canonical ABI aligned for it), handles
+/// as their core values.
 pub fn load(ty: &Ty, mem: &[u8], at: u32) -> Result<Val, AbiError> {
+    load_with(ty, mem, at, &mut RawHandles)
+}
+
+/// [`load`], with `h` deciding what the handles read become.
+pub fn load_with(ty: &Ty, mem: &[u8], at: u32, h: &mut dyn Handles) -> Result<Val, AbiError> {
     Ok(match ty {
+        Ty::Own(r) | Ty::Borrow(r) => {
+            let raw = u32::from_le_bytes(read(mem, at)?);
+            Val::Handle(h.lift(*r, matches!(ty, Ty::Own(_)), raw, Some(at))?)
+        }
         Ty::Bool => Val::Bool(read::<1>(mem, at)?[0] != 0),
         Ty::S8 => Val::S8(i8::from_le_bytes(read(mem, at)?)),
         Ty::U8 => Val::U8(u8::from_le_bytes(read(mem, at)?)),
@@ -366,7 +432,7 @@ pub fn load(ty: &Ty, mem: &[u8], at: u32) -> Result<Val, AbiError> {
             let ptr = u32::from_le_bytes(read(mem, at)?);
             let len = u32::from_le_bytes(read(mem, at + 4)?);
             match ty {
-                Ty::List(elem) => Val::List(load_list(elem, mem, ptr, len)?),
+                Ty::List(elem) => Val::List(load_list(elem, mem, ptr, len, h)?),
                 _ => load_string(mem, ptr, len)?,
             }
         }
@@ -375,7 +441,7 @@ pub fn load(ty: &Ty, mem: &[u8], at: u32) -> Result<Val, AbiError> {
             let mut vals = Vec::with_capacity(fields.len());
             for f in fields {
                 offset = align_to(offset, f.align());
-                vals.push(load(f, mem, at + offset)?);
+                vals.push(load_with(f, mem, at + offset, h)?);
                 offset += f.size();
             }
             Val::Record(vals)
@@ -390,7 +456,7 @@ pub fn load(ty: &Ty, mem: &[u8], at: u32) -> Result<Val, AbiError> {
                 return err(format!("case {case} of a variant of {} cases", cases.len()));
             };
             let value = match payload {
-                Some(p) => Some(Box::new(load(p, mem, at + ty.payload_offset())?)),
+                Some(p) => Some(Box::new(load_with(p, mem, at + ty.payload_offset(), h)?)),
                 None => None,
             };
             Val::Variant(case, value)
@@ -416,8 +482,22 @@ pub fn lift_flat(
     flat: &mut impl Iterator<Item = u64>,
     mem: &[u8],
 ) -> Result<Val, AbiError> {
+    lift_flat_with(ty, flat, mem, &mut RawHandles)
+}
+
+/// [`lift_flat`], with `h` deciding what the handles read become.
+pub fn lift_flat_with(
+    ty: &Ty,
+    flat: &mut dyn Iterator<Item = u64>,
+    mem: &[u8],
+    h: &mut dyn Handles,
+) -> Result<Val, AbiError> {
     let mut next = || flat.next().map_or_else(|| err("too few flat values"), Ok);
     Ok(match ty {
+        Ty::Own(r) | Ty::Borrow(r) => {
+            let raw = next()? as u32;
+            Val::Handle(h.lift(*r, matches!(ty, Ty::Own(_)), raw, None)?)
+        }
         Ty::Bool => Val::Bool(next()? as u32 != 0),
         Ty::S8 => Val::S8(next()? as i8),
         Ty::U8 => Val::U8(next()? as u8),
@@ -436,12 +516,12 @@ pub fn lift_flat(
         }
         Ty::List(elem) => {
             let (ptr, len) = (next()? as u32, next()? as u32);
-            Val::List(load_list(elem, mem, ptr, len)?)
+            Val::List(load_list(elem, mem, ptr, len, h)?)
         }
         Ty::Record(fields) => Val::Record(
             fields
                 .iter()
-                .map(|f| lift_flat(f, flat, mem))
+                .map(|f| lift_flat_with(f, flat, mem, h))
                 .collect::<Result<_, _>>()?,
         ),
         Ty::Variant(cases) => {
@@ -451,7 +531,7 @@ pub fn lift_flat(
             };
             let used = payload.as_ref().map_or(0, Ty::flat_count);
             let value = match payload {
-                Some(p) => Some(Box::new(lift_flat(p, flat, mem)?)),
+                Some(p) => Some(Box::new(lift_flat_with(p, flat, mem, h)?)),
                 None => None,
             };
             // The slots the other cases need and this one does not.
@@ -500,7 +580,12 @@ fn mismatch<T>(ty: &Ty, val: &Val) -> Result<T, AbiError> {
 
 /// Writes a string's bytes or a list's elements (`val`, of `ty`) into a new block of `mem`;
 /// returns the block's address and the length the canonical ABI gives it (bytes; elements).
-fn store_elements(ty: &Ty, val: &Val, mem: &mut dyn Memory) -> Result<(u32, u32), AbiError> {
+fn store_elements(
+    ty: &Ty,
+    val: &Val,
+    mem: &mut dyn Memory,
+    h: &mut dyn Handles,
+) -> Result<(u32, u32), AbiError> {
     match (ty, val) {
         (Ty::String, Val::String(s)) => {
             let ptr = mem.alloc(s.len() as u32, 1);
@@ -511,7 +596,7 @@ fn store_elements(ty: &Ty, val: &Val, mem: &mut dyn Memory) -> Result<(u32, u32)
             let size = elem.size();
             let ptr = mem.alloc(size * items.len() as u32, elem.align());
             for (i, item) in items.iter().enumerate() {
-                store(elem, item, mem, ptr + i as u32 * size)?;
+                store_with(elem, item, mem, ptr + i as u32 * size, h)?;
             }
             Ok((ptr, items.len() as u32))
         }
@@ -519,9 +604,25 @@ fn store_elements(ty: &Ty, val: &Val, mem: &mut dyn Memory) -> Result<(u32, u32)
     }
 }
 
-/// Writes `val` (of `ty`) into `mem` at `at`, allocating what lists and strings point to.
+/// Writes `val` (of `ty`) into `mem` at `at`, allocating what lists and strings point to;
+/// handles as they are.
 pub fn store(ty: &Ty, val: &Val, mem: &mut dyn Memory, at: u32) -> Result<(), AbiError> {
+    store_with(ty, val, mem, at, &mut RawHandles)
+}
+
+/// [`store`], with `h` giving the handles' core values.
+pub fn store_with(
+    ty: &Ty,
+    val: &Val,
+    mem: &mut dyn Memory,
+    at: u32,
+    h: &mut dyn Handles,
+) -> Result<(), AbiError> {
     match (ty, val) {
+        (Ty::Own(r) | Ty::Borrow(r), Val::Handle(n)) => {
+            let raw = h.lower(*r, matches!(ty, Ty::Own(_)), *n, Some(at))?;
+            write(mem, at, &raw.to_le_bytes())
+        }
         (Ty::Bool, Val::Bool(b)) => write(mem, at, &[u8::from(*b)]),
         (Ty::S8, Val::S8(v)) => write(mem, at, &v.to_le_bytes()),
         (Ty::U8, Val::U8(v)) => write(mem, at, &v.to_le_bytes()),
@@ -535,7 +636,7 @@ pub fn store(ty: &Ty, val: &Val, mem: &mut dyn Memory, at: u32) -> Result<(), Ab
         (Ty::F64, Val::F64(v)) => write(mem, at, &v.to_le_bytes()),
         (Ty::Char, Val::Char(c)) => write(mem, at, &u32::from(*c).to_le_bytes()),
         (Ty::String | Ty::List(_), _) => {
-            let (ptr, len) = store_elements(ty, val, mem)?;
+            let (ptr, len) = store_elements(ty, val, mem, h)?;
             write(mem, at, &ptr.to_le_bytes())?;
             write(mem, at + 4, &len.to_le_bytes())
         }
@@ -543,7 +644,7 @@ pub fn store(ty: &Ty, val: &Val, mem: &mut dyn Memory, at: u32) -> Result<(), Ab
             let mut offset = 0;
             for (f, v) in fields.iter().zip(vals) {
                 offset = align_to(offset, f.align());
-                store(f, v, mem, at + offset)?;
+                store_with(f, v, mem, at + offset, h)?;
                 offset += f.size();
             }
             Ok(())
@@ -553,7 +654,7 @@ pub fn store(ty: &Ty, val: &Val, mem: &mut dyn Memory, at: u32) -> Result<(), Ab
             write(mem, at, &disc[..ty.discriminant_size() as usize])?;
             match (cases.get(*case as usize), payload) {
                 (Some(None), None) => Ok(()),
-                (Some(Some(p)), Some(v)) => store(p, v, mem, at + ty.payload_offset()),
+                (Some(Some(p)), Some(v)) => store_with(p, v, mem, at + ty.payload_offset(), h),
                 _ => mismatch(ty, val),
             }
         }
@@ -572,8 +673,18 @@ pub fn store(ty: &Ty, val: &Val, mem: &mut dyn Memory, at: u32) -> Result<(), Ab
 /// `val` (of `ty`) as flat core values' bits (see [`lift_flat`]), allocating in `mem` what
 /// lists and strings point to: what a component returns when its results are flat.
 pub fn lower_flat(ty: &Ty, val: &Val, mem: &mut dyn Memory) -> Result<Vec<u64>, AbiError> {
+    lower_flat_with(ty, val, mem, &mut RawHandles)
+}
+
+/// [`lower_flat`], with `h` giving the handles' core values.
+pub fn lower_flat_with(
+    ty: &Ty,
+    val: &Val,
+    mem: &mut dyn Memory,
+    h: &mut dyn Handles,
+) -> Result<Vec<u64>, AbiError> {
     let mut out = Vec::with_capacity(ty.flat_count());
-    lower_into(ty, val, mem, &mut out)?;
+    lower_into(ty, val, mem, &mut out, h)?;
     Ok(out)
 }
 
@@ -582,8 +693,17 @@ fn lower_into(
     val: &Val,
     mem: &mut dyn Memory,
     out: &mut Vec<u64>,
+    h: &mut dyn Handles,
 ) -> Result<(), AbiError> {
     match (ty, val) {
+        (Ty::Own(r) | Ty::Borrow(r), Val::Handle(n)) => {
+            out.push(u64::from(h.lower(
+                *r,
+                matches!(ty, Ty::Own(_)),
+                *n,
+                None,
+            )?));
+        }
         (Ty::Bool, Val::Bool(b)) => out.push(u64::from(*b)),
         (Ty::S8, Val::S8(v)) => out.push(u64::from(*v as i32 as u32)),
         (Ty::U8, Val::U8(v)) => out.push(u64::from(*v)),
@@ -597,12 +717,12 @@ fn lower_into(
         (Ty::F64, Val::F64(v)) => out.push(v.to_bits()),
         (Ty::Char, Val::Char(c)) => out.push(u64::from(u32::from(*c))),
         (Ty::String | Ty::List(_), _) => {
-            let (ptr, len) = store_elements(ty, val, mem)?;
+            let (ptr, len) = store_elements(ty, val, mem, h)?;
             out.extend([u64::from(ptr), u64::from(len)]);
         }
         (Ty::Record(fields), Val::Record(vals)) if fields.len() == vals.len() => {
             for (f, v) in fields.iter().zip(vals) {
-                lower_into(f, v, mem, out)?;
+                lower_into(f, v, mem, out, h)?;
             }
         }
         (Ty::Variant(cases), Val::Variant(case, payload)) => {
@@ -610,7 +730,7 @@ fn lower_into(
             let start = out.len();
             match (cases.get(*case as usize), payload) {
                 (Some(None), None) => {}
-                (Some(Some(p)), Some(v)) => lower_into(p, v, mem, out)?,
+                (Some(Some(p)), Some(v)) => lower_into(p, v, mem, out, h)?,
                 _ => return mismatch(ty, val),
             }
             out.resize(start + ty.flat_count() - 1, 0);

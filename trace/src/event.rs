@@ -574,6 +574,9 @@ impl fmt::Display for Event {
         {
             return f.write_str(&text);
         }
+        if self.is::<crate::generic::Dropped>() {
+            return write!(f, "{}", self.call);
+        }
         write!(f, "{} -> {}", self.call, self.answer)
     }
 }

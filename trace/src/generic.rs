@@ -51,6 +51,11 @@ pub enum WitType {
     Result(Option<Box<WitType>>, Option<Box<WitType>>),
     /// `flags`: their names.
     Flags(Vec<String>),
+    /// `own<R>`: `resource` is R's number among the forwarded interfaces' resources, `name`
+    /// its name (`bucket`).
+    Own { resource: u32, name: String },
+    /// `borrow<R>`.
+    Borrow { resource: u32, name: String },
 }
 
 impl WitType {
@@ -84,6 +89,8 @@ impl WitType {
             WitType::Option(t) => Ty::Variant(vec![None, Some(t.layout())]),
             WitType::Result(ok, err) => Ty::Variant(vec![opt(ok), opt(err)]),
             WitType::Flags(names) => Ty::Flags(names.len() as u32),
+            WitType::Own { resource, .. } => Ty::Own(*resource),
+            WitType::Borrow { resource, .. } => Ty::Borrow(*resource),
         }
     }
 
@@ -133,6 +140,8 @@ impl WitType {
             WitType::Option(t) => WaveType::option(t.wave()?),
             WitType::Result(ok, err) => WaveType::result(opt(ok)?, opt(err)?),
             WitType::Flags(names) => WaveType::flags(names.iter().map(String::as_str))?,
+            // WAVE has no syntax for handles: a marked string, unmarked by `wave`.
+            WitType::Own { .. } | WitType::Borrow { .. } => WaveType::STRING,
         })
     }
 }
@@ -216,16 +225,28 @@ fn wave_value(ty: &WitType, wave: &WaveType, val: &Val) -> Option<WaveValue> {
                 .map(|(_, n)| n.as_str());
             WaveValue::make_flags(wave, set).ok()?
         }
+        (WitType::Own { name, .. } | WitType::Borrow { name, .. }, Val::Handle(n)) => {
+            WaveValue::make_string(format!("{HANDLE_OPEN}{name}#{n}{HANDLE_CLOSE}").into())
+        }
         _ => return None,
     })
 }
 
-/// `val`, a value of `ty`, in WAVE (`ok(some("42"))`); a value that is not one of `ty` (a
-/// damaged trace) is shown as it is stored, marked so.
+/// The marks around a handle's text (`bucket#0`) in the WAVE string that stands for it.
+const HANDLE_OPEN: &str = "\u{27e6}";
+const HANDLE_CLOSE: &str = "\u{27e7}";
+
+/// `val`, a value of `ty`, in WAVE (`ok(some("42"))`), and a resource handle as its resource's
+/// name and number (`bucket#0`, which WAVE has no syntax for); a value that is not one of `ty`
+/// (a damaged trace) is shown as it is stored, marked so.
 pub fn wave(ty: &WitType, val: &Val) -> String {
     ty.wave()
         .and_then(|w| wave_value(ty, &w, val))
         .and_then(|v| wasm_wave::to_string(&v).ok())
+        .map(|text| {
+            text.replace(&format!("\"{HANDLE_OPEN}"), "")
+                .replace(&format!("{HANDLE_CLOSE}\""), "")
+        })
         .unwrap_or_else(|| format!("<not a value of its type: {val:?}>"))
 }
 
@@ -302,6 +323,44 @@ crate::event::interface! {
         /// The arguments, one per parameter.
         args: Vec<Val>,
     } -> Option<Val>;
+    /// The app dropped its handle number `handle` of resource type `resource` (numbered as in
+    /// the header's `generic` table's types), which the host then dropped too.
+    Dropped {
+        /// The resource type's number.
+        resource: u32,
+        /// The handle's number, among its resource's, in the order they were created.
+        handle: u32,
+    } -> ();
+}
+
+/// The name of resource type `resource` in the registered table, if it is there.
+fn resource_name(resource: u32) -> Option<String> {
+    fn find(t: &WitType, resource: u32) -> Option<String> {
+        let opt = |t: &Option<Box<WitType>>| t.as_deref().and_then(|t| find(t, resource));
+        match t {
+            WitType::Own { resource: r, name } | WitType::Borrow { resource: r, name }
+                if *r == resource =>
+            {
+                Some(name.clone())
+            }
+            WitType::List(t) | WitType::Option(t) => find(t, resource),
+            WitType::Record(fields) => fields.iter().find_map(|(_, t)| find(t, resource)),
+            WitType::Tuple(types) => types.iter().find_map(|t| find(t, resource)),
+            WitType::Variant(cases) => cases
+                .iter()
+                .find_map(|(_, t)| t.as_ref().and_then(|t| find(t, resource))),
+            WitType::Result(ok, err) => opt(ok).or_else(|| opt(err)),
+            _ => None,
+        }
+    }
+    let table = TABLE.read().unwrap_or_else(|e| e.into_inner());
+    table.iter().find_map(|f| {
+        f.params
+            .iter()
+            .map(|(_, t)| t)
+            .chain(&f.result)
+            .find_map(|t| find(t, resource))
+    })
 }
 
 /// The table of generic functions of the last trace read in this process (by
@@ -338,12 +397,24 @@ pub(crate) fn event_text(call: &Called, answer: &Option<Val>) -> Option<String> 
     })
 }
 
+impl Dropped {
+    /// `bucket#0`, or `resource #0 handle #0` without the table.
+    fn handle_text(&self) -> String {
+        match resource_name(self.resource) {
+            Some(name) => format!("{name}#{}", self.handle),
+            None => format!("resource #{} handle #{}", self.resource, self.handle),
+        }
+    }
+}
+
 impl Call {
     /// Where the recorded call `self` and the app's call `actual` differ: the parameter, by
     /// name, with both values in WAVE ([`Function::difference`]), when both call the same
     /// function of the registered table.
     pub fn difference(&self, actual: &Call) -> Option<String> {
-        let (Call::Called(r), Call::Called(a)) = (self, actual);
+        let (Call::Called(r), Call::Called(a)) = (self, actual) else {
+            return None;
+        };
         if r.function != a.function {
             return None;
         }
@@ -359,6 +430,7 @@ impl fmt::Display for Call {
                 // Without the header's table: the function by number, the values as stored.
                 None => write!(f, "generic function #{}{:?}", c.function, c.args),
             },
+            Call::Dropped(d) => write!(f, "drop {}", d.handle_text()),
         }
     }
 }
@@ -367,7 +439,7 @@ impl fmt::Display for Answer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Answer::Called(Some(v)) => write!(f, "{v:?}"),
-            Answer::Called(None) => Ok(()),
+            Answer::Called(None) | Answer::Dropped(()) => Ok(()),
         }
     }
 }
@@ -417,6 +489,15 @@ mod tests {
         assert_eq!(
             wave(&WitType::Enum(vec!["red".into(), "green".into()]), &Val::Variant(1, None)),
             "green"
+        );
+        let bucket = WitType::Own {
+            resource: 0,
+            name: "bucket".into(),
+        };
+        let opened = WitType::Result(Some(Box::new(bucket)), None);
+        assert_eq!(
+            wave(&opened, &Val::Variant(0, Some(Box::new(Val::Handle(3))))),
+            "ok(bucket#3)"
         );
         assert_eq!(
             wave(&WitType::U8, &Val::String("x".into())),
