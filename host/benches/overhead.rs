@@ -307,6 +307,7 @@ fn main() {
     }
     if generic_only {
         generic_table(runs);
+        keyvalue_table(&p, runs);
         return;
     }
     if tools_only {
@@ -487,6 +488,7 @@ fn main() {
     trace_tools_table(&p, runs);
     view_table(&p, runs);
     generic_table(runs);
+    keyvalue_table(&p, runs);
 }
 
 /// The generic path's wrap-time cost (`--generic`, or part of a full run): making the
@@ -547,6 +549,88 @@ interface api {
         guest.len() as f64 / 1e6,
         size as f64 / 1e3,
         times[times.len() / 2].as_secs_f64() * 1e3
+    );
+}
+
+/// Gets through the generic path: the `keyvalue_app` fixture doing 100,000 `wasi:keyvalue`
+/// `bucket.get`s on stock `wasmtime run -S keyvalue`, plain and recording, then replayed by its
+/// self-replaying component (no flags): times, peak RSS, trace bytes per call, and the time
+/// `wasm-rr wrap` takes for it.
+fn keyvalue_table(p: &Paths, runs: usize) {
+    const GETS: u64 = 100_000;
+    let app = PathBuf::from(wasm_rr_fixtures_artifacts::KEYVALUE_APP);
+    let recording = p.dir.join("kv.recording.wasm");
+    let replaying = p.dir.join("kv.replay.wasm");
+    let traces = p.dir.join("kv-traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    let wrap_times: Vec<Cost> = (0..runs)
+        .map(|_| {
+            measure(
+                Command::new(&p.wasm_rr)
+                    .arg("wrap")
+                    .arg(&app)
+                    .arg("-o")
+                    .arg(&recording),
+            )
+        })
+        .collect();
+    let wasmtime = |component: &Path, flags: &[&str]| {
+        let mut c = Command::new("wasmtime");
+        c.arg("run")
+            .args(["-S", "keyvalue", "-S", "keyvalue-in-memory-data=seed=42"])
+            .args(flags)
+            .arg(component)
+            .args(["loop", &GETS.to_string()]);
+        c
+    };
+    let preopen = format!("{}::/wasm-rr", traces.display());
+    let plain = median(
+        (0..runs)
+            .map(|_| measure(&mut wasmtime(&app, &[])))
+            .collect(),
+    );
+    let record = median(
+        (0..runs)
+            .map(|_| measure(&mut wasmtime(&recording, &["--dir", &preopen])))
+            .collect(),
+    );
+    let trace = traces.join("trace.cbor");
+    run_ok(
+        Command::new(&p.wasm_rr)
+            .arg("wrap")
+            .arg("--replay")
+            .arg(&trace)
+            .arg(&app)
+            .arg("-o")
+            .arg(&replaying),
+    );
+    let replay = median(
+        (0..runs)
+            .map(|_| measure(Command::new("wasmtime").arg("run").arg(&replaying)))
+            .collect(),
+    );
+    let bytes = size(&trace);
+    let ms = |c: &Cost| c.time.as_secs_f64() * 1e3;
+    let mib = |c: &Cost| c.rss_kib as f64 / 1024.0;
+    println!("\n| {GETS} `wasi:keyvalue` gets (generic path) | time | x plain | peak RSS |");
+    println!("|---|---|---|---|");
+    for (what, c) in [
+        ("plain `wasmtime run -S keyvalue`", &plain),
+        ("recording", &record),
+        ("self-replaying, no flags", &replay),
+    ] {
+        println!(
+            "| {what} | {:.0} ms | {:.2}x | {:.1} MiB |",
+            ms(c),
+            ms(c) / ms(&plain),
+            mib(c)
+        );
+    }
+    println!(
+        "\ntrace: {bytes} bytes, {:.2} bytes per get; `wasm-rr wrap` of keyvalue_app ({:.0} KB, 8 generic functions): {:.0} ms",
+        bytes as f64 / GETS as f64,
+        size(&app) as f64 / 1e3,
+        ms(&median(wrap_times))
     );
 }
 
