@@ -1,9 +1,9 @@
 //! The generic path for imports without a hand-written interposer module: components made at
 //! wrap time from the guest's own WIT, with no toolchain (no cargo, no clang).
 //!
-//! This is the first step of recording any interface: [`forwarder`] makes a component that
-//! imports some of the guest's interfaces and exports the same ones, each exported function
-//! calling its import with the same arguments and returning its results. Its core module is
+//! [`forwarder`] makes a component that exports some of the guest's imported interfaces and
+//! (recording) imports the same ones, each exported function calling its import with the same
+//! arguments and returning its results. Its core module is
 //! generated with `wasm-encoder` from the canonical ABI signatures `wit-parser` gives
 //! ([`Resolve::wasm_signature`]), and `wit-component` makes the component around it, so the
 //! lifting and lowering of every WIT type (strings, lists, records, variants, options,
@@ -18,9 +18,10 @@
 //! A recording forwarder hands every answered call over to `wasm-rr:rr/generic.called`: the
 //! function's number, its flat arguments and results, and a copy of its heap, which holds
 //! everything they point to, so that the values can be read out of it by the types
-//! [`abi_type`] gives (with `wasm_rr_trace::abi`). Resources are refused for now (their handles
-//! need a table between the imported and the exported resource type); the interposer's side
-//! and replaying are the next steps (see `docs/src/architecture.md`).
+//! [`wit_type`] gives (with `wasm_rr_trace::abi`). A replaying forwarder imports none of the
+//! interfaces: `wasm-rr:rr/generic.replay` lays each call's recorded results out in its heap.
+//! The interfaces' resources are exported as the forwarder's own, wrapping the host's handles
+//! or the trace's numbers (see `docs/src/architecture.md`, "Interfaces without a module").
 
 use crate::WrapError;
 use wasm_encoder::{

@@ -306,7 +306,7 @@ fn main() {
         return;
     }
     if generic_only {
-        generic_table(runs);
+        generic_table(&p, runs);
         keyvalue_table(&p, runs);
         return;
     }
@@ -487,7 +487,7 @@ fn main() {
     }
     trace_tools_table(&p, runs);
     view_table(&p, runs);
-    generic_table(runs);
+    generic_table(&p, runs);
     keyvalue_table(&p, runs);
 }
 
@@ -495,8 +495,9 @@ fn main() {
 /// recording forwarder (`wasm_rr_composer::forwarder`) of an interface of 100 functions, of the
 /// kinds of types a platform API takes (strings, records, variants, options, results, lists),
 /// for a 20 MB component importing it (a dummy component padded with a 20 MB custom section,
-/// which decoding its WIT must skip). Median of `runs` runs. Goal: a whole wrap under 1 s.
-fn generic_table(runs: usize) {
+/// which decoding its WIT must skip), and the whole `wasm-rr wrap` of that component (which
+/// also exports `wasi:cli/run`). Median of `runs` runs. Goal: a whole wrap under 1 s.
+fn generic_table(p: &Paths, runs: usize) {
     let mut wit = String::from(
         "package acme:big@0.1.0;
 interface api {
@@ -515,10 +516,14 @@ interface api {
     wit += "}\n";
     let mut resolve = wit_parser::Resolve::default();
     resolve.push_str("big.wit", &wit).unwrap();
+    // WASI, for `wasi:cli/run`.
+    resolve
+        .push_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit"))
+        .unwrap();
     let pkg = resolve
         .push_str(
             "app.wit",
-            "package acme:app; world app { import acme:big/api@0.1.0; export run: func(); }",
+            "package acme:app; world app { import acme:big/api@0.1.0; export wasi:cli/run@0.2.12; }",
         )
         .unwrap();
     let world = resolve.select_world(&[pkg], Some("app")).unwrap();
@@ -542,6 +547,22 @@ interface api {
         size = forwarder.len();
     }
     times.sort();
+    let app = p.dir.join("big.wasm");
+    std::fs::write(&app, &guest).unwrap();
+    let out = p.dir.join("big.recording.wasm");
+    let wraps = median(
+        (0..runs)
+            .map(|_| {
+                measure(
+                    Command::new(&p.wasm_rr)
+                        .arg("wrap")
+                        .arg(&app)
+                        .arg("-o")
+                        .arg(&out),
+                )
+            })
+            .collect(),
+    );
     println!("\n| generic path (wrap time) | guest | functions | forwarder | time |");
     println!("|---|---|---|---|---|");
     println!(
@@ -549,6 +570,12 @@ interface api {
         guest.len() as f64 / 1e6,
         size as f64 / 1e3,
         times[times.len() / 2].as_secs_f64() * 1e3
+    );
+    println!(
+        "| whole `wasm-rr wrap` (recording component, {:.1} MB) | {:.1} MB | 100 | | {:.0} ms |",
+        std::fs::metadata(&out).unwrap().len() as f64 / 1e6,
+        guest.len() as f64 / 1e6,
+        wraps.time.as_secs_f64() * 1e3
     );
 }
 
