@@ -684,7 +684,7 @@ fn forwarding_module(
             .params
             .iter()
             .enumerate()
-            .map(|(p, t)| (p as u32, t.clone()))
+            .map(|(p, t)| (p as u32, *t))
             .collect();
         if replaying {
             // replay(function, args, heap-base, heap, dest) -> list<u8>: the results, laid
@@ -771,7 +771,7 @@ fn forwarding_module(
                 // one flat result), as `list<u64>`s in the heap.
                 store_bits(&mut ins, realloc, &arg_bits, args);
                 let result_bits: Vec<(u32, WasmType)> = match flat_result {
-                    Some(ty) => vec![(result, ty.clone())],
+                    Some(ty) => vec![(result, *ty)],
                     None if import.retptr => vec![(area, WasmType::I32)],
                     None => vec![],
                 };
