@@ -566,3 +566,36 @@ fn a_wasi_keyvalue_app_records_its_buckets_as_numbered_handles_and_replays_with_
     let replayed = replay_embedded(dir.path(), &app, Some(&trace));
     assert_eq!(replayed, recorded);
 }
+
+#[test]
+fn a_componentize_py_app_using_wasi_keyvalue_records_and_replays() {
+    // A third-party toolchain's component: componentize-py's canonical ABI code, and its
+    // bindings' use of a resource (the bucket), through the generic path.
+    let dir = scratch();
+    let app = fixture("python_keyvalue_app");
+    let (recorded, trace) = record_on_wasmtime(
+        dir.path(),
+        &app,
+        &["-S", "keyvalue", "-S", "keyvalue-in-memory-data=seed=42"],
+        &[],
+        None,
+    );
+    assert_printed(
+        &recorded,
+        &["seed 42\nvisits 2\nkeys ['language', 'seed', 'visits']\nelsewhere: Error_NoSuchStore\n"],
+        "recording",
+    );
+    let shown = run(wasm_rr().arg("show").arg(&trace), None);
+    for line in [
+        r#"wasi:keyvalue/store.open("") -> ok(bucket#0)"#,
+        r#"wasi:keyvalue/atomics.increment(bucket#0, "visits", 2) -> ok(2)"#,
+        r#"wasi:keyvalue/store.open("elsewhere") -> err(no-such-store)"#,
+    ] {
+        assert!(
+            shown.stdout().contains(line),
+            "no {line:?} in:\n{}",
+            shown.stdout()
+        );
+    }
+    assert_replays(dir.path(), &app, &trace, &recorded, 2);
+}
