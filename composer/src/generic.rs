@@ -494,6 +494,17 @@ struct Hooks {
     dropped: wit_parser::abi::WasmSignature,
 }
 
+/// Loads the pointer and length of the list at `offset` in the block at local `area` into the
+/// locals `ptr` and `len`.
+fn load_list(ins: &mut wasm_encoder::InstructionSink, area: u32, offset: u64, ptr: u32, len: u32) {
+    ins.local_get(area)
+        .i32_load(word(offset).with_align(2))
+        .local_set(ptr)
+        .local_get(area)
+        .i32_load(word(offset + 4).with_align(2))
+        .local_set(len);
+}
+
 /// Emits the loop that wraps the handles the hook listed (`n` (address, resource) pairs at
 /// `p`) in new handles of the forwarder's resources, through `wrap` (`(resource, rep) ->
 /// handle`); an address of -1 stands for the local `flat` (the one flat result).
@@ -711,12 +722,7 @@ fn forwarding_module(
                 .local_get(hook_area)
                 .call(hook_index);
             if !resources.is_empty() {
-                ins.local_get(hook_area)
-                    .i32_load(word(8).with_align(2))
-                    .local_set(pp)
-                    .local_get(hook_area)
-                    .i32_load(word(12).with_align(2))
-                    .local_set(pn);
+                load_list(&mut ins, hook_area, 8, pp, pn);
             }
             // Anything else than the results at `dest` is a bug: trap rather than answer
             // with the wrong bytes.
@@ -790,12 +796,7 @@ fn forwarding_module(
                     .local_get(hook_area)
                     .call(hook_index);
                 if !resources.is_empty() {
-                    ins.local_get(hook_area)
-                        .i32_load(word(0).with_align(2))
-                        .local_set(pp)
-                        .local_get(hook_area)
-                        .i32_load(word(4).with_align(2))
-                        .local_set(pn);
+                    load_list(&mut ins, hook_area, 0, pp, pn);
                     let flat = flat_result
                         .filter(|t| val_type(t) == ValType::I32)
                         .map(|_| result);

@@ -339,10 +339,13 @@ struct GuestArgs {
     /// Set an environment variable for the guest: KEY=VALUE.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     envs: Vec<String>,
-    /// Network access, as `wasmtime run` gives it: `inherit-network` (every address; TCP and
-    /// UDP on), `allow-ip-name-lookup`, `tcp`, `udp`, each with `=y` or `=n` (default y);
+    /// WASI options, as `wasmtime run` takes them: network access (`inherit-network`: every
+    /// address, TCP and UDP on; `allow-ip-name-lookup`, `tcp`, `udp`), each with `=y` or `=n`
+    /// (default y), and the values of interfaces beyond WASI's core (`config-var=KEY=VALUE`
+    /// for `wasi:config`, `keyvalue-in-memory-data=KEY=VALUE` for the in-memory
+    /// `wasi:keyvalue`; `config` and `keyvalue` are accepted, both are always served);
     /// comma-separated or repeated. Without any, the guest has no network.
-    #[arg(short = 'S', value_name = "OPTION[=y|n]")]
+    #[arg(short = 'S', value_name = "OPTION[=VALUE]")]
     wasi: Vec<String>,
 }
 
@@ -367,6 +370,8 @@ impl GuestArgs {
                 .collect::<Result<_>>()?,
             dirs,
             network: parse_network(&self.wasi)?,
+            config_vars: parse_pairs(&self.wasi, "config-var")?,
+            keyvalue_data: parse_pairs(&self.wasi, "keyvalue-in-memory-data")?,
             ..Default::default()
         })
     }
@@ -799,6 +804,9 @@ fn parse_network(specs: &[String]) -> Result<runtime::NetworkOptions> {
     let mut net = runtime::NetworkOptions::default();
     for spec in specs.iter().flat_map(|s| s.split(',')) {
         let (name, value) = spec.split_once('=').unwrap_or((spec, "y"));
+        if PAIR_OPTIONS.contains(&name) {
+            continue;
+        }
         let on = match value {
             "y" | "yes" | "true" => true,
             "n" | "no" | "false" => false,
@@ -809,12 +817,37 @@ fn parse_network(specs: &[String]) -> Result<runtime::NetworkOptions> {
             "allow-ip-name-lookup" => net.allow_ip_name_lookup = Some(on),
             "tcp" => net.tcp = Some(on),
             "udp" => net.udp = Some(on),
+            // Always served.
+            "config" | "keyvalue" => {}
             _ => bail!(
-                "-S {spec}: unknown option; wasm-rr record knows inherit-network, allow-ip-name-lookup, tcp and udp"
+                "-S {spec}: unknown option; wasm-rr record knows inherit-network, allow-ip-name-lookup, tcp, udp, config, config-var, keyvalue and keyvalue-in-memory-data"
             ),
         }
     }
     Ok(net)
+}
+
+/// The `-S` options whose value is a `KEY=VALUE` pair.
+const PAIR_OPTIONS: &[&str] = &["config-var", "keyvalue-in-memory-data"];
+
+/// The `KEY=VALUE` pairs of the `-S` option `option` (`-S config-var=seed=42`), in order.
+///
+/// Errors: a value that is not `KEY=VALUE`, named.
+fn parse_pairs(specs: &[String], option: &str) -> Result<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    for spec in specs.iter().flat_map(|s| s.split(',')) {
+        let Some((name, value)) = spec.split_once('=') else {
+            continue;
+        };
+        if name != option {
+            continue;
+        }
+        let Some((key, value)) = value.split_once('=') else {
+            bail!("-S {spec}: the value must be KEY=VALUE");
+        };
+        pairs.push((key.to_string(), value.to_string()));
+    }
+    Ok(pairs)
 }
 
 /// Set by whichever saves the recorded trace first: the end of the run, or Ctrl-C.

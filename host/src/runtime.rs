@@ -53,12 +53,19 @@ pub struct RunOptions {
     /// Compile for a source debugger: DWARF for the JIT code, no optimisation (`wasmtime run
     /// -D debug-info -O opt-level=0`).
     pub debug_info: bool,
+    /// The variables `wasi:config/store` serves (`-S config-var=K=V`).
+    pub config_vars: Vec<(String, String)>,
+    /// What the in-memory `wasi:keyvalue` store holds at start (`-S
+    /// keyvalue-in-memory-data=K=V`).
+    pub keyvalue_data: Vec<(String, String)>,
 }
 
 struct Host {
     wasi: WasiCtx,
     http: wasmtime_wasi_http::WasiHttpCtx,
     table: ResourceTable,
+    config: wasmtime_wasi_config::WasiConfigVariables,
+    keyvalue: wasmtime_wasi_keyvalue::WasiKeyValueCtx,
 }
 
 impl wasmtime_wasi_http::WasiHttpView for Host {
@@ -187,8 +194,10 @@ fn link_embedded(
     Ok(())
 }
 
-/// WASI 0.2 and outgoing HTTP (as `wasmtime run -S http`: a recording component of an app that
-/// imports `wasi:http` imports it; other components ignore it).
+/// WASI 0.2, outgoing HTTP (as `wasmtime run -S http`: a recording component of an app that
+/// imports `wasi:http` imports it; other components ignore it), `wasi:config` and the in-memory
+/// `wasi:keyvalue` (as `-S config` and `-S keyvalue`, for apps whose recording component
+/// imports them).
 fn linker(engine: &Engine) -> Result<Linker<Host>> {
     let mut linker = Linker::new(engine);
     context(wasmtime_wasi::p2::add_to_linker_async(&mut linker), || {
@@ -197,6 +206,18 @@ fn linker(engine: &Engine) -> Result<Linker<Host>> {
     context(
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker),
         || "cannot set up WASI HTTP".into(),
+    )?;
+    context(
+        wasmtime_wasi_config::add_to_linker(&mut linker, |h: &mut Host| {
+            wasmtime_wasi_config::WasiConfig::from(&h.config)
+        }),
+        || "cannot set up wasi:config".into(),
+    )?;
+    context(
+        wasmtime_wasi_keyvalue::add_to_linker(&mut linker, |h: &mut Host| {
+            wasmtime_wasi_keyvalue::WasiKeyValue::new(&h.keyvalue, &mut h.table)
+        }),
+        || "cannot set up wasi:keyvalue".into(),
     )?;
     Ok(linker)
 }
@@ -250,6 +271,10 @@ fn host_state(opts: &RunOptions) -> Result<Host> {
         wasi: builder.build(),
         http: wasmtime_wasi_http::WasiHttpCtx::new(),
         table: ResourceTable::new(),
+        config: opts.config_vars.iter().cloned().collect(),
+        keyvalue: wasmtime_wasi_keyvalue::WasiKeyValueCtxBuilder::new()
+            .in_memory_data(opts.keyvalue_data.iter().cloned())
+            .build(),
     })
 }
 

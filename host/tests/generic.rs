@@ -501,17 +501,14 @@ fn a_platform_api_provided_by_a_plugged_component_is_recorded_and_replays_withou
     );
 }
 
+/// `wasmtime run` flags that serve an in-memory key-value store holding `seed`.
+const KEYVALUE_FLAGS: &[&str] = &["-S", "keyvalue", "-S", "keyvalue-in-memory-data=seed=42"];
+
 #[test]
 fn a_wasi_keyvalue_app_records_its_buckets_as_numbered_handles_and_replays_with_no_flags() {
     let dir = scratch();
     let app = fixture("keyvalue_app");
-    let (recorded, trace) = record_on_wasmtime(
-        dir.path(),
-        &app,
-        &["-S", "keyvalue", "-S", "keyvalue-in-memory-data=seed=42"],
-        &[],
-        None,
-    );
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, KEYVALUE_FLAGS, &[], None);
     assert_printed(
         &recorded,
         &[
@@ -562,9 +559,40 @@ fn a_wasi_keyvalue_app_records_its_buckets_as_numbered_handles_and_replays_with_
         imports.iter().all(|i| !i.starts_with("wasi:keyvalue")),
         "{imports:?}"
     );
-    // The embedded host replays it too.
+    // The embedded host replays it too, and records it as `wasmtime run -S keyvalue` does.
     let replayed = replay_embedded(dir.path(), &app, Some(&trace));
     assert_eq!(replayed, recorded);
+    let embedded = record_embedded(
+        dir.path(),
+        &app,
+        &[
+            "-t",
+            "embedded.cbor",
+            "-S",
+            "keyvalue-in-memory-data=seed=42",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(embedded.code, Some(0), "{}", embedded.stderr());
+    assert_eq!(embedded.stdout(), recorded.stdout());
+    let embedded_trace = dir.path().join("embedded.cbor");
+    assert_eq!(
+        replay_embedded(dir.path(), &app, Some(&embedded_trace)).stdout(),
+        recorded.stdout()
+    );
+    let bad = record_embedded(
+        dir.path(),
+        &app,
+        &["-S", "keyvalue-in-memory-data=seed"],
+        &[],
+        None,
+    );
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr());
+    assert_eq!(
+        bad.stderr(),
+        "wasm-rr: error: -S keyvalue-in-memory-data=seed: the value must be KEY=VALUE\n"
+    );
 }
 
 #[test]
@@ -573,13 +601,7 @@ fn a_componentize_py_app_using_wasi_keyvalue_records_and_replays() {
     // bindings' use of a resource (the bucket), through the generic path.
     let dir = scratch();
     let app = fixture("python_keyvalue_app");
-    let (recorded, trace) = record_on_wasmtime(
-        dir.path(),
-        &app,
-        &["-S", "keyvalue", "-S", "keyvalue-in-memory-data=seed=42"],
-        &[],
-        None,
-    );
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, KEYVALUE_FLAGS, &[], None);
     assert_printed(
         &recorded,
         &["seed 42\nvisits 2\nkeys ['language', 'seed', 'visits']\nelsewhere: Error_NoSuchStore\n"],
