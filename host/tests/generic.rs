@@ -552,6 +552,14 @@ fn a_wasi_keyvalue_app_records_its_buckets_as_numbered_handles_and_replays_with_
         "{}",
         events[5]
     );
+    let summary = run(wasm_rr().args(["show", "--summary"]).arg(&trace), None);
+    assert!(
+        summary.stdout().contains(
+            "recorded from their WIT: wasi:keyvalue/atomics@0.2.0-draft 1 call, wasi:keyvalue/batch@0.2.0-draft 1 call, wasi:keyvalue/store@0.2.0-draft 9 calls; 2 handles dropped\n"
+        ),
+        "{}",
+        summary.stdout()
+    );
     // No keyvalue store, no flags: the same output, twice.
     assert_replays(dir.path(), &app, &trace, &recorded, 2);
     let (imports, _) = world_of(&dir.path().join("app.replay.wasm"));

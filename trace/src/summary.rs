@@ -114,6 +114,9 @@ pub struct Summary {
     http_sent: u64,
     http_received: u64,
     stdio: [Traffic; 3],
+    /// Calls recorded generically, per interface as the app imports it; and handles dropped.
+    generic_calls: BTreeMap<String, u64>,
+    generic_drops: u64,
 }
 
 impl Summary {
@@ -141,6 +144,8 @@ impl Summary {
             http_sent: 0,
             http_received: 0,
             stdio: [Traffic::default(); 3],
+            generic_calls: BTreeMap::new(),
+            generic_drops: 0,
         }
     }
 
@@ -160,7 +165,15 @@ impl Summary {
         entry.1 += bytes;
         self.descriptors.follow(e);
 
-        if let Some((_, Ok(fd))) = e.get::<fs::OpenAt>() {
+        if let Some((c, _)) = e.get::<crate::generic::Called>() {
+            let interface = self.header.generic.get(c.function as usize).map_or_else(
+                || "(not in the header)".to_string(),
+                |f| f.interface.clone(),
+            );
+            *self.generic_calls.entry(interface).or_default() += 1;
+        } else if e.is::<crate::generic::Dropped>() {
+            self.generic_drops += 1;
+        } else if let Some((_, Ok(fd))) = e.get::<fs::OpenAt>() {
             self.file(Some(*fd), |_| {});
         } else if let Some((_, ns)) = e.get::<clocks::MonotonicClockNow>() {
             self.first_ns.get_or_insert(*ns);
@@ -330,7 +343,8 @@ impl Summary {
     /// `{"app": {component_sha256, imports, wasi}, "run": {duration_ns, end}, "events",
     /// "interfaces": [{name, events, bytes}], "files": [{path, read, reads, written, writes,
     /// first, last}], "files_unlisted", "connections": [{name, received, …}],
-    /// "connections_unlisted", "http": {sent, received}, "stdio": {…}, "trace": {…},
+    /// "connections_unlisted", "http": {sent, received}, "generic": {calls: [{interface, calls}],
+    /// drops}, "stdio": {…}, "trace": {…},
     /// "redacted": […]}`. `duration_ns` and `end` are `null` when unknown.
     pub fn to_json(&self, storage: Storage) -> serde_json::Value {
         use serde_json::json;
@@ -355,6 +369,10 @@ impl Summary {
             "connections": self.connections.iter().map(|(n, a)| a.to_json("name", n, ["received", "sent"])).collect::<Vec<_>>(),
             "connections_unlisted": self.unlisted_connections,
             "http": {"sent": self.http_sent, "received": self.http_received},
+            "generic": {
+                "calls": self.generic_calls.iter().map(|(i, n)| json!({"interface": i, "calls": n})).collect::<Vec<_>>(),
+                "drops": self.generic_drops,
+            },
             "stdio": {
                 "stdin_bytes": stdin.read,
                 "stdout_bytes": stdout.written,
@@ -460,6 +478,19 @@ impl fmt::Display for Shown<'_> {
         )?;
         for (name, (events, bytes)) in &s.interfaces {
             writeln!(f, "  {name:<8} {events:>10} {:>10}", size(*bytes))?;
+        }
+        if !s.generic_calls.is_empty() || s.generic_drops > 0 {
+            let calls: Vec<String> = s
+                .generic_calls
+                .iter()
+                .map(|(i, n)| format!("{i} {}", count(*n, "call")))
+                .collect();
+            writeln!(
+                f,
+                "recorded from their WIT: {}; {} dropped",
+                calls.join(", "),
+                count(s.generic_drops, "handle")
+            )?;
         }
         let traffic = |t: &Traffic| {
             format!(
