@@ -2,11 +2,13 @@
 //! without a hand-written module: `wasi:config`, `wasi:keyvalue`, `wasi:logging`, a plugin's own
 //! host API, …; see `composer/src/generic.rs`).
 //!
-//! All of them share one call, [`Called`]: the number of a function in the trace header's table
-//! ([`crate::Header::generic`], a [`Function`] each: its interface, name, and the WIT types of
-//! its parameters and result), the arguments the app passed, which replay checks, and the result
-//! the host returned, which replay gives back. Values are [`Val`]s, read from and written to the
-//! canonical ABI by [`crate::abi`]; [`Function::call_text`] and [`wave`] print them in WAVE, the
+//! All of them share one call, [`crate::generic::Called`]: the number of a function in the trace
+//! header's table ([`crate::Header::generic`], a [`crate::generic::Function`] each: its
+//! interface, name, and the WIT types of its parameters and result), the arguments the app
+//! passed, which replay checks, and the result the host returned, which replay gives back; and
+//! [`crate::generic::Dropped`], a resource handle the app dropped. Values are
+//! [`crate::abi::Val`]s, read from and written to the canonical ABI by [`crate::abi`];
+//! [`crate::generic::Function::call_text`] and [`crate::generic::wave`] print them in WAVE, the
 //! WebAssembly value encoding that `wasmtime run --invoke` reads.
 
 use crate::abi::{Ty, Val};
