@@ -54,8 +54,9 @@ pub enum Ty {
 }
 
 /// A value of a [`Ty`]. Two values are equal when they are the same bits: a `NaN` argument
-/// recorded matches the same `NaN` replayed.
-#[derive(Serialize, Deserialize, Clone, Debug)]
+/// recorded matches the same `NaN` replayed. A value read from a trace nests at most
+/// [`MAX_DEPTH`] deep (a crafted trace must not overflow the reader's stack).
+#[derive(Serialize, Clone, Debug)]
 pub enum Val {
     /// `bool`.
     Bool(bool),
@@ -190,6 +191,73 @@ mod float {
                     .ok_or_else(|| D::Error::custom(format!("`{w}` is not a float"))),
             },
         }
+    }
+}
+
+/// How deep a value read from a trace may nest (lists, records, variants in one another).
+pub const MAX_DEPTH: u32 = 100;
+
+thread_local! {
+    /// How deep the value being deserialised is, on this thread.
+    static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// [`Val`]'s serialised form, read one level at a time (each nested [`Val`] is read by
+/// `Val::deserialize`, which counts the depth).
+#[derive(Deserialize)]
+#[serde(rename = "Val")]
+enum ValForm {
+    Bool(bool),
+    S8(i8),
+    U8(u8),
+    S16(i16),
+    U16(u16),
+    S32(i32),
+    U32(u32),
+    S64(i64),
+    U64(u64),
+    F32(#[serde(with = "float")] f32),
+    F64(#[serde(with = "float")] f64),
+    Char(char),
+    String(String),
+    List(Vec<Val>),
+    Record(Vec<Val>),
+    Variant(u32, Option<Box<Val>>),
+    Flags(Vec<u32>),
+    Handle(u32),
+}
+
+impl<'de> Deserialize<'de> for Val {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Val, D::Error> {
+        let depth = DEPTH.get();
+        if depth >= MAX_DEPTH {
+            return Err(serde::de::Error::custom(format!(
+                "a value nests more than {MAX_DEPTH} deep"
+            )));
+        }
+        DEPTH.set(depth + 1);
+        let form = ValForm::deserialize(d);
+        DEPTH.set(depth);
+        Ok(match form? {
+            ValForm::Bool(v) => Val::Bool(v),
+            ValForm::S8(v) => Val::S8(v),
+            ValForm::U8(v) => Val::U8(v),
+            ValForm::S16(v) => Val::S16(v),
+            ValForm::U16(v) => Val::U16(v),
+            ValForm::S32(v) => Val::S32(v),
+            ValForm::U32(v) => Val::U32(v),
+            ValForm::S64(v) => Val::S64(v),
+            ValForm::U64(v) => Val::U64(v),
+            ValForm::F32(v) => Val::F32(v),
+            ValForm::F64(v) => Val::F64(v),
+            ValForm::Char(v) => Val::Char(v),
+            ValForm::String(v) => Val::String(v),
+            ValForm::List(v) => Val::List(v),
+            ValForm::Record(v) => Val::Record(v),
+            ValForm::Variant(c, p) => Val::Variant(c, p),
+            ValForm::Flags(v) => Val::Flags(v),
+            ValForm::Handle(v) => Val::Handle(v),
+        })
     }
 }
 
@@ -857,6 +925,32 @@ mod tests {
                 )))
             )
         );
+    }
+
+    #[test]
+    fn a_value_nested_too_deep_is_an_error_not_a_stack_overflow() {
+        let mut deep = Val::U8(1);
+        for _ in 0..MAX_DEPTH {
+            deep = Val::List(vec![deep]);
+        }
+        let bytes = postcard::to_allocvec(&deep).unwrap();
+        let err = postcard::from_bytes::<Val>(&bytes).unwrap_err();
+        assert!(err.to_string().contains("Serde"), "{err}");
+        // One level less reads back, in the binary form and in JSON.
+        let Val::List(inner) = deep else {
+            unreachable!()
+        };
+        let ok = &inner[0];
+        assert_eq!(
+            &postcard::from_bytes::<Val>(&postcard::to_allocvec(ok).unwrap()).unwrap(),
+            ok
+        );
+        // A crafted run of list prefixes, a million deep.
+        let crafted: Vec<u8> = std::iter::repeat([13u8, 1])
+            .take(1 << 20)
+            .flatten()
+            .collect();
+        assert!(postcard::from_bytes::<Val>(&crafted).is_err());
     }
 
     #[test]
