@@ -946,10 +946,7 @@ mod tests {
             ok
         );
         // A crafted run of list prefixes, a million deep.
-        let crafted: Vec<u8> = std::iter::repeat([13u8, 1])
-            .take(1 << 20)
-            .flatten()
-            .collect();
+        let crafted: Vec<u8> = std::iter::repeat_n([13u8, 1], 1 << 20).flatten().collect();
         assert!(postcard::from_bytes::<Val>(&crafted).is_err());
     }
 
