@@ -563,8 +563,8 @@ fn emit_patches(
 /// exports as its own, wrapping the host's handles (recording) or the trace's numbers
 /// (replaying) as their representations.
 ///
-/// Function indices: the imports first (one per function, in order, unless replaying; the hook
-/// and `dropped`; recording, each imported resource's drop; each exported resource's
+/// Function indices: the imports first (one per function, in order, unless replaying; the hook;
+/// recording, `dropped` and each imported resource's drop; each exported resource's
 /// `resource.new`), then `cabi_realloc`, the handle wrapper, one export and one post-return
 /// function per function, and one destructor per resource.
 fn forwarding_module(
@@ -619,9 +619,13 @@ fn forwarding_module(
     let i32_to_i32 = new_type(&mut types, &[WasmType::I32], &[WasmType::I32]);
     let (mut host_drop, mut resource_new) = (Vec::new(), Vec::new());
     if let (Some(h), false) = (hooks, resources.is_empty()) {
-        let ty = new_type(&mut types, &h.dropped.params, &h.dropped.results);
-        imports.import(GENERIC, "dropped", EntityType::Function(ty));
-        next_import += 1;
+        // Drops are recorded, not replayed: a replaying forwarder's destructor does nothing
+        // (a garbage-collected app may drop its handles at other times).
+        if !replaying {
+            let ty = new_type(&mut types, &h.dropped.params, &h.dropped.results);
+            imports.import(GENERIC, "dropped", EntityType::Function(ty));
+            next_import += 1;
+        }
         for (id, key) in resources {
             if !replaying {
                 let (module, name) = resolve.wasm_import_name(
@@ -832,8 +836,9 @@ fn forwarding_module(
         let mut ins = body.instructions();
         if let Some(drop) = host_drop.get(j) {
             ins.local_get(0).call(*drop);
+            ins.i32_const(j as i32).local_get(0).call(dropped);
         }
-        ins.i32_const(j as i32).local_get(0).call(dropped).end();
+        ins.end();
         code.function(&body);
         let name = resolve.wasm_export_name(
             legacy,

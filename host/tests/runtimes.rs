@@ -177,3 +177,22 @@ fn a_trace_recorded_on_wasmtime_49_replays_on_48() {
     let replayed = replay_on_wasmtime(dir.path(), &app, &traces.join("trace.cbor"));
     assert_eq!(replayed, recorded);
 }
+
+#[test]
+fn generic_interfaces_replay_on_wasmtime_48_49_and_node() {
+    // `wasi:keyvalue` with its resources (from a Rust app and a componentize-py one), served by
+    // `wasmtime run -S keyvalue` when recording; no runtime serves it when replaying.
+    for name in ["keyvalue_app", "python_keyvalue_app"] {
+        let dir = scratch();
+        let app = fixture(name);
+        let (recorded, trace) = record_on_wasmtime(
+            dir.path(),
+            &app,
+            &["-S", "keyvalue", "-S", "keyvalue-in-memory-data=seed=42"],
+            &[],
+            None,
+        );
+        assert_eq!(recorded.code, Some(0), "{name}: {}", recorded.stderr());
+        replays_on_all(name, dir.path(), &app, &trace, &recorded);
+    }
+}

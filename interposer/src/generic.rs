@@ -278,17 +278,15 @@ impl generic::Guest for Interposer {
         (bytes, h.patches)
     }
 
+    /// Recording only: a replaying forwarder does not report drops, and the replayer skips
+    /// them in the trace (a garbage-collected app may drop its handles at other times).
     fn dropped(resource: u32, rep: u32) {
-        let handle = if rr::REPLAYING {
-            rep.wrapping_sub(1)
-        } else {
-            let known = HANDLES.with_borrow_mut(|n| n.numbers.remove(&(resource, rep)));
-            known.unwrap_or_else(|| {
-                rr::fatal(&format!(
-                    "internal error: handle {rep} of resource #{resource} was not given by a recorded call"
-                ))
-            })
-        };
+        let known = HANDLES.with_borrow_mut(|n| n.numbers.remove(&(resource, rep)));
+        let handle = known.unwrap_or_else(|| {
+            rr::fatal(&format!(
+                "internal error: handle {rep} of resource #{resource} was not given by a recorded call"
+            ))
+        });
         rr::call(Dropped { resource, handle }, || ());
     }
 }

@@ -326,7 +326,9 @@ crate::event::interface! {
         args: Vec<Val>,
     } -> Option<Val>;
     /// The app dropped its handle number `handle` of resource type `resource` (numbered as in
-    /// the header's `generic` table's types), which the host then dropped too.
+    /// the header's `generic` table's types), which the host then dropped too. Recorded for
+    /// people, not replayed: a replay skips it (a garbage-collected app may drop its handles
+    /// at other times).
     Dropped {
         /// The resource type's number.
         resource: u32,

@@ -12,6 +12,7 @@ use super::fatal;
 use crate::wasm_rr::rr::embedded;
 use std::cell::RefCell;
 use std::fmt::Write;
+use wasm_rr_trace::generic::Dropped;
 use wasm_rr_trace::redact::Redactor;
 use wasm_rr_trace::{Call, Event, Header, Reader, Request, Source};
 
@@ -75,8 +76,16 @@ impl Replayer {
     /// The next event, which answers the guest's next call; otherwise (the end of the trace)
     /// the replay stops with a divergence, the guest having made `call`.
     fn next(&mut self, call: impl FnOnce() -> Call) -> (u64, Event) {
-        let index = self.reader.index();
-        match self.reader.next_event() {
+        let mut index = self.reader.index();
+        let mut next = self.reader.next_event();
+        // A handle's drop is recorded, not replayed (see `wasm_rr_trace::generic::Dropped`).
+        while let Ok(Some(e)) = &next
+            && e.is::<Dropped>()
+        {
+            index = self.reader.index();
+            next = self.reader.next_event();
+        }
+        match next {
             Ok(Some(event)) => {
                 self.ended = matches!(&event.call, Call::Cli(c) if c.ends_run());
                 if index == self.watch {
