@@ -158,8 +158,7 @@ fn resources_of(resolve: &Resolve, ids: &[InterfaceId]) -> Vec<TypeId> {
 }
 
 /// Whether `ty` holds an `own` handle.
-fn holds_own(resolve: &Resolve, ty: &WitType) -> bool {
-    let _ = resolve;
+fn holds_own(ty: &WitType) -> bool {
     fn walk(t: &WitType) -> bool {
         let opt = |t: &Option<Box<WitType>>| t.as_deref().is_some_and(walk);
         match t {
@@ -190,17 +189,47 @@ fn refusal(resolve: &Resolve, resources: &[TypeId], func: &WitFunction) -> Optio
             func.name
         ));
     }
+    // An owned handle passed to the host: as a parameter of its own, among at most 16 flat
+    // parameters (the forwarder hands the host's handle over in place of its own).
+    let types: Vec<WitType> = func
+        .params
+        .iter()
+        .filter_map(|p| wit_type(resolve, resources, &p.ty).ok())
+        .collect();
+    let flat: usize = types.iter().map(|t| t.layout().flat_count()).sum();
     func.params
         .iter()
-        .find(|p| {
-            wit_type(resolve, resources, &p.ty).is_ok_and(|t| holds_own(resolve, &t))
+        .zip(&types)
+        .find(|(_, t)| {
+            !matches!(t, WitType::Own { .. }) && holds_own(t)
+                || matches!(t, WitType::Own { .. }) && flat > MAX_FLAT_PARAMS
         })
-        .map(|p| {
+        .map(|(p, _)| {
             format!(
-                "`{}` takes ownership of a resource (parameter `{}`), which the generic path does not record yet",
+                "`{}` takes ownership of a resource inside another value (parameter `{}`), which the generic path does not record yet",
                 func.name, p.name
             )
         })
+}
+
+/// The canonical ABI's most flat parameters: more are passed in memory, through a pointer.
+const MAX_FLAT_PARAMS: usize = 16;
+
+/// The flat positions of `func`'s parameters that are owned handles, with their resources'
+/// numbers (see [`refusal`]: only parameters of their own are).
+fn owned_params(resolve: &Resolve, resources: &[TypeId], func: &WitFunction) -> Vec<(u32, u32)> {
+    let mut at = 0;
+    let mut out = Vec::new();
+    for p in &func.params {
+        let Ok(t) = wit_type(resolve, resources, &p.ty) else {
+            continue;
+        };
+        if let WitType::Own { resource, .. } = t {
+            out.push((at, resource));
+        }
+        at += t.layout().flat_count() as u32;
+    }
+    out
 }
 
 /// The interface `name` (e.g. `wasi:config/store@0.2.0-rc.1`) among the imports of `resolve`'s
@@ -618,6 +647,7 @@ fn forwarding_module(
     let i32_to_none = new_type(&mut types, &[WasmType::I32], &[]);
     let i32_to_i32 = new_type(&mut types, &[WasmType::I32], &[WasmType::I32]);
     let (mut host_drop, mut resource_new) = (Vec::new(), Vec::new());
+    let (mut resource_rep, mut resource_drop) = (Vec::new(), Vec::new());
     if let (Some(h), false) = (hooks, resources.is_empty()) {
         // Drops are recorded, not replayed: a replaying forwarder's destructor does nothing
         // (a garbage-collected app may drop its handles at other times).
@@ -651,8 +681,34 @@ fn forwarding_module(
             imports.import(&module, &name, EntityType::Function(i32_to_i32));
             resource_new.push(next_import);
             next_import += 1;
+            // `resource.rep` and `resource.drop` of its own handles, for owned parameters.
+            for (intrinsic, ty, out) in [
+                (
+                    ResourceIntrinsic::ExportedRep,
+                    i32_to_i32,
+                    &mut resource_rep,
+                ),
+                (
+                    ResourceIntrinsic::ExportedDrop,
+                    i32_to_none,
+                    &mut resource_drop,
+                ),
+            ] {
+                let (module, name) = resolve.wasm_import_name(
+                    legacy,
+                    WasmImport::ResourceIntrinsic {
+                        interface: Some(key),
+                        resource: *id,
+                        intrinsic,
+                    },
+                );
+                imports.import(&module, &name, EntityType::Function(ty));
+                out.push(next_import);
+                next_import += 1;
+            }
         }
     }
+    let resource_ids: Vec<TypeId> = resources.iter().map(|(id, _)| *id).collect();
     let realloc = next_import;
     let i32s = [WasmType::I32; 4];
     let ty = new_type(&mut types, &i32s, &[WasmType::I32]);
@@ -695,6 +751,22 @@ fn forwarding_module(
         locals.push((7, ValType::I32));
         let mut body = Function::new(locals);
         let mut ins = body.instructions();
+        // An owned handle passed in: the forwarder takes its representation (the host's handle,
+        // recording; the trace's number plus one, replaying) in place of its own handle, which
+        // it drops without letting its destructor drop the host's (global 1 says so).
+        for (at, resource) in owned_params(resolve, &resource_ids, f) {
+            let r = resource as usize;
+            ins.local_get(at)
+                .call(resource_rep[r])
+                .local_tee(paddr)
+                .global_set(1)
+                .local_get(at)
+                .call(resource_drop[r])
+                .i32_const(0)
+                .global_set(1)
+                .local_get(paddr)
+                .local_set(at);
+        }
         let arg_bits: Vec<(u32, WasmType)> = export
             .params
             .iter()
@@ -834,6 +906,13 @@ fn forwarding_module(
         defined.function(i32_to_none);
         let mut body = Function::new(vec![]);
         let mut ins = body.instructions();
+        // A handle passed on to the host (see the owned parameters above): not ours to drop.
+        ins.global_get(1)
+            .local_get(0)
+            .i32_eq()
+            .if_(BlockType::Empty)
+            .return_()
+            .end();
         if let Some(drop) = host_drop.get(j) {
             ins.local_get(0).call(*drop);
             ins.i32_const(j as i32).local_get(0).call(dropped);
@@ -867,6 +946,16 @@ fn forwarding_module(
             shared: false,
         },
         &ConstExpr::i32_const(HEAP_BASE),
+    );
+    // Global 1: the representation of a handle being passed on to the host, whose destructor
+    // call is to do nothing (0: none; no representation is 0).
+    globals.global(
+        GlobalType {
+            val_type: ValType::I32,
+            mutable: true,
+            shared: false,
+        },
+        &ConstExpr::i32_const(0),
     );
     let mut module = Module::new();
     module

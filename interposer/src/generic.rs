@@ -42,10 +42,13 @@ struct Numbering {
 type Patches = Vec<(u32, u32)>;
 
 /// Recording: the host's handles in a call's values become their numbers; new ones (`own`, in
-/// results) get the next number of their resource, and their places are listed.
+/// results) get the next number of their resource, and their places are listed; owned ones
+/// passed to the host (`own`, in arguments) are forgotten.
 struct Recording<'a> {
     numbering: &'a mut Numbering,
     patches: Patches,
+    /// The values being read are the arguments.
+    arguments: bool,
 }
 
 impl Handles for Recording<'_> {
@@ -56,7 +59,16 @@ impl Handles for Recording<'_> {
         raw: u32,
         at: Option<u32>,
     ) -> Result<u32, AbiError> {
-        if own {
+        if own && self.arguments {
+            self.numbering
+                .numbers
+                .remove(&(resource, raw))
+                .ok_or_else(|| {
+                    AbiError(format!(
+                        "handle {raw} of resource #{resource} was not given by a recorded call"
+                    ))
+                })
+        } else if own {
             let next = self.numbering.next.entry(resource).or_default();
             let n = *next;
             *next += 1;
@@ -213,8 +225,10 @@ impl generic::Guest for Interposer {
                 let mut h = Recording {
                     numbering,
                     patches: Vec::new(),
+                    arguments: true,
                 };
                 let args = lift_args(layout, function, &args, &mem, &mut h);
+                h.arguments = false;
                 let result = layout.result.as_ref().map(|t| {
                     let read = if t.flat_count() > 1 {
                         let at = results.first().copied().unwrap_or_default() as u32;
