@@ -657,32 +657,14 @@ fn forwarding_module(
             next_import += 1;
         }
         for (id, key) in resources {
-            if !replaying {
-                let (module, name) = resolve.wasm_import_name(
-                    legacy,
-                    WasmImport::ResourceIntrinsic {
-                        interface: Some(key),
-                        resource: *id,
-                        intrinsic: ResourceIntrinsic::ImportedDrop,
-                    },
-                );
-                imports.import(&module, &name, EntityType::Function(i32_to_none));
-                host_drop.push(next_import);
-                next_import += 1;
-            }
-            let (module, name) = resolve.wasm_import_name(
-                legacy,
-                WasmImport::ResourceIntrinsic {
-                    interface: Some(key),
-                    resource: *id,
-                    intrinsic: ResourceIntrinsic::ExportedNew,
-                },
-            );
-            imports.import(&module, &name, EntityType::Function(i32_to_i32));
-            resource_new.push(next_import);
-            next_import += 1;
-            // `resource.rep` and `resource.drop` of its own handles, for owned parameters.
-            for (intrinsic, ty, out) in [
+            // Recording, the host's `resource.drop`; `resource.new` of the forwarder's own
+            // handles; and their `resource.rep` and `resource.drop`, for owned parameters.
+            let mut wanted = vec![
+                (
+                    ResourceIntrinsic::ExportedNew,
+                    i32_to_i32,
+                    &mut resource_new,
+                ),
                 (
                     ResourceIntrinsic::ExportedRep,
                     i32_to_i32,
@@ -693,7 +675,14 @@ fn forwarding_module(
                     i32_to_none,
                     &mut resource_drop,
                 ),
-            ] {
+            ];
+            if !replaying {
+                wanted.insert(
+                    0,
+                    (ResourceIntrinsic::ImportedDrop, i32_to_none, &mut host_drop),
+                );
+            }
+            for (intrinsic, ty, out) in wanted {
                 let (module, name) = resolve.wasm_import_name(
                     legacy,
                     WasmImport::ResourceIntrinsic {

@@ -470,7 +470,11 @@ fn a_platform_api_provided_by_a_plugged_component_is_recorded_and_replays_withou
     );
     let trace = traces.join("trace.cbor");
     let shown = run(wasm_rr().arg("show").arg(&trace), None);
-    assert!(!shown.stdout().contains("drop cart#0"), "{}", shown.stdout());
+    assert!(
+        !shown.stdout().contains("drop cart#0"),
+        "{}",
+        shown.stdout()
+    );
     for line in [
         r#"wasi:logging/logging.log(info, "plugin-app", "starting")"#,
         r#"acme:inventory/db.lookup("apple", {exact}) -> ok({name: "apple", count: "#,
