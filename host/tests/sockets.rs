@@ -266,6 +266,6 @@ fn the_embedded_host_gives_network_with_dash_s() {
     assert_eq!(bad.code, Some(2));
     assert_eq!(
         bad.stderr(),
-        "wasm-rr: error: -S network: unknown option; wasm-rr record knows inherit-network, allow-ip-name-lookup, tcp and udp\n"
+        "wasm-rr: error: -S network: unknown option; wasm-rr record knows inherit-network, allow-ip-name-lookup, tcp, udp, config, config-var, keyvalue and keyvalue-in-memory-data\n"
     );
 }
