@@ -347,6 +347,10 @@ struct GuestArgs {
     /// comma-separated or repeated. Without any, the guest has no network.
     #[arg(short = 'S', value_name = "OPTION[=VALUE]")]
     wasi: Vec<String>,
+    /// Compose COMPONENT in to provide interfaces the app imports outside WASI's core in place
+    /// of the host, as `wrap --plug` does. Repeatable.
+    #[arg(long = "plug", value_name = "COMPONENT")]
+    plugs: Vec<PathBuf>,
 }
 
 impl GuestArgs {
@@ -533,6 +537,34 @@ fn wrap_err(app: &Path) -> impl FnOnce(wasm_rr_composer::WrapError) -> anyhow::E
     move |e| anyhow!("cannot wrap {}: {e}", app.display())
 }
 
+/// [`wrap_err`], naming the plug (one of `plugs`) that provides nothing the app needs.
+fn plug_err<'a>(
+    app: &'a Path,
+    plugs: &'a [PathBuf],
+) -> impl FnOnce(wasm_rr_composer::WrapError) -> anyhow::Error + 'a {
+    move |e| match e {
+        wasm_rr_composer::WrapError::UselessPlug { index, wanted } => anyhow!(
+            "cannot plug {} into {}: it exports none of the interfaces the app imports outside WASI's core ({wanted})",
+            plugs[index - 1].display(),
+            app.display()
+        ),
+        e => wrap_err(app)(e),
+    }
+}
+
+/// The components given with `--plug`, each read and validated; the error names the file.
+fn read_plugs(plugs: &[PathBuf]) -> Result<Vec<Vec<u8>>> {
+    plugs
+        .iter()
+        .map(|plug| {
+            let bytes = files::read(plug)?;
+            wasm_rr_composer::validate(&bytes)
+                .map_err(|e| anyhow!("cannot plug in {}: {e}", plug.display()))?;
+            Ok(bytes)
+        })
+        .collect()
+}
+
 fn wrap(
     app: &Path,
     output: &Path,
@@ -548,13 +580,7 @@ fn wrap(
         ),
         None => {
             let guest = read_app(app)?;
-            let mut plugged = Vec::new();
-            for plug in plugs {
-                let bytes = files::read(plug)?;
-                wasm_rr_composer::validate(&bytes)
-                    .map_err(|e| anyhow!("cannot plug in {}: {e}", plug.display()))?;
-                plugged.push(bytes);
-            }
+            let plugged = read_plugs(plugs)?;
             let bytes = wrap_record(
                 &guest,
                 &components::interposers(),
@@ -562,14 +588,7 @@ fn wrap(
                 policy.clone(),
                 &plugged,
             )
-            .map_err(|e| match e {
-                wasm_rr_composer::WrapError::UselessPlug { index, wanted } => anyhow!(
-                    "cannot plug {} into {}: it exports none of the interfaces the app imports outside WASI's core ({wanted})",
-                    plugs[index - 1].display(),
-                    app.display()
-                ),
-                e => wrap_err(app)(e),
-            })?;
+            .map_err(plug_err(app, plugs))?;
             // wrap_record validated the guest: no need to again.
             let (http, handler) = wasm_rr_composer::component_world_unchecked(&guest)
                 .map(|(imports, exports)| {
@@ -888,7 +907,7 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
             app.display()
         );
     }
-    let wrapped = recording_component(app, &guest, &Default::default())?;
+    let wrapped = recording_component(app, &guest, &Default::default(), &guest_args.plugs)?;
 
     // The raw trace is written beside the trace it becomes: a path that cannot be written is
     // refused before the app runs, and a disk that fills up keeps the raw trace in place.
@@ -1068,19 +1087,26 @@ fn trace_or_default(given: Option<PathBuf>) -> Result<PathBuf> {
         })
 }
 
-/// The recording component of `guest` (the app at `app`) with `policy`, from the cache of
-/// compositions.
+/// The recording component of `guest` (the app at `app`) with `policy` and the components at
+/// `plugs` composed in (`--plug`), from the cache of compositions.
 fn recording_component(
     app: &Path,
     guest: &[u8],
     policy: &wasm_rr_trace::RecordPolicy,
+    plugs: &[PathBuf],
 ) -> Result<Vec<u8>> {
     let sha = wasm_rr_composer::component_sha256(guest);
-    // (The cache holds one composition per policy; its name says which, by a hash.)
-    let kind = if *policy == wasm_rr_trace::RecordPolicy::default() {
+    let plugged = read_plugs(plugs)?;
+    // (The cache holds one composition per policy and set of plugs; its name says which, by a
+    // hash.)
+    let kind = if *policy == wasm_rr_trace::RecordPolicy::default() && plugged.is_empty() {
         "record".to_string()
     } else {
-        let hash = wasm_rr_trace::sha256_hex(format!("{policy:?}").as_bytes());
+        let plugs: Vec<String> = plugged
+            .iter()
+            .map(|p| wasm_rr_composer::component_sha256(p))
+            .collect();
+        let hash = wasm_rr_trace::sha256_hex(format!("{policy:?} {plugs:?}").as_bytes());
         format!("record-{}", &hash[..16])
     };
     cache::composed(&kind, &sha, || {
@@ -1089,10 +1115,10 @@ fn recording_component(
             &components::interposers(),
             false,
             policy.clone(),
-            &[],
+            &plugged,
         )
     })
-    .map_err(wrap_err(app))
+    .map_err(plug_err(app, plugs))
 }
 
 /// `wasm-rr serve`: the guest gets what `guest_args` give it, as with `record`; every request
@@ -1114,7 +1140,7 @@ fn serve(
     }
     std::fs::create_dir_all(trace_dir)
         .with_context(|| format!("cannot create {}", trace_dir.display()))?;
-    let wrapped = recording_component(app, &guest, policy)?;
+    let wrapped = recording_component(app, &guest, policy, &guest_args.plugs)?;
     let mut opts = guest_args.run_options(vec![program_name(app)], trace_dir)?;
     opts.async_abi = wasm_rr_composer::uses_async_abi(&guest);
     let note = format!(", one trace per request in {}", trace_dir.display());

@@ -510,6 +510,23 @@ fn a_platform_api_provided_by_a_plugged_component_is_recorded_and_replays_withou
             .all(|i| !i.starts_with("acme:") && !i.starts_with("wasi:logging")),
         "{imports:?}"
     );
+    // The embedded host takes `--plug` too, and replays without it.
+    let embedded = record_embedded(
+        dir.path(),
+        &app,
+        &["-t", "embedded.cbor", "--plug", provider_flag],
+        &[],
+        None,
+    );
+    assert_eq!(embedded.code, Some(0), "{}", embedded.stderr());
+    assert!(
+        embedded.stdout().contains("\npaid "),
+        "{}",
+        embedded.stdout()
+    );
+    let replayed = replay_embedded(dir.path(), &app, Some(&dir.path().join("embedded.cbor")));
+    assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
+    assert_eq!(replayed.stdout(), embedded.stdout());
 }
 
 /// `wasmtime run` flags that serve an in-memory key-value store holding `seed`.
