@@ -33,7 +33,8 @@ use wasm_rr_trace::abi::Ty;
 use wasm_rr_trace::generic::{Function as TracedFunction, WitType};
 use wit_parser::abi::{AbiVariant, WasmType};
 use wit_parser::{
-    Function as WitFunction, Handle, InterfaceId, Resolve, Type, TypeDefKind, TypeId, WorldItem,
+    Function as WitFunction, Handle, InterfaceId, Resolve, Type, TypeDefKind, TypeId, TypeOwner,
+    WorldItem,
 };
 use wit_parser::{
     LiftLowerAbi, ManglingAndAbi, ResourceIntrinsic, WasmExport, WasmImport, WorldKey,
@@ -157,21 +158,28 @@ fn resources_of(resolve: &Resolve, ids: &[InterfaceId]) -> Vec<TypeId> {
         .collect()
 }
 
+/// The interface that defines the resource type `id`, as a world key (for the canonical ABI
+/// names of its intrinsics).
+fn resource_interface(resolve: &Resolve, id: TypeId) -> WorldKey {
+    match resolve.types[id].owner {
+        TypeOwner::Interface(i) => WorldKey::Interface(i),
+        // `resources_of` takes the types of interfaces only.
+        _ => unreachable!("a resource of a forwarded interface"),
+    }
+}
+
 /// Whether `ty` holds an `own` handle.
 fn holds_own(ty: &WitType) -> bool {
-    fn walk(t: &WitType) -> bool {
-        let opt = |t: &Option<Box<WitType>>| t.as_deref().is_some_and(walk);
-        match t {
-            WitType::Own { .. } => true,
-            WitType::List(t) | WitType::Option(t) => walk(t),
-            WitType::Record(fields) => fields.iter().any(|(_, t)| walk(t)),
-            WitType::Tuple(types) => types.iter().any(walk),
-            WitType::Variant(cases) => cases.iter().any(|(_, t)| t.as_ref().is_some_and(walk)),
-            WitType::Result(ok, err) => opt(ok) || opt(err),
-            _ => false,
-        }
+    let opt = |t: &Option<Box<WitType>>| t.as_deref().is_some_and(holds_own);
+    match ty {
+        WitType::Own { .. } => true,
+        WitType::List(t) | WitType::Option(t) => holds_own(t),
+        WitType::Record(fields) => fields.iter().any(|(_, t)| holds_own(t)),
+        WitType::Tuple(types) => types.iter().any(holds_own),
+        WitType::Variant(cases) => cases.iter().any(|(_, t)| t.as_ref().is_some_and(holds_own)),
+        WitType::Result(ok, err) => opt(ok) || opt(err),
+        _ => false,
     }
-    walk(ty)
 }
 
 /// Why `func` cannot go through a forwarder, if it cannot.
@@ -182,20 +190,31 @@ fn refusal(resolve: &Resolve, resources: &[TypeId], func: &WitFunction) -> Optio
             func.name
         ));
     }
-    let mut types = func.params.iter().map(|p| &p.ty).chain(func.result.iter());
-    if let Some(what) = types.find_map(|t| wit_type(resolve, resources, t).err()) {
-        return Some(format!(
+    let not_recorded = |what: String| {
+        format!(
             "`{}` takes or returns {what}, which is not recorded generically yet",
             func.name
-        ));
+        )
+    };
+    // Parameters first, then the result.
+    let types: Vec<WitType> = match func
+        .params
+        .iter()
+        .map(|p| wit_type(resolve, resources, &p.ty))
+        .collect()
+    {
+        Ok(types) => types,
+        Err(what) => return Some(not_recorded(what)),
+    };
+    if let Some(Err(what)) = func
+        .result
+        .as_ref()
+        .map(|t| wit_type(resolve, resources, t))
+    {
+        return Some(not_recorded(what));
     }
     // An owned handle passed to the host: as a parameter of its own, among at most 16 flat
     // parameters (the forwarder hands the host's handle over in place of its own).
-    let types: Vec<WitType> = func
-        .params
-        .iter()
-        .filter_map(|p| wit_type(resolve, resources, &p.ty).ok())
-        .collect();
     let flat: usize = types.iter().map(|t| t.layout().flat_count()).sum();
     func.params
         .iter()
@@ -261,12 +280,12 @@ pub enum Forwarding {
     Replay,
 }
 
-/// The guest's WIT, and the interfaces `interfaces` among its imports, checked for the generic
-/// path.
+/// The guest's WIT, the interfaces `interfaces` among its imports, checked for the generic
+/// path, and their resource types (see [`resources_of`]).
 fn guest_interfaces(
     guest: &[u8],
     interfaces: &[String],
-) -> Result<(Resolve, Vec<InterfaceId>), WrapError> {
+) -> Result<(Resolve, Vec<InterfaceId>, Vec<TypeId>), WrapError> {
     let decoded =
         wit_component::decode(guest).map_err(|e| WrapError::NotAComponent(format!("{e:#}")))?;
     let wit_component::DecodedWasm::Component(resolve, guest_world) = decoded else {
@@ -293,7 +312,7 @@ fn guest_interfaces(
             });
         }
     }
-    Ok((resolve, ids))
+    Ok((resolve, ids, resources))
 }
 
 /// The functions of the interfaces `interfaces` that `guest` imports, as the trace header lists
@@ -305,8 +324,7 @@ pub fn generic_functions(
     guest: &[u8],
     interfaces: &[String],
 ) -> Result<Vec<TracedFunction>, WrapError> {
-    let (resolve, ids) = guest_interfaces(guest, interfaces)?;
-    let resources = resources_of(&resolve, &ids);
+    let (resolve, ids, resources) = guest_interfaces(guest, interfaces)?;
     let mut out = Vec::new();
     for (name, id) in interfaces.iter().zip(&ids) {
         for f in resolve.interfaces[*id].functions.values() {
@@ -339,15 +357,16 @@ pub fn generic_functions(
 ///
 /// Errors: [`WrapError::NotAComponent`] when `guest`'s WIT does not decode,
 /// [`WrapError::NotImported`] when `guest` does not import one of `interfaces`,
-/// [`WrapError::Unsupported`] naming the interface and the reason when one uses resources,
-/// streams, futures or async functions, and [`WrapError::Compose`] when `wit-component`
-/// rejects what was generated (a bug).
+/// [`WrapError::Unsupported`] naming the interface and the reason when one passes an owned
+/// handle inside another value, another interface's resources, streams, futures or async
+/// functions (or, with [`Forwarding::Plain`], any resource), and [`WrapError::Compose`] when
+/// `wit-component` rejects what was generated (a bug).
 pub fn forwarder(
     guest: &[u8],
     interfaces: &[String],
     forwarding: Forwarding,
 ) -> Result<Vec<u8>, WrapError> {
-    let (mut resolve, ids) = guest_interfaces(guest, interfaces)?;
+    let (mut resolve, ids, resources) = guest_interfaces(guest, interfaces)?;
     // The forwarder's world: `import I; export I;` for each, in a package of its own (the
     // interfaces' own packages are already in `resolve`, decoded from the guest).
     let mut lines: String = interfaces
@@ -398,14 +417,6 @@ pub fn forwarder(
             dropped: sig("dropped"),
         }
     });
-    let resources: Vec<(TypeId, WorldKey)> = ids
-        .iter()
-        .flat_map(|i| {
-            resources_of(&resolve, &[*i])
-                .into_iter()
-                .map(move |r| (r, WorldKey::Interface(*i)))
-        })
-        .collect();
     if forwarding == Forwarding::Plain && !resources.is_empty() {
         return Err(WrapError::Unsupported {
             import: interfaces.join(", "),
@@ -588,8 +599,7 @@ fn emit_patches(
 
 /// The forwarder's core module for `functions` (interface name, function), forwarding as
 /// `forwarding` says, through `hooks` when recording or replaying; `resources` are the
-/// forwarded interfaces' resource types (with the interface that defines each), which it
-/// exports as its own, wrapping the host's handles (recording) or the trace's numbers
+/// forwarded interfaces' resource types, which it exports as its own, wrapping the host's handles (recording) or the trace's numbers
 /// (replaying) as their representations.
 ///
 /// Function indices: the imports first (one per function, in order, unless replaying; the hook;
@@ -602,9 +612,8 @@ fn forwarding_module(
     functions: &[(String, WitFunction)],
     forwarding: Forwarding,
     hooks: Option<&Hooks>,
-    resources: &[(TypeId, WorldKey)],
+    resources: &[TypeId],
 ) -> Vec<u8> {
-    let hook = hooks.map(|h| (h.name, h.sig.clone()));
     let legacy = ManglingAndAbi::Legacy(LiftLowerAbi::Sync);
     let mut types = TypeSection::new();
     let mut imports = ImportSection::new();
@@ -638,9 +647,9 @@ fn forwarding_module(
         }
     }
     let hook_index = next_import;
-    if let Some((name, sig)) = &hook {
-        let ty = new_type(&mut types, &sig.params, &sig.results);
-        imports.import(GENERIC, name, EntityType::Function(ty));
+    if let Some(h) = hooks {
+        let ty = new_type(&mut types, &h.sig.params, &h.sig.results);
+        imports.import(GENERIC, h.name, EntityType::Function(ty));
         next_import += 1;
     }
     let dropped = next_import;
@@ -656,7 +665,8 @@ fn forwarding_module(
             imports.import(GENERIC, "dropped", EntityType::Function(ty));
             next_import += 1;
         }
-        for (id, key) in resources {
+        for id in resources {
+            let key = resource_interface(resolve, *id);
             // Recording, the host's `resource.drop`; `resource.new` of the forwarder's own
             // handles; and their `resource.rep` and `resource.drop`, for owned parameters.
             let mut wanted = vec![
@@ -686,7 +696,7 @@ fn forwarding_module(
                 let (module, name) = resolve.wasm_import_name(
                     legacy,
                     WasmImport::ResourceIntrinsic {
-                        interface: Some(key),
+                        interface: Some(&key),
                         resource: *id,
                         intrinsic,
                     },
@@ -697,7 +707,6 @@ fn forwarding_module(
             }
         }
     }
-    let resource_ids: Vec<TypeId> = resources.iter().map(|(id, _)| *id).collect();
     let realloc = next_import;
     let i32s = [WasmType::I32; 4];
     let ty = new_type(&mut types, &i32s, &[WasmType::I32]);
@@ -743,7 +752,7 @@ fn forwarding_module(
         // An owned handle passed in: the forwarder takes its representation (the host's handle,
         // recording; the trace's number plus one, replaying) in place of its own handle, which
         // it drops without letting its destructor drop the host's (global 1 says so).
-        for (at, resource) in owned_params(resolve, &resource_ids, f) {
+        for (at, resource) in owned_params(resolve, resources, f) {
             let r = resource as usize;
             ins.local_get(at)
                 .call(resource_rep[r])
@@ -786,9 +795,6 @@ fn forwarding_module(
                 .local_get(area)
                 .local_get(hook_area)
                 .call(hook_index);
-            if !resources.is_empty() {
-                load_list(&mut ins, hook_area, 8, pp, pn);
-            }
             // Anything else than the results at `dest` is a bug: trap rather than answer
             // with the wrong bytes.
             ins.local_get(hook_area)
@@ -803,6 +809,7 @@ fn forwarding_module(
                 .end()
                 .end();
             if !resources.is_empty() {
+                load_list(&mut ins, hook_area, 8, pp, pn);
                 emit_patches(&mut ins, pp, pn, pi, paddr, None, wrap);
             }
             if let Some(ty) = flat_result {
@@ -837,7 +844,7 @@ fn forwarding_module(
             if flat_result.is_some() {
                 ins.local_set(result);
             }
-            if hook.is_some() {
+            if hooks.is_some() {
                 // The arguments' bits, then the results' (the return area's address, or the
                 // one flat result), as `list<u64>`s in the heap.
                 store_bits(&mut ins, realloc, &arg_bits, args);
@@ -891,7 +898,7 @@ fn forwarding_module(
         index += 2;
     }
     // One destructor per resource: the app dropped its last handle.
-    for (j, (id, key)) in resources.iter().enumerate() {
+    for (j, id) in resources.iter().enumerate() {
         defined.function(i32_to_none);
         let mut body = Function::new(vec![]);
         let mut ins = body.instructions();
@@ -911,7 +918,7 @@ fn forwarding_module(
         let name = resolve.wasm_export_name(
             legacy,
             WasmExport::ResourceDtor {
-                interface: key,
+                interface: &resource_interface(resolve, *id),
                 resource: *id,
             },
         );

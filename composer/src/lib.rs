@@ -299,23 +299,12 @@ impl<'a> Interposers<'a> {
     }
 
     /// The guest's imports, checked: every one must be one the interposer records, or one
-    /// the generic path does (those are also returned apart, with their functions).
-    fn checked_imports(&self, guest: &[u8]) -> Result<(Vec<String>, Generic), WrapError> {
+    /// the generic path does (those are also returned apart; the forwarder checks them).
+    fn checked_imports(&self, guest: &[u8]) -> Result<(Vec<String>, Vec<String>), WrapError> {
         let (imports, _) = component_world(guest)?;
         check_guest_imports(&imports, &self.intercepted()?)?;
-        let interfaces: Vec<String> = imports.iter().filter(|i| is_generic(i)).cloned().collect();
-        let functions = if interfaces.is_empty() {
-            Vec::new()
-        } else {
-            generic_functions(guest, &interfaces)?
-        };
-        Ok((
-            imports,
-            Generic {
-                interfaces,
-                functions,
-            },
-        ))
+        let generic = imports.iter().filter(|i| is_generic(i)).cloned().collect();
+        Ok((imports, generic))
     }
 
     fn recorder_for(&self, imports: &[String]) -> &'a [u8] {
@@ -352,15 +341,24 @@ pub struct Generic {
 pub fn generic_imports(guest: &[u8]) -> Result<Generic, WrapError> {
     let (imports, _) = component_world(guest)?;
     let interfaces: Vec<String> = imports.into_iter().filter(|i| is_generic(i)).collect();
-    let functions = if interfaces.is_empty() {
-        Vec::new()
-    } else {
-        generic_functions(guest, &interfaces)?
-    };
-    Ok(Generic {
-        interfaces,
-        functions,
-    })
+    Generic::of(guest, interfaces)
+}
+
+impl Generic {
+    /// The generic path's `interfaces` of `guest`, with their functions.
+    ///
+    /// Errors: as [`generic_functions`].
+    fn of(guest: &[u8], interfaces: Vec<String>) -> Result<Generic, WrapError> {
+        let functions = if interfaces.is_empty() {
+            Vec::new()
+        } else {
+            generic_functions(guest, &interfaces)?
+        };
+        Ok(Generic {
+            interfaces,
+            functions,
+        })
+    }
 }
 
 /// Lowercase hex sha256 of a component, as stored in [`wasm_rr_trace::Header`].
@@ -385,6 +383,7 @@ pub fn wrap_record(
     plugs: &[Vec<u8>],
 ) -> Result<Vec<u8>, WrapError> {
     let (imports, generic) = parts.checked_imports(guest)?;
+    let generic = Generic::of(guest, generic)?;
     let recorder = parts.recorder_for(&imports);
     let config = RecordConfig {
         component_sha256: component_sha256(guest),
@@ -493,7 +492,7 @@ pub fn wrap_replay<S: Source + Copy>(
         parts.replayer_for(&imports),
         parts,
         Mode::Replay { trace: packed },
-        &generic.interfaces,
+        &generic,
         &[],
         &replay_allowed(false),
     )
@@ -516,7 +515,7 @@ pub fn wrap_replay_open(
         parts.replayer_for(&imports),
         parts,
         Mode::ReplayOpen,
-        &generic.interfaces,
+        &generic,
         &[],
         &replay_allowed(true),
     )

@@ -21,6 +21,9 @@ const MAX_FLAT_PARAMS: usize = 16;
 /// A function's types, as their layouts.
 struct Layout {
     params: Vec<Ty>,
+    /// All the parameters as one record, when they take more than [`MAX_FLAT_PARAMS`] flat
+    /// values (and are passed in memory).
+    params_in_memory: Option<Ty>,
     result: Option<Ty>,
 }
 
@@ -124,9 +127,14 @@ impl Handles for Replaying {
 pub fn set_functions(functions: &[Function]) {
     let layouts = functions
         .iter()
-        .map(|f| Layout {
-            params: f.params.iter().map(|(_, t)| t.layout()).collect(),
-            result: f.result.as_ref().map(|t| t.layout()),
+        .map(|f| {
+            let params: Vec<Ty> = f.params.iter().map(|(_, t)| t.layout()).collect();
+            let flat: usize = params.iter().map(Ty::flat_count).sum();
+            Layout {
+                params_in_memory: (flat > MAX_FLAT_PARAMS).then(|| Ty::Record(params.clone())),
+                params,
+                result: f.result.as_ref().map(|t| t.layout()),
+            }
         })
         .collect();
     LAYOUTS.set(layouts);
@@ -134,8 +142,9 @@ pub fn set_functions(functions: &[Function]) {
 
 /// The forwarder's memory, as far as the call's values go: its heap from `base` on.
 fn memory(base: u32, heap: Vec<u8>) -> Vec<u8> {
-    let mut mem = vec![0; base as usize];
-    mem.extend(heap);
+    let mut mem = Vec::with_capacity(base as usize + heap.len());
+    mem.resize(base as usize, 0);
+    mem.extend_from_slice(&heap);
     mem
 }
 
@@ -154,11 +163,9 @@ fn lift_args(
     mem: &[u8],
     h: &mut dyn Handles,
 ) -> Vec<Val> {
-    let flat: usize = layout.params.iter().map(Ty::flat_count).sum();
-    if flat > MAX_FLAT_PARAMS {
-        let all = Ty::Record(layout.params.clone());
+    if let Some(all) = &layout.params_in_memory {
         let at = args.first().copied().unwrap_or_default() as u32;
-        match abi::load_with(&all, mem, at, h) {
+        match abi::load_with(all, mem, at, h) {
             Ok(Val::Record(vals)) => vals,
             Ok(other) => damaged(function, format!("{other:?}")),
             Err(e) => damaged(function, e),
