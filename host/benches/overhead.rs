@@ -537,46 +537,46 @@ interface api {
     wasm_encoder::ComponentSection::append_to_component(&padding, &mut guest);
     let interfaces = ["acme:big/api@0.1.0".to_string()];
     let mut times = Vec::new();
-    let mut size = 0;
+    let mut forwarder_bytes = 0;
     for _ in 0..runs {
         let start = Instant::now();
         let forwarder =
             wasm_rr_composer::forwarder(&guest, &interfaces, wasm_rr_composer::Forwarding::Record)
                 .unwrap();
         times.push(start.elapsed());
-        size = forwarder.len();
+        forwarder_bytes = forwarder.len();
     }
     times.sort();
     let app = p.dir.join("big.wasm");
     std::fs::write(&app, &guest).unwrap();
     let out = p.dir.join("big.recording.wasm");
-    let wraps = median(
-        (0..runs)
-            .map(|_| {
-                measure(
-                    Command::new(&p.wasm_rr)
-                        .arg("wrap")
-                        .arg(&app)
-                        .arg("-o")
-                        .arg(&out),
-                )
-            })
-            .collect(),
-    );
+    let wraps = median_of(runs, || wrap_command(p, &app, &out));
     println!("\n| generic path (wrap time) | guest | functions | forwarder | time |");
     println!("|---|---|---|---|---|");
     println!(
         "| recording forwarder of `acme:big/api` | {:.1} MB | 100 | {:.1} KB | {:.0} ms |",
         guest.len() as f64 / 1e6,
-        size as f64 / 1e3,
+        forwarder_bytes as f64 / 1e3,
         times[times.len() / 2].as_secs_f64() * 1e3
     );
     println!(
         "| whole `wasm-rr wrap` (recording component, {:.1} MB) | {:.1} MB | 100 | | {:.0} ms |",
-        std::fs::metadata(&out).unwrap().len() as f64 / 1e6,
+        size(&out) as f64 / 1e6,
         guest.len() as f64 / 1e6,
         wraps.time.as_secs_f64() * 1e3
     );
+}
+
+/// The median cost of `runs` runs of the command `command` makes.
+fn median_of(runs: usize, mut command: impl FnMut() -> Command) -> Cost {
+    median((0..runs).map(|_| measure(&mut command())).collect())
+}
+
+/// `wasm-rr wrap APP -o OUT`.
+fn wrap_command(p: &Paths, app: &Path, out: &Path) -> Command {
+    let mut c = Command::new(&p.wasm_rr);
+    c.arg("wrap").arg(app).arg("-o").arg(out);
+    c
 }
 
 /// Gets through the generic path: the `keyvalue_app` fixture doing 100,000 `wasi:keyvalue`
@@ -590,17 +590,7 @@ fn keyvalue_table(p: &Paths, runs: usize) {
     let replaying = p.dir.join("kv.replay.wasm");
     let traces = p.dir.join("kv-traces");
     std::fs::create_dir_all(&traces).unwrap();
-    let wrap_times: Vec<Cost> = (0..runs)
-        .map(|_| {
-            measure(
-                Command::new(&p.wasm_rr)
-                    .arg("wrap")
-                    .arg(&app)
-                    .arg("-o")
-                    .arg(&recording),
-            )
-        })
-        .collect();
+    let wrap = median_of(runs, || wrap_command(p, &app, &recording));
     let wasmtime = |component: &Path, flags: &[&str]| {
         let mut c = Command::new("wasmtime");
         c.arg("run")
@@ -611,16 +601,8 @@ fn keyvalue_table(p: &Paths, runs: usize) {
         c
     };
     let preopen = format!("{}::/wasm-rr", traces.display());
-    let plain = median(
-        (0..runs)
-            .map(|_| measure(&mut wasmtime(&app, &[])))
-            .collect(),
-    );
-    let record = median(
-        (0..runs)
-            .map(|_| measure(&mut wasmtime(&recording, &["--dir", &preopen])))
-            .collect(),
-    );
+    let plain = median_of(runs, || wasmtime(&app, &[]));
+    let record = median_of(runs, || wasmtime(&recording, &["--dir", &preopen]));
     let trace = traces.join("trace.cbor");
     run_ok(
         Command::new(&p.wasm_rr)
@@ -631,11 +613,11 @@ fn keyvalue_table(p: &Paths, runs: usize) {
             .arg("-o")
             .arg(&replaying),
     );
-    let replay = median(
-        (0..runs)
-            .map(|_| measure(Command::new("wasmtime").arg("run").arg(&replaying)))
-            .collect(),
-    );
+    let replay = median_of(runs, || {
+        let mut c = Command::new("wasmtime");
+        c.arg("run").arg(&replaying);
+        c
+    });
     let bytes = size(&trace);
     let ms = |c: &Cost| c.time.as_secs_f64() * 1e3;
     let mib = |c: &Cost| c.rss_kib as f64 / 1024.0;
@@ -657,7 +639,7 @@ fn keyvalue_table(p: &Paths, runs: usize) {
         "\ntrace: {bytes} bytes, {:.2} bytes per get; `wasm-rr wrap` of keyvalue_app ({:.0} KB, 8 generic functions): {:.0} ms",
         bytes as f64 / GETS as f64,
         size(&app) as f64 / 1e3,
-        ms(&median(wrap_times))
+        ms(&wrap)
     );
 }
 
