@@ -2,7 +2,7 @@
 //! blob, plug the replay stubs, plug the guest's imports, add the HTTP mailbox, pass the guest's
 //! exports through, encode and check. [`Mode`] says which component is being made.
 
-use crate::generic::{Forwarding, forwarder};
+use crate::generic::{Forwarding, driver, export_forwarder, forwarder, generic_functions};
 use crate::stubs::{TypeImport, type_stubs};
 use crate::{
     EMBEDDED_INTERFACE, INCOMING_HANDLER, Interposers, WrapError, blob_provider_for, fill_blob,
@@ -299,8 +299,17 @@ impl<'p> Composition<'p> {
 
     /// Step: passes the guest's exports through. `wasi:cli/run` goes through the run wrapper;
     /// an HTTP handler through the handler wrapper (recording) or the replay driver (replaying,
-    /// which makes the component a command).
-    fn pass_exports(&mut self, records: bool, mailbox: Option<NodeId>) -> Result<(), WrapError> {
+    /// which makes the component a command); a library's exports through the export forwarder
+    /// (recording) or the library's replay driver (replaying, a command too).
+    ///
+    /// `guest` and `generic` (its imports of the generic path) number a library's exports.
+    fn pass_exports(
+        &mut self,
+        records: bool,
+        mailbox: Option<NodeId>,
+        guest: &[u8],
+        generic: &[String],
+    ) -> Result<(), WrapError> {
         let guest_exports = self.exports(self.guest_pkg);
         let handler = is_http_handler(&guest_exports);
         if !handler
@@ -308,7 +317,7 @@ impl<'p> Composition<'p> {
                 .iter()
                 .any(|e| split_version(e).0 == "wasi:cli/run")
         {
-            return Err(WrapError::NotACommand);
+            return self.pass_library_exports(records, guest, generic, &guest_exports);
         }
         for export in guest_exports {
             match split_version(&export).0 {
@@ -319,6 +328,42 @@ impl<'p> Composition<'p> {
                 INCOMING_HANDLER => self.wrap_handler(&export, records, mailbox)?,
                 _ => self.export(self.guest, &export)?,
             }
+        }
+        Ok(())
+    }
+
+    /// A library component's exports `exports`: recording, through the export forwarder, which
+    /// the composition exports under the same names; replaying, called by the library's
+    /// replay driver, whose `run` the composition exports as `wasi:cli/run`.
+    fn pass_library_exports(
+        &mut self,
+        records: bool,
+        guest: &[u8],
+        generic: &[String],
+        exports: &[String],
+    ) -> Result<(), WrapError> {
+        // The exports' functions are numbered after the imports' of the generic path.
+        let first = if generic.is_empty() {
+            0
+        } else {
+            generic_functions(guest, generic)?.len() as u32
+        };
+        let (name, bytes) = if records {
+            ("wasm-rr:export-forwarder", export_forwarder(guest, first)?)
+        } else {
+            ("wasm-rr:library-driver", driver(guest, first)?)
+        };
+        let (_, inst) = self.add(name, bytes)?;
+        self.plug(self.interposer, GENERIC, inst, GENERIC)?;
+        for export in exports {
+            self.plug(self.guest, export, inst, export)?;
+            if records {
+                self.export(inst, export)?;
+            }
+        }
+        if !records {
+            let run = format!("wasi:cli/run@{WASI_VERSION}");
+            self.export_as(inst, "wasm-rr:rr/driver", &run)?;
         }
         Ok(())
     }
@@ -433,7 +478,7 @@ pub fn compose(
     c.plug_forwarder(guest, generic, records, plugs)?;
     c.plug_guest_imports()?;
     let mailbox = if records { c.add_mailbox()? } else { None };
-    c.pass_exports(records, mailbox)?;
+    c.pass_exports(records, mailbox, guest, generic)?;
     let composed = c.encode(host_imports)?;
     match blob {
         Some(blob) => fill_blob(&composed, blob).map_err(compose_err),

@@ -278,6 +278,10 @@ pub enum Forwarding {
     /// Imports none of the interfaces: asks `wasm-rr:rr/generic.replay` for each call's
     /// results, laid out in its heap (the replaying component).
     Replay,
+    /// Forwards a library component's exports to it (its imports are the app's exports):
+    /// hands each call to `wasm-rr:rr/generic.invoked` before the app runs it, and the results
+    /// to `returned` after (the recording component of a library).
+    RecordExports,
 }
 
 /// The guest's WIT, the interfaces `interfaces` among its imports, checked for the generic
@@ -331,6 +335,7 @@ pub fn generic_functions(
             // `refusal` has checked every type.
             let of = |t: &Type| wit_type(&resolve, &resources, t).map_err(WrapError::Compose);
             out.push(TracedFunction {
+                export: false,
                 interface: name.clone(),
                 name: f.name.clone(),
                 params: f
@@ -391,10 +396,10 @@ pub fn forwarder(
     let world = resolve
         .select_world(&[package], Some("forwarder"))
         .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
-    let mut functions: Vec<(String, WitFunction)> = Vec::new();
+    let mut functions: Vec<Forwarded> = Vec::new();
     for (name, id) in interfaces.iter().zip(&ids) {
         for f in resolve.interfaces[*id].functions.values() {
-            functions.push((name.clone(), f.clone()));
+            functions.push((Some(name.clone()), f.clone()));
         }
     }
     let mut sizes = wit_parser::SizeAlign::default();
@@ -415,6 +420,7 @@ pub fn forwarder(
             name,
             sig: sig(name),
             dropped: sig("dropped"),
+            after: None,
         }
     });
     if forwarding == Forwarding::Plain && !resources.is_empty() {
@@ -431,6 +437,7 @@ pub fn forwarder(
             forwarding,
             hooks.as_ref(),
             &resources,
+            0,
         ),
         &resolve,
         world,
@@ -532,6 +539,27 @@ struct Hooks {
     sig: wit_parser::abi::WasmSignature,
     /// `dropped`'s.
     dropped: wit_parser::abi::WasmSignature,
+    /// Recording a library's exports: `returned`'s, called after the app's export returns
+    /// (`name` being `invoked`, called before).
+    after: Option<wit_parser::abi::WasmSignature>,
+}
+
+/// A function the generic path forwards: the interface it belongs to, as the app names it
+/// (`wasi:config/store@0.2.0-rc.1`), or `None` for a function of the app's world itself; and
+/// the function.
+type Forwarded = (Option<String>, WitFunction);
+
+/// The core module name of `interface`'s imports (`$root` for the world's own functions).
+fn import_module(interface: &Option<String>) -> &str {
+    interface.as_deref().unwrap_or("$root")
+}
+
+/// The core export name of `f` of `interface`, as `wit-component` expects it.
+fn export_name(interface: &Option<String>, f: &WitFunction) -> String {
+    match interface {
+        Some(i) => format!("{i}#{}", f.name),
+        None => f.name.clone(),
+    }
 }
 
 /// Loads the pointer and length of the list at `offset` in the block at local `area` into the
@@ -609,10 +637,11 @@ fn emit_patches(
 fn forwarding_module(
     resolve: &Resolve,
     sizes: &wit_parser::SizeAlign,
-    functions: &[(String, WitFunction)],
+    functions: &[Forwarded],
     forwarding: Forwarding,
     hooks: Option<&Hooks>,
     resources: &[TypeId],
+    first: u32,
 ) -> Vec<u8> {
     let legacy = ManglingAndAbi::Legacy(LiftLowerAbi::Sync);
     let mut types = TypeSection::new();
@@ -642,7 +671,7 @@ fn forwarding_module(
     if !replaying {
         for ((interface, f), (import, _)) in functions.iter().zip(&signatures) {
             let ty = new_type(&mut types, &import.params, &import.results);
-            imports.import(interface, &f.name, EntityType::Function(ty));
+            imports.import(import_module(interface), &f.name, EntityType::Function(ty));
             next_import += 1;
         }
     }
@@ -651,7 +680,13 @@ fn forwarding_module(
         let ty = new_type(&mut types, &h.sig.params, &h.sig.results);
         imports.import(GENERIC, h.name, EntityType::Function(ty));
         next_import += 1;
+        if let Some(after) = &h.after {
+            let ty = new_type(&mut types, &after.params, &after.results);
+            imports.import(GENERIC, "returned", EntityType::Function(ty));
+            next_import += 1;
+        }
     }
+    let exporting = forwarding == Forwarding::RecordExports;
     let dropped = next_import;
     let i32_to_none = new_type(&mut types, &[WasmType::I32], &[]);
     let i32_to_i32 = new_type(&mut types, &[WasmType::I32], &[WasmType::I32]);
@@ -784,7 +819,7 @@ fn forwarding_module(
                 .i32_and()
                 .local_tee(area)
                 .global_set(0);
-            ins.i32_const(i as i32)
+            ins.i32_const(first as i32 + i as i32)
                 .local_get(args)
                 .i32_const(params as i32)
                 .i32_const(HEAP_BASE)
@@ -825,6 +860,19 @@ fn forwarding_module(
                 ins.local_get(area);
             }
         } else {
+            if exporting {
+                // invoked(function, args, heap-base, heap), before the app runs the call.
+                store_bits(&mut ins, realloc, &arg_bits, args);
+                ins.i32_const(first as i32 + i as i32)
+                    .local_get(args)
+                    .i32_const(params as i32)
+                    .i32_const(HEAP_BASE)
+                    .i32_const(HEAP_BASE)
+                    .global_get(0)
+                    .i32_const(HEAP_BASE)
+                    .i32_sub()
+                    .call(hook_index);
+            }
             if import.retptr {
                 // The return area: 8-aligned, as large as the results' canonical ABI layout.
                 let size = f
@@ -844,18 +892,30 @@ fn forwarding_module(
             if flat_result.is_some() {
                 ins.local_set(result);
             }
-            if hooks.is_some() {
-                // The arguments' bits, then the results' (the return area's address, or the
-                // one flat result), as `list<u64>`s in the heap.
+            // The results' bits (the return area's address, or the one flat result).
+            let result_bits: Vec<(u32, WasmType)> = match flat_result {
+                Some(ty) => vec![(result, *ty)],
+                None if import.retptr => vec![(area, WasmType::I32)],
+                None => vec![],
+            };
+            if exporting {
+                // returned(function, results, heap-base, heap).
+                store_bits(&mut ins, realloc, &result_bits, results);
+                ins.i32_const(first as i32 + i as i32)
+                    .local_get(results)
+                    .i32_const(result_bits.len() as i32)
+                    .i32_const(HEAP_BASE)
+                    .i32_const(HEAP_BASE)
+                    .global_get(0)
+                    .i32_const(HEAP_BASE)
+                    .i32_sub()
+                    .call(hook_index + 1);
+            } else if hooks.is_some() {
+                // The arguments' bits, then the results', as `list<u64>`s in the heap.
                 store_bits(&mut ins, realloc, &arg_bits, args);
-                let result_bits: Vec<(u32, WasmType)> = match flat_result {
-                    Some(ty) => vec![(result, *ty)],
-                    None if import.retptr => vec![(area, WasmType::I32)],
-                    None => vec![],
-                };
                 store_bits(&mut ins, realloc, &result_bits, results);
                 alloc(&mut ins, realloc, 8, hook_area);
-                ins.i32_const(i as i32)
+                ins.i32_const(first as i32 + i as i32)
                     .local_get(args)
                     .i32_const(params as i32)
                     .local_get(results)
@@ -883,7 +943,7 @@ fn forwarding_module(
         }
         ins.end();
         code.function(&body);
-        exports.export(&format!("{interface}#{}", f.name), ExportKind::Func, index);
+        exports.export(&export_name(interface, f), ExportKind::Func, index);
         // Post-return: the caller has the results; everything allocated since is free again.
         let ty = new_type(&mut types, &export.results, &[]);
         defined.function(ty);
@@ -891,7 +951,7 @@ fn forwarding_module(
         post.instructions().i32_const(HEAP_BASE).global_set(0).end();
         code.function(&post);
         exports.export(
-            &format!("cabi_post_{interface}#{}", f.name),
+            &format!("cabi_post_{}", export_name(interface, f)),
             ExportKind::Func,
             index + 1,
         );
@@ -1016,6 +1076,430 @@ fn realloc_body() -> Function {
         .local_get(4)
         .end();
     f
+}
+
+/// A library component's exports, which the generic path records: its exported interfaces and
+/// functions, checked.
+struct LibraryExports {
+    resolve: Resolve,
+    /// The exported interfaces, by name.
+    interfaces: Vec<(String, InterfaceId)>,
+    /// Every exported function, numbered in this order.
+    functions: Vec<Forwarded>,
+}
+
+/// The first named type (a record, variant, enum, flags or resource, by name) `ty` uses.
+fn named_type(resolve: &Resolve, ty: &Type) -> Option<String> {
+    let Type::Id(id) = ty else { return None };
+    let def = &resolve.types[*id];
+    if let Some(name) = &def.name {
+        return Some(name.clone());
+    }
+    let of = |t: &Type| named_type(resolve, t);
+    let opt = |t: &Option<Type>| t.as_ref().and_then(of);
+    match &def.kind {
+        TypeDefKind::Type(t) | TypeDefKind::List(t) | TypeDefKind::Option(t) => of(t),
+        TypeDefKind::FixedLengthList(t, _) => of(t),
+        TypeDefKind::Tuple(t) => t.types.iter().find_map(of),
+        TypeDefKind::Result(r) => opt(&r.ok).or_else(|| opt(&r.err)),
+        _ => None,
+    }
+}
+
+/// The exports of `guest`, a library component (one that exports neither `wasi:cli/run` nor
+/// an HTTP handler), for the generic path.
+///
+/// Errors: [`WrapError::NotAComponent`]; [`WrapError::NotACommand`] when it exports no
+/// function; [`WrapError::UnsupportedExport`] naming the export and why (a resource, a
+/// stream, a future, an async function, or a function of the world itself that uses a named
+/// type).
+fn library_exports(guest: &[u8]) -> Result<LibraryExports, WrapError> {
+    let decoded =
+        wit_component::decode(guest).map_err(|e| WrapError::NotAComponent(format!("{e:#}")))?;
+    let wit_component::DecodedWasm::Component(resolve, world) = decoded else {
+        return Err(WrapError::NotAComponent(
+            "it is a WIT package, not a component".into(),
+        ));
+    };
+    let refused = |export: String, reason: String| WrapError::UnsupportedExport { export, reason };
+    let mut interfaces = Vec::new();
+    let mut functions = Vec::new();
+    for (key, item) in &resolve.worlds[world].exports {
+        let name = resolve.name_world_key(key);
+        match item {
+            WorldItem::Interface { id, .. } => {
+                if let Some(r) = resources_of(&resolve, &[*id]).first() {
+                    let r = resolve.types[*r].name.clone().unwrap_or_default();
+                    return Err(refused(
+                        name,
+                        format!("it defines the resource `{r}`, and the calls of a library's resources are not recorded yet"),
+                    ));
+                }
+                for f in resolve.interfaces[*id].functions.values() {
+                    if let Some(reason) = refusal(&resolve, &[], f) {
+                        return Err(refused(name, reason));
+                    }
+                    functions.push((Some(name.clone()), f.clone()));
+                }
+                interfaces.push((name, *id));
+            }
+            WorldItem::Function(f) => {
+                if let Some(reason) = refusal(&resolve, &[], f) {
+                    return Err(refused(name, reason));
+                }
+                let types = f.params.iter().map(|p| &p.ty).chain(&f.result);
+                if let Some(t) = types.filter_map(|t| named_type(&resolve, t)).next() {
+                    return Err(refused(
+                        name,
+                        format!("it uses the type `{t}`; a function of the world itself is recorded with unnamed types only (export it from an interface)"),
+                    ));
+                }
+                functions.push((None, f.clone()));
+            }
+            WorldItem::Type { .. } => {}
+        }
+    }
+    if functions.is_empty() {
+        return Err(WrapError::NotACommand);
+    }
+    Ok(LibraryExports {
+        resolve,
+        interfaces,
+        functions,
+    })
+}
+
+/// The functions a library component exports, as the trace header lists them (after the
+/// `first` functions of its imports), in the order [`export_forwarder`] and [`driver`] number
+/// them.
+///
+/// Errors: as [`library_exports`].
+pub fn export_functions(guest: &[u8]) -> Result<Vec<TracedFunction>, WrapError> {
+    let lib = library_exports(guest)?;
+    let of = |t: &Type| wit_type(&lib.resolve, &[], t).map_err(WrapError::Compose);
+    lib.functions
+        .iter()
+        .map(|(interface, f)| {
+            Ok(TracedFunction {
+                export: true,
+                interface: interface.clone().unwrap_or_default(),
+                name: f.name.clone(),
+                params: f
+                    .params
+                    .iter()
+                    .map(|p| Ok((p.name.clone(), of(&p.ty)?)))
+                    .collect::<Result<_, WrapError>>()?,
+                result: f.result.as_ref().map(of).transpose()?,
+            })
+        })
+        .collect()
+}
+
+/// A world named `name` in `resolve` (in a package of its own) with the library's exported
+/// interfaces and functions as imports (and, with `export_too`, as exports), `wasm-rr:rr`'s
+/// interface `generic` imported, and `extra_exports` (of `wasm-rr:rr`) exported.
+fn library_world(
+    lib: &mut LibraryExports,
+    name: &str,
+    export_too: bool,
+    extra_exports: &[&str],
+) -> Result<wit_parser::WorldId, WrapError> {
+    let resolve = &mut lib.resolve;
+    resolve
+        .push_str("rr.wit", RR_WIT)
+        .map_err(|e| WrapError::Compose(format!("wasm-rr's WIT: {e:#}")))?;
+    let mut lines = String::new();
+    for (i, _) in &lib.interfaces {
+        lines += &format!("  import {i};\n");
+        if export_too {
+            lines += &format!("  export {i};\n");
+        }
+    }
+    lines += &format!("  import {GENERIC};\n");
+    for e in extra_exports {
+        lines += &format!("  export wasm-rr:rr/{e};\n");
+    }
+    let wit = format!("package wasm-rr:generic;\nworld {name} {{\n{lines}}}\n");
+    let package = resolve
+        .push_str("library.wit", &wit)
+        .map_err(|e| WrapError::Compose(format!("the {name}'s world: {e:#}")))?;
+    let world = resolve
+        .select_world(&[package], Some(name))
+        .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
+    for (interface, f) in &lib.functions {
+        if interface.is_none() {
+            let key = WorldKey::Name(f.name.clone());
+            let w = &mut resolve.worlds[world];
+            w.imports
+                .insert(key.clone(), WorldItem::Function(f.clone()));
+            if export_too {
+                w.exports.insert(key, WorldItem::Function(f.clone()));
+            }
+        }
+    }
+    Ok(world)
+}
+
+/// The signature of `wasm-rr:rr/generic`'s function `name` (imported).
+fn hook_signature(resolve: &Resolve, name: &str) -> Result<wit_parser::abi::WasmSignature, WrapError> {
+    let id = resolve
+        .interfaces
+        .iter()
+        .find(|(_, i)| {
+            i.name.as_deref() == Some("generic")
+                && i.package.is_some_and(|p| resolve.packages[p].name.namespace == "wasm-rr")
+        })
+        .map(|(id, _)| id)
+        .ok_or_else(|| WrapError::Compose("wasm-rr's WIT has no `generic`".into()))?;
+    Ok(resolve.wasm_signature(AbiVariant::GuestImport, &resolve.interfaces[id].functions[name]))
+}
+
+/// The recording component's forwarder for a library component's exports: it exports what
+/// the library exports and imports it from the library (under the same names), and hands
+/// every call to `wasm-rr:rr/generic.invoked` before passing it on, then its results to
+/// `returned`. Its functions are numbered from `first` (after the app's generic imports), in
+/// the order [`export_functions`] lists them.
+///
+/// Errors: as [`library_exports`]; [`WrapError::Compose`] when `wit-component` rejects what
+/// was generated (a bug).
+pub fn export_forwarder(guest: &[u8], first: u32) -> Result<Vec<u8>, WrapError> {
+    let mut lib = library_exports(guest)?;
+    let world = library_world(&mut lib, "export-forwarder", true, &[])?;
+    let resolve = &lib.resolve;
+    let mut sizes = wit_parser::SizeAlign::default();
+    sizes
+        .fill(resolve)
+        .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
+    let hooks = Hooks {
+        name: "invoked",
+        sig: hook_signature(resolve, "invoked")?,
+        dropped: hook_signature(resolve, "dropped")?,
+        after: Some(hook_signature(resolve, "returned")?),
+    };
+    componentize(
+        forwarding_module(
+            resolve,
+            &sizes,
+            &lib.functions,
+            Forwarding::RecordExports,
+            Some(&hooks),
+            &[],
+            first,
+        ),
+        resolve,
+        world,
+    )
+    .map_err(|e| WrapError::Compose(format!("the export forwarder: {e:#}")))
+}
+
+/// The replaying component's driver for a library component: it imports what the library
+/// exports, and exports `wasm-rr:rr/driver`, whose `run` makes each export call the trace
+/// holds (`wasm-rr:rr/generic.next-invocation`, from function number `first` on) and hands
+/// the results to `returned`, which checks and prints them.
+///
+/// Errors: as [`export_forwarder`].
+pub fn driver(guest: &[u8], first: u32) -> Result<Vec<u8>, WrapError> {
+    let mut lib = library_exports(guest)?;
+    let world = library_world(&mut lib, "driver", false, &["driver"])?;
+    let resolve = &lib.resolve;
+    let mut sizes = wit_parser::SizeAlign::default();
+    sizes
+        .fill(resolve)
+        .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
+    let next = hook_signature(resolve, "next-invocation")?;
+    let returned = hook_signature(resolve, "returned")?;
+    componentize(
+        driver_module(resolve, &sizes, &lib.functions, first, &next, &returned),
+        resolve,
+        world,
+    )
+    .map_err(|e| WrapError::Compose(format!("the replay driver: {e:#}")))
+}
+
+/// The driver's core module (see [`driver`]). Function indices: one import per function, then
+/// `next-invocation`, `returned`, then `cabi_realloc` and `run`.
+fn driver_module(
+    resolve: &Resolve,
+    sizes: &wit_parser::SizeAlign,
+    functions: &[Forwarded],
+    first: u32,
+    next: &wit_parser::abi::WasmSignature,
+    returned: &wit_parser::abi::WasmSignature,
+) -> Vec<u8> {
+    let mut types = TypeSection::new();
+    let mut imports = ImportSection::new();
+    let mut defined = FunctionSection::new();
+    let mut exports = ExportSection::new();
+    let mut code = CodeSection::new();
+    let mut next_type = 0;
+    let mut new_type = |types: &mut TypeSection, params: &[WasmType], results: &[WasmType]| {
+        types
+            .ty()
+            .function(params.iter().map(val_type), results.iter().map(val_type));
+        next_type += 1;
+        next_type - 1
+    };
+    let signatures: Vec<_> = functions
+        .iter()
+        .map(|(_, f)| resolve.wasm_signature(AbiVariant::GuestImport, f))
+        .collect();
+    for ((interface, f), sig) in functions.iter().zip(&signatures) {
+        let ty = new_type(&mut types, &sig.params, &sig.results);
+        imports.import(import_module(interface), &f.name, EntityType::Function(ty));
+    }
+    let n = functions.len() as u32;
+    let (next_index, returned_index) = (n, n + 1);
+    let ty = new_type(&mut types, &next.params, &next.results);
+    imports.import(GENERIC, "next-invocation", EntityType::Function(ty));
+    let ty = new_type(&mut types, &returned.params, &returned.results);
+    imports.import(GENERIC, "returned", EntityType::Function(ty));
+    let realloc = n + 2;
+    let ty = new_type(&mut types, &[WasmType::I32; 4], &[WasmType::I32]);
+    defined.function(ty);
+    code.function(&realloc_body());
+    exports.export("cabi_realloc", ExportKind::Func, realloc);
+    let run = realloc + 1;
+    let ty = new_type(&mut types, &[], &[WasmType::I32]);
+    defined.function(ty);
+    exports.export("wasm-rr:rr/driver#run", ExportKind::Func, run);
+    // Locals: the hook's return area, dest, the function's number, the arguments' list, the
+    // return area, the results' list; then one flat result of each core type (6 to 9).
+    let (hook_area, dest, function, args, area, results) = (0, 1, 2, 3, 4, 5);
+    let flat_local = |t: ValType| match t {
+        ValType::I32 => 6,
+        ValType::I64 => 7,
+        ValType::F32 => 8,
+        _ => 9,
+    };
+    let mut body = Function::new(vec![
+        (7, ValType::I32),
+        (1, ValType::I64),
+        (1, ValType::F32),
+        (1, ValType::F64),
+    ]);
+    let mut ins = body.instructions();
+    ins.block(BlockType::Empty).loop_(BlockType::Empty);
+    // Everything of the last call is free again.
+    ins.i32_const(HEAP_BASE).global_set(0);
+    // next-invocation(dest) -> tuple<list<u8>, list<u64>, s32>: the bytes come back at
+    // `dest`, the bump allocator's next block after the return area.
+    alloc(&mut ins, realloc, 24, hook_area);
+    ins.global_get(0)
+        .i32_const(7)
+        .i32_add()
+        .i32_const(-8)
+        .i32_and()
+        .local_tee(dest)
+        .global_set(0);
+    ins.local_get(dest)
+        .local_get(hook_area)
+        .call(next_index);
+    // Anything else than the arguments' bytes at `dest` is a bug: trap rather than make a
+    // call with the wrong ones.
+    ins.local_get(hook_area)
+        .i32_load(word(4).with_align(2))
+        .if_(BlockType::Empty)
+        .local_get(hook_area)
+        .i32_load(word(0).with_align(2))
+        .local_get(dest)
+        .i32_ne()
+        .if_(BlockType::Empty)
+        .unreachable()
+        .end()
+        .end();
+    ins.local_get(hook_area)
+        .i32_load(word(16).with_align(2))
+        .local_tee(function)
+        .i32_const(0)
+        .i32_lt_s()
+        .br_if(1);
+    ins.local_get(hook_area)
+        .i32_load(word(8).with_align(2))
+        .local_set(args);
+    for (k, ((_, f), sig)) in functions.iter().zip(&signatures).enumerate() {
+        ins.local_get(function)
+            .i32_const((first + k as u32) as i32)
+            .i32_eq()
+            .if_(BlockType::Empty);
+        let params = if sig.retptr {
+            &sig.params[..sig.params.len() - 1]
+        } else {
+            &sig.params[..]
+        };
+        if sig.retptr {
+            let size = f
+                .result
+                .as_ref()
+                .map_or(0, |t| sizes.size(t).size_wasm32())
+                .max(8) as i32;
+            alloc(&mut ins, realloc, size, area);
+        }
+        for (j, t) in params.iter().enumerate() {
+            ins.local_get(args).i64_load(word(8 * j as u64));
+            match val_type(t) {
+                ValType::I32 => ins.i32_wrap_i64(),
+                ValType::F32 => ins.i32_wrap_i64().f32_reinterpret_i32(),
+                ValType::F64 => ins.f64_reinterpret_i64(),
+                _ => &mut ins,
+            };
+        }
+        if sig.retptr {
+            ins.local_get(area);
+        }
+        ins.call(k as u32);
+        let flat: Vec<(u32, WasmType)> = match sig.results.first() {
+            Some(t) => {
+                let local = flat_local(val_type(t));
+                ins.local_set(local);
+                vec![(local, *t)]
+            }
+            None if sig.retptr => vec![(area, WasmType::I32)],
+            None => vec![],
+        };
+        store_bits(&mut ins, realloc, &flat, results);
+        ins.local_get(function)
+            .local_get(results)
+            .i32_const(flat.len() as i32)
+            .i32_const(HEAP_BASE)
+            .i32_const(HEAP_BASE)
+            .global_get(0)
+            .i32_const(HEAP_BASE)
+            .i32_sub()
+            .call(returned_index);
+        ins.end();
+    }
+    ins.br(0).end().end();
+    // ok: every recorded call returned what it had (a difference stops the replay before).
+    ins.i32_const(0).end();
+    code.function(&body);
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: 1,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    exports.export("memory", ExportKind::Memory, 0);
+    let mut globals = GlobalSection::new();
+    globals.global(
+        GlobalType {
+            val_type: ValType::I32,
+            mutable: true,
+            shared: false,
+        },
+        &ConstExpr::i32_const(HEAP_BASE),
+    );
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&imports)
+        .section(&defined)
+        .section(&memories)
+        .section(&globals)
+        .section(&exports)
+        .section(&code);
+    module.finish()
 }
 
 #[cfg(test)]

@@ -39,7 +39,10 @@ mod stubs;
 
 pub use blob::{blob_provider, blob_provider_for, fill_blob};
 pub use compose::{Mode, compose};
-pub use generic::{Forwarding, abi_type, componentize, forwarder, generic_functions, wit_type};
+pub use generic::{
+    Forwarding, abi_type, componentize, driver, export_forwarder, export_functions, forwarder,
+    generic_functions, wit_type,
+};
 pub use stubs::{TypeImport, type_stubs};
 
 /// The interposer builds the composer plugs in (the `wasm-rr` binary embeds them).
@@ -88,11 +91,20 @@ pub enum WrapError {
     /// The input is not WebAssembly at all, or is malformed.
     #[error("it is not a valid WebAssembly component: {0}")]
     NotAComponent(String),
-    /// The component exports neither `wasi:cli/run` nor `wasi:http/incoming-handler`.
+    /// The component exports neither `wasi:cli/run` nor `wasi:http/incoming-handler`, nor any
+    /// function a library component's recording could call.
     #[error(
-        "it exports neither `wasi:cli/run` nor `wasi:http/incoming-handler`; wasm-rr records commands and HTTP handlers (the `wasi:http/proxy` world) only"
+        "it exports no function: neither `wasi:cli/run`, `wasi:http/incoming-handler` nor a library's functions, so nothing could run it"
     )]
     NotACommand,
+    /// A library component exports something wasm-rr cannot record.
+    #[error("it exports `{export}`, which this version of wasm-rr cannot record: {reason}")]
+    UnsupportedExport {
+        /// The export's full name.
+        export: String,
+        /// Why it is refused.
+        reason: String,
+    },
     /// The guest imports something wasm-rr cannot record.
     #[error("it imports `{import}`, which this version of wasm-rr cannot record: {reason}")]
     Unsupported {
@@ -329,7 +341,8 @@ impl<'a> Interposers<'a> {
 pub struct Generic {
     /// The interfaces, as the guest imports them (`wasi:config/store@0.2.0-rc.1`).
     pub interfaces: Vec<String>,
-    /// Their functions, as the trace header lists them.
+    /// Their functions, as the trace header lists them; then, for a library component (see
+    /// [`is_library`]), the functions it exports.
     pub functions: Vec<wasm_rr_trace::generic::Function>,
 }
 
@@ -349,11 +362,14 @@ impl Generic {
     ///
     /// Errors: as [`generic_functions`].
     fn of(guest: &[u8], interfaces: Vec<String>) -> Result<Generic, WrapError> {
-        let functions = if interfaces.is_empty() {
+        let mut functions = if interfaces.is_empty() {
             Vec::new()
         } else {
             generic_functions(guest, &interfaces)?
         };
+        if is_library(&component_world_unchecked(guest)?.1) {
+            functions.extend(export_functions(guest)?);
+        }
         Ok(Generic {
             interfaces,
             functions,
@@ -519,6 +535,14 @@ pub fn wrap_replay_open(
         &[],
         &replay_allowed(true),
     )
+}
+
+/// Whether a component with these exports is a library component: one that exports neither
+/// `wasi:cli/run` nor `wasi:http/incoming-handler`, whose exports' calls are recorded (each
+/// call made by the host, `wasmtime run --invoke`, or `wasm-rr record --invoke`) and driven
+/// again by its replay, which is a command.
+pub fn is_library(exports: &[String]) -> bool {
+    !is_http_handler(exports) && !exports.iter().any(|e| split_version(e).0 == "wasi:cli/run")
 }
 
 /// The interface a `wasi:http/proxy` guest exports.

@@ -84,6 +84,12 @@ enum Command {
         wall_clock: Option<u64>,
         #[command(flatten)]
         redact: RecordRedactArgs,
+        /// For a library component (one that exports functions but no `wasi:cli/run`): call
+        /// this export, in WAVE, as `wasmtime run --invoke` does (`'stamp("hello")'`,
+        /// `'acme:text/codec.stamp("hello")'`), and print its results. Repeat it to make
+        /// several calls on one instance, in order; all are recorded.
+        #[arg(long, value_name = "CALL")]
+        invoke: Vec<String>,
         /// Arguments for the guest (after `--`).
         #[arg(last = true)]
         args: Vec<String>,
@@ -418,6 +424,7 @@ fn dispatch(command: Command) -> Result<i32> {
             no_compress,
             wall_clock,
             redact,
+            invoke,
             args,
         } => record(
             &app,
@@ -432,6 +439,7 @@ fn dispatch(command: Command) -> Result<i32> {
                     &redact.redact_headers,
                     &redact.redact_files,
                 ),
+                invoke,
             },
             args,
         ),
@@ -590,14 +598,15 @@ fn wrap(
             )
             .map_err(plug_err(app, plugs))?;
             // wrap_record validated the guest: no need to again.
-            let (http, handler) = wasm_rr_composer::component_world_unchecked(&guest)
+            let (http, handler, library) = wasm_rr_composer::component_world_unchecked(&guest)
                 .map(|(imports, exports)| {
                     (
                         wasm_rr_composer::imports_http(&imports),
                         wasm_rr_composer::is_http_handler(&exports),
+                        wasm_rr_composer::is_library(&exports),
                     )
                 })
-                .unwrap_or((false, false));
+                .unwrap_or((false, false, false));
             let generic = wasm_rr_composer::generic_imports(&guest).unwrap_or_default();
             // What the plugs provide needs no flag.
             let provided: Vec<String> = plugged
@@ -621,11 +630,28 @@ fn wrap(
                 format!(
                     "serve it with `wasmtime serve -Scli {flags}--dir <trace-dir>::/wasm-rr`; every request writes its own trace"
                 )
+            } else if library {
+                let http = if http { "-S http " } else { "" };
+                format!(
+                    "call one of its exports with `wasmtime run {http}{flags}--dir <trace-dir>::/wasm-rr --invoke 'FUNCTION(ARGS)'`, or several with `wasm-rr record --invoke … --invoke …`"
+                )
             } else if http {
                 format!("run it with `wasmtime run -S http {flags}--dir <trace-dir>::/wasm-rr`")
             } else {
                 format!("run it with `wasmtime run {flags}--dir <trace-dir>::/wasm-rr`")
             };
+            let exported: Vec<String> = generic
+                .functions
+                .iter()
+                .filter(|f| f.export)
+                .map(|f| f.qualified_name())
+                .collect();
+            if !exported.is_empty() {
+                eprintln!(
+                    "wasm-rr: a library component: every call of its exports is recorded ({})",
+                    exported.join(", ")
+                );
+            }
             if !generic.interfaces.is_empty() {
                 let list: Vec<String> = generic
                     .interfaces
@@ -881,6 +907,8 @@ struct RecordOptions<'a> {
     wall_clock_start: Option<Duration>,
     /// What to take out of the trace as it is saved.
     redact: Vec<Redacted>,
+    /// A library component's export calls to make (`--invoke`).
+    invoke: Vec<String>,
 }
 
 fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
@@ -891,6 +919,7 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
         compress,
         wall_clock_start,
         redact,
+        invoke,
     } = o;
     let format = format
         .or_else(|| trace.as_deref().and_then(Format::from_path))
@@ -899,13 +928,26 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
         .unwrap_or_else(|| PathBuf::from(format!("{DEFAULT_TRACE_STEM}.{}", format.extension())));
     let guest = read_app(app)?;
     // Not validated here: the composition validates it (or was cached from a valid one).
-    if let Ok((_, exports)) = wasm_rr_composer::component_world_unchecked(&guest)
-        && wasm_rr_composer::is_http_handler(&exports)
-    {
-        bail!(
-            "{} is an HTTP handler (it exports wasi:http/incoming-handler): record it with `wasm-rr serve`",
-            app.display()
-        );
+    if let Ok((_, exports)) = wasm_rr_composer::component_world_unchecked(&guest) {
+        if wasm_rr_composer::is_http_handler(&exports) {
+            bail!(
+                "{} is an HTTP handler (it exports wasi:http/incoming-handler): record it with `wasm-rr serve`",
+                app.display()
+            );
+        }
+        let library = wasm_rr_composer::is_library(&exports);
+        if library && invoke.is_empty() && !exports.is_empty() {
+            bail!(
+                "{} is a library component (it exports no wasi:cli/run): say which of its exports to call with --invoke 'FUNCTION(ARGS)'",
+                app.display()
+            );
+        }
+        if !library && !invoke.is_empty() {
+            bail!(
+                "--invoke calls a library component's exports, but {} is a command (it exports wasi:cli/run): give its arguments after `--`",
+                app.display()
+            );
+        }
     }
     let wrapped = recording_component(app, &guest, &Default::default(), &guest_args.plugs)?;
 
@@ -937,6 +979,7 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
     opts.inherit_stdin = true;
     opts.wall_clock_start = wall_clock_start;
     opts.async_abi = wasm_rr_composer::uses_async_abi(&guest);
+    opts.invoke = invoke;
     let raw = trace_dir.path().join(TRACE_FILE);
 
     // Ctrl-C: keep the trace so far. The recorder writes the trace out before every call that

@@ -58,6 +58,10 @@ pub struct RunOptions {
     /// What the in-memory `wasi:keyvalue` store holds at start (`-S
     /// keyvalue-in-memory-data=K=V`).
     pub keyvalue_data: Vec<(String, String)>,
+    /// Calls of a library component's exports to make, in order, on one instance, instead of
+    /// running `wasi:cli/run`: each a WAVE function call (`stamp("hello")`,
+    /// `acme:text/codec.stamp("hello")`), as `wasmtime run --invoke` takes.
+    pub invoke: Vec<String>,
 }
 
 struct Host {
@@ -448,6 +452,9 @@ async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
     }
 
     let mut store = Store::new(&engine, host_state(opts)?);
+    if !opts.invoke.is_empty() {
+        return invoke(&mut store, &component, &linker, &opts.invoke).await;
+    }
     let command = context(
         Command::instantiate_async(&mut store, &component, &linker).await,
         || "cannot instantiate the component".into(),
@@ -466,4 +473,111 @@ async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
             }
         }
     }
+}
+
+/// The export `name` of `component` names, for an `--invoke` call: a function of the
+/// component itself (`tally`), one of an exported interface by its full name with or without
+/// the version (`acme:text/codec.stamp`), or by its name alone when only one exported
+/// interface has it (`stamp`). Returns the exported interface (if any) and the function.
+///
+/// Errors: no such function, or more than one, in one line naming them.
+fn find_export(engine: &Engine, component: &Component, name: &str) -> Result<(Option<String>, String)> {
+    use wasmtime::component::types::ComponentItem;
+    let ty = component.component_type();
+    let mut found = Vec::new();
+    let (wanted_iface, wanted_func) = match name.rsplit_once('.') {
+        Some((i, f)) if i.contains('/') => (Some(i), f),
+        _ => (None, name),
+    };
+    for (export, item) in ty.exports(engine) {
+        match (&item.ty, wanted_iface) {
+            (ComponentItem::ComponentFunc(_), None) if export == wanted_func => {
+                found.push((None, export.to_string()));
+            }
+            (ComponentItem::ComponentInstance(inst), _) => {
+                let unversioned = export.split_once('@').map_or(export, |(i, _)| i);
+                if wanted_iface.is_some_and(|w| w != export && w != unversioned) {
+                    continue;
+                }
+                for (f, item) in inst.exports(engine) {
+                    if f == wanted_func && matches!(item.ty, ComponentItem::ComponentFunc(_)) {
+                        found.push((Some(export.to_string()), f.to_string()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(anyhow!("the component exports no function `{name}`")),
+        _ => {
+            let names: Vec<String> = found
+                .iter()
+                .map(|(i, f)| format!("{}.{f}", i.as_deref().unwrap_or_default()))
+                .collect();
+            Err(anyhow!(
+                "`{name}` is ambiguous: the component exports {}; name its interface",
+                names.join(" and ")
+            ))
+        }
+    }
+}
+
+/// Makes the calls `calls` (see [`RunOptions::invoke`]) of `component`'s exports on one
+/// instance, printing each call's results in WAVE, one per line, as `wasmtime run --invoke`
+/// does. Returns 0, or [`TRAP_EXIT_CODE`] after a trap (the calls after it are not made).
+///
+/// Errors: a call that does not parse or names no export, or arguments that do not fit the
+/// function's parameters (before any call is made); the component cannot be instantiated.
+async fn invoke(
+    store: &mut Store<Host>,
+    component: &Component,
+    linker: &Linker<Host>,
+    calls: &[String],
+) -> Result<i32> {
+    use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
+    use wasmtime::component::{Type, Val};
+    let engine = store.engine().clone();
+    let instance = context(linker.instantiate_async(&mut *store, component).await, || {
+        "cannot instantiate the component".into()
+    })?;
+    // Every call is checked before the first is made.
+    let mut prepared = Vec::new();
+    for call in calls {
+        let bad = |e: &dyn std::fmt::Display| anyhow!("--invoke `{call}`: {e}");
+        let parsed = UntypedFuncCall::parse(call).map_err(|e| bad(&e))?;
+        let (iface, name) = find_export(&engine, component, parsed.name()).map_err(|e| bad(&e))?;
+        let parent = iface
+            .as_deref()
+            .map(|i| instance.get_export_index(&mut *store, None, i));
+        let index = match parent {
+            Some(Some(p)) => instance.get_export_index(&mut *store, Some(&p), &name),
+            Some(None) => None,
+            None => instance.get_export_index(&mut *store, None, &name),
+        };
+        let func = index
+            .and_then(|i| instance.get_func(&mut *store, i))
+            .ok_or_else(|| bad(&"the export is not a function"))?;
+        let ty = func.ty(&*store);
+        let types: Vec<Type> = ty.params().map(|(_, t)| t).collect();
+        let params: Vec<Val> = parsed.to_wasm_params(types.iter()).map_err(|e| bad(&e))?;
+        let results = vec![Val::Bool(false); ty.results().len()];
+        prepared.push((func, params, results));
+    }
+    for (func, params, mut results) in prepared {
+        if let Err(e) = func.call_async(&mut *store, &params, &mut results).await {
+            if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                return Ok(exit.0);
+            }
+            eprintln!("Error: {e:?}");
+            return Ok(TRAP_EXIT_CODE);
+        }
+        for r in &results {
+            let text = wasmtime::component::wasm_wave::to_string(r)
+                .map_err(|e| anyhow!("cannot print a result: {e}"))?;
+            println!("{text}");
+        }
+    }
+    Ok(0)
 }

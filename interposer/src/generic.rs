@@ -13,7 +13,7 @@ use crate::{Interposer, rr};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use wasm_rr_trace::abi::{self, AbiError, Handles, Memory, Ty, Val};
-use wasm_rr_trace::generic::{Called, Dropped, Function};
+use wasm_rr_trace::generic::{Called, Dropped, Function, Invoked, Returned};
 
 /// The canonical ABI's most flat parameters: more are passed in memory, through a pointer.
 const MAX_FLAT_PARAMS: usize = 16;
@@ -29,6 +29,8 @@ struct Layout {
 
 thread_local! {
     static LAYOUTS: RefCell<Vec<Layout>> = const { RefCell::new(Vec::new()) };
+    /// Replaying a library component: the export call being made, printed with its result.
+    static INVOKED: RefCell<Option<Invoked>> = const { RefCell::new(None) };
     static HANDLES: RefCell<Numbering> = RefCell::new(Numbering::default());
 }
 
@@ -218,6 +220,34 @@ impl Memory for Window {
     }
 }
 
+/// The result of a call of `function` (see [`Layout::result`]), from its flat bits `results`
+/// (a return area's address, when it is returned through memory) and `mem`.
+fn lift_result(
+    layout: &Layout,
+    function: u32,
+    results: &[u64],
+    mem: &[u8],
+    h: &mut dyn Handles,
+) -> Option<Val> {
+    layout.result.as_ref().map(|t| {
+        let read = if t.flat_count() > 1 {
+            let at = results.first().copied().unwrap_or_default() as u32;
+            abi::load_with(t, mem, at, h)
+        } else {
+            abi::lift_flat_with(t, &mut results.iter().copied(), mem, h)
+        };
+        read.unwrap_or_else(|e| damaged(function, e))
+    })
+}
+
+/// Writes `line` to the host's stdout (a replay driver's account of each export call).
+fn print(line: &str) {
+    let out = crate::wasi::cli::stdout::get_stdout();
+    for chunk in line.as_bytes().chunks(4096) {
+        let _ = out.blocking_write_and_flush(chunk);
+    }
+}
+
 impl generic::Guest for Interposer {
     fn called(
         function: u32,
@@ -236,15 +266,7 @@ impl generic::Guest for Interposer {
                 };
                 let args = lift_args(layout, function, &args, &mem, &mut h);
                 h.arguments = false;
-                let result = layout.result.as_ref().map(|t| {
-                    let read = if t.flat_count() > 1 {
-                        let at = results.first().copied().unwrap_or_default() as u32;
-                        abi::load_with(t, &mem, at, &mut h)
-                    } else {
-                        abi::lift_flat_with(t, &mut results.iter().copied(), &mem, &mut h)
-                    };
-                    read.unwrap_or_else(|e| damaged(function, e))
-                });
+                let result = lift_result(layout, function, &results, &mem, &mut h);
                 (args, result, h.patches)
             })
         });
@@ -309,5 +331,71 @@ impl generic::Guest for Interposer {
             ))
         });
         rr::call(Dropped { resource, handle }, || ());
+    }
+
+    /// Recording a library component: the host's call of an export, logged (and written out)
+    /// before the app runs it, so that a call that traps is in the trace.
+    fn invoked(function: u32, args: Vec<u64>, heap_base: u32, heap: Vec<u8>) {
+        let mem = memory(heap_base, heap);
+        let args = with_layout(function, |layout| {
+            lift_args(layout, function, &args, &mem, &mut abi::RawHandles)
+        });
+        rr::call(Invoked { function, args }, || ());
+        rr::flush();
+    }
+
+    /// The export's results: logged (recording), or checked against the trace and printed
+    /// with the call (replaying).
+    fn returned(function: u32, results: Vec<u64>, heap_base: u32, heap: Vec<u8>) {
+        let mem = memory(heap_base, heap);
+        let result = with_layout(function, |layout| {
+            lift_result(layout, function, &results, &mem, &mut abi::RawHandles)
+        });
+        let text = rr::REPLAYING.then(|| {
+            let args = INVOKED
+                .take()
+                .filter(|c| c.function == function)
+                .map(|c| c.args)
+                .unwrap_or_default();
+            wasm_rr_trace::generic::export_text(function, &args, &result)
+        });
+        rr::call(Returned { function, result }, || ());
+        rr::flush();
+        if let Some(text) = text {
+            print(&format!("{text}\n"));
+        }
+    }
+
+    /// Replaying a library component: the trace's next export call, its arguments laid out
+    /// for address `dest` of the driver's memory.
+    fn next_invocation(dest: u32) -> (Vec<u8>, Vec<u64>, i32) {
+        rr::start();
+        let Some(call) = rr::replayer::next_invocation() else {
+            return (Vec::new(), Vec::new(), -1);
+        };
+        let function = call.function;
+        let (bytes, flat) = with_layout(function, |layout| {
+            let mut out = Window {
+                base: dest,
+                bytes: Vec::new(),
+            };
+            let flat = if let Some(all) = &layout.params_in_memory {
+                let at = out.alloc(all.size(), all.align());
+                abi::store(all, &Val::Record(call.args.clone()), &mut out, at)
+                    .unwrap_or_else(|e| damaged(function, e));
+                vec![u64::from(at)]
+            } else {
+                let mut flat = Vec::new();
+                for (t, v) in layout.params.iter().zip(&call.args) {
+                    flat.extend(
+                        abi::lower_flat(t, v, &mut out).unwrap_or_else(|e| damaged(function, e)),
+                    );
+                }
+                flat
+            };
+            (out.bytes, flat)
+        });
+        INVOKED.set(Some(call));
+        (bytes, flat, function as i32)
     }
 }

@@ -574,7 +574,10 @@ impl fmt::Display for Event {
         {
             return f.write_str(&text);
         }
-        if self.is::<crate::generic::Dropped>() {
+        if self.is::<crate::generic::Dropped>()
+            || self.is::<crate::generic::Invoked>()
+            || self.is::<crate::generic::Returned>()
+        {
             return write!(f, "{}", self.call);
         }
         write!(f, "{} -> {}", self.call, self.answer)
@@ -607,9 +610,15 @@ struct JsonEvent<C, A> {
 
 impl Serialize for Event {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let wave = self
-            .get::<crate::generic::Called>()
-            .and_then(|(c, a)| crate::generic::event_text(c, a));
+        let wave = match self.get::<crate::generic::Called>() {
+            Some((c, a)) => crate::generic::event_text(c, a),
+            None if self.is::<crate::generic::Invoked>()
+                || self.is::<crate::generic::Returned>() =>
+            {
+                Some(self.call.to_string())
+            }
+            None => None,
+        };
         JsonEvent {
             call: &self.call,
             answer: self.answer.to_json(),

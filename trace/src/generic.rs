@@ -264,11 +264,20 @@ pub struct Function {
     pub params: Vec<(String, WitType)>,
     /// Its result's type, if it has one.
     pub result: Option<WitType>,
+    /// Whether the function is one the app exports (a library component's, called by the
+    /// host: [`Invoked`] and [`Returned`]) rather than imports ([`Called`]); `interface` is
+    /// empty for a function the app's world exports itself. New in format 6.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub export: bool,
 }
 
 impl Function {
-    /// `interface.name` without the interface's version: `wasi:config/store.get`.
+    /// `interface.name` without the interface's version: `wasi:config/store.get`; the name
+    /// alone for a function of the app's world (`tally`).
     pub fn qualified_name(&self) -> String {
+        if self.interface.is_empty() {
+            return self.name.clone();
+        }
         let interface = self
             .interface
             .rsplit_once('@')
@@ -334,6 +343,23 @@ crate::event::interface! {
         resource: u32,
         /// The handle's number, among its resource's, in the order they were created.
         handle: u32,
+    } -> ();
+    /// The host called function number `function` of the header's `generic` table, which a
+    /// library component exports, with these arguments; recorded before the app runs it (so
+    /// that a call that traps is in the trace). A replay makes the same call (format 6).
+    Invoked {
+        /// The function's index in the header's `generic` table.
+        function: u32,
+        /// The arguments, one per parameter.
+        args: Vec<Val>,
+    } -> ();
+    /// The exported function number `function` returned `result` to the host (checked on
+    /// replay: another result is a divergence). Format 6.
+    Returned {
+        /// The function's index in the header's `generic` table.
+        function: u32,
+        /// What it returned, if it returns anything.
+        result: Option<Val>,
     } -> ();
 }
 
@@ -401,6 +427,20 @@ pub(crate) fn event_text(call: &Called, answer: &Option<Val>) -> Option<String> 
     })
 }
 
+/// A library component's export call and what it returned, in WAVE
+/// (`acme:text/codec.encode("hi") -> {text: "hi", nonce: 7}`), as a replay prints it; the
+/// function by number when it is not in the registered table.
+pub fn export_text(function: u32, args: &[Val], result: &Option<Val>) -> String {
+    with_function(function, |f| {
+        let call = f.call_text(args);
+        match f.result_text(result) {
+            r if r.is_empty() => call,
+            r => format!("{call} -> {r}"),
+        }
+    })
+    .unwrap_or_else(|| format!("export #{function}{args:?} -> {result:?}"))
+}
+
 impl Dropped {
     /// `bucket#0`, or `resource #0 handle #0` without the table.
     fn handle_text(&self) -> String {
@@ -416,13 +456,25 @@ impl Call {
     /// name, with both values in WAVE ([`Function::difference`]), when both call the same
     /// function of the registered table.
     pub fn difference(&self, actual: &Call) -> Option<String> {
-        let (Call::Called(r), Call::Called(a)) = (self, actual) else {
-            return None;
-        };
-        if r.function != a.function {
-            return None;
+        match (self, actual) {
+            (Call::Called(r), Call::Called(a)) if r.function == a.function => {
+                with_function(r.function, |f| f.difference(&r.args, &a.args)).flatten()
+            }
+            (Call::Invoked(r), Call::Invoked(a)) if r.function == a.function => {
+                with_function(r.function, |f| f.difference(&r.args, &a.args)).flatten()
+            }
+            (Call::Returned(r), Call::Returned(a)) if r.function == a.function => {
+                with_function(r.function, |f| {
+                    format!(
+                        "{} returned {} (recorded: {})",
+                        f.qualified_name(),
+                        f.result_text(&a.result),
+                        f.result_text(&r.result)
+                    )
+                })
+            }
+            _ => None,
         }
-        with_function(r.function, |f| f.difference(&r.args, &a.args)).flatten()
     }
 }
 
@@ -435,6 +487,17 @@ impl fmt::Display for Call {
                 None => write!(f, "generic function #{}{:?}", c.function, c.args),
             },
             Call::Dropped(d) => write!(f, "drop {}", d.handle_text()),
+            Call::Invoked(c) => match with_function(c.function, |func| func.call_text(&c.args)) {
+                Some(text) => write!(f, "export call {text}"),
+                None => write!(f, "export call #{}{:?}", c.function, c.args),
+            },
+            Call::Returned(r) => match with_function(r.function, |func| {
+                (func.qualified_name(), func.result_text(&r.result))
+            }) {
+                Some((name, result)) if result.is_empty() => write!(f, "export {name} returned"),
+                Some((name, result)) => write!(f, "export {name} returned {result}"),
+                None => write!(f, "export #{} returned {:?}", r.function, r.result),
+            },
         }
     }
 }
@@ -443,7 +506,10 @@ impl fmt::Display for Answer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Answer::Called(Some(v)) => write!(f, "{v:?}"),
-            Answer::Called(None) | Answer::Dropped(()) => Ok(()),
+            Answer::Called(None)
+            | Answer::Dropped(())
+            | Answer::Invoked(())
+            | Answer::Returned(()) => Ok(()),
         }
     }
 }

@@ -69,8 +69,10 @@ event::interfaces! {
 /// format 3 and format 2 (feature `format2`).
 ///
 /// Format 4 added [`Header::redacted`]; its events are those of format 3. Format 5 added
-/// [`Header::generic`] and the generic path's event ([`generic::Called`]).
-pub const FORMAT_VERSION: u32 = 5;
+/// [`Header::generic`] and the generic path's event ([`generic::Called`]). Format 6 added the
+/// export calls of a library component ([`generic::Invoked`], [`generic::Returned`], and
+/// [`generic::Function::export`] in the header's table).
+pub const FORMAT_VERSION: u32 = 6;
 
 /// The first format version whose events are this crate's: a trace of format 3 reads as it
 /// is, one of format 2 is upgraded event by event.
@@ -105,8 +107,9 @@ pub struct Header {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redacted: Vec<redact::Redacted>,
     /// The functions recorded generically (from their WIT alone), which
-    /// [`generic::Called`] events name by their index here. Absent (empty) when the app
-    /// imports none; new in format 5.
+    /// [`generic::Called`] events name by their index here: the app's imports, then (format 6)
+    /// the exports of a library component, whose calls [`generic::Invoked`] and
+    /// [`generic::Returned`] record. Absent (empty) when there are none; new in format 5.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub generic: Vec<generic::Function>,
 }

@@ -117,6 +117,10 @@ pub struct Summary {
     /// Calls recorded generically, per interface as the app imports it; and handles dropped.
     generic_calls: BTreeMap<String, u64>,
     generic_drops: u64,
+    /// A library component's export calls, per function (qualified name), and the call that
+    /// has not returned (yet), if one has not.
+    export_calls: BTreeMap<String, u64>,
+    unreturned: Option<String>,
 }
 
 impl Summary {
@@ -146,6 +150,8 @@ impl Summary {
             stdio: [Traffic::default(); 3],
             generic_calls: BTreeMap::new(),
             generic_drops: 0,
+            export_calls: BTreeMap::new(),
+            unreturned: None,
         }
     }
 
@@ -173,6 +179,15 @@ impl Summary {
             *self.generic_calls.entry(interface).or_default() += 1;
         } else if e.is::<crate::generic::Dropped>() {
             self.generic_drops += 1;
+        } else if let Some((c, _)) = e.get::<crate::generic::Invoked>() {
+            let name = self.header.generic.get(c.function as usize).map_or_else(
+                || format!("#{} (not in the header)", c.function),
+                |f| f.qualified_name(),
+            );
+            *self.export_calls.entry(name.clone()).or_default() += 1;
+            self.unreturned = Some(name);
+        } else if e.is::<crate::generic::Returned>() {
+            self.unreturned = None;
         } else if let Some((_, Ok(fd))) = e.get::<fs::OpenAt>() {
             self.file(Some(*fd), |_| {});
         } else if let Some((_, ns)) = e.get::<clocks::MonotonicClockNow>() {
@@ -344,7 +359,7 @@ impl Summary {
     /// "interfaces": [{name, events, bytes}], "files": [{path, read, reads, written, writes,
     /// first, last}], "files_unlisted", "connections": [{name, received, …}],
     /// "connections_unlisted", "http": {sent, received}, "generic": {calls: [{interface, calls}],
-    /// drops}, "stdio": {…}, "trace": {…},
+    /// drops}, "exports": {calls: [{function, calls}], unreturned}, "stdio": {…}, "trace": {…},
     /// "redacted": […]}`. `duration_ns` and `end` are `null` when unknown.
     pub fn to_json(&self, storage: Storage) -> serde_json::Value {
         use serde_json::json;
@@ -372,6 +387,10 @@ impl Summary {
             "generic": {
                 "calls": self.generic_calls.iter().map(|(i, n)| json!({"interface": i, "calls": n})).collect::<Vec<_>>(),
                 "drops": self.generic_drops,
+            },
+            "exports": {
+                "calls": self.export_calls.iter().map(|(f, n)| json!({"function": f, "calls": n})).collect::<Vec<_>>(),
+                "unreturned": self.unreturned,
             },
             "stdio": {
                 "stdin_bytes": stdin.read,
@@ -466,10 +485,16 @@ impl fmt::Display for Shown<'_> {
             ),
             _ => "duration unknown (the app read no monotonic clock)".into(),
         };
-        let end = s
-            .end
-            .as_deref()
-            .unwrap_or("no end recorded (it trapped, was killed, or the trace was cut)");
+        let library_end = match &s.unreturned {
+            _ if s.export_calls.is_empty() => None,
+            None => Some("its last export call returned".to_string()),
+            Some(f) => Some(format!(
+                "in a call of {f}, which did not return (it trapped, was killed, or the trace was cut)"
+            )),
+        };
+        let end = s.end.clone().or(library_end).unwrap_or_else(|| {
+            "no end recorded (it trapped, was killed, or the trace was cut)".into()
+        });
         writeln!(f, "run: {took}; ended: {end}")?;
         writeln!(
             f,
@@ -491,6 +516,14 @@ impl fmt::Display for Shown<'_> {
                 calls.join(", "),
                 count(s.generic_drops, "handle")
             )?;
+        }
+        if !s.export_calls.is_empty() {
+            let calls: Vec<String> = s
+                .export_calls
+                .iter()
+                .map(|(name, n)| format!("{name} {}", count(*n, "call")))
+                .collect();
+            writeln!(f, "a library component's exports: {}", calls.join(", "))?;
         }
         let traffic = |t: &Traffic| {
             format!(

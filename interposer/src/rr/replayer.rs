@@ -12,7 +12,7 @@ use super::fatal;
 use crate::wasm_rr::rr::embedded;
 use std::cell::RefCell;
 use std::fmt::Write;
-use wasm_rr_trace::generic::Dropped;
+use wasm_rr_trace::generic::{Dropped, Invoked};
 use wasm_rr_trace::redact::Redactor;
 use wasm_rr_trace::{Call, Event, Header, Reader, Request, Source};
 
@@ -177,4 +177,36 @@ pub fn answer<C: Request>(call: C) -> C::Answer {
             event.call
         ))
     })
+}
+
+/// Replaying a library component: the next event, a call of one of its exports the driver
+/// is to make, taken from the trace; `None` at the end of the trace. Any other event there is
+/// a divergence (the app made no call for it).
+pub fn next_invocation() -> Option<Invoked> {
+    let (index, event) = REPLAYER.with_borrow_mut(|slot| {
+        let r = slot.get_or_insert_with(Replayer::open);
+        loop {
+            let index = r.reader.index();
+            match r.reader.next_event() {
+                Ok(Some(e)) if e.is::<Dropped>() => {}
+                Ok(Some(e)) => {
+                    if index == r.watch {
+                        r.watch = embedded::watched(index);
+                    }
+                    return Some((index, e));
+                }
+                Ok(None) => return None,
+                Err(e) => unusable(e),
+            }
+        }
+    })?;
+    match event.get::<Invoked>() {
+        Some((call, _)) => Some(call.clone()),
+        None => diverge(
+            index,
+            &event.to_string(),
+            "the next export call (the app made no more calls in the last one)",
+            None,
+        ),
+    }
 }
