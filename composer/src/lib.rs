@@ -264,7 +264,7 @@ pub fn check_guest_imports(imports: &[String], intercepted: &[String]) -> Result
             let reason = if base.contains('/') {
                 "wasm-rr records this package's WASI 0.2 interfaces, and not this one"
             } else {
-                "it is a function imported outside any interface, which the generic path does not record yet"
+                "it is imported outside any interface (a function or type of the world itself), which the generic path does not record yet"
             };
             return Err(WrapError::Unsupported {
                 import: import.clone(),

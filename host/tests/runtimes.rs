@@ -179,6 +179,34 @@ fn a_trace_recorded_on_wasmtime_49_replays_on_48() {
 }
 
 #[test]
+fn a_library_components_replay_runs_on_wasmtime_48_49_and_node() {
+    // Recorded through stock `wasmtime run --invoke`; its replay is a command that makes the
+    // recorded call and prints it with its result, the same on every engine.
+    let dir = scratch();
+    let app = fixture("library_app");
+    let (recording, traces) = wrap_for_recording(dir.path(), &app, &[]);
+    let recorded = run(
+        wasmtime()
+            .arg("--dir")
+            .arg(format!("{}::/wasm-rr", traces.display()))
+            .args(["--invoke", r#"stamp("hello")"#])
+            .arg(&recording),
+        None,
+    );
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    let trace = traces.join("trace.cbor");
+    let on_48 = replay_on_wasmtime(dir.path(), &app, &trace);
+    assert!(
+        on_48
+            .stdout()
+            .starts_with(r#"acme:text/codec.stamp("hello") -> ok({text: "hello", nonce: "#),
+        "{}",
+        on_48.stdout()
+    );
+    replays_on_all("library_app", dir.path(), &app, &trace, &on_48);
+}
+
+#[test]
 fn generic_interfaces_replay_on_wasmtime_48_49_and_node() {
     // `wasi:keyvalue` with its resources (from a Rust app and a componentize-py one), served by
     // `wasmtime run -S keyvalue` when recording; no runtime serves it when replaying.

@@ -405,7 +405,7 @@ fn broken_wasi_rules_trap_alike_in_recording_and_replay() {
 }
 
 #[test]
-fn a_component_without_wasi_cli_run_is_refused() {
+fn a_component_that_exports_nothing_is_refused() {
     let dir = scratch();
     let app = dir.path().join("library.wasm");
     std::fs::write(&app, wat::parse_str("(component)").unwrap()).unwrap();
@@ -421,7 +421,7 @@ fn a_component_without_wasi_cli_run_is_refused() {
     assert_eq!(
         r.stderr(),
         format!(
-            "wasm-rr: error: cannot wrap {}: it exports neither `wasi:cli/run` nor `wasi:http/incoming-handler`; wasm-rr records commands and HTTP handlers (the `wasi:http/proxy` world) only\n",
+            "wasm-rr: error: cannot wrap {}: it exports no function: neither `wasi:cli/run`, `wasi:http/incoming-handler` nor a library's functions, so nothing could run it\n",
             app.display()
         )
     );
