@@ -245,3 +245,53 @@ fn what_a_library_recording_cannot_record_is_refused_in_one_line() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn a_library_call_that_trapped_is_in_the_trace_and_its_replay_traps_the_same_way() {
+    // `stamp("boom")` panics when its random draw is even: record until it does.
+    let dir = scratch();
+    let app = fixture("library_app");
+    let (recording, traces) = wrap_for_recording(dir.path(), &app, &[]);
+    let trapped = (0..64)
+        .map(|attempt| {
+            let name = format!("boom-{attempt}.cbor");
+            let r = run(
+                wasmtime()
+                    .arg("--dir")
+                    .arg(format!("{}::/wasm-rr", traces.display()))
+                    .arg("--env")
+                    .arg(format!("WASM_RR_TRACE={name}"))
+                    .args(["--invoke", r#"stamp("boom")"#])
+                    .arg(&recording),
+                None,
+            );
+            (r, traces.join(name))
+        })
+        .find(|(r, _)| r.code != Some(0));
+    let (recorded, trace) = trapped.expect("an even draw in 64 attempts");
+    assert!(
+        recorded
+            .stderr()
+            .contains("panicked at fixtures/library/src/lib.rs"),
+        "{}",
+        recorded.stderr()
+    );
+    let summary = run(wasm_rr().args(["show", "--summary"]).arg(&trace), None).stdout();
+    assert!(
+        summary.contains(
+            "ended: in a call of acme:text/codec.stamp, which did not return (it trapped, was killed, or the trace was cut)\n"
+        ),
+        "{summary}"
+    );
+    // The replay makes the call again and panics at the same place, with the same message.
+    let replayed = replay_on_wasmtime(dir.path(), &app, &trace);
+    assert_eq!(replayed.code, recorded.code, "{}", replayed.stderr());
+    let panic = |r: &Run| {
+        r.stderr()
+            .lines()
+            .find(|l| l.contains("panicked at"))
+            .map(str::to_string)
+    };
+    assert_eq!(panic(&replayed), panic(&recorded));
+    assert!(replayed.stdout().is_empty(), "{}", replayed.stdout());
+}

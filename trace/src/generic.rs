@@ -531,6 +531,7 @@ mod tests {
                 Some(Box::new(WitType::Option(Box::new(WitType::String)))),
                 Some(Box::new(error)),
             )),
+            export: false,
         }
     }
 

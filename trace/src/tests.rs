@@ -7,12 +7,22 @@ fn sample() -> Trace {
             guest_imports: vec!["wasi:random/random@0.2.3".into()],
             compress: false,
             policy: Default::default(),
-            generic: vec![generic::Function {
-                interface: "wasi:config/store@0.2.0-rc.1".into(),
-                name: "get".into(),
-                params: vec![("key".into(), generic::WitType::String)],
-                result: Some(generic::WitType::Option(Box::new(generic::WitType::F64))),
-            }],
+            generic: vec![
+                generic::Function {
+                    interface: "wasi:config/store@0.2.0-rc.1".into(),
+                    name: "get".into(),
+                    params: vec![("key".into(), generic::WitType::String)],
+                    result: Some(generic::WitType::Option(Box::new(generic::WitType::F64))),
+                    export: false,
+                },
+                generic::Function {
+                    interface: String::new(),
+                    name: "tally".into(),
+                    params: vec![("n".into(), generic::WitType::S64)],
+                    result: Some(generic::WitType::U32),
+                    export: true,
+                },
+            ],
         }
         .header(),
         events: vec![
@@ -104,6 +114,16 @@ fn sample() -> Trace {
                 1,
                 Some(Box::new(abi::Val::F64(f64::NAN))),
             ))),
+            generic::Invoked {
+                function: 1,
+                args: vec![abi::Val::S64(-3)],
+            }
+            .into_event(()),
+            generic::Returned {
+                function: 1,
+                result: Some(abi::Val::U32(7)),
+            }
+            .into_event(()),
         ],
         torn_tail_bytes: 0,
     }
@@ -281,10 +301,16 @@ fn json_round_trip_is_lossless() {
         ),
         "{json}"
     );
-    assert!(json.contains("\"wasm-rr-trace\": 5"), "{json}");
+    assert!(json.contains("\"wasm-rr-trace\": 6"), "{json}");
     // A generic call: its values as stored, and in WAVE for people.
     assert!(
         json.contains(r#"{"call":{"generic":{"called":{"function":0,"args":[{"String":"seed"}]}}},"answer":{"Variant":[1,{"F64":"nan:0x7ff8000000000000"}]},"wave":"wasi:config/store.get(\"seed\") -> some(nan)"}"#),
+        "{json}"
+    );
+    // A library's export call, and what it returned.
+    assert!(
+        json.contains(r#"{"call":{"generic":{"invoked":{"function":1,"args":[{"S64":-3}]}}},"answer":null,"wave":"export call tally(-3)"},"#)
+            && json.contains(r#"{"call":{"generic":{"returned":{"function":1,"result":{"U32":7}}}},"answer":null,"wave":"export tally returned 7"}"#),
         "{json}"
     );
     let back = Trace::from_json(&json).unwrap();
