@@ -1132,7 +1132,9 @@ fn library_exports(guest: &[u8]) -> Result<LibraryExports, WrapError> {
                     let r = resolve.types[*r].name.clone().unwrap_or_default();
                     return Err(refused(
                         name,
-                        format!("it defines the resource `{r}`, and the calls of a library's resources are not recorded yet"),
+                        format!(
+                            "it defines the resource `{r}`, and the calls of a library's resources are not recorded yet"
+                        ),
                     ));
                 }
                 for f in resolve.interfaces[*id].functions.values() {
@@ -1151,7 +1153,9 @@ fn library_exports(guest: &[u8]) -> Result<LibraryExports, WrapError> {
                 if let Some(t) = types.filter_map(|t| named_type(&resolve, t)).next() {
                     return Err(refused(
                         name,
-                        format!("it uses the type `{t}`; a function of the world itself is recorded with unnamed types only (export it from an interface)"),
+                        format!(
+                            "it uses the type `{t}`; a function of the world itself is recorded with unnamed types only (export it from an interface)"
+                        ),
                     ));
                 }
                 functions.push((None, f.clone()));
@@ -1173,7 +1177,9 @@ fn library_exports(guest: &[u8]) -> Result<LibraryExports, WrapError> {
 /// `first` functions of its imports), in the order [`export_forwarder`] and [`driver`] number
 /// them.
 ///
-/// Errors: as [`library_exports`].
+/// Errors: [`WrapError::NotAComponent`]; [`WrapError::NotACommand`] when the component exports
+/// no function; [`WrapError::UnsupportedExport`] naming the export and why (a resource, a
+/// stream, a future or an async function).
 pub fn export_functions(guest: &[u8]) -> Result<Vec<TracedFunction>, WrapError> {
     let lib = library_exports(guest)?;
     let of = |t: &Type| wit_type(&lib.resolve, &[], t).map_err(WrapError::Compose);
@@ -1241,17 +1247,24 @@ fn library_world(
 }
 
 /// The signature of `wasm-rr:rr/generic`'s function `name` (imported).
-fn hook_signature(resolve: &Resolve, name: &str) -> Result<wit_parser::abi::WasmSignature, WrapError> {
+fn hook_signature(
+    resolve: &Resolve,
+    name: &str,
+) -> Result<wit_parser::abi::WasmSignature, WrapError> {
     let id = resolve
         .interfaces
         .iter()
         .find(|(_, i)| {
             i.name.as_deref() == Some("generic")
-                && i.package.is_some_and(|p| resolve.packages[p].name.namespace == "wasm-rr")
+                && i.package
+                    .is_some_and(|p| resolve.packages[p].name.namespace == "wasm-rr")
         })
         .map(|(id, _)| id)
         .ok_or_else(|| WrapError::Compose("wasm-rr's WIT has no `generic`".into()))?;
-    Ok(resolve.wasm_signature(AbiVariant::GuestImport, &resolve.interfaces[id].functions[name]))
+    Ok(resolve.wasm_signature(
+        AbiVariant::GuestImport,
+        &resolve.interfaces[id].functions[name],
+    ))
 }
 
 /// The recording component's forwarder for a library component's exports: it exports what
@@ -1260,8 +1273,10 @@ fn hook_signature(resolve: &Resolve, name: &str) -> Result<wit_parser::abi::Wasm
 /// `returned`. Its functions are numbered from `first` (after the app's generic imports), in
 /// the order [`export_functions`] lists them.
 ///
-/// Errors: as [`library_exports`]; [`WrapError::Compose`] when `wit-component` rejects what
-/// was generated (a bug).
+/// Errors: [`WrapError::NotAComponent`]; [`WrapError::NotACommand`] when the component exports
+/// no function; [`WrapError::UnsupportedExport`] naming the export and why (a resource, a
+/// stream, a future or an async function); [`WrapError::Compose`] when `wit-component`
+/// rejects what was generated (a bug).
 pub fn export_forwarder(guest: &[u8], first: u32) -> Result<Vec<u8>, WrapError> {
     let mut lib = library_exports(guest)?;
     let world = library_world(&mut lib, "export-forwarder", true, &[])?;
@@ -1391,9 +1406,7 @@ fn driver_module(
         .i32_and()
         .local_tee(dest)
         .global_set(0);
-    ins.local_get(dest)
-        .local_get(hook_area)
-        .call(next_index);
+    ins.local_get(dest).local_get(hook_area).call(next_index);
     // Anything else than the arguments' bytes at `dest` is a bug: trap rather than make a
     // call with the wrong ones.
     ins.local_get(hook_area)

@@ -481,7 +481,11 @@ async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
 /// interface has it (`stamp`). Returns the exported interface (if any) and the function.
 ///
 /// Errors: no such function, or more than one, in one line naming them.
-fn find_export(engine: &Engine, component: &Component, name: &str) -> Result<(Option<String>, String)> {
+fn find_export(
+    engine: &Engine,
+    component: &Component,
+    name: &str,
+) -> Result<(Option<String>, String)> {
     use wasmtime::component::types::ComponentItem;
     let ty = component.component_type();
     let mut found = Vec::new();
@@ -539,9 +543,10 @@ async fn invoke(
     use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
     use wasmtime::component::{Type, Val};
     let engine = store.engine().clone();
-    let instance = context(linker.instantiate_async(&mut *store, component).await, || {
-        "cannot instantiate the component".into()
-    })?;
+    let instance = context(
+        linker.instantiate_async(&mut *store, component).await,
+        || "cannot instantiate the component".into(),
+    )?;
     // Every call is checked before the first is made.
     let mut prepared = Vec::new();
     for call in calls {

@@ -657,3 +657,58 @@ fn a_componentize_py_app_using_wasi_keyvalue_records_and_replays() {
     }
     assert_replays(dir.path(), &app, &trace, &recorded, 2);
 }
+
+#[test]
+fn a_componentize_py_app_of_a_platform_api_records_with_a_plugged_provider_and_replays_without_it()
+{
+    // A third-party toolchain's component (componentize-py) importing a platform's own API
+    // (`acme:inventory/db`, with its `cart` resource) and `wasi:logging`, which no runtime
+    // provides: a component composed in with `--plug` provides them while recording.
+    let dir = scratch();
+    let app = fixture("python_plugin_app");
+    let provider = fixture("inventory_provider");
+    let (recording, traces) =
+        wrap_for_recording(dir.path(), &app, &["--plug", provider.to_str().unwrap()]);
+    let recorded = run(
+        wasmtime()
+            .arg("--dir")
+            .arg(format!("{}::/wasm-rr", traces.display()))
+            .arg(&recording),
+        None,
+    );
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    // The provider's log line, on stderr while recording only.
+    assert_eq!(recorded.stderr(), "[Level::Info] python-plugin: done\n");
+    let out = recorded.stdout();
+    assert!(
+        out.starts_with("apple ")
+            && out.contains(" PIECE ['fruit', 'red']\npear: Error_NotFound\nnow ")
+            && out.contains("\ntotal ")
+            && out.contains("\ncheckout "),
+        "{out}"
+    );
+    let trace = traces.join("trace.cbor");
+    let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
+    for event in [
+        r#"acme:inventory/db.[constructor]cart("ana") -> cart#0"#,
+        r#"acme:inventory/db.[method]cart.add(cart#0, "apple", 3)"#,
+        r#"wasi:logging/logging.log(info, "python-plugin", "done")"#,
+    ] {
+        assert!(shown.contains(event), "no {event} in:\n{shown}");
+    }
+    // With neither the provider nor flags, the same output, twice (the log line was the
+    // provider's, not the app's).
+    for _ in 0..2 {
+        let replayed = replay_on_wasmtime(dir.path(), &app, &trace);
+        assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
+        assert_eq!(replayed.stdout(), out);
+        assert_eq!(replayed.stderr(), "");
+    }
+    let (imports, _) = world_of(&dir.path().join("app.replay.wasm"));
+    assert!(
+        imports
+            .iter()
+            .all(|i| !i.starts_with("acme:") && !i.starts_with("wasi:logging")),
+        "{imports:?}"
+    );
+}

@@ -51,7 +51,10 @@ fn a_library_call_recorded_by_stock_wasmtime_invoke_replays_as_a_command_with_no
     assert_eq!(recorded.stderr(), "stamping \"hello\"\n");
     let out = recorded.stdout();
     let n = nonce(&out);
-    assert_eq!(out, format!("ok({{text: \"hello\", nonce: {n}, calls: 1}})\n"));
+    assert_eq!(
+        out,
+        format!("ok({{text: \"hello\", nonce: {n}, calls: 1}})\n")
+    );
     // The trace: the call, what the app read while answering it, and what it returned.
     let trace = traces.join("trace.cbor");
     let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
@@ -90,7 +93,9 @@ fn a_library_call_recorded_by_stock_wasmtime_invoke_replays_as_a_command_with_no
     let (imports, exports) = world_of(&dir.path().join("app.replay.wasm"));
     assert_eq!(exports, ["wasi:cli/run@0.2.12"]);
     assert!(
-        imports.iter().all(|i| !i.contains("random") && !i.contains("acme")),
+        imports
+            .iter()
+            .all(|i| !i.contains("random") && !i.contains("acme")),
         "{imports:?}"
     );
     assert_eq!(replay_embedded(dir.path(), &app, Some(&trace)), first);
@@ -120,11 +125,23 @@ fn wasm_rr_record_makes_several_calls_on_one_instance_and_a_changed_result_diver
     assert_eq!(lines.len(), 7, "{out}");
     // The instance keeps its state from call to call.
     let (n1, n2) = (nonce(lines[0]), nonce(lines[1]));
-    assert_eq!(lines[0], format!(r#"ok({{text: "hi", nonce: {n1}, calls: 1}})"#));
-    assert_eq!(lines[1], format!(r#"ok({{text: "there", nonce: {n2}, calls: 2}})"#));
+    assert_eq!(
+        lines[0],
+        format!(r#"ok({{text: "hi", nonce: {n1}, calls: 1}})"#)
+    );
+    assert_eq!(
+        lines[1],
+        format!(r#"ok({{text: "there", nonce: {n2}, calls: 2}})"#)
+    );
     assert_eq!(&lines[2..6], ["5", "-2", "2", "err(empty)"]);
-    let ms = lines[6].strip_prefix("\"cba@").and_then(|l| l.strip_suffix('"'));
-    assert!(ms.is_some_and(|ms| ms.parse::<u64>().is_ok()), "{}", lines[6]);
+    let ms = lines[6]
+        .strip_prefix("\"cba@")
+        .and_then(|l| l.strip_suffix('"'));
+    assert!(
+        ms.is_some_and(|ms| ms.parse::<u64>().is_ok()),
+        "{}",
+        lines[6]
+    );
     let trace = dir.path().join("lib.cbor");
     let expected = format!(
         "acme:text/codec.stamp(\"hi\") -> {}\n\
