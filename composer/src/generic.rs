@@ -985,6 +985,21 @@ fn forwarding_module(
         exports.export(&name, ExportKind::Func, index);
         index += 1;
     }
+    // Global 1: the representation of a handle being passed on to the host, whose destructor
+    // call is to do nothing (0: none; no representation is 0).
+    assemble(types, imports, defined, exports, code, &[HEAP_BASE, 0])
+}
+
+/// The module of these sections, with memory 0 (exported as `memory`) and mutable `i32`
+/// globals of the values `globals` (global 0: the bump allocator's pointer).
+fn assemble(
+    types: TypeSection,
+    imports: ImportSection,
+    defined: FunctionSection,
+    mut exports: ExportSection,
+    code: CodeSection,
+    globals: &[i32],
+) -> Vec<u8> {
     let mut memories = MemorySection::new();
     memories.memory(MemoryType {
         minimum: 1,
@@ -994,32 +1009,24 @@ fn forwarding_module(
         page_size_log2: None,
     });
     exports.export("memory", ExportKind::Memory, 0);
-    let mut globals = GlobalSection::new();
-    globals.global(
-        GlobalType {
-            val_type: ValType::I32,
-            mutable: true,
-            shared: false,
-        },
-        &ConstExpr::i32_const(HEAP_BASE),
-    );
-    // Global 1: the representation of a handle being passed on to the host, whose destructor
-    // call is to do nothing (0: none; no representation is 0).
-    globals.global(
-        GlobalType {
-            val_type: ValType::I32,
-            mutable: true,
-            shared: false,
-        },
-        &ConstExpr::i32_const(0),
-    );
+    let mut section = GlobalSection::new();
+    for value in globals {
+        section.global(
+            GlobalType {
+                val_type: ValType::I32,
+                mutable: true,
+                shared: false,
+            },
+            &ConstExpr::i32_const(*value),
+        );
+    }
     let mut module = Module::new();
     module
         .section(&types)
         .section(&imports)
         .section(&defined)
         .section(&memories)
-        .section(&globals)
+        .section(&section)
         .section(&exports)
         .section(&code);
     module.finish()
@@ -1485,34 +1492,7 @@ fn driver_module(
     // ok: every recorded call returned what it had (a difference stops the replay before).
     ins.i32_const(0).end();
     code.function(&body);
-    let mut memories = MemorySection::new();
-    memories.memory(MemoryType {
-        minimum: 1,
-        maximum: None,
-        memory64: false,
-        shared: false,
-        page_size_log2: None,
-    });
-    exports.export("memory", ExportKind::Memory, 0);
-    let mut globals = GlobalSection::new();
-    globals.global(
-        GlobalType {
-            val_type: ValType::I32,
-            mutable: true,
-            shared: false,
-        },
-        &ConstExpr::i32_const(HEAP_BASE),
-    );
-    let mut module = Module::new();
-    module
-        .section(&types)
-        .section(&imports)
-        .section(&defined)
-        .section(&memories)
-        .section(&globals)
-        .section(&exports)
-        .section(&code);
-    module.finish()
+    assemble(types, imports, defined, exports, code, &[HEAP_BASE])
 }
 
 #[cfg(test)]

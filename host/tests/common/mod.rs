@@ -272,3 +272,19 @@ pub fn dummy_component(resolve: &wit_parser::Resolve, world: wit_parser::WorldId
         wit_component::dummy_module(resolve, world, wit_parser::ManglingAndAbi::Standard32);
     wasm_rr_composer::componentize(module, resolve, world).unwrap()
 }
+
+/// `wasmtime run --dir TRACES::/wasm-rr --env WASM_RR_TRACE=NAME --invoke CALL RECORDING`:
+/// one call of a library component's recording component on stock wasmtime, its trace
+/// `traces/name`.
+pub fn invoke_on_wasmtime(recording: &Path, traces: &Path, name: &str, call: &str) -> Run {
+    run(
+        wasmtime()
+            .arg("--dir")
+            .arg(format!("{}::/wasm-rr", traces.display()))
+            .arg("--env")
+            .arg(format!("WASM_RR_TRACE={name}"))
+            .args(["--invoke", call])
+            .arg(recording),
+        None,
+    )
+}
