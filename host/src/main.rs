@@ -84,6 +84,8 @@ enum Command {
         wall_clock: Option<u64>,
         #[command(flatten)]
         redact: RecordRedactArgs,
+        #[command(flatten)]
+        output: OutputArgs,
         /// For a library component (one that exports functions but no `wasi:cli/run`): call
         /// this export, in WAVE, as `wasmtime run --invoke` does (`'stamp("hello")'`,
         /// `'acme:text/codec.stamp("hello")'`), and print its results. Repeat it to make
@@ -301,6 +303,44 @@ struct PolicyArgs {
     /// through unrecorded; a warning says so once) or `rotate` (the oldest traces are removed).
     #[arg(long, value_enum, default_value = "pause", value_name = "WHAT")]
     when_full: WhenFullArg,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// How much of what the app writes a trace keeps (`wrap`, `record`, `serve`).
+#[derive(clap::Args)]
+struct OutputArgs {
+    /// How many bytes of what the app writes (stdout, stderr, files, sockets, HTTP bodies) the
+    /// trace keeps per stream, for `show`, `diff` and tests: `all`, `none`, or a size (e.g.
+    /// 64KiB); the hash of every write covers the rest [default: 1MiB].
+    #[arg(long, value_name = "all|none|SIZE", value_parser = parse_output_bytes)]
+    output_bytes: Option<u64>,
+}
+
+impl OutputArgs {
+    /// `--output-bytes` in bytes (`u64::MAX` for all).
+    fn bytes(&self) -> u64 {
+        self.output_bytes
+            .unwrap_or(wasm_rr_trace::DEFAULT_OUTPUT_BYTES)
+    }
+}
+
+/// What a recording component does without `wrap`'s policy flags: records every run, keeps
+/// the first [`wasm_rr_trace::DEFAULT_OUTPUT_BYTES`] of each output stream.
+fn default_policy() -> wasm_rr_trace::RecordPolicy {
+    wasm_rr_trace::RecordPolicy {
+        output_bytes: wasm_rr_trace::DEFAULT_OUTPUT_BYTES,
+        ..Default::default()
+    }
+}
+
+/// `--output-bytes`: `all` (`u64::MAX`), `none` (0) or a size.
+fn parse_output_bytes(text: &str) -> std::result::Result<u64, String> {
+    match text {
+        "all" => Ok(u64::MAX),
+        "none" => Ok(0),
+        _ => parse_size(text).map_err(|e| format!("{e}; or `all`, or `none`")),
+    }
 }
 
 /// `--when-full`'s values.
@@ -320,6 +360,7 @@ impl PolicyArgs {
                 WhenFullArg::Pause => wasm_rr_trace::WhenFull::Pause,
                 WhenFullArg::Rotate => wasm_rr_trace::WhenFull::Rotate,
             },
+            output_bytes: self.output.bytes(),
         }
     }
 }
@@ -408,10 +449,11 @@ fn dispatch(command: Command) -> Result<i32> {
             plug,
             policy,
         } => {
+            let set = policy.output.output_bytes.is_some();
             let policy = policy.policy();
-            if replay.is_some() && policy != wasm_rr_trace::RecordPolicy::default() {
+            if replay.is_some() && (policy != default_policy() || set) {
                 bail!(
-                    "--sample, --max-traces, --max-trace-bytes and --when-full are for recording components, not with --replay"
+                    "--sample, --max-traces, --max-trace-bytes, --when-full and --output-bytes are for recording components, not with --replay"
                 );
             }
             wrap(&app, &output, replay.as_deref(), compress, &plug, &policy)
@@ -424,6 +466,7 @@ fn dispatch(command: Command) -> Result<i32> {
             no_compress,
             wall_clock,
             redact,
+            output,
             invoke,
             args,
         } => record(
@@ -440,6 +483,7 @@ fn dispatch(command: Command) -> Result<i32> {
                     &redact.redact_files,
                 ),
                 invoke,
+                output_bytes: output.bytes(),
             },
             args,
         ),
@@ -909,6 +953,8 @@ struct RecordOptions<'a> {
     redact: Vec<Redacted>,
     /// A library component's export calls to make (`--invoke`).
     invoke: Vec<String>,
+    /// How much of each output stream the trace keeps (`--output-bytes`).
+    output_bytes: u64,
 }
 
 fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
@@ -920,6 +966,7 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
         wall_clock_start,
         redact,
         invoke,
+        output_bytes,
     } = o;
     let format = format
         .or_else(|| trace.as_deref().and_then(Format::from_path))
@@ -949,7 +996,11 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
             );
         }
     }
-    let wrapped = recording_component(app, &guest, &Default::default(), &guest_args.plugs)?;
+    let policy = wasm_rr_trace::RecordPolicy {
+        output_bytes,
+        ..Default::default()
+    };
+    let wrapped = recording_component(app, &guest, &policy, &guest_args.plugs)?;
 
     // The raw trace is written beside the trace it becomes: a path that cannot be written is
     // refused before the app runs, and a disk that fills up keeps the raw trace in place.
@@ -1142,7 +1193,7 @@ fn recording_component(
     let plugged = read_plugs(plugs)?;
     // (The cache holds one composition per policy and set of plugs; its name says which, by a
     // hash.)
-    let kind = if *policy == wasm_rr_trace::RecordPolicy::default() && plugged.is_empty() {
+    let kind = if *policy == default_policy() && plugged.is_empty() {
         "record".to_string()
     } else {
         let plugs: Vec<String> = plugged

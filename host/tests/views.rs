@@ -133,7 +133,7 @@ fn a_fresh_recording_has_its_duration_and_end() {
         "{out}"
     );
     assert!(out.contains("\n  clocks   "), "{out}");
-    assert!(out.contains("\ntrace: format 6, "), "{out}");
+    assert!(out.contains("\ntrace: format 7, "), "{out}");
 }
 
 #[test]
@@ -498,5 +498,107 @@ fn json_views_hold_the_same_facts_as_the_text_ones() {
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(one[1]).unwrap(),
         lines[10]
+    );
+}
+
+/// The `wrote` events of `trace`, as `show` prints them, without their numbers.
+fn wrote(trace: &Path) -> Vec<String> {
+    show(&[], trace)
+        .lines()
+        .filter(|l| l.contains(" wrote "))
+        .map(|l| l.split_once(' ').map_or(l, |(_, e)| e).to_string())
+        .collect()
+}
+
+#[test]
+fn traces_keep_what_the_app_wrote_up_to_output_bytes() {
+    let dir = scratch();
+    let app = fixture("print_args");
+    let printed = "arg 0: print_args.wasm\narg 1: hello\narg 2: world\ncwd: None\n";
+    // By default, up to 1 MiB per stream: all of it here, write by write.
+    let all = record_embedded(
+        dir.path(),
+        &app,
+        &["-t", "all.cbor"],
+        &["hello", "world"],
+        None,
+    );
+    assert_eq!(all.code, Some(0), "{}", all.stderr());
+    assert_eq!(all.stdout(), printed);
+    let trace = dir.path().join("all.cbor");
+    assert_eq!(
+        wrote(&trace),
+        [
+            r#"stdout wrote "arg 0: print_args.wasm\n""#,
+            r#"stdout wrote "arg 1: hello\n""#,
+            r#"stdout wrote "arg 2: world\n""#,
+            r#"stdout wrote "cwd: None\n""#,
+        ]
+    );
+    assert!(
+        show(&["--summary"], &trace).contains(
+            "output kept (up to 1.0 MiB per stream): stdout 59 B, stderr 0 B, other streams 0 B\n"
+        ),
+        "{}",
+        show(&["--summary"], &trace)
+    );
+    // The replay passes over them, and prints the same.
+    assert_eq!(
+        replay_embedded(dir.path(), &app, Some(&trace)).stdout(),
+        printed
+    );
+    // A budget of 8 bytes: the first write's first 8 bytes, then nothing.
+    let r = record_embedded(
+        dir.path(),
+        &app,
+        &["-t", "eight.cbor", "--output-bytes", "8"],
+        &["hello", "world"],
+        None,
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr());
+    assert_eq!(
+        wrote(&dir.path().join("eight.cbor")),
+        [r#"stdout wrote "arg 0: p""#]
+    );
+    // None: lengths and hashes only, and the header says nothing of kept output.
+    let r = record_embedded(
+        dir.path(),
+        &app,
+        &["-t", "none.json", "--output-bytes", "none"],
+        &["hello", "world"],
+        None,
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr());
+    let none = dir.path().join("none.json");
+    assert!(wrote(&none).is_empty());
+    let json = std::fs::read_to_string(&none).unwrap();
+    assert!(!json.contains("output-bytes"), "{json}");
+    // Stock wasmtime: `wrap --output-bytes all`, in the header as 2^64 - 1.
+    let (recording, traces) = wrap_for_recording(dir.path(), &app, &["--output-bytes", "all"]);
+    let stock = run(
+        wasmtime()
+            .arg("--dir")
+            .arg(format!("{}::/wasm-rr", traces.display()))
+            .arg(&recording)
+            .args(["hello", "world"]),
+        None,
+    );
+    assert_eq!(stock.code, Some(0), "{}", stock.stderr());
+    let trace = traces.join("trace.cbor");
+    assert_eq!(load(&trace).header.output_bytes, u64::MAX);
+    assert_eq!(wrote(&trace).len(), 4);
+    assert_eq!(
+        replay_on_wasmtime(dir.path(), &app, &trace).stdout(),
+        stock.stdout()
+    );
+    // A bad size, in one line.
+    let bad = record_embedded(dir.path(), &app, &["--output-bytes", "lots"], &[], None);
+    assert_eq!(bad.code, Some(2));
+    assert!(
+        bad.stderr()
+            .starts_with("error: invalid value 'lots' for '--output-bytes <all|none|SIZE>': ")
+            && bad.stderr().contains("or `all`, or `none`"),
+        "{}",
+        bad.stderr()
     );
 }

@@ -575,6 +575,7 @@ impl fmt::Display for Event {
             return f.write_str(&text);
         }
         if self.is::<crate::generic::Dropped>()
+            || self.is::<crate::streams::Wrote>()
             || self.is::<crate::generic::Invoked>()
             || self.is::<crate::generic::Returned>()
         {

@@ -42,7 +42,7 @@ pub use cli::Status;
 pub use clocks::Datetime;
 pub use event::{CallSchema, Event, FieldSchema, InterfaceSchema, Request};
 pub use streams::{StreamError, StreamId, WriteOp};
-pub use values::{Bytes, Fixed64};
+pub use values::{Bytes, Fixed64, text_preview};
 
 event::interfaces! {
     /// `wasi:clocks/wall-clock`, `wasi:clocks/monotonic-clock`.
@@ -71,8 +71,9 @@ event::interfaces! {
 /// Format 4 added [`Header::redacted`]; its events are those of format 3. Format 5 added
 /// [`Header::generic`] and the generic path's event ([`generic::Called`]). Format 6 added the
 /// export calls of a library component ([`generic::Invoked`], [`generic::Returned`], and
-/// [`generic::Function::export`] in the header's table).
-pub const FORMAT_VERSION: u32 = 6;
+/// [`generic::Function::export`] in the header's table). Format 7 added the bytes the app
+/// wrote ([`streams::Wrote`], up to [`Header::output_bytes`] per stream).
+pub const FORMAT_VERSION: u32 = 7;
 
 /// The first format version whose events are this crate's: a trace of format 3 reads as it
 /// is, one of format 2 is upgraded event by event.
@@ -112,6 +113,16 @@ pub struct Header {
     /// [`generic::Returned`] record. Absent (empty) when there are none; new in format 5.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub generic: Vec<generic::Function>,
+    /// The most bytes of what the app wrote that the trace keeps per output stream
+    /// ([`streams::Wrote`] events; the writes' hashes cover everything): `wrap
+    /// --output-bytes`, 1 MiB by default, `u64::MAX` for all. Absent (0): none kept, as in
+    /// traces before format 7.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub output_bytes: u64,
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Header {
@@ -146,6 +157,10 @@ pub struct RecordConfig {
     pub generic: Vec<generic::Function>,
 }
 
+/// What [`RecordConfig::output_bytes`] is unless said otherwise (`wasm-rr wrap`, `record`): the
+/// first 1 MiB written to each output stream.
+pub const DEFAULT_OUTPUT_BYTES: u64 = 1 << 20;
+
 /// Which runs a recording component records (`wasm-rr wrap --sample`, `--max-traces`,
 /// `--max-trace-bytes`, `--when-full`). A run that is not recorded passes through: the app's
 /// calls reach the host as they would without wasm-rr, and no trace file is written.
@@ -166,6 +181,10 @@ pub struct RecordPolicy {
     /// What a run does when the trace directory is at a cap.
     #[serde(default)]
     pub when_full: WhenFull,
+    /// The most bytes of what the app writes that the trace keeps per output stream (see
+    /// [`Header::output_bytes`]; `wrap --output-bytes`); 0 keeps none.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub output_bytes: u64,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -215,6 +234,7 @@ impl RecordConfig {
             guest_imports: self.guest_imports.clone(),
             redacted: Vec::new(),
             generic: self.generic.clone(),
+            output_bytes: self.policy.output_bytes,
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Events of `wasi:io/streams` (and the messages of `wasi:io/error`).
 //!
 //! Every stream has a number ([`StreamId`]). Reads and skips record what the host gave; writes
-//! record only their length and [`crate::output_hash`], which replay checks (the replayed bytes
-//! of stdout and stderr still reach the host).
+//! record their length and [`crate::output_hash`], which replay checks (the replayed bytes of
+//! stdout and stderr still reach the host), and [`Wrote`] keeps the bytes themselves, up to the
+//! header's [`crate::Header::output_bytes`] per stream, for people and tests.
 
 use crate::Bytes;
 use crate::values::Fixed64;
@@ -120,6 +121,16 @@ crate::event::interface! {
         /// `blocking-flush` rather than `flush`.
         blocking: bool,
     } -> Result<(), StreamError>;
+    /// The bytes of the [`Write`] before it, on the same stream, as far as the trace keeps
+    /// them (the header's [`crate::Header::output_bytes`] per stream: a write past it keeps
+    /// its first bytes, or none); the write's hash covers them all. Not a call the app made:
+    /// kept for `show`, `diff` and tests, and skipped by a replay. Format 7.
+    Wrote {
+        /// The stream.
+        stream: StreamId,
+        /// The bytes kept.
+        data: Bytes,
+    } -> ();
 }
 
 /// `ok(v)`, `closed` or `failed("…")`, for stream answers.
@@ -165,6 +176,7 @@ impl fmt::Display for Call {
                 let m = if c.blocking { "blocking-flush" } else { "flush" };
                 write!(f, "wasi:io/streams.output-stream.{m}({})", c.stream)
             }
+            Call::Wrote(c) => write!(f, "{} wrote {}", c.stream, crate::text_preview(&c.data.0)),
         }
     }
 }
@@ -175,6 +187,7 @@ impl fmt::Display for Answer {
             Answer::Read(r) => stream_result(r),
             Answer::Skip(r) | Answer::CheckWrite(r) => stream_result(r),
             Answer::Write(r) | Answer::Flush(r) => stream_result(r),
+            Answer::Wrote(()) => String::new(),
         })
     }
 }

@@ -121,6 +121,8 @@ pub struct Summary {
     /// has not returned (yet), if one has not.
     export_calls: BTreeMap<String, u64>,
     unreturned: Option<String>,
+    /// Bytes of what the app wrote that the trace keeps: stdout, stderr, the other streams.
+    kept: [u64; 3],
 }
 
 impl Summary {
@@ -152,6 +154,7 @@ impl Summary {
             generic_drops: 0,
             export_calls: BTreeMap::new(),
             unreturned: None,
+            kept: [0; 3],
         }
     }
 
@@ -188,6 +191,13 @@ impl Summary {
             self.unreturned = Some(name);
         } else if e.is::<crate::generic::Returned>() {
             self.unreturned = None;
+        } else if let Some((w, _)) = e.get::<streams::Wrote>() {
+            let i = match w.stream {
+                streams::StreamId::STDOUT => 0,
+                streams::StreamId::STDERR => 1,
+                _ => 2,
+            };
+            self.kept[i] += w.data.0.len() as u64;
         } else if let Some((_, Ok(fd))) = e.get::<fs::OpenAt>() {
             self.file(Some(*fd), |_| {});
         } else if let Some((_, ns)) = e.get::<clocks::MonotonicClockNow>() {
@@ -359,7 +369,8 @@ impl Summary {
     /// "interfaces": [{name, events, bytes}], "files": [{path, read, reads, written, writes,
     /// first, last}], "files_unlisted", "connections": [{name, received, …}],
     /// "connections_unlisted", "http": {sent, received}, "generic": {calls: [{interface, calls}],
-    /// drops}, "exports": {calls: [{function, calls}], unreturned}, "stdio": {…}, "trace": {…},
+    /// drops}, "kept_output": {limit, stdout, stderr, other}, "exports": {calls: [{function,
+    /// calls}], unreturned}, "stdio": {…}, "trace": {…},
     /// "redacted": […]}`. `duration_ns` and `end` are `null` when unknown.
     pub fn to_json(&self, storage: Storage) -> serde_json::Value {
         use serde_json::json;
@@ -387,6 +398,12 @@ impl Summary {
             "generic": {
                 "calls": self.generic_calls.iter().map(|(i, n)| json!({"interface": i, "calls": n})).collect::<Vec<_>>(),
                 "drops": self.generic_drops,
+            },
+            "kept_output": {
+                "limit": h.output_bytes,
+                "stdout": self.kept[0],
+                "stderr": self.kept[1],
+                "other": self.kept[2],
             },
             "exports": {
                 "calls": self.export_calls.iter().map(|(f, n)| json!({"function": f, "calls": n})).collect::<Vec<_>>(),
@@ -583,6 +600,19 @@ impl fmt::Display for Shown<'_> {
             size(stderr.written),
             count(stderr.writes, "write")
         )?;
+        if s.header.output_bytes > 0 {
+            let limit = match s.header.output_bytes {
+                u64::MAX => "all of it".to_string(),
+                n => format!("up to {} per stream", size(n)),
+            };
+            writeln!(
+                f,
+                "output kept ({limit}): stdout {}, stderr {}, other streams {}",
+                size(s.kept[0]),
+                size(s.kept[1]),
+                size(s.kept[2])
+            )?;
+        }
         let st = self.storage;
         let raw: u64 = s.interfaces.values().map(|(_, b)| b).sum();
         write!(

@@ -6,7 +6,10 @@ fn sample() -> Trace {
             component_sha256: "ab".repeat(32),
             guest_imports: vec!["wasi:random/random@0.2.3".into()],
             compress: false,
-            policy: Default::default(),
+            policy: crate::RecordPolicy {
+                output_bytes: 64,
+                ..Default::default()
+            },
             generic: vec![
                 generic::Function {
                     interface: "wasi:config/store@0.2.0-rc.1".into(),
@@ -114,6 +117,11 @@ fn sample() -> Trace {
                 1,
                 Some(Box::new(abi::Val::F64(f64::NAN))),
             ))),
+            streams::Wrote {
+                stream: StreamId::STDOUT,
+                data: Bytes(b"hi\n".to_vec()),
+            }
+            .into_event(()),
             generic::Invoked {
                 function: 1,
                 args: vec![abi::Val::S64(-3)],
@@ -301,7 +309,7 @@ fn json_round_trip_is_lossless() {
         ),
         "{json}"
     );
-    assert!(json.contains("\"wasm-rr-trace\": 6"), "{json}");
+    assert!(json.contains("\"wasm-rr-trace\": 7"), "{json}");
     // A generic call: its values as stored, and in WAVE for people.
     assert!(
         json.contains(r#"{"call":{"generic":{"called":{"function":0,"args":[{"String":"seed"}]}}},"answer":{"Variant":[1,{"F64":"nan:0x7ff8000000000000"}]},"wave":"wasi:config/store.get(\"seed\") -> some(nan)"}"#),
@@ -684,6 +692,7 @@ fn record_config_keeps_its_policy() {
             max_traces: Some(1000),
             max_trace_bytes: Some(1 << 30),
             when_full: WhenFull::Rotate,
+            output_bytes: u64::MAX,
         },
         ..old
     };

@@ -118,3 +118,21 @@ impl fmt::Display for Fixed64 {
         write!(f, "{:016x}", self.0)
     }
 }
+
+/// How many characters of written text [`text_preview`] shows.
+const PREVIEW_CHARS: usize = 80;
+
+/// Bytes the app wrote, for people: as a quoted string with Rust's escapes when they are
+/// UTF-8 (`"hello\n"`; the first 80 characters, then `… (N B)`), otherwise `N bytes`.
+pub fn text_preview(data: &[u8]) -> String {
+    match std::str::from_utf8(data) {
+        Ok(text) => {
+            let mut chars = text.char_indices();
+            match chars.nth(PREVIEW_CHARS) {
+                Some((end, _)) => format!("{:?}… ({} B)", &text[..end], data.len()),
+                None => format!("{text:?}"),
+            }
+        }
+        Err(_) => format!("{} bytes", data.len()),
+    }
+}

@@ -252,6 +252,9 @@ impl OutputStream {
         if rr::REPLAYING && result.is_ok() {
             self.replay_output(data, len);
         }
+        if let (false, Ok(()), Some(d)) = (rr::REPLAYING, &result, data) {
+            rr::recorder::keep_output(stream, d);
+        }
         // A write is a point the trace must reach before the guest can trap.
         if stdio {
             rr::flush();

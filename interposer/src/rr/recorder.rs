@@ -6,12 +6,19 @@ use super::{FLUSH_AT, fatal, warn};
 use crate::wasi::cli::environment;
 use crate::wasi::filesystem::{preopens, types as fs};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use wasm_rr_trace::protocol::{DEFAULT_TRACE_FILE, TRACE_DIR, TRACE_ENV};
+use wasm_rr_trace::streams::Wrote;
 use wasm_rr_trace::{BlockWriter, RecordConfig, RecordPolicy, Request, WhenFull, encode_header};
+use wasm_rr_trace::{Bytes, StreamId};
 
 struct Recorder {
     /// Events of the block being filled.
     events: BlockWriter,
+    /// The most bytes of each output stream to keep ([`RecordPolicy::output_bytes`]), and
+    /// how many each has kept.
+    output_bytes: u64,
+    kept: BTreeMap<StreamId, u64>,
     /// Framed bytes not yet written to the file (the header, then whole blocks).
     out: Vec<u8>,
     file: Option<(fs::Descriptor, u64)>,
@@ -228,6 +235,8 @@ impl Recorder {
         encode_header(&config.header(), &mut out);
         let mut r = Recorder {
             events: BlockWriter::new(config.compress.then_some(zstd as _)),
+            output_bytes: config.policy.output_bytes,
+            kept: BTreeMap::new(),
             out,
             file: Some((file, 0)),
         };
@@ -302,4 +311,28 @@ pub fn flush() {
             r.flush()
         }
     });
+}
+
+/// The app wrote `data` to `stream`, and the host took it: keeps as much of it as the
+/// stream's share of [`RecordPolicy::output_bytes`] has room for, as a [`Wrote`] event after
+/// the write's.
+pub fn keep_output(stream: StreamId, data: &[u8]) {
+    let keep = RECORDER.with_borrow_mut(|state| match state {
+        State::On(r) => {
+            let used = r.kept.entry(stream).or_default();
+            let n = r.output_bytes.saturating_sub(*used).min(data.len() as u64);
+            *used += n;
+            n as usize
+        }
+        _ => 0,
+    });
+    if keep > 0 {
+        record(
+            Wrote {
+                stream,
+                data: Bytes(data[..keep].to_vec()),
+            },
+            (),
+        );
+    }
 }

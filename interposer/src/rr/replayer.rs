@@ -14,6 +14,7 @@ use std::cell::RefCell;
 use std::fmt::Write;
 use wasm_rr_trace::generic::{Dropped, Invoked};
 use wasm_rr_trace::redact::Redactor;
+use wasm_rr_trace::streams::Wrote;
 use wasm_rr_trace::{Call, Event, Header, Reader, Request, Source};
 
 /// How many events before a divergence the report shows.
@@ -78,9 +79,10 @@ impl Replayer {
     fn next(&mut self, call: impl FnOnce() -> Call) -> (u64, Event) {
         let mut index = self.reader.index();
         let mut next = self.reader.next_event();
-        // A handle's drop is recorded, not replayed (see `wasm_rr_trace::generic::Dropped`).
+        // A handle's drop and the bytes a write wrote are recorded, not replayed (see
+        // `wasm_rr_trace::generic::Dropped`, `wasm_rr_trace::streams::Wrote`).
         while let Ok(Some(e)) = &next
-            && e.is::<Dropped>()
+            && skipped(e)
         {
             index = self.reader.index();
             next = self.reader.next_event();
@@ -105,6 +107,11 @@ impl Replayer {
             Err(e) => unusable(e),
         }
     }
+}
+
+/// Whether the replay passes over `e`: recorded for people, not a call to answer.
+fn skipped(e: &Event) -> bool {
+    e.is::<Dropped>() || e.is::<Wrote>()
 }
 
 /// Stops the replay: the guest made `actual` where the trace holds `expected` at `index`.
@@ -188,7 +195,7 @@ pub fn next_invocation() -> Option<Invoked> {
         loop {
             let index = r.reader.index();
             match r.reader.next_event() {
-                Ok(Some(e)) if e.is::<Dropped>() => {}
+                Ok(Some(e)) if skipped(&e) => {}
                 Ok(Some(e)) => {
                     if index == r.watch {
                         r.watch = embedded::watched(index);
