@@ -179,6 +179,10 @@ enum Command {
         /// many calls, and the events it was used between.
         #[arg(long)]
         net: bool,
+        /// Print what the app wrote to STREAM instead (`stdout`, `stderr`, or a stream's
+        /// number, as `show` names it), as the trace keeps it: the bytes, unchanged.
+        #[arg(long, value_name = "STREAM", value_parser = parse_stream)]
+        output: Option<wasm_rr_trace::StreamId>,
         /// Only the events (or with --http, --files or --net, what) containing TEXT.
         #[arg(long, value_name = "TEXT")]
         grep: Option<String>,
@@ -525,12 +529,16 @@ fn dispatch(command: Command) -> Result<i32> {
             http,
             files,
             net,
+            output,
             grep,
             from,
             to,
             verbose,
             json,
         } => {
+            if let Some(stream) = output {
+                return show_output(&trace, stream);
+            }
             let filter = ViewFilter {
                 grep,
                 from: from.unwrap_or(0),
@@ -1311,6 +1319,62 @@ fn convert(input: &Path, output: &Path) -> Result<i32> {
 
 /// `wasm-rr show`: reads the trace twice, one event at a time (the HTTP exchanges it lists
 /// first, then every event), so that a trace of any size shows in bounded memory.
+/// `show --output`'s stream: `stdout`, `stderr` or a number.
+fn parse_stream(text: &str) -> std::result::Result<wasm_rr_trace::StreamId, String> {
+    use wasm_rr_trace::StreamId;
+    match text {
+        "stdout" => Ok(StreamId::STDOUT),
+        "stderr" => Ok(StreamId::STDERR),
+        "stdin" => Err("stdin is an input: `show` lists what the app read of it".into()),
+        n => n
+            .parse()
+            .map(StreamId)
+            .map_err(|_| "a stream is `stdout`, `stderr` or a number, as `show` names it".into()),
+    }
+}
+
+/// `show --output STREAM`: the bytes the app wrote to `stream`, as the trace keeps them
+/// (`streams.wrote` events), on stdout; a note on stderr when it keeps less than was written.
+///
+/// Errors: the trace keeps no output (recorded with `--output-bytes none`, or before format 7).
+fn show_output(path: &Path, stream: wasm_rr_trace::StreamId) -> Result<i32> {
+    use wasm_rr_trace::streams::{Write as Written, Wrote};
+    let (input, header) = files::TraceInput::open_with_header(path)?;
+    if header.output_bytes == 0 {
+        bail!(
+            "{} keeps no output (it was recorded with --output-bytes none, or by a wasm-rr older than trace format 7): only the length and hash of each write",
+            path.display()
+        );
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let (mut written, mut kept) = (0u64, 0u64);
+    for e in input.events(path)? {
+        let e = e?;
+        if let Some((w, _)) = e.get::<Wrote>()
+            && w.stream == stream
+        {
+            kept += w.data.0.len() as u64;
+            if let Err(e) = out.write_all(&w.data.0) {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    return Ok(0);
+                }
+                return Err(e.into());
+            }
+        } else if let Some((w, Ok(()))) = e.get::<Written>()
+            && w.stream == stream
+        {
+            written += w.len;
+        }
+    }
+    out.flush()?;
+    if kept < written {
+        eprintln!(
+            "wasm-rr: note: the app wrote {written} bytes to {stream}; the trace keeps the first {kept} (--output-bytes)"
+        );
+    }
+    Ok(0)
+}
+
 fn show(path: &Path, filter: &ViewFilter) -> Result<i32> {
     let (input, header) = files::TraceInput::open_with_header(path)?;
     let scan = input.scan(path)?;

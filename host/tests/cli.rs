@@ -356,7 +356,7 @@ fn bad_inputs_give_one_line_errors() {
     );
     assert_eq!(
         (r.code, r.stderr()),
-        (Some(2), "wasm-rr: error: --sample, --max-traces, --max-trace-bytes and --when-full are for recording components, not with --replay\n".to_string())
+        (Some(2), "wasm-rr: error: --sample, --max-traces, --max-trace-bytes, --when-full and --output-bytes are for recording components, not with --replay\n".to_string())
     );
     for (flags, error) in [
         (

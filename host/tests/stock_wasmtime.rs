@@ -238,15 +238,29 @@ fn time_bomb_recorded_at_1337_explodes_again_in_replay() {
     assert_eq!(recorded.code, Some(134), "{}", recorded.stderr());
     assert_eq!(recorded.stdout(), "checking the time: 13:37\n");
     assert!(recorded.stderr().contains("time bomb: it is 13:37"));
-    // Nothing is lost at the trap: the panic message's write and flush are the last events.
+    // Nothing is lost at the trap: the panic message's write, its bytes and the flush are the
+    // last events.
     let json = std::fs::read_to_string(&trace).unwrap();
     let t = wasm_rr_trace::Trace::from_json(&json).unwrap();
-    let last = &t.events[t.events.len() - 2..];
+    let last = &t.events[t.events.len() - 3..];
     assert!(
         matches!(last[0].get::<streams::Write>(), Some((w, _)) if w.stream == StreamId::STDERR)
-            && matches!(last[1].get::<streams::Flush>(), Some((f, _)) if f.stream == StreamId::STDERR),
+            && matches!(last[1].get::<streams::Wrote>(), Some((w, _)) if w.stream == StreamId::STDERR)
+            && matches!(last[2].get::<streams::Flush>(), Some((f, _)) if f.stream == StreamId::STDERR),
         "{:?}",
         t.events
+    );
+    let stderr: Vec<u8> = t
+        .events
+        .iter()
+        .filter_map(|e| e.get::<streams::Wrote>())
+        .filter(|(w, _)| w.stream == StreamId::STDERR)
+        .flat_map(|(w, _)| w.data.0.clone())
+        .collect();
+    assert!(
+        String::from_utf8_lossy(&stderr).contains("time bomb: it is 13:37"),
+        "{}",
+        String::from_utf8_lossy(&stderr)
     );
 
     // Replayed "any time" later, on the embedded host and on stock wasmtime.

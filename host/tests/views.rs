@@ -547,6 +547,20 @@ fn traces_keep_what_the_app_wrote_up_to_output_bytes() {
         replay_embedded(dir.path(), &app, Some(&trace)).stdout(),
         printed
     );
+    // `show --output` prints them as they were written.
+    let kept = run(
+        wasm_rr().args(["show", "--output", "stdout"]).arg(&trace),
+        None,
+    );
+    assert_eq!(
+        (kept.code, kept.stdout(), kept.stderr()),
+        (Some(0), printed.to_string(), String::new())
+    );
+    let kept = run(
+        wasm_rr().args(["show", "--output", "stderr"]).arg(&trace),
+        None,
+    );
+    assert_eq!((kept.code, kept.stdout()), (Some(0), String::new()));
     // A budget of 8 bytes: the first write's first 8 bytes, then nothing.
     let r = record_embedded(
         dir.path(),
@@ -559,6 +573,17 @@ fn traces_keep_what_the_app_wrote_up_to_output_bytes() {
     assert_eq!(
         wrote(&dir.path().join("eight.cbor")),
         [r#"stdout wrote "arg 0: p""#]
+    );
+    let kept = run(
+        wasm_rr()
+            .args(["show", "--output", "stdout"])
+            .arg(dir.path().join("eight.cbor")),
+        None,
+    );
+    assert_eq!(kept.stdout(), "arg 0: p");
+    assert_eq!(
+        kept.stderr(),
+        "wasm-rr: note: the app wrote 59 bytes to stdout; the trace keeps the first 8 (--output-bytes)\n"
     );
     // None: lengths and hashes only, and the header says nothing of kept output.
     let r = record_embedded(
@@ -573,6 +598,18 @@ fn traces_keep_what_the_app_wrote_up_to_output_bytes() {
     assert!(wrote(&none).is_empty());
     let json = std::fs::read_to_string(&none).unwrap();
     assert!(!json.contains("output-bytes"), "{json}");
+    let kept = run(
+        wasm_rr().args(["show", "--output", "stdout"]).arg(&none),
+        None,
+    );
+    assert_eq!(kept.code, Some(2));
+    assert_eq!(
+        kept.stderr(),
+        format!(
+            "wasm-rr: error: {} keeps no output (it was recorded with --output-bytes none, or by a wasm-rr older than trace format 7): only the length and hash of each write\n",
+            none.display()
+        )
+    );
     // Stock wasmtime: `wrap --output-bytes all`, in the header as 2^64 - 1.
     let (recording, traces) = wrap_for_recording(dir.path(), &app, &["--output-bytes", "all"]);
     let stock = run(

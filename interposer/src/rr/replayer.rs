@@ -90,7 +90,8 @@ impl Replayer {
         match next {
             Ok(Some(event)) => {
                 self.ended = matches!(&event.call, Call::Cli(c) if c.ends_run());
-                if index == self.watch {
+                // (Past it, when the event watched was one the replay passes over.)
+                if index >= self.watch {
                     // The app's call is on the stack: the host may look at it, or stop here.
                     self.watch = embedded::watched(index);
                 }
@@ -197,7 +198,7 @@ pub fn next_invocation() -> Option<Invoked> {
             match r.reader.next_event() {
                 Ok(Some(e)) if skipped(&e) => {}
                 Ok(Some(e)) => {
-                    if index == r.watch {
+                    if index >= r.watch {
                         r.watch = embedded::watched(index);
                     }
                     return Some((index, e));
