@@ -2,7 +2,7 @@
 //!
 //! Every stream has a number ([`StreamId`]). Reads and skips record what the host gave; writes
 //! record their length and [`crate::output_hash`], which replay checks (the replayed bytes of
-//! stdout and stderr still reach the host), and [`Wrote`] keeps the bytes themselves, up to the
+//! stdout and stderr still reach the host), and [`Wrote`](crate::streams::Wrote) keeps the bytes themselves, up to the
 //! header's [`crate::Header::output_bytes`] per stream, for people and tests.
 
 use crate::Bytes;
