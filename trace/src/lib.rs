@@ -157,7 +157,7 @@ pub struct RecordConfig {
     pub generic: Vec<generic::Function>,
 }
 
-/// What [`RecordConfig::output_bytes`] is unless said otherwise (`wasm-rr wrap`, `record`): the
+/// What [`RecordPolicy::output_bytes`] is unless said otherwise (`wasm-rr wrap`, `record`): the
 /// first 1 MiB written to each output stream.
 pub const DEFAULT_OUTPUT_BYTES: u64 = 1 << 20;
 

@@ -2,8 +2,9 @@
 //!
 //! Every stream has a number ([`StreamId`]). Reads and skips record what the host gave; writes
 //! record their length and [`crate::output_hash`], which replay checks (the replayed bytes of
-//! stdout and stderr still reach the host), and [`Wrote`](crate::streams::Wrote) keeps the bytes themselves, up to the
-//! header's [`crate::Header::output_bytes`] per stream, for people and tests.
+//! stdout and stderr still reach the host), and [`Wrote`](crate::streams::Wrote) keeps the
+//! bytes themselves, up to the header's [`crate::Header::output_bytes`] per stream, for people
+//! and tests.
 
 use crate::Bytes;
 use crate::values::Fixed64;
