@@ -16,7 +16,10 @@
 //! - `file PATH` (a guest path; a directory covers everything below it): the data of
 //!   `descriptor.read` and of reads from `read-via-stream` streams of files opened at that path.
 //!
-//! Data the app writes is in the trace as a length and a hash only, never as bytes.
+//! Data the app writes is in the trace as a length and a hash, and (format 7) as the bytes a
+//! trace keeps of it ([`crate::streams::Wrote`]): there, every redacted value read before (of
+//! at least [`MIN_OUTPUT_SECRET_BYTES`]) becomes placeholders too, so that an app that prints
+//! a secret it read does not leave it in the trace.
 
 use crate::fs::{self, Fd};
 use crate::http::{self, Entries};
@@ -107,6 +110,10 @@ const KEPT_SECRET_BYTES: usize = 64 * 1024;
 
 /// The shortest value that counts as carrying a redacted one, in bytes.
 const MIN_LEAK_BYTES: usize = 8;
+
+/// The shortest redacted value looked for in what the app wrote, in bytes (a shorter one
+/// would match by chance).
+pub const MIN_OUTPUT_SECRET_BYTES: usize = 4;
 
 impl Redactor {
     /// A redactor of `items`.
@@ -202,6 +209,10 @@ impl Redactor {
     /// Redacts the header values `call` passes: with placeholders (`keep_length`) or emptied.
     fn redact_call(&self, call: &mut Call, found: &mut Vec<Redacted>, keep_length: bool) {
         let hide = |b: &mut Bytes| hide(b, keep_length);
+        if let Call::Streams(streams::Call::Wrote(w)) = call {
+            self.redact_output(&mut w.data, found);
+            return;
+        }
         let Call::Http(call) = call else { return };
         match call {
             http::Call::FieldsFromList(c) => {
@@ -220,6 +231,30 @@ impl Redactor {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Replaces in `data`, bytes the app wrote, every redacted value read so far (of at least
+    /// [`MIN_OUTPUT_SECRET_BYTES`]) with placeholders of its length.
+    fn redact_output(&self, data: &mut Bytes, found: &mut Vec<Redacted>) {
+        for (secret, item) in &self.secrets {
+            if secret.len() < MIN_OUTPUT_SECRET_BYTES {
+                continue;
+            }
+            let mut at = 0;
+            let mut any = false;
+            while let Some(i) = data.0[at..]
+                .windows(secret.len())
+                .position(|w| w == secret.as_slice())
+            {
+                let start = at + i;
+                placeholders(&mut data.0[start..start + secret.len()]);
+                at = start + secret.len();
+                any = true;
+            }
+            if any {
+                found.push(item.clone());
+            }
         }
     }
 
@@ -434,6 +469,12 @@ mod tests {
                 ("set-cookie".into(), Bytes(b"id=42".to_vec())),
                 ("content-type".into(), Bytes(b"text/plain".to_vec())),
             ]),
+            // The app prints the token and the file's contents it read.
+            streams::Wrote {
+                stream: StreamId::STDOUT,
+                data: Bytes(b"token=s3cret-token, key PRIVATE, HOME /home\n".to_vec()),
+            }
+            .into_event(()),
         ]
     }
 
@@ -457,7 +498,7 @@ mod tests {
             marks,
             [
                 true, false, false, false, true, false, false, false, false, true, true, false,
-                true
+                true, true
             ]
         );
         let trace = Trace {
@@ -499,18 +540,25 @@ mod tests {
         assert_eq!(
             counts,
             [
-                "1 env TOKEN",
+                "2 env TOKEN",
                 "1 header authorization",
                 "1 header set-cookie",
-                "1 file /data/keys",
+                "2 file /data/keys",
                 "1 file secret.txt"
             ]
         );
-        // Redacting again finds the same events and changes nothing.
+        let (w, _) = redacted[13].get::<streams::Wrote>().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&w.data.0),
+            "token=************, key *******, HOME /home\n"
+        );
+        // Redacting again finds the same events (but the output: its placeholders cannot be
+        // told from `*`s the app wrote) and changes nothing.
         let mut again = redacted.clone();
         let mut r2 = redactor();
         let marks2: Vec<bool> = again.iter_mut().map(|e| r2.apply(e)).collect();
-        assert_eq!(marks, marks2);
+        assert_eq!(marks[..13], marks2[..13]);
+        assert!(!marks2[13]);
         assert_eq!(again, redacted);
     }
 
