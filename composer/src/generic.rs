@@ -515,6 +515,16 @@ fn push_bits(ins: &mut wasm_encoder::InstructionSink, local: u32, ty: &WasmType)
     };
 }
 
+/// Pushes a hook's `heap-base: u32, heap: list<u8>` arguments: the heap from where the bump
+/// allocator starts to where it is now (global 0).
+fn push_heap(ins: &mut wasm_encoder::InstructionSink) {
+    ins.i32_const(HEAP_BASE)
+        .i32_const(HEAP_BASE)
+        .global_get(0)
+        .i32_const(HEAP_BASE)
+        .i32_sub();
+}
+
 /// Stores the bits of each of `values` (locals of the given core types) as a `list<u64>` in a
 /// new block of the heap, whose address it keeps in `list`.
 fn store_bits(
@@ -865,13 +875,9 @@ fn forwarding_module(
                 store_bits(&mut ins, realloc, &arg_bits, args);
                 ins.i32_const(first as i32 + i as i32)
                     .local_get(args)
-                    .i32_const(params as i32)
-                    .i32_const(HEAP_BASE)
-                    .i32_const(HEAP_BASE)
-                    .global_get(0)
-                    .i32_const(HEAP_BASE)
-                    .i32_sub()
-                    .call(hook_index);
+                    .i32_const(params as i32);
+                push_heap(&mut ins);
+                ins.call(hook_index);
             }
             if import.retptr {
                 // The return area: 8-aligned, as large as the results' canonical ABI layout.
@@ -903,13 +909,9 @@ fn forwarding_module(
                 store_bits(&mut ins, realloc, &result_bits, results);
                 ins.i32_const(first as i32 + i as i32)
                     .local_get(results)
-                    .i32_const(result_bits.len() as i32)
-                    .i32_const(HEAP_BASE)
-                    .i32_const(HEAP_BASE)
-                    .global_get(0)
-                    .i32_const(HEAP_BASE)
-                    .i32_sub()
-                    .call(hook_index + 1);
+                    .i32_const(result_bits.len() as i32);
+                push_heap(&mut ins);
+                ins.call(hook_index + 1);
             } else if hooks.is_some() {
                 // The arguments' bits, then the results', as `list<u64>`s in the heap.
                 store_bits(&mut ins, realloc, &arg_bits, args);
@@ -919,14 +921,9 @@ fn forwarding_module(
                     .local_get(args)
                     .i32_const(params as i32)
                     .local_get(results)
-                    .i32_const(result_bits.len() as i32)
-                    .i32_const(HEAP_BASE)
-                    .i32_const(HEAP_BASE)
-                    .global_get(0)
-                    .i32_const(HEAP_BASE)
-                    .i32_sub()
-                    .local_get(hook_area)
-                    .call(hook_index);
+                    .i32_const(result_bits.len() as i32);
+                push_heap(&mut ins);
+                ins.local_get(hook_area).call(hook_index);
                 if !resources.is_empty() {
                     load_list(&mut ins, hook_area, 0, pp, pn);
                     let flat = flat_result
@@ -1479,13 +1476,9 @@ fn driver_module(
         store_bits(&mut ins, realloc, &flat, results);
         ins.local_get(function)
             .local_get(results)
-            .i32_const(flat.len() as i32)
-            .i32_const(HEAP_BASE)
-            .i32_const(HEAP_BASE)
-            .global_get(0)
-            .i32_const(HEAP_BASE)
-            .i32_sub()
-            .call(returned_index);
+            .i32_const(flat.len() as i32);
+        push_heap(&mut ins);
+        ins.call(returned_index);
         ins.end();
     }
     ins.br(0).end().end();
