@@ -4,7 +4,9 @@
 //! and answer, as `wasm-rr show` prints them) and its lane (`timeline::lane_name`): 16 bytes an
 //! event. The two sequences are aligned with `similar`'s Myers diff, so an event that only one
 //! run made shows as that one event, not as every later event differing. The events of the
-//! first difference and those just before it are then read again for their text.
+//! first difference and those just before it are then read again for their text. Where both
+//! traces keep what the app wrote (format 7), stdout and stderr that differ are shown as a
+//! unified diff of their lines.
 
 use crate::files::TraceInput;
 use anyhow::{Result, bail};
@@ -12,6 +14,8 @@ use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use wasm_rr_trace::StreamId;
+use wasm_rr_trace::streams::Wrote;
 use wasm_rr_trace::timeline::{lane_name, names_event};
 
 /// The most events of one trace `diff` compares (16 bytes each in memory: 160 MiB).
@@ -195,7 +199,57 @@ pub fn diff(a: &Path, b: &Path, ignore: &[String]) -> Result<i32> {
     for (lane, na, nb) in &lanes {
         writeln!(out, "  {lane:<width$}  {na:>10}  {nb:>10}")?;
     }
+    // What the app printed, line by line, where the traces keep it.
+    if header_a.output_bytes > 0 && header_b.output_bytes > 0 {
+        for stream in [StreamId::STDOUT, StreamId::STDERR] {
+            let (kept_a, cut_a) = kept_output(a, &input_a, stream)?;
+            let (kept_b, cut_b) = kept_output(b, &input_b, stream)?;
+            if kept_a == kept_b {
+                continue;
+            }
+            let cut = if cut_a || cut_b {
+                format!(", its first {} MiB", MAX_OUTPUT_BYTES >> 20)
+            } else {
+                String::new()
+            };
+            writeln!(out, "{stream} differs (as the traces keep it{cut}):")?;
+            let (text_a, text_b) = (
+                String::from_utf8_lossy(&kept_a),
+                String::from_utf8_lossy(&kept_b),
+            );
+            let diff = similar::TextDiff::from_lines(&text_a, &text_b);
+            write!(
+                out,
+                "{}",
+                diff.unified_diff()
+                    .header(&a.display().to_string(), &b.display().to_string())
+            )?;
+        }
+    }
     Ok(1)
+}
+
+/// The most bytes of a stream's kept output `diff` compares.
+const MAX_OUTPUT_BYTES: usize = 16 << 20;
+
+/// What the trace at `path` keeps of what the app wrote to `stream` (its `wrote` events), at
+/// most [`MAX_OUTPUT_BYTES`], and whether there was more.
+fn kept_output(path: &Path, input: &TraceInput, stream: StreamId) -> Result<(Vec<u8>, bool)> {
+    let mut kept = Vec::new();
+    for e in input.events(path)? {
+        let e = e?;
+        if let Some((w, _)) = e.get::<Wrote>()
+            && w.stream == stream
+        {
+            let room = MAX_OUTPUT_BYTES - kept.len();
+            if w.data.0.len() > room {
+                kept.extend_from_slice(&w.data.0[..room]);
+                return Ok((kept, true));
+            }
+            kept.extend_from_slice(&w.data.0);
+        }
+    }
+    Ok((kept, false))
 }
 
 /// A path's last component, for a table's heading.

@@ -226,7 +226,8 @@ enum Command {
     /// Compare two traces of one component (a good run and a bad one): prints the first
     /// difference (both events, and the events alike before it) and how many events of each
     /// interface only one of them has. The event sequences are aligned, so one extra event
-    /// shows as one. Exits 0 when they are the same, 1 when they differ, 2 on bad input.
+    /// shows as one. Where both keep what the app wrote, stdout and stderr that differ follow
+    /// as a unified diff. Exits 0 when they are the same, 1 when they differ, 2 on bad input.
     Diff {
         /// The first trace (binary or JSON).
         a: PathBuf,

@@ -639,3 +639,24 @@ fn traces_keep_what_the_app_wrote_up_to_output_bytes() {
         bad.stderr()
     );
 }
+
+#[test]
+fn diff_shows_how_the_kept_output_differs_line_by_line() {
+    let dir = scratch();
+    let app = fixture("print_args");
+    for (name, word) in [("a.cbor", "world"), ("b.cbor", "there")] {
+        let r = record_embedded(dir.path(), &app, &["-t", name], &["hello", word], None);
+        assert_eq!(r.code, Some(0), "{}", r.stderr());
+    }
+    let (a, b) = (dir.path().join("a.cbor"), dir.path().join("b.cbor"));
+    let r = run(wasm_rr().arg("diff").arg(&a).arg(&b), None);
+    assert_eq!(r.code, Some(1), "{}", r.stderr());
+    let out = r.stdout();
+    let expected = format!(
+        "stdout differs (as the traces keep it):\n--- {}\n+++ {}\n@@ -1,4 +1,4 @@\n arg 0: print_args.wasm\n arg 1: hello\n-arg 2: world\n+arg 2: there\n cwd: None\n",
+        a.display(),
+        b.display()
+    );
+    assert!(out.ends_with(&expected), "{out}");
+    assert!(!out.contains("stderr differs"), "{out}");
+}
