@@ -34,7 +34,7 @@ use wasm_rr_trace::generic::{Function as TracedFunction, WitType};
 use wit_parser::abi::{AbiVariant, WasmType};
 use wit_parser::{
     Function as WitFunction, Handle, InterfaceId, Resolve, Type, TypeDefKind, TypeId, TypeOwner,
-    WorldItem,
+    WorldId, WorldItem,
 };
 use wit_parser::{
     LiftLowerAbi, ManglingAndAbi, ResourceIntrinsic, WasmExport, WasmImport, WorldKey,
@@ -253,11 +253,7 @@ fn owned_params(resolve: &Resolve, resources: &[TypeId], func: &WitFunction) -> 
 
 /// The interface `name` (e.g. `wasi:config/store@0.2.0-rc.1`) among the imports of `resolve`'s
 /// world `world`.
-fn imported_interface(
-    resolve: &Resolve,
-    world: wit_parser::WorldId,
-    name: &str,
-) -> Option<InterfaceId> {
+fn imported_interface(resolve: &Resolve, world: WorldId, name: &str) -> Option<InterfaceId> {
     resolve.worlds[world]
         .imports
         .iter()
@@ -332,22 +328,34 @@ pub fn generic_functions(
     let mut out = Vec::new();
     for (name, id) in interfaces.iter().zip(&ids) {
         for f in resolve.interfaces[*id].functions.values() {
-            // `refusal` has checked every type.
-            let of = |t: &Type| wit_type(&resolve, &resources, t).map_err(WrapError::Compose);
-            out.push(TracedFunction {
-                export: false,
-                interface: name.clone(),
-                name: f.name.clone(),
-                params: f
-                    .params
-                    .iter()
-                    .map(|p| Ok((p.name.clone(), of(&p.ty)?)))
-                    .collect::<Result<_, WrapError>>()?,
-                result: f.result.as_ref().map(of).transpose()?,
-            });
+            out.push(traced(&resolve, &resources, name.clone(), f, false)?);
         }
     }
     Ok(out)
+}
+
+/// `f` of `interface` as the trace header lists it, its handles numbered by `resources`.
+///
+/// Errors: [`WrapError::Compose`] for a type `refusal` should have refused (a bug).
+fn traced(
+    resolve: &Resolve,
+    resources: &[TypeId],
+    interface: String,
+    f: &WitFunction,
+    export: bool,
+) -> Result<TracedFunction, WrapError> {
+    let of = |t: &Type| wit_type(resolve, resources, t).map_err(WrapError::Compose);
+    Ok(TracedFunction {
+        export,
+        interface,
+        name: f.name.clone(),
+        params: f
+            .params
+            .iter()
+            .map(|p| Ok((p.name.clone(), of(&p.ty)?)))
+            .collect::<Result<_, WrapError>>()?,
+        result: f.result.as_ref().map(of).transpose()?,
+    })
 }
 
 /// A component that exports the interfaces `interfaces` (full names, as the guest imports them),
@@ -383,43 +391,27 @@ pub fn forwarder(
         .collect();
     let mut rr = None;
     if forwarding != Forwarding::Plain {
-        let package = resolve
-            .push_str("rr.wit", RR_WIT)
-            .map_err(|e| WrapError::Compose(format!("wasm-rr's WIT: {e:#}")))?;
-        rr = Some(resolve.packages[package].interfaces["generic"]);
+        rr = Some(push_rr(&mut resolve)?);
         lines += &format!("  import {GENERIC};\n");
     }
-    let wit = format!("package wasm-rr:generic;\nworld forwarder {{\n{lines}}}\n");
-    let package = resolve
-        .push_str("forwarder.wit", &wit)
-        .map_err(|e| WrapError::Compose(format!("the forwarder's world: {e:#}")))?;
-    let world = resolve
-        .select_world(&[package], Some("forwarder"))
-        .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
+    let world = push_world(&mut resolve, "forwarder", &lines)?;
     let mut functions: Vec<Forwarded> = Vec::new();
     for (name, id) in interfaces.iter().zip(&ids) {
         for f in resolve.interfaces[*id].functions.values() {
             functions.push((Some(name.clone()), f.clone()));
         }
     }
-    let mut sizes = wit_parser::SizeAlign::default();
-    sizes
-        .fill(&resolve)
-        .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
+    let sizes = sizes_of(&resolve)?;
     // The signatures of the `wasm-rr:rr/generic` functions the forwarder calls.
-    let hooks = rr.map(|id| {
+    let hooks = rr.map(|rr| {
         let name = match forwarding {
             Forwarding::Replay => "replay",
             _ => "called",
         };
-        let sig = |n: &str| {
-            let f = &resolve.interfaces[id].functions[n];
-            resolve.wasm_signature(AbiVariant::GuestImport, f)
-        };
         Hooks {
             name,
-            sig: sig(name),
-            dropped: sig("dropped"),
+            sig: hook_signature(&resolve, rr, name),
+            dropped: hook_signature(&resolve, rr, "dropped"),
             after: None,
         }
     });
@@ -452,7 +444,7 @@ pub fn forwarder(
 pub fn componentize(
     mut module: Vec<u8>,
     resolve: &Resolve,
-    world: wit_parser::WorldId,
+    world: WorldId,
 ) -> anyhow::Result<Vec<u8>> {
     wit_component::embed_component_metadata(
         &mut module,
@@ -465,6 +457,16 @@ pub fn componentize(
         .module(&module)?
         .validate(true)
         .encode()
+}
+
+/// Adds the function type `params -> results` (canonical ABI flat types) to `types`; returns
+/// its index.
+fn new_type(types: &mut TypeSection, params: &[WasmType], results: &[WasmType]) -> u32 {
+    let index = types.len();
+    types
+        .ty()
+        .function(params.iter().map(val_type), results.iter().map(val_type));
+    index
 }
 
 /// Calls `cabi_realloc` (function `realloc`) for a new block of `size` bytes aligned to 8, and
@@ -513,6 +515,34 @@ fn push_bits(ins: &mut wasm_encoder::InstructionSink, local: u32, ty: &WasmType)
         ValType::F64 => ins.i64_reinterpret_f64(),
         _ => ins,
     };
+}
+
+/// Aligns the bump allocator (global 0) to 8 and keeps the address in `local`: where the next
+/// block it hands out (the `list<u8>` a hook returns) begins.
+fn next_block(ins: &mut wasm_encoder::InstructionSink, local: u32) {
+    ins.global_get(0)
+        .i32_const(7)
+        .i32_add()
+        .i32_const(-8)
+        .i32_and()
+        .local_tee(local)
+        .global_set(0);
+}
+
+/// Traps unless the list at the start of the hook's return area `area` is empty or lies at
+/// the address in `dest` (see [`next_block`]).
+fn trap_unless_at(ins: &mut wasm_encoder::InstructionSink, area: u32, dest: u32) {
+    ins.local_get(area)
+        .i32_load(word(4).with_align(2))
+        .if_(BlockType::Empty)
+        .local_get(area)
+        .i32_load(word(0).with_align(2))
+        .local_get(dest)
+        .i32_ne()
+        .if_(BlockType::Empty)
+        .unreachable()
+        .end()
+        .end();
 }
 
 /// Pushes a hook's `heap-base: u32, heap: list<u8>` arguments: the heap from where the bump
@@ -669,14 +699,6 @@ fn forwarding_module(
             )
         })
         .collect();
-    let mut next_type = 0;
-    let mut new_type = |types: &mut TypeSection, params: &[WasmType], results: &[WasmType]| {
-        types
-            .ty()
-            .function(params.iter().map(val_type), results.iter().map(val_type));
-        next_type += 1;
-        next_type - 1
-    };
     let mut next_import = 0;
     if !replaying {
         for ((interface, f), (import, _)) in functions.iter().zip(&signatures) {
@@ -822,13 +844,7 @@ fn forwarding_module(
             // as the bump allocator hands the list its next block.
             store_bits(&mut ins, realloc, &arg_bits, args);
             alloc(&mut ins, realloc, 16, hook_area);
-            ins.global_get(0)
-                .i32_const(7)
-                .i32_add()
-                .i32_const(-8)
-                .i32_and()
-                .local_tee(area)
-                .global_set(0);
+            next_block(&mut ins, area);
             ins.i32_const(first as i32 + i as i32)
                 .local_get(args)
                 .i32_const(params as i32)
@@ -842,17 +858,7 @@ fn forwarding_module(
                 .call(hook_index);
             // Anything else than the results at `dest` is a bug: trap rather than answer
             // with the wrong bytes.
-            ins.local_get(hook_area)
-                .i32_load(word(4).with_align(2))
-                .if_(BlockType::Empty)
-                .local_get(hook_area)
-                .i32_load(word(0).with_align(2))
-                .local_get(area)
-                .i32_ne()
-                .if_(BlockType::Empty)
-                .unreachable()
-                .end()
-                .end();
+            trap_unless_at(&mut ins, hook_area, area);
             if !resources.is_empty() {
                 load_list(&mut ins, hook_area, 8, pp, pn);
                 emit_patches(&mut ins, pp, pn, pi, paddr, None, wrap);
@@ -1186,38 +1192,32 @@ fn library_exports(guest: &[u8]) -> Result<LibraryExports, WrapError> {
 /// stream, a future or an async function).
 pub fn export_functions(guest: &[u8]) -> Result<Vec<TracedFunction>, WrapError> {
     let lib = library_exports(guest)?;
-    let of = |t: &Type| wit_type(&lib.resolve, &[], t).map_err(WrapError::Compose);
     lib.functions
         .iter()
         .map(|(interface, f)| {
-            Ok(TracedFunction {
-                export: true,
-                interface: interface.clone().unwrap_or_default(),
-                name: f.name.clone(),
-                params: f
-                    .params
-                    .iter()
-                    .map(|p| Ok((p.name.clone(), of(&p.ty)?)))
-                    .collect::<Result<_, WrapError>>()?,
-                result: f.result.as_ref().map(of).transpose()?,
-            })
+            traced(
+                &lib.resolve,
+                &[],
+                interface.clone().unwrap_or_default(),
+                f,
+                true,
+            )
         })
         .collect()
 }
 
 /// A world named `name` in `resolve` (in a package of its own) with the library's exported
 /// interfaces and functions as imports (and, with `export_too`, as exports), `wasm-rr:rr`'s
-/// interface `generic` imported, and `extra_exports` (of `wasm-rr:rr`) exported.
+/// interface `generic` imported, and `extra_exports` (of `wasm-rr:rr`) exported. Returns the
+/// world and `wasm-rr:rr/generic` (see [`push_rr`]).
 fn library_world(
     lib: &mut LibraryExports,
     name: &str,
     export_too: bool,
     extra_exports: &[&str],
-) -> Result<wit_parser::WorldId, WrapError> {
+) -> Result<(WorldId, InterfaceId), WrapError> {
     let resolve = &mut lib.resolve;
-    resolve
-        .push_str("rr.wit", RR_WIT)
-        .map_err(|e| WrapError::Compose(format!("wasm-rr's WIT: {e:#}")))?;
+    let rr = push_rr(resolve)?;
     let mut lines = String::new();
     for (i, _) in &lib.interfaces {
         lines += &format!("  import {i};\n");
@@ -1229,13 +1229,7 @@ fn library_world(
     for e in extra_exports {
         lines += &format!("  export wasm-rr:rr/{e};\n");
     }
-    let wit = format!("package wasm-rr:generic;\nworld {name} {{\n{lines}}}\n");
-    let package = resolve
-        .push_str("library.wit", &wit)
-        .map_err(|e| WrapError::Compose(format!("the {name}'s world: {e:#}")))?;
-    let world = resolve
-        .select_world(&[package], Some(name))
-        .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
+    let world = push_world(resolve, name, &lines)?;
     for (interface, f) in &lib.functions {
         if interface.is_none() {
             let key = WorldKey::Name(f.name.clone());
@@ -1247,28 +1241,49 @@ fn library_world(
             }
         }
     }
-    Ok(world)
+    Ok((world, rr))
 }
 
-/// The signature of `wasm-rr:rr/generic`'s function `name` (imported).
+/// Adds wasm-rr's own WIT package (`wasm-rr:rr`) to `resolve`; returns its interface
+/// `generic`, whose functions the generated components call.
+fn push_rr(resolve: &mut Resolve) -> Result<InterfaceId, WrapError> {
+    let package = resolve
+        .push_str("rr.wit", RR_WIT)
+        .map_err(|e| WrapError::Compose(format!("wasm-rr's WIT: {e:#}")))?;
+    Ok(resolve.packages[package].interfaces["generic"])
+}
+
+/// The core signature of function `name` of `wasm-rr:rr/generic` (`rr`, see [`push_rr`]),
+/// imported.
 fn hook_signature(
     resolve: &Resolve,
+    rr: InterfaceId,
     name: &str,
-) -> Result<wit_parser::abi::WasmSignature, WrapError> {
-    let id = resolve
-        .interfaces
-        .iter()
-        .find(|(_, i)| {
-            i.name.as_deref() == Some("generic")
-                && i.package
-                    .is_some_and(|p| resolve.packages[p].name.namespace == "wasm-rr")
-        })
-        .map(|(id, _)| id)
-        .ok_or_else(|| WrapError::Compose("wasm-rr's WIT has no `generic`".into()))?;
-    Ok(resolve.wasm_signature(
+) -> wit_parser::abi::WasmSignature {
+    resolve.wasm_signature(
         AbiVariant::GuestImport,
-        &resolve.interfaces[id].functions[name],
-    ))
+        &resolve.interfaces[rr].functions[name],
+    )
+}
+
+/// Adds `package wasm-rr:generic; world NAME { LINES }` to `resolve`; returns the world.
+fn push_world(resolve: &mut Resolve, name: &str, lines: &str) -> Result<WorldId, WrapError> {
+    let wit = format!("package wasm-rr:generic;\nworld {name} {{\n{lines}}}\n");
+    let package = resolve
+        .push_str(format!("{name}.wit"), &wit)
+        .map_err(|e| WrapError::Compose(format!("the {name}'s world: {e:#}")))?;
+    resolve
+        .select_world(&[package], Some(name))
+        .map_err(|e| WrapError::Compose(format!("{e:#}")))
+}
+
+/// The canonical ABI sizes and alignments of `resolve`'s types.
+fn sizes_of(resolve: &Resolve) -> Result<wit_parser::SizeAlign, WrapError> {
+    let mut sizes = wit_parser::SizeAlign::default();
+    sizes
+        .fill(resolve)
+        .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
+    Ok(sizes)
 }
 
 /// The recording component's forwarder for a library component's exports: it exports what
@@ -1283,17 +1298,14 @@ fn hook_signature(
 /// rejects what was generated (a bug).
 pub fn export_forwarder(guest: &[u8], first: u32) -> Result<Vec<u8>, WrapError> {
     let mut lib = library_exports(guest)?;
-    let world = library_world(&mut lib, "export-forwarder", true, &[])?;
+    let (world, rr) = library_world(&mut lib, "export-forwarder", true, &[])?;
     let resolve = &lib.resolve;
-    let mut sizes = wit_parser::SizeAlign::default();
-    sizes
-        .fill(resolve)
-        .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
+    let sizes = sizes_of(resolve)?;
     let hooks = Hooks {
         name: "invoked",
-        sig: hook_signature(resolve, "invoked")?,
-        dropped: hook_signature(resolve, "dropped")?,
-        after: Some(hook_signature(resolve, "returned")?),
+        sig: hook_signature(resolve, rr, "invoked"),
+        dropped: hook_signature(resolve, rr, "dropped"),
+        after: Some(hook_signature(resolve, rr, "returned")),
     };
     componentize(
         forwarding_module(
@@ -1319,14 +1331,11 @@ pub fn export_forwarder(guest: &[u8], first: u32) -> Result<Vec<u8>, WrapError> 
 /// Errors: as [`export_forwarder`].
 pub fn driver(guest: &[u8], first: u32) -> Result<Vec<u8>, WrapError> {
     let mut lib = library_exports(guest)?;
-    let world = library_world(&mut lib, "driver", false, &["driver"])?;
+    let (world, rr) = library_world(&mut lib, "driver", false, &["driver"])?;
     let resolve = &lib.resolve;
-    let mut sizes = wit_parser::SizeAlign::default();
-    sizes
-        .fill(resolve)
-        .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
-    let next = hook_signature(resolve, "next-invocation")?;
-    let returned = hook_signature(resolve, "returned")?;
+    let sizes = sizes_of(resolve)?;
+    let next = hook_signature(resolve, rr, "next-invocation");
+    let returned = hook_signature(resolve, rr, "returned");
     componentize(
         driver_module(resolve, &sizes, &lib.functions, first, &next, &returned),
         resolve,
@@ -1350,14 +1359,6 @@ fn driver_module(
     let mut defined = FunctionSection::new();
     let mut exports = ExportSection::new();
     let mut code = CodeSection::new();
-    let mut next_type = 0;
-    let mut new_type = |types: &mut TypeSection, params: &[WasmType], results: &[WasmType]| {
-        types
-            .ty()
-            .function(params.iter().map(val_type), results.iter().map(val_type));
-        next_type += 1;
-        next_type - 1
-    };
     let signatures: Vec<_> = functions
         .iter()
         .map(|(_, f)| resolve.wasm_signature(AbiVariant::GuestImport, f))
@@ -1403,27 +1404,11 @@ fn driver_module(
     // next-invocation(dest) -> tuple<list<u8>, list<u64>, s32>: the bytes come back at
     // `dest`, the bump allocator's next block after the return area.
     alloc(&mut ins, realloc, 24, hook_area);
-    ins.global_get(0)
-        .i32_const(7)
-        .i32_add()
-        .i32_const(-8)
-        .i32_and()
-        .local_tee(dest)
-        .global_set(0);
+    next_block(&mut ins, dest);
     ins.local_get(dest).local_get(hook_area).call(next_index);
     // Anything else than the arguments' bytes at `dest` is a bug: trap rather than make a
     // call with the wrong ones.
-    ins.local_get(hook_area)
-        .i32_load(word(4).with_align(2))
-        .if_(BlockType::Empty)
-        .local_get(hook_area)
-        .i32_load(word(0).with_align(2))
-        .local_get(dest)
-        .i32_ne()
-        .if_(BlockType::Empty)
-        .unreachable()
-        .end()
-        .end();
+    trap_unless_at(&mut ins, hook_area, dest);
     ins.local_get(hook_area)
         .i32_load(word(16).with_align(2))
         .local_tee(function)
