@@ -311,12 +311,17 @@ impl<'a> Interposers<'a> {
     }
 
     /// The guest's imports, checked: every one must be one the interposer records, or one
-    /// the generic path does (those are also returned apart; the forwarder checks them).
-    fn checked_imports(&self, guest: &[u8]) -> Result<(Vec<String>, Vec<String>), WrapError> {
-        let (imports, _) = component_world(guest)?;
+    /// the generic path does (those are also returned apart; the forwarder checks them); and
+    /// its exports.
+    fn checked_imports(&self, guest: &[u8]) -> Result<Checked, WrapError> {
+        let (imports, exports) = component_world(guest)?;
         check_guest_imports(&imports, &self.intercepted()?)?;
         let generic = imports.iter().filter(|i| is_generic(i)).cloned().collect();
-        Ok((imports, generic))
+        Ok(Checked {
+            imports,
+            generic,
+            exports,
+        })
     }
 
     fn recorder_for(&self, imports: &[String]) -> &'a [u8] {
@@ -336,6 +341,14 @@ impl<'a> Interposers<'a> {
     }
 }
 
+/// A guest's world, its imports checked ([`Interposers::checked_imports`]).
+struct Checked {
+    imports: Vec<String>,
+    /// The imports of the generic path.
+    generic: Vec<String>,
+    exports: Vec<String>,
+}
+
 /// The guest's imports that go through the generic path.
 #[derive(Clone, Debug, Default)]
 pub struct Generic {
@@ -346,28 +359,18 @@ pub struct Generic {
     pub functions: Vec<wasm_rr_trace::generic::Function>,
 }
 
-/// The guest's imports that the generic path records (see [`is_generic`]), and their functions,
-/// for `wasm-rr wrap` to list.
-///
-/// Errors: [`WrapError::NotAComponent`], and [`WrapError::Unsupported`] for an interface the
-/// generic path refuses, naming it and why.
-pub fn generic_imports(guest: &[u8]) -> Result<Generic, WrapError> {
-    let (imports, _) = component_world(guest)?;
-    let interfaces: Vec<String> = imports.into_iter().filter(|i| is_generic(i)).collect();
-    Generic::of(guest, interfaces)
-}
-
 impl Generic {
-    /// The generic path's `interfaces` of `guest`, with their functions.
+    /// The generic path's `interfaces` of `guest`, with their functions, and those of its
+    /// `exports` when it is a library.
     ///
-    /// Errors: as [`generic_functions`].
-    fn of(guest: &[u8], interfaces: Vec<String>) -> Result<Generic, WrapError> {
+    /// Errors: as [`generic_functions`] and [`export_functions`].
+    fn of(guest: &[u8], interfaces: Vec<String>, exports: &[String]) -> Result<Generic, WrapError> {
         let mut functions = if interfaces.is_empty() {
             Vec::new()
         } else {
             generic_functions(guest, &interfaces)?
         };
-        if is_library(&component_world_unchecked(guest)?.1) {
+        if is_library(exports) {
             functions.extend(export_functions(guest)?);
         }
         Ok(Generic {
@@ -387,7 +390,8 @@ pub fn component_sha256(bytes: &[u8]) -> String {
 /// with zstd; `policy` says which runs it records and caps its trace directory. `plugs` are
 /// components that provide interfaces of the generic path in place of the host (`wrap --plug`):
 /// each is composed in, its exports serving the app's imports of the same interfaces (which
-/// are recorded), its own imports left to the host. Returns the composed component's bytes.
+/// are recorded), its own imports left to the host. Returns the composed component's bytes,
+/// and what the generic path records of the guest (for `wasm-rr wrap` to list).
 ///
 /// Errors: every [`WrapError`] of the composition; [`WrapError::UselessPlug`] for a plug that
 /// provides nothing the app imports generically.
@@ -397,9 +401,13 @@ pub fn wrap_record(
     compress: bool,
     policy: RecordPolicy,
     plugs: &[Vec<u8>],
-) -> Result<Vec<u8>, WrapError> {
-    let (imports, generic) = parts.checked_imports(guest)?;
-    let generic = Generic::of(guest, generic)?;
+) -> Result<(Vec<u8>, Generic), WrapError> {
+    let Checked {
+        imports,
+        generic,
+        exports,
+    } = parts.checked_imports(guest)?;
+    let generic = Generic::of(guest, generic, &exports)?;
     let recorder = parts.recorder_for(&imports);
     let config = RecordConfig {
         component_sha256: component_sha256(guest),
@@ -420,7 +428,7 @@ pub fn wrap_record(
         allowed.extend(component_world(plug)?.0);
     }
     let config = config.to_cbor();
-    compose(
+    let composed = compose(
         guest,
         recorder,
         parts,
@@ -428,7 +436,8 @@ pub fn wrap_record(
         &generic.interfaces,
         plugs,
         &allowed,
-    )
+    )?;
+    Ok((composed, generic))
 }
 
 /// Bytes of events per block of the trace embedded in a self-replaying component: the
@@ -500,7 +509,9 @@ pub fn wrap_replay<S: Source + Copy>(
     trace: S,
     parts: &Interposers,
 ) -> Result<Vec<u8>, WrapError> {
-    let (imports, generic) = parts.checked_imports(guest)?;
+    let Checked {
+        imports, generic, ..
+    } = parts.checked_imports(guest)?;
     check_trace(guest, trace)?;
     let packed = pack_trace(trace).map_err(WrapError::Trace)?;
     compose(
@@ -524,7 +535,9 @@ pub fn wrap_replay_open(
     header: &wasm_rr_trace::Header,
     parts: &Interposers,
 ) -> Result<Vec<u8>, WrapError> {
-    let (imports, generic) = parts.checked_imports(guest)?;
+    let Checked {
+        imports, generic, ..
+    } = parts.checked_imports(guest)?;
     check_header(guest, header)?;
     compose(
         guest,

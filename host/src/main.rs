@@ -642,7 +642,7 @@ fn wrap(
         None => {
             let guest = read_app(app)?;
             let plugged = read_plugs(plugs)?;
-            let bytes = wrap_record(
+            let (bytes, generic) = wrap_record(
                 &guest,
                 &components::interposers(),
                 compress,
@@ -660,7 +660,6 @@ fn wrap(
                     )
                 })
                 .unwrap_or((false, false, false));
-            let generic = wasm_rr_composer::generic_imports(&guest).unwrap_or_default();
             // What the plugs provide needs no flag.
             let provided: Vec<String> = plugged
                 .iter()
@@ -1220,6 +1219,7 @@ fn recording_component(
             policy.clone(),
             &plugged,
         )
+        .map(|(composed, _)| composed)
     })
     .map_err(plug_err(app, plugs))
 }
