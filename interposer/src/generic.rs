@@ -240,14 +240,6 @@ fn lift_result(
     })
 }
 
-/// Writes `line` to the host's stdout (a replay driver's account of each export call).
-fn print(line: &str) {
-    let out = crate::wasi::cli::stdout::get_stdout();
-    for chunk in line.as_bytes().chunks(4096) {
-        let _ = out.blocking_write_and_flush(chunk);
-    }
-}
-
 impl generic::Guest for Interposer {
     fn called(
         function: u32,
@@ -362,7 +354,11 @@ impl generic::Guest for Interposer {
         rr::call(Returned { function, result }, || ());
         rr::flush();
         if let Some(text) = text {
-            print(&format!("{text}\n"));
+            // The replay driver's account of each export call, on the host's stdout.
+            rr::write_out(
+                &crate::wasi::cli::stdout::get_stdout(),
+                format!("{text}\n").as_bytes(),
+            );
         }
     }
 

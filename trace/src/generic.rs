@@ -457,11 +457,21 @@ impl Call {
     /// function of the registered table.
     pub fn difference(&self, actual: &Call) -> Option<String> {
         match (self, actual) {
-            (Call::Called(r), Call::Called(a)) if r.function == a.function => {
-                with_function(r.function, |f| f.difference(&r.args, &a.args)).flatten()
-            }
-            (Call::Invoked(r), Call::Invoked(a)) if r.function == a.function => {
-                with_function(r.function, |f| f.difference(&r.args, &a.args)).flatten()
+            (
+                Call::Called(Called { function, args }),
+                Call::Called(Called {
+                    function: other,
+                    args: actual,
+                }),
+            )
+            | (
+                Call::Invoked(Invoked { function, args }),
+                Call::Invoked(Invoked {
+                    function: other,
+                    args: actual,
+                }),
+            ) if function == other => {
+                with_function(*function, |f| f.difference(args, actual)).flatten()
             }
             (Call::Returned(r), Call::Returned(a)) if r.function == a.function => {
                 with_function(r.function, |f| {

@@ -8,6 +8,7 @@
 use crate::exports::wasi::io::streams as api;
 use crate::io::error::Error;
 use crate::io::poll::new_pollable;
+use crate::rr::MAX_BLOCKING_WRITE;
 use crate::rr::created::Counter;
 use crate::wasi::io::streams as host;
 use crate::{Interposer, rr};
@@ -201,9 +202,6 @@ impl api::GuestInputStream for InputStream {
     }
 }
 
-/// Largest chunk `blocking-write-and-flush` accepts, in bytes.
-const MAX_BLOCKING_WRITE: usize = 4096;
-
 impl OutputStream {
     /// The host's stream (recording only).
     fn host(&self) -> &host::OutputStream {
@@ -275,10 +273,8 @@ impl OutputStream {
                 &zeroes
             }
         };
-        for chunk in data.chunks(MAX_BLOCKING_WRITE) {
-            // The recorded result is what the guest sees; a host failure here changes nothing.
-            let _ = host.blocking_write_and_flush(chunk);
-        }
+        // The recorded result is what the guest sees; a host failure here changes nothing.
+        rr::write_out(host, data);
     }
 
     fn flush(&self, blocking: bool) -> Result<(), api::StreamError> {

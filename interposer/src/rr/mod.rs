@@ -105,11 +105,20 @@ pub fn warn(message: &str) {
     say(&format!("wasm-rr: warning: {message}\n"));
 }
 
-/// Writes `line` to the host's stderr, in pieces a blocking write accepts (4096 bytes).
+/// Writes `line` to the host's stderr (see [`write_out`]).
 fn say(line: &str) {
-    let err = host_cli::stderr::get_stderr();
-    for chunk in line.as_bytes().chunks(4096) {
-        let _ = err.blocking_write_and_flush(chunk);
+    write_out(&host_cli::stderr::get_stderr(), line.as_bytes());
+}
+
+/// The most bytes `blocking-write-and-flush` accepts at once.
+pub const MAX_BLOCKING_WRITE: usize = 4096;
+
+/// Writes `data` to the host's stream `out` (stdout, stderr), in pieces a blocking write
+/// accepts ([`MAX_BLOCKING_WRITE`]); a host failure is ignored (what wasm-rr reports, or
+/// replays, goes on regardless).
+pub fn write_out(out: &crate::wasi::io::streams::OutputStream, data: &[u8]) {
+    for chunk in data.chunks(MAX_BLOCKING_WRITE) {
+        let _ = out.blocking_write_and_flush(chunk);
     }
 }
 
@@ -117,8 +126,9 @@ fn say(line: &str) {
 /// says what happened on the host's stderr, and traps, the same way recording and replaying.
 pub fn guest_error(message: &str) -> ! {
     flush();
-    let line = format!("wasm-rr: the guest broke a WASI rule: {message}\n");
-    let _ = host_cli::stderr::get_stderr().blocking_write_and_flush(line.as_bytes());
+    say(&format!(
+        "wasm-rr: the guest broke a WASI rule: {message}\n"
+    ));
     #[cfg(target_arch = "wasm32")]
     core::arch::wasm32::unreachable();
     #[cfg(not(target_arch = "wasm32"))]

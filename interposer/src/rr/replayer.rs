@@ -74,30 +74,38 @@ impl Replayer {
         }
     }
 
+    /// The next event to replay and its index, passing over those recorded for people only
+    /// ([`skipped`]); `None` at the end of the trace (with the index it ends at). The host
+    /// is told when it watches the event.
+    fn take(&mut self) -> (u64, Option<Event>) {
+        loop {
+            let index = self.reader.index();
+            match self.reader.next_event() {
+                // A handle's drop and the bytes a write wrote are recorded, not replayed (see
+                // `wasm_rr_trace::generic::Dropped`, `wasm_rr_trace::streams::Wrote`).
+                Ok(Some(e)) if skipped(&e) => {}
+                Ok(Some(event)) => {
+                    self.ended = matches!(&event.call, Call::Cli(c) if c.ends_run());
+                    // (Past it, when the event watched was one the replay passes over.)
+                    if index >= self.watch {
+                        // The app's call is on the stack: the host may look at it, or stop
+                        // here.
+                        self.watch = embedded::watched(index);
+                    }
+                    return (index, Some(event));
+                }
+                Ok(None) => return (index, None),
+                Err(e) => unusable(e),
+            }
+        }
+    }
+
     /// The next event, which answers the guest's next call; otherwise (the end of the trace)
     /// the replay stops with a divergence, the guest having made `call`.
     fn next(&mut self, call: impl FnOnce() -> Call) -> (u64, Event) {
-        let mut index = self.reader.index();
-        let mut next = self.reader.next_event();
-        // A handle's drop and the bytes a write wrote are recorded, not replayed (see
-        // `wasm_rr_trace::generic::Dropped`, `wasm_rr_trace::streams::Wrote`).
-        while let Ok(Some(e)) = &next
-            && skipped(e)
-        {
-            index = self.reader.index();
-            next = self.reader.next_event();
-        }
-        match next {
-            Ok(Some(event)) => {
-                self.ended = matches!(&event.call, Call::Cli(c) if c.ends_run());
-                // (Past it, when the event watched was one the replay passes over.)
-                if index >= self.watch {
-                    // The app's call is on the stack: the host may look at it, or stop here.
-                    self.watch = embedded::watched(index);
-                }
-                (index, event)
-            }
-            Ok(None) => {
+        match self.take() {
+            (index, Some(event)) => (index, event),
+            (index, None) => {
                 let end = if self.ended {
                     "the end of the trace"
                 } else {
@@ -105,7 +113,6 @@ impl Replayer {
                 };
                 diverge(index, end, &call().to_string(), None)
             }
-            Err(e) => unusable(e),
         }
     }
 }
@@ -191,23 +198,9 @@ pub fn answer<C: Request>(call: C) -> C::Answer {
 /// is to make, taken from the trace; `None` at the end of the trace. Any other event there is
 /// a divergence (the app made no call for it).
 pub fn next_invocation() -> Option<Invoked> {
-    let (index, event) = REPLAYER.with_borrow_mut(|slot| {
-        let r = slot.get_or_insert_with(Replayer::open);
-        loop {
-            let index = r.reader.index();
-            match r.reader.next_event() {
-                Ok(Some(e)) if skipped(&e) => {}
-                Ok(Some(e)) => {
-                    if index >= r.watch {
-                        r.watch = embedded::watched(index);
-                    }
-                    return Some((index, e));
-                }
-                Ok(None) => return None,
-                Err(e) => unusable(e),
-            }
-        }
-    })?;
+    let (index, event) =
+        REPLAYER.with_borrow_mut(|slot| slot.get_or_insert_with(Replayer::open).take());
+    let event = event?;
     match event.get::<Invoked>() {
         Some((call, _)) => Some(call.clone()),
         None => diverge(
