@@ -42,14 +42,7 @@ fn record_fixture_until_both(name: &str) -> Runs {
         if failing.is_some() && passing.is_some() {
             break;
         }
-        let run = run(
-            wasmtime()
-                .arg("--dir")
-                .arg(format!("{}::/wasm-rr", traces.display()))
-                .arg(&recording)
-                .arg("6"),
-            None,
-        );
+        let run = run_recording(&recording, &traces, &[], &["6"]);
         let kept = traces.join(format!("run{i}.cbor"));
         std::fs::rename(traces.join("trace.cbor"), &kept).unwrap();
         if run.stderr().contains("rolled a six") {

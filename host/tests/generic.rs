@@ -449,13 +449,7 @@ fn a_platform_api_provided_by_a_plugged_component_is_recorded_and_replays_withou
     // Recorded on stock wasmtime with the provider plugged in (its log lines on stderr).
     let provider_flag = provider.to_str().unwrap();
     let (recording, traces) = wrap_for_recording(dir.path(), &app, &["--plug", provider_flag]);
-    let recorded = run(
-        wasmtime()
-            .arg("--dir")
-            .arg(format!("{}::/wasm-rr", traces.display()))
-            .arg(&recording),
-        None,
-    );
+    let recorded = run_recording(&recording, &traces, &[], &[]);
     assert_printed(
         &recorded,
         &[
@@ -669,13 +663,7 @@ fn a_componentize_py_app_of_a_platform_api_records_with_a_plugged_provider_and_r
     let provider = fixture("inventory_provider");
     let (recording, traces) =
         wrap_for_recording(dir.path(), &app, &["--plug", provider.to_str().unwrap()]);
-    let recorded = run(
-        wasmtime()
-            .arg("--dir")
-            .arg(format!("{}::/wasm-rr", traces.display()))
-            .arg(&recording),
-        None,
-    );
+    let recorded = run_recording(&recording, &traces, &[], &[]);
     assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
     // The provider's log line, on stderr while recording only.
     assert_eq!(recorded.stderr(), "[Level::Info] python-plugin: done\n");

@@ -39,7 +39,7 @@ fn a_library_call_recorded_by_stock_wasmtime_invoke_replays_as_a_command_with_no
     assert_eq!(exports, ["tally", "acme:text/codec@0.1.0"], "{exports:?}");
     let traces = dir.path().join("traces");
     std::fs::create_dir_all(&traces).unwrap();
-    let recorded = invoke_on_wasmtime(&recording, &traces, "trace.cbor", r#"stamp("hello")"#);
+    let recorded = run_recording(&recording, &traces, &["--invoke", r#"stamp("hello")"#], &[]);
     assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
     assert_eq!(recorded.stderr(), "stamping \"hello\"\n");
     let out = recorded.stdout();
@@ -265,7 +265,13 @@ fn a_library_call_that_trapped_is_in_the_trace_and_its_replay_traps_the_same_way
     let trapped = (0..64)
         .map(|attempt| {
             let name = format!("boom-{attempt}.cbor");
-            let r = invoke_on_wasmtime(&recording, &traces, &name, r#"stamp("boom")"#);
+            let env = format!("WASM_RR_TRACE={name}");
+            let r = run_recording(
+                &recording,
+                &traces,
+                &["--env", &env, "--invoke", r#"stamp("boom")"#],
+                &[],
+            );
             (r, traces.join(name))
         })
         .find(|(r, _)| r.code != Some(0));

@@ -185,7 +185,7 @@ fn a_library_components_replay_runs_on_wasmtime_48_49_and_node() {
     let dir = scratch();
     let app = fixture("library_app");
     let (recording, traces) = wrap_for_recording(dir.path(), &app, &[]);
-    let recorded = invoke_on_wasmtime(&recording, &traces, "trace.cbor", r#"stamp("hello")"#);
+    let recorded = run_recording(&recording, &traces, &["--invoke", r#"stamp("hello")"#], &[]);
     assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
     let trace = traces.join("trace.cbor");
     let on_48 = replay_on_wasmtime(dir.path(), &app, &trace);

@@ -446,16 +446,8 @@ fn a_component_that_exports_nothing_is_refused() {
 fn recording_with(dir: &std::path::Path, app: &str, wrap_flags: &[&str]) -> impl Fn(&str) -> Run {
     let (recording, traces) = wrap_for_recording(dir, &fixture(app), wrap_flags);
     move |name: &str| {
-        run(
-            wasmtime()
-                .arg("--dir")
-                .arg(format!("{}::/wasm-rr", traces.display()))
-                .arg("--env")
-                .arg(format!("WASM_RR_TRACE={name}"))
-                .arg(&recording)
-                .arg("x"),
-            None,
-        )
+        let env = format!("WASM_RR_TRACE={name}");
+        run_recording(&recording, &traces, &["--env", &env], &["x"])
     }
 }
 

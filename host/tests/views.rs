@@ -612,14 +612,7 @@ fn traces_keep_what_the_app_wrote_up_to_output_bytes() {
     );
     // Stock wasmtime: `wrap --output-bytes all`, in the header as 2^64 - 1.
     let (recording, traces) = wrap_for_recording(dir.path(), &app, &["--output-bytes", "all"]);
-    let stock = run(
-        wasmtime()
-            .arg("--dir")
-            .arg(format!("{}::/wasm-rr", traces.display()))
-            .arg(&recording)
-            .args(["hello", "world"]),
-        None,
-    );
+    let stock = run_recording(&recording, &traces, &[], &["hello", "world"]);
     assert_eq!(stock.code, Some(0), "{}", stock.stderr());
     let trace = traces.join("trace.cbor");
     assert_eq!(load(&trace).header.output_bytes, u64::MAX);

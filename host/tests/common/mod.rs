@@ -157,13 +157,30 @@ pub fn record_on_wasmtime(
     wrap(app, &recording, None);
     let traces = dir.join("traces");
     std::fs::create_dir_all(&traces).unwrap();
+    let mut cmd = recording_command(&recording, &traces, flags, args);
+    (run(&mut cmd, stdin), traces.join("trace.cbor"))
+}
+
+/// `wasmtime run --dir TRACES::/wasm-rr FLAGS RECORDING ARGS`: a recording component on stock
+/// wasmtime, writing its trace into `traces`.
+pub fn recording_command(
+    recording: &Path,
+    traces: &Path,
+    flags: &[&str],
+    args: &[&str],
+) -> Command {
     let mut cmd = wasmtime();
     cmd.arg("--dir")
         .arg(format!("{}::/wasm-rr", traces.display()))
         .args(flags)
-        .arg(&recording)
+        .arg(recording)
         .args(args);
-    (run(&mut cmd, stdin), traces.join("trace.cbor"))
+    cmd
+}
+
+/// Runs [`recording_command`] with no stdin.
+pub fn run_recording(recording: &Path, traces: &Path, flags: &[&str], args: &[&str]) -> Run {
+    run(&mut recording_command(recording, traces, flags, args), None)
 }
 
 /// Builds the self-replaying component for `trace` and runs it on stock wasmtime with no
@@ -271,20 +288,4 @@ pub fn dummy_component(resolve: &wit_parser::Resolve, world: wit_parser::WorldId
     let module =
         wit_component::dummy_module(resolve, world, wit_parser::ManglingAndAbi::Standard32);
     wasm_rr_composer::componentize(module, resolve, world).unwrap()
-}
-
-/// `wasmtime run --dir TRACES::/wasm-rr --env WASM_RR_TRACE=NAME --invoke CALL RECORDING`:
-/// one call of a library component's recording component on stock wasmtime, its trace
-/// `traces/name`.
-pub fn invoke_on_wasmtime(recording: &Path, traces: &Path, name: &str, call: &str) -> Run {
-    run(
-        wasmtime()
-            .arg("--dir")
-            .arg(format!("{}::/wasm-rr", traces.display()))
-            .arg("--env")
-            .arg(format!("WASM_RR_TRACE={name}"))
-            .args(["--invoke", call])
-            .arg(recording),
-        None,
-    )
 }
