@@ -9,6 +9,7 @@ mod components;
 mod debug;
 mod diff;
 mod files;
+mod regress;
 mod runtime;
 mod view;
 mod watch;
@@ -237,6 +238,34 @@ enum Command {
         /// of a call, `wasi:random/insecure`); repeatable.
         #[arg(long, value_name = "IFACE")]
         ignore: Vec<String>,
+    },
+    /// Test a component (a newer build, say) against recorded traces: each trace's inputs (the
+    /// request or arguments, environment, stdin, clocks, random values) go to APP, its
+    /// outgoing HTTP requests are answered from the recorded ones, and what it produces
+    /// (response, stdout, stderr, exit status, requests) is compared with the recording,
+    /// leaving out what the rules file says. One line per trace, the differences of those
+    /// that fail, and `N passed, M failed`. Exits 0 when all pass, 1 when one fails, 2 on bad
+    /// input.
+    Test {
+        /// The component to test, as built (not wrapped): a command or a wasi:http handler.
+        app: PathBuf,
+        /// Traces (binary or JSON) and directories of traces (their *.cbor and *.json files).
+        #[arg(required = true, value_name = "TRACE")]
+        traces: Vec<PathBuf>,
+        /// The noise rules (TOML) [default: wasm-rr-test.toml in each trace's directory, when
+        /// there is one].
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+        /// Also write a JUnit XML report here.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Take what APP produces now as what each trace expects (written beside it as
+        /// TRACE.expected.json; the trace itself, its inputs, is left as it is).
+        #[arg(long)]
+        update: bool,
+        /// How many traces to test at once [default: the number of cores].
+        #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        jobs: Option<u32>,
     },
     /// Take secrets out of a trace before sharing it: the values of the environment variables,
     /// HTTP headers and files named are replaced by `*`s of the same length (the headers
@@ -568,6 +597,24 @@ fn dispatch(command: Command) -> Result<i32> {
             view(&trace, &output, from, to, text_bytes)
         }
         Command::Diff { a, b, ignore } => diff::diff(&a, &b, &ignore),
+        Command::Test {
+            app,
+            traces,
+            rules,
+            junit,
+            update,
+            jobs,
+        } => regress::test(&regress::TestOptions {
+            app,
+            traces,
+            rules,
+            junit,
+            update,
+            jobs: jobs.map_or_else(
+                || std::thread::available_parallelism().map_or(1, |n| n.get()),
+                |j| j as usize,
+            ),
+        }),
         Command::Redact {
             trace,
             output,

@@ -613,10 +613,16 @@ pub struct Exchange {
     /// The response's headers as the app read them (`fields.entries`, `fields.get`), or as
     /// a handler set them.
     pub response_headers: Entries,
-    /// The first bytes of the response body the app read (at most the limit given to
-    /// [`Exchanges::with_body_limit`]); empty for a handler's response, whose body is recorded
-    /// as lengths and hashes only.
+    /// The first bytes of the response body: those the app read of a response it received,
+    /// or, for a handler's response, those it wrote as far as the trace keeps them (format 7,
+    /// see [`crate::streams::Wrote`]); at most the limit given to
+    /// [`Exchanges::with_body_limit`].
     pub body: Vec<u8>,
+    /// The first bytes of the request body, likewise: those the app read of the incoming
+    /// request, or those it wrote to a request it sent (as far as the trace keeps them).
+    pub request_body: Vec<u8>,
+    /// Request body bytes the app read (incoming) or wrote (outgoing), kept or not.
+    pub request_body_bytes: u64,
 }
 
 impl Exchange {
@@ -728,6 +734,8 @@ pub struct Exchanges {
     /// The first bytes read from each body stream, up to `body_limit` per stream and
     /// [`MAX_BODY_BYTES`] in all.
     bodies: HashMap<StreamId, Vec<u8>>,
+    /// The first bytes written to each body stream that the trace keeps, likewise.
+    sent: HashMap<StreamId, Vec<u8>>,
     body_limit: usize,
     body_total: usize,
 }
@@ -776,6 +784,8 @@ impl Exchanges {
             answered_at: None,
             response_headers: Vec::new(),
             body: Vec::new(),
+            request_body: Vec::new(),
+            request_body_bytes: 0,
         });
         Some(self.out.len() - 1)
     }
@@ -795,8 +805,10 @@ impl Exchanges {
         }
         match (&e.call, &e.answer) {
             (crate::Call::Http(call), crate::Answer::Http(answer)) => match (call, answer) {
-                (_, Answer::Handle(sent)) => {
+                (Call::Handle(c), Answer::Handle(sent)) => {
                     if let Some(i) = self.new_exchange(&sent.head, false) {
+                        // The request's body belongs to the exchange too.
+                        track(&mut self.root, c.request, i);
                         match &sent.result {
                             Ok(future) => track(&mut self.root, *future, i),
                             Err(e) => self.out[i].outcome = Some(Err(e.clone())),
@@ -806,6 +818,7 @@ impl Exchanges {
                 (_, Answer::Incoming(incoming)) => {
                     if let Some(i) = self.new_exchange(&incoming.head, true) {
                         track(&mut self.root, incoming.outparam, i);
+                        track(&mut self.root, incoming.request, i);
                     }
                 }
                 (Call::ResponseGet(c), Answer::ResponseGet(Some(Ok(r)))) => {
@@ -885,15 +898,13 @@ impl Exchanges {
                 let r = self.reads.entry(c.stream).or_default();
                 r.0 += data.0.len() as u64;
                 r.1 += 1;
-                let room = self
-                    .body_limit
-                    .min(MAX_BODY_BYTES.saturating_sub(self.body_total));
-                if room > 0 {
-                    let kept = self.bodies.entry(c.stream).or_default();
-                    let take = data.0.len().min(self.body_limit.saturating_sub(kept.len())).min(room);
-                    kept.extend_from_slice(&data.0[..take]);
-                    self.body_total += take;
-                }
+                self.keep_body(c.stream, &data.0, false);
+            }
+            (
+                crate::Call::Streams(streams::Call::Wrote(c)),
+                crate::Answer::Streams(streams::Answer::Wrote(())),
+            ) if self.stream_of.contains_key(&c.stream) => {
+                self.keep_body(c.stream, &c.data.0, true);
             }
             (
                 crate::Call::Streams(streams::Call::Write(c)),
@@ -905,6 +916,25 @@ impl Exchanges {
             }
             _ => {}
         }
+    }
+
+    /// Keeps the first bytes of `data`, read from (or, `sent`, written to) the body stream
+    /// `stream`, within `body_limit` per stream and [`MAX_BODY_BYTES`] in all.
+    fn keep_body(&mut self, stream: StreamId, data: &[u8], sent: bool) {
+        let room = self
+            .body_limit
+            .min(MAX_BODY_BYTES.saturating_sub(self.body_total));
+        if room == 0 {
+            return;
+        }
+        let map = if sent { &mut self.sent } else { &mut self.bodies };
+        let kept = map.entry(stream).or_default();
+        let take = data
+            .len()
+            .min(self.body_limit.saturating_sub(kept.len()))
+            .min(room);
+        kept.extend_from_slice(&data[..take]);
+        self.body_total += take;
     }
 
     /// The exchanges, in the order they started.
@@ -920,6 +950,7 @@ impl Exchanges {
             fields_owner,
             mut fields_read,
             mut bodies,
+            mut sent,
             ..
         } = self;
         // The exchange a resource belongs to: up its parents to a future or an outparam.
@@ -950,12 +981,24 @@ impl Exchanges {
             let is_response_body = parent
                 .get(&body)
                 .is_some_and(|resp| parent.contains_key(resp));
-            if let (Some((bytes, chunks)), true) = (counted, is_response_body) {
-                out[i].body_bytes += bytes;
-                out[i].chunks += chunks;
-                if let Some(body) = bodies.remove(&stream) {
-                    out[i].body.extend_from_slice(&body);
+            // What the app wrote, or read, of the stream.
+            let incoming = out[i].incoming;
+            let written = sent.remove(&stream).unwrap_or_default();
+            let read = bodies.remove(&stream).unwrap_or_default();
+            if is_response_body {
+                if let Some((bytes, chunks)) = counted {
+                    out[i].body_bytes += bytes;
+                    out[i].chunks += chunks;
                 }
+                out[i].body.extend(if incoming { written } else { read });
+            } else {
+                let (bytes, kept) = if incoming {
+                    (reads.get(&stream), read)
+                } else {
+                    (writes.get(&stream), written)
+                };
+                out[i].request_body_bytes += bytes.map_or(0, |b| b.0);
+                out[i].request_body.extend(kept);
             }
         }
         // The headers the app read of a response it received (not of a request: a request's

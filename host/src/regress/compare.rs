@@ -1,0 +1,220 @@
+//! Compares what the app under test produced with what a trace (or its `.expected.json`)
+//! says it should, under the noise rules, as lines for people.
+
+use super::recorded::{Output, Produced};
+use super::rules::Rules;
+use super::world::{Answered, Run};
+use std::fmt::Write;
+
+/// The differences between `expected` and `run`, each a block of lines (indented for the
+/// report); none when the run passes. `compare_output`: the expectation keeps what the app
+/// wrote (stdout, stderr, bodies), so it is compared.
+pub fn differences(
+    expected: &Produced,
+    run: &Run,
+    rules: &Rules,
+    compare_output: bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let actual = &run.produced;
+    if let Some(trap) = &run.trap {
+        out.push(format!("it trapped: {trap}"));
+    }
+    if let (Some(e), Some(a)) = (expected.exit, actual.exit)
+        && e != a
+    {
+        out.push(format!("exit status: recorded {e}, now {a}"));
+    }
+    match (&expected.response, &actual.response) {
+        (Some(e), Some(a)) => {
+            if (e.status, &e.error) != (a.status, &a.error) {
+                let show = |r: &super::recorded::Response| match (&r.status, &r.error) {
+                    (Some(s), _) => s.to_string(),
+                    (None, Some(e)) => format!("the error {e}"),
+                    (None, None) => "no status".into(),
+                };
+                out.push(format!("response: recorded {}, now {}", show(e), show(a)));
+            }
+            // An error has no headers or body to compare.
+            if e.error.is_none() && a.error.is_none() {
+                headers(&e.headers, &a.headers, rules, &mut out);
+                if compare_output {
+                    body("response body", &e.body, &a.body, rules, true, &mut out);
+                }
+            }
+        }
+        (Some(_), None) => out.push("no response: the app is no wasi:http handler".into()),
+        _ => {}
+    }
+    if compare_output {
+        body(
+            "stdout",
+            &expected.stdout,
+            &actual.stdout,
+            rules,
+            false,
+            &mut out,
+        );
+        body(
+            "stderr",
+            &expected.stderr,
+            &actual.stderr,
+            rules,
+            false,
+            &mut out,
+        );
+    }
+    requests(expected, run, &mut out);
+    out
+}
+
+/// The headers that differ, one line each (names compared in any case, values in order).
+fn headers(
+    expected: &[(String, String)],
+    actual: &[(String, String)],
+    rules: &Rules,
+    out: &mut Vec<String>,
+) {
+    let mut names: Vec<String> = expected
+        .iter()
+        .chain(actual)
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .filter(|n| !rules.ignores_header(n))
+        .collect();
+    names.sort();
+    names.dedup();
+    let values = |hs: &[(String, String)], name: &str| -> Vec<String> {
+        hs.iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| rules.mask_text(v))
+            .collect()
+    };
+    let show = |vs: &[String]| match vs {
+        [] => "none".to_string(),
+        [v] => format!("{v:?}"),
+        _ => format!("{vs:?}"),
+    };
+    for name in names {
+        let (e, a) = (values(expected, &name), values(actual, &name));
+        if e != a {
+            out.push(format!(
+                "response header {name}: recorded {}, now {}",
+                show(&e),
+                show(&a)
+            ));
+        }
+    }
+}
+
+/// A unified diff of `what` (a body, stdout or stderr) when it differs.
+fn body(
+    what: &str,
+    expected: &Output,
+    actual: &Output,
+    rules: &Rules,
+    is_body: bool,
+    out: &mut Vec<String>,
+) {
+    let kept = expected.bytes();
+    let mut now = actual.bytes();
+    let mut note = String::new();
+    if !expected.complete() {
+        // The trace keeps the first bytes: those are compared, and the length.
+        if now.len() as u64 != expected.len {
+            out.push(format!(
+                "{what}: recorded {} bytes, now {}",
+                expected.len,
+                now.len()
+            ));
+        }
+        now.truncate(kept.len());
+        note = format!(
+            " (the trace keeps its first {} of {} bytes)",
+            kept.len(),
+            expected.len
+        );
+    }
+    let mask = |b: &[u8]| {
+        if is_body {
+            rules.mask_body(b)
+        } else {
+            rules.mask_text(&String::from_utf8_lossy(b))
+        }
+    };
+    let (e, a) = (mask(&kept), mask(&now));
+    if e == a {
+        return;
+    }
+    let mut text = format!("{what} differs{note}:\n");
+    let diff = similar::TextDiff::from_lines(&e, &a);
+    let _ = write!(
+        text,
+        "{}",
+        diff.unified_diff()
+            .context_radius(2)
+            .header("recorded", "now")
+    );
+    if !e.is_empty() && !e.ends_with('\n') || !a.is_empty() && !a.ends_with('\n') {
+        text.push_str("\\ (no newline at the end)\n");
+    }
+    out.push(text.trim_end().to_string());
+}
+
+/// The outgoing requests: those no recording or rule answered, those recorded and not made,
+/// and (with an `.expected.json`) a list that differs.
+fn requests(expected: &Produced, run: &Run, out: &mut Vec<String>) {
+    for s in &run.sent {
+        if let Answered::Unmatched(closest) = &s.answer {
+            let closest = closest
+                .as_ref()
+                .map_or(String::new(), |c| format!(" (the closest recorded: {c})"));
+            out.push(format!(
+                "request with no recorded answer: {}{closest}",
+                s.line
+            ));
+        }
+    }
+    // The recorded requests not made, unless an expectation says they are no longer made.
+    let mut wanted = expected.requests.clone();
+    let mut extra = Vec::new();
+    for s in &run.sent {
+        match wanted.iter().position(|w| *w == s.line) {
+            Some(i) => {
+                wanted.remove(i);
+            }
+            // Beyond the expected ones: fine when a rule allows it, said above when nothing
+            // answered it; otherwise a repeat, answered like the recorded one.
+            None if matches!(s.answer, Answered::Recorded(_)) => extra.push(&s.line),
+            None => {}
+        }
+    }
+    for w in wanted {
+        out.push(format!("request not made: {w}"));
+    }
+    for x in extra {
+        out.push(format!("request made more often than recorded: {x}"));
+    }
+}
+
+/// A one-line account of the outgoing requests: how many were answered from the recording,
+/// by a rule, or not at all, and recorded ones not made.
+pub fn request_summary(run: &Run) -> Option<String> {
+    if run.sent.is_empty() && run.unused.is_empty() {
+        return None;
+    }
+    let count = |f: &dyn Fn(&Answered) -> bool| run.sent.iter().filter(|s| f(&s.answer)).count();
+    let matched = count(&|a| matches!(a, Answered::Recorded(_)));
+    let allowed = count(&|a| *a == Answered::Allowed);
+    let unmatched = count(&|a| matches!(a, Answered::Unmatched(_)));
+    let mut parts = vec![format!("{matched} matched")];
+    if allowed > 0 {
+        parts.push(format!("{allowed} allowed by a rule"));
+    }
+    if unmatched > 0 {
+        parts.push(format!("{unmatched} with no recorded answer"));
+    }
+    if !run.unused.is_empty() {
+        parts.push(format!("{} recorded and not made", run.unused.len()));
+    }
+    Some(format!("outgoing requests: {}", parts.join(", ")))
+}

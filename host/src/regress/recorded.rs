@@ -1,0 +1,276 @@
+//! What a trace holds for `wasm-rr test`: the inputs the app was given (arguments, variables,
+//! stdin, clock readings, random values, the incoming request, the answers to its outgoing
+//! requests) and what it produced (stdout, stderr, its exit status, its response, the
+//! requests it sent), read from the trace's events.
+
+use crate::files::TraceInput;
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use wasm_rr_trace::http::{Exchange, Exchanges, RequestHead};
+use wasm_rr_trace::{StreamId, clocks, random, streams};
+
+/// The most bytes of each body, and of stdout, stderr and stdin, `wasm-rr test` reads from a
+/// trace (64 MiB).
+pub const MAX_BYTES: usize = 64 << 20;
+
+/// The inputs a trace recorded, as the test host serves them.
+#[derive(Default)]
+pub struct Inputs {
+    /// `get-arguments`.
+    pub args: Vec<String>,
+    /// `get-environment`.
+    pub env: Vec<(String, String)>,
+    /// What the app read from stdin, in order.
+    pub stdin: Vec<u8>,
+    /// Wall-clock readings, in order, since the Unix epoch in ns.
+    pub wall_ns: Vec<u128>,
+    /// Monotonic-clock readings, in order, in ns.
+    pub monotonic_ns: Vec<u64>,
+    /// The secure random values the app was given, as the host's generator made them: one
+    /// byte per byte asked for, 8 little-endian bytes per `u64`.
+    pub random: Vec<u8>,
+    /// The insecure ones, likewise.
+    pub insecure: Vec<u8>,
+    /// `insecure-seed`.
+    pub seed: Option<u128>,
+    /// The incoming request a handler was given, and its body as the app read it.
+    pub incoming: Option<(RequestHead, Vec<u8>)>,
+    /// The outgoing requests the app made, with the answers it got.
+    pub outgoing: Vec<Exchange>,
+}
+
+/// What the app produced: recorded in a trace, or produced again by a new version. Saved by
+/// `wasm-rr test --update` as `TRACE.expected.json` beside the trace, which then takes the
+/// place of what the trace recorded.
+#[derive(Serialize, Deserialize, Default, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Produced {
+    /// What the app wrote to stdout.
+    pub stdout: Output,
+    /// What the app wrote to stderr.
+    pub stderr: Output,
+    /// A command's exit status, as `wasmtime run` reports it (134 for a trap); none for a
+    /// handler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<i32>,
+    /// A handler's response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<Response>,
+    /// The outgoing requests, `METHOD URL`, in the order they were sent.
+    #[serde(default)]
+    pub requests: Vec<String>,
+}
+
+/// A handler's response.
+#[derive(Serialize, Deserialize, Default, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Response {
+    /// The status code; none when the handler answered with an error (see `error`).
+    pub status: Option<u16>,
+    /// The `error-code` the handler answered with, or why it gave no response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The header entries, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Output,
+}
+
+/// Bytes the app wrote: as text (UTF-8) or hex in JSON, and how many it wrote in all, of
+/// which the trace may keep only the first.
+#[derive(Serialize, Deserialize, Default, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Output {
+    /// The bytes, as UTF-8 text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The bytes, in hex, when they are no UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hex: Option<String>,
+    /// Bytes written in all (more than those kept when the trace kept only the first).
+    pub len: u64,
+}
+
+impl Output {
+    /// `data`, complete.
+    pub fn of(data: &[u8]) -> Output {
+        Output::kept(data, data.len() as u64)
+    }
+
+    /// The first bytes `data` of `len` written.
+    pub fn kept(data: &[u8], len: u64) -> Output {
+        match std::str::from_utf8(data) {
+            Ok(t) => Output {
+                text: Some(t.to_string()),
+                hex: None,
+                len,
+            },
+            Err(_) => Output {
+                text: None,
+                hex: Some(hex::encode(data)),
+                len,
+            },
+        }
+    }
+
+    /// The bytes kept.
+    pub fn bytes(&self) -> Vec<u8> {
+        match (&self.text, &self.hex) {
+            (Some(t), _) => t.as_bytes().to_vec(),
+            (None, Some(h)) => hex::decode(h).unwrap_or_default(),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// Whether every byte written is kept.
+    pub fn complete(&self) -> bool {
+        self.bytes().len() as u64 >= self.len
+    }
+}
+
+/// A trace, read for `wasm-rr test`.
+pub struct Recorded {
+    /// What the app was given.
+    pub inputs: Inputs,
+    /// What it produced.
+    pub produced: Produced,
+    /// Why the test host cannot run it, when it cannot: an interface whose inputs it does not
+    /// serve yet.
+    pub unsupported: Option<String>,
+    /// The trace keeps none of what the app wrote (recorded with `--output-bytes none`, or
+    /// before format 7).
+    pub keeps_no_output: bool,
+}
+
+/// Reads the trace at `path`. Errors name the file.
+pub fn read(path: &Path) -> Result<Recorded> {
+    let (input, header) = TraceInput::open_with_header(path)?;
+    let mut inputs = Inputs::default();
+    let mut exchanges = Exchanges::with_body_limit(MAX_BYTES);
+    let mut stdout = (Vec::new(), 0u64);
+    let mut stderr = (Vec::new(), 0u64);
+    let mut exit = None;
+    let mut ended = false;
+    let mut unsupported = None;
+    for e in input.events(path)? {
+        let e = e?;
+        exchanges.push(&e);
+        if let Some((_, a)) = e.get::<wasm_rr_trace::cli::GetArguments>() {
+            inputs.args = a.clone();
+        } else if let Some((_, a)) = e.get::<wasm_rr_trace::cli::GetEnvironment>() {
+            inputs.env = a.clone();
+        } else if let Some((_, d)) = e.get::<clocks::WallClockNow>() {
+            inputs
+                .wall_ns
+                .push(u128::from(d.seconds) * 1_000_000_000 + u128::from(d.nanoseconds));
+        } else if let Some((_, ns)) = e.get::<clocks::MonotonicClockNow>() {
+            inputs.monotonic_ns.push(*ns);
+        } else if let Some((_, b)) = e.get::<random::GetRandomBytes>() {
+            inputs.random.extend_from_slice(&b.0);
+        } else if let Some((_, v)) = e.get::<random::GetRandomU64>() {
+            inputs.random.extend_from_slice(&v.0.to_le_bytes());
+        } else if let Some((_, b)) = e.get::<random::GetInsecureRandomBytes>() {
+            inputs.insecure.extend_from_slice(&b.0);
+        } else if let Some((_, v)) = e.get::<random::GetInsecureRandomU64>() {
+            inputs.insecure.extend_from_slice(&v.0.to_le_bytes());
+        } else if let Some((_, (a, b))) = e.get::<random::InsecureSeed>() {
+            inputs.seed = Some(u128::from(a.0) | (u128::from(b.0) << 64));
+        } else if let Some((c, Ok(data))) = e.get::<streams::Read>() {
+            if c.stream == StreamId::STDIN {
+                keep(&mut inputs.stdin, &data.0);
+            }
+        } else if let Some((c, _)) = e.get::<streams::Wrote>() {
+            match c.stream {
+                StreamId::STDOUT => keep(&mut stdout.0, &c.data.0),
+                StreamId::STDERR => keep(&mut stderr.0, &c.data.0),
+                _ => {}
+            }
+        } else if let Some((c, Ok(()))) = e.get::<streams::Write>() {
+            match c.stream {
+                StreamId::STDOUT => stdout.1 += c.len,
+                StreamId::STDERR => stderr.1 += c.len,
+                _ => {}
+            }
+        } else if let wasm_rr_trace::Call::Cli(c) = &e.call {
+            use wasm_rr_trace::cli::Call as C;
+            if c.ends_run() && !ended {
+                ended = true;
+                exit = Some(match c {
+                    C::Exit(x) => i32::from(x.status == wasm_rr_trace::Status::Err),
+                    C::RunReturned(x) => i32::from(x.status == wasm_rr_trace::Status::Err),
+                    C::ExitWithCode(x) => i32::from(x.code),
+                    _ => 0,
+                });
+            }
+        } else if unsupported.is_none() {
+            unsupported = unsupported_reason(&e);
+        }
+    }
+    let all = exchanges.finish();
+    let mut produced = Produced {
+        stdout: Output::kept(&stdout.0, stdout.1),
+        stderr: Output::kept(&stderr.0, stderr.1),
+        ..Produced::default()
+    };
+    for x in all {
+        if x.incoming {
+            inputs.incoming = Some((x.head.clone(), x.request_body.clone()));
+            produced.response = Some(response_of(&x));
+        } else {
+            produced.requests.push(x.head.line());
+            inputs.outgoing.push(x);
+        }
+    }
+    if produced.response.is_none() {
+        // A command: a run that did not end trapped (or was killed).
+        produced.exit = Some(exit.unwrap_or(crate::runtime::TRAP_EXIT_CODE));
+    }
+    Ok(Recorded {
+        inputs,
+        produced,
+        unsupported,
+        keeps_no_output: header.output_bytes == 0,
+    })
+}
+
+/// Appends `data` to `out`, up to [`MAX_BYTES`] in all.
+fn keep(out: &mut Vec<u8>, data: &[u8]) {
+    let room = MAX_BYTES.saturating_sub(out.len());
+    out.extend_from_slice(&data[..data.len().min(room)]);
+}
+
+/// The response a handler gave, as the trace recorded it.
+fn response_of(x: &Exchange) -> Response {
+    let headers = x
+        .response_headers
+        .iter()
+        .map(|(n, v)| (n.clone(), String::from_utf8_lossy(&v.0).into_owned()))
+        .collect();
+    let (status, error) = match &x.outcome {
+        Some(Ok(status)) => (*status, None),
+        Some(Err(e)) => (None, Some(e.to_string())),
+        None => (None, Some("no response".to_string())),
+    };
+    Response {
+        status,
+        error,
+        headers,
+        body: Output::kept(&x.body, x.body_bytes),
+    }
+}
+
+/// Why the test host cannot serve the inputs of the event `e`, if it cannot.
+fn unsupported_reason(e: &wasm_rr_trace::Event) -> Option<String> {
+    match e.call.interface() {
+        "fs" if !e.is::<wasm_rr_trace::fs::GetDirectories>() => {
+            Some("it uses files (wasi:filesystem)".into())
+        }
+        "sockets" => Some("it uses sockets (wasi:sockets)".into()),
+        "generic" => Some(format!(
+            "it calls imports of the generic path (`{}`)",
+            e.call
+        )),
+        _ => None,
+    }
+}

@@ -1,0 +1,596 @@
+//! The test host of `wasm-rr test`: runs an app (the new version, as built: not wrapped) on
+//! the embedded wasmtime with the inputs a trace recorded, and collects what it produces.
+//!
+//! Unlike a replay, nothing is checked call by call: the app gets the recorded values where
+//! WASI hands out inputs, however it asks for them.
+//! - clocks: the k-th reading of a clock returns the k-th recorded one, then the last one
+//!   again (a clock the recording never read runs in real time);
+//! - random: the recorded values first, in order, then values of a generator seeded with 0;
+//! - arguments, environment and stdin as recorded;
+//! - an incoming request (for a handler): the recorded one, with its body;
+//! - outgoing HTTP requests are answered from the recorded ones by matching (see
+//!   [`Outgoing`]); nothing goes to the network.
+
+use super::recorded::{Inputs, MAX_BYTES, Output, Produced, Response};
+use super::rules::Rules;
+use anyhow::{Result, anyhow};
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wasm_rr_trace::http::{Exchange, RequestHead, method_name};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+/// What happened to one outgoing request of the app under test.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    /// `METHOD URL`.
+    pub line: String,
+    /// How it was answered.
+    pub answer: Answered,
+}
+
+/// How an outgoing request was answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answered {
+    /// By the recorded exchange with this index (among the outgoing ones).
+    Recorded(usize),
+    /// By a rule's configured response.
+    Allowed,
+    /// Not at all: no recorded exchange matches and no rule allows it. The closest recorded
+    /// request, and how it differs, when there is one.
+    Unmatched(Option<String>),
+}
+
+/// The recorded outgoing exchanges, and the requests the app under test sent.
+///
+/// A request is answered by the first recorded exchange not yet used with the same method,
+/// URL and body; then, for a repeat, by the last such exchange again; then by the first rule
+/// of `[[allow]]` that names it; otherwise not at all (the app gets `connection-refused`) and
+/// the trace fails.
+pub struct Outgoing {
+    recorded: Vec<Exchange>,
+    used: Vec<bool>,
+    /// Every request sent, in order.
+    pub sent: Vec<Sent>,
+    allow: Vec<super::rules::Allow>,
+}
+
+impl Outgoing {
+    fn answer(
+        &mut self,
+        head: &RequestHead,
+        body: &[u8],
+        rules: &Rules,
+    ) -> (Answered, Option<&Exchange>) {
+        let line = head.line();
+        let same = |x: &Exchange| x.head.line() == line && x.request_body == body;
+        let unused = (0..self.recorded.len()).find(|&i| !self.used[i] && same(&self.recorded[i]));
+        let found = unused.or_else(|| {
+            (0..self.recorded.len())
+                .rev()
+                .find(|&i| same(&self.recorded[i]))
+        });
+        let answer = match found {
+            Some(i) => {
+                self.used[i] = true;
+                Answered::Recorded(i)
+            }
+            None => match rules.allowed(&method_name(&head.method), &url_of(&line)) {
+                Some(a) => {
+                    self.allow.push(a.clone());
+                    Answered::Allowed
+                }
+                None => Answered::Unmatched(self.closest(&line, body)),
+            },
+        };
+        self.sent.push(Sent {
+            line,
+            answer: answer.clone(),
+        });
+        let x = found.map(|i| &self.recorded[i]);
+        (answer, x)
+    }
+
+    /// The recorded request most like `line` with `body`, and how it differs.
+    fn closest(&self, line: &str, body: &[u8]) -> Option<String> {
+        let best = self.recorded.iter().max_by(|a, b| {
+            let ra = similar::TextDiff::from_chars(a.head.line().as_str(), line).ratio();
+            let rb = similar::TextDiff::from_chars(b.head.line().as_str(), line).ratio();
+            ra.total_cmp(&rb)
+        })?;
+        let recorded = best.head.line();
+        Some(if recorded == line {
+            format!(
+                "{recorded}, whose body was {} (now {})",
+                preview(&best.request_body),
+                preview(body)
+            )
+        } else {
+            recorded
+        })
+    }
+
+    /// The recorded requests no request of the app used, `METHOD URL` each.
+    pub fn unused(&self) -> Vec<String> {
+        (0..self.recorded.len())
+            .filter(|&i| !self.used[i])
+            .map(|i| self.recorded[i].head.line())
+            .collect()
+    }
+}
+
+/// The URL of a `METHOD URL` line.
+fn url_of(line: &str) -> String {
+    line.split_once(' ').map_or(line, |(_, u)| u).to_string()
+}
+
+/// A body, shown short: `4 B "ping"`.
+pub fn preview(body: &[u8]) -> String {
+    format!("{} B {}", body.len(), wasm_rr_trace::text_preview(body))
+}
+
+/// The `wasi:http` hooks of the test host: outgoing requests go to [`Outgoing`].
+struct Hooks {
+    outgoing: Arc<Mutex<Outgoing>>,
+    rules: Arc<Rules>,
+}
+
+impl WasiHttpHooks for Hooks {
+    fn send_request(
+        &mut self,
+        request: hyper::http::Request<WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        hyper::http::Response<WasiBody>,
+                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        let outgoing = self.outgoing.clone();
+        let rules = self.rules.clone();
+        Box::new(async move {
+            let (parts, body) = request.into_parts();
+            let body = http_body_util::Limited::new(body, MAX_BYTES)
+                .collect()
+                .await
+                .map_err(|_| wasmtime_wasi_http::Error::HttpRequestBodySize(None))?
+                .to_bytes();
+            let head = head_of(&parts);
+            let (status, headers, data) = {
+                let mut o = outgoing.lock().unwrap_or_else(|e| e.into_inner());
+                let (answered, x) = o.answer(&head, &body, &rules);
+                match (answered, x) {
+                    (Answered::Recorded(_), Some(x)) => match &x.outcome {
+                        Some(Ok(status)) => (
+                            status.unwrap_or(200),
+                            x.response_headers
+                                .iter()
+                                .map(|(n, v)| (n.clone(), v.0.clone()))
+                                .collect::<Vec<_>>(),
+                            x.body.clone(),
+                        ),
+                        Some(Err(e)) => {
+                            return Err(wasmtime_wasi_http::Error::InternalError(Some(format!(
+                                "recorded: {e}"
+                            ))));
+                        }
+                        None => return Err(wasmtime_wasi_http::Error::ConnectionTerminated),
+                    },
+                    (Answered::Allowed, _) => {
+                        let a = o.allow.last().cloned().expect("the rule just used");
+                        (
+                            a.status,
+                            a.headers
+                                .iter()
+                                .map(|(n, v)| (n.clone(), v.clone().into_bytes()))
+                                .collect(),
+                            a.body.into_bytes(),
+                        )
+                    }
+                    _ => return Err(wasmtime_wasi_http::Error::ConnectionRefused),
+                }
+            };
+            let mut response = hyper::http::Response::builder().status(status);
+            for (n, v) in headers {
+                response = response.header(n, v);
+            }
+            let body = http_body_util::Full::new(Bytes::from(data))
+                .map_err(|never| match never {})
+                .boxed_unsync();
+            let response = response
+                .body(body)
+                .map_err(|e| wasmtime_wasi_http::Error::InternalError(Some(e.to_string())))?;
+            let done: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send> =
+                Box::new(async { Ok(()) });
+            Ok((response, done))
+        })
+    }
+}
+
+/// The head of an outgoing request, as the trace records heads.
+fn head_of(parts: &hyper::http::request::Parts) -> RequestHead {
+    use wasm_rr_trace::http::{Method, Scheme};
+    let method = match parts.method.as_str() {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "DELETE" => Method::Delete,
+        "CONNECT" => Method::Connect,
+        "OPTIONS" => Method::Options,
+        "TRACE" => Method::Trace,
+        "PATCH" => Method::Patch,
+        other => Method::Other(other.to_string()),
+    };
+    let scheme = parts.uri.scheme_str().map(|s| match s {
+        "http" => Scheme::Http,
+        "https" => Scheme::Https,
+        other => Scheme::Other(other.to_string()),
+    });
+    RequestHead {
+        method,
+        scheme,
+        authority: parts.uri.authority().map(|a| a.to_string()),
+        path_with_query: parts.uri.path_and_query().map(|p| p.to_string()),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), wasm_rr_trace::Bytes(v.as_bytes().to_vec())))
+            .collect(),
+    }
+}
+
+/// A clock that gives the recorded readings in order, then the last one again; `None`
+/// when there are none.
+struct Readings<T> {
+    values: Vec<T>,
+    next: AtomicUsize,
+}
+
+impl<T: Copy> Readings<T> {
+    fn new(values: &[T]) -> Option<Readings<T>> {
+        (!values.is_empty()).then(|| Readings {
+            values: values.to_vec(),
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    fn take(&self) -> T {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        self.values[i.min(self.values.len() - 1)]
+    }
+}
+
+impl wasmtime_wasi::HostWallClock for Readings<u128> {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+
+    fn now(&self) -> Duration {
+        let ns = self.take();
+        Duration::new((ns / 1_000_000_000) as u64, (ns % 1_000_000_000) as u32)
+    }
+}
+
+impl wasmtime_wasi::HostMonotonicClock for Readings<u64> {
+    fn resolution(&self) -> u64 {
+        1
+    }
+
+    fn now(&self) -> u64 {
+        self.take()
+    }
+}
+
+/// A random generator that gives the recorded values first (a byte per `next_u32`, as the
+/// host's `get-random-bytes` takes one per byte; 8 bytes per `next_u64`), then those of a
+/// generator seeded with 0.
+struct Recorded {
+    bytes: Vec<u8>,
+    at: usize,
+    then: rand::rngs::StdRng,
+}
+
+impl Recorded {
+    fn new(bytes: &[u8]) -> Recorded {
+        use rand::SeedableRng;
+        Recorded {
+            bytes: bytes.to_vec(),
+            at: 0,
+            then: rand::rngs::StdRng::seed_from_u64(0),
+        }
+    }
+}
+
+impl rand::TryRng for Recorded {
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        use rand::Rng;
+        Ok(match self.bytes.get(self.at) {
+            Some(&b) => {
+                self.at += 1;
+                u32::from(b)
+            }
+            None => self.then.next_u32(),
+        })
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        use rand::Rng;
+        Ok(match self.bytes.get(self.at..self.at + 8) {
+            Some(b) => {
+                self.at += 8;
+                u64::from_le_bytes(b.try_into().expect("8 bytes"))
+            }
+            None => {
+                self.at = self.bytes.len();
+                self.then.next_u64()
+            }
+        })
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for b in dst {
+            *b = self.try_next_u32()? as u8;
+        }
+        Ok(())
+    }
+}
+
+struct Host {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: Hooks,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for Host {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// The app, compiled once for every trace.
+pub struct App {
+    engine: Engine,
+    component: Component,
+    linker: Linker<Host>,
+}
+
+impl App {
+    /// Compiles `wasm` (a command or a `wasi:http` handler) and links it to WASI 0.2 with
+    /// outgoing HTTP.
+    ///
+    /// Errors: it does not compile, or imports what the test host does not provide.
+    pub fn new(wasm: &[u8]) -> Result<App> {
+        let engine = crate::runtime::engine(false)?;
+        let component = Component::new(&engine, wasm)
+            .map_err(|e| anyhow!("cannot compile the component: {e:#}"))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| anyhow!("cannot set up WASI: {e:#}"))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| anyhow!("cannot set up WASI HTTP: {e:#}"))?;
+        Ok(App {
+            engine,
+            component,
+            linker,
+        })
+    }
+
+    /// Whether the app is a `wasi:http` handler (rather than a command).
+    pub fn is_handler(&self) -> bool {
+        self.component
+            .component_type()
+            .exports(&self.engine)
+            .any(|(name, _)| name.starts_with("wasi:http/incoming-handler@"))
+    }
+
+    /// Runs the app with `inputs` and returns what it produced, the requests it sent, and a
+    /// trap's message, if it trapped.
+    ///
+    /// Errors: it cannot be instantiated (it imports what the test host lacks).
+    pub async fn run(&self, inputs: &Inputs, rules: Arc<Rules>) -> Result<Run> {
+        let stdout = MemoryOutputPipe::new(MAX_BYTES);
+        let stderr = MemoryOutputPipe::new(MAX_BYTES);
+        let mut builder = WasiCtx::builder();
+        builder
+            .args(&inputs.args)
+            .envs(&inputs.env)
+            .stdin(MemoryInputPipe::new(inputs.stdin.clone()))
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .secure_random(Recorded::new(&inputs.random))
+            .insecure_random(Recorded::new(&inputs.insecure))
+            .insecure_random_seed(inputs.seed.unwrap_or(0));
+        if let Some(c) = Readings::new(&inputs.wall_ns) {
+            builder.wall_clock(c);
+        }
+        if let Some(c) = Readings::new(&inputs.monotonic_ns) {
+            builder.monotonic_clock(c);
+        }
+        let outgoing = Arc::new(Mutex::new(Outgoing {
+            recorded: inputs.outgoing.clone(),
+            used: vec![false; inputs.outgoing.len()],
+            sent: Vec::new(),
+            allow: Vec::new(),
+        }));
+        let host = Host {
+            wasi: builder.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: Hooks {
+                outgoing: outgoing.clone(),
+                rules,
+            },
+        };
+        let mut store = Store::new(&self.engine, host);
+        let mut produced = Produced::default();
+        let mut trap = None;
+        let started = Instant::now();
+        match &inputs.incoming {
+            Some((head, body)) => {
+                let (response, trapped) = self.handle(store, head, body).await?;
+                produced.response = Some(response);
+                trap = trapped;
+            }
+            None => {
+                use wasmtime_wasi::p2::bindings::Command;
+                let command = Command::instantiate_async(&mut store, &self.component, &self.linker)
+                    .await
+                    .map_err(|e| anyhow!("cannot instantiate the component: {e:#}"))?;
+                let code = match command.wasi_cli_run().call_run(&mut store).await {
+                    Ok(Ok(())) => 0,
+                    Ok(Err(())) => 1,
+                    Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                        Some(exit) => exit.0,
+                        None => {
+                            trap = Some(first_line(&format!("{e:#}")));
+                            crate::runtime::TRAP_EXIT_CODE
+                        }
+                    },
+                };
+                produced.exit = Some(code);
+            }
+        }
+        produced.stdout = Output::of(&stdout.contents());
+        produced.stderr = Output::of(&stderr.contents());
+        let mut outgoing = outgoing.lock().unwrap_or_else(|e| e.into_inner());
+        produced.requests = outgoing.sent.iter().map(|s| s.line.clone()).collect();
+        Ok(Run {
+            produced,
+            unused: outgoing.unused(),
+            sent: std::mem::take(&mut outgoing.sent),
+            trap,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Hands the request `head` with `body` to the handler, and returns its response (read
+    /// whole) and a trap's message.
+    async fn handle(
+        &self,
+        mut store: Store<Host>,
+        head: &RequestHead,
+        body: &[u8],
+    ) -> Result<(Response, Option<String>)> {
+        use wasmtime_wasi_http::p2::bindings::Proxy;
+        use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+        let scheme = match &head.scheme {
+            Some(wasm_rr_trace::http::Scheme::Https) => "https",
+            _ => "http",
+        };
+        let mut request = hyper::http::Request::builder()
+            .method(method_name(&head.method).as_str())
+            .uri(format!(
+                "{scheme}://{}{}",
+                head.authority.as_deref().unwrap_or("localhost"),
+                head.path_with_query.as_deref().unwrap_or("/")
+            ));
+        for (n, v) in &head.headers {
+            request = request.header(n.as_str(), v.0.as_slice());
+        }
+        let request = request
+            .body(
+                http_body_util::Full::new(Bytes::copy_from_slice(body))
+                    .map_err(|never| -> wasmtime_wasi_http::Error { match never {} }),
+            )
+            .map_err(|e| anyhow!("the recorded request cannot be made again: {e}"))?;
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let req = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, request)
+            .map_err(|e| anyhow!("cannot make the request: {e:#}"))?;
+        let out = store
+            .data_mut()
+            .http()
+            .new_response_outparam(sender)
+            .map_err(|e| anyhow!("cannot make the request: {e:#}"))?;
+        let proxy = Proxy::instantiate_async(&mut store, &self.component, &self.linker)
+            .await
+            .map_err(|e| anyhow!("cannot instantiate the component: {e:#}"))?;
+        let task = tokio::task::spawn(async move {
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, req, out)
+                .await
+        });
+        let mut response = Response::default();
+        match receiver.await {
+            Ok(Ok(resp)) => {
+                let (parts, body) = resp.into_parts();
+                response.status = Some(parts.status.as_u16());
+                response.headers = parts
+                    .headers
+                    .iter()
+                    .map(|(n, v)| {
+                        (
+                            n.to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                match http_body_util::Limited::new(body, MAX_BYTES)
+                    .collect()
+                    .await
+                {
+                    Ok(b) => response.body = Output::of(&b.to_bytes()),
+                    Err(e) => response.error = Some(format!("its body failed: {e}")),
+                }
+            }
+            Ok(Err(e)) => response.error = Some(format!("{e:?}")),
+            Err(_) => response.error = Some("no response".into()),
+        }
+        let trap = match task.await {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(first_line(&format!("{e:#}"))),
+            Err(e) => Some(e.to_string()),
+        };
+        Ok((response, trap))
+    }
+}
+
+/// What one run of the app produced.
+pub struct Run {
+    /// Its output, exit status or response, and requests.
+    pub produced: Produced,
+    /// Its outgoing requests and how each was answered.
+    pub sent: Vec<Sent>,
+    /// The recorded requests it did not make.
+    pub unused: Vec<String>,
+    /// The trap's first line, when it trapped.
+    pub trap: Option<String>,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
+}

@@ -1,0 +1,359 @@
+//! `wasm-rr test`: recorded traffic as regression tests. Requests to the `shop` service are
+//! recorded under stock `wasmtime serve` (its outgoing requests going to a loopback upstream
+//! started here), and a command under stock `wasmtime run`; the traces are then tested, with
+//! the upstream stopped, against the same build and against new builds that differ the way new
+//! versions do (a changed header and body line, one more outgoing request, another clock
+//! reading in a date header, one more line printed).
+
+mod common;
+#[path = "common/http_server.rs"]
+mod http_server;
+#[path = "common/serving.rs"]
+mod serving;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Two orders (`apple`, `pear`) recorded with the `shop` service under stock `wasmtime
+/// serve`: the trace directory, its two traces (in arrival order), the upstream's base URL
+/// (stopped by now), and the responses the client got.
+struct Orders {
+    traces: PathBuf,
+    found: Vec<PathBuf>,
+    upstream: String,
+    replies: Vec<http_server::Reply>,
+}
+
+fn record_orders(dir: &Path) -> Orders {
+    let (recording, traces) = wrap_for_recording(dir, &fixture("shop"), &[]);
+    let upstream = http_server::start();
+    let mut cmd = Command::new("wasmtime");
+    cmd.args(["serve", "-Scli", "--addr", "127.0.0.1:0", "--dir"])
+        .arg(format!("{}::/wasm-rr", traces.display()))
+        .arg(&recording);
+    let serving = serving::start_serving(cmd, "Serving HTTP on ");
+    let base = upstream.url("");
+    let replies: Vec<http_server::Reply> = ["apple", "pear"]
+        .iter()
+        .map(|item| {
+            http_server::request(
+                &serving.addr,
+                "POST",
+                "/order",
+                &[("x-upstream", &base)],
+                item,
+            )
+        })
+        .collect();
+    serving.stop();
+    upstream.stop();
+    for r in &replies {
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    let found = dir_entries(&traces);
+    assert_eq!(found.len(), 2, "{found:?}");
+    Orders {
+        traces,
+        found,
+        upstream: base,
+        replies,
+    }
+}
+
+/// `wasm-rr test -j 2 APP ARGS…`.
+fn test_with(app: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Run {
+    let mut cmd = wasm_rr();
+    cmd.args(["test", "-j", "2"]).arg(fixture(app));
+    for a in args {
+        cmd.arg(a);
+    }
+    run(&mut cmd, None)
+}
+
+/// The value of header `name` in `reply`.
+fn header<'a>(reply: &'a http_server::Reply, name: &str) -> &'a str {
+    &reply
+        .headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no {name} in {reply:?}"))
+        .1
+}
+
+/// The lucky number in a reply's body.
+fn lucky(reply: &http_server::Reply) -> &str {
+    reply
+        .body
+        .lines()
+        .nth(2)
+        .unwrap()
+        .trim_start_matches("lucky: ")
+}
+
+#[test]
+fn recorded_requests_test_new_builds_of_a_service() {
+    let dir = scratch();
+    let orders = record_orders(dir.path());
+    let [t0, t1] = [&orders.found[0], &orders.found[1]];
+    let app = |name: &str| fixture(name).display().to_string();
+    let traces = &orders.traces;
+
+    // The same build passes, with the upstream gone.
+    let same = test_with("shop", &[traces]);
+    assert_eq!(
+        same.stdout(),
+        format!(
+            "testing {} against 2 traces (2 at a time)\nPASS {} (POST /order)\nPASS {} (POST /order)\n2 passed, 0 failed\n",
+            app("shop"),
+            t0.display(),
+            t1.display()
+        )
+    );
+    assert_eq!(same.code, Some(0), "{}", same.stderr());
+
+    // A build whose header and price line changed: each trace fails, naming both.
+    let changed = test_with("shop_v2", &[traces]);
+    assert_eq!(changed.code, Some(1), "{}", changed.stderr());
+    let failed = |trace: &Path, item: &str, reply: &http_server::Reply| {
+        format!(
+            "FAIL {} (POST /order)\n    response header x-version: recorded \"1\", now \"2\"\n    response body differs:\n      --- recorded\n      +++ now\n      @@ -1,3 +1,3 @@\n       item: {item}\n      -price: received {n} bytes\n      +cost: received {n} bytes\n       lucky: {}\n    outgoing requests: 1 matched\n",
+            trace.display(),
+            lucky(reply),
+            n = item.len()
+        )
+    };
+    assert_eq!(
+        changed.stdout(),
+        format!(
+            "testing {} against 2 traces (2 at a time)\n{}{}0 passed, 2 failed\n",
+            app("shop_v2"),
+            failed(t0, "apple", &orders.replies[0]),
+            failed(t1, "pear", &orders.replies[1])
+        )
+    );
+
+    // One trace, by name, and a JUnit report of it.
+    let junit = dir.path().join("report.xml");
+    let one = test_with("shop_v2", &[t1, &"--junit", &junit]);
+    assert_eq!(one.code, Some(1));
+    assert!(
+        one.stdout().ends_with("0 passed, 1 failed\n"),
+        "{}",
+        one.stdout()
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("tests=\"1\"") && xml.contains("failures=\"1\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(&format!("<testcase name=\"{}\"", t1.display()))
+            && xml.contains(
+                "message=\"response header x-version: recorded &quot;1&quot;, now &quot;2&quot;\""
+            ),
+        "{xml}"
+    );
+
+    // A build that makes one more outgoing request fails, naming it and the closest recorded
+    // one; a rule beside the traces that allows it (and says what it gets) lets it pass.
+    let base = &orders.upstream;
+    let extra = test_with("shop_v3", &[traces]);
+    assert_eq!(extra.code, Some(1));
+    let out = extra.stdout();
+    assert_eq!(
+        out.matches(&format!(
+            "    request with no recorded answer: POST {base}/hello (the closest recorded: POST {base}/echo)\n    outgoing requests: 1 matched, 1 with no recorded answer\n"
+        ))
+        .count(),
+        2,
+        "{out}"
+    );
+    let rules = traces.join("wasm-rr-test.toml");
+    std::fs::write(
+        &rules,
+        "# the audit call of version 3\n[[allow]]\nmethod = \"POST\"\nurl = \"/hello$\"\nstatus = 200\nbody = \"noted\"\n",
+    )
+    .unwrap();
+    let allowed = test_with("shop_v3", &[traces]);
+    assert_eq!(allowed.code, Some(0), "{}", allowed.stdout());
+    assert!(allowed.stdout().ends_with("2 passed, 0 failed\n"));
+    std::fs::remove_file(&rules).unwrap();
+
+    // A build that dates its answer by another clock reading: the date header differs and
+    // fails the test, unless a rules file ignores it.
+    let dated = test_with("shop_v4", &[traces]);
+    assert_eq!(dated.code, Some(1));
+    let out = dated.stdout();
+    let date = header(&orders.replies[0], "date");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("    response header date: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.starts_with(&format!(
+            "    response header date: recorded \"{date}\", now \""
+        )),
+        "{out}"
+    );
+    assert!(out.ends_with("0 passed, 2 failed\n"), "{out}");
+    let noise = dir.path().join("noise.toml");
+    std::fs::write(&noise, "[ignore]\nheaders = [\"Date\"]\n").unwrap();
+    let quiet = test_with("shop_v4", &[&"--rules", &noise, traces]);
+    assert_eq!(quiet.code, Some(0), "{}", quiet.stdout());
+    assert!(quiet.stdout().ends_with("2 passed, 0 failed\n"));
+
+    // Accepting version 2: `--update` writes what it answers beside each trace, leaving the
+    // trace as it was; version 2 then passes and version 1 fails the other way round.
+    let before: Vec<Vec<u8>> = orders
+        .found
+        .iter()
+        .map(|t| std::fs::read(t).unwrap())
+        .collect();
+    let updated = test_with("shop_v2", &[&"--update", traces]);
+    assert_eq!(updated.code, Some(0), "{}", updated.stdout());
+    let expected_0 = format!("{}.expected.json", t0.display());
+    assert!(
+        updated
+            .stdout()
+            .contains(&format!("updated {expected_0}\n"))
+            && updated
+                .stdout()
+                .ends_with("2 updated, 0 unchanged, 0 not updated\n"),
+        "{}",
+        updated.stdout()
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&expected_0).unwrap()).unwrap();
+    assert_eq!(saved["response"]["status"], 200);
+    assert_eq!(saved["stdout"]["text"], "order for apple\n");
+    assert_eq!(saved["requests"][0], format!("POST {base}/echo"));
+    let after: Vec<Vec<u8>> = orders
+        .found
+        .iter()
+        .map(|t| std::fs::read(t).unwrap())
+        .collect();
+    assert_eq!(before, after, "the traces themselves are left as they were");
+    let now_v2 = test_with("shop_v2", &[traces]);
+    assert_eq!(now_v2.code, Some(0), "{}", now_v2.stdout());
+    let now_v1 = test_with("shop", &[traces]);
+    assert_eq!(now_v1.code, Some(1));
+    assert!(
+        now_v1
+            .stdout()
+            .contains("    response header x-version: recorded \"2\", now \"1\"\n"),
+        "{}",
+        now_v1.stdout()
+    );
+}
+
+#[test]
+fn a_command_that_prints_one_more_line_fails_with_a_diff() {
+    let dir = scratch();
+    let (recording, traces) = wrap_for_recording(dir.path(), &fixture("print_args"), &[]);
+    let recorded = run_recording(&recording, &traces, &["--env", "GREETING=hi"], &["a", "b"]);
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    let trace = traces.join("trace.cbor");
+
+    let same = test_with("print_args", &[&trace]);
+    assert_eq!(same.code, Some(0), "{}", same.stdout());
+    assert!(
+        same.stdout().contains(&format!(
+            "PASS {} (app.recording.wasm a b)\n",
+            trace.display()
+        )),
+        "{}",
+        same.stdout()
+    );
+
+    let more = test_with("print_args_more", &[&trace]);
+    assert_eq!(more.code, Some(1));
+    assert_eq!(
+        more.stdout(),
+        format!(
+            "testing {} against 1 trace (1 at a time)\nFAIL {} (app.recording.wasm a b)\n    stdout differs:\n      --- recorded\n      +++ now\n      @@ -4,2 +4,3 @@\n       env GREETING=hi\n       cwd: None\n      +done\n0 passed, 1 failed\n",
+            fixture("print_args_more").display(),
+            trace.display()
+        )
+    );
+}
+
+#[test]
+fn traces_it_cannot_test_and_bad_input_are_said_in_one_line() {
+    let dir = scratch();
+    // A command's trace against a service.
+    let (recording, traces) = wrap_for_recording(dir.path(), &fixture("print_args"), &[]);
+    assert_eq!(run_recording(&recording, &traces, &[], &[]).code, Some(0));
+    let trace = traces.join("trace.cbor");
+    let wrong = test_with("shop", &[&trace]);
+    assert_eq!(wrong.code, Some(1));
+    assert!(
+        wrong.stdout().contains(&format!(
+            "FAIL {} (app.recording.wasm)\n    cannot be tested: it is a command's trace, and the app is a wasi:http handler\n",
+            trace.display()
+        )),
+        "{}",
+        wrong.stdout()
+    );
+
+    // A trace of an app that reads files.
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    let (_, preopen) = data_dir(&files, &[("a.txt", "alpha\n")]);
+    let (rec2, traces2) = wrap_for_recording(&files, &fixture("fs_cat"), &[]);
+    let cat = run_recording(&rec2, &traces2, &["--dir", &preopen], &["data/a.txt"]);
+    assert_eq!(cat.code, Some(0), "{}", cat.stderr());
+    let fs_trace = traces2.join("trace.cbor");
+    let untestable = test_with("fs_cat", &[&fs_trace]);
+    assert_eq!(untestable.code, Some(1));
+    assert!(
+        untestable.stdout().contains(
+            "    cannot be tested: it uses files (wasi:filesystem), which `wasm-rr test` does not serve yet\n"
+        ),
+        "{}",
+        untestable.stdout()
+    );
+
+    // No such trace; an empty directory; a rules file that does not parse.
+    let missing = dir.path().join("nope");
+    let r = test_with("shop", &[&missing]);
+    assert_eq!(r.code, Some(2));
+    assert_eq!(
+        r.stderr(),
+        format!(
+            "wasm-rr: error: cannot read {}: No such file or directory (os error 2)\n",
+            missing.display()
+        )
+    );
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let r = test_with("shop", &[&empty]);
+    assert_eq!(
+        r.stderr(),
+        format!(
+            "wasm-rr: error: {}: no traces (*.cbor, *.json) in this directory\n",
+            empty.display()
+        )
+    );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[ignore]\nregex = ['(']\n").unwrap();
+    let r = test_with("print_args", &[&"--rules", &bad, &trace]);
+    assert_eq!(r.code, Some(2));
+    let err = r.stderr();
+    assert!(
+        err.starts_with(&format!(
+            "wasm-rr: error: {}: bad regex `(`: ",
+            bad.display()
+        )) && err.lines().count() == 1,
+        "{err}"
+    );
+    std::fs::write(&bad, "[ignore]\nheader = ['date']\n").unwrap();
+    let r = test_with("print_args", &[&"--rules", &bad, &trace]);
+    let err = r.stderr();
+    assert!(
+        err.starts_with(&format!("wasm-rr: error: {}: ", bad.display()))
+            && err.contains("unknown field `header`")
+            && err.lines().count() == 1,
+        "{err}"
+    );
+}
