@@ -658,18 +658,24 @@ impl Exchange {
                 let _ = writeln!(out, "    {name}: {}", String::from_utf8_lossy(&value.0));
             }
         }
-        if !self.body.is_empty() {
-            let more = if (self.body.len() as u64) < self.body_bytes {
-                format!(" (the first {} of {} B)", self.body.len(), self.body_bytes)
+        for (title, body, len) in [
+            ("request body", &self.request_body, self.request_body_bytes),
+            ("body", &self.body, self.body_bytes),
+        ] {
+            if body.is_empty() {
+                continue;
+            }
+            let more = if (body.len() as u64) < len {
+                format!(" (the first {} of {len} B)", body.len())
             } else {
                 String::new()
             };
-            match std::str::from_utf8(&self.body) {
+            match std::str::from_utf8(body) {
                 Ok(text) => {
-                    let _ = writeln!(out, "  body{more}: {text:?}");
+                    let _ = writeln!(out, "  {title}{more}: {text:?}");
                 }
                 Err(_) => {
-                    let _ = writeln!(out, "  body{more}, hex: {}", hex::encode(&self.body));
+                    let _ = writeln!(out, "  {title}{more}, hex: {}", hex::encode(body));
                 }
             }
         }

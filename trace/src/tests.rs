@@ -201,6 +201,77 @@ fn http_exchanges_are_summarised() {
     );
 }
 
+fn wrote(stream: u32, data: &[u8]) -> Event {
+    streams::Wrote {
+        stream: StreamId(stream),
+        data: Bytes(data.to_vec()),
+    }
+    .into_event(())
+}
+
+#[test]
+fn exchanges_keep_the_bodies_sent_and_read() {
+    let events = vec![
+        // A handler's incoming request, whose body it reads.
+        http::Incoming {}.into_event(http::IncomingRequest {
+            head: Box::new(head()),
+            request: 0,
+            outparam: 1,
+        }),
+        http::Consume { of: 0 }.into_event(Ok(2)),
+        http::IncomingStream { body: 2 }.into_event(Ok(StreamId(3))),
+        read(3, b"apple".to_vec()),
+        // An outgoing request with a body: the body is made before the request is sent.
+        http::NewRequest { headers: 4 }.into_event(5),
+        http::Body { of: 5 }.into_event(Ok(6)),
+        http::Handle {
+            request: 5,
+            options: None,
+        }
+        .into_event(http::Sent {
+            head: Box::new(head()),
+            result: Ok(7),
+        }),
+        http::OutgoingStream { body: 6 }.into_event(Ok(StreamId(4))),
+        wrote(4, b"ping"),
+        http::ResponseGet { future: 7 }.into_event(Some(Ok(Ok(8)))),
+        http::Consume { of: 8 }.into_event(Ok(9)),
+        http::IncomingStream { body: 9 }.into_event(Ok(StreamId(5))),
+        read(5, b"pong".to_vec()),
+        // The handler's response, and its body as the trace keeps it.
+        http::NewResponse { headers: 10 }.into_event(11),
+        http::Body { of: 11 }.into_event(Ok(12)),
+        http::SetResponse {
+            outparam: 1,
+            response: Ok(11),
+        }
+        .into_event(Some(http::ResponseHead {
+            status: 200,
+            headers: vec![],
+        })),
+        http::OutgoingStream { body: 12 }.into_event(Ok(StreamId(6))),
+        wrote(6, b"answer"),
+    ];
+    let mut x = http::Exchanges::with_body_limit(1024);
+    events.iter().for_each(|e| x.push(e));
+    let x = x.finish();
+    let bodies: Vec<(&[u8], &[u8])> = x
+        .iter()
+        .map(|x| (x.request_body.as_slice(), x.body.as_slice()))
+        .collect();
+    assert_eq!(
+        bodies,
+        vec![
+            (&b"apple"[..], &b"answer"[..]),
+            (&b"ping"[..], &b"pong"[..])
+        ]
+    );
+    assert!(
+        x[0].details()
+            .contains("  request body: \"apple\"\n  body: \"answer\"\n")
+    );
+}
+
 #[test]
 fn a_changed_header_is_named() {
     let call = |v: &[u8]| {

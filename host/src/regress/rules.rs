@@ -233,3 +233,70 @@ impl Rules {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(toml_text: &str, trace: &str) -> Rules {
+        let file: RulesFile = toml::from_str(toml_text).unwrap();
+        file.rules_for(trace).unwrap()
+    }
+
+    #[test]
+    fn json_paths_and_regexes_leave_values_out() {
+        let r = rules(
+            "[ignore]\njson = ['$.id', '$.items[*].at']\nregex = ['req-[0-9a-f]+']\n",
+            "t.cbor",
+        );
+        let a = br#"{"id": 1, "items": [{"at": "x", "n": 1}], "note": "req-12ab done"}"#;
+        let b = br#"{"id": 2, "items": [{"at": "y", "n": 1}], "note": "req-99ff done"}"#;
+        assert_eq!(r.mask_body(a), r.mask_body(b));
+        assert_eq!(
+            r.mask_body(a),
+            "{\n  \"id\": \"<ignored>\",\n  \"items\": [\n    {\n      \"at\": \"<ignored>\",\n      \"n\": 1\n    }\n  ],\n  \"note\": \"<ignored> done\"\n}\n"
+        );
+        // Another value is still a difference; text that is no JSON is masked as text.
+        let c = br#"{"id": 2, "items": [{"at": "y", "n": 2}], "note": "req-99ff done"}"#;
+        assert_ne!(r.mask_body(a), r.mask_body(c));
+        assert_eq!(r.mask_body(b"id req-7 ok"), "id <ignored> ok");
+    }
+
+    #[test]
+    fn a_trace_has_its_own_rules_besides_the_global_ones() {
+        let text = "[ignore]\nheaders = ['Date']\n[[allow]]\nurl = '/metrics$'\n[trace.\"a.cbor\"]\nignore.headers = ['x-debug']\nallow = [{ method = 'post', url = '^http://up/', status = 201, body = 'ok' }]\n";
+        let a = rules(text, "a.cbor");
+        let b = rules(text, "b.cbor");
+        assert!(a.ignores_header("date") && a.ignores_header("X-Debug"));
+        assert!(b.ignores_header("DATE") && !b.ignores_header("x-debug"));
+        let own = a.allowed("POST", "http://up/x").unwrap();
+        assert_eq!((own.status, own.body.as_str()), (201, "ok"));
+        assert!(a.allowed("GET", "http://up/x").is_none());
+        let global = b.allowed("GET", "http://h:1/metrics").unwrap();
+        assert_eq!((global.status, global.body.as_str()), (502, ""));
+        assert!(b.allowed("POST", "http://up/x").is_none());
+    }
+
+    #[test]
+    fn bad_rules_are_named_in_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wasm-rr-test.toml");
+        for (text, said) in [
+            ("[ignore]\njson = ['$..[']\n", "bad JSONPath `$..[`: "),
+            ("[[allow]]\nurl = '('\n", "bad regex `(`: "),
+            ("[[allow]]\nstatus = 200\n", "missing field `url`"),
+            (
+                "[trace.\"x.cbor\"]\nignore.regex = ['[']\n",
+                "[trace.\"x.cbor\"]: bad regex `[`: ",
+            ),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e = RulesFile::load(&path).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("{}: ", path.display())) && e.contains(said),
+                "{e}"
+            );
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+    }
+}
