@@ -296,22 +296,30 @@ fn traces_it_cannot_test_and_bad_input_are_said_in_one_line() {
         wrong.stdout()
     );
 
-    // A trace of an app that reads files.
-    let files = dir.path().join("files");
-    std::fs::create_dir_all(&files).unwrap();
-    let (_, preopen) = data_dir(&files, &[("a.txt", "alpha\n")]);
-    let (rec2, traces2) = wrap_for_recording(&files, &fixture("fs_cat"), &[]);
-    let cat = run_recording(&rec2, &traces2, &["--dir", &preopen], &["data/a.txt"]);
-    assert_eq!(cat.code, Some(0), "{}", cat.stderr());
-    let fs_trace = traces2.join("trace.cbor");
-    let untestable = test_with("fs_cat", &[&fs_trace]);
+    // A trace of an app that calls an interface of the generic path.
+    let kv = dir.path().join("kv");
+    std::fs::create_dir_all(&kv).unwrap();
+    let (rec2, traces2) = wrap_for_recording(&kv, &fixture("keyvalue_app"), &[]);
+    let stored = run_recording(
+        &rec2,
+        &traces2,
+        &["-S", "keyvalue", "-S", "keyvalue-in-memory-data=seed=42"],
+        &[],
+    );
+    assert_eq!(stored.code, Some(0), "{}", stored.stderr());
+    let kv_trace = traces2.join("trace.cbor");
+    let untestable = test_with("keyvalue_app", &[&kv_trace]);
     assert_eq!(untestable.code, Some(1));
+    let out = untestable.stdout();
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("    cannot be tested: "))
+        .unwrap_or_else(|| panic!("{out}"));
     assert!(
-        untestable.stdout().contains(
-            "    cannot be tested: it uses files (wasi:filesystem), which `wasm-rr test` does not serve yet\n"
-        ),
-        "{}",
-        untestable.stdout()
+        line.starts_with(
+            "    cannot be tested: it calls imports of the generic path (`wasi:keyvalue/store"
+        ) && line.ends_with("), which `wasm-rr test` does not serve yet"),
+        "{out}"
     );
 
     // No such trace; an empty directory; a rules file that does not parse.
@@ -355,5 +363,56 @@ fn traces_it_cannot_test_and_bad_input_are_said_in_one_line() {
             && err.contains("unknown field `header`")
             && err.lines().count() == 1,
         "{err}"
+    );
+}
+
+#[test]
+fn a_command_that_reads_and_writes_files_finds_them_as_it_did() {
+    let dir = scratch();
+    // It reads a file, stats it, lists its directory, writes, appends, reads back, renames and
+    // removes: the files it found are made again from what it read; what it wrote is compared.
+    let (_, preopen) = data_dir(dir.path(), &[("input.txt", "hello input\n")]);
+    let (recording, traces) = wrap_for_recording(dir.path(), &fixture("fs_ops"), &[]);
+    let ops = run_recording(&recording, &traces, &["--dir", &preopen], &[]);
+    assert_eq!(ops.code, Some(0), "{}", ops.stderr());
+    // The data directory is gone when the test runs.
+    std::fs::remove_dir_all(dir.path().join("data")).unwrap();
+    let trace = traces.join("trace.cbor");
+    let tested = test_with("fs_ops", &[&trace]);
+    assert_eq!(
+        tested.stdout(),
+        format!(
+            "testing {} against 1 trace (1 at a time)\nPASS {} (app.recording.wasm)\n1 passed, 0 failed\n",
+            fixture("fs_ops").display(),
+            trace.display()
+        )
+    );
+
+    // A file the expectation says was written, and the app did not write, fails the trace.
+    let expected = format!("{}.expected.json", trace.display());
+    let mut saved = serde_json::json!({
+        "stdout": {"text": ops.stdout(), "len": ops.stdout.len()},
+        "stderr": {"text": "", "len": 0},
+        "exit": 0,
+        "files": {"data/report.txt": {"text": "total: 3\n", "len": 9}},
+    });
+    std::fs::write(&expected, saved.to_string()).unwrap();
+    let missing = test_with("fs_ops", &[&trace]);
+    assert_eq!(missing.code, Some(1));
+    assert!(
+        missing
+            .stdout()
+            .contains("\n    file not written: data/report.txt\n0 passed, 1 failed\n"),
+        "{}",
+        missing.stdout()
+    );
+    saved["files"] = serde_json::json!({});
+    saved["stdout"] = serde_json::json!({"text": "cwd: \"/\"\n", "len": 9});
+    std::fs::write(&expected, saved.to_string()).unwrap();
+    let other = test_with("fs_ops", &[&trace]);
+    assert!(
+        other.stdout().contains("    stdout differs:\n      --- recorded\n      +++ now\n      @@ -1 +1,15 @@\n       cwd: \"/\"\n      +read input.txt: \"hello input\\n\"\n"),
+        "{}",
+        other.stdout()
     );
 }

@@ -64,8 +64,37 @@ pub fn differences(
             &mut out,
         );
     }
+    files(expected, actual, rules, compare_output, &mut out);
     requests(expected, run, &mut out);
     out
+}
+
+/// The files written: those the recording wrote and the app did not, those it wrote
+/// otherwise (a unified diff, where the trace keeps their bytes), and those only it wrote.
+fn files(
+    expected: &Produced,
+    actual: &Produced,
+    rules: &Rules,
+    compare_output: bool,
+    out: &mut Vec<String>,
+) {
+    for (path, e) in &expected.files {
+        match (actual.files.get(path), e) {
+            (None, _) => out.push(format!("file not written: {path}")),
+            (Some(Some(a)), Some(e)) if compare_output => {
+                body(&format!("file {path}"), e, a, rules, false, out)
+            }
+            _ => {}
+        }
+    }
+    for (path, a) in &actual.files {
+        if !expected.files.contains_key(path) {
+            let len = a.as_ref().map_or(0, |a| a.len);
+            out.push(format!(
+                "file written that the recording did not write: {path} ({len} B)"
+            ));
+        }
+    }
 }
 
 /// The headers that differ, one line each (names compared in any case, values in order).

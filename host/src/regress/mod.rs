@@ -7,6 +7,7 @@
 //! produces now as the expectation (`TRACE.expected.json`), leaving the trace as it is.
 
 mod compare;
+mod files;
 pub mod recorded;
 pub mod rules;
 mod world;

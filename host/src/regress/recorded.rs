@@ -6,6 +6,7 @@
 use crate::files::TraceInput;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 use wasm_rr_trace::http::{Exchange, Exchanges, RequestHead};
 use wasm_rr_trace::{StreamId, clocks, random, streams};
@@ -38,6 +39,8 @@ pub struct Inputs {
     pub incoming: Option<(RequestHead, Vec<u8>)>,
     /// The outgoing requests the app made, with the answers it got.
     pub outgoing: Vec<Exchange>,
+    /// The preopened directories, and the files the app found and wrote.
+    pub files: super::files::Files,
 }
 
 /// What the app produced: recorded in a trace, or produced again by a new version. Saved by
@@ -60,6 +63,10 @@ pub struct Produced {
     /// The outgoing requests, `METHOD URL`, in the order they were sent.
     #[serde(default)]
     pub requests: Vec<String>,
+    /// The files the app wrote under its preopens, by guest path, with their bytes (`null`
+    /// when the trace does not keep them: written with `descriptor.write`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, Option<Output>>,
 }
 
 /// A handler's response.
@@ -156,6 +163,7 @@ pub fn read(path: &Path) -> Result<Recorded> {
     for e in input.events(path)? {
         let e = e?;
         exchanges.push(&e);
+        inputs.files.push(&e);
         if let Some((_, a)) = e.get::<wasm_rr_trace::cli::GetArguments>() {
             inputs.args = a.clone();
         } else if let Some((_, a)) = e.get::<wasm_rr_trace::cli::GetEnvironment>() {
@@ -208,9 +216,11 @@ pub fn read(path: &Path) -> Result<Recorded> {
         }
     }
     let all = exchanges.finish();
+    inputs.files.finish();
     let mut produced = Produced {
         stdout: Output::kept(&stdout.0, stdout.1),
         stderr: Output::kept(&stderr.0, stderr.1),
+        files: inputs.files.written_outputs(),
         ..Produced::default()
     };
     for x in all {
@@ -263,9 +273,6 @@ fn response_of(x: &Exchange) -> Response {
 /// Why the test host cannot serve the inputs of the event `e`, if it cannot.
 fn unsupported_reason(e: &wasm_rr_trace::Event) -> Option<String> {
     match e.call.interface() {
-        "fs" if !e.is::<wasm_rr_trace::fs::GetDirectories>() => {
-            Some("it uses files (wasi:filesystem)".into())
-        }
         "sockets" => Some("it uses sockets (wasi:sockets)".into()),
         "generic" => Some(format!(
             "it calls imports of the generic path (`{}`)",

@@ -7,6 +7,8 @@
 //!   again (a clock the recording never read runs in real time);
 //! - random: the recorded values first, in order, then values of a generator seeded with 0;
 //! - arguments, environment and stdin as recorded;
+//! - files: the preopens made again in a temporary directory with what the app found there
+//!   (see [`super::files`]);
 //! - an incoming request (for a handler): the recorded one, with its body;
 //! - outgoing HTTP requests are answered from the recorded ones by matching (see
 //!   [`Outgoing`]); nothing goes to the network.
@@ -435,6 +437,15 @@ impl App {
         if let Some(c) = Readings::new(&inputs.monotonic_ns) {
             builder.monotonic_clock(c);
         }
+        // The preopens, made again in a directory of their own.
+        let root =
+            tempfile::tempdir().map_err(|e| anyhow!("cannot create a temporary directory: {e}"))?;
+        let made = inputs.files.make(root.path())?;
+        for (host, guest) in &made {
+            builder
+                .preopened_dir(host, guest, wasmtime_wasi::FsPerms::ReadWrite)
+                .map_err(|e| anyhow!("cannot open {}: {e:#}", host.display()))?;
+        }
         let outgoing = Arc::new(Mutex::new(Outgoing {
             recorded: inputs.outgoing.clone(),
             used: vec![false; inputs.outgoing.len()],
@@ -479,6 +490,12 @@ impl App {
                 produced.exit = Some(code);
             }
         }
+        produced.files = inputs
+            .files
+            .changed(&made)
+            .into_iter()
+            .map(|(p, o)| (p, Some(o)))
+            .collect();
         produced.stdout = Output::of(&stdout.contents());
         produced.stderr = Output::of(&stderr.contents());
         let mut outgoing = outgoing.lock().unwrap_or_else(|e| e.into_inner());
