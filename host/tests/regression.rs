@@ -296,30 +296,26 @@ fn traces_it_cannot_test_and_bad_input_are_said_in_one_line() {
         wrong.stdout()
     );
 
-    // A trace of an app that calls an interface of the generic path.
-    let kv = dir.path().join("kv");
-    std::fs::create_dir_all(&kv).unwrap();
-    let (rec2, traces2) = wrap_for_recording(&kv, &fixture("keyvalue_app"), &[]);
-    let stored = run_recording(
-        &rec2,
-        &traces2,
-        &["-S", "keyvalue", "-S", "keyvalue-in-memory-data=seed=42"],
+    // A library component's trace.
+    let lib = dir.path().join("lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    let recorded = record_embedded(
+        &lib,
+        &fixture("library_app"),
+        &["--invoke", r#"stamp("hello")"#],
         &[],
+        None,
     );
-    assert_eq!(stored.code, Some(0), "{}", stored.stderr());
-    let kv_trace = traces2.join("trace.cbor");
-    let untestable = test_with("keyvalue_app", &[&kv_trace]);
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    let lib_trace = lib.join("wasm-rr-trace.cbor");
+    let untestable = test_with("library_app", &[&lib_trace]);
     assert_eq!(untestable.code, Some(1));
-    let out = untestable.stdout();
-    let line = out
-        .lines()
-        .find(|l| l.starts_with("    cannot be tested: "))
-        .unwrap_or_else(|| panic!("{out}"));
     assert!(
-        line.starts_with(
-            "    cannot be tested: it calls imports of the generic path (`wasi:keyvalue/store"
-        ) && line.ends_with("), which `wasm-rr test` does not serve yet"),
-        "{out}"
+        untestable.stdout().contains(
+            "    cannot be tested: it is a library component's trace (calls of its exports), which `wasm-rr test` does not serve yet\n"
+        ),
+        "{}",
+        untestable.stdout()
     );
 
     // No such trace; an empty directory; a rules file that does not parse.
@@ -414,5 +410,52 @@ fn a_command_that_reads_and_writes_files_finds_them_as_it_did() {
         other.stdout().contains("    stdout differs:\n      --- recorded\n      +++ now\n      @@ -1 +1,15 @@\n       cwd: \"/\"\n      +read input.txt: \"hello input\\n\"\n"),
         "{}",
         other.stdout()
+    );
+}
+
+#[test]
+fn calls_of_other_interfaces_are_answered_by_matching_them() {
+    use wasm_rr_trace::abi::Val;
+    use wasm_rr_trace::generic::Called;
+    let dir = scratch();
+    // wasi:keyvalue: a bucket resource handed out by `store.open` and passed to
+    // `atomics.increment`, another interface of the package.
+    let (recording, traces) = wrap_for_recording(dir.path(), &fixture("keyvalue_app"), &[]);
+    let flags = ["-S", "keyvalue", "-S", "keyvalue-in-memory-data=seed=42"];
+    let stored = run_recording(&recording, &traces, &flags, &[]);
+    assert_eq!(stored.code, Some(0), "{}", stored.stderr());
+    let trace = traces.join("trace.cbor");
+    let same = test_with("keyvalue_app", &[&trace]);
+    assert_eq!(same.code, Some(0), "{}", same.stdout());
+    assert!(same.stdout().ends_with("1 passed, 0 failed\n"));
+
+    // A recording whose `get` of `seed` was of another key: the app's call has no recorded
+    // answer (it traps there), and the recorded one was not made.
+    let mut edited = load(&trace);
+    let mut changed = 0;
+    for e in &mut edited.events {
+        if let wasm_rr_trace::Call::Generic(wasm_rr_trace::generic::Call::Called(Called {
+            args,
+            ..
+        })) = &mut e.call
+            && let [Val::Handle(0), Val::String(key)] = args.as_mut_slice()
+            && key == "seed"
+        {
+            *key = "seed2".into();
+            changed += 1;
+        }
+    }
+    assert_eq!(changed, 1);
+    let other = dir.path().join("other.json");
+    std::fs::write(&other, edited.to_json()).unwrap();
+    let failed = test_with("keyvalue_app", &[&other]);
+    assert_eq!(failed.code, Some(1));
+    let out = failed.stdout();
+    assert!(
+        out.contains("    it trapped: wasm-rr test: no recorded answer to wasi:keyvalue/store.[method]bucket.get(bucket#0, \"seed\") (the closest recorded: wasi:keyvalue/store.[method]bucket.get(bucket#0, \"seed2\"))\n")
+            && out.contains("    exit status: recorded 0, now 134\n")
+            && out.contains("    call with no recorded answer: wasi:keyvalue/store.[method]bucket.get(bucket#0, \"seed\")\n")
+            && out.contains("    call not made: wasi:keyvalue/store.[method]bucket.get(bucket#0, \"seed2\")\n"),
+        "{out}"
     );
 }

@@ -66,6 +66,14 @@ pub fn differences(
     }
     files(expected, actual, rules, compare_output, &mut out);
     requests(expected, run, &mut out);
+    for (call, answered) in &run.calls_made {
+        if answered.is_none() {
+            out.push(format!("call with no recorded answer: {call}"));
+        }
+    }
+    for call in &run.calls_unused {
+        out.push(format!("call not made: {call}"));
+    }
     out
 }
 

@@ -8,6 +8,7 @@
 
 mod compare;
 mod files;
+mod generic;
 pub mod recorded;
 pub mod rules;
 mod world;

@@ -41,6 +41,8 @@ pub struct Inputs {
     pub outgoing: Vec<Exchange>,
     /// The preopened directories, and the files the app found and wrote.
     pub files: super::files::Files,
+    /// The calls of the generic path's imports, with their results.
+    pub calls: super::generic::Calls,
 }
 
 /// What the app produced: recorded in a trace, or produced again by a new version. Saved by
@@ -153,7 +155,10 @@ pub struct Recorded {
 /// Reads the trace at `path`. Errors name the file.
 pub fn read(path: &Path) -> Result<Recorded> {
     let (input, header) = TraceInput::open_with_header(path)?;
-    let mut inputs = Inputs::default();
+    let mut inputs = Inputs {
+        calls: super::generic::Calls::new(header.generic.clone()),
+        ..Inputs::default()
+    };
     let mut exchanges = Exchanges::with_body_limit(MAX_BYTES);
     let mut stdout = (Vec::new(), 0u64);
     let mut stderr = (Vec::new(), 0u64);
@@ -164,6 +169,7 @@ pub fn read(path: &Path) -> Result<Recorded> {
         let e = e?;
         exchanges.push(&e);
         inputs.files.push(&e);
+        inputs.calls.push(&e);
         if let Some((_, a)) = e.get::<wasm_rr_trace::cli::GetArguments>() {
             inputs.args = a.clone();
         } else if let Some((_, a)) = e.get::<wasm_rr_trace::cli::GetEnvironment>() {
@@ -274,10 +280,9 @@ fn response_of(x: &Exchange) -> Response {
 fn unsupported_reason(e: &wasm_rr_trace::Event) -> Option<String> {
     match e.call.interface() {
         "sockets" => Some("it uses sockets (wasi:sockets)".into()),
-        "generic" => Some(format!(
-            "it calls imports of the generic path (`{}`)",
-            e.call
-        )),
+        "generic" if e.is::<wasm_rr_trace::generic::Invoked>() => {
+            Some("it is a library component's trace (calls of its exports)".into())
+        }
         _ => None,
     }
 }

@@ -11,7 +11,8 @@
 //!   (see [`super::files`]);
 //! - an incoming request (for a handler): the recorded one, with its body;
 //! - outgoing HTTP requests are answered from the recorded ones by matching (see
-//!   [`Outgoing`]); nothing goes to the network.
+//!   [`Outgoing`]); nothing goes to the network;
+//! - calls of other interfaces likewise (see [`super::generic`]).
 
 use super::recorded::{Inputs, MAX_BYTES, Output, Produced, Response};
 use super::rules::Rules;
@@ -352,11 +353,20 @@ impl rand::TryRng for Recorded {
     }
 }
 
-struct Host {
+/// The store's state: WASI, `wasi:http` with the trace's answers, and the trace's generic
+/// calls.
+pub struct Host {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: Hooks,
+    calls: Arc<Mutex<super::generic::Calls>>,
+}
+
+impl super::generic::HasCalls for Host {
+    fn calls(&self) -> Arc<Mutex<super::generic::Calls>> {
+        self.calls.clone()
+    }
 }
 
 impl WasiView for Host {
@@ -399,6 +409,8 @@ impl App {
             .map_err(|e| anyhow!("cannot set up WASI: {e:#}"))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(|e| anyhow!("cannot set up WASI HTTP: {e:#}"))?;
+        super::generic::define(&mut linker, &engine, &component)
+            .map_err(|e| anyhow!("cannot set up its other imports: {e:#}"))?;
         Ok(App {
             engine,
             component,
@@ -446,6 +458,7 @@ impl App {
                 .preopened_dir(host, guest, wasmtime_wasi::FsPerms::ReadWrite)
                 .map_err(|e| anyhow!("cannot open {}: {e:#}", host.display()))?;
         }
+        let calls = Arc::new(Mutex::new(inputs.calls.clone()));
         let outgoing = Arc::new(Mutex::new(Outgoing {
             recorded: inputs.outgoing.clone(),
             used: vec![false; inputs.outgoing.len()],
@@ -460,6 +473,7 @@ impl App {
                 outgoing: outgoing.clone(),
                 rules,
             },
+            calls: calls.clone(),
         };
         let mut store = Store::new(&self.engine, host);
         let mut produced = Produced::default();
@@ -482,7 +496,7 @@ impl App {
                     Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
                         Some(exit) => exit.0,
                         None => {
-                            trap = Some(first_line(&format!("{e:#}")));
+                            trap = Some(trap_text(&e));
                             crate::runtime::TRAP_EXIT_CODE
                         }
                     },
@@ -500,7 +514,10 @@ impl App {
         produced.stderr = Output::of(&stderr.contents());
         let mut outgoing = outgoing.lock().unwrap_or_else(|e| e.into_inner());
         produced.requests = outgoing.sent.iter().map(|s| s.line.clone()).collect();
+        let calls = calls.lock().unwrap_or_else(|e| e.into_inner());
         Ok(Run {
+            calls_made: calls.made.clone(),
+            calls_unused: calls.unused(),
             produced,
             unused: outgoing.unused(),
             sent: std::mem::take(&mut outgoing.sent),
@@ -587,7 +604,7 @@ impl App {
         }
         let trap = match task.await {
             Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(first_line(&format!("{e:#}"))),
+            Ok(Err(e)) => Some(trap_text(&e)),
             Err(e) => Some(e.to_string()),
         };
         Ok((response, trap))
@@ -602,12 +619,26 @@ pub struct Run {
     pub sent: Vec<Sent>,
     /// The recorded requests it did not make.
     pub unused: Vec<String>,
+    /// Its calls of the generic path's imports, as text, each with the recorded call that
+    /// answered it (none: no recorded call did, and it trapped).
+    pub calls_made: Vec<(String, Option<String>)>,
+    /// The recorded calls of the generic path it did not make.
+    pub calls_unused: Vec<String>,
     /// The trap's first line, when it trapped.
     pub trap: Option<String>,
     /// How long it took.
     pub elapsed: Duration,
 }
 
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or_default().to_string()
+/// What a trap says: the innermost error of its chain (the trap's kind, or the host
+/// function's error), on one line.
+fn trap_text(e: &wasmtime::Error) -> String {
+    e.chain()
+        .last()
+        .map(|c| c.to_string())
+        .unwrap_or_default()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
