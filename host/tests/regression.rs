@@ -296,24 +296,25 @@ fn traces_it_cannot_test_and_bad_input_are_said_in_one_line() {
         wrong.stdout()
     );
 
-    // A library component's trace.
-    let lib = dir.path().join("lib");
-    std::fs::create_dir_all(&lib).unwrap();
-    let recorded = record_embedded(
-        &lib,
-        &fixture("library_app"),
-        &["--invoke", r#"stamp("hello")"#],
-        &[],
-        None,
+    // A trace of an app that uses sockets.
+    let net = dir.path().join("net");
+    std::fs::create_dir_all(&net).unwrap();
+    let (rec2, traces2) = wrap_for_recording(&net, &fixture("net_ops"), &[]);
+    let looked = run_recording(
+        &rec2,
+        &traces2,
+        &["-S", "allow-ip-name-lookup"],
+        &["lookup", "localhost"],
     );
-    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
-    let lib_trace = lib.join("wasm-rr-trace.cbor");
-    let untestable = test_with("library_app", &[&lib_trace]);
+    assert_eq!(looked.code, Some(0), "{}", looked.stderr());
+    let net_trace = traces2.join("trace.cbor");
+    let untestable = test_with("net_ops", &[&net_trace]);
     assert_eq!(untestable.code, Some(1));
     assert!(
-        untestable.stdout().contains(
-            "    cannot be tested: it is a library component's trace (calls of its exports), which `wasm-rr test` does not serve yet\n"
-        ),
+        untestable.stdout().contains(&format!(
+            "FAIL {} (app.recording.wasm lookup localhost)\n    cannot be tested: it uses sockets (wasi:sockets), which `wasm-rr test` does not serve yet\n",
+            net_trace.display()
+        )),
         "{}",
         untestable.stdout()
     );
@@ -456,6 +457,54 @@ fn calls_of_other_interfaces_are_answered_by_matching_them() {
             && out.contains("    exit status: recorded 0, now 134\n")
             && out.contains("    call with no recorded answer: wasi:keyvalue/store.[method]bucket.get(bucket#0, \"seed\")\n")
             && out.contains("    call not made: wasi:keyvalue/store.[method]bucket.get(bucket#0, \"seed2\")\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_library_component_is_called_as_recorded_and_its_results_compared() {
+    use wasm_rr_trace::abi::Val;
+    use wasm_rr_trace::generic::Returned;
+    let dir = scratch();
+    let calls = [r#"stamp("hello")"#, "add(5)", r#"reverse("abc")"#];
+    let mut flags = vec!["-t", "lib.cbor"];
+    for c in &calls {
+        flags.extend(["--invoke", c]);
+    }
+    let recorded = record_embedded(dir.path(), &fixture("library_app"), &flags, &[], None);
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    let trace = dir.path().join("lib.cbor");
+    let same = test_with("library_app", &[&trace]);
+    assert_eq!(
+        same.stdout(),
+        format!(
+            "testing {} against 1 trace (1 at a time)\nPASS {} (3 export calls)\n1 passed, 0 failed\n",
+            fixture("library_app").display(),
+            trace.display()
+        )
+    );
+
+    // A recording in which `add(5)` returned 6: the call is made and returns 5 again.
+    let mut edited = load(&trace);
+    for e in &mut edited.events {
+        if let wasm_rr_trace::Call::Generic(wasm_rr_trace::generic::Call::Returned(Returned {
+            result: Some(v @ Val::S64(5)),
+            ..
+        })) = &mut e.call
+        {
+            *v = Val::S64(6);
+        }
+    }
+    let other = dir.path().join("other.json");
+    std::fs::write(&other, edited.to_json()).unwrap();
+    let failed = test_with("library_app", &[&other]);
+    assert_eq!(failed.code, Some(1));
+    let out = failed.stdout();
+    assert!(
+        out.contains("    the list of export calls differs:\n")
+            && out.contains(
+                "      -acme:text/codec.add(5) -> 6\n      +acme:text/codec.add(5) -> 5\n"
+            ),
         "{out}"
     );
 }

@@ -46,6 +46,24 @@ pub fn differences(
         (Some(_), None) => out.push("no response: the app is no wasi:http handler".into()),
         _ => {}
     }
+    if expected.returns != actual.returns {
+        let lines = |r: &[String]| {
+            Output::of(
+                r.iter()
+                    .map(|l| format!("{l}\n"))
+                    .collect::<String>()
+                    .as_bytes(),
+            )
+        };
+        body(
+            "the list of export calls",
+            &lines(&expected.returns),
+            &lines(&actual.returns),
+            rules,
+            false,
+            &mut out,
+        );
+    }
     if compare_output {
         body(
             "stdout",

@@ -218,7 +218,7 @@ pub fn define<T: HasCalls + 'static>(
 /// `v`, a recorded value of type `ty`, as a wasmtime value; a handle becomes a host resource
 /// whose representation is the handle's number (`types`: the resources' dynamic type numbers
 /// by name).
-fn to_wasmtime(
+pub fn to_wasmtime(
     ty: &WitType,
     v: &V,
     types: &HashMap<String, u32>,
@@ -303,7 +303,7 @@ fn to_wasmtime(
 
 /// `v`, a value of type `ty` the app passed, as the trace records values; a resource as its
 /// handle's number.
-fn to_trace(ty: &WitType, v: &Val, store: &mut impl AsContextMut) -> Result<V> {
+pub fn to_trace(ty: &WitType, v: &Val, store: &mut impl AsContextMut) -> Result<V> {
     let mut go = |t: &WitType, v: &Val| to_trace(t, v, &mut *store);
     Ok(match (ty, v) {
         (_, Val::Bool(x)) => V::Bool(*x),

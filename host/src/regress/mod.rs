@@ -214,6 +214,10 @@ async fn test_one(app: &world::App, path: PathBuf, rules: Arc<Rules>) -> Outcome
             wasm_rr_trace::http::method_name(&head.method),
             head.path_with_query.as_deref().unwrap_or("/")
         ),
+        None if !recorded.inputs.invocations.is_empty() => {
+            let n = recorded.inputs.invocations.len();
+            format!("{n} export call{}", if n == 1 { "" } else { "s" })
+        }
         None => recorded.inputs.args.join(" "),
     };
     if let Some(why) = &recorded.unsupported {

@@ -43,6 +43,12 @@ pub struct Inputs {
     pub files: super::files::Files,
     /// The calls of the generic path's imports, with their results.
     pub calls: super::generic::Calls,
+    /// A library component's trace: the calls of its exports the host made, in order (the
+    /// function, from the header's `generic` table, and the arguments).
+    pub invocations: Vec<(
+        wasm_rr_trace::generic::Function,
+        Vec<wasm_rr_trace::abi::Val>,
+    )>,
 }
 
 /// What the app produced: recorded in a trace, or produced again by a new version. Saved by
@@ -65,6 +71,10 @@ pub struct Produced {
     /// The outgoing requests, `METHOD URL`, in the order they were sent.
     #[serde(default)]
     pub requests: Vec<String>,
+    /// A library component's export calls, each `CALL -> RESULT` in WAVE (`-> trapped` for
+    /// one that did not return).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub returns: Vec<String>,
     /// The files the app wrote under its preopens, by guest path, with their bytes (`null`
     /// when the trace does not keep them: written with `descriptor.write`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -165,6 +175,7 @@ pub fn read(path: &Path) -> Result<Recorded> {
     let mut exit = None;
     let mut ended = false;
     let mut unsupported = None;
+    let mut returns: Vec<Option<String>> = Vec::new();
     for e in input.events(path)? {
         let e = e?;
         exchanges.push(&e);
@@ -217,6 +228,17 @@ pub fn read(path: &Path) -> Result<Recorded> {
                     _ => 0,
                 });
             }
+        } else if let Some((c, _)) = e.get::<wasm_rr_trace::generic::Invoked>() {
+            if let Some(f) = header.generic.get(c.function as usize) {
+                inputs.invocations.push((f.clone(), c.args.clone()));
+                returns.push(None);
+            }
+        } else if let Some((c, _)) = e.get::<wasm_rr_trace::generic::Returned>() {
+            if let (Some(f), Some(slot)) =
+                (header.generic.get(c.function as usize), returns.last_mut())
+            {
+                *slot = Some(f.result_text(&c.result));
+            }
         } else if unsupported.is_none() {
             unsupported = unsupported_reason(&e);
         }
@@ -238,7 +260,13 @@ pub fn read(path: &Path) -> Result<Recorded> {
             inputs.outgoing.push(x);
         }
     }
-    if produced.response.is_none() {
+    produced.returns = inputs
+        .invocations
+        .iter()
+        .zip(&returns)
+        .map(|((f, args), r)| returned_text(f, args, r.as_deref()))
+        .collect();
+    if produced.response.is_none() && inputs.invocations.is_empty() {
         // A command: a run that did not end trapped (or was killed).
         produced.exit = Some(exit.unwrap_or(crate::runtime::TRAP_EXIT_CODE));
     }
@@ -280,9 +308,22 @@ fn response_of(x: &Exchange) -> Response {
 fn unsupported_reason(e: &wasm_rr_trace::Event) -> Option<String> {
     match e.call.interface() {
         "sockets" => Some("it uses sockets (wasi:sockets)".into()),
-        "generic" if e.is::<wasm_rr_trace::generic::Invoked>() => {
-            Some("it is a library component's trace (calls of its exports)".into())
-        }
         _ => None,
+    }
+}
+
+/// One export call and what it returned, as `wasm-rr test` compares them: `CALL -> RESULT`
+/// in WAVE, `CALL` alone for a function that returns nothing, `CALL -> trapped` when it did not
+/// return.
+pub fn returned_text(
+    f: &wasm_rr_trace::generic::Function,
+    args: &[wasm_rr_trace::abi::Val],
+    result: Option<&str>,
+) -> String {
+    let call = f.call_text(args);
+    match result {
+        None => format!("{call} -> trapped"),
+        Some("") => call,
+        Some(r) => format!("{call} -> {r}"),
     }
 }

@@ -485,6 +485,11 @@ impl App {
                 produced.response = Some(response);
                 trap = trapped;
             }
+            None if !inputs.invocations.is_empty() => {
+                let (returns, trapped) = self.invoke(&mut store, &inputs.invocations).await?;
+                produced.returns = returns;
+                trap = trapped;
+            }
             None => {
                 use wasmtime_wasi::p2::bindings::Command;
                 let command = Command::instantiate_async(&mut store, &self.component, &self.linker)
@@ -524,6 +529,70 @@ impl App {
             trap,
             elapsed: started.elapsed(),
         })
+    }
+
+    /// Makes a library component's recorded export calls, in order, on one instance; returns
+    /// each call with what it returned (see [`super::recorded::returned_text`]), up to the one
+    /// that trapped, and the trap's message.
+    async fn invoke(
+        &self,
+        store: &mut Store<Host>,
+        calls: &[(
+            wasm_rr_trace::generic::Function,
+            Vec<wasm_rr_trace::abi::Val>,
+        )],
+    ) -> Result<(Vec<String>, Option<String>)> {
+        use super::generic::{to_trace, to_wasmtime};
+        use super::recorded::returned_text;
+        let instance = self
+            .linker
+            .instantiate_async(&mut *store, &self.component)
+            .await
+            .map_err(|e| anyhow!("cannot instantiate the component: {e:#}"))?;
+        let mut out = Vec::new();
+        let no_resources = std::collections::HashMap::new();
+        for (f, args) in calls {
+            let parent = (!f.interface.is_empty())
+                .then(|| instance.get_export_index(&mut *store, None, &f.interface));
+            let index = match parent {
+                Some(Some(p)) => instance.get_export_index(&mut *store, Some(&p), &f.name),
+                Some(None) => None,
+                None => instance.get_export_index(&mut *store, None, &f.name),
+            };
+            let Some(func) = index.and_then(|i| instance.get_func(&mut *store, i)) else {
+                out.push(format!(
+                    "{}: the app exports no such function",
+                    f.call_text(args)
+                ));
+                return Ok((out, None));
+            };
+            let params = f
+                .params
+                .iter()
+                .zip(args)
+                .map(|((_, t), v)| to_wasmtime(t, v, &no_resources, &mut *store))
+                .collect::<wasmtime::Result<Vec<_>>>()
+                .map_err(|e| {
+                    anyhow!("the recorded call {} does not fit: {e}", f.call_text(args))
+                })?;
+            let mut results =
+                vec![wasmtime::component::Val::Bool(false); usize::from(f.result.is_some())];
+            if let Err(e) = func.call_async(&mut *store, &params, &mut results).await {
+                out.push(returned_text(f, args, None));
+                return Ok((out, Some(trap_text(&e))));
+            }
+            let result = match (&f.result, results.first()) {
+                (Some(t), Some(v)) => Some(to_trace(t, v, &mut *store).map_err(|e| {
+                    anyhow!(
+                        "{} returned a value of another type: {e}",
+                        f.call_text(args)
+                    )
+                })?),
+                _ => None,
+            };
+            out.push(returned_text(f, args, Some(&f.result_text(&result))));
+        }
+        Ok((out, None))
     }
 
     /// Hands the request `head` with `body` to the handler, and returns its response (read
