@@ -25,8 +25,8 @@ struct Orders {
     replies: Vec<http_server::Reply>,
 }
 
-fn record_orders(dir: &Path) -> Orders {
-    let (recording, traces) = wrap_for_recording(dir, &fixture("shop"), &[]);
+fn record_orders(dir: &Path, wrap_flags: &[&str]) -> Orders {
+    let (recording, traces) = wrap_for_recording(dir, &fixture("shop"), wrap_flags);
     let upstream = http_server::start();
     let mut cmd = Command::new("wasmtime");
     cmd.args(["serve", "-Scli", "--addr", "127.0.0.1:0", "--dir"])
@@ -94,7 +94,7 @@ fn lucky(reply: &http_server::Reply) -> &str {
 #[test]
 fn recorded_requests_test_new_builds_of_a_service() {
     let dir = scratch();
-    let orders = record_orders(dir.path());
+    let orders = record_orders(dir.path(), &[]);
     let [t0, t1] = [&orders.found[0], &orders.found[1]];
     let app = |name: &str| fixture(name).display().to_string();
     let traces = &orders.traces;
@@ -506,5 +506,28 @@ fn a_library_component_is_called_as_recorded_and_its_results_compared() {
                 "      -acme:text/codec.add(5) -> 6\n      +acme:text/codec.add(5) -> 5\n"
             ),
         "{out}"
+    );
+}
+
+#[test]
+fn a_trace_that_keeps_the_first_bytes_of_bodies_compares_those_and_their_length() {
+    let dir = scratch();
+    // The trace keeps 3 bytes of each stream: `app` of the upstream request's `apple`, `ite` of
+    // the response body.
+    let orders = record_orders(dir.path(), &["--output-bytes", "3"]);
+    let same = test_with("shop", &[&orders.traces]);
+    assert_eq!(same.code, Some(0), "{}", same.stdout());
+    assert!(same.stdout().ends_with("2 passed, 0 failed\n"));
+    let changed = test_with("shop_v2", &[&orders.found[0]]);
+    assert_eq!(changed.code, Some(1));
+    let body = &orders.replies[0].body;
+    assert!(
+        changed.stdout().contains(&format!(
+            "    response header x-version: recorded \"1\", now \"2\"\n    response body: recorded {} bytes, now {}\n    outgoing requests: 1 matched\n",
+            body.len(),
+            body.len() - 1
+        )),
+        "{}",
+        changed.stdout()
     );
 }

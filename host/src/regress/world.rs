@@ -72,7 +72,7 @@ impl Outgoing {
         rules: &Rules,
     ) -> (Answered, Option<&Exchange>) {
         let line = head.line();
-        let same = |x: &Exchange| x.head.line() == line && x.request_body == body;
+        let same = |x: &Exchange| x.head.line() == line && same_body(x, body);
         let unused = (0..self.recorded.len()).find(|&i| !self.used[i] && same(&self.recorded[i]));
         let found = unused.or_else(|| {
             (0..self.recorded.len())
@@ -125,6 +125,17 @@ impl Outgoing {
             .filter(|&i| !self.used[i])
             .map(|i| self.recorded[i].head.line())
             .collect()
+    }
+}
+
+/// Whether `body` is the body of the recorded request `x`: the same bytes, or, where the trace
+/// keeps only its first bytes (`--output-bytes`), those first and the same length.
+fn same_body(x: &Exchange, body: &[u8]) -> bool {
+    let kept = &x.request_body;
+    if (kept.len() as u64) < x.request_body_bytes {
+        body.len() as u64 == x.request_body_bytes && body.starts_with(kept)
+    } else {
+        kept == body
     }
 }
 
