@@ -192,6 +192,27 @@ pub fn component_world_unchecked(bytes: &[u8]) -> Result<(Vec<String>, Vec<Strin
     ))
 }
 
+/// Whether `bytes` is a component `wasm-rr wrap` made (a recording or self-replaying one):
+/// one of the components nested in it imports an interface of `wasm-rr:rr`, as the interposer
+/// does. Not a check of validity: anything that does not parse is no wrapped component.
+pub fn is_wrapped(bytes: &[u8]) -> bool {
+    use wasmparser::Payload;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        let Ok(payload) = payload else {
+            return false;
+        };
+        if let Payload::ComponentImportSection(imports) = payload
+            && imports
+                .into_iter()
+                .flatten()
+                .any(|i| i.name.name.starts_with("wasm-rr:rr/"))
+        {
+            return true;
+        }
+    }
+    false
+}
+
 /// Whether a component uses the component model's async ABI (async lifts or lowers, streams,
 /// futures, `waitable-set` or `subtask` builtins): such a component needs wasmtime's
 /// concurrency support, which `wasmtime run -S p3=n -W concurrency-support=n` turns off.

@@ -319,6 +319,17 @@ fn traces_it_cannot_test_and_bad_input_are_said_in_one_line() {
         untestable.stdout()
     );
 
+    // The recording component instead of the app.
+    let r = run(wasm_rr().arg("test").arg(&recording).arg(&trace), None);
+    assert_eq!(r.code, Some(2));
+    assert_eq!(
+        r.stderr(),
+        format!(
+            "wasm-rr: error: {} is a component wasm-rr wrapped (a recording or self-replaying one): give `wasm-rr test` the app as built\n",
+            recording.display()
+        )
+    );
+
     // No such trace; an empty directory; a rules file that does not parse.
     let missing = dir.path().join("nope");
     let r = test_with("shop", &[&missing]);

@@ -64,6 +64,12 @@ struct Outcome {
 pub fn test(opts: &TestOptions) -> Result<i32> {
     let traces = find_traces(&opts.traces)?;
     let wasm = crate::files::read(&opts.app)?;
+    if wasm_rr_composer::is_wrapped(&wasm) {
+        bail!(
+            "{} is a component wasm-rr wrapped (a recording or self-replaying one): give `wasm-rr test` the app as built",
+            opts.app.display()
+        );
+    }
     let app = world::App::new(&wasm).map_err(|e| anyhow!("{}: {e}", opts.app.display()))?;
     let explicit = opts.rules.as_deref().map(RulesFile::load).transpose()?;
     // Each directory's rules file, read once.
