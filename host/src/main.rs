@@ -266,6 +266,10 @@ enum Command {
         /// How many traces to test at once [default: the number of cores].
         #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         jobs: Option<u32>,
+        /// Stop a trace's run after this many seconds, failing it (an app that waits for a
+        /// clock the test holds still, say).
+        #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        timeout: u64,
     },
     /// Take secrets out of a trace before sharing it: the values of the environment variables,
     /// HTTP headers and files named are replaced by `*`s of the same length (the headers
@@ -604,6 +608,7 @@ fn dispatch(command: Command) -> Result<i32> {
             junit,
             update,
             jobs,
+            timeout,
         } => regress::test(&regress::TestOptions {
             app,
             traces,
@@ -614,6 +619,7 @@ fn dispatch(command: Command) -> Result<i32> {
                 || std::thread::available_parallelism().map_or(1, |n| n.get()),
                 |j| j as usize,
             ),
+            timeout: Duration::from_secs(timeout),
         }),
         Command::Redact {
             trace,

@@ -124,6 +124,13 @@ pub fn engine(async_abi: bool) -> Result<Engine> {
 /// frame), or for a source debugger (`debug_info`: unoptimised code with DWARF registered
 /// through the GDB JIT interface).
 fn engine_with(async_abi: bool, backtraces: bool, debug_info: bool) -> Result<Engine> {
+    let config = config(async_abi, backtraces, debug_info);
+    context(Engine::new(&config), || "cannot start wasmtime".into())
+}
+
+/// The configuration of [`engine_with`], for callers that add to it (`wasm-rr test`'s time
+/// limit).
+pub fn config(async_abi: bool, backtraces: bool, debug_info: bool) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     if backtraces || debug_info {
@@ -145,7 +152,7 @@ fn engine_with(async_abi: bool, backtraces: bool, debug_info: bool) -> Result<En
     if !debug_info && let Ok(cache) = wasmtime::Cache::from_file(None) {
         config.cache(Some(cache));
     }
-    context(Engine::new(&config), || "cannot start wasmtime".into())
+    config
 }
 
 /// Serves `wasm-rr:rr/embedded` (`size`, `read`) from `trace`, read in place, and its hooks

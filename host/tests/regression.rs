@@ -542,3 +542,34 @@ fn a_trace_that_keeps_the_first_bytes_of_bodies_compares_those_and_their_length(
         changed.stdout()
     );
 }
+
+#[test]
+fn a_run_past_the_time_limit_is_stopped_and_fails() {
+    let dir = scratch();
+    let (recording, traces) = wrap_for_recording(dir.path(), &fixture("random_loop"), &[]);
+    assert_eq!(
+        run_recording(&recording, &traces, &[], &["1"]).code,
+        Some(0)
+    );
+    // The same trace, as if the run had been asked for 10^15 draws.
+    let mut edited = load(&traces.join("trace.cbor"));
+    for e in &mut edited.events {
+        if let wasm_rr_trace::Answer::Cli(wasm_rr_trace::cli::Answer::GetArguments(args)) =
+            &mut e.answer
+        {
+            args[1] = "1000000000000000".into();
+        }
+    }
+    let long = dir.path().join("long.json");
+    std::fs::write(&long, edited.to_json()).unwrap();
+    let stopped = test_with("random_loop", &[&"--timeout", &"1", &long]);
+    assert_eq!(stopped.code, Some(1));
+    assert!(
+        stopped.stdout().contains(&format!(
+            "FAIL {} (app.recording.wasm 1000000000000000)\n    it trapped: it ran longer than the time limit (--timeout)\n    exit status: recorded 0, now 134\n",
+            long.display()
+        )),
+        "{}",
+        stopped.stdout()
+    );
+}

@@ -36,6 +36,8 @@ pub struct TestOptions {
     pub update: bool,
     /// How many traces run at once.
     pub jobs: usize,
+    /// How long one trace's run may take before it is stopped (and fails).
+    pub timeout: Duration,
 }
 
 /// The suffix of the file beside a trace that `--update` writes, holding what the app is now
@@ -117,12 +119,13 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
     let outcomes = runtime.block_on(async {
         let limit = Arc::new(tokio::sync::Semaphore::new(opts.jobs.max(1)));
         let mut handles = Vec::new();
+        let timeout = opts.timeout;
         for (path, rules) in jobs {
             let app = app.clone();
             let limit = limit.clone();
             handles.push(tokio::spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                test_one(&app, path, rules).await
+                test_one(&app, path, rules, timeout).await
             }));
         }
         // Reported in the order given, each as soon as it and those before it are done.
@@ -198,7 +201,12 @@ fn expected_path(trace: &Path) -> PathBuf {
 }
 
 /// Tests `app` against the trace at `path`.
-async fn test_one(app: &world::App, path: PathBuf, rules: Arc<Rules>) -> Outcome {
+async fn test_one(
+    app: &world::App,
+    path: PathBuf,
+    rules: Arc<Rules>,
+    timeout: Duration,
+) -> Outcome {
     let mut outcome = Outcome {
         what: String::new(),
         path,
@@ -248,7 +256,7 @@ async fn test_one(app: &world::App, path: PathBuf, rules: Arc<Rules>) -> Outcome
             return outcome;
         }
     };
-    match app.run(&recorded.inputs, rules.clone()).await {
+    match app.run(&recorded.inputs, rules.clone(), timeout).await {
         Ok(run) => {
             outcome.failures = compare::differences(&expected, &run, &rules, compare_output);
             outcome.requests = compare::request_summary(&run);

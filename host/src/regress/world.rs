@@ -412,7 +412,18 @@ impl App {
     ///
     /// Errors: it does not compile, or imports what the test host does not provide.
     pub fn new(wasm: &[u8]) -> Result<App> {
-        let engine = crate::runtime::engine(false)?;
+        let mut config = crate::runtime::config(false, false, false);
+        // For the time limit of each run: the engine's epoch advances every EPOCH_TICK.
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(|e| anyhow!("cannot start wasmtime: {e:#}"))?;
+        let ticking = engine.weak();
+        std::thread::spawn(move || {
+            while let Some(engine) = ticking.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        });
         let component = Component::new(&engine, wasm)
             .map_err(|e| anyhow!("cannot compile the component: {e:#}"))?;
         let mut linker = Linker::new(&engine);
@@ -437,11 +448,11 @@ impl App {
             .any(|(name, _)| name.starts_with("wasi:http/incoming-handler@"))
     }
 
-    /// Runs the app with `inputs` and returns what it produced, the requests it sent, and a
+    /// Runs the app with `inputs`, for at most `limit`, and returns what it produced, the requests it sent, and a
     /// trap's message, if it trapped.
     ///
     /// Errors: it cannot be instantiated (it imports what the test host lacks).
-    pub async fn run(&self, inputs: &Inputs, rules: Arc<Rules>) -> Result<Run> {
+    pub async fn run(&self, inputs: &Inputs, rules: Arc<Rules>, limit: Duration) -> Result<Run> {
         let stdout = MemoryOutputPipe::new(MAX_BYTES);
         let stderr = MemoryOutputPipe::new(MAX_BYTES);
         let mut builder = WasiCtx::builder();
@@ -487,6 +498,8 @@ impl App {
             calls: calls.clone(),
         };
         let mut store = Store::new(&self.engine, host);
+        store.set_epoch_deadline((limit.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64);
+        store.epoch_deadline_trap();
         let mut produced = Produced::default();
         let mut trap = None;
         let started = Instant::now();
@@ -710,9 +723,18 @@ pub struct Run {
     pub elapsed: Duration,
 }
 
+/// How often the engine's epoch advances: the granularity of `--timeout`.
+const EPOCH_TICK: Duration = Duration::from_millis(100);
+
 /// What a trap says: the innermost error of its chain (the trap's kind, or the host
 /// function's error), on one line.
 fn trap_text(e: &wasmtime::Error) -> String {
+    if matches!(
+        e.downcast_ref::<wasmtime::Trap>(),
+        Some(wasmtime::Trap::Interrupt)
+    ) {
+        return "it ran longer than the time limit (--timeout)".into();
+    }
     e.chain()
         .last()
         .map(|c| c.to_string())
