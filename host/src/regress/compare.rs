@@ -251,25 +251,44 @@ fn requests(expected: &Produced, run: &Run, out: &mut Vec<String>) {
     }
 }
 
-/// A one-line account of the outgoing requests: how many were answered from the recording,
-/// by a rule, or not at all, and recorded ones not made.
-pub fn request_summary(run: &Run) -> Option<String> {
-    if run.sent.is_empty() && run.unused.is_empty() {
-        return None;
+/// The account of the app's calls out: a line for its outgoing requests and one for its calls
+/// of other interfaces, each saying how many were answered from the recording, by a rule, or
+/// not at all, and how many recorded ones it did not make.
+pub fn call_summary(run: &Run) -> Vec<String> {
+    let line = |what: &str, matched: usize, allowed: usize, unmatched: usize, unused: usize| {
+        let mut parts = vec![format!("{matched} matched")];
+        if allowed > 0 {
+            parts.push(format!("{allowed} allowed by a rule"));
+        }
+        if unmatched > 0 {
+            parts.push(format!("{unmatched} with no recorded answer"));
+        }
+        if unused > 0 {
+            parts.push(format!("{unused} recorded and not made"));
+        }
+        format!("{what}: {}", parts.join(", "))
+    };
+    let mut out = Vec::new();
+    if !run.sent.is_empty() || !run.unused.is_empty() {
+        let count =
+            |f: &dyn Fn(&Answered) -> bool| run.sent.iter().filter(|s| f(&s.answer)).count();
+        out.push(line(
+            "outgoing requests",
+            count(&|a| matches!(a, Answered::Recorded(_))),
+            count(&|a| *a == Answered::Allowed),
+            count(&|a| matches!(a, Answered::Unmatched(_))),
+            run.unused.len(),
+        ));
     }
-    let count = |f: &dyn Fn(&Answered) -> bool| run.sent.iter().filter(|s| f(&s.answer)).count();
-    let matched = count(&|a| matches!(a, Answered::Recorded(_)));
-    let allowed = count(&|a| *a == Answered::Allowed);
-    let unmatched = count(&|a| matches!(a, Answered::Unmatched(_)));
-    let mut parts = vec![format!("{matched} matched")];
-    if allowed > 0 {
-        parts.push(format!("{allowed} allowed by a rule"));
+    if !run.calls_made.is_empty() || !run.calls_unused.is_empty() {
+        let matched = run.calls_made.iter().filter(|(_, a)| a.is_some()).count();
+        out.push(line(
+            "calls of other interfaces",
+            matched,
+            0,
+            run.calls_made.len() - matched,
+            run.calls_unused.len(),
+        ));
     }
-    if unmatched > 0 {
-        parts.push(format!("{unmatched} with no recorded answer"));
-    }
-    if !run.unused.is_empty() {
-        parts.push(format!("{} recorded and not made", run.unused.len()));
-    }
-    Some(format!("outgoing requests: {}", parts.join(", ")))
+    out
 }

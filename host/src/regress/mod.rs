@@ -52,8 +52,8 @@ struct Outcome {
     what: String,
     /// The differences (empty: it passed).
     failures: Vec<String>,
-    /// A one-line account of the outgoing requests.
-    requests: Option<String>,
+    /// The account of the app's calls out (see [`compare::call_summary`]).
+    calls: Vec<String>,
     /// What the app produced (for `--update`), when it ran.
     produced: Option<Produced>,
     elapsed: Duration,
@@ -211,7 +211,7 @@ async fn test_one(
         what: String::new(),
         path,
         failures: Vec::new(),
-        requests: None,
+        calls: Vec::new(),
         produced: None,
         elapsed: Duration::ZERO,
     };
@@ -259,7 +259,7 @@ async fn test_one(
     match app.run(&recorded.inputs, rules.clone(), timeout).await {
         Ok(run) => {
             outcome.failures = compare::differences(&expected, &run, &rules, compare_output);
-            outcome.requests = compare::request_summary(&run);
+            outcome.calls = compare::call_summary(&run);
             outcome.elapsed = run.elapsed;
             outcome.produced = Some(run.produced);
         }
@@ -307,8 +307,8 @@ fn report(out: &mut impl Write, o: &Outcome, update: bool) -> Result<()> {
                 writeln!(out, "{indent}{line}")?;
             }
         }
-        if let Some(r) = &o.requests {
-            writeln!(out, "    {r}")?;
+        for line in &o.calls {
+            writeln!(out, "    {line}")?;
         }
     }
     Ok(())
