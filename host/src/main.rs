@@ -1727,8 +1727,9 @@ fn show_http(path: &Path, filter: &ViewFilter) -> Result<i32> {
 
 /// One HTTP exchange as JSON, for `show --http --json`: `{incoming, method, url, status (or
 /// null), error (or null), request_headers, response_headers: [[name, value]], body_bytes,
-/// chunks, body (text, or null), body_hex (when not UTF-8), started_at, started_ns,
-/// answered_at, answered_ns}`; header values as text (lossy UTF-8), times in ns.
+/// chunks, body (text, or null), body_hex (when not UTF-8), request_body_bytes, request_body,
+/// request_body_hex (likewise), started_at, started_ns, answered_at, answered_ns}`; header
+/// values as text (lossy UTF-8), times in ns.
 fn exchange_json(x: &wasm_rr_trace::http::Exchange) -> serde_json::Value {
     let headers = |entries: &wasm_rr_trace::http::Entries| -> Vec<(String, String)> {
         entries
@@ -1742,6 +1743,7 @@ fn exchange_json(x: &wasm_rr_trace::http::Exchange) -> serde_json::Value {
         None => (None, None),
     };
     let text = std::str::from_utf8(&x.body).ok();
+    let request_text = std::str::from_utf8(&x.request_body).ok();
     serde_json::json!({
         "incoming": x.incoming,
         "method": wasm_rr_trace::http::method_name(&x.head.method),
@@ -1754,6 +1756,9 @@ fn exchange_json(x: &wasm_rr_trace::http::Exchange) -> serde_json::Value {
         "chunks": x.chunks,
         "body": text,
         "body_hex": if text.is_none() { Some(hex::encode(&x.body)) } else { None },
+        "request_body_bytes": x.request_body_bytes,
+        "request_body": request_text,
+        "request_body_hex": if request_text.is_none() { Some(hex::encode(&x.request_body)) } else { None },
         "started_at": x.started_at,
         "started_ns": x.started_ns,
         "answered_at": x.answered_at.map(|(at, _)| at),

@@ -460,6 +460,12 @@ fn json_views_hold_the_same_facts_as_the_text_ones() {
         (Some(9), Some(12))
     );
     assert_eq!(x["request_headers"][0], serde_json::json!(["x-test", "1"]));
+    // A handler's exchange: the body of the request it read.
+    let incoming = &json(&["--http"], "http_incoming.cbor")["exchanges"][0];
+    assert_eq!(
+        (&incoming["request_body"], &incoming["request_body_bytes"]),
+        (&"hello".into(), &5.into())
+    );
     assert_eq!(
         json(&["--http", "--from", "13"], "http_get.cbor")["exchanges"],
         serde_json::json!([])
