@@ -177,7 +177,15 @@ fn recorded_requests_test_new_builds_of_a_service() {
     .unwrap();
     let allowed = test_with("shop_v3", &[traces]);
     assert_eq!(allowed.code, Some(0), "{}", allowed.stdout());
-    assert!(allowed.stdout().ends_with("2 passed, 0 failed\n"));
+    assert!(
+        allowed.stdout().starts_with(&format!(
+            "testing {} against 2 traces (2 at a time; rules from {})\n",
+            app("shop_v3"),
+            rules.display()
+        )) && allowed.stdout().ends_with("2 passed, 0 failed\n"),
+        "{}",
+        allowed.stdout()
+    );
     std::fs::remove_file(&rules).unwrap();
 
     // A build that dates its answer by another clock reading: the date header differs and

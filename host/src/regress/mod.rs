@@ -76,6 +76,8 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
     let explicit = opts.rules.as_deref().map(RulesFile::load).transpose()?;
     // Each directory's rules file, read once.
     let mut by_dir: Vec<(PathBuf, Arc<RulesFile>)> = Vec::new();
+    // The rules files read, to say which.
+    let mut read: Vec<PathBuf> = opts.rules.iter().cloned().collect();
     let mut jobs = Vec::new();
     for path in traces {
         let file = match &explicit {
@@ -87,6 +89,7 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
                     None => {
                         let candidate = dir.join(rules::DEFAULT_FILE);
                         let f = Arc::new(if candidate.exists() {
+                            read.push(candidate.clone());
                             RulesFile::load(&candidate)?
                         } else {
                             RulesFile::default()
@@ -110,9 +113,15 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
     let app = Arc::new(app);
     let mut stdout = std::io::stdout().lock();
     let plural = if count == 1 { "" } else { "s" };
+    let rules_read = if read.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = read.iter().map(|p| p.display().to_string()).collect();
+        format!("; rules from {}", names.join(", "))
+    };
     writeln!(
         stdout,
-        "testing {} against {count} trace{plural} ({} at a time)",
+        "testing {} against {count} trace{plural} ({} at a time{rules_read})",
         opts.app.display(),
         opts.jobs.max(1).min(count.max(1))
     )?;
