@@ -304,7 +304,7 @@ fn traces_it_cannot_test_and_bad_input_are_said_in_one_line() {
         wrong.stdout()
     );
 
-    // A trace of an app that uses sockets.
+    // A trace of an app that looks up names.
     let net = dir.path().join("net");
     std::fs::create_dir_all(&net).unwrap();
     let (rec2, traces2) = wrap_for_recording(&net, &fixture("net_ops"), &[]);
@@ -320,7 +320,7 @@ fn traces_it_cannot_test_and_bad_input_are_said_in_one_line() {
     assert_eq!(untestable.code, Some(1));
     assert!(
         untestable.stdout().contains(&format!(
-            "FAIL {} (app.recording.wasm lookup localhost)\n    cannot be tested: it uses sockets (wasi:sockets), which `wasm-rr test` does not serve yet\n",
+            "FAIL {} (app.recording.wasm lookup localhost)\n    cannot be tested: it resolves names (wasi:sockets/ip-name-lookup), which `wasm-rr test` does not serve yet\n",
             net_trace.display()
         )),
         "{}",
@@ -580,5 +580,68 @@ fn a_run_past_the_time_limit_is_stopped_and_fails() {
         )),
         "{}",
         stopped.stdout()
+    );
+}
+
+#[test]
+fn tcp_connections_are_answered_from_the_recorded_ones() {
+    use wasm_rr_trace::streams::Wrote;
+    let dir = scratch();
+    let (addr, server) = echo_server();
+    let (recording, traces) = wrap_for_recording(dir.path(), &fixture("net_ops"), &[]);
+    let talked = run_recording(
+        &recording,
+        &traces,
+        &["-S", "inherit-network"],
+        &["tcp-client", &addr],
+    );
+    server.join().unwrap();
+    assert_eq!(talked.code, Some(0), "{}", talked.stderr());
+    // The server is gone: the app reads what the recording read.
+    let trace = traces.join("trace.cbor");
+    let same = test_with("net_ops", &[&trace]);
+    assert_eq!(same.code, Some(0), "{}", same.stdout());
+
+    // A recording that sent `hallo`: what the app sends now differs.
+    let mut edited = load(&trace);
+    for e in &mut edited.events {
+        if let wasm_rr_trace::Call::Streams(wasm_rr_trace::streams::Call::Wrote(Wrote {
+            data, ..
+        })) = &mut e.call
+            && data.0 == b"hello"
+        {
+            data.0 = b"hallo".to_vec();
+        }
+    }
+    let other = dir.path().join("other.json");
+    std::fs::write(&other, edited.to_json()).unwrap();
+    let differs = test_with("net_ops", &[&other]);
+    assert_eq!(differs.code, Some(1));
+    assert!(
+        differs.stdout().contains(&format!(
+            "    what was sent to {addr} differs:\n      --- recorded\n      +++ now\n      @@ -1,2 +1,2 @@\n      -hallo\n      +hello\n       again\n    TCP connections: 1 matched\n"
+        )),
+        "{}",
+        differs.stdout()
+    );
+
+    // A connection to another address has no recorded answer (the app is refused).
+    let mut moved = load(&trace);
+    for e in &mut moved.events {
+        if let wasm_rr_trace::Answer::Cli(wasm_rr_trace::cli::Answer::GetArguments(args)) =
+            &mut e.answer
+        {
+            args[2] = "127.0.0.1:9".into();
+        }
+    }
+    std::fs::write(&other, moved.to_json()).unwrap();
+    let refused = test_with("net_ops", &[&other]);
+    assert_eq!(refused.code, Some(1));
+    let out = refused.stdout();
+    assert!(
+        out.contains("    TCP connection with no recorded answer: 127.0.0.1:9\n")
+            && out.contains(&format!("    TCP connection not made: {addr}\n"))
+            && out.contains("    TCP connections: 0 matched, 1 with no recorded answer, 1 recorded and not made\n"),
+        "{out}"
     );
 }

@@ -15,24 +15,6 @@ const NET: &[&str] = &["-S", "inherit-network"];
 
 /// A TCP server on a loopback port the system picks, answering each line of one connection with
 /// `echo: LINE`; returns its address.
-fn echo_server() -> (String, std::thread::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let handle = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut writer = stream;
-        let mut line = String::new();
-        while reader.read_line(&mut line).unwrap_or(0) > 0 {
-            writer
-                .write_all(format!("echo: {line}").as_bytes())
-                .unwrap();
-            line.clear();
-        }
-    });
-    (addr, handle)
-}
-
 fn sockets_events(trace: &wasm_rr_trace::Trace) -> Vec<&Event> {
     trace
         .events

@@ -92,6 +92,26 @@ pub fn differences(
     for call in &run.calls_unused {
         out.push(format!("call not made: {call}"));
     }
+    for (remote, answered) in &run.connections_made {
+        if !answered {
+            out.push(format!("TCP connection with no recorded answer: {remote}"));
+        }
+    }
+    for remote in &run.connections_unused {
+        out.push(format!("TCP connection not made: {remote}"));
+    }
+    if compare_output {
+        for (remote, e, a) in &run.connections_sent {
+            body(
+                &format!("what was sent to {remote}"),
+                e,
+                a,
+                rules,
+                false,
+                &mut out,
+            );
+        }
+    }
     out
 }
 
@@ -278,6 +298,16 @@ pub fn call_summary(run: &Run) -> Vec<String> {
             count(&|a| *a == Answered::Allowed),
             count(&|a| matches!(a, Answered::Unmatched(_))),
             run.unused.len(),
+        ));
+    }
+    if !run.connections_made.is_empty() || !run.connections_unused.is_empty() {
+        let matched = run.connections_made.iter().filter(|(_, a)| *a).count();
+        out.push(line(
+            "TCP connections",
+            matched,
+            0,
+            run.connections_made.len() - matched,
+            run.connections_unused.len(),
         ));
     }
     if !run.calls_made.is_empty() || !run.calls_unused.is_empty() {

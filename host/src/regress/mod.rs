@@ -11,6 +11,7 @@ mod files;
 mod generic;
 pub mod recorded;
 pub mod rules;
+mod sockets;
 mod world;
 
 use anyhow::{Context, Result, anyhow, bail};

@@ -43,6 +43,8 @@ pub struct Inputs {
     pub files: super::files::Files,
     /// The calls of the generic path's imports, with their results.
     pub calls: super::generic::Calls,
+    /// The TCP connections the app made.
+    pub sockets: super::sockets::Recorded,
     /// A library component's trace: the calls of its exports the host made, in order (the
     /// function, from the header's `generic` table, and the arguments).
     pub invocations: Vec<(
@@ -181,6 +183,7 @@ pub fn read(path: &Path) -> Result<Recorded> {
         exchanges.push(&e);
         inputs.files.push(&e);
         inputs.calls.push(&e);
+        inputs.sockets.push(&e);
         if let Some((_, a)) = e.get::<wasm_rr_trace::cli::GetArguments>() {
             inputs.args = a.clone();
         } else if let Some((_, a)) = e.get::<wasm_rr_trace::cli::GetEnvironment>() {
@@ -307,7 +310,7 @@ fn response_of(x: &Exchange) -> Response {
 /// Why the test host cannot serve the inputs of the event `e`, if it cannot.
 fn unsupported_reason(e: &wasm_rr_trace::Event) -> Option<String> {
     match e.call.interface() {
-        "sockets" => Some("it uses sockets (wasi:sockets)".into()),
+        "sockets" => super::sockets::unsupported(e),
         _ => None,
     }
 }

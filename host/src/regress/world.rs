@@ -12,6 +12,7 @@
 //! - an incoming request (for a handler): the recorded one, with its body;
 //! - outgoing HTTP requests are answered from the recorded ones by matching (see
 //!   [`Outgoing`]); nothing goes to the network;
+//! - TCP connections likewise (see [`super::sockets`]);
 //! - calls of other interfaces likewise (see [`super::generic`]).
 
 use super::recorded::{Inputs, MAX_BYTES, Output, Produced, Response};
@@ -372,6 +373,7 @@ pub struct Host {
     table: ResourceTable,
     hooks: Hooks,
     calls: Arc<Mutex<super::generic::Calls>>,
+    connections: Arc<Mutex<super::sockets::Connections>>,
 }
 
 impl super::generic::HasCalls for Host {
@@ -431,6 +433,26 @@ impl App {
             .map_err(|e| anyhow!("cannot set up WASI: {e:#}"))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(|e| anyhow!("cannot set up WASI HTTP: {e:#}"))?;
+        // TCP sockets connect to the recording (see `super::sockets`), in place of
+        // wasmtime-wasi's.
+        linker.allow_shadowing(true);
+        fn view(h: &mut Host) -> super::sockets::SocketsView<'_> {
+            super::sockets::SocketsView {
+                table: &mut h.table,
+                connections: &h.connections,
+            }
+        }
+        wasmtime_wasi::p2::bindings::sockets::tcp::add_to_linker::<Host, super::sockets::HasSockets>(
+            &mut linker,
+            view,
+        )
+        .map_err(|e| anyhow!("cannot set up sockets: {e:#}"))?;
+        wasmtime_wasi::p2::bindings::sockets::tcp_create_socket::add_to_linker::<
+            Host,
+            super::sockets::HasSockets,
+        >(&mut linker, view)
+        .map_err(|e| anyhow!("cannot set up sockets: {e:#}"))?;
+        linker.allow_shadowing(false);
         super::generic::define(&mut linker, &engine, &component)
             .map_err(|e| anyhow!("cannot set up its other imports: {e:#}"))?;
         Ok(App {
@@ -481,6 +503,9 @@ impl App {
                 .map_err(|e| anyhow!("cannot open {}: {e:#}", host.display()))?;
         }
         let calls = Arc::new(Mutex::new(inputs.calls.clone()));
+        let connections = Arc::new(Mutex::new(super::sockets::Connections::new(
+            &inputs.sockets,
+        )));
         let outgoing = Arc::new(Mutex::new(Outgoing {
             recorded: inputs.outgoing.clone(),
             used: vec![false; inputs.outgoing.len()],
@@ -496,6 +521,7 @@ impl App {
                 rules,
             },
             calls: calls.clone(),
+            connections: connections.clone(),
         };
         let mut store = Store::new(&self.engine, host);
         store.set_epoch_deadline((limit.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64);
@@ -544,7 +570,15 @@ impl App {
         let mut outgoing = outgoing.lock().unwrap_or_else(|e| e.into_inner());
         produced.requests = outgoing.sent.iter().map(|s| s.line.clone()).collect();
         let calls = calls.lock().unwrap_or_else(|e| e.into_inner());
+        let connections = connections.lock().unwrap_or_else(|e| e.into_inner());
         Ok(Run {
+            connections_made: connections
+                .made
+                .iter()
+                .map(|(remote, answered, _)| (remote.clone(), answered.is_some()))
+                .collect(),
+            connections_unused: connections.unused(),
+            connections_sent: connections.sent(),
             calls_made: calls.made.clone(),
             calls_unused: calls.unused(),
             produced,
@@ -717,6 +751,12 @@ pub struct Run {
     pub calls_made: Vec<(String, Option<String>)>,
     /// The recorded calls of the generic path it did not make.
     pub calls_unused: Vec<String>,
+    /// Its TCP connections, by remote address, and whether a recorded one answered each.
+    pub connections_made: Vec<(String, bool)>,
+    /// The recorded TCP connections it did not make.
+    pub connections_unused: Vec<String>,
+    /// For each answered connection: the address, what the recording sent, what it sent now.
+    pub connections_sent: Vec<(String, Output, Output)>,
     /// The trap's first line, when it trapped.
     pub trap: Option<String>,
     /// How long it took.

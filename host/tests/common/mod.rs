@@ -289,3 +289,25 @@ pub fn dummy_component(resolve: &wit_parser::Resolve, world: wit_parser::WorldId
         wit_component::dummy_module(resolve, world, wit_parser::ManglingAndAbi::Standard32);
     wasm_rr_composer::componentize(module, resolve, world).unwrap()
 }
+
+/// A TCP server on a loopback port the system picks that accepts one connection and answers
+/// each line `L` with `echo: L`; returns its address and the thread, which ends when the
+/// client closes.
+pub fn echo_server() -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 {
+            writer
+                .write_all(format!("echo: {line}").as_bytes())
+                .unwrap();
+            line.clear();
+        }
+    });
+    (addr, handle)
+}

@@ -1,0 +1,435 @@
+//! TCP connections in the test host of `wasm-rr test`: the app's `wasi:sockets/tcp` sockets
+//! connect to nothing real. A connection to an address is answered by the first recorded
+//! connection to that address not yet used: the app reads what the recording read from it,
+//! and what it sends is kept, to be compared with what the recording sent. A connection no
+//! recording made is refused (`connection-refused`) and fails the trace. Servers (listening,
+//! accepting), UDP and name lookups are not served (such traces cannot be tested).
+
+use super::recorded::{MAX_BYTES, Output};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use wasm_rr_trace::sockets as s;
+use wasm_rr_trace::{Event, StreamId, streams};
+use wasmtime::component::{HasData, Resource, ResourceTable};
+use wasmtime_wasi::p2::bindings::sockets::network::{
+    ErrorCode, IpAddressFamily, IpSocketAddress, Network,
+};
+use wasmtime_wasi::p2::bindings::sockets::{tcp, tcp_create_socket};
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, SocketResult, TcpSocket};
+
+/// One TCP connection a trace recorded: where to, what the app read from it and what it sent.
+#[derive(Clone, Debug, Default)]
+pub struct Connection {
+    /// The remote address, as `show` prints it (`127.0.0.1:5432`).
+    pub remote: String,
+    /// The bytes the app read, in order.
+    pub received: Vec<u8>,
+    /// The bytes it sent, as far as the trace keeps them.
+    pub sent: Vec<u8>,
+    /// How many bytes it sent.
+    pub sent_len: u64,
+}
+
+/// The TCP connections of a trace, gathered one event at a time.
+#[derive(Default, Clone)]
+pub struct Recorded {
+    /// The connections, in the order they were made.
+    pub connections: Vec<Connection>,
+    remote_of: HashMap<u32, String>,
+    reading: HashMap<StreamId, usize>,
+    sending: HashMap<StreamId, usize>,
+}
+
+impl Recorded {
+    /// Takes in `e`, the next event of the trace.
+    pub fn push(&mut self, e: &Event) {
+        if let Some((c, Ok(()))) = e.get::<s::StartConnect>() {
+            if c.protocol == s::Protocol::Tcp {
+                self.remote_of.insert(c.socket, c.address.to_string());
+            }
+        } else if let Some((c, Ok((input, output)))) = e.get::<s::FinishConnect>() {
+            if let Some(remote) = self.remote_of.get(&c.socket) {
+                self.connections.push(Connection {
+                    remote: remote.clone(),
+                    ..Connection::default()
+                });
+                let i = self.connections.len() - 1;
+                self.reading.insert(*input, i);
+                self.sending.insert(*output, i);
+            }
+        } else if let Some((c, Ok(data))) = e.get::<streams::Read>() {
+            if let Some(&i) = self.reading.get(&c.stream) {
+                keep(&mut self.connections[i].received, &data.0);
+            }
+        } else if let Some((c, Ok(()))) = e.get::<streams::Write>() {
+            if let Some(&i) = self.sending.get(&c.stream) {
+                self.connections[i].sent_len += c.len;
+            }
+        } else if let Some((c, _)) = e.get::<streams::Wrote>()
+            && let Some(&i) = self.sending.get(&c.stream)
+        {
+            keep(&mut self.connections[i].sent, &c.data.0);
+        }
+    }
+}
+
+fn keep(out: &mut Vec<u8>, data: &[u8]) {
+    let room = MAX_BYTES.saturating_sub(out.len());
+    out.extend_from_slice(&data[..data.len().min(room)]);
+}
+
+/// Why the test host cannot serve a trace's sockets, if it cannot: `e` is a server's, UDP's or
+/// a name lookup's event.
+pub fn unsupported(e: &Event) -> Option<String> {
+    let udp = |p: &s::Protocol| *p == s::Protocol::Udp;
+    if let Some((c, _)) = e.get::<s::Create>() {
+        return udp(&c.protocol).then(|| "it uses UDP (wasi:sockets/udp)".into());
+    }
+    if e.is::<s::StartListen>() || e.is::<s::Accept>() {
+        return Some("it accepts TCP connections (a server on wasi:sockets/tcp)".into());
+    }
+    if e.is::<s::ResolveAddresses>() {
+        return Some("it resolves names (wasi:sockets/ip-name-lookup)".into());
+    }
+    None
+}
+
+/// The connections of one run: the recorded ones, and those the app under test made.
+#[derive(Default)]
+pub struct Connections {
+    recorded: Vec<Connection>,
+    used: Vec<bool>,
+    /// Each connection the app made: the remote address, the recorded connection that
+    /// answered it (none: refused), and what it sent on it.
+    pub made: Vec<(String, Option<usize>, Option<MemoryOutputPipe>)>,
+}
+
+impl Connections {
+    /// The connections of a trace.
+    pub fn new(recorded: &Recorded) -> Connections {
+        Connections {
+            recorded: recorded.connections.clone(),
+            used: vec![false; recorded.connections.len()],
+            made: Vec::new(),
+        }
+    }
+
+    /// The recorded connections the app did not make, by address.
+    pub fn unused(&self) -> Vec<String> {
+        (0..self.recorded.len())
+            .filter(|&i| !self.used[i])
+            .map(|i| self.recorded[i].remote.clone())
+            .collect()
+    }
+
+    /// For each connection made and answered: the address, what the recording sent on it and
+    /// what the app sent now.
+    pub fn sent(&self) -> Vec<(String, Output, Output)> {
+        self.made
+            .iter()
+            .filter_map(|(remote, i, pipe)| {
+                let r = &self.recorded[(*i)?];
+                let now = pipe.as_ref()?.contents();
+                Some((
+                    remote.clone(),
+                    Output::kept(&r.sent, r.sent_len),
+                    Output::of(&now),
+                ))
+            })
+            .collect()
+    }
+}
+
+/// A socket of the app under test.
+struct Socket {
+    family: IpAddressFamily,
+    remote: Option<SocketAddr>,
+    connecting: bool,
+}
+
+#[wasmtime_wasi::async_trait]
+impl wasmtime_wasi::p2::Pollable for Socket {
+    async fn ready(&mut self) {}
+}
+
+/// What the socket functions work on: the store's table and the run's connections.
+pub struct SocketsView<'a> {
+    /// The store's resource table.
+    pub table: &'a mut ResourceTable,
+    /// The run's connections.
+    pub connections: &'a Arc<Mutex<Connections>>,
+}
+
+/// The [`HasData`] of [`SocketsView`].
+pub struct HasSockets;
+
+impl HasData for HasSockets {
+    type Data<'a> = SocketsView<'a>;
+}
+
+fn mine(r: &Resource<TcpSocket>) -> Resource<Socket> {
+    Resource::new_borrow(r.rep())
+}
+
+impl SocketsView<'_> {
+    fn socket(&mut self, r: &Resource<TcpSocket>) -> SocketResult<&mut Socket> {
+        Ok(self.table.get_mut(&mine(r))?)
+    }
+}
+
+impl tcp_create_socket::Host for SocketsView<'_> {
+    fn create_tcp_socket(&mut self, family: IpAddressFamily) -> SocketResult<Resource<TcpSocket>> {
+        let r = self.table.push(Socket {
+            family,
+            remote: None,
+            connecting: false,
+        })?;
+        Ok(Resource::new_own(r.rep()))
+    }
+}
+
+impl wasmtime_wasi::p2::bindings::sockets::network::Host for SocketsView<'_> {
+    fn convert_error_code(
+        &mut self,
+        error: wasmtime_wasi::p2::SocketError,
+    ) -> wasmtime::Result<ErrorCode> {
+        error.downcast()
+    }
+
+    fn network_error_code(
+        &mut self,
+        _err: Resource<wasmtime::Error>,
+    ) -> wasmtime::Result<Option<ErrorCode>> {
+        Ok(None)
+    }
+}
+
+impl wasmtime_wasi::p2::bindings::sockets::network::HostNetwork for SocketsView<'_> {
+    fn drop(&mut self, this: Resource<Network>) -> wasmtime::Result<()> {
+        self.table.delete(this)?;
+        Ok(())
+    }
+}
+
+impl tcp::Host for SocketsView<'_> {}
+
+impl tcp::HostTcpSocket for SocketsView<'_> {
+    async fn start_bind(
+        &mut self,
+        this: Resource<TcpSocket>,
+        _network: Resource<Network>,
+        _local_address: IpSocketAddress,
+    ) -> SocketResult<()> {
+        self.socket(&this)?;
+        Ok(())
+    }
+
+    fn finish_bind(&mut self, this: Resource<TcpSocket>) -> SocketResult<()> {
+        self.socket(&this)?;
+        Ok(())
+    }
+
+    fn start_connect(
+        &mut self,
+        this: Resource<TcpSocket>,
+        _network: Resource<Network>,
+        remote_address: IpSocketAddress,
+    ) -> SocketResult<()> {
+        let socket = self.socket(&this)?;
+        if socket.connecting || socket.remote.is_some() {
+            return Err(ErrorCode::ConcurrencyConflict.into());
+        }
+        socket.remote = Some(remote_address.into());
+        socket.connecting = true;
+        Ok(())
+    }
+
+    fn finish_connect(
+        &mut self,
+        this: Resource<TcpSocket>,
+    ) -> SocketResult<(Resource<DynInputStream>, Resource<DynOutputStream>)> {
+        let socket = self.socket(&this)?;
+        if !socket.connecting {
+            return Err(ErrorCode::NotInProgress.into());
+        }
+        socket.connecting = false;
+        let remote = socket.remote.map(|a| a.to_string()).unwrap_or_default();
+        let answer = {
+            let mut c = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+            let found =
+                (0..c.recorded.len()).find(|&i| !c.used[i] && c.recorded[i].remote == remote);
+            match found {
+                Some(i) => {
+                    c.used[i] = true;
+                    let pipe = MemoryOutputPipe::new(MAX_BYTES);
+                    c.made.push((remote, Some(i), Some(pipe.clone())));
+                    Some((c.recorded[i].received.clone(), pipe))
+                }
+                None => {
+                    c.made.push((remote, None, None));
+                    None
+                }
+            }
+        };
+        let Some((received, pipe)) = answer else {
+            return Err(ErrorCode::ConnectionRefused.into());
+        };
+        let input: DynInputStream = Box::new(MemoryInputPipe::new(received));
+        let output: DynOutputStream = Box::new(pipe);
+        Ok((self.table.push(input)?, self.table.push(output)?))
+    }
+
+    async fn start_listen(&mut self, _this: Resource<TcpSocket>) -> SocketResult<()> {
+        Err(ErrorCode::NotSupported.into())
+    }
+
+    fn finish_listen(&mut self, _this: Resource<TcpSocket>) -> SocketResult<()> {
+        Err(ErrorCode::NotInProgress.into())
+    }
+
+    fn accept(
+        &mut self,
+        _this: Resource<TcpSocket>,
+    ) -> SocketResult<(
+        Resource<TcpSocket>,
+        Resource<DynInputStream>,
+        Resource<DynOutputStream>,
+    )> {
+        Err(ErrorCode::InvalidState.into())
+    }
+
+    fn local_address(&mut self, this: Resource<TcpSocket>) -> SocketResult<IpSocketAddress> {
+        let socket = self.socket(&this)?;
+        let any: SocketAddr = match socket.family {
+            IpAddressFamily::Ipv4 => ([127, 0, 0, 1], 0).into(),
+            IpAddressFamily::Ipv6 => (std::net::Ipv6Addr::LOCALHOST, 0).into(),
+        };
+        Ok(any.into())
+    }
+
+    fn remote_address(&mut self, this: Resource<TcpSocket>) -> SocketResult<IpSocketAddress> {
+        match self.socket(&this)?.remote {
+            Some(a) => Ok(a.into()),
+            None => Err(ErrorCode::InvalidState.into()),
+        }
+    }
+
+    fn is_listening(&mut self, _this: Resource<TcpSocket>) -> Result<bool, wasmtime::Error> {
+        Ok(false)
+    }
+
+    fn address_family(
+        &mut self,
+        this: Resource<TcpSocket>,
+    ) -> Result<IpAddressFamily, wasmtime::Error> {
+        Ok(self.table.get(&mine(&this))?.family)
+    }
+
+    fn set_listen_backlog_size(
+        &mut self,
+        _this: Resource<TcpSocket>,
+        _value: u64,
+    ) -> SocketResult<()> {
+        Ok(())
+    }
+
+    fn keep_alive_enabled(&mut self, _this: Resource<TcpSocket>) -> SocketResult<bool> {
+        Ok(false)
+    }
+
+    fn set_keep_alive_enabled(
+        &mut self,
+        _this: Resource<TcpSocket>,
+        _value: bool,
+    ) -> SocketResult<()> {
+        Ok(())
+    }
+
+    fn keep_alive_idle_time(&mut self, _this: Resource<TcpSocket>) -> SocketResult<u64> {
+        Ok(7_200_000_000_000)
+    }
+
+    fn set_keep_alive_idle_time(
+        &mut self,
+        _this: Resource<TcpSocket>,
+        _value: u64,
+    ) -> SocketResult<()> {
+        Ok(())
+    }
+
+    fn keep_alive_interval(&mut self, _this: Resource<TcpSocket>) -> SocketResult<u64> {
+        Ok(75_000_000_000)
+    }
+
+    fn set_keep_alive_interval(
+        &mut self,
+        _this: Resource<TcpSocket>,
+        _value: u64,
+    ) -> SocketResult<()> {
+        Ok(())
+    }
+
+    fn keep_alive_count(&mut self, _this: Resource<TcpSocket>) -> SocketResult<u32> {
+        Ok(9)
+    }
+
+    fn set_keep_alive_count(
+        &mut self,
+        _this: Resource<TcpSocket>,
+        _value: u32,
+    ) -> SocketResult<()> {
+        Ok(())
+    }
+
+    fn hop_limit(&mut self, _this: Resource<TcpSocket>) -> SocketResult<u8> {
+        Ok(64)
+    }
+
+    fn set_hop_limit(&mut self, _this: Resource<TcpSocket>, _value: u8) -> SocketResult<()> {
+        Ok(())
+    }
+
+    fn receive_buffer_size(&mut self, _this: Resource<TcpSocket>) -> SocketResult<u64> {
+        Ok(131_072)
+    }
+
+    fn set_receive_buffer_size(
+        &mut self,
+        _this: Resource<TcpSocket>,
+        _value: u64,
+    ) -> SocketResult<()> {
+        Ok(())
+    }
+
+    fn send_buffer_size(&mut self, _this: Resource<TcpSocket>) -> SocketResult<u64> {
+        Ok(131_072)
+    }
+
+    fn set_send_buffer_size(
+        &mut self,
+        _this: Resource<TcpSocket>,
+        _value: u64,
+    ) -> SocketResult<()> {
+        Ok(())
+    }
+
+    fn subscribe(&mut self, this: Resource<TcpSocket>) -> wasmtime::Result<Resource<DynPollable>> {
+        wasmtime_wasi::p2::subscribe(self.table, mine(&this))
+    }
+
+    fn shutdown(
+        &mut self,
+        this: Resource<TcpSocket>,
+        _shutdown_type: tcp::ShutdownType,
+    ) -> SocketResult<()> {
+        self.socket(&this)?;
+        Ok(())
+    }
+
+    fn drop(&mut self, this: Resource<TcpSocket>) -> Result<(), wasmtime::Error> {
+        self.table.delete(Resource::<Socket>::new_own(this.rep()))?;
+        Ok(())
+    }
+}
