@@ -304,23 +304,26 @@ fn traces_it_cannot_test_and_bad_input_are_said_in_one_line() {
         wrong.stdout()
     );
 
-    // A trace of an app that looks up names.
+    // A trace of an app that uses UDP.
     let net = dir.path().join("net");
     std::fs::create_dir_all(&net).unwrap();
+    let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap().to_string();
+    let answering = std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        let (_, from) = server.recv_from(&mut buf).unwrap();
+        server.send_to(b"pong", from).unwrap();
+    });
     let (rec2, traces2) = wrap_for_recording(&net, &fixture("net_ops"), &[]);
-    let looked = run_recording(
-        &rec2,
-        &traces2,
-        &["-S", "allow-ip-name-lookup"],
-        &["lookup", "localhost"],
-    );
-    assert_eq!(looked.code, Some(0), "{}", looked.stderr());
+    let sent = run_recording(&rec2, &traces2, &["-S", "inherit-network"], &["udp", &addr]);
+    answering.join().unwrap();
+    assert_eq!(sent.code, Some(0), "{}", sent.stderr());
     let net_trace = traces2.join("trace.cbor");
     let untestable = test_with("net_ops", &[&net_trace]);
     assert_eq!(untestable.code, Some(1));
     assert!(
         untestable.stdout().contains(&format!(
-            "FAIL {} (app.recording.wasm lookup localhost)\n    cannot be tested: it resolves names (wasi:sockets/ip-name-lookup), which `wasm-rr test` does not serve yet\n",
+            "FAIL {} (app.recording.wasm udp {addr})\n    cannot be tested: it uses UDP (wasi:sockets/udp), which `wasm-rr test` does not serve yet\n",
             net_trace.display()
         )),
         "{}",
@@ -642,6 +645,41 @@ fn tcp_connections_are_answered_from_the_recorded_ones() {
         out.contains("    TCP connection with no recorded answer: 127.0.0.1:9\n")
             && out.contains(&format!("    TCP connection not made: {addr}\n"))
             && out.contains("    TCP connections: 0 matched, 1 with no recorded answer, 1 recorded and not made\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn name_lookups_are_answered_from_the_recorded_ones() {
+    let dir = scratch();
+    let (recording, traces) = wrap_for_recording(dir.path(), &fixture("net_ops"), &[]);
+    let looked = run_recording(
+        &recording,
+        &traces,
+        &["-S", "allow-ip-name-lookup"],
+        &["lookup", "localhost"],
+    );
+    assert_eq!(looked.code, Some(0), "{}", looked.stderr());
+    let trace = traces.join("trace.cbor");
+    let same = test_with("net_ops", &[&trace]);
+    assert_eq!(same.code, Some(0), "{}", same.stdout());
+
+    // Another name has no recorded answer (the app's lookup fails).
+    let mut other_name = load(&trace);
+    for e in &mut other_name.events {
+        if let wasm_rr_trace::Answer::Cli(wasm_rr_trace::cli::Answer::GetArguments(args)) =
+            &mut e.answer
+        {
+            args[2] = "example.invalid".into();
+        }
+    }
+    let other = dir.path().join("other.json");
+    std::fs::write(&other, other_name.to_json()).unwrap();
+    let failed = test_with("net_ops", &[&other]);
+    assert_eq!(failed.code, Some(1));
+    let out = failed.stdout();
+    assert!(
+        out.contains("    name lookup with no recorded answer: example.invalid\n    name lookup not made: localhost\n    name lookups: 0 matched, 1 with no recorded answer, 1 recorded and not made\n"),
         "{out}"
     );
 }

@@ -100,6 +100,14 @@ pub fn differences(
     for remote in &run.connections_unused {
         out.push(format!("TCP connection not made: {remote}"));
     }
+    for (name, answered) in &run.lookups_made {
+        if !answered {
+            out.push(format!("name lookup with no recorded answer: {name}"));
+        }
+    }
+    for name in &run.lookups_unused {
+        out.push(format!("name lookup not made: {name}"));
+    }
     if compare_output {
         for (remote, e, a) in &run.connections_sent {
             body(
@@ -308,6 +316,16 @@ pub fn call_summary(run: &Run) -> Vec<String> {
             0,
             run.connections_made.len() - matched,
             run.connections_unused.len(),
+        ));
+    }
+    if !run.lookups_made.is_empty() || !run.lookups_unused.is_empty() {
+        let matched = run.lookups_made.iter().filter(|(_, a)| *a).count();
+        out.push(line(
+            "name lookups",
+            matched,
+            0,
+            run.lookups_made.len() - matched,
+            run.lookups_unused.len(),
         ));
     }
     if !run.calls_made.is_empty() || !run.calls_unused.is_empty() {

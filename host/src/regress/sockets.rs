@@ -2,8 +2,9 @@
 //! connect to nothing real. A connection to an address is answered by the first recorded
 //! connection to that address not yet used: the app reads what the recording read from it,
 //! and what it sends is kept, to be compared with what the recording sent. A connection no
-//! recording made is refused (`connection-refused`) and fails the trace. Servers (listening,
-//! accepting), UDP and name lookups are not served (such traces cannot be tested).
+//! recording made is refused (`connection-refused`) and fails the trace. A name lookup
+//! (`wasi:sockets/ip-name-lookup`) is answered likewise by a recorded lookup of the same name.
+//! Servers (listening, accepting) and UDP are not served (such traces cannot be tested).
 
 use super::recorded::{MAX_BYTES, Output};
 use std::collections::HashMap;
@@ -12,8 +13,9 @@ use std::sync::{Arc, Mutex};
 use wasm_rr_trace::sockets as s;
 use wasm_rr_trace::{Event, StreamId, streams};
 use wasmtime::component::{HasData, Resource, ResourceTable};
+use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::{self, ResolveAddressStream};
 use wasmtime_wasi::p2::bindings::sockets::network::{
-    ErrorCode, IpAddressFamily, IpSocketAddress, Network,
+    ErrorCode, IpAddress, IpAddressFamily, IpSocketAddress, Network,
 };
 use wasmtime_wasi::p2::bindings::sockets::{tcp, tcp_create_socket};
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
@@ -32,11 +34,14 @@ pub struct Connection {
     pub sent_len: u64,
 }
 
-/// The TCP connections of a trace, gathered one event at a time.
+/// The TCP connections and name lookups of a trace, gathered one event at a time.
 #[derive(Default, Clone)]
 pub struct Recorded {
     /// The connections, in the order they were made.
     pub connections: Vec<Connection>,
+    /// The name lookups, in order: the name, and the addresses it resolved to (or the error).
+    pub lookups: Vec<(String, Result<Vec<std::net::IpAddr>, ErrorCode>)>,
+    lookup_of: HashMap<u32, usize>,
     remote_of: HashMap<u32, String>,
     reading: HashMap<StreamId, usize>,
     sending: HashMap<StreamId, usize>,
@@ -45,7 +50,31 @@ pub struct Recorded {
 impl Recorded {
     /// Takes in `e`, the next event of the trace.
     pub fn push(&mut self, e: &Event) {
-        if let Some((c, Ok(()))) = e.get::<s::StartConnect>() {
+        if let Some((c, r)) = e.get::<s::ResolveAddresses>() {
+            match r {
+                Ok(id) => {
+                    self.lookup_of.insert(*id, self.lookups.len());
+                    self.lookups.push((c.name.clone(), Ok(Vec::new())));
+                }
+                Err(_) => self
+                    .lookups
+                    .push((c.name.clone(), Err(ErrorCode::NameUnresolvable))),
+            }
+        } else if let Some((c, r)) = e.get::<s::ResolveNextAddress>() {
+            let Some(&i) = self.lookup_of.get(&c.lookup) else {
+                return;
+            };
+            match (r, &mut self.lookups[i].1) {
+                (Ok(Some(a)), Ok(addrs)) => addrs.push(match a {
+                    s::IpAddress::Ipv4(v) => std::net::Ipv4Addr::from(*v).into(),
+                    s::IpAddress::Ipv6(v) => std::net::Ipv6Addr::from(*v).into(),
+                }),
+                // (Not ready yet: the host's answer came later.)
+                (Err(s::ErrorCode::WouldBlock), _) => {}
+                (Err(_), slot @ Ok(_)) => *slot = Err(ErrorCode::NameUnresolvable),
+                _ => {}
+            }
+        } else if let Some((c, Ok(()))) = e.get::<s::StartConnect>() {
             if c.protocol == s::Protocol::Tcp {
                 self.remote_of.insert(c.socket, c.address.to_string());
             }
@@ -90,9 +119,6 @@ pub fn unsupported(e: &Event) -> Option<String> {
     if e.is::<s::StartListen>() || e.is::<s::Accept>() {
         return Some("it accepts TCP connections (a server on wasi:sockets/tcp)".into());
     }
-    if e.is::<s::ResolveAddresses>() {
-        return Some("it resolves names (wasi:sockets/ip-name-lookup)".into());
-    }
     None
 }
 
@@ -104,6 +130,10 @@ pub struct Connections {
     /// Each connection the app made: the remote address, the recorded connection that
     /// answered it (none: refused), and what it sent on it.
     pub made: Vec<(String, Option<usize>, Option<MemoryOutputPipe>)>,
+    lookups: Vec<(String, Result<Vec<std::net::IpAddr>, ErrorCode>)>,
+    lookups_used: Vec<bool>,
+    /// Each name the app looked up, and whether a recorded lookup answered it.
+    pub looked_up: Vec<(String, bool)>,
 }
 
 impl Connections {
@@ -113,7 +143,18 @@ impl Connections {
             recorded: recorded.connections.clone(),
             used: vec![false; recorded.connections.len()],
             made: Vec::new(),
+            lookups: recorded.lookups.clone(),
+            lookups_used: vec![false; recorded.lookups.len()],
+            looked_up: Vec::new(),
         }
+    }
+
+    /// The recorded name lookups the app did not make.
+    pub fn lookups_unused(&self) -> Vec<String> {
+        (0..self.lookups.len())
+            .filter(|&i| !self.lookups_used[i])
+            .map(|i| self.lookups[i].0.clone())
+            .collect()
     }
 
     /// The recorded connections the app did not make, by address.
@@ -209,6 +250,67 @@ impl wasmtime_wasi::p2::bindings::sockets::network::Host for SocketsView<'_> {
 impl wasmtime_wasi::p2::bindings::sockets::network::HostNetwork for SocketsView<'_> {
     fn drop(&mut self, this: Resource<Network>) -> wasmtime::Result<()> {
         self.table.delete(this)?;
+        Ok(())
+    }
+}
+
+/// A name lookup of the app under test: the addresses still to give, or the error.
+struct Lookup(Result<std::collections::VecDeque<std::net::IpAddr>, ErrorCode>);
+
+#[wasmtime_wasi::async_trait]
+impl wasmtime_wasi::p2::Pollable for Lookup {
+    async fn ready(&mut self) {}
+}
+
+impl ip_name_lookup::Host for SocketsView<'_> {
+    fn resolve_addresses(
+        &mut self,
+        _network: Resource<Network>,
+        name: String,
+    ) -> SocketResult<Resource<ResolveAddressStream>> {
+        let answer = {
+            let mut c = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+            let n = c.lookups.len();
+            let found = (0..n)
+                .find(|&i| !c.lookups_used[i] && c.lookups[i].0 == name)
+                .or_else(|| (0..n).rev().find(|&i| c.lookups[i].0 == name));
+            c.looked_up.push((name, found.is_some()));
+            found.map(|i| {
+                c.lookups_used[i] = true;
+                c.lookups[i].1.clone()
+            })
+        };
+        let Some(answer) = answer else {
+            return Err(ErrorCode::NameUnresolvable.into());
+        };
+        let r = self.table.push(Lookup(answer.map(Into::into)))?;
+        Ok(Resource::new_own(r.rep()))
+    }
+}
+
+impl ip_name_lookup::HostResolveAddressStream for SocketsView<'_> {
+    fn resolve_next_address(
+        &mut self,
+        this: Resource<ResolveAddressStream>,
+    ) -> SocketResult<Option<IpAddress>> {
+        let lookup = self
+            .table
+            .get_mut(&Resource::<Lookup>::new_borrow(this.rep()))?;
+        match &mut lookup.0 {
+            Ok(addrs) => Ok(addrs.pop_front().map(Into::into)),
+            Err(e) => Err((*e).into()),
+        }
+    }
+
+    fn subscribe(
+        &mut self,
+        this: Resource<ResolveAddressStream>,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        wasmtime_wasi::p2::subscribe(self.table, Resource::<Lookup>::new_borrow(this.rep()))
+    }
+
+    fn drop(&mut self, this: Resource<ResolveAddressStream>) -> wasmtime::Result<()> {
+        self.table.delete(Resource::<Lookup>::new_own(this.rep()))?;
         Ok(())
     }
 }

@@ -452,6 +452,11 @@ impl App {
             super::sockets::HasSockets,
         >(&mut linker, view)
         .map_err(|e| anyhow!("cannot set up sockets: {e:#}"))?;
+        wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::add_to_linker::<
+            Host,
+            super::sockets::HasSockets,
+        >(&mut linker, view)
+        .map_err(|e| anyhow!("cannot set up sockets: {e:#}"))?;
         linker.allow_shadowing(false);
         super::generic::define(&mut linker, &engine, &component)
             .map_err(|e| anyhow!("cannot set up its other imports: {e:#}"))?;
@@ -578,6 +583,8 @@ impl App {
                 .map(|(remote, answered, _)| (remote.clone(), answered.is_some()))
                 .collect(),
             connections_unused: connections.unused(),
+            lookups_made: connections.looked_up.clone(),
+            lookups_unused: connections.lookups_unused(),
             connections_sent: connections.sent(),
             calls_made: calls.made.clone(),
             calls_unused: calls.unused(),
@@ -755,6 +762,10 @@ pub struct Run {
     pub connections_made: Vec<(String, bool)>,
     /// The recorded TCP connections it did not make.
     pub connections_unused: Vec<String>,
+    /// The names it looked up, and whether a recorded lookup answered each.
+    pub lookups_made: Vec<(String, bool)>,
+    /// The recorded name lookups it did not make.
+    pub lookups_unused: Vec<String>,
     /// For each answered connection: the address, what the recording sent, what it sent now.
     pub connections_sent: Vec<(String, Output, Output)>,
     /// The trap's first line, when it trapped.
