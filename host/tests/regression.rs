@@ -304,26 +304,37 @@ fn traces_it_cannot_test_and_bad_input_are_said_in_one_line() {
         wrong.stdout()
     );
 
-    // A trace of an app that uses UDP.
+    // A trace of a TCP server.
     let net = dir.path().join("net");
     std::fs::create_dir_all(&net).unwrap();
-    let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = server.local_addr().unwrap().to_string();
-    let answering = std::thread::spawn(move || {
-        let mut buf = [0u8; 1500];
-        let (_, from) = server.recv_from(&mut buf).unwrap();
-        server.send_to(b"pong", from).unwrap();
-    });
     let (rec2, traces2) = wrap_for_recording(&net, &fixture("net_ops"), &[]);
-    let sent = run_recording(&rec2, &traces2, &["-S", "inherit-network"], &["udp", &addr]);
-    answering.join().unwrap();
-    assert_eq!(sent.code, Some(0), "{}", sent.stderr());
+    let mut server =
+        recording_command(&rec2, &traces2, &["-S", "inherit-network"], &["tcp-server"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+    // It says where it listens; the test connects there.
+    let mut out = std::io::BufReader::new(server.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut out, &mut first).unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    let mut client = std::net::TcpStream::connect(&addr).unwrap();
+    std::io::Write::write_all(&mut client, b"hi\n").unwrap();
+    let mut reply = String::new();
+    std::io::Read::read_to_string(&mut client, &mut reply).unwrap();
+    assert!(server.wait().unwrap().success());
     let net_trace = traces2.join("trace.cbor");
     let untestable = test_with("net_ops", &[&net_trace]);
     assert_eq!(untestable.code, Some(1));
     assert!(
         untestable.stdout().contains(&format!(
-            "FAIL {} (app.recording.wasm udp {addr})\n    cannot be tested: it uses UDP (wasi:sockets/udp), which `wasm-rr test` does not serve yet\n",
+            "FAIL {} (app.recording.wasm tcp-server)\n    cannot be tested: it accepts TCP connections (a server on wasi:sockets/tcp), which `wasm-rr test` does not serve yet\n",
             net_trace.display()
         )),
         "{}",
@@ -680,6 +691,54 @@ fn name_lookups_are_answered_from_the_recorded_ones() {
     let out = failed.stdout();
     assert!(
         out.contains("    name lookup with no recorded answer: example.invalid\n    name lookup not made: localhost\n    name lookups: 0 matched, 1 with no recorded answer, 1 recorded and not made\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn udp_datagrams_are_answered_from_the_recorded_ones() {
+    let dir = scratch();
+    let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap().to_string();
+    let answering = std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        let (_, from) = server.recv_from(&mut buf).unwrap();
+        server.send_to(b"pong", from).unwrap();
+    });
+    let (recording, traces) = wrap_for_recording(dir.path(), &fixture("net_ops"), &[]);
+    let sent = run_recording(
+        &recording,
+        &traces,
+        &["-S", "inherit-network"],
+        &["udp", &addr],
+    );
+    answering.join().unwrap();
+    assert_eq!(sent.code, Some(0), "{}", sent.stderr());
+    // The server is gone: the app gets the recorded reply.
+    let trace = traces.join("trace.cbor");
+    let same = test_with("net_ops", &[&trace]);
+    assert_eq!(same.code, Some(0), "{}", same.stdout());
+
+    // Sent somewhere else: the datagram differs (by its address; the trace keeps its length
+    // and hash).
+    let mut moved = load(&trace);
+    for e in &mut moved.events {
+        if let wasm_rr_trace::Answer::Cli(wasm_rr_trace::cli::Answer::GetArguments(args)) =
+            &mut e.answer
+        {
+            args[2] = "127.0.0.1:9".into();
+        }
+    }
+    let other = dir.path().join("other.json");
+    std::fs::write(&other, moved.to_json()).unwrap();
+    let failed = test_with("net_ops", &[&other]);
+    assert_eq!(failed.code, Some(1));
+    let out = failed.stdout();
+    let hash = format!("{:016x}", wasm_rr_trace::output_hash(b"ping over udp"));
+    assert!(
+        out.contains(&format!(
+            "differs:\n      --- recorded\n      +++ now\n      @@ -1 +1 @@\n      -13 B to {addr}, hash {hash}\n      +13 B to 127.0.0.1:9, hash {hash}\n    UDP sockets: 1 matched\n"
+        )),
         "{out}"
     );
 }

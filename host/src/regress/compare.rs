@@ -100,6 +100,38 @@ pub fn differences(
     for remote in &run.connections_unused {
         out.push(format!("TCP connection not made: {remote}"));
     }
+    let to = |r: &Option<String>| r.clone().unwrap_or_else(|| "any address".into());
+    for (remote, answered) in &run.udp_made {
+        if !answered {
+            out.push(format!(
+                "UDP socket with no recorded answer: to {}",
+                to(remote)
+            ));
+        }
+    }
+    for remote in &run.udp_unused {
+        out.push(format!("UDP socket not used: to {}", to(remote)));
+    }
+    for (remote, e, a) in &run.udp_sent {
+        if e != a {
+            let lines = |l: &[String]| {
+                Output::of(
+                    l.iter()
+                        .map(|x| format!("{x}\n"))
+                        .collect::<String>()
+                        .as_bytes(),
+                )
+            };
+            body(
+                &format!("the datagrams sent on the UDP socket to {}", to(remote)),
+                &lines(e),
+                &lines(a),
+                rules,
+                false,
+                &mut out,
+            );
+        }
+    }
     for (name, answered) in &run.lookups_made {
         if !answered {
             out.push(format!("name lookup with no recorded answer: {name}"));
@@ -316,6 +348,16 @@ pub fn call_summary(run: &Run) -> Vec<String> {
             0,
             run.connections_made.len() - matched,
             run.connections_unused.len(),
+        ));
+    }
+    if !run.udp_made.is_empty() || !run.udp_unused.is_empty() {
+        let matched = run.udp_made.iter().filter(|(_, a)| *a).count();
+        out.push(line(
+            "UDP sockets",
+            matched,
+            0,
+            run.udp_made.len() - matched,
+            run.udp_unused.len(),
         ));
     }
     if !run.lookups_made.is_empty() || !run.lookups_unused.is_empty() {

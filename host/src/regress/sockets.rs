@@ -4,7 +4,10 @@
 //! and what it sends is kept, to be compared with what the recording sent. A connection no
 //! recording made is refused (`connection-refused`) and fails the trace. A name lookup
 //! (`wasi:sockets/ip-name-lookup`) is answered likewise by a recorded lookup of the same name.
-//! Servers (listening, accepting) and UDP are not served (such traces cannot be tested).
+//! A UDP datagram stream is answered by the first recorded one for the same remote address:
+//! the app receives the datagrams the recording received; the datagrams it sends are compared
+//! with those the recording sent, by length, hash and address (the trace keeps no more of
+//! them). TCP servers (listening, accepting) are not served (such traces cannot be tested).
 
 use super::recorded::{MAX_BYTES, Output};
 use std::collections::HashMap;
@@ -17,9 +20,11 @@ use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::{self, ResolveAddressS
 use wasmtime_wasi::p2::bindings::sockets::network::{
     ErrorCode, IpAddress, IpAddressFamily, IpSocketAddress, Network,
 };
-use wasmtime_wasi::p2::bindings::sockets::{tcp, tcp_create_socket};
+use wasmtime_wasi::p2::bindings::sockets::{tcp, tcp_create_socket, udp, udp_create_socket};
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
-use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, SocketResult, TcpSocket};
+use wasmtime_wasi::p2::{
+    DynInputStream, DynOutputStream, DynPollable, SocketResult, TcpSocket, UdpSocket,
+};
 
 /// One TCP connection a trace recorded: where to, what the app read from it and what it sent.
 #[derive(Clone, Debug, Default)]
@@ -34,13 +39,38 @@ pub struct Connection {
     pub sent_len: u64,
 }
 
-/// The TCP connections and name lookups of a trace, gathered one event at a time.
+/// One UDP socket's datagram streams a trace recorded: the remote address they were made for
+/// (none: any), the datagrams the app received, and those it sent (see [`datagram_line`]).
+#[derive(Clone, Debug, Default)]
+pub struct UdpStream {
+    /// `remote-address` of `stream`, as `show` prints it.
+    pub remote: Option<String>,
+    /// What the app received, in order: the data and the sender.
+    pub received: Vec<(Vec<u8>, SocketAddr)>,
+    /// What it sent, one line per datagram.
+    pub sent: Vec<String>,
+}
+
+/// A datagram sent, as `wasm-rr test` compares them (the trace keeps their lengths and hashes):
+/// `5 B to 127.0.0.1:53, hash 1f2e…`.
+pub fn datagram_line(len: u64, hash: u64, to: Option<&str>) -> String {
+    format!(
+        "{len} B to {}, hash {hash:016x}",
+        to.unwrap_or("the stream's address")
+    )
+}
+
+/// The TCP connections, name lookups and UDP streams of a trace, gathered one event at a time.
 #[derive(Default, Clone)]
 pub struct Recorded {
     /// The connections, in the order they were made.
     pub connections: Vec<Connection>,
     /// The name lookups, in order: the name, and the addresses it resolved to (or the error).
     pub lookups: Vec<(String, Result<Vec<std::net::IpAddr>, ErrorCode>)>,
+    /// The UDP datagram streams, in the order they were made.
+    pub udp: Vec<UdpStream>,
+    udp_in: HashMap<u32, usize>,
+    udp_out: HashMap<u32, usize>,
     lookup_of: HashMap<u32, usize>,
     remote_of: HashMap<u32, String>,
     reading: HashMap<StreamId, usize>,
@@ -73,6 +103,32 @@ impl Recorded {
                 (Err(s::ErrorCode::WouldBlock), _) => {}
                 (Err(_), slot @ Ok(_)) => *slot = Err(ErrorCode::NameUnresolvable),
                 _ => {}
+            }
+        } else if let Some((c, Ok((incoming, outgoing)))) = e.get::<s::Stream>() {
+            if c.protocol == s::Protocol::Udp {
+                self.udp.push(UdpStream {
+                    remote: c.remote.map(|a| a.to_string()),
+                    ..UdpStream::default()
+                });
+                self.udp_in.insert(*incoming, self.udp.len() - 1);
+                self.udp_out.insert(*outgoing, self.udp.len() - 1);
+            }
+        } else if let Some((c, Ok(datagrams))) = e.get::<s::Receive>() {
+            if let Some(&i) = self.udp_in.get(&c.stream) {
+                for d in datagrams {
+                    if let Ok(from) = d.from.to_string().parse() {
+                        self.udp[i].received.push((d.data.0.clone(), from));
+                    }
+                }
+            }
+        } else if let Some((c, Ok(n))) = e.get::<s::Send>() {
+            if let Some(&i) = self.udp_out.get(&c.stream) {
+                for d in c.datagrams.iter().take(*n as usize) {
+                    let to = d.to.map(|a| a.to_string());
+                    self.udp[i]
+                        .sent
+                        .push(datagram_line(d.len, d.hash.0, to.as_deref()));
+                }
             }
         } else if let Some((c, Ok(()))) = e.get::<s::StartConnect>() {
             if c.protocol == s::Protocol::Tcp {
@@ -109,13 +165,9 @@ fn keep(out: &mut Vec<u8>, data: &[u8]) {
     out.extend_from_slice(&data[..data.len().min(room)]);
 }
 
-/// Why the test host cannot serve a trace's sockets, if it cannot: `e` is a server's, UDP's or
-/// a name lookup's event.
+/// Why the test host cannot serve a trace's sockets, if it cannot: `e` is a TCP server's
+/// event.
 pub fn unsupported(e: &Event) -> Option<String> {
-    let udp = |p: &s::Protocol| *p == s::Protocol::Udp;
-    if let Some((c, _)) = e.get::<s::Create>() {
-        return udp(&c.protocol).then(|| "it uses UDP (wasi:sockets/udp)".into());
-    }
     if e.is::<s::StartListen>() || e.is::<s::Accept>() {
         return Some("it accepts TCP connections (a server on wasi:sockets/tcp)".into());
     }
@@ -134,6 +186,11 @@ pub struct Connections {
     lookups_used: Vec<bool>,
     /// Each name the app looked up, and whether a recorded lookup answered it.
     pub looked_up: Vec<(String, bool)>,
+    udp: Vec<UdpStream>,
+    udp_used: Vec<bool>,
+    /// Each UDP datagram stream the app made: its remote address, the recorded stream that
+    /// answered it (none: refused), and the datagrams it sent (see [`datagram_line`]).
+    pub udp_made: Vec<(Option<String>, Option<usize>, Vec<String>)>,
 }
 
 impl Connections {
@@ -146,7 +203,29 @@ impl Connections {
             lookups: recorded.lookups.clone(),
             lookups_used: vec![false; recorded.lookups.len()],
             looked_up: Vec::new(),
+            udp: recorded.udp.clone(),
+            udp_used: vec![false; recorded.udp.len()],
+            udp_made: Vec::new(),
         }
+    }
+
+    /// The recorded UDP streams the app did not make, by remote address.
+    pub fn udp_unused(&self) -> Vec<Option<String>> {
+        (0..self.udp.len())
+            .filter(|&i| !self.udp_used[i])
+            .map(|i| self.udp[i].remote.clone())
+            .collect()
+    }
+
+    /// For each UDP stream made and answered: its remote address, the datagrams the recording
+    /// sent on it and those the app sent now, a line each.
+    pub fn udp_sent(&self) -> Vec<(Option<String>, Vec<String>, Vec<String>)> {
+        self.udp_made
+            .iter()
+            .filter_map(|(remote, i, now)| {
+                Some((remote.clone(), self.udp[(*i)?].sent.clone(), now.clone()))
+            })
+            .collect()
     }
 
     /// The recorded name lookups the app did not make.
@@ -532,6 +611,248 @@ impl tcp::HostTcpSocket for SocketsView<'_> {
 
     fn drop(&mut self, this: Resource<TcpSocket>) -> Result<(), wasmtime::Error> {
         self.table.delete(Resource::<Socket>::new_own(this.rep()))?;
+        Ok(())
+    }
+}
+
+/// A UDP socket of the app under test.
+struct Udp {
+    family: IpAddressFamily,
+    remote: Option<SocketAddr>,
+}
+
+/// The datagrams a UDP stream of the app under test still has to receive.
+struct Incoming(std::collections::VecDeque<(Vec<u8>, SocketAddr)>);
+
+/// Where a UDP stream of the app under test records what it sends: its index in
+/// [`Connections::udp_made`].
+struct Outgoing(usize);
+
+#[wasmtime_wasi::async_trait]
+impl wasmtime_wasi::p2::Pollable for Udp {
+    async fn ready(&mut self) {}
+}
+
+#[wasmtime_wasi::async_trait]
+impl wasmtime_wasi::p2::Pollable for Incoming {
+    async fn ready(&mut self) {}
+}
+
+#[wasmtime_wasi::async_trait]
+impl wasmtime_wasi::p2::Pollable for Outgoing {
+    async fn ready(&mut self) {}
+}
+
+impl udp_create_socket::Host for SocketsView<'_> {
+    async fn create_udp_socket(
+        &mut self,
+        family: IpAddressFamily,
+    ) -> SocketResult<Resource<UdpSocket>> {
+        let r = self.table.push(Udp {
+            family,
+            remote: None,
+        })?;
+        Ok(Resource::new_own(r.rep()))
+    }
+}
+
+impl udp::Host for SocketsView<'_> {}
+
+impl SocketsView<'_> {
+    fn udp(&mut self, r: &Resource<UdpSocket>) -> SocketResult<&mut Udp> {
+        Ok(self.table.get_mut(&Resource::<Udp>::new_borrow(r.rep()))?)
+    }
+}
+
+impl udp::HostUdpSocket for SocketsView<'_> {
+    async fn start_bind(
+        &mut self,
+        this: Resource<UdpSocket>,
+        _network: Resource<Network>,
+        _local_address: IpSocketAddress,
+    ) -> SocketResult<()> {
+        self.udp(&this)?;
+        Ok(())
+    }
+
+    fn finish_bind(&mut self, this: Resource<UdpSocket>) -> SocketResult<()> {
+        self.udp(&this)?;
+        Ok(())
+    }
+
+    async fn stream(
+        &mut self,
+        this: Resource<UdpSocket>,
+        remote_address: Option<IpSocketAddress>,
+    ) -> SocketResult<(
+        Resource<udp::IncomingDatagramStream>,
+        Resource<udp::OutgoingDatagramStream>,
+    )> {
+        let remote: Option<SocketAddr> = remote_address.map(Into::into);
+        self.udp(&this)?.remote = remote;
+        let remote = remote.map(|a| a.to_string());
+        let (received, index) = {
+            let mut c = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+            let found = (0..c.udp.len()).find(|&i| !c.udp_used[i] && c.udp[i].remote == remote);
+            c.udp_made.push((remote, found, Vec::new()));
+            let index = c.udp_made.len() - 1;
+            match found {
+                Some(i) => {
+                    c.udp_used[i] = true;
+                    (c.udp[i].received.clone(), index)
+                }
+                None => return Err(ErrorCode::ConnectionRefused.into()),
+            }
+        };
+        let incoming = self.table.push(Incoming(received.into()))?;
+        let outgoing = self.table.push(Outgoing(index))?;
+        Ok((
+            Resource::new_own(incoming.rep()),
+            Resource::new_own(outgoing.rep()),
+        ))
+    }
+
+    fn local_address(&mut self, this: Resource<UdpSocket>) -> SocketResult<IpSocketAddress> {
+        let any: SocketAddr = match self.udp(&this)?.family {
+            IpAddressFamily::Ipv4 => ([127, 0, 0, 1], 0).into(),
+            IpAddressFamily::Ipv6 => (std::net::Ipv6Addr::LOCALHOST, 0).into(),
+        };
+        Ok(any.into())
+    }
+
+    fn remote_address(&mut self, this: Resource<UdpSocket>) -> SocketResult<IpSocketAddress> {
+        match self.udp(&this)?.remote {
+            Some(a) => Ok(a.into()),
+            None => Err(ErrorCode::InvalidState.into()),
+        }
+    }
+
+    fn address_family(&mut self, this: Resource<UdpSocket>) -> wasmtime::Result<IpAddressFamily> {
+        Ok(self
+            .table
+            .get(&Resource::<Udp>::new_borrow(this.rep()))?
+            .family)
+    }
+
+    fn unicast_hop_limit(&mut self, _this: Resource<UdpSocket>) -> SocketResult<u8> {
+        Ok(64)
+    }
+
+    fn set_unicast_hop_limit(
+        &mut self,
+        _this: Resource<UdpSocket>,
+        _value: u8,
+    ) -> SocketResult<()> {
+        Ok(())
+    }
+
+    fn receive_buffer_size(&mut self, _this: Resource<UdpSocket>) -> SocketResult<u64> {
+        Ok(131_072)
+    }
+
+    fn set_receive_buffer_size(
+        &mut self,
+        _this: Resource<UdpSocket>,
+        _value: u64,
+    ) -> SocketResult<()> {
+        Ok(())
+    }
+
+    fn send_buffer_size(&mut self, _this: Resource<UdpSocket>) -> SocketResult<u64> {
+        Ok(131_072)
+    }
+
+    fn set_send_buffer_size(
+        &mut self,
+        _this: Resource<UdpSocket>,
+        _value: u64,
+    ) -> SocketResult<()> {
+        Ok(())
+    }
+
+    fn subscribe(&mut self, this: Resource<UdpSocket>) -> wasmtime::Result<Resource<DynPollable>> {
+        wasmtime_wasi::p2::subscribe(self.table, Resource::<Udp>::new_borrow(this.rep()))
+    }
+
+    fn drop(&mut self, this: Resource<UdpSocket>) -> wasmtime::Result<()> {
+        self.table.delete(Resource::<Udp>::new_own(this.rep()))?;
+        Ok(())
+    }
+}
+
+impl udp::HostIncomingDatagramStream for SocketsView<'_> {
+    fn receive(
+        &mut self,
+        this: Resource<udp::IncomingDatagramStream>,
+        max_results: u64,
+    ) -> SocketResult<Vec<udp::IncomingDatagram>> {
+        let incoming = self
+            .table
+            .get_mut(&Resource::<Incoming>::new_borrow(this.rep()))?;
+        let mut out = Vec::new();
+        while (out.len() as u64) < max_results {
+            let Some((data, from)) = incoming.0.pop_front() else {
+                break;
+            };
+            out.push(udp::IncomingDatagram {
+                data,
+                remote_address: from.into(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn subscribe(
+        &mut self,
+        this: Resource<udp::IncomingDatagramStream>,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        wasmtime_wasi::p2::subscribe(self.table, Resource::<Incoming>::new_borrow(this.rep()))
+    }
+
+    fn drop(&mut self, this: Resource<udp::IncomingDatagramStream>) -> wasmtime::Result<()> {
+        self.table
+            .delete(Resource::<Incoming>::new_own(this.rep()))?;
+        Ok(())
+    }
+}
+
+impl udp::HostOutgoingDatagramStream for SocketsView<'_> {
+    fn check_send(&mut self, _this: Resource<udp::OutgoingDatagramStream>) -> SocketResult<u64> {
+        Ok(64)
+    }
+
+    fn send(
+        &mut self,
+        this: Resource<udp::OutgoingDatagramStream>,
+        datagrams: Vec<udp::OutgoingDatagram>,
+    ) -> SocketResult<u64> {
+        let index = self
+            .table
+            .get(&Resource::<Outgoing>::new_borrow(this.rep()))?
+            .0;
+        let mut c = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+        for d in &datagrams {
+            let to = d.remote_address.map(|a| SocketAddr::from(a).to_string());
+            let line = datagram_line(
+                d.data.len() as u64,
+                wasm_rr_trace::output_hash(&d.data),
+                to.as_deref(),
+            );
+            c.udp_made[index].2.push(line);
+        }
+        Ok(datagrams.len() as u64)
+    }
+
+    fn subscribe(
+        &mut self,
+        this: Resource<udp::OutgoingDatagramStream>,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        wasmtime_wasi::p2::subscribe(self.table, Resource::<Outgoing>::new_borrow(this.rep()))
+    }
+
+    async fn drop(&mut self, this: Resource<udp::OutgoingDatagramStream>) -> wasmtime::Result<()> {
+        self.table
+            .delete(Resource::<Outgoing>::new_own(this.rep()))?;
         Ok(())
     }
 }

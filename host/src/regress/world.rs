@@ -452,6 +452,16 @@ impl App {
             super::sockets::HasSockets,
         >(&mut linker, view)
         .map_err(|e| anyhow!("cannot set up sockets: {e:#}"))?;
+        wasmtime_wasi::p2::bindings::sockets::udp::add_to_linker::<Host, super::sockets::HasSockets>(
+            &mut linker,
+            view,
+        )
+        .map_err(|e| anyhow!("cannot set up sockets: {e:#}"))?;
+        wasmtime_wasi::p2::bindings::sockets::udp_create_socket::add_to_linker::<
+            Host,
+            super::sockets::HasSockets,
+        >(&mut linker, view)
+        .map_err(|e| anyhow!("cannot set up sockets: {e:#}"))?;
         wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::add_to_linker::<
             Host,
             super::sockets::HasSockets,
@@ -585,6 +595,13 @@ impl App {
             connections_unused: connections.unused(),
             lookups_made: connections.looked_up.clone(),
             lookups_unused: connections.lookups_unused(),
+            udp_made: connections
+                .udp_made
+                .iter()
+                .map(|(remote, answered, _)| (remote.clone(), answered.is_some()))
+                .collect(),
+            udp_unused: connections.udp_unused(),
+            udp_sent: connections.udp_sent(),
             connections_sent: connections.sent(),
             calls_made: calls.made.clone(),
             calls_unused: calls.unused(),
@@ -766,6 +783,13 @@ pub struct Run {
     pub lookups_made: Vec<(String, bool)>,
     /// The recorded name lookups it did not make.
     pub lookups_unused: Vec<String>,
+    /// Its UDP datagram streams, by remote address, and whether a recorded one answered each.
+    pub udp_made: Vec<(Option<String>, bool)>,
+    /// The recorded UDP datagram streams it did not make.
+    pub udp_unused: Vec<Option<String>>,
+    /// For each answered UDP stream: its remote address, the datagrams the recording sent and
+    /// those sent now (see [`super::sockets::datagram_line`]).
+    pub udp_sent: Vec<(Option<String>, Vec<String>, Vec<String>)>,
     /// For each answered connection: the address, what the recording sent, what it sent now.
     pub connections_sent: Vec<(String, Output, Output)>,
     /// The trap's first line, when it trapped.
