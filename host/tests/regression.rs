@@ -71,6 +71,20 @@ fn test_with(app: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Run {
     run(&mut cmd, None)
 }
 
+/// Writes to `out` (JSON) the trace at `trace` as if the app had been given `arg` as its
+/// argument number `i`.
+fn with_argument(trace: &Path, i: usize, arg: &str, out: &Path) {
+    let mut edited = load(trace);
+    for e in &mut edited.events {
+        if let wasm_rr_trace::Answer::Cli(wasm_rr_trace::cli::Answer::GetArguments(args)) =
+            &mut e.answer
+        {
+            args[i] = arg.into();
+        }
+    }
+    std::fs::write(out, edited.to_json()).unwrap();
+}
+
 /// The value of header `name` in `reply`.
 fn header<'a>(reply: &'a http_server::Reply, name: &str) -> &'a str {
     &reply
@@ -575,16 +589,8 @@ fn a_run_past_the_time_limit_is_stopped_and_fails() {
         Some(0)
     );
     // The same trace, as if the run had been asked for 10^15 draws.
-    let mut edited = load(&traces.join("trace.cbor"));
-    for e in &mut edited.events {
-        if let wasm_rr_trace::Answer::Cli(wasm_rr_trace::cli::Answer::GetArguments(args)) =
-            &mut e.answer
-        {
-            args[1] = "1000000000000000".into();
-        }
-    }
     let long = dir.path().join("long.json");
-    std::fs::write(&long, edited.to_json()).unwrap();
+    with_argument(&traces.join("trace.cbor"), 1, "1000000000000000", &long);
     let stopped = test_with("random_loop", &[&"--timeout", &"1", &long]);
     assert_eq!(stopped.code, Some(1));
     assert!(
@@ -640,15 +646,7 @@ fn tcp_connections_are_answered_from_the_recorded_ones() {
     );
 
     // A connection to another address has no recorded answer (the app is refused).
-    let mut moved = load(&trace);
-    for e in &mut moved.events {
-        if let wasm_rr_trace::Answer::Cli(wasm_rr_trace::cli::Answer::GetArguments(args)) =
-            &mut e.answer
-        {
-            args[2] = "127.0.0.1:9".into();
-        }
-    }
-    std::fs::write(&other, moved.to_json()).unwrap();
+    with_argument(&trace, 2, "127.0.0.1:9", &other);
     let refused = test_with("net_ops", &[&other]);
     assert_eq!(refused.code, Some(1));
     let out = refused.stdout();
@@ -676,16 +674,8 @@ fn name_lookups_are_answered_from_the_recorded_ones() {
     assert_eq!(same.code, Some(0), "{}", same.stdout());
 
     // Another name has no recorded answer (the app's lookup fails).
-    let mut other_name = load(&trace);
-    for e in &mut other_name.events {
-        if let wasm_rr_trace::Answer::Cli(wasm_rr_trace::cli::Answer::GetArguments(args)) =
-            &mut e.answer
-        {
-            args[2] = "example.invalid".into();
-        }
-    }
     let other = dir.path().join("other.json");
-    std::fs::write(&other, other_name.to_json()).unwrap();
+    with_argument(&trace, 2, "example.invalid", &other);
     let failed = test_with("net_ops", &[&other]);
     assert_eq!(failed.code, Some(1));
     let out = failed.stdout();
@@ -721,16 +711,8 @@ fn udp_datagrams_are_answered_from_the_recorded_ones() {
 
     // Sent somewhere else: the datagram differs (by its address; the trace keeps its length
     // and hash).
-    let mut moved = load(&trace);
-    for e in &mut moved.events {
-        if let wasm_rr_trace::Answer::Cli(wasm_rr_trace::cli::Answer::GetArguments(args)) =
-            &mut e.answer
-        {
-            args[2] = "127.0.0.1:9".into();
-        }
-    }
     let other = dir.path().join("other.json");
-    std::fs::write(&other, moved.to_json()).unwrap();
+    with_argument(&trace, 2, "127.0.0.1:9", &other);
     let failed = test_with("net_ops", &[&other]);
     assert_eq!(failed.code, Some(1));
     let out = failed.stdout();

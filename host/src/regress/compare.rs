@@ -340,45 +340,38 @@ pub fn call_summary(run: &Run) -> Vec<String> {
             run.unused.len(),
         ));
     }
-    if !run.connections_made.is_empty() || !run.connections_unused.is_empty() {
-        let matched = run.connections_made.iter().filter(|(_, a)| *a).count();
-        out.push(line(
-            "TCP connections",
-            matched,
-            0,
-            run.connections_made.len() - matched,
-            run.connections_unused.len(),
-        ));
-    }
-    if !run.udp_made.is_empty() || !run.udp_unused.is_empty() {
-        let matched = run.udp_made.iter().filter(|(_, a)| *a).count();
-        out.push(line(
-            "UDP sockets",
-            matched,
-            0,
-            run.udp_made.len() - matched,
-            run.udp_unused.len(),
-        ));
-    }
-    if !run.lookups_made.is_empty() || !run.lookups_unused.is_empty() {
-        let matched = run.lookups_made.iter().filter(|(_, a)| *a).count();
-        out.push(line(
-            "name lookups",
-            matched,
-            0,
-            run.lookups_made.len() - matched,
-            run.lookups_unused.len(),
-        ));
-    }
-    if !run.calls_made.is_empty() || !run.calls_unused.is_empty() {
-        let matched = run.calls_made.iter().filter(|(_, a)| a.is_some()).count();
-        out.push(line(
-            "calls of other interfaces",
-            matched,
-            0,
-            run.calls_made.len() - matched,
-            run.calls_unused.len(),
-        ));
-    }
+    // Those answered from the recording or not at all: whether each was, and how many
+    // recorded ones were not made.
+    let answered = |what: &str, made: Vec<bool>, unused: usize| {
+        let matched = made.iter().filter(|a| **a).count();
+        (!made.is_empty() || unused > 0)
+            .then(|| line(what, matched, 0, made.len() - matched, unused))
+    };
+    out.extend(
+        [
+            answered(
+                "TCP connections",
+                run.connections_made.iter().map(|(_, a)| *a).collect(),
+                run.connections_unused.len(),
+            ),
+            answered(
+                "UDP sockets",
+                run.udp_made.iter().map(|(_, a)| *a).collect(),
+                run.udp_unused.len(),
+            ),
+            answered(
+                "name lookups",
+                run.lookups_made.iter().map(|(_, a)| *a).collect(),
+                run.lookups_unused.len(),
+            ),
+            answered(
+                "calls of other interfaces",
+                run.calls_made.iter().map(|(_, a)| a.is_some()).collect(),
+                run.calls_unused.len(),
+            ),
+        ]
+        .into_iter()
+        .flatten(),
+    );
     out
 }
