@@ -25,11 +25,29 @@ pub struct Image {
 }
 
 impl Image {
-    fn put(&mut self, offset: u64, bytes: &[u8]) {
+    /// The bytes this image stands for: what is known, or its size when that is more.
+    fn footprint(&self) -> usize {
+        let size = self
+            .size
+            .map_or(0, |s| usize::try_from(s).unwrap_or(usize::MAX));
+        self.data.len().max(size)
+    }
+
+    /// How far the image may reach: its footprint and what is left of the budget shared by
+    /// all images (`spent` of [`MAX_BYTES`]).
+    fn limit(&self, spent: usize) -> usize {
+        self.footprint()
+            .saturating_add(MAX_BYTES.saturating_sub(spent))
+            .min(MAX_BYTES)
+    }
+
+    /// Puts `bytes` at `offset`, as far as the budget allows; `spent` grows by what it takes.
+    fn put(&mut self, offset: u64, bytes: &[u8], spent: &mut usize) {
         let Ok(at) = usize::try_from(offset) else {
             return;
         };
-        let end = at.saturating_add(bytes.len()).min(MAX_BYTES);
+        let before = self.footprint();
+        let end = at.saturating_add(bytes.len()).min(self.limit(*spent));
         if at >= end {
             return;
         }
@@ -37,17 +55,20 @@ impl Image {
             self.data.resize(end, 0);
         }
         self.data[at..end].copy_from_slice(&bytes[..end - at]);
+        *spent += self.footprint().saturating_sub(before);
+    }
+
+    /// Sets the size (at most what the budget allows); `spent` grows by what it takes.
+    fn set_size(&mut self, size: u64, spent: &mut usize) {
+        let before = self.footprint();
+        self.size = Some(size.min(self.limit(*spent) as u64));
+        *spent += self.footprint().saturating_sub(before);
     }
 
     /// The bytes, zero-filled up to the known size.
     pub fn bytes(&self) -> Vec<u8> {
         let mut out = self.data.clone();
-        if let Some(size) = self.size {
-            let size = usize::try_from(size).unwrap_or(MAX_BYTES).min(MAX_BYTES);
-            if out.len() < size {
-                out.resize(size, 0);
-            }
-        }
+        out.resize(self.footprint(), 0);
         out
     }
 }
@@ -74,6 +95,9 @@ pub struct Files {
     appending: BTreeSet<StreamId>,
     /// Directory-entry streams: the directory each lists.
     listing: HashMap<u32, String>,
+    /// The bytes all images stand for, together at most [`MAX_BYTES`] (sizes and offsets come
+    /// from the trace).
+    spent: usize,
     /// The last write on each file stream whose bytes (a `wrote` event) have not come yet:
     /// the file, the offset it wrote at and its length.
     pending: HashMap<StreamId, (String, u64, u64)>,
@@ -158,7 +182,9 @@ impl Files {
         } else if let Some((c, _)) = e.get::<streams::Wrote>() {
             if let Some((p, at, len)) = self.pending.remove(&c.stream) {
                 match self.written.get_mut(&p) {
-                    Some(Some(image)) if c.data.0.len() as u64 == len => image.put(at, &c.data.0),
+                    Some(Some(image)) if c.data.0.len() as u64 == len => {
+                        image.put(at, &c.data.0, &mut self.spent)
+                    }
                     _ => {
                         self.written.insert(p, None);
                     }
@@ -249,9 +275,9 @@ impl Files {
             return;
         }
         let image = self.found.entry(p.to_string()).or_default();
-        image.put(offset, bytes);
+        image.put(offset, bytes, &mut self.spent);
         if end {
-            image.size = Some(offset + bytes.len() as u64);
+            image.set_size(offset + bytes.len() as u64, &mut self.spent);
         }
     }
 
@@ -266,7 +292,8 @@ impl Files {
             }
             DescriptorType::RegularFile => {
                 let image = self.found.entry(p).or_default();
-                image.size = Some(image.size.unwrap_or(0).max(stat.size));
+                let size = image.size.unwrap_or(0).max(stat.size);
+                image.set_size(size, &mut self.spent);
             }
             _ => {}
         }
@@ -528,6 +555,37 @@ mod tests {
                 ("data/out.txt".to_string(), Output::of(b"hello")),
                 ("data/sub/new.txt".to_string(), Output::of(b"n")),
             ])
+        );
+    }
+
+    #[test]
+    fn the_sizes_a_trace_gives_are_bounded_together() {
+        let stat_at = |path: &str, size: u64| {
+            f::StatAt {
+                fd: 3,
+                path_flags: 0,
+                path: path.into(),
+            }
+            .into_event(Ok(stat(DescriptorType::RegularFile, size)))
+        };
+        let events = [
+            f::GetDirectories {}.into_event(vec![(3, "data".into())]),
+            stat_at("a.bin", 60 << 20),
+            stat_at("b.bin", 60 << 20),
+            stat_at("c.bin", u64::MAX),
+        ];
+        let mut files = Files::default();
+        events.iter().for_each(|e| files.push(e));
+        let root = tempfile::tempdir().unwrap();
+        files.make(root.path()).unwrap();
+        let len = |n: &str| {
+            std::fs::metadata(root.path().join("preopen-0").join(n))
+                .unwrap()
+                .len()
+        };
+        assert_eq!(
+            (len("a.bin"), len("b.bin"), len("c.bin")),
+            (60 << 20, 4 << 20, 0)
         );
     }
 }
