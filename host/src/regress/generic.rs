@@ -30,8 +30,8 @@ const CORE: &[&str] = &[
 /// The generic calls a trace recorded, and those the app under test made.
 #[derive(Default, Clone)]
 pub struct Calls {
-    /// The trace header's table of functions.
-    table: Vec<Function>,
+    /// The trace header's table of functions (shared, not copied, by every run and call).
+    table: Arc<Vec<Function>>,
     /// Each recorded call: the function's number, its arguments and its result.
     recorded: Vec<(u32, Vec<V>, Option<V>)>,
     used: Vec<bool>,
@@ -43,7 +43,7 @@ impl Calls {
     /// The calls in a trace with the header's `table`.
     pub fn new(table: Vec<Function>) -> Calls {
         Calls {
-            table,
+            table: Arc::new(table),
             ..Calls::default()
         }
     }
@@ -73,20 +73,23 @@ impl Calls {
         }
     }
 
-    /// The answer to the call of `qualified` (`wasi:keyvalue/store.open`) with `args`, or why
-    /// there is none.
-    fn answer(&mut self, qualified: &str, args: &[V]) -> Result<(Function, Option<V>), String> {
-        let Some(k) = self
+    /// The table's number of the imported function `qualified` (`wasi:keyvalue/store.open`),
+    /// and the table; `None` when the recording made no call of it, which is noted as a call
+    /// with no recorded answer.
+    fn function(&mut self, qualified: &str) -> Option<(usize, Arc<Vec<Function>>)> {
+        let k = self
             .table
             .iter()
-            .position(|f| !f.export && f.qualified_name() == qualified)
-        else {
-            let text = format!("{qualified}(…)");
-            self.made.push((text.clone(), None));
-            return Err(format!("{text} (the recording made no call of it)"));
-        };
-        let func = self.table[k].clone();
-        let text = func.call_text(args);
+            .position(|f| !f.export && f.qualified_name() == qualified);
+        if k.is_none() {
+            self.made.push((format!("{qualified}(…)"), None));
+        }
+        Some((k?, self.table.clone()))
+    }
+
+    /// The recorded result of a call of function `k` with `args`, or why there is none.
+    fn answer(&mut self, k: usize, args: &[V]) -> Result<Option<V>, String> {
+        let text = self.table[k].call_text(args);
         let same = |(f, a, _): &(u32, Vec<V>, Option<V>)| *f as usize == k && a == args;
         let n = self.recorded.len();
         let found = (0..n)
@@ -96,7 +99,7 @@ impl Calls {
             Some(i) => {
                 self.used[i] = true;
                 self.made.push((text, Some(self.text(i))));
-                Ok((func, self.recorded[i].2.clone()))
+                Ok(self.recorded[i].2.clone())
             }
             None => {
                 self.made.push((text.clone(), None));
@@ -179,29 +182,24 @@ pub fn define<T: HasCalls + 'static>(
             let types = types.clone();
             inst_linker.func_new(item_name, move |mut store, _ty, params, results| {
                 let calls = store.data().calls();
-                let table = calls.lock().unwrap_or_else(|e| e.into_inner()).table.clone();
-                let Some(func) = table
-                    .iter()
-                    .find(|f| !f.export && f.qualified_name() == qualified)
-                else {
-                    calls
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .made
-                        .push((format!("{qualified}(…)"), None));
+                let found = calls
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .function(&qualified);
+                let Some((k, table)) = found else {
                     bail!("wasm-rr test: {qualified}(…) has no recorded answer (the recording made no call of it)");
                 };
+                let func = &table[k];
                 let args = func
                     .params
                     .iter()
                     .zip(params)
                     .map(|((_, t), v)| to_trace(t, v, &mut store))
                     .collect::<Result<Vec<V>>>()?;
-                let answer = calls
+                let result = calls
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .answer(&qualified, &args);
-                let (func, result) = answer
+                    .answer(k, &args)
                     .map_err(|why| anyhow!("wasm-rr test: no recorded answer to {why}"))?;
                 match (&func.result, result, results.first_mut()) {
                     (Some(t), Some(v), Some(slot)) => *slot = to_wasmtime(t, &v, &types, &mut store)?,
