@@ -183,6 +183,18 @@ fn recorded_requests_test_new_builds_of_a_service() {
         2,
         "{out}"
     );
+    // Nor can `--update` accept it: an expectation gives no answers.
+    let refused = test_with("shop_v3", &[&"--update", traces]);
+    assert_eq!(refused.code, Some(1));
+    assert!(
+        refused.stdout().contains(&format!(
+            "not updated {}: request with no recorded answer: POST {base}/hello (the closest recorded: POST {base}/echo); an expectation cannot answer it (allow a request in wasm-rr-test.toml, or record the trace again)\n",
+            t0.display()
+        )) && refused.stdout().ends_with("0 updated, 0 unchanged, 2 not updated\n"),
+        "{}",
+        refused.stdout()
+    );
+    assert!(!Path::new(&format!("{}.expected.json", t0.display())).exists());
     let rules = traces.join("wasm-rr-test.toml");
     std::fs::write(
         &rules,

@@ -47,14 +47,6 @@ pub fn differences(
         _ => {}
     }
     if expected.returns != actual.returns {
-        let lines = |r: &[String]| {
-            Output::of(
-                r.iter()
-                    .map(|l| format!("{l}\n"))
-                    .collect::<String>()
-                    .as_bytes(),
-            )
-        };
         body(
             "the list of export calls",
             &lines(&expected.returns),
@@ -83,45 +75,31 @@ pub fn differences(
         );
     }
     files(expected, actual, rules, compare_output, &mut out);
+    out.extend(unanswered(run));
     requests(expected, run, &mut out);
-    for (call, answered) in &run.calls_made {
-        if answered.is_none() {
-            out.push(format!("call with no recorded answer: {call}"));
-        }
-    }
-    for call in &run.calls_unused {
-        out.push(format!("call not made: {call}"));
-    }
-    for (remote, answered) in &run.connections_made {
-        if !answered {
-            out.push(format!("TCP connection with no recorded answer: {remote}"));
-        }
-    }
-    for remote in &run.connections_unused {
-        out.push(format!("TCP connection not made: {remote}"));
-    }
     let to = |r: &Option<String>| r.clone().unwrap_or_else(|| "any address".into());
-    for (remote, answered) in &run.udp_made {
-        if !answered {
-            out.push(format!(
-                "UDP socket with no recorded answer: to {}",
-                to(remote)
-            ));
-        }
-    }
-    for remote in &run.udp_unused {
-        out.push(format!("UDP socket not used: to {}", to(remote)));
-    }
+    out.extend(
+        run.calls_unused
+            .iter()
+            .map(|c| format!("call not made: {c}")),
+    );
+    out.extend(
+        run.connections_unused
+            .iter()
+            .map(|r| format!("TCP connection not made: {r}")),
+    );
+    out.extend(
+        run.udp_unused
+            .iter()
+            .map(|r| format!("UDP socket not used: to {}", to(r))),
+    );
+    out.extend(
+        run.lookups_unused
+            .iter()
+            .map(|n| format!("name lookup not made: {n}")),
+    );
     for (remote, e, a) in &run.udp_sent {
         if e != a {
-            let lines = |l: &[String]| {
-                Output::of(
-                    l.iter()
-                        .map(|x| format!("{x}\n"))
-                        .collect::<String>()
-                        .as_bytes(),
-                )
-            };
             body(
                 &format!("the datagrams sent on the UDP socket to {}", to(remote)),
                 &lines(e),
@@ -131,14 +109,6 @@ pub fn differences(
                 &mut out,
             );
         }
-    }
-    for (name, answered) in &run.lookups_made {
-        if !answered {
-            out.push(format!("name lookup with no recorded answer: {name}"));
-        }
-    }
-    for name in &run.lookups_unused {
-        out.push(format!("name lookup not made: {name}"));
     }
     if compare_output {
         for (remote, e, a) in &run.connections_sent {
@@ -153,6 +123,55 @@ pub fn differences(
         }
     }
     out
+}
+
+/// Everything the app asked that nothing answered: requests no recording or rule answered,
+/// calls, TCP connections, UDP sockets and name lookups no recorded one answered, a line each.
+/// A trace with any cannot be accepted by `--update`: an expectation gives no answers.
+pub fn unanswered(run: &Run) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &run.sent {
+        if let Answered::Unmatched(closest) = &s.answer {
+            let closest = closest
+                .as_ref()
+                .map_or(String::new(), |c| format!(" (the closest recorded: {c})"));
+            out.push(format!(
+                "request with no recorded answer: {}{closest}",
+                s.line
+            ));
+        }
+    }
+    fn no_answer(what: &str, made: impl Iterator<Item = (String, bool)>) -> Vec<String> {
+        made.filter(|(_, answered)| !answered)
+            .map(|(m, _)| format!("{what} with no recorded answer: {m}"))
+            .collect()
+    }
+    out.extend(no_answer(
+        "call",
+        run.calls_made.iter().map(|(c, a)| (c.clone(), a.is_some())),
+    ));
+    out.extend(no_answer(
+        "TCP connection",
+        run.connections_made.iter().cloned(),
+    ));
+    out.extend(no_answer(
+        "UDP socket",
+        run.udp_made
+            .iter()
+            .map(|(r, a)| (format!("to {}", r.as_deref().unwrap_or("any address")), *a)),
+    ));
+    out.extend(no_answer("name lookup", run.lookups_made.iter().cloned()));
+    out
+}
+
+/// Lines as one text, each ended by a newline, to compare as a unified diff.
+fn lines(l: &[String]) -> Output {
+    Output::of(
+        l.iter()
+            .map(|x| format!("{x}\n"))
+            .collect::<String>()
+            .as_bytes(),
+    )
 }
 
 /// The files written: those the recording wrote and the app did not, those it wrote
@@ -275,20 +294,8 @@ fn body(
     out.push(text.trim_end().to_string());
 }
 
-/// The outgoing requests: those no recording or rule answered, those recorded and not made,
-/// and (with an `.expected.json`) a list that differs.
+/// The outgoing requests recorded (or expected) and not made, and those made more often.
 fn requests(expected: &Produced, run: &Run, out: &mut Vec<String>) {
-    for s in &run.sent {
-        if let Answered::Unmatched(closest) = &s.answer {
-            let closest = closest
-                .as_ref()
-                .map_or(String::new(), |c| format!(" (the closest recorded: {c})"));
-            out.push(format!(
-                "request with no recorded answer: {}{closest}",
-                s.line
-            ));
-        }
-    }
     // The recorded requests not made, unless an expectation says they are no longer made.
     let mut wanted = expected.requests.clone();
     let mut extra = Vec::new();

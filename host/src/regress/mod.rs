@@ -55,6 +55,8 @@ struct Outcome {
     failures: Vec<String>,
     /// The account of the app's calls out (see [`compare::call_summary`]).
     calls: Vec<String>,
+    /// What the app asked that nothing answered (see [`compare::unanswered`]).
+    unanswered: Vec<String>,
     /// What the app produced (for `--update`), when it ran.
     produced: Option<Produced>,
     elapsed: Duration,
@@ -222,6 +224,7 @@ async fn test_one(
         path,
         failures: Vec::new(),
         calls: Vec::new(),
+        unanswered: Vec::new(),
         produced: None,
         elapsed: Duration::ZERO,
     };
@@ -270,6 +273,7 @@ async fn test_one(
         Ok(run) => {
             outcome.failures = compare::differences(&expected, &run, &rules, compare_output);
             outcome.calls = compare::call_summary(&run);
+            outcome.unanswered = compare::unanswered(&run);
             outcome.elapsed = run.elapsed;
             outcome.produced = Some(run.produced);
         }
@@ -324,8 +328,9 @@ fn report(out: &mut impl Write, o: &Outcome, update: bool) -> Result<()> {
     Ok(())
 }
 
-/// `--update`: writes what the app produced as each changed trace's expectation. A trace whose
-/// requests got no recorded answer is not updated (a rule must allow them first). Returns the
+/// `--update`: writes what the app produced as each changed trace's expectation. A trace in
+/// which the app asked something nothing answered (a request, call, connection or lookup) is
+/// not updated: an expectation gives no answers (a rule can allow a request). Returns the
 /// exit status: 1 when a trace could not be updated.
 fn update(outcomes: &[Outcome]) -> Result<i32> {
     let mut out = std::io::stdout().lock();
@@ -339,14 +344,10 @@ fn update(outcomes: &[Outcome]) -> Result<i32> {
             same += 1;
             continue;
         }
-        if let Some(f) = o
-            .failures
-            .iter()
-            .find(|f| f.starts_with("request with no recorded answer"))
-        {
+        if let Some(f) = o.unanswered.first() {
             writeln!(
                 out,
-                "not updated {}: {f}; allow it in {} first",
+                "not updated {}: {f}; an expectation cannot answer it (allow a request in {}, or record the trace again)",
                 o.path.display(),
                 rules::DEFAULT_FILE
             )?;
