@@ -8,7 +8,7 @@
 //! traces keep what the app wrote (format 7), stdout and stderr that differ are shown as a
 //! unified diff of their lines.
 
-use crate::files::TraceInput;
+use crate::files::{TraceInput, file_name};
 use anyhow::{Result, bail};
 use std::hash::{Hash, Hasher};
 use std::io::Write;
@@ -250,12 +250,4 @@ fn kept_output(path: &Path, input: &TraceInput, stream: StreamId) -> Result<(Vec
         }
     }
     Ok((kept, false))
-}
-
-/// A path's last component, for a table's heading.
-fn file_name(p: &Path) -> String {
-    p.file_name().map_or_else(
-        || p.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
 }

@@ -274,3 +274,11 @@ impl wasm_rr_trace::Source for &TraceInput {
         }
     }
 }
+
+/// A path's last component (the whole path when it has none), for headings and names.
+pub fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}

@@ -14,6 +14,7 @@ pub mod rules;
 mod sockets;
 mod world;
 
+use crate::files::file_name;
 use anyhow::{Context, Result, anyhow, bail};
 use recorded::{Produced, Recorded};
 use rules::{Rules, RulesFile};
@@ -76,7 +77,12 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
         );
     }
     let app = world::App::new(&wasm).map_err(|e| anyhow!("{}: {e}", opts.app.display()))?;
-    let explicit = opts.rules.as_deref().map(RulesFile::load).transpose()?;
+    let explicit = opts
+        .rules
+        .as_deref()
+        .map(RulesFile::load)
+        .transpose()?
+        .map(Arc::new);
     // Each directory's rules file, read once.
     let mut by_dir: Vec<(PathBuf, Arc<RulesFile>)> = Vec::new();
     // The rules files read, to say which.
@@ -84,7 +90,7 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
     let mut jobs = Vec::new();
     for path in traces {
         let file = match &explicit {
-            Some(f) => Arc::new(f.clone()),
+            Some(f) => f.clone(),
             None => {
                 let dir = crate::files::parent_dir(&path);
                 match by_dir.iter().find(|(d, _)| *d == dir) {
@@ -146,7 +152,7 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
             let o = h
                 .await
                 .map_err(|e| anyhow!("internal error: a test failed to run: {e}"))?;
-            report(&mut std::io::stdout().lock(), &o, opts.update)?;
+            report(&mut stdout, &o, opts.update)?;
             outcomes.push(o);
         }
         anyhow::Ok(outcomes)
@@ -154,7 +160,7 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
     let failed = outcomes.iter().filter(|o| !o.failures.is_empty()).count();
     let mut code = i32::from(failed > 0);
     if opts.update {
-        code = update(&outcomes)?;
+        code = update(&mut stdout, &outcomes)?;
     } else {
         writeln!(stdout, "{} passed, {failed} failed", count - failed)?;
     }
@@ -196,13 +202,6 @@ fn find_traces(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         out.append(&mut found);
     }
     Ok(out)
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name().map_or_else(
-        || p.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
 }
 
 /// The file beside `trace` holding what the app is expected to produce, after `--update`.
@@ -332,8 +331,7 @@ fn report(out: &mut impl Write, o: &Outcome, update: bool) -> Result<()> {
 /// which the app asked something nothing answered (a request, call, connection or lookup) is
 /// not updated: an expectation gives no answers (a rule can allow a request). Returns the
 /// exit status: 1 when a trace could not be updated.
-fn update(outcomes: &[Outcome]) -> Result<i32> {
-    let mut out = std::io::stdout().lock();
+fn update(out: &mut impl Write, outcomes: &[Outcome]) -> Result<i32> {
     let (mut updated, mut same, mut refused) = (0, 0, 0);
     for o in outcomes {
         let Some(produced) = &o.produced else {

@@ -282,7 +282,7 @@ pub fn read(path: &Path) -> Result<Recorded> {
 }
 
 /// Appends `data` to `out`, up to [`MAX_BYTES`] in all.
-fn keep(out: &mut Vec<u8>, data: &[u8]) {
+pub fn keep(out: &mut Vec<u8>, data: &[u8]) {
     let room = MAX_BYTES.saturating_sub(out.len());
     out.extend_from_slice(&data[..data.len().min(room)]);
 }

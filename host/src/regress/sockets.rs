@@ -9,7 +9,7 @@
 //! with those the recording sent, by length, hash and address (the trace keeps no more of
 //! them). TCP servers (listening, accepting) are not served (such traces cannot be tested).
 
-use super::recorded::{MAX_BYTES, Output};
+use super::recorded::{MAX_BYTES, Output, keep};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -158,11 +158,6 @@ impl Recorded {
             keep(&mut self.connections[i].sent, &c.data.0);
         }
     }
-}
-
-fn keep(out: &mut Vec<u8>, data: &[u8]) {
-    let room = MAX_BYTES.saturating_sub(out.len());
-    out.extend_from_slice(&data[..data.len().min(room)]);
 }
 
 /// Why the test host cannot serve a trace's sockets, if it cannot: `e` is a TCP server's

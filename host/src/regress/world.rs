@@ -406,6 +406,8 @@ pub struct App {
     engine: Engine,
     component: Component,
     linker: Linker<Host>,
+    /// It is a `wasi:http` handler (rather than a command or a library).
+    handler: bool,
 }
 
 impl App {
@@ -470,19 +472,21 @@ impl App {
         linker.allow_shadowing(false);
         super::generic::define(&mut linker, &engine, &component)
             .map_err(|e| anyhow!("cannot set up its other imports: {e:#}"))?;
+        let handler = component
+            .component_type()
+            .exports(&engine)
+            .any(|(name, _)| name.starts_with("wasi:http/incoming-handler@"));
         Ok(App {
             engine,
             component,
             linker,
+            handler,
         })
     }
 
-    /// Whether the app is a `wasi:http` handler (rather than a command).
+    /// Whether the app is a `wasi:http` handler (rather than a command or a library).
     pub fn is_handler(&self) -> bool {
-        self.component
-            .component_type()
-            .exports(&self.engine)
-            .any(|(name, _)| name.starts_with("wasi:http/incoming-handler@"))
+        self.handler
     }
 
     /// Runs the app with `inputs`, for at most `limit`, and returns what it produced, the requests it sent, and a
