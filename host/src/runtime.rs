@@ -466,19 +466,28 @@ async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
         Command::instantiate_async(&mut store, &component, &linker).await,
         || "cannot instantiate the component".into(),
     )?;
-    match command.wasi_cli_run().call_run(&mut store).await {
+    match exit_status(command.wasi_cli_run().call_run(&mut store).await) {
+        Ok(code) => Ok(code),
+        Err(e) if e.downcast_ref::<crate::watch::Stopped>().is_some() => Ok(0),
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            Ok(TRAP_EXIT_CODE)
+        }
+    }
+}
+
+/// The exit status of a command whose `wasi:cli/run.run` gave `result`, as `wasmtime run`
+/// reports it: 0 when it returned `ok`, 1 for `err`, the code passed to `exit`.
+///
+/// Errors: it trapped (or a host function failed): the error, for the caller to report.
+pub fn exit_status(result: wasmtime::Result<Result<(), ()>>) -> wasmtime::Result<i32> {
+    match result {
         Ok(Ok(())) => Ok(0),
         Ok(Err(())) => Ok(1),
-        Err(e) => {
-            if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
-                Ok(exit.0)
-            } else if e.downcast_ref::<crate::watch::Stopped>().is_some() {
-                Ok(0)
-            } else {
-                eprintln!("Error: {e:?}");
-                Ok(TRAP_EXIT_CODE)
-            }
-        }
+        Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            Some(exit) => Ok(exit.0),
+            None => Err(e),
+        },
     }
 }
 
@@ -535,6 +544,22 @@ fn find_export(
     }
 }
 
+/// The function `name` that `instance` exports, of its exported interface `iface` or, for
+/// `None`, of the component itself; `None` when there is no such function.
+pub fn exported_func(
+    instance: &wasmtime::component::Instance,
+    mut store: impl wasmtime::AsContextMut,
+    iface: Option<&str>,
+    name: &str,
+) -> Option<wasmtime::component::Func> {
+    let parent = match iface {
+        Some(i) => Some(instance.get_export_index(&mut store, None, i)?),
+        None => None,
+    };
+    let index = instance.get_export_index(&mut store, parent.as_ref(), name)?;
+    instance.get_func(&mut store, index)
+}
+
 /// Makes the calls `calls` (see [`RunOptions::invoke`]) of `component`'s exports on one
 /// instance, printing each call's results in WAVE, one per line, as `wasmtime run --invoke`
 /// does. Returns 0, or [`TRAP_EXIT_CODE`] after a trap (the calls after it are not made).
@@ -560,16 +585,7 @@ async fn invoke(
         let bad = |e: &dyn std::fmt::Display| anyhow!("--invoke `{call}`: {e}");
         let parsed = UntypedFuncCall::parse(call).map_err(|e| bad(&e))?;
         let (iface, name) = find_export(&engine, component, parsed.name()).map_err(|e| bad(&e))?;
-        let parent = iface
-            .as_deref()
-            .map(|i| instance.get_export_index(&mut *store, None, i));
-        let index = match parent {
-            Some(Some(p)) => instance.get_export_index(&mut *store, Some(&p), &name),
-            Some(None) => None,
-            None => instance.get_export_index(&mut *store, None, &name),
-        };
-        let func = index
-            .and_then(|i| instance.get_func(&mut *store, i))
+        let func = exported_func(&instance, &mut *store, iface.as_deref(), &name)
             .ok_or_else(|| bad(&"the export is not a function"))?;
         let ty = func.ty(&*store);
         let types: Vec<Type> = ty.params().map(|(_, t)| t).collect();

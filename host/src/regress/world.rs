@@ -564,17 +564,11 @@ impl App {
                 let command = Command::instantiate_async(&mut store, &self.component, &self.linker)
                     .await
                     .map_err(|e| anyhow!("cannot instantiate the component: {e:#}"))?;
-                let code = match command.wasi_cli_run().call_run(&mut store).await {
-                    Ok(Ok(())) => 0,
-                    Ok(Err(())) => 1,
-                    Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
-                        Some(exit) => exit.0,
-                        None => {
-                            trap = Some(trap_text(&e));
-                            crate::runtime::TRAP_EXIT_CODE
-                        }
-                    },
-                };
+                let result = command.wasi_cli_run().call_run(&mut store).await;
+                let code = crate::runtime::exit_status(result).unwrap_or_else(|e| {
+                    trap = Some(trap_text(&e));
+                    crate::runtime::TRAP_EXIT_CODE
+                });
                 produced.exit = Some(code);
             }
         }
@@ -638,14 +632,9 @@ impl App {
         let mut out = Vec::new();
         let no_resources = std::collections::HashMap::new();
         for (f, args) in calls {
-            let parent = (!f.interface.is_empty())
-                .then(|| instance.get_export_index(&mut *store, None, &f.interface));
-            let index = match parent {
-                Some(Some(p)) => instance.get_export_index(&mut *store, Some(&p), &f.name),
-                Some(None) => None,
-                None => instance.get_export_index(&mut *store, None, &f.name),
-            };
-            let Some(func) = index.and_then(|i| instance.get_func(&mut *store, i)) else {
+            let iface = (!f.interface.is_empty()).then_some(f.interface.as_str());
+            let Some(func) = crate::runtime::exported_func(&instance, &mut *store, iface, &f.name)
+            else {
                 out.push(format!(
                     "{}: the app exports no such function",
                     f.call_text(args)
