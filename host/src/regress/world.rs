@@ -62,16 +62,15 @@ pub struct Outgoing {
     used: Vec<bool>,
     /// Every request sent, in order.
     pub sent: Vec<Sent>,
-    allow: Vec<super::rules::Allow>,
 }
 
+/// An answer to an outgoing request: status, headers and body, or the error the app gets.
+type Reply = Result<(u16, Vec<(String, Vec<u8>)>, Vec<u8>), wasmtime_wasi_http::Error>;
+
 impl Outgoing {
-    fn answer(
-        &mut self,
-        head: &RequestHead,
-        body: &[u8],
-        rules: &Rules,
-    ) -> (Answered, Option<&Exchange>) {
+    /// The answer to the request `head` with `body`: from the recording, from a rule, or
+    /// `connection-refused`; the request is noted in [`Outgoing::sent`].
+    fn answer(&mut self, head: &RequestHead, body: &[u8], rules: &Rules) -> Reply {
         let line = head.line();
         let same = |x: &Exchange| x.head.line() == line && same_body(x, body);
         let unused = (0..self.recorded.len()).find(|&i| !self.used[i] && same(&self.recorded[i]));
@@ -80,25 +79,46 @@ impl Outgoing {
                 .rev()
                 .find(|&i| same(&self.recorded[i]))
         });
-        let answer = match found {
+        let (answer, reply) = match found {
             Some(i) => {
                 self.used[i] = true;
-                Answered::Recorded(i)
+                let x = &self.recorded[i];
+                let reply = match &x.outcome {
+                    Some(Ok(status)) => Ok((
+                        status.unwrap_or(200),
+                        x.response_headers
+                            .iter()
+                            .map(|(n, v)| (n.clone(), v.0.clone()))
+                            .collect(),
+                        x.body.clone(),
+                    )),
+                    Some(Err(e)) => Err(wasmtime_wasi_http::Error::InternalError(Some(format!(
+                        "recorded: {e}"
+                    )))),
+                    None => Err(wasmtime_wasi_http::Error::ConnectionTerminated),
+                };
+                (Answered::Recorded(i), reply)
             }
             None => match rules.allowed(&method_name(&head.method), &url_of(&line)) {
-                Some(a) => {
-                    self.allow.push(a.clone());
-                    Answered::Allowed
-                }
-                None => Answered::Unmatched(self.closest(&line, body)),
+                Some(a) => (
+                    Answered::Allowed,
+                    Ok((
+                        a.status,
+                        a.headers
+                            .iter()
+                            .map(|(n, v)| (n.clone(), v.clone().into_bytes()))
+                            .collect(),
+                        a.body.clone().into_bytes(),
+                    )),
+                ),
+                None => (
+                    Answered::Unmatched(self.closest(&line, body)),
+                    Err(wasmtime_wasi_http::Error::ConnectionRefused),
+                ),
             },
         };
-        self.sent.push(Sent {
-            line,
-            answer: answer.clone(),
-        });
-        let x = found.map(|i| &self.recorded[i]);
-        (answer, x)
+        self.sent.push(Sent { line, answer });
+        reply
     }
 
     /// The recorded request most like `line` with `body`, and how it differs.
@@ -183,40 +203,10 @@ impl WasiHttpHooks for Hooks {
                 .map_err(|_| wasmtime_wasi_http::Error::HttpRequestBodySize(None))?
                 .to_bytes();
             let head = head_of(&parts);
-            let (status, headers, data) = {
-                let mut o = outgoing.lock().unwrap_or_else(|e| e.into_inner());
-                let (answered, x) = o.answer(&head, &body, &rules);
-                match (answered, x) {
-                    (Answered::Recorded(_), Some(x)) => match &x.outcome {
-                        Some(Ok(status)) => (
-                            status.unwrap_or(200),
-                            x.response_headers
-                                .iter()
-                                .map(|(n, v)| (n.clone(), v.0.clone()))
-                                .collect::<Vec<_>>(),
-                            x.body.clone(),
-                        ),
-                        Some(Err(e)) => {
-                            return Err(wasmtime_wasi_http::Error::InternalError(Some(format!(
-                                "recorded: {e}"
-                            ))));
-                        }
-                        None => return Err(wasmtime_wasi_http::Error::ConnectionTerminated),
-                    },
-                    (Answered::Allowed, _) => {
-                        let a = o.allow.last().cloned().expect("the rule just used");
-                        (
-                            a.status,
-                            a.headers
-                                .iter()
-                                .map(|(n, v)| (n.clone(), v.clone().into_bytes()))
-                                .collect(),
-                            a.body.into_bytes(),
-                        )
-                    }
-                    _ => return Err(wasmtime_wasi_http::Error::ConnectionRefused),
-                }
-            };
+            let (status, headers, data) = outgoing
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .answer(&head, &body, &rules)?;
             let mut response = hyper::http::Response::builder().status(status);
             for (n, v) in headers {
                 response = response.header(n, v);
@@ -529,7 +519,6 @@ impl App {
             recorded: inputs.outgoing.clone(),
             used: vec![false; inputs.outgoing.len()],
             sent: Vec::new(),
-            allow: Vec::new(),
         }));
         let host = Host {
             wasi: builder.build(),
