@@ -184,12 +184,6 @@ fn holds_own(ty: &WitType) -> bool {
 
 /// Why `func` cannot go through a forwarder, if it cannot.
 fn refusal(resolve: &Resolve, resources: &[TypeId], func: &WitFunction) -> Option<String> {
-    if func.kind.is_async() {
-        return Some(format!(
-            "`{}` is an async function; the generic path handles synchronous ones",
-            func.name
-        ));
-    }
     let not_recorded = |what: String| {
         format!(
             "`{}` takes or returns {what}, which is not recorded generically yet",
@@ -1132,6 +1126,17 @@ fn library_exports(guest: &[u8]) -> Result<LibraryExports, WrapError> {
         ));
     };
     let refused = |export: String, reason: String| WrapError::UnsupportedExport { export, reason };
+    // Why an exported function cannot be recorded: as an import's, and async functions too
+    // (imported ones are forwarded; a library's async exports are not recorded yet).
+    let refusal = |resolve: &Resolve, resources: &[TypeId], f: &WitFunction| {
+        if f.kind.is_async() {
+            return Some(format!(
+                "`{}` is an async function; a library's async exports are not recorded yet",
+                f.name
+            ));
+        }
+        refusal(resolve, resources, f)
+    };
     let mut interfaces = Vec::new();
     let mut functions = Vec::new();
     for (key, item) in &resolve.worlds[world].exports {

@@ -35,6 +35,7 @@ use wasm_rr_trace::{Reader, RecordConfig, RecordPolicy, Source, TraceError, Trac
 mod blob;
 mod compose;
 mod generic;
+mod run;
 mod stubs;
 
 pub use blob::{blob_provider, blob_provider_for, fill_blob};
@@ -251,7 +252,8 @@ fn check_component(bytes: &[u8]) -> Result<(), WrapError> {
 }
 
 /// The WASI packages the interposer's hand-written modules record (at 0.2.x); every other
-/// interface goes through the generic path.
+/// interface, and these packages' interfaces at any other version (WASI 0.3's), goes through
+/// the generic path.
 pub const WASI_CORE: &[&str] = &[
     "wasi:io",
     "wasi:cli",
@@ -262,15 +264,29 @@ pub const WASI_CORE: &[&str] = &[
     "wasi:http",
 ];
 
-/// Whether `import` (`wasi:config/store@0.2.0-rc.1`) is recorded by the generic path (from its
-/// WIT alone) rather than by one of the interposer's modules: it is an interface outside
-/// [`WASI_CORE`].
+/// Whether `import` (`wasi:config/store@0.2.0-rc.1`, `wasi:clocks/monotonic-clock@0.3.2`) is
+/// recorded by the generic path (from its WIT alone) rather than by one of the interposer's
+/// modules: it is an interface outside [`WASI_CORE`], or one of its interfaces at a version
+/// other than 0.2.x (WASI 0.3's).
 pub fn is_generic(import: &str) -> bool {
-    let base = split_version(import).0;
-    base.contains('/')
-        && !WASI_CORE
-            .iter()
-            .any(|p| base.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+    let (base, version) = split_version(import);
+    base.contains('/') && (!is_wasi_core(base) || version.is_some_and(|v| !v.starts_with("0.2.")))
+}
+
+/// Whether `base` (an interface without its version: `wasi:clocks/monotonic-clock`) belongs
+/// to one of the [`WASI_CORE`] packages.
+fn is_wasi_core(base: &str) -> bool {
+    WASI_CORE
+        .iter()
+        .any(|p| base.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+}
+
+/// Whether `import` is a WASI 0.3 interface (`wasi:clocks/monotonic-clock@0.3.2`): one of the
+/// [`WASI_CORE`] packages at 0.3.x, which wasmtime serves by default since release 46 and the
+/// generic path records.
+pub fn is_wasi_p3(import: &str) -> bool {
+    let (base, version) = split_version(import);
+    is_wasi_core(base) && version.is_some_and(|v| v.starts_with("0.3."))
 }
 
 /// Checks that the interposer serves every import of the guest but those of the generic path

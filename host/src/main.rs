@@ -803,12 +803,16 @@ fn wrap(
 }
 
 /// The `wasmtime run` flags that provide the generic path's `interfaces` (`-S config` for
-/// `wasi:config`, `-S keyvalue` for `wasi:keyvalue`), and the interfaces no flag provides.
+/// `wasi:config`, `-S keyvalue` for `wasi:keyvalue`, none for WASI 0.3's), and the interfaces
+/// no flag provides.
 fn stock_flags(interfaces: &[String]) -> (Vec<&'static str>, Vec<String>) {
     let mut flags = Vec::new();
     let mut unserved = Vec::new();
     for interface in interfaces {
-        let flag = if interface.starts_with("wasi:config/") {
+        let flag = if wasm_rr_composer::is_wasi_p3(interface) {
+            // WASI 0.3: served by default (`-S p3=n` turns it off).
+            continue;
+        } else if interface.starts_with("wasi:config/") {
             "-S config"
         } else if interface.starts_with("wasi:keyvalue/") {
             "-S keyvalue"

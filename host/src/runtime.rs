@@ -214,6 +214,12 @@ fn linker(engine: &Engine) -> Result<Linker<Host>> {
     context(wasmtime_wasi::p2::add_to_linker_async(&mut linker), || {
         "cannot set up WASI".into()
     })?;
+    // WASI 0.3 (as `wasmtime run` serves it by default), when the engine can run it.
+    if engine.get_concurrency_support() {
+        context(wasmtime_wasi::p3::add_to_linker(&mut linker), || {
+            "cannot set up WASI 0.3".into()
+        })?;
+    }
     context(
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker),
         || "cannot set up WASI HTTP".into(),
@@ -462,11 +468,28 @@ async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
     if !opts.invoke.is_empty() {
         return invoke(&mut store, &component, &linker, &opts.invoke).await;
     }
-    let command = context(
-        Command::instantiate_async(&mut store, &component, &linker).await,
-        || "cannot instantiate the component".into(),
-    )?;
-    match exit_status(command.wasi_cli_run().call_run(&mut store).await) {
+    let status = if exports_p3_run(&engine, &component) {
+        // A WASI 0.3 command (`wasi:cli/run@0.3.x`, an async function), run as `wasmtime run`
+        // runs it: its tasks run concurrently until `run` returns.
+        let command = context(
+            wasmtime_wasi::p3::bindings::Command::instantiate_async(
+                &mut store, &component, &linker,
+            )
+            .await,
+            || "cannot instantiate the component".into(),
+        )?;
+        store
+            .run_concurrent(async move |store| command.wasi_cli_run().call_run(store).await)
+            .await
+            .and_then(|r| r)
+    } else {
+        let command = context(
+            Command::instantiate_async(&mut store, &component, &linker).await,
+            || "cannot instantiate the component".into(),
+        )?;
+        command.wasi_cli_run().call_run(&mut store).await
+    };
+    match exit_status(status) {
         Ok(code) => Ok(code),
         Err(e) if e.downcast_ref::<crate::watch::Stopped>().is_some() => Ok(0),
         Err(e) => {
@@ -474,6 +497,17 @@ async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
             Ok(TRAP_EXIT_CODE)
         }
     }
+}
+
+/// Whether `component` exports WASI 0.3's `wasi:cli/run` (any `0.3.x`): `wasmtime run` calls
+/// that one when a component exports both it and 0.2's (as `wasip3` commands built on
+/// `wasm32-wasip2` do), and so does wasm-rr.
+fn exports_p3_run(engine: &Engine, component: &Component) -> bool {
+    engine.get_concurrency_support()
+        && component
+            .component_type()
+            .exports(engine)
+            .any(|(name, _)| name.starts_with("wasi:cli/run@0.3."))
 }
 
 /// The exit status of a command whose `wasi:cli/run.run` gave `result`, as `wasmtime run`

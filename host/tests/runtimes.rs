@@ -156,6 +156,41 @@ fn javascript_on_the_async_abi_replays_on_wasmtime_48_and_49() {
     assert_eq!(on_49, recorded);
 }
 
+/// A WASI 0.3 command (the `wasip3` crate), recorded on wasmtime 49 (which serves WASI 0.3.x
+/// newer than 48's) and on 48, replays on both; not on Node.js 20, for the reason above.
+#[test]
+fn a_wasi_p3_command_records_and_replays_on_wasmtime_48_and_49() {
+    let dir = scratch();
+    let app = fixture("p3_command");
+    let recording = dir.path().join("app.recording.wasm");
+    wrap(&app, &recording, None);
+    let traces = dir.path().join("traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    let on_49 = run(
+        wasmtime_2()
+            .arg("--dir")
+            .arg(format!("{}::/wasm-rr", traces.display()))
+            .arg(&recording)
+            .arg("on-49"),
+        None,
+    );
+    assert_eq!(on_49.code, Some(0), "{}", on_49.stderr());
+    assert!(
+        on_49
+            .stdout()
+            .starts_with("args: [\"app.recording.wasm\", \"on-49\"]\n")
+    );
+    let trace = traces.join("trace.cbor");
+    assert_eq!(replay_on_wasmtime(dir.path(), &app, &trace), on_49);
+    let replaying = dir.path().join("app.replay.wasm");
+    assert_eq!(run(wasmtime_2().arg(&replaying), None), on_49);
+    // And the other way round.
+    let (on_48, trace) = record_on_wasmtime(dir.path(), &app, &[], &["on-48"], None);
+    assert_eq!(on_48.code, Some(0), "{}", on_48.stderr());
+    assert_eq!(replay_on_wasmtime(dir.path(), &app, &trace), on_48);
+    assert_eq!(run(wasmtime_2().arg(&replaying), None), on_48);
+}
+
 #[test]
 fn a_trace_recorded_on_wasmtime_49_replays_on_48() {
     let dir = scratch();
