@@ -228,6 +228,79 @@ fn refusal(resolve: &Resolve, resources: &[TypeId], func: &WitFunction) -> Optio
 /// The canonical ABI's most flat parameters: more are passed in memory, through a pointer.
 const MAX_FLAT_PARAMS: usize = 16;
 
+/// Whether a recording or replaying forwarder runs `func` as a subtask of its own, so that
+/// the app's concurrent calls of it run concurrently: an async function (WASI 0.3's
+/// `wait-for`) whose values hold no owned handles and whose arguments the async ABI passes
+/// to the host as the app passed them (at most 4 flat values, or in memory). The forwarder
+/// lifts it with the async ABI (a callback), calls the host's async-lowered, records its
+/// start (`wasm-rr:rr/generic.started`) and its return when the host completes it
+/// (`finished`), and returns with `task.return`; replaying, it returns when the trace says
+/// (`ready`). Other async functions block the forwarder until the host answers.
+fn concurrent(resolve: &Resolve, resources: &[TypeId], func: &WitFunction) -> bool {
+    let own = |t: &Type| wit_type(resolve, resources, t).map_or(true, |t| holds_own(&t));
+    func.kind.is_async()
+        && !func.params.iter().any(|p| own(&p.ty))
+        && !func.result.as_ref().is_some_and(own)
+        && resolve
+            .wasm_signature(AbiVariant::GuestImportAsync, func)
+            .indirect_params
+            == resolve
+                .wasm_signature(AbiVariant::GuestExport, func)
+                .indirect_params
+}
+
+/// The core types of `task.return` for `func`: its result's flat types, or one pointer when
+/// they are more than [`MAX_FLAT_PARAMS`].
+fn task_return_params(resolve: &Resolve, func: &WitFunction) -> Vec<WasmType> {
+    let Some(ty) = &func.result else {
+        return Vec::new();
+    };
+    let mut storage = [WasmType::I32; MAX_FLAT_PARAMS];
+    let mut flat = wit_parser::abi::FlatTypes::new(&mut storage);
+    if resolve.push_flat(ty, &mut flat) {
+        flat.to_vec()
+    } else {
+        vec![WasmType::Pointer]
+    }
+}
+
+/// Pushes the flat values listed (as `u64` bits) at the address in local `list`, converted to
+/// `types` (see [`push_bits`]).
+fn push_flat_values(ins: &mut wasm_encoder::InstructionSink, list: u32, types: &[WasmType]) {
+    for (j, t) in types.iter().enumerate() {
+        ins.local_get(list).i64_load(word(8 * j as u64));
+        match val_type(t) {
+            ValType::I32 => ins.i32_wrap_i64(),
+            ValType::F32 => ins.i32_wrap_i64().f32_reinterpret_i32(),
+            ValType::F64 => ins.f64_reinterpret_i64(),
+            _ => ins,
+        };
+    }
+}
+
+/// One subtask fewer in flight (global 2); with none left, the heap is free again.
+fn subtask_done(ins: &mut wasm_encoder::InstructionSink) {
+    ins.global_get(2)
+        .i32_const(1)
+        .i32_sub()
+        .global_set(2)
+        .global_get(2)
+        .i32_eqz()
+        .if_(BlockType::Empty)
+        .i32_const(HEAP_BASE)
+        .global_set(0)
+        .end();
+}
+
+/// The component model's callback codes and events (the async ABI's callback lifting).
+mod callback {
+    pub const EXIT: i32 = 0;
+    pub const YIELD: i32 = 1;
+    pub const WAIT: i32 = 2;
+    pub const EVENT_SUBTASK: i32 = 1;
+    pub const RETURNED: i32 = 2;
+}
+
 /// The flat positions of `func`'s parameters that are owned handles, with their resources'
 /// numbers (see [`refusal`]: only parameters of their own are).
 fn owned_params(resolve: &Resolve, resources: &[TypeId], func: &WitFunction) -> Vec<(u32, u32)> {
@@ -402,11 +475,19 @@ pub fn forwarder(
             Forwarding::Replay => "replay",
             _ => "called",
         };
+        let finish = match forwarding {
+            Forwarding::Replay => "ready",
+            _ => "finished",
+        };
         Hooks {
             name,
             sig: hook_signature(&resolve, rr, name),
             dropped: hook_signature(&resolve, rr, "dropped"),
             after: None,
+            subtasks: Some((
+                hook_signature(&resolve, rr, "started"),
+                hook_signature(&resolve, rr, finish),
+            )),
         }
     });
     if forwarding == Forwarding::Plain && !resources.is_empty() {
@@ -576,6 +657,12 @@ struct Hooks {
     /// Recording a library's exports: `returned`'s, called after the app's export returns
     /// (`name` being `invoked`, called before).
     after: Option<wit_parser::abi::WasmSignature>,
+    /// For async functions run as subtasks (see [`concurrent`]): `started`'s, and `finished`'s
+    /// (recording) or `ready`'s (replaying).
+    subtasks: Option<(
+        wit_parser::abi::WasmSignature,
+        wit_parser::abi::WasmSignature,
+    )>,
 }
 
 /// A function the generic path forwards: the interface it belongs to, as the app names it
@@ -693,11 +780,27 @@ fn forwarding_module(
             )
         })
         .collect();
+    // The async functions run as subtasks (see `concurrent`), when recording or replaying.
+    let subtasks = hooks.and_then(|h| h.subtasks.as_ref());
+    let concurrent: Vec<bool> = functions
+        .iter()
+        .map(|(_, f)| subtasks.is_some() && concurrent(resolve, resources, f))
+        .collect();
     let mut next_import = 0;
     if !replaying {
-        for ((interface, f), (import, _)) in functions.iter().zip(&signatures) {
-            let ty = new_type(&mut types, &import.params, &import.results);
-            imports.import(import_module(interface), &f.name, EntityType::Function(ty));
+        for (((interface, f), (import, _)), &sub) in
+            functions.iter().zip(&signatures).zip(&concurrent)
+        {
+            if sub {
+                // The host's function, lowered with the async ABI: a status and a subtask.
+                let sig = resolve.wasm_signature(AbiVariant::GuestImportAsync, f);
+                let ty = new_type(&mut types, &sig.params, &sig.results);
+                let name = format!("[async-lower]{}", f.name);
+                imports.import(import_module(interface), &name, EntityType::Function(ty));
+            } else {
+                let ty = new_type(&mut types, &import.params, &import.results);
+                imports.import(import_module(interface), &f.name, EntityType::Function(ty));
+            }
             next_import += 1;
         }
     }
@@ -768,6 +871,37 @@ fn forwarding_module(
             }
         }
     }
+    // Subtasks: the hooks, the async ABI's builtins (the waitable set a recording forwarder
+    // waits on, the subtask it drops, the context slot that keeps a call's state between
+    // callbacks), and each function's `task.return`.
+    let mut sub = SubtaskImports::default();
+    if let (Some((started, finish)), true) = (subtasks, concurrent.contains(&true)) {
+        let mut import = |module: &str, name: &str, params: &[WasmType], results: &[WasmType]| {
+            let ty = new_type(&mut types, params, results);
+            imports.import(module, name, EntityType::Function(ty));
+            next_import += 1;
+            next_import - 1
+        };
+        use WasmType::I32;
+        sub.started = import(GENERIC, "started", &started.params, &started.results);
+        let name = if replaying { "ready" } else { "finished" };
+        sub.finish = import(GENERIC, name, &finish.params, &finish.results);
+        if !replaying {
+            sub.set_new = import("$root", "[waitable-set-new]", &[], &[I32]);
+            sub.join = import("$root", "[waitable-join]", &[I32, I32], &[]);
+            sub.set_drop = import("$root", "[waitable-set-drop]", &[I32], &[]);
+            sub.subtask_drop = import("$root", "[subtask-drop]", &[I32], &[]);
+        }
+        sub.context_get = import("$root", "[context-get-0]", &[], &[I32]);
+        sub.context_set = import("$root", "[context-set-0]", &[I32], &[]);
+        for ((interface, f), &c) in functions.iter().zip(&concurrent) {
+            sub.task_return.push(c.then(|| {
+                let module = format!("[export]{}", import_module(interface));
+                let name = format!("[task-return]{}", f.name);
+                import(&module, &name, &task_return_params(resolve, f), &[])
+            }));
+        }
+    }
     let realloc = next_import;
     let i32s = [WasmType::I32; 4];
     let ty = new_type(&mut types, &i32s, &[WasmType::I32]);
@@ -794,6 +928,35 @@ fn forwarding_module(
     code.function(&body);
     let mut index = wrap + 1;
     for (i, ((interface, f), (import, export))) in functions.iter().zip(&signatures).enumerate() {
+        if concurrent[i] {
+            let number = first as i32 + i as i32;
+            let task_return = sub.task_return[i].unwrap_or_default();
+            let f = Subtask {
+                function: f,
+                interface,
+                number,
+                host: i as u32,
+                task_return,
+                return_types: task_return_params(resolve, f),
+                result_size: f.result.as_ref().map_or(0, |t| sizes.size(t).size_wasm32()) as i32,
+            };
+            emit_subtask(
+                &mut Sections {
+                    types: &mut types,
+                    defined: &mut defined,
+                    exports: &mut exports,
+                    code: &mut code,
+                },
+                resolve,
+                &f,
+                &sub,
+                realloc,
+                index,
+                replaying,
+            );
+            index += 3;
+            continue;
+        }
         let ty = new_type(&mut types, &export.params, &export.results);
         defined.function(ty);
         let params = export.params.len() as u32;
@@ -941,11 +1104,19 @@ fn forwarding_module(
         ins.end();
         code.function(&body);
         exports.export(&export_name(interface, f), ExportKind::Func, index);
-        // Post-return: the caller has the results; everything allocated since is free again.
+        // Post-return: the caller has the results; everything allocated since is free again,
+        // unless a subtask is in flight (global 2), whose values are in the heap too.
         let ty = new_type(&mut types, &export.results, &[]);
         defined.function(ty);
         let mut post = Function::new(vec![]);
-        post.instructions().i32_const(HEAP_BASE).global_set(0).end();
+        post.instructions()
+            .global_get(2)
+            .i32_eqz()
+            .if_(BlockType::Empty)
+            .i32_const(HEAP_BASE)
+            .global_set(0)
+            .end()
+            .end();
         code.function(&post);
         exports.export(
             &format!("cabi_post_{}", export_name(interface, f)),
@@ -983,8 +1154,280 @@ fn forwarding_module(
         index += 1;
     }
     // Global 1: the representation of a handle being passed on to the host, whose destructor
-    // call is to do nothing (0: none; no representation is 0).
-    assemble(types, imports, defined, exports, code, &[HEAP_BASE, 0])
+    // call is to do nothing (0: none; no representation is 0). Global 2: how many subtasks
+    // are in flight.
+    assemble(types, imports, defined, exports, code, &[HEAP_BASE, 0, 0])
+}
+
+/// The indices of what a forwarder imports for its subtasks (see [`concurrent`]).
+#[derive(Default)]
+struct SubtaskImports {
+    /// `wasm-rr:rr/generic.started`.
+    started: u32,
+    /// `finished` (recording) or `ready` (replaying).
+    finish: u32,
+    set_new: u32,
+    join: u32,
+    set_drop: u32,
+    subtask_drop: u32,
+    context_get: u32,
+    context_set: u32,
+    /// Each function's `task.return`, for those run as subtasks.
+    task_return: Vec<Option<u32>>,
+}
+
+/// One function run as a subtask.
+struct Subtask<'a> {
+    function: &'a WitFunction,
+    interface: &'a Option<String>,
+    /// Its number in the trace header's table.
+    number: i32,
+    /// The index of the host's function (recording).
+    host: u32,
+    task_return: u32,
+    /// `task.return`'s parameters.
+    return_types: Vec<WasmType>,
+    /// The bytes of its result's canonical ABI layout (0: none).
+    result_size: i32,
+}
+
+/// The sections a module's functions go into.
+struct Sections<'a> {
+    types: &'a mut TypeSection,
+    defined: &'a mut FunctionSection,
+    exports: &'a mut ExportSection,
+    code: &'a mut CodeSection,
+}
+
+/// Emits the three functions of `f`, run as a subtask (see [`concurrent`]), at function
+/// indices `index` (the export, lifted with the async ABI), `index + 1` (its callback) and
+/// `index + 2` (the return: `finish(task, area)` recording, `ready(task, hook-area) -> done`
+/// replaying).
+///
+/// Recording, the export records the start, calls the host's function async-lowered and, if
+/// the host has not answered at once, waits on a waitable set holding the subtask, its state
+/// (`task`, the result's area, the set, the host's subtask) in context slot 0; the callback
+/// finishes when the host's subtask returns. Replaying, the export checks the start and
+/// yields until the trace says the call returned (the callback asks again each time).
+#[allow(clippy::too_many_arguments)]
+fn emit_subtask(
+    s: &mut Sections,
+    resolve: &Resolve,
+    f: &Subtask,
+    sub: &SubtaskImports,
+    realloc: u32,
+    index: u32,
+    replaying: bool,
+) {
+    use callback::*;
+    let export = resolve.wasm_signature(AbiVariant::GuestExportAsync, f.function);
+    let params = export.params.len() as u32;
+    let ret = index + 2;
+    // The export: params, then locals args (list), task, area, status, state.
+    let ty = new_type(s.types, &export.params, &export.results);
+    s.defined.function(ty);
+    let (args, task, area, status, state) =
+        (params, params + 1, params + 2, params + 3, params + 4);
+    let mut body = Function::new(vec![(5, ValType::I32)]);
+    let mut ins = body.instructions();
+    ins.global_get(2).i32_const(1).i32_add().global_set(2);
+    let arg_bits: Vec<(u32, WasmType)> = export
+        .params
+        .iter()
+        .enumerate()
+        .map(|(p, t)| (p as u32, *t))
+        .collect();
+    // started(function, args, heap-base, heap) -> task
+    store_bits(&mut ins, realloc, &arg_bits, args);
+    ins.i32_const(f.number)
+        .local_get(args)
+        .i32_const(params as i32);
+    push_heap(&mut ins);
+    ins.call(sub.started).local_set(task);
+    if replaying {
+        // The state: the task and the hook's return area, kept for the callbacks.
+        alloc(&mut ins, realloc, 8, state);
+        alloc(&mut ins, realloc, 24, area);
+        ins.local_get(state)
+            .local_get(task)
+            .i32_store(word(0).with_align(2));
+        ins.local_get(state)
+            .local_get(area)
+            .i32_store(word(4).with_align(2));
+        ins.local_get(state).call(sub.context_set);
+        ins.local_get(task)
+            .local_get(area)
+            .call(ret)
+            .if_(BlockType::Result(ValType::I32))
+            .i32_const(EXIT)
+            .else_()
+            .i32_const(YIELD)
+            .end();
+    } else {
+        if f.result_size > 0 {
+            alloc(&mut ins, realloc, f.result_size.max(8), area);
+        }
+        for p in 0..params {
+            ins.local_get(p);
+        }
+        if f.result_size > 0 {
+            ins.local_get(area);
+        }
+        ins.call(f.host).local_set(status);
+        // Returned at once: finish now.
+        ins.local_get(status)
+            .i32_const(15)
+            .i32_and()
+            .i32_const(RETURNED)
+            .i32_eq()
+            .if_(BlockType::Empty)
+            .local_get(task)
+            .local_get(area)
+            .call(ret)
+            .i32_const(EXIT)
+            .return_()
+            .end();
+        // Otherwise wait for the host's subtask.
+        alloc(&mut ins, realloc, 16, state);
+        ins.local_get(state)
+            .local_get(task)
+            .i32_store(word(0).with_align(2));
+        ins.local_get(state)
+            .local_get(area)
+            .i32_store(word(4).with_align(2));
+        ins.local_get(state)
+            .call(sub.set_new)
+            .i32_store(word(8).with_align(2));
+        ins.local_get(state)
+            .local_get(status)
+            .i32_const(4)
+            .i32_shr_u()
+            .i32_store(word(12).with_align(2));
+        ins.local_get(status)
+            .i32_const(4)
+            .i32_shr_u()
+            .local_get(state)
+            .i32_load(word(8).with_align(2))
+            .call(sub.join);
+        ins.local_get(state).call(sub.context_set);
+        ins.local_get(state)
+            .i32_load(word(8).with_align(2))
+            .i32_const(4)
+            .i32_shl()
+            .i32_const(WAIT)
+            .i32_or();
+    }
+    ins.end();
+    s.code.function(&body);
+    let name = match f.interface {
+        Some(i) => format!("{i}#{}", f.function.name),
+        None => f.function.name.clone(),
+    };
+    s.exports
+        .export(&format!("[async-lift]{name}"), ExportKind::Func, index);
+
+    // The callback (event, waitable, code) -> callback code; local 3: the state.
+    let ty = new_type(s.types, &[WasmType::I32; 3], &[WasmType::I32]);
+    s.defined.function(ty);
+    let mut body = Function::new(vec![(1, ValType::I32)]);
+    let mut ins = body.instructions();
+    ins.call(sub.context_get).local_set(3);
+    if replaying {
+        ins.local_get(3)
+            .i32_load(word(0).with_align(2))
+            .local_get(3)
+            .i32_load(word(4).with_align(2))
+            .call(ret)
+            .if_(BlockType::Result(ValType::I32))
+            .i32_const(EXIT)
+            .else_()
+            .i32_const(YIELD)
+            .end();
+    } else {
+        ins.local_get(0)
+            .i32_const(EVENT_SUBTASK)
+            .i32_eq()
+            .local_get(2)
+            .i32_const(RETURNED)
+            .i32_eq()
+            .i32_and()
+            .if_(BlockType::Empty)
+            .local_get(1)
+            .i32_const(0)
+            .call(sub.join)
+            .local_get(1)
+            .call(sub.subtask_drop)
+            .local_get(3)
+            .i32_load(word(8).with_align(2))
+            .call(sub.set_drop)
+            .local_get(3)
+            .i32_load(word(0).with_align(2))
+            .local_get(3)
+            .i32_load(word(4).with_align(2))
+            .call(ret)
+            .i32_const(EXIT)
+            .return_()
+            .end();
+        ins.local_get(3)
+            .i32_load(word(8).with_align(2))
+            .i32_const(4)
+            .i32_shl()
+            .i32_const(WAIT)
+            .i32_or();
+    }
+    ins.end();
+    s.code.function(&body);
+    s.exports.export(
+        &format!("[callback][async-lift]{name}"),
+        ExportKind::Func,
+        index + 1,
+    );
+
+    // The return. Recording: finish(task, area); replaying: ready(task, hook-area) -> done.
+    // Locals after the two parameters: the hook's return area, dest, the flat list.
+    let (hook_area, dest, flat) = (2, 3, 4);
+    let results: &[WasmType] = if replaying { &[WasmType::I32] } else { &[] };
+    let ty = new_type(s.types, &[WasmType::I32; 2], results);
+    s.defined.function(ty);
+    let mut body = Function::new(vec![(3, ValType::I32)]);
+    let mut ins = body.instructions();
+    if replaying {
+        // ready(task, function, dest, retptr): option<tuple<list<u8>, list<u64>>>, the tuple
+        // at offset 4 of the area (parameter 1).
+        next_block(&mut ins, dest);
+        ins.local_get(0)
+            .i32_const(f.number)
+            .local_get(dest)
+            .local_get(1)
+            .call(sub.finish);
+        ins.local_get(1)
+            .i32_load8_u(word(0).with_align(0))
+            .i32_eqz()
+            .if_(BlockType::Empty)
+            .i32_const(0)
+            .return_()
+            .end();
+        ins.local_get(1).i32_const(4).i32_add().local_set(hook_area);
+    } else {
+        // finished(task, function, results, heap-base, heap, dest, retptr).
+        alloc(&mut ins, realloc, 16, hook_area);
+        next_block(&mut ins, dest);
+        ins.local_get(0).i32_const(f.number).local_get(1);
+        push_heap(&mut ins);
+        ins.local_get(dest).local_get(hook_area).call(sub.finish);
+    }
+    trap_unless_at(&mut ins, hook_area, dest);
+    ins.local_get(hook_area)
+        .i32_load(word(8).with_align(2))
+        .local_set(flat);
+    push_flat_values(&mut ins, flat, &f.return_types);
+    ins.call(f.task_return);
+    subtask_done(&mut ins);
+    if replaying {
+        ins.i32_const(1);
+    }
+    ins.end();
+    s.code.function(&body);
 }
 
 /// The module of these sections, with memory 0 (exported as `memory`) and mutable `i32`
@@ -1311,6 +1754,7 @@ pub fn export_forwarder(guest: &[u8], first: u32) -> Result<Vec<u8>, WrapError> 
         sig: hook_signature(resolve, rr, "invoked"),
         dropped: hook_signature(resolve, rr, "dropped"),
         after: Some(hook_signature(resolve, rr, "returned")),
+        subtasks: None,
     };
     componentize(
         forwarding_module(

@@ -7,7 +7,8 @@ mod common;
 use common::*;
 use std::path::Path;
 
-/// The lines of `wasm-rr show TRACE` that are events of `interface` (`wasi:random/random`).
+/// The lines of `wasm-rr show TRACE` that are events of `interface` (`wasi:random/random`),
+/// or of subtask N's calls of it (`N: wasi:clocks/monotonic-clock`), without their numbers.
 fn events_of(trace: &Path, interface: &str) -> Vec<String> {
     let shown = run(wasm_rr().arg("show").arg(trace), None);
     assert_eq!(shown.code, Some(0), "{}", shown.stderr());
@@ -15,7 +16,14 @@ fn events_of(trace: &Path, interface: &str) -> Vec<String> {
         .stdout()
         .lines()
         .filter_map(|l| l.split_once(' ').map(|(_, rest)| rest.to_string()))
-        .filter(|l| l.starts_with(&format!("{interface}.")))
+        // A subtask's events: `task 0: wasi:…`, asked for as `0: wasi:…`.
+        .filter_map(|l| match interface.split_once(": ") {
+            Some((task, _)) => l
+                .strip_prefix(&format!("task {task}: "))
+                .map(str::to_string),
+            None => Some(l),
+        })
+        .filter(|l| l.starts_with(&format!("{}.", interface.rsplit(": ").next().unwrap())))
         .collect()
 }
 
@@ -62,8 +70,16 @@ fn a_wasi_p3_command_records_on_stock_wasmtime_and_replays_byte_identical() {
         ]
     );
     let clocks = events_of(&trace, "wasi:clocks/monotonic-clock");
-    assert_eq!(clocks.len(), 3, "{clocks:?}");
-    assert_eq!(clocks[1], "wasi:clocks/monotonic-clock.wait-for(20000000)");
+    assert_eq!(clocks.len(), 2, "{clocks:?}");
+    assert!(clocks[0].starts_with("wasi:clocks/monotonic-clock.now() -> "));
+    // `wait-for` is an async function: a subtask, started and then returned.
+    assert_eq!(
+        events_of(&trace, "0: wasi:clocks/monotonic-clock"),
+        [
+            "wasi:clocks/monotonic-clock.wait-for(20000000) started",
+            "wasi:clocks/monotonic-clock.wait-for returned",
+        ]
+    );
     assert_eq!(
         events_of(&trace, "wasi:cli/environment")[0],
         "wasi:cli/environment.get-arguments() -> [\"app.recording.wasm\", \"one\", \"two\"]"
@@ -91,7 +107,7 @@ fn wasm_rr_record_and_replay_run_a_wasi_p3_command_on_the_embedded_wasmtime() {
     assert!(
         recorded
             .stderr()
-            .contains("wasm-rr: recorded 43 events to wasm-rr-trace.cbor (exit status 0)"),
+            .contains("wasm-rr: recorded 44 events to wasm-rr-trace.cbor (exit status 0)"),
         "{}",
         recorded.stderr()
     );
@@ -103,33 +119,83 @@ fn wasm_rr_record_and_replay_run_a_wasi_p3_command_on_the_embedded_wasmtime() {
 }
 
 #[test]
-fn the_order_in_which_concurrent_waits_finished_when_recording_is_replayed() {
+fn concurrent_waits_finish_in_the_recorded_order_when_recording_and_replaying() {
+    let dir = scratch();
+    let app = fixture("p3_race");
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, &[], &[], None);
+    // Recording keeps the app's concurrency: the 10 ms wait, started second, finishes first,
+    // as it does unwrapped.
+    assert_eq!(
+        recorded.stdout(),
+        "fast (10 ms) finished\nslow (60 ms) finished\nfirst: fast (10 ms)\n",
+        "{}",
+        recorded.stderr()
+    );
+    // Both subtasks start, then each returns where the host completed it, before what the app
+    // printed when it learnt of it.
+    let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
+    let events: Vec<&str> = shown
+        .lines()
+        .filter(|l| l.contains("task ") || l.contains(" wrote "))
+        .map(|l| l.split_once(' ').unwrap().1)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "task 0: wasi:clocks/monotonic-clock.wait-for(60000000) started",
+            "task 1: wasi:clocks/monotonic-clock.wait-for(10000000) started",
+            "task 1: wasi:clocks/monotonic-clock.wait-for returned",
+            "stdout wrote \"fast (10 ms) finished\\n\"",
+            "task 0: wasi:clocks/monotonic-clock.wait-for returned",
+            "stdout wrote \"slow (60 ms) finished\\n\"",
+            "stdout wrote \"first: fast (10 ms)\\n\"",
+        ],
+        "{shown}"
+    );
+    assert_replays(dir.path(), &app, &trace, &recorded, 2);
+    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
+    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+}
+
+/// The replay delivers the recorded order, not the host's: a trace edited so that the slow
+/// wait returns first (and the app's output with it) replays that way.
+#[test]
+fn the_replay_completes_subtasks_in_the_traces_order_not_the_hosts() {
     let dir = scratch();
     let app = fixture("p3_race");
     let (recorded, trace) = record_on_wasmtime(dir.path(), &app, &[], &[], None);
     assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
-    // The trace holds each wait where it finished, between the lines printed after it.
-    let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
-    let order: Vec<&str> = shown
-        .lines()
-        .filter_map(|l| {
-            if l.contains("wait-for(60000000)") || l.contains("wrote \"slow") {
-                Some("slow")
-            } else if l.contains("wait-for(10000000)") || l.contains("wrote \"fast") {
-                Some("fast")
-            } else {
-                None
-            }
-        })
-        .collect();
-    let first = printed(&recorded.stdout(), "first: ")
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_string();
-    let second = if first == "slow" { "fast" } else { "slow" };
-    assert_eq!(order, [first.as_str(), &first, second, second], "{shown}");
-    assert_replays(dir.path(), &app, &trace, &recorded, 2);
+    let mut edited = load(&trace);
+    // Swap the two subtasks' returns and the lines the app printed after each.
+    let text: Vec<String> = edited.events.iter().map(|e| e.to_string()).collect();
+    let at = |needle: &str| text.iter().position(|t| t.contains(needle)).unwrap();
+    let (fast, slow) = (
+        at("task 1: wasi:clocks/monotonic-clock.wait-for returned"),
+        at("task 0: wasi:clocks/monotonic-clock.wait-for returned"),
+    );
+    assert!(fast < slow);
+    // The events from each return up to the next: the return and its line's write.
+    let fast_events: Vec<_> = edited.events[fast..slow].to_vec();
+    let end = at("first: ") - 2;
+    let slow_events: Vec<_> = edited.events[slow..end].to_vec();
+    edited
+        .events
+        .splice(fast..end, slow_events.into_iter().chain(fast_events));
+    // The last line names the other wait now; the edited trace does not keep its bytes.
+    let replayed = replay_edited(dir.path(), &app, &edited);
+    assert_eq!(
+        replayed.stdout(),
+        "slow (60 ms) finished\nfast (10 ms) finished\n",
+        "{}",
+        replayed.stderr()
+    );
+    assert!(
+        replayed
+            .stderr()
+            .contains("wasm-rr: replay diverged at event"),
+        "{}",
+        replayed.stderr()
+    );
 }
 
 #[test]
@@ -147,4 +213,27 @@ fn a_wasi_p3_stream_is_refused_in_one_line_naming_the_function() {
         )
     );
     assert!(!out.exists());
+}
+
+#[test]
+fn a_replay_whose_app_now_awaits_in_another_order_is_a_divergence_naming_both_events() {
+    let dir = scratch();
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &fixture("p3_race"), &[], &[], None);
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    // `p3_race_v2` awaits its first wait before it starts the second; the trace of `p3_race`
+    // starts both first.
+    let v2 = fixture("p3_race_v2");
+    let mut edited = load(&trace);
+    edited.header.component_sha256 =
+        wasm_rr_composer::component_sha256(&std::fs::read(&v2).unwrap());
+    let replayed = replay_edited(dir.path(), &v2, &edited);
+    assert_eq!(replayed.code, Some(1), "{}", replayed.stderr());
+    assert_eq!(replayed.stdout(), "");
+    assert!(
+        replayed.stderr().starts_with(
+            "wasm-rr: replay diverged at event 1\n  expected: task 1: wasi:clocks/monotonic-clock.wait-for(10000000) started\n  actual:   nothing: the app waits for task 0: wasi:clocks/monotonic-clock.wait-for(60000000) to return\n  last events:\n    #0 task 0: wasi:clocks/monotonic-clock.wait-for(60000000) started\n"
+        ),
+        "{}",
+        replayed.stderr()
+    );
 }

@@ -10,10 +10,11 @@
 
 use crate::exports::wasm_rr::rr::generic;
 use crate::{Interposer, rr};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use wasm_rr_trace::Request;
 use wasm_rr_trace::abi::{self, AbiError, Handles, Memory, Ty, Val};
-use wasm_rr_trace::generic::{Called, Dropped, Function, Invoked, Returned};
+use wasm_rr_trace::generic::{Called, Dropped, Finished, Function, Invoked, Returned, Started};
 
 /// The canonical ABI's most flat parameters: more are passed in memory, through a pointer.
 const MAX_FLAT_PARAMS: usize = 16;
@@ -32,7 +33,20 @@ thread_local! {
     /// Replaying a library component: the export call being made, printed with its result.
     static INVOKED: RefCell<Option<Invoked>> = const { RefCell::new(None) };
     static HANDLES: RefCell<Numbering> = RefCell::new(Numbering::default());
+    /// The number the next async call's subtask gets.
+    static NEXT_TASK: Cell<u32> = const { Cell::new(0) };
+    /// Replaying: the subtasks started and not finished yet, with their calls (for a report).
+    static WAITING: RefCell<BTreeMap<u32, String>> = const { RefCell::new(BTreeMap::new()) };
+    /// Replaying: the trace's next event when `ready` last found it for no subtask, and how
+    /// many times in a row it did.
+    static IDLE: Cell<(u64, u32)> = const { Cell::new((u64::MAX, 0)) };
 }
+
+/// The most times in a row `ready` may find the trace's next event unchanged, and for no
+/// subtask, before the replay stops with a divergence: the app waits for its subtasks while
+/// the trace holds something it does not do. (The forwarder asks once each time the app's
+/// other tasks have run, so a live replay moves on long before.)
+const MAX_IDLE_POLLS: u32 = 1_000_000;
 
 /// Recording: the number of each live handle the host gave (resource type, the host's handle
 /// → its number among its resource's handles, in creation order).
@@ -240,7 +254,120 @@ fn lift_result(
     })
 }
 
+/// A result for the forwarder's `task.return` (see `wasm-rr:rr/generic.finished`): the bytes
+/// for address `dest` and the flat values' bits.
+fn for_return(
+    function: u32,
+    ty: Option<&Ty>,
+    result: &Option<Val>,
+    dest: u32,
+) -> (Vec<u8>, Vec<u64>) {
+    let mut out = Window {
+        base: dest,
+        bytes: Vec::new(),
+    };
+    let flat = match (ty, result) {
+        (None, None) => Vec::new(),
+        (Some(t), Some(v)) if t.flat_count() > MAX_FLAT_PARAMS => {
+            let at = out.alloc(t.size(), t.align());
+            abi::store(t, v, &mut out, at).unwrap_or_else(|e| damaged(function, e));
+            vec![u64::from(at)]
+        }
+        (Some(t), Some(v)) => {
+            abi::lower_flat(t, v, &mut out).unwrap_or_else(|e| damaged(function, e))
+        }
+        _ => damaged(function, format!("the recorded result {result:?}")),
+    };
+    (out.bytes, flat)
+}
+
 impl generic::Guest for Interposer {
+    fn started(function: u32, args: Vec<u64>, heap_base: u32, heap: Vec<u8>) -> u32 {
+        let mem = memory(heap_base, heap);
+        let args = with_layout(function, |layout| {
+            if rr::REPLAYING {
+                let mut h = Replaying {
+                    dest: 0,
+                    patches: Vec::new(),
+                };
+                lift_args(layout, function, &args, &mem, &mut h)
+            } else {
+                HANDLES.with_borrow_mut(|numbering| {
+                    let mut h = Recording {
+                        numbering,
+                        patches: Vec::new(),
+                        arguments: true,
+                    };
+                    lift_args(layout, function, &args, &mem, &mut h)
+                })
+            }
+        });
+        let task = NEXT_TASK.get();
+        NEXT_TASK.set(task + 1);
+        let call = Started {
+            task,
+            function,
+            args,
+        };
+        if rr::REPLAYING {
+            // `task 0: wasi:clocks/monotonic-clock.wait-for(60000000)`, for a report.
+            let text = call.clone().into_call().to_string();
+            let text = text.strip_suffix(" started").unwrap_or(&text).to_string();
+            WAITING.with_borrow_mut(|w| w.insert(task, text));
+        }
+        rr::call(call, || ());
+        task
+    }
+
+    fn finished(
+        task: u32,
+        function: u32,
+        results: u32,
+        heap_base: u32,
+        heap: Vec<u8>,
+        dest: u32,
+    ) -> (Vec<u8>, Vec<u64>) {
+        let mem = memory(heap_base, heap);
+        let result = with_layout(function, |layout| {
+            layout
+                .result
+                .as_ref()
+                .map(|t| abi::load(t, &mem, results).unwrap_or_else(|e| damaged(function, e)))
+        });
+        let result = rr::call(Finished { task, function }, || result);
+        with_layout(function, |layout| {
+            for_return(function, layout.result.as_ref(), &result, dest)
+        })
+    }
+
+    fn ready(task: u32, function: u32, dest: u32) -> Option<(Vec<u8>, Vec<u64>)> {
+        rr::start();
+        let (now, index, next) = rr::replayer::next_is::<Finished>(|f| f.task == task);
+        if !now {
+            let (at, times) = IDLE.get();
+            let times = if at == index { times + 1 } else { 1 };
+            IDLE.set((index, times));
+            if times > MAX_IDLE_POLLS {
+                let waiting =
+                    WAITING.with_borrow(|w| w.values().cloned().collect::<Vec<_>>().join("; "));
+                rr::replayer::stuck(
+                    index,
+                    &next,
+                    &format!("nothing: the app waits for {waiting} to return"),
+                );
+            }
+            return None;
+        }
+        IDLE.set((u64::MAX, 0));
+        WAITING.with_borrow_mut(|w| w.remove(&task));
+        let result = rr::call(Finished { task, function }, || {
+            rr::fatal("internal error: a recording component asked for a replayed answer")
+        });
+        Some(with_layout(function, |layout| {
+            for_return(function, layout.result.as_ref(), &result, dest)
+        }))
+    }
+
     fn called(
         function: u32,
         args: Vec<u64>,

@@ -361,6 +361,29 @@ crate::event::interface! {
         /// What it returned, if it returns anything.
         result: Option<Val>,
     } -> ();
+    /// The app called function number `function`, an async function (WASI 0.3's
+    /// `monotonic-clock.wait-for`), with these arguments (checked on replay). The call runs
+    /// as subtask number `task` (numbered from 0, in the order the app started them) until
+    /// it is [`Finished`], while the app goes on with other work. Format 8.
+    Started {
+        /// The subtask's number.
+        task: u32,
+        /// The function's index in the header's `generic` table.
+        function: u32,
+        /// The arguments, one per parameter.
+        args: Vec<Val>,
+    } -> ();
+    /// The host completed subtask number `task` (a call of function number `function` that
+    /// [`Started`] earlier); the answer is the function's result, if it has one. Where this
+    /// event lies in the trace is when the app learnt of it, among its other events: a replay
+    /// completes the subtask at the same place, so that concurrent calls finish in the
+    /// recorded order. Format 8.
+    Finished {
+        /// The subtask's number.
+        task: u32,
+        /// The function's index in the header's `generic` table.
+        function: u32,
+    } -> Option<Val>;
 }
 
 /// The name of resource type `resource` in the registered table, if it is there.
@@ -427,6 +450,19 @@ pub(crate) fn event_text(call: &Called, answer: &Option<Val>) -> Option<String> 
     })
 }
 
+/// The event `task N: F returned -> RESULT` of a [`Finished`] subtask, in WAVE
+/// (`task 1: wasi:clocks/monotonic-clock.wait-for returned`), when its function is in the
+/// registered table.
+pub(crate) fn finished_text(call: &Finished, answer: &Option<Val>) -> Option<String> {
+    with_function(call.function, |f| {
+        let name = f.qualified_name();
+        match f.result_text(answer) {
+            r if r.is_empty() => format!("task {}: {name} returned", call.task),
+            r => format!("task {}: {name} returned -> {r}", call.task),
+        }
+    })
+}
+
 /// A library component's export call and what it returned, in WAVE
 /// (`acme:text/codec.encode("hi") -> {text: "hi", nonce: 7}`), as a replay prints it; the
 /// function by number when it is not in the registered table.
@@ -470,6 +506,14 @@ impl Call {
                     function: other,
                     args: actual,
                 }),
+            )
+            | (
+                Call::Started(Started { function, args, .. }),
+                Call::Started(Started {
+                    function: other,
+                    args: actual,
+                    ..
+                }),
             ) if function == other => {
                 with_function(*function, |f| f.difference(args, actual)).flatten()
             }
@@ -501,6 +545,14 @@ impl fmt::Display for Call {
                 Some(text) => write!(f, "export call {text}"),
                 None => write!(f, "export call #{}{:?}", c.function, c.args),
             },
+            Call::Started(c) => match with_function(c.function, |func| func.call_text(&c.args)) {
+                Some(text) => write!(f, "task {}: {text} started", c.task),
+                None => write!(f, "task {}: generic function #{}{:?} started", c.task, c.function, c.args),
+            },
+            Call::Finished(c) => match with_function(c.function, |func| func.qualified_name()) {
+                Some(name) => write!(f, "task {}: {name} returned", c.task),
+                None => write!(f, "task {}: generic function #{} returned", c.task, c.function),
+            },
             Call::Returned(r) => match with_function(r.function, |func| {
                 (func.qualified_name(), func.result_text(&r.result))
             }) {
@@ -515,8 +567,10 @@ impl fmt::Display for Call {
 impl fmt::Display for Answer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Answer::Called(Some(v)) => write!(f, "{v:?}"),
+            Answer::Called(Some(v)) | Answer::Finished(Some(v)) => write!(f, "{v:?}"),
             Answer::Called(None)
+            | Answer::Finished(None)
+            | Answer::Started(())
             | Answer::Dropped(())
             | Answer::Invoked(())
             | Answer::Returned(()) => Ok(()),

@@ -72,8 +72,10 @@ event::interfaces! {
 /// [`Header::generic`] and the generic path's event ([`generic::Called`]). Format 6 added the
 /// export calls of a library component ([`generic::Invoked`], [`generic::Returned`], and
 /// [`generic::Function::export`] in the header's table). Format 7 added the bytes the app
-/// wrote ([`streams::Wrote`], up to [`Header::output_bytes`] per stream).
-pub const FORMAT_VERSION: u32 = 7;
+/// wrote ([`streams::Wrote`], up to [`Header::output_bytes`] per stream). Format 8 added the
+/// async calls of the generic path (WASI 0.3's), each as a subtask that [`generic::Started`]
+/// and later [`generic::Finished`], in the order the host completed them.
+pub const FORMAT_VERSION: u32 = 8;
 
 /// The first format version whose events are this crate's: a trace of format 3 reads as it
 /// is, one of format 2 is upgraded event by event.

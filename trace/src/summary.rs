@@ -174,8 +174,12 @@ impl Summary {
         entry.1 += bytes;
         self.descriptors.follow(e);
 
-        if let Some((c, _)) = e.get::<crate::generic::Called>() {
-            let interface = self.header.generic.get(c.function as usize).map_or_else(
+        let called = e
+            .get::<crate::generic::Called>()
+            .map(|(c, _)| c.function)
+            .or_else(|| e.get::<crate::generic::Started>().map(|(c, _)| c.function));
+        if let Some(function) = called {
+            let interface = self.header.generic.get(function as usize).map_or_else(
                 || "(not in the header)".to_string(),
                 |f| f.interface.clone(),
             );

@@ -45,6 +45,8 @@ struct Replayer {
     /// The next event the host watches (`embedded.watched`); `u64::MAX` for none, which a
     /// self-replaying component's blob provider always answers.
     watch: u64,
+    /// The next event, read ahead by [`next_is`] and not handed out yet.
+    peeked: Option<(u64, Option<Event>)>,
 }
 
 thread_local! {
@@ -71,6 +73,7 @@ impl Replayer {
             ended: false,
             redacted: (!header.redacted.is_empty()).then(|| Redactor::new(&header.redacted)),
             watch: embedded::first_watched(),
+            peeked: None,
         }
     }
 
@@ -78,6 +81,9 @@ impl Replayer {
     /// ([`skipped`]); `None` at the end of the trace (with the index it ends at). The host
     /// is told when it watches the event.
     fn take(&mut self) -> (u64, Option<Event>) {
+        if let Some(peeked) = self.peeked.take() {
+            return peeked;
+        }
         loop {
             let index = self.reader.index();
             match self.reader.next_event() {
@@ -192,6 +198,35 @@ pub fn answer<C: Request>(call: C) -> C::Answer {
             event.call
         ))
     })
+}
+
+/// Whether the trace's next event is a call `C` for which `pred` holds: the event is read
+/// ahead, and handed out by the next [`answer`] all the same. Also returns the event's index
+/// and text, for a report.
+pub fn next_is<C: Request>(pred: impl FnOnce(&C) -> bool) -> (bool, u64, String) {
+    REPLAYER.with_borrow_mut(|slot| {
+        let r = slot.get_or_insert_with(Replayer::open);
+        let (index, event) = match r.peeked.take() {
+            Some(peeked) => peeked,
+            None => r.take(),
+        };
+        let yes = event
+            .as_ref()
+            .and_then(|e| C::of_call(&e.call))
+            .is_some_and(pred);
+        let text = event
+            .as_ref()
+            .map_or_else(|| "the end of the trace".to_string(), Event::to_string);
+        r.peeked = Some((index, event));
+        (yes, index, text)
+    })
+}
+
+/// Stops the replay: the app waits for `waiting` (the calls it started and has not had
+/// answered), while the trace's event `index` (`expected`) is for something else it never
+/// does.
+pub fn stuck(index: u64, expected: &str, waiting: &str) -> ! {
+    diverge(index, expected, waiting, None)
 }
 
 /// Replaying a library component: the next event, a call of one of its exports the driver
