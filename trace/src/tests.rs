@@ -132,6 +132,17 @@ fn sample() -> Trace {
                 result: Some(abi::Val::U32(7)),
             }
             .into_event(()),
+            generic::Started {
+                task: 0,
+                function: 0,
+                args: vec![abi::Val::String("slow".into())],
+            }
+            .into_event(()),
+            generic::Finished {
+                task: 0,
+                function: 0,
+            }
+            .into_event(Some(abi::Val::Variant(0, None))),
         ],
         torn_tail_bytes: 0,
     }
@@ -380,7 +391,13 @@ fn json_round_trip_is_lossless() {
         ),
         "{json}"
     );
-    assert!(json.contains("\"wasm-rr-trace\": 7"), "{json}");
+    assert!(json.contains("\"wasm-rr-trace\": 8"), "{json}");
+    // An async call's subtask: its start, and its return with the result.
+    assert!(
+        json.contains(r#"{"call":{"generic":{"started":{"task":0,"function":0,"args":[{"String":"slow"}]}}},"answer":null,"wave":"task 0: wasi:config/store.get(\"slow\") started"},"#)
+            && json.contains(r#"{"call":{"generic":{"finished":{"task":0,"function":0}}},"answer":{"Variant":[0,null]},"wave":"task 0: wasi:config/store.get returned -> none"}"#),
+        "{json}"
+    );
     // A generic call: its values as stored, and in WAVE for people.
     assert!(
         json.contains(r#"{"call":{"generic":{"called":{"function":0,"args":[{"String":"seed"}]}}},"answer":{"Variant":[1,{"F64":"nan:0x7ff8000000000000"}]},"wave":"wasi:config/store.get(\"seed\") -> some(nan)"}"#),
