@@ -1,7 +1,7 @@
 //! Record and replay overhead against plain `wasmtime run`, trace sizes and peak memory.
 //!
 //! `cargo bench -p wasm-rr --bench overhead [-- --runs N] [--quick] [--no-files] [--io-only]
-//! [--http-only] [--serve] [--toolchains] [--trace-tools] [--generic]`
+//! [--http-only] [--serve] [--toolchains] [--trace-tools] [--generic] [--p3]`
 //!
 //! Workloads (`fixtures/src/bin/workload.rs`): W1 = 1,000,000 `get-random-u64`; W2 =
 //! 1,000,000 `monotonic-clock.now`; W3 = 200,000 of each, interleaved; W4 = a compute-bound
@@ -27,7 +27,9 @@
 //! transpiles the component with jco every run). The trace tools (`--trace-tools`, or part of a
 //! full run): the memory of `show`, `convert`, `replay` and `wrap --replay` on a big trace, and
 //! `wasm-rr view` on 1,000,000 events: the time to write the page, its size, and the time
-//! headless Chromium takes to render it (goal: under 3 s).
+//! headless Chromium takes to render it (goal: under 3 s). The WASI 0.3 table (`--p3`, or part
+//! of a full run or of `--generic`): a `wasip3` command making 200,000 clock reads and 200,000
+//! random draws of WASI 0.3 (`fixtures/src/bin/p3_workload.rs`), plain, recording, replaying.
 
 #[path = "../tests/common/http_server.rs"]
 mod http_server;
@@ -286,6 +288,7 @@ fn main() {
     let tools_only = argv.iter().any(|a| a == "--trace-tools");
     let serve_only = argv.iter().any(|a| a == "--serve");
     let generic_only = argv.iter().any(|a| a == "--generic");
+    let p3_only = argv.iter().any(|a| a == "--p3");
     let dir = tempfile::tempdir().unwrap();
     let p = Paths {
         wasm_rr: PathBuf::from(env!("CARGO_BIN_EXE_wasm-rr")),
@@ -305,9 +308,14 @@ fn main() {
         serve_table(&p, runs);
         return;
     }
+    if p3_only {
+        p3_table(&p, runs);
+        return;
+    }
     if generic_only {
         generic_table(&p, runs);
         keyvalue_table(&p, runs);
+        p3_table(&p, runs);
         return;
     }
     if tools_only {
@@ -489,6 +497,7 @@ fn main() {
     view_table(&p, runs);
     generic_table(&p, runs);
     keyvalue_table(&p, runs);
+    p3_table(&p, runs);
 }
 
 /// The generic path's wrap-time cost (`--generic`, or part of a full run): making the
@@ -640,6 +649,86 @@ fn keyvalue_table(p: &Paths, runs: usize) {
         bytes as f64 / GETS as f64,
         size(&app) as f64 / 1e3,
         ms(&wrap)
+    );
+}
+
+/// A WASI 0.3 command (`fixtures/src/bin/p3_workload.rs`, the `wasip3` crate) making
+/// 200,000 `monotonic-clock.now` and 200,000 `get-random-u64` calls of WASI 0.3, interleaved
+/// (through the generic path): plain `wasmtime run`, recording on it, the self-replaying
+/// component, and `wasm-rr replay`; the trace's size.
+fn p3_table(p: &Paths, runs: usize) {
+    const N: u64 = 200_000;
+    let app = PathBuf::from(wasm_rr_fixtures_artifacts::P3_WORKLOAD);
+    let recording = p.dir.join("p3.recording.wasm");
+    let replaying = p.dir.join("p3.replay.wasm");
+    let traces = p.dir.join("p3-traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    run_ok(&mut wrap_command(p, &app, &recording));
+    let wasmtime = |component: &Path, flags: &[&str]| {
+        let mut c = Command::new("wasmtime");
+        c.arg("run").args(flags).arg(component).arg(N.to_string());
+        c
+    };
+    let preopen = format!("{}::/wasm-rr", traces.display());
+    let trace = traces.join("trace.cbor");
+    run_ok(&mut wasmtime(&recording, &["--dir", &preopen]));
+    run_ok(
+        Command::new(&p.wasm_rr)
+            .arg("wrap")
+            .arg("--replay")
+            .arg(&trace)
+            .arg(&app)
+            .arg("-o")
+            .arg(&replaying),
+    );
+    let embedded = || {
+        let mut c = Command::new(&p.wasm_rr);
+        c.arg("replay").arg(&app).arg(&trace);
+        c
+    };
+    // Warm the compile caches, then alternate the variants run by run.
+    let variants: [Box<dyn Fn() -> Command>; 4] = [
+        Box::new(|| wasmtime(&app, &[])),
+        Box::new(|| wasmtime(&recording, &["--dir", &preopen])),
+        Box::new(|| wasmtime(&replaying, &[])),
+        Box::new(embedded),
+    ];
+    let mut costs: Vec<Vec<Cost>> = vec![Vec::new(); variants.len()];
+    for v in &variants {
+        run_ok(&mut v());
+    }
+    for _ in 0..runs {
+        for (i, v) in variants.iter().enumerate() {
+            costs[i].push(measure(&mut v()));
+        }
+    }
+    let costs: Vec<Cost> = costs.into_iter().map(median).collect();
+    let bytes = size(&trace);
+    let ms = |c: &Cost| c.time.as_secs_f64() * 1e3;
+    let mib = |c: &Cost| c.rss_kib as f64 / 1024.0;
+    println!(
+        "\n| WASI 0.3 command: {N} clock reads and {N} random draws | time | x plain | peak RSS |"
+    );
+    println!("|---|---|---|---|");
+    for (what, c) in [
+        "plain `wasmtime run`",
+        "recording",
+        "self-replaying, no flags",
+        "`wasm-rr replay`",
+    ]
+    .iter()
+    .zip(&costs)
+    {
+        println!(
+            "| {what} | {:.0} ms | {:.2}x | {:.1} MiB |",
+            ms(c),
+            ms(c) / ms(&costs[0]),
+            mib(c)
+        );
+    }
+    println!(
+        "\ntrace: {bytes} bytes, {:.2} bytes per call",
+        bytes as f64 / (2 * N) as f64
     );
 }
 
