@@ -199,7 +199,7 @@ fn the_replay_completes_subtasks_in_the_traces_order_not_the_hosts() {
 }
 
 #[test]
-fn a_wasi_p3_stream_is_refused_in_one_line_naming_the_function() {
+fn a_wasi_p3_stream_or_service_is_refused_in_one_line_naming_the_function() {
     let dir = scratch();
     let app = fixture("p3_stdout_stream");
     let out = dir.path().join("out.wasm");
@@ -210,6 +210,18 @@ fn a_wasi_p3_stream_is_refused_in_one_line_naming_the_function() {
         format!(
             "wasm-rr: error: cannot wrap {}: it imports `wasi:cli/stdout@0.3.2`, which this version of wasm-rr cannot record: `write-via-stream` takes or returns a stream, which is not recorded generically yet\n",
             app.display()
+        )
+    );
+    assert!(!out.exists());
+    // A WASI 0.3 HTTP service: its requests and responses carry streams and futures.
+    let service = fixture("p3_service");
+    let r = try_wrap(&service, &out, None);
+    assert_eq!(r.code, Some(2), "{}", r.stderr());
+    assert_eq!(
+        r.stderr(),
+        format!(
+            "wasm-rr: error: cannot wrap {}: it imports `wasi:http/types@0.3.2`, which this version of wasm-rr cannot record: `[static]response.new` takes or returns a stream, which is not recorded generically yet\n",
+            service.display()
         )
     );
     assert!(!out.exists());
@@ -235,5 +247,28 @@ fn a_replay_whose_app_now_awaits_in_another_order_is_a_divergence_naming_both_ev
         ),
         "{}",
         replayed.stderr()
+    );
+}
+
+#[test]
+fn wasm_rr_test_refuses_a_wasi_p3_app_in_one_line() {
+    let dir = scratch();
+    let app = fixture("p3_command");
+    let recorded = record_embedded(dir.path(), &app, &[], &[], None);
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    let r = run(
+        wasm_rr()
+            .arg("test")
+            .arg(&app)
+            .arg(dir.path().join("wasm-rr-trace.cbor")),
+        None,
+    );
+    assert_eq!(r.code, Some(2), "{}", r.stderr());
+    assert_eq!(
+        r.stderr(),
+        format!(
+            "wasm-rr: error: {} imports `wasi:cli/environment@0.3.2`: `wasm-rr test` does not serve WASI 0.3 yet (replay its traces with `wasm-rr replay`)\n",
+            app.display()
+        )
     );
 }

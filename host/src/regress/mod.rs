@@ -76,6 +76,14 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
             opts.app.display()
         );
     }
+    if let Ok((imports, _)) = wasm_rr_composer::component_world_unchecked(&wasm)
+        && let Some(p3) = imports.iter().find(|i| wasm_rr_composer::is_wasi_p3(i))
+    {
+        bail!(
+            "{} imports `{p3}`: `wasm-rr test` does not serve WASI 0.3 yet (replay its traces with `wasm-rr replay`)",
+            opts.app.display()
+        );
+    }
     let app = world::App::new(&wasm).map_err(|e| anyhow!("{}: {e}", opts.app.display()))?;
     let explicit = opts
         .rules
