@@ -371,24 +371,21 @@ impl<'p> Composition<'p> {
     /// The guest's `wasi:cli/run` export `export`, through the run wrapper, exported under the
     /// guest's name for it.
     fn wrap_run(&mut self, export: &str) -> Result<(), WrapError> {
-        if split_version(export)
+        let (wrapper, run) = if split_version(export)
             .1
             .is_some_and(|v| !v.starts_with("0.2."))
         {
             // WASI 0.3's `run`, an async function: a wrapper made for the guest's version.
-            let (_, wrapper) =
-                self.add("wasm-rr:run-wrapper-p3", crate::run::run_wrapper(export)?)?;
-            self.plug(self.guest, export, wrapper, export)?;
-            self.plug(
-                self.interposer,
-                "wasm-rr:rr/control",
-                wrapper,
-                "wasm-rr:rr/control",
-            )?;
-            return self.export_as(wrapper, export, export);
-        }
-        let (_, wrapper) = self.add("wasm-rr:run-wrapper", self.parts.run_wrapper)?;
-        let run = format!("wasi:cli/run@{WASI_VERSION}");
+            let bytes = crate::run::run_wrapper(export)?;
+            (
+                self.add("wasm-rr:run-wrapper-p3", bytes)?.1,
+                export.to_string(),
+            )
+        } else {
+            let bytes = self.parts.run_wrapper;
+            let run = format!("wasi:cli/run@{WASI_VERSION}");
+            (self.add("wasm-rr:run-wrapper", bytes)?.1, run)
+        };
         self.plug(self.guest, export, wrapper, &run)?;
         self.plug(
             self.interposer,

@@ -292,6 +292,37 @@ fn subtask_done(ins: &mut wasm_encoder::InstructionSink) {
         .end();
 }
 
+/// Pushes the callback code that waits on the waitable set the state block at local `state`
+/// holds (at offset 8): `set << 4 | WAIT`.
+fn wait_code(ins: &mut wasm_encoder::InstructionSink, state: u32) {
+    ins.local_get(state)
+        .i32_load(word(8).with_align(2))
+        .i32_const(4)
+        .i32_shl()
+        .i32_const(callback::WAIT)
+        .i32_or();
+}
+
+/// Calls a subtask's return function `ret` with the task number and the area the state block
+/// at local `state` holds (at offsets 0 and 4).
+fn call_return(ins: &mut wasm_encoder::InstructionSink, state: u32, ret: u32) {
+    ins.local_get(state)
+        .i32_load(word(0).with_align(2))
+        .local_get(state)
+        .i32_load(word(4).with_align(2))
+        .call(ret);
+}
+
+/// Turns the flag on the stack (the subtask returned) into the callback code `EXIT`, else
+/// `YIELD` (replaying: ask again once the app's other tasks have run).
+fn exit_or_yield(ins: &mut wasm_encoder::InstructionSink) {
+    ins.if_(BlockType::Result(ValType::I32))
+        .i32_const(callback::EXIT)
+        .else_()
+        .i32_const(callback::YIELD)
+        .end();
+}
+
 /// The component model's callback codes and events (the async ABI's callback lifting).
 mod callback {
     pub const EXIT: i32 = 0;
@@ -1255,14 +1286,8 @@ fn emit_subtask(
             .local_get(area)
             .i32_store(word(4).with_align(2));
         ins.local_get(state).call(sub.context_set);
-        ins.local_get(task)
-            .local_get(area)
-            .call(ret)
-            .if_(BlockType::Result(ValType::I32))
-            .i32_const(EXIT)
-            .else_()
-            .i32_const(YIELD)
-            .end();
+        call_return(&mut ins, state, ret);
+        exit_or_yield(&mut ins);
     } else {
         if f.result_size > 0 {
             alloc(&mut ins, realloc, f.result_size.max(8), area);
@@ -1310,19 +1335,11 @@ fn emit_subtask(
             .i32_load(word(8).with_align(2))
             .call(sub.join);
         ins.local_get(state).call(sub.context_set);
-        ins.local_get(state)
-            .i32_load(word(8).with_align(2))
-            .i32_const(4)
-            .i32_shl()
-            .i32_const(WAIT)
-            .i32_or();
+        wait_code(&mut ins, state);
     }
     ins.end();
     s.code.function(&body);
-    let name = match f.interface {
-        Some(i) => format!("{i}#{}", f.function.name),
-        None => f.function.name.clone(),
-    };
+    let name = export_name(f.interface, f.function);
     s.exports
         .export(&format!("[async-lift]{name}"), ExportKind::Func, index);
 
@@ -1333,16 +1350,8 @@ fn emit_subtask(
     let mut ins = body.instructions();
     ins.call(sub.context_get).local_set(3);
     if replaying {
-        ins.local_get(3)
-            .i32_load(word(0).with_align(2))
-            .local_get(3)
-            .i32_load(word(4).with_align(2))
-            .call(ret)
-            .if_(BlockType::Result(ValType::I32))
-            .i32_const(EXIT)
-            .else_()
-            .i32_const(YIELD)
-            .end();
+        call_return(&mut ins, 3, ret);
+        exit_or_yield(&mut ins);
     } else {
         ins.local_get(0)
             .i32_const(EVENT_SUBTASK)
@@ -1359,21 +1368,10 @@ fn emit_subtask(
             .call(sub.subtask_drop)
             .local_get(3)
             .i32_load(word(8).with_align(2))
-            .call(sub.set_drop)
-            .local_get(3)
-            .i32_load(word(0).with_align(2))
-            .local_get(3)
-            .i32_load(word(4).with_align(2))
-            .call(ret)
-            .i32_const(EXIT)
-            .return_()
-            .end();
-        ins.local_get(3)
-            .i32_load(word(8).with_align(2))
-            .i32_const(4)
-            .i32_shl()
-            .i32_const(WAIT)
-            .i32_or();
+            .call(sub.set_drop);
+        call_return(&mut ins, 3, ret);
+        ins.i32_const(EXIT).return_().end();
+        wait_code(&mut ins, 3);
     }
     ins.end();
     s.code.function(&body);
