@@ -303,6 +303,17 @@ fn wait_code(ins: &mut wasm_encoder::InstructionSink, state: u32) {
         .i32_or();
 }
 
+/// Keeps the task number (local `task`) and its area (local `area`) in the state block at
+/// local `state`, at offsets 0 and 4 (see [`call_return`]).
+fn save_task(ins: &mut wasm_encoder::InstructionSink, state: u32, task: u32, area: u32) {
+    ins.local_get(state)
+        .local_get(task)
+        .i32_store(word(0).with_align(2));
+    ins.local_get(state)
+        .local_get(area)
+        .i32_store(word(4).with_align(2));
+}
+
 /// Calls a subtask's return function `ret` with the task number and the area the state block
 /// at local `state` holds (at offsets 0 and 4).
 fn call_return(ins: &mut wasm_encoder::InstructionSink, state: u32, ret: u32) {
@@ -1279,12 +1290,7 @@ fn emit_subtask(
         // The state: the task and the hook's return area, kept for the callbacks.
         alloc(&mut ins, realloc, 8, state);
         alloc(&mut ins, realloc, 24, area);
-        ins.local_get(state)
-            .local_get(task)
-            .i32_store(word(0).with_align(2));
-        ins.local_get(state)
-            .local_get(area)
-            .i32_store(word(4).with_align(2));
+        save_task(&mut ins, state, task, area);
         ins.local_get(state).call(sub.context_set);
         call_return(&mut ins, state, ret);
         exit_or_yield(&mut ins);
@@ -1314,12 +1320,7 @@ fn emit_subtask(
             .end();
         // Otherwise wait for the host's subtask.
         alloc(&mut ins, realloc, 16, state);
-        ins.local_get(state)
-            .local_get(task)
-            .i32_store(word(0).with_align(2));
-        ins.local_get(state)
-            .local_get(area)
-            .i32_store(word(4).with_align(2));
+        save_task(&mut ins, state, task, area);
         ins.local_get(state)
             .call(sub.set_new)
             .i32_store(word(8).with_align(2));
