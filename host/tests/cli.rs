@@ -495,11 +495,16 @@ fn interrupted_recording_keeps_the_trace_so_far() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the app has printed `ready` and blocks on its stdin, then press Ctrl-C.
+    // Wait until the app has printed `ready`, and then `waiting` on stderr (by when the trace
+    // file holds the first write), and blocks on its stdin; then press Ctrl-C.
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
     assert_eq!(line, "ready\n");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    line.clear();
+    stderr.read_line(&mut line).unwrap();
+    assert_eq!(line, "waiting\n");
     let kill = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -508,8 +513,9 @@ fn interrupted_recording_keeps_the_trace_so_far() {
     // Keep the app's stdin open (`wait_with_output` would close it, and the app would go on).
     let stdin = child.stdin.take();
     let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let stderr = rest;
     drop(stdin);
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(
