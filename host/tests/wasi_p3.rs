@@ -84,6 +84,18 @@ fn a_wasi_p3_command_records_on_stock_wasmtime_and_replays_byte_identical() {
         events_of(&trace, "wasi:cli/environment")[0],
         "wasi:cli/environment.get-arguments() -> [\"app.recording.wasm\", \"one\", \"two\"]"
     );
+    // The summary times the run by the 0.3 monotonic clock, and counts the 0.3 calls.
+    let summary = run(wasm_rr().arg("show").arg("--summary").arg(&trace), None).stdout();
+    assert!(
+        summary.contains(
+            " from the first to the last monotonic clock reading; ended: run returned ok\n"
+        ),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("wasi:clocks/monotonic-clock@0.3.2 3 calls"),
+        "{summary}"
+    );
     // Twice on stock wasmtime with no flags, env or args; then on the embedded one.
     assert_replays(dir.path(), &app, &trace, &recorded, 2);
     let embedded = replay_embedded(dir.path(), &app, Some(&trace));

@@ -179,10 +179,20 @@ impl Summary {
             .map(|(c, _)| c.function)
             .or_else(|| e.get::<crate::generic::Started>().map(|(c, _)| c.function));
         if let Some(function) = called {
-            let interface = self.header.generic.get(function as usize).map_or_else(
+            let f = self.header.generic.get(function as usize);
+            let interface = f.map_or_else(
                 || "(not in the header)".to_string(),
                 |f| f.interface.clone(),
             );
+            // WASI 0.3's monotonic clock (the generic path) times the run as 0.2's does.
+            if let (Some((_, Some(crate::abi::Val::U64(ns)))), Some(f)) =
+                (e.get::<crate::generic::Called>(), f)
+                && f.name == "now"
+                && f.interface.starts_with("wasi:clocks/monotonic-clock@")
+            {
+                self.first_ns.get_or_insert(*ns);
+                self.last_ns = Some(*ns);
+            }
             *self.generic_calls.entry(interface).or_default() += 1;
         } else if e.is::<crate::generic::Dropped>() {
             self.generic_drops += 1;
