@@ -284,3 +284,37 @@ fn wasm_rr_test_refuses_a_wasi_p3_app_in_one_line() {
         )
     );
 }
+
+#[test]
+fn wasi_p3_filesystem_calls_without_streams_replay_with_the_files_gone() {
+    let dir = scratch();
+    let app = fixture("p3_files");
+    let (data, preopen) = data_dir(dir.path(), &[("input.txt", "nine byte")]);
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, &["--dir", &preopen], &[], None);
+    assert_printed(
+        &recorded,
+        &[
+            "preopen data\n  type: Ok(DescriptorType::Directory)\n",
+            "  input.txt: Ok((DescriptorType::RegularFile, 9))\n",
+        ],
+        "the recording",
+    );
+    // Async methods with results are subtasks; `open-at` (an owned handle in its result)
+    // blocks, and is one event.
+    let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
+    for line in [
+        "wasi:filesystem/types.[method]descriptor.get-flags returned -> ok({read, mutate-directory})",
+        "wasi:filesystem/types.[method]descriptor.open-at(descriptor#1, {}, \"input.txt\", {}, {read}) -> ok(descriptor#2)",
+        "task 6: wasi:filesystem/types.[method]descriptor.stat(descriptor#2) started",
+    ] {
+        assert!(shown.contains(line), "no {line:?} in:\n{shown}");
+    }
+    assert!(
+        shown.contains("task 6: wasi:filesystem/types.[method]descriptor.stat returned -> ok({type: regular-file, link-count: 1, size: 9, "),
+        "{shown}"
+    );
+    std::fs::remove_dir_all(&data).unwrap();
+    assert_replays(dir.path(), &app, &trace, &recorded, 2);
+    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
+    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+}
