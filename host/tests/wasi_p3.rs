@@ -318,3 +318,31 @@ fn wasi_p3_filesystem_calls_without_streams_replay_with_the_files_gone() {
     let embedded = replay_embedded(dir.path(), &app, Some(&trace));
     assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
 }
+
+#[test]
+fn a_wasi_p3_apps_environment_is_redacted_like_a_wasi_p2_apps() {
+    let dir = scratch();
+    let app = fixture("p3_command");
+    let recorded = record_embedded(
+        dir.path(),
+        &app,
+        &["--env", "P3_TOKEN=s3cr3t-value", "--redact-env", "P3_TOKEN"],
+        &[],
+        None,
+    );
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    let trace = dir.path().join("wasm-rr-trace.cbor");
+    let bytes = std::fs::read(&trace).unwrap();
+    assert!(!bytes.windows(12).any(|w| w == b"s3cr3t-value"));
+    let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
+    assert!(
+        shown.contains(
+            "wasi:cli/environment.get-environment() -> [(\"P3_TOKEN\", \"************\")]  [redacted]"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("stdout wrote \"env: [(\\\"P3_TOKEN\\\", \\\"************\\\")]\\n\""),
+        "{shown}"
+    );
+}

@@ -436,6 +436,13 @@ fn with_function<R>(function: u32, f: impl FnOnce(&Function) -> R) -> Option<R> 
     table.get(function as usize).map(f)
 }
 
+/// Whether the registered function number `function` is `name` of an interface whose full
+/// name starts with `interface` (`wasi:cli/environment@0.3.`).
+pub(crate) fn is_function(function: u32, interface: &str, name: &str) -> bool {
+    with_function(function, |f| f.name == name && f.interface.starts_with(interface))
+        .unwrap_or(false)
+}
+
 /// The event `call -> answer` in WAVE (`wasi:config/store.get("seed") -> ok(some("42"))`), when
 /// its function is in the registered table.
 pub(crate) fn event_text(call: &Called, answer: &Option<Val>) -> Option<String> {

@@ -9,7 +9,8 @@
 //! value is redacted matches any value ([`Redactor::masked`]).
 //!
 //! What is redacted, by event:
-//! - `env NAME`: the value of `NAME` in `wasi:cli/environment.get-environment`'s answer;
+//! - `env NAME`: the value of `NAME` in `wasi:cli/environment.get-environment`'s answer (WASI
+//!   0.2's, and 0.3's through the generic path);
 //! - `header NAME` (any case): the values of `NAME` in `fields.get`, `fields.entries`, the
 //!   incoming request's head, the head of a request sent and of the response given to the host
 //!   (answers), and in `fields.from-list`, `fields.set` and `fields.append` (arguments);
@@ -307,17 +308,41 @@ impl Redactor {
         }
     }
 
+    /// Redacts the environment variable `name`'s `value` if it is to be.
+    fn redact_env(&mut self, name: &str, value: &mut String, found: &mut Vec<Redacted>) {
+        if self.env.contains(name) {
+            let item = Redacted::Env(name.to_string());
+            self.remember(value.as_bytes(), &item);
+            *value = placeholder_string(value);
+            found.push(item);
+        } else if looks_secret(name) {
+            self.unredacted_secrets.insert(name.to_string());
+        }
+    }
+
     /// Redacts the values the host's answer holds.
     fn redact_answer(&mut self, e: &mut Event, found: &mut Vec<Redacted>) {
         if let Some((_, vars)) = e.get_mut::<cli::GetEnvironment>() {
             for (name, value) in vars {
-                if self.env.contains(name) {
-                    let item = Redacted::Env(name.clone());
-                    self.remember(value.as_bytes(), &item);
-                    *value = placeholder_string(value);
-                    found.push(item);
-                } else if looks_secret(name) {
-                    self.unredacted_secrets.insert(name.clone());
+                self.redact_env(name, value, found);
+            }
+        } else if let Some((c, Some(crate::abi::Val::List(vars)))) =
+            e.get_mut::<crate::generic::Called>()
+            && crate::generic::is_function(
+                c.function,
+                "wasi:cli/environment@0.3.",
+                "get-environment",
+            )
+        {
+            // WASI 0.3's environment (the generic path): a list of (name, value) tuples.
+            for var in vars {
+                if let crate::abi::Val::Record(pair) = var
+                    && let [
+                        crate::abi::Val::String(name),
+                        crate::abi::Val::String(value),
+                    ] = pair.as_mut_slice()
+                {
+                    self.redact_env(name, value, found);
                 }
             }
         } else if let Some((c, values)) = e.get_mut::<http::FieldsGet>()
