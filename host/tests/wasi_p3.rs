@@ -139,7 +139,7 @@ fn concurrent_waits_finish_in_the_recorded_order_when_recording_and_replaying() 
     // as it does unwrapped.
     assert_eq!(
         recorded.stdout(),
-        "fast (10 ms) finished\nslow (60 ms) finished\nfirst: fast (10 ms)\n",
+        "fast (10 ms) finished\nslow (300 ms) finished\nfirst: fast (10 ms)\n",
         "{}",
         recorded.stderr()
     );
@@ -154,12 +154,12 @@ fn concurrent_waits_finish_in_the_recorded_order_when_recording_and_replaying() 
     assert_eq!(
         events,
         [
-            "task 0: wasi:clocks/monotonic-clock.wait-for(60000000) started",
+            "task 0: wasi:clocks/monotonic-clock.wait-for(300000000) started",
             "task 1: wasi:clocks/monotonic-clock.wait-for(10000000) started",
             "task 1: wasi:clocks/monotonic-clock.wait-for returned",
             "stdout wrote \"fast (10 ms) finished\\n\"",
             "task 0: wasi:clocks/monotonic-clock.wait-for returned",
-            "stdout wrote \"slow (60 ms) finished\\n\"",
+            "stdout wrote \"slow (300 ms) finished\\n\"",
             "stdout wrote \"first: fast (10 ms)\\n\"",
         ],
         "{shown}"
@@ -197,7 +197,7 @@ fn the_replay_completes_subtasks_in_the_traces_order_not_the_hosts() {
     let replayed = replay_edited(dir.path(), &app, &edited);
     assert_eq!(
         replayed.stdout(),
-        "slow (60 ms) finished\nfast (10 ms) finished\n",
+        "slow (300 ms) finished\nfast (10 ms) finished\n",
         "{}",
         replayed.stderr()
     );
@@ -255,7 +255,7 @@ fn a_replay_whose_app_now_awaits_in_another_order_is_a_divergence_naming_both_ev
     assert_eq!(replayed.stdout(), "");
     assert!(
         replayed.stderr().starts_with(
-            "wasm-rr: replay diverged at event 1\n  expected: task 1: wasi:clocks/monotonic-clock.wait-for(10000000) started\n  actual:   nothing: the app waits for task 0: wasi:clocks/monotonic-clock.wait-for(60000000) to return\n  last events:\n    #0 task 0: wasi:clocks/monotonic-clock.wait-for(60000000) started\n"
+            "wasm-rr: replay diverged at event 1\n  expected: task 1: wasi:clocks/monotonic-clock.wait-for(10000000) started\n  actual:   nothing: the app waits for task 0: wasi:clocks/monotonic-clock.wait-for(300000000) to return\n  last events:\n    #0 task 0: wasi:clocks/monotonic-clock.wait-for(300000000) started\n"
         ),
         "{}",
         replayed.stderr()
