@@ -315,13 +315,35 @@ fn save_task(ins: &mut wasm_encoder::InstructionSink, state: u32, task: u32, are
 }
 
 /// Calls a subtask's return function `ret` with the task number and the area the state block
-/// at local `state` holds (at offsets 0 and 4).
-fn call_return(ins: &mut wasm_encoder::InstructionSink, state: u32, ret: u32) {
+/// at local `state` holds (at offsets 0 and 4), and, replaying, whether the app asked to
+/// cancel it (offset 8).
+fn call_return(ins: &mut wasm_encoder::InstructionSink, state: u32, ret: u32, replaying: bool) {
     ins.local_get(state)
         .i32_load(word(0).with_align(2))
         .local_get(state)
-        .i32_load(word(4).with_align(2))
-        .call(ret);
+        .i32_load(word(4).with_align(2));
+    if replaying {
+        ins.local_get(state).i32_load(word(8).with_align(2));
+    }
+    ins.call(ret);
+}
+
+/// Drops the host's subtask (local `subtask`), once it is resolved, and the waitable set the
+/// state block at local `state` holds (offset 8).
+fn drop_subtask(
+    ins: &mut wasm_encoder::InstructionSink,
+    sub: &SubtaskImports,
+    subtask: u32,
+    state: u32,
+) {
+    ins.local_get(subtask)
+        .i32_const(0)
+        .call(sub.join)
+        .local_get(subtask)
+        .call(sub.subtask_drop)
+        .local_get(state)
+        .i32_load(word(8).with_align(2))
+        .call(sub.set_drop);
 }
 
 /// Turns the flag on the stack (the subtask returned) into the callback code `EXIT`, else
@@ -340,6 +362,7 @@ mod callback {
     pub const YIELD: i32 = 1;
     pub const WAIT: i32 = 2;
     pub const EVENT_SUBTASK: i32 = 1;
+    pub const EVENT_CANCELLED: i32 = 6;
     pub const RETURNED: i32 = 2;
 }
 
@@ -529,6 +552,8 @@ pub fn forwarder(
             subtasks: Some((
                 hook_signature(&resolve, rr, "started"),
                 hook_signature(&resolve, rr, finish),
+                (forwarding != Forwarding::Replay)
+                    .then(|| hook_signature(&resolve, rr, "cancelled")),
             )),
         }
     });
@@ -699,11 +724,12 @@ struct Hooks {
     /// Recording a library's exports: `returned`'s, called after the app's export returns
     /// (`name` being `invoked`, called before).
     after: Option<wit_parser::abi::WasmSignature>,
-    /// For async functions run as subtasks (see [`concurrent`]): `started`'s, and `finished`'s
-    /// (recording) or `ready`'s (replaying).
+    /// For async functions run as subtasks (see [`concurrent`]): `started`'s, `finished`'s
+    /// (recording) or `ready`'s (replaying), and `cancelled`'s (recording).
     subtasks: Option<(
         wit_parser::abi::WasmSignature,
         wit_parser::abi::WasmSignature,
+        Option<wit_parser::abi::WasmSignature>,
     )>,
 }
 
@@ -917,7 +943,7 @@ fn forwarding_module(
     // waits on, the subtask it drops, the context slot that keeps a call's state between
     // callbacks), and each function's `task.return`.
     let mut sub = SubtaskImports::default();
-    if let (Some((started, finish)), true) = (subtasks, concurrent.contains(&true)) {
+    if let (Some((started, finish, cancelled)), true) = (subtasks, concurrent.contains(&true)) {
         let mut import = |module: &str, name: &str, params: &[WasmType], results: &[WasmType]| {
             let ty = new_type(&mut types, params, results);
             imports.import(module, name, EntityType::Function(ty));
@@ -928,6 +954,10 @@ fn forwarding_module(
         sub.started = import(GENERIC, "started", &started.params, &started.results);
         let name = if replaying { "ready" } else { "finished" };
         sub.finish = import(GENERIC, name, &finish.params, &finish.results);
+        if let Some(cancelled) = cancelled {
+            sub.cancelled = import(GENERIC, "cancelled", &cancelled.params, &cancelled.results);
+            sub.subtask_cancel = import("$root", "[subtask-cancel]", &[I32], &[I32]);
+        }
         if !replaying {
             sub.set_new = import("$root", "[waitable-set-new]", &[], &[I32]);
             sub.join = import("$root", "[waitable-join]", &[I32, I32], &[]);
@@ -936,6 +966,11 @@ fn forwarding_module(
         }
         sub.context_get = import("$root", "[context-get-0]", &[], &[I32]);
         sub.context_set = import("$root", "[context-set-0]", &[I32], &[]);
+        // `task.cancel`, imported once, with the first such function's interface.
+        if let Some(((interface, _), _)) = functions.iter().zip(&concurrent).find(|(_, c)| **c) {
+            let module = format!("[export]{}", import_module(interface));
+            sub.task_cancel = import(&module, "[task-cancel]", &[], &[]);
+        }
         for ((interface, f), &c) in functions.iter().zip(&concurrent) {
             sub.task_return.push(c.then(|| {
                 let module = format!("[export]{}", import_module(interface));
@@ -1208,6 +1243,10 @@ struct SubtaskImports {
     started: u32,
     /// `finished` (recording) or `ready` (replaying).
     finish: u32,
+    /// `cancelled` (recording).
+    cancelled: u32,
+    subtask_cancel: u32,
+    task_cancel: u32,
     set_new: u32,
     join: u32,
     set_drop: u32,
@@ -1287,12 +1326,16 @@ fn emit_subtask(
     push_heap(&mut ins);
     ins.call(sub.started).local_set(task);
     if replaying {
-        // The state: the task and the hook's return area, kept for the callbacks.
-        alloc(&mut ins, realloc, 8, state);
+        // The state: the task, the hook's return area and whether the app asked to cancel,
+        // kept for the callbacks.
+        alloc(&mut ins, realloc, 16, state);
         alloc(&mut ins, realloc, 24, area);
         save_task(&mut ins, state, task, area);
+        ins.local_get(state)
+            .i32_const(0)
+            .i32_store(word(8).with_align(2));
         ins.local_get(state).call(sub.context_set);
-        call_return(&mut ins, state, ret);
+        call_return(&mut ins, state, ret, true);
         exit_or_yield(&mut ins);
     } else {
         if f.result_size > 0 {
@@ -1347,13 +1390,26 @@ fn emit_subtask(
     // The callback (event, waitable, code) -> callback code; local 3: the state.
     let ty = new_type(s.types, &[WasmType::I32; 3], &[WasmType::I32]);
     s.defined.function(ty);
-    let mut body = Function::new(vec![(1, ValType::I32)]);
+    // Local 4: the host's subtask (recording).
+    let mut body = Function::new(vec![(2, ValType::I32)]);
     let mut ins = body.instructions();
     ins.call(sub.context_get).local_set(3);
     if replaying {
-        call_return(&mut ins, 3, ret);
+        // The app asked to cancel: noted, for `ready`.
+        ins.local_get(0)
+            .i32_const(EVENT_CANCELLED)
+            .i32_eq()
+            .if_(BlockType::Empty)
+            .local_get(3)
+            .i32_const(1)
+            .i32_store(word(8).with_align(2))
+            .end();
+        call_return(&mut ins, 3, ret, true);
         exit_or_yield(&mut ins);
     } else {
+        ins.local_get(3)
+            .i32_load(word(12).with_align(2))
+            .local_set(4);
         ins.local_get(0)
             .i32_const(EVENT_SUBTASK)
             .i32_eq()
@@ -1361,16 +1417,36 @@ fn emit_subtask(
             .i32_const(RETURNED)
             .i32_eq()
             .i32_and()
-            .if_(BlockType::Empty)
-            .local_get(1)
+            .if_(BlockType::Empty);
+        drop_subtask(&mut ins, sub, 4, 3);
+        call_return(&mut ins, 3, ret, false);
+        ins.i32_const(EXIT).return_().end();
+        // The app asked to cancel: cancel the host's call (blocking until it is resolved).
+        // If it returned all the same, return its result; otherwise cancel this subtask.
+        ins.local_get(0)
+            .i32_const(EVENT_CANCELLED)
+            .i32_eq()
+            .if_(BlockType::Empty);
+        ins.local_get(4)
             .i32_const(0)
             .call(sub.join)
-            .local_get(1)
-            .call(sub.subtask_drop)
-            .local_get(3)
-            .i32_load(word(8).with_align(2))
-            .call(sub.set_drop);
-        call_return(&mut ins, 3, ret);
+            .local_get(4)
+            .call(sub.subtask_cancel)
+            .i32_const(15)
+            .i32_and()
+            .i32_const(RETURNED)
+            .i32_eq()
+            .if_(BlockType::Empty);
+        drop_subtask(&mut ins, sub, 4, 3);
+        call_return(&mut ins, 3, ret, false);
+        ins.i32_const(EXIT).return_().end();
+        drop_subtask(&mut ins, sub, 4, 3);
+        ins.local_get(3)
+            .i32_load(word(0).with_align(2))
+            .i32_const(f.number)
+            .call(sub.cancelled)
+            .call(sub.task_cancel);
+        subtask_done(&mut ins);
         ins.i32_const(EXIT).return_().end();
         wait_code(&mut ins, 3);
     }
@@ -1382,21 +1458,29 @@ fn emit_subtask(
         index + 1,
     );
 
-    // The return. Recording: finish(task, area); replaying: ready(task, hook-area) -> done.
-    // Locals after the two parameters: the hook's return area, dest, the flat list.
-    let (hook_area, dest, flat) = (2, 3, 4);
+    // The return. Recording: finish(task, area); replaying: ready(task, hook-area,
+    // cancelling) -> done. Locals after the parameters: the hook's return area, dest, the
+    // flat list.
+    let params: &[WasmType] = if replaying {
+        &[WasmType::I32; 3]
+    } else {
+        &[WasmType::I32; 2]
+    };
+    let first = params.len() as u32;
+    let (hook_area, dest, flat) = (first, first + 1, first + 2);
     let results: &[WasmType] = if replaying { &[WasmType::I32] } else { &[] };
-    let ty = new_type(s.types, &[WasmType::I32; 2], results);
+    let ty = new_type(s.types, params, results);
     s.defined.function(ty);
     let mut body = Function::new(vec![(3, ValType::I32)]);
     let mut ins = body.instructions();
     if replaying {
-        // ready(task, function, dest, retptr): option<tuple<list<u8>, list<u64>>>, the tuple
-        // at offset 4 of the area (parameter 1).
+        // ready(task, function, dest, cancelling, retptr): a `readiness` (0 waiting, 1
+        // returned, 2 cancelled), its payload at offset 4 of the area (parameter 1).
         next_block(&mut ins, dest);
         ins.local_get(0)
             .i32_const(f.number)
             .local_get(dest)
+            .local_get(2)
             .local_get(1)
             .call(sub.finish);
         ins.local_get(1)
@@ -1406,6 +1490,14 @@ fn emit_subtask(
             .i32_const(0)
             .return_()
             .end();
+        ins.local_get(1)
+            .i32_load8_u(word(0).with_align(0))
+            .i32_const(2)
+            .i32_eq()
+            .if_(BlockType::Empty)
+            .call(sub.task_cancel);
+        subtask_done(&mut ins);
+        ins.i32_const(1).return_().end();
         ins.local_get(1).i32_const(4).i32_add().local_set(hook_area);
     } else {
         // finished(task, function, results, heap-base, heap, dest, retptr).

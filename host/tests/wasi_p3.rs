@@ -346,3 +346,37 @@ fn a_wasi_p3_apps_environment_is_redacted_like_a_wasi_p2_apps() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_cancelled_subtask_is_cancelled_on_the_host_when_recording_and_replays_as_cancelled() {
+    let dir = scratch();
+    let app = fixture("p3_timeout");
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, &[], &[], None);
+    // The 5 s timeout loses to 10 ms of work, and its cancelled call does not hold the
+    // recording up (unwrapped, the app takes about 10 ms).
+    assert_eq!(
+        recorded.stdout(),
+        "work first, within a second: true\n",
+        "{}",
+        recorded.stderr()
+    );
+    let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
+    let tasks: Vec<&str> = shown
+        .lines()
+        .filter(|l| l.contains("task "))
+        .map(|l| l.split_once(' ').unwrap().1)
+        .collect();
+    assert_eq!(
+        tasks,
+        [
+            "task 0: wasi:clocks/monotonic-clock.wait-for(10000000) started",
+            "task 1: wasi:clocks/monotonic-clock.wait-for(5000000000) started",
+            "task 0: wasi:clocks/monotonic-clock.wait-for returned",
+            "task 1: wasi:clocks/monotonic-clock.wait-for cancelled",
+        ],
+        "{shown}"
+    );
+    assert_replays(dir.path(), &app, &trace, &recorded, 2);
+    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
+    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+}

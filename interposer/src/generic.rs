@@ -14,7 +14,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use wasm_rr_trace::Request;
 use wasm_rr_trace::abi::{self, AbiError, Handles, Memory, Ty, Val};
-use wasm_rr_trace::generic::{Called, Dropped, Finished, Function, Invoked, Returned, Started};
+use wasm_rr_trace::generic::{
+    Called, Cancelled, Dropped, Finished, Function, Invoked, Returned, Started,
+};
 
 /// The canonical ABI's most flat parameters: more are passed in memory, through a pointer.
 const MAX_FLAT_PARAMS: usize = 16;
@@ -340,9 +342,19 @@ impl generic::Guest for Interposer {
         })
     }
 
-    fn ready(task: u32, function: u32, dest: u32) -> Option<(Vec<u8>, Vec<u64>)> {
+    fn cancelled(task: u32, function: u32) {
+        rr::call(Cancelled { task, function }, || ());
+    }
+
+    fn ready(task: u32, function: u32, dest: u32, cancelling: bool) -> generic::Readiness {
         rr::start();
         let (now, index, next) = rr::replayer::next_is::<Finished>(|f| f.task == task);
+        if !now && cancelling && rr::replayer::next_is::<Cancelled>(|c| c.task == task).0 {
+            IDLE.set((u64::MAX, 0));
+            WAITING.with_borrow_mut(|w| w.remove(&task));
+            rr::call(Cancelled { task, function }, || ());
+            return generic::Readiness::Cancelled;
+        }
         if !now {
             let (at, times) = IDLE.get();
             let times = if at == index { times + 1 } else { 1 };
@@ -356,14 +368,14 @@ impl generic::Guest for Interposer {
                     &format!("nothing: the app waits for {waiting} to return"),
                 );
             }
-            return None;
+            return generic::Readiness::Waiting;
         }
         IDLE.set((u64::MAX, 0));
         WAITING.with_borrow_mut(|w| w.remove(&task));
         let result = rr::call(Finished { task, function }, || {
             rr::fatal("internal error: a recording component asked for a replayed answer")
         });
-        Some(with_layout(function, |layout| {
+        generic::Readiness::Returned(with_layout(function, |layout| {
             for_return(function, layout.result.as_ref(), &result, dest)
         }))
     }

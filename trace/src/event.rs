@@ -584,6 +584,7 @@ impl fmt::Display for Event {
             || self.is::<crate::generic::Invoked>()
             || self.is::<crate::generic::Returned>()
             || self.is::<crate::generic::Started>()
+            || self.is::<crate::generic::Cancelled>()
         {
             return write!(f, "{}", self.call);
         }
@@ -622,7 +623,8 @@ impl Serialize for Event {
             None if self.is::<crate::generic::Finished>() => Some(self.to_string()),
             None if self.is::<crate::generic::Invoked>()
                 || self.is::<crate::generic::Returned>()
-                || self.is::<crate::generic::Started>() =>
+                || self.is::<crate::generic::Started>()
+                || self.is::<crate::generic::Cancelled>() =>
             {
                 Some(self.call.to_string())
             }

@@ -384,6 +384,16 @@ crate::event::interface! {
         /// The function's index in the header's `generic` table.
         function: u32,
     } -> Option<Val>;
+    /// The app cancelled subtask number `task` (a call of function number `function` that
+    /// [`Started`] earlier: a Rust future of it dropped, as `select` does with the loser), and
+    /// the host's call was cancelled before it completed; the subtask returns nothing. A replay
+    /// cancels it at the same place. Format 8.
+    Cancelled {
+        /// The subtask's number.
+        task: u32,
+        /// The function's index in the header's `generic` table.
+        function: u32,
+    } -> ();
 }
 
 /// The name of resource type `resource` in the registered table, if it is there.
@@ -556,6 +566,10 @@ impl fmt::Display for Call {
                 Some(text) => write!(f, "task {}: {text} started", c.task),
                 None => write!(f, "task {}: generic function #{}{:?} started", c.task, c.function, c.args),
             },
+            Call::Cancelled(c) => match with_function(c.function, |func| func.qualified_name()) {
+                Some(name) => write!(f, "task {}: {name} cancelled", c.task),
+                None => write!(f, "task {}: generic function #{} cancelled", c.task, c.function),
+            },
             Call::Finished(c) => match with_function(c.function, |func| func.qualified_name()) {
                 Some(name) => write!(f, "task {}: {name} returned", c.task),
                 None => write!(f, "task {}: generic function #{} returned", c.task, c.function),
@@ -578,6 +592,7 @@ impl fmt::Display for Answer {
             Answer::Called(None)
             | Answer::Finished(None)
             | Answer::Started(())
+            | Answer::Cancelled(())
             | Answer::Dropped(())
             | Answer::Invoked(())
             | Answer::Returned(()) => Ok(()),

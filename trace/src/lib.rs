@@ -74,7 +74,8 @@ event::interfaces! {
 /// [`generic::Function::export`] in the header's table). Format 7 added the bytes the app
 /// wrote ([`streams::Wrote`], up to [`Header::output_bytes`] per stream). Format 8 added the
 /// async calls of the generic path (WASI 0.3's), each as a subtask that [`generic::Started`]
-/// and later [`generic::Finished`], in the order the host completed them.
+/// and later [`generic::Finished`] (or was [`generic::Cancelled`]), in the order the host
+/// completed them.
 pub const FORMAT_VERSION: u32 = 8;
 
 /// The first format version whose events are this crate's: a trace of format 3 reads as it

@@ -143,6 +143,11 @@ fn sample() -> Trace {
                 function: 0,
             }
             .into_event(Some(abi::Val::Variant(0, None))),
+            generic::Cancelled {
+                task: 1,
+                function: 0,
+            }
+            .into_event(()),
         ],
         torn_tail_bytes: 0,
     }
@@ -395,7 +400,8 @@ fn json_round_trip_is_lossless() {
     // An async call's subtask: its start, and its return with the result.
     assert!(
         json.contains(r#"{"call":{"generic":{"started":{"task":0,"function":0,"args":[{"String":"slow"}]}}},"answer":null,"wave":"task 0: wasi:config/store.get(\"slow\") started"},"#)
-            && json.contains(r#"{"call":{"generic":{"finished":{"task":0,"function":0}}},"answer":{"Variant":[0,null]},"wave":"task 0: wasi:config/store.get returned -> none"}"#),
+            && json.contains(r#"{"call":{"generic":{"finished":{"task":0,"function":0}}},"answer":{"Variant":[0,null]},"wave":"task 0: wasi:config/store.get returned -> none"}"#)
+            && json.contains(r#"{"call":{"generic":{"cancelled":{"task":1,"function":0}}},"answer":null,"wave":"task 1: wasi:config/store.get cancelled"}"#),
         "{json}"
     );
     // A generic call: its values as stored, and in WAVE for people.
