@@ -280,16 +280,25 @@ fn push_flat_values(ins: &mut wasm_encoder::InstructionSink, list: u32, types: &
 
 /// One subtask fewer in flight (global 2); with none left, the heap is free again.
 fn subtask_done(ins: &mut wasm_encoder::InstructionSink) {
+    ins.global_get(2).i32_const(1).i32_sub().global_set(2);
+    free_heap_if_idle(ins);
+}
+
+/// Frees everything the bump allocator handed out (global 0 back to [`HEAP_BASE`]), unless a
+/// subtask is in flight (global 2), whose values are in the heap too.
+fn free_heap_if_idle(ins: &mut wasm_encoder::InstructionSink) {
     ins.global_get(2)
-        .i32_const(1)
-        .i32_sub()
-        .global_set(2)
-        .global_get(2)
         .i32_eqz()
         .if_(BlockType::Empty)
         .i32_const(HEAP_BASE)
         .global_set(0)
         .end();
+}
+
+/// The hook through which a subtask returns: `ready` replaying (the trace says when),
+/// `finished` recording (the host's result, logged).
+fn finish_hook(replaying: bool) -> &'static str {
+    if replaying { "ready" } else { "finished" }
 }
 
 /// Pushes the callback code that waits on the waitable set the state block at local `state`
@@ -540,10 +549,7 @@ pub fn forwarder(
             Forwarding::Replay => "replay",
             _ => "called",
         };
-        let finish = match forwarding {
-            Forwarding::Replay => "ready",
-            _ => "finished",
-        };
+        let finish = finish_hook(forwarding == Forwarding::Replay);
         Hooks {
             name,
             sig: hook_signature(&resolve, rr, name),
@@ -952,8 +958,12 @@ fn forwarding_module(
         };
         use WasmType::I32;
         sub.started = import(GENERIC, "started", &started.params, &started.results);
-        let name = if replaying { "ready" } else { "finished" };
-        sub.finish = import(GENERIC, name, &finish.params, &finish.results);
+        sub.finish = import(
+            GENERIC,
+            finish_hook(replaying),
+            &finish.params,
+            &finish.results,
+        );
         if let Some(cancelled) = cancelled {
             sub.cancelled = import(GENERIC, "cancelled", &cancelled.params, &cancelled.results);
             sub.subtask_cancel = import("$root", "[subtask-cancel]", &[I32], &[I32]);
@@ -975,7 +985,8 @@ fn forwarding_module(
             sub.task_return.push(c.then(|| {
                 let module = format!("[export]{}", import_module(interface));
                 let name = format!("[task-return]{}", f.name);
-                import(&module, &name, &task_return_params(resolve, f), &[])
+                let types = task_return_params(resolve, f);
+                (import(&module, &name, &types, &[]), types)
             }));
         }
     }
@@ -1005,16 +1016,16 @@ fn forwarding_module(
     code.function(&body);
     let mut index = wrap + 1;
     for (i, ((interface, f), (import, export))) in functions.iter().zip(&signatures).enumerate() {
-        if concurrent[i] {
+        // (The list is empty when no function runs as a subtask.)
+        if let Some(Some((task_return, return_types))) = sub.task_return.get(i) {
             let number = first as i32 + i as i32;
-            let task_return = sub.task_return[i].unwrap_or_default();
             let f = Subtask {
                 function: f,
                 interface,
                 number,
                 host: i as u32,
-                task_return,
-                return_types: task_return_params(resolve, f),
+                task_return: *task_return,
+                return_types,
                 result_size: f.result.as_ref().map_or(0, |t| sizes.size(t).size_wasm32()) as i32,
             };
             emit_subtask(
@@ -1186,14 +1197,8 @@ fn forwarding_module(
         let ty = new_type(&mut types, &export.results, &[]);
         defined.function(ty);
         let mut post = Function::new(vec![]);
-        post.instructions()
-            .global_get(2)
-            .i32_eqz()
-            .if_(BlockType::Empty)
-            .i32_const(HEAP_BASE)
-            .global_set(0)
-            .end()
-            .end();
+        free_heap_if_idle(&mut post.instructions());
+        post.instructions().end();
         code.function(&post);
         exports.export(
             &format!("cabi_post_{}", export_name(interface, f)),
@@ -1253,8 +1258,8 @@ struct SubtaskImports {
     subtask_drop: u32,
     context_get: u32,
     context_set: u32,
-    /// Each function's `task.return`, for those run as subtasks.
-    task_return: Vec<Option<u32>>,
+    /// Each function's `task.return` and its parameters, for those run as subtasks.
+    task_return: Vec<Option<(u32, Vec<WasmType>)>>,
 }
 
 /// One function run as a subtask.
@@ -1267,7 +1272,7 @@ struct Subtask<'a> {
     host: u32,
     task_return: u32,
     /// `task.return`'s parameters.
-    return_types: Vec<WasmType>,
+    return_types: &'a [WasmType],
     /// The bytes of its result's canonical ABI layout (0: none).
     result_size: i32,
 }
@@ -1511,7 +1516,7 @@ fn emit_subtask(
     ins.local_get(hook_area)
         .i32_load(word(8).with_align(2))
         .local_set(flat);
-    push_flat_values(&mut ins, flat, &f.return_types);
+    push_flat_values(&mut ins, flat, f.return_types);
     ins.call(f.task_return);
     subtask_done(&mut ins);
     if replaying {
@@ -1785,7 +1790,7 @@ fn library_world(
 
 /// Adds wasm-rr's own WIT package (`wasm-rr:rr`) to `resolve`; returns its interface
 /// `generic`, whose functions the generated components call.
-fn push_rr(resolve: &mut Resolve) -> Result<InterfaceId, WrapError> {
+pub(crate) fn push_rr(resolve: &mut Resolve) -> Result<InterfaceId, WrapError> {
     let package = resolve
         .push_str("rr.wit", RR_WIT)
         .map_err(|e| WrapError::Compose(format!("wasm-rr's WIT: {e:#}")))?;
@@ -1806,7 +1811,11 @@ fn hook_signature(
 }
 
 /// Adds `package wasm-rr:generic; world NAME { LINES }` to `resolve`; returns the world.
-fn push_world(resolve: &mut Resolve, name: &str, lines: &str) -> Result<WorldId, WrapError> {
+pub(crate) fn push_world(
+    resolve: &mut Resolve,
+    name: &str,
+    lines: &str,
+) -> Result<WorldId, WrapError> {
     let wit = format!("package wasm-rr:generic;\nworld {name} {{\n{lines}}}\n");
     let package = resolve
         .push_str(format!("{name}.wit"), &wit)
@@ -1976,15 +1985,7 @@ fn driver_module(
                 .max(8) as i32;
             alloc(&mut ins, realloc, size, area);
         }
-        for (j, t) in params.iter().enumerate() {
-            ins.local_get(args).i64_load(word(8 * j as u64));
-            match val_type(t) {
-                ValType::I32 => ins.i32_wrap_i64(),
-                ValType::F32 => ins.i32_wrap_i64().f32_reinterpret_i32(),
-                ValType::F64 => ins.f64_reinterpret_i64(),
-                _ => &mut ins,
-            };
-        }
+        push_flat_values(&mut ins, args, params);
         if sig.retptr {
             ins.local_get(area);
         }

@@ -9,15 +9,12 @@
 //! guest's own `run` stays async-lifted, and its tasks run concurrently as they would unwrapped.
 
 use crate::WrapError;
-use crate::generic::componentize;
+use crate::generic::{componentize, push_rr, push_world};
 use wasm_encoder::{
     CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, ImportSection,
     Module, TypeSection, ValType,
 };
 use wit_parser::Resolve;
-
-/// wasm-rr's own WIT package (`wasm-rr:rr`), for `wasm-rr:rr/control`.
-const RR_WIT: &str = include_str!("../../wit/deps/rr.wit");
 
 /// The run wrapper for a guest that exports `export` (`wasi:cli/run@0.3.2`; the version is the
 /// guest's, so that the wrapper plugs into it and the host finds it under the same name).
@@ -35,18 +32,13 @@ pub fn run_wrapper(export: &str) -> Result<Vec<u8>, WrapError> {
             ),
         )
         .map_err(err)?;
-    resolve.push_str("rr.wit", RR_WIT).map_err(err)?;
-    let package = resolve
-        .push_str(
-            "run-wrapper.wit",
-            &format!(
-                "package wasm-rr:run-wrapper-p3;\nworld run-wrapper {{\n  import wasm-rr:rr/control;\n  import {export};\n  export {export};\n}}\n"
-            ),
-        )
-        .map_err(err)?;
-    let world = resolve
-        .select_world(&[package], Some("run-wrapper"))
-        .map_err(err)?;
+    // `wasm-rr:rr`, for `control`.
+    push_rr(&mut resolve)?;
+    let world = push_world(
+        &mut resolve,
+        "run-wrapper",
+        &format!("  import wasm-rr:rr/control;\n  import {export};\n  export {export};\n"),
+    )?;
     componentize(module(export), &resolve, world).map_err(err)
 }
 

@@ -312,7 +312,7 @@ impl generic::Guest for Interposer {
             args,
         };
         if rr::REPLAYING {
-            // `task 0: wasi:clocks/monotonic-clock.wait-for(60000000)`, for a report.
+            // `task 0: wasi:clocks/monotonic-clock.wait-for(300000000)`, for a report.
             let text = call.clone().into_call().to_string();
             let text = text.strip_suffix(" started").unwrap_or(&text).to_string();
             WAITING.with_borrow_mut(|w| w.insert(task, text));
@@ -348,7 +348,7 @@ impl generic::Guest for Interposer {
 
     fn ready(task: u32, function: u32, dest: u32, cancelling: bool) -> generic::Readiness {
         rr::start();
-        let (now, index, next) = rr::replayer::next_is::<Finished>(|f| f.task == task);
+        let (now, index) = rr::replayer::next_is::<Finished>(|f| f.task == task);
         if !now && cancelling && rr::replayer::next_is::<Cancelled>(|c| c.task == task).0 {
             IDLE.set((u64::MAX, 0));
             WAITING.with_borrow_mut(|w| w.remove(&task));
@@ -362,11 +362,7 @@ impl generic::Guest for Interposer {
             if times > MAX_IDLE_POLLS {
                 let waiting =
                     WAITING.with_borrow(|w| w.values().cloned().collect::<Vec<_>>().join("; "));
-                rr::replayer::stuck(
-                    index,
-                    &next,
-                    &format!("nothing: the app waits for {waiting} to return"),
-                );
+                rr::replayer::stuck(&format!("nothing: the app waits for {waiting} to return"));
             }
             return generic::Readiness::Waiting;
         }

@@ -201,32 +201,29 @@ pub fn answer<C: Request>(call: C) -> C::Answer {
 }
 
 /// Whether the trace's next event is a call `C` for which `pred` holds: the event is read
-/// ahead, and handed out by the next [`answer`] all the same. Also returns the event's index
-/// and text, for a report.
-pub fn next_is<C: Request>(pred: impl FnOnce(&C) -> bool) -> (bool, u64, String) {
+/// ahead, and handed out by the next [`answer`] all the same. Also returns the event's index.
+pub fn next_is<C: Request>(pred: impl FnOnce(&C) -> bool) -> (bool, u64) {
     REPLAYER.with_borrow_mut(|slot| {
         let r = slot.get_or_insert_with(Replayer::open);
-        let (index, event) = match r.peeked.take() {
-            Some(peeked) => peeked,
-            None => r.take(),
-        };
+        let (index, event) = r.take();
         let yes = event
             .as_ref()
             .and_then(|e| C::of_call(&e.call))
             .is_some_and(pred);
-        let text = event
-            .as_ref()
-            .map_or_else(|| "the end of the trace".to_string(), Event::to_string);
         r.peeked = Some((index, event));
-        (yes, index, text)
+        (yes, index)
     })
 }
 
 /// Stops the replay: the app waits for `waiting` (the calls it started and has not had
-/// answered), while the trace's event `index` (`expected`) is for something else it never
-/// does.
-pub fn stuck(index: u64, expected: &str, waiting: &str) -> ! {
-    diverge(index, expected, waiting, None)
+/// answered), while the trace's next event is for something else it never does.
+pub fn stuck(waiting: &str) -> ! {
+    let (index, expected) = REPLAYER.with_borrow_mut(|slot| {
+        let (index, event) = slot.get_or_insert_with(Replayer::open).take();
+        let text = event.map_or_else(|| "the end of the trace".to_string(), |e| e.to_string());
+        (index, text)
+    });
+    diverge(index, &expected, waiting, None)
 }
 
 /// Replaying a library component: the next event, a call of one of its exports the driver
