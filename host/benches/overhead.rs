@@ -366,14 +366,12 @@ fn main() {
         wrap("recz.wasm", &["--compress"]);
         run_ok(&mut command(&p, w, Variant::Record).unwrap());
         let trace = p.wl(w, "traces").join("trace.cbor");
-        let mut c = Command::new(&p.wasm_rr);
-        c.arg("wrap")
-            .arg("--replay")
-            .arg(&trace)
-            .arg(&p.app)
-            .arg("-o")
-            .arg(p.wl(w, "replay.wasm"));
-        run_ok(&mut c);
+        run_ok(&mut wrap_replay_command(
+            &p,
+            &trace,
+            &p.app,
+            &p.wl(w, "replay.wasm"),
+        ));
         for &v in &variants {
             if v != Variant::Record {
                 run_ok(&mut command(&p, w, v).unwrap());
@@ -588,6 +586,33 @@ fn wrap_command(p: &Paths, app: &Path, out: &Path) -> Command {
     c
 }
 
+/// `wasm-rr wrap --replay TRACE APP -o OUT`: the self-replaying component.
+fn wrap_replay_command(p: &Paths, trace: &Path, app: &Path, out: &Path) -> Command {
+    let mut c = Command::new(&p.wasm_rr);
+    c.arg("wrap")
+        .arg("--replay")
+        .arg(trace)
+        .arg(app)
+        .arg("-o")
+        .arg(out);
+    c
+}
+
+/// Prints a table's rows `(what, cost)`: time, ratio against the first row's (plain), peak
+/// RSS.
+fn cost_rows(rows: &[(&str, &Cost)]) {
+    let ms = |c: &Cost| c.time.as_secs_f64() * 1e3;
+    let plain = ms(rows[0].1);
+    for (what, c) in rows {
+        println!(
+            "| {what} | {:.0} ms | {:.2}x | {:.1} MiB |",
+            ms(c),
+            ms(c) / plain,
+            c.rss_kib as f64 / 1024.0
+        );
+    }
+}
+
 /// Gets through the generic path: the `keyvalue_app` fixture doing 100,000 `wasi:keyvalue`
 /// `bucket.get`s on stock `wasmtime run -S keyvalue`, plain and recording, then replayed by its
 /// self-replaying component (no flags): times, peak RSS, trace bytes per call, and the time
@@ -613,15 +638,7 @@ fn keyvalue_table(p: &Paths, runs: usize) {
     let plain = median_of(runs, || wasmtime(&app, &[]));
     let record = median_of(runs, || wasmtime(&recording, &["--dir", &preopen]));
     let trace = traces.join("trace.cbor");
-    run_ok(
-        Command::new(&p.wasm_rr)
-            .arg("wrap")
-            .arg("--replay")
-            .arg(&trace)
-            .arg(&app)
-            .arg("-o")
-            .arg(&replaying),
-    );
+    run_ok(&mut wrap_replay_command(p, &trace, &app, &replaying));
     let replay = median_of(runs, || {
         let mut c = Command::new("wasmtime");
         c.arg("run").arg(&replaying);
@@ -629,21 +646,13 @@ fn keyvalue_table(p: &Paths, runs: usize) {
     });
     let bytes = size(&trace);
     let ms = |c: &Cost| c.time.as_secs_f64() * 1e3;
-    let mib = |c: &Cost| c.rss_kib as f64 / 1024.0;
     println!("\n| {GETS} `wasi:keyvalue` gets (generic path) | time | x plain | peak RSS |");
     println!("|---|---|---|---|");
-    for (what, c) in [
+    cost_rows(&[
         ("plain `wasmtime run -S keyvalue`", &plain),
         ("recording", &record),
         ("self-replaying, no flags", &replay),
-    ] {
-        println!(
-            "| {what} | {:.0} ms | {:.2}x | {:.1} MiB |",
-            ms(c),
-            ms(c) / ms(&plain),
-            mib(c)
-        );
-    }
+    ]);
     println!(
         "\ntrace: {bytes} bytes, {:.2} bytes per get; `wasm-rr wrap` of keyvalue_app ({:.0} KB, 8 generic functions): {:.0} ms",
         bytes as f64 / GETS as f64,
@@ -672,15 +681,7 @@ fn p3_table(p: &Paths, runs: usize) {
     let preopen = format!("{}::/wasm-rr", traces.display());
     let trace = traces.join("trace.cbor");
     run_ok(&mut wasmtime(&recording, &["--dir", &preopen]));
-    run_ok(
-        Command::new(&p.wasm_rr)
-            .arg("wrap")
-            .arg("--replay")
-            .arg(&trace)
-            .arg(&app)
-            .arg("-o")
-            .arg(&replaying),
-    );
+    run_ok(&mut wrap_replay_command(p, &trace, &app, &replaying));
     let embedded = || {
         let mut c = Command::new(&p.wasm_rr);
         c.arg("replay").arg(&app).arg(&trace);
@@ -704,28 +705,16 @@ fn p3_table(p: &Paths, runs: usize) {
     }
     let costs: Vec<Cost> = costs.into_iter().map(median).collect();
     let bytes = size(&trace);
-    let ms = |c: &Cost| c.time.as_secs_f64() * 1e3;
-    let mib = |c: &Cost| c.rss_kib as f64 / 1024.0;
     println!(
         "\n| WASI 0.3 command: {N} clock reads and {N} random draws | time | x plain | peak RSS |"
     );
     println!("|---|---|---|---|");
-    for (what, c) in [
-        "plain `wasmtime run`",
-        "recording",
-        "self-replaying, no flags",
-        "`wasm-rr replay`",
-    ]
-    .iter()
-    .zip(&costs)
-    {
-        println!(
-            "| {what} | {:.0} ms | {:.2}x | {:.1} MiB |",
-            ms(c),
-            ms(c) / ms(&costs[0]),
-            mib(c)
-        );
-    }
+    cost_rows(&[
+        ("plain `wasmtime run`", &costs[0]),
+        ("recording", &costs[1]),
+        ("self-replaying, no flags", &costs[2]),
+        ("`wasm-rr replay`", &costs[3]),
+    ]);
     println!(
         "\ntrace: {bytes} bytes, {:.2} bytes per call",
         bytes as f64 / (2 * N) as f64
