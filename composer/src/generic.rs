@@ -228,6 +228,19 @@ fn refusal(resolve: &Resolve, resources: &[TypeId], func: &WitFunction) -> Optio
 /// The canonical ABI's most flat parameters: more are passed in memory, through a pointer.
 const MAX_FLAT_PARAMS: usize = 16;
 
+/// Whether `func` of `interface` passes the app's stream straight to the host's function,
+/// recording and replaying alike: WASI 0.3's `wasi:cli/stdout` and `stderr`
+/// `write-via-stream`, whose bytes are output (printed by the host, as unwrapped; not in the
+/// trace). The call is recorded (without its stream) and checked on replay; the future the
+/// host returns goes to the app as it is. The replaying component imports these two
+/// interfaces.
+fn passed_through(interface: &Option<String>, func: &WitFunction) -> bool {
+    func.name == "write-via-stream"
+        && interface.as_deref().is_some_and(|i| {
+            i.starts_with("wasi:cli/stdout@0.3.") || i.starts_with("wasi:cli/stderr@0.3.")
+        })
+}
+
 /// Whether a recording or replaying forwarder runs `func` as a subtask of its own, so that
 /// the app's concurrent calls of it run concurrently: an async function (WASI 0.3's
 /// `wait-for`) whose values hold no owned handles and whose arguments the async ABI passes
@@ -445,6 +458,7 @@ fn guest_interfaces(
         if let Some(reason) = resolve.interfaces[*id]
             .functions
             .values()
+            .filter(|f| !passed_through(&Some(name.clone()), f))
             .find_map(|f| refusal(&resolve, &resources, f))
         {
             return Err(WrapError::Unsupported {
@@ -486,6 +500,16 @@ fn traced(
     export: bool,
 ) -> Result<TracedFunction, WrapError> {
     let of = |t: &Type| wit_type(resolve, resources, t).map_err(WrapError::Compose);
+    if passed_through(&Some(interface.clone()), f) {
+        // Recorded without the stream (`write-via-stream()`), nor the host's future.
+        return Ok(TracedFunction {
+            export,
+            interface,
+            name: f.name.clone(),
+            params: Vec::new(),
+            result: None,
+        });
+    }
     Ok(TracedFunction {
         export,
         interface,
@@ -525,9 +549,16 @@ pub fn forwarder(
     // interfaces' own packages are already in `resolve`, decoded from the guest).
     let mut lines: String = interfaces
         .iter()
-        .map(|i| match forwarding {
-            Forwarding::Replay => format!("  export {i};\n"),
-            _ => format!("  import {i};\n  export {i};\n"),
+        .zip(&ids)
+        .map(|(i, id)| {
+            let through = resolve.interfaces[*id]
+                .functions
+                .values()
+                .any(|f| passed_through(&Some(i.clone()), f));
+            match forwarding {
+                Forwarding::Replay if !through => format!("  export {i};\n"),
+                _ => format!("  import {i};\n  export {i};\n"),
+            }
         })
         .collect();
     let mut rr = None;
@@ -861,6 +892,19 @@ fn forwarding_module(
         .map(|(_, f)| subtasks.is_some() && concurrent(resolve, resources, f))
         .collect();
     let mut next_import = 0;
+    // Replaying, the host's functions that the app's streams pass straight to (see
+    // `passed_through`), by function.
+    let mut through: Vec<Option<u32>> = vec![None; functions.len()];
+    if replaying {
+        for (i, ((interface, f), (import, _))) in functions.iter().zip(&signatures).enumerate() {
+            if passed_through(interface, f) {
+                let ty = new_type(&mut types, &import.params, &import.results);
+                imports.import(import_module(interface), &f.name, EntityType::Function(ty));
+                through[i] = Some(next_import);
+                next_import += 1;
+            }
+        }
+    }
     if !replaying {
         for (((interface, f), (import, _)), &sub) in
             functions.iter().zip(&signatures).zip(&concurrent)
@@ -1045,9 +1089,52 @@ fn forwarding_module(
             index += 3;
             continue;
         }
+        let passes = passed_through(interface, f);
         let ty = new_type(&mut types, &export.params, &export.results);
         defined.function(ty);
         let params = export.params.len() as u32;
+        if passes && hooks.is_some() {
+            // The call, recorded (or checked) without its stream; then the host's function
+            // called with it, its future returned as it is.
+            let (result, list, hook_area) = (params, params + 1, params + 2);
+            let mut body = Function::new(vec![(3, ValType::I32)]);
+            let mut ins = body.instructions();
+            alloc(&mut ins, realloc, 16, hook_area);
+            store_bits(&mut ins, realloc, &[], list);
+            ins.i32_const(first as i32 + i as i32)
+                .local_get(list)
+                .i32_const(0);
+            if replaying {
+                // replay(function, args, heap-base, heap, dest, retptr): nothing to lay out.
+                push_heap(&mut ins);
+                ins.global_get(0).local_get(hook_area).call(hook_index);
+            } else {
+                // called(function, args, results, heap-base, heap, retptr).
+                ins.local_get(list).i32_const(0);
+                push_heap(&mut ins);
+                ins.local_get(hook_area).call(hook_index);
+            }
+            for p in 0..params {
+                ins.local_get(p);
+            }
+            ins.call(through[i].unwrap_or(i as u32)).local_set(result);
+            ins.local_get(result).end();
+            code.function(&body);
+            exports.export(&export_name(interface, f), ExportKind::Func, index);
+            let ty = new_type(&mut types, &export.results, &[]);
+            defined.function(ty);
+            let mut post = Function::new(vec![]);
+            free_heap_if_idle(&mut post.instructions());
+            post.instructions().end();
+            code.function(&post);
+            exports.export(
+                &format!("cabi_post_{}", export_name(interface, f)),
+                ExportKind::Func,
+                index + 1,
+            );
+            index += 2;
+            continue;
+        }
         // Locals after the parameters: the return area (or, replaying, the address the
         // results are laid out at), the single flat result, the lists of arguments and
         // results handed to the hook, the hook's own return area, and the patch loop's

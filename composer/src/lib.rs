@@ -558,7 +558,10 @@ pub fn wrap_replay<S: Source + Copy>(
         Mode::Replay { trace: packed },
         &generic,
         &[],
-        &replay_allowed(false),
+        &replay_allowed(false)
+            .into_iter()
+            .chain(passed_through_imports(&generic))
+            .collect(),
     )
 }
 
@@ -583,7 +586,10 @@ pub fn wrap_replay_open(
         Mode::ReplayOpen,
         &generic,
         &[],
-        &replay_allowed(true),
+        &replay_allowed(true)
+            .into_iter()
+            .chain(passed_through_imports(&generic))
+            .collect(),
     )
 }
 
@@ -612,6 +618,22 @@ pub use wasm_rr_trace::protocol::EMBEDDED_INTERFACE;
 
 /// What a replaying component may import from the host: [`REPLAY_HOST_IMPORTS`], and with
 /// `open`, [`EMBEDDED_INTERFACE`] (which the `wasm-rr` host serves).
+/// The imports of `guest` a replay takes from the host besides [`REPLAY_HOST_IMPORTS`]: WASI
+/// 0.3's `wasi:cli/stdout` and `stderr`, to which the app's output streams pass straight (see
+/// `generic::passed_through`), with the `wasi:cli/types` they use.
+fn passed_through_imports(generic: &[String]) -> Vec<String> {
+    let output =
+        |i: &String| i.starts_with("wasi:cli/stdout@0.3.") || i.starts_with("wasi:cli/stderr@0.3.");
+    if !generic.iter().any(output) {
+        return Vec::new();
+    }
+    generic
+        .iter()
+        .filter(|i| output(i) || i.starts_with("wasi:cli/types@0.3."))
+        .cloned()
+        .collect()
+}
+
 fn replay_allowed(open: bool) -> BTreeSet<String> {
     let mut allowed: BTreeSet<String> = REPLAY_HOST_IMPORTS
         .iter()

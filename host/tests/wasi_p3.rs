@@ -211,20 +211,39 @@ fn the_replay_completes_subtasks_in_the_traces_order_not_the_hosts() {
 }
 
 #[test]
-fn a_wasi_p3_stream_or_service_is_refused_in_one_line_naming_the_function() {
+fn a_wasi_p3_app_printing_through_a_stdout_stream_records_and_replays() {
     let dir = scratch();
     let app = fixture("p3_stdout_stream");
-    let out = dir.path().join("out.wasm");
-    let r = try_wrap(&app, &out, None);
-    assert_eq!(r.code, Some(2), "{}", r.stderr());
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, &[], &[], None);
     assert_eq!(
-        r.stderr(),
-        format!(
-            "wasm-rr: error: cannot wrap {}: it imports `wasi:cli/stdout@0.3.2`, which this version of wasm-rr cannot record: `write-via-stream` takes or returns a stream, which is not recorded generically yet\n",
-            app.display()
-        )
+        recorded.stdout(),
+        "Hello, WASI 0.3!\n",
+        "{}",
+        recorded.stderr()
     );
-    assert!(!out.exists());
+    // The call is recorded without its stream, whose bytes went to the host's stdout.
+    assert_eq!(
+        events_of(&trace, "wasi:cli/stdout"),
+        ["wasi:cli/stdout.write-via-stream()"]
+    );
+    assert_replays(dir.path(), &app, &trace, &recorded, 2);
+    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
+    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+    // The self-replaying component prints through the host's 0.3 stdout, and imports no
+    // other 0.3 interface.
+    let (imports, _) = world_of(&dir.path().join("app.replay.wasm"));
+    let p3: Vec<&String> = imports.iter().filter(|i| i.contains("@0.3")).collect();
+    assert_eq!(
+        p3,
+        ["wasi:cli/types@0.3.2", "wasi:cli/stdout@0.3.2"],
+        "{imports:?}"
+    );
+}
+
+#[test]
+fn a_wasi_p3_stream_or_service_is_refused_in_one_line_naming_the_function() {
+    let dir = scratch();
+    let out = dir.path().join("out.wasm");
     // A WASI 0.3 HTTP service: its requests and responses carry streams and futures.
     let service = fixture("p3_service");
     let r = try_wrap(&service, &out, None);
