@@ -14,6 +14,7 @@ fn main() {
             "trace/Cargo.toml",
             "wit",
             "Cargo.toml",
+            "composer/src",
         ],
     );
     let builds = [
@@ -100,8 +101,28 @@ fn main() {
         );
         println!("cargo:rustc-env={var}={}", paths[0].display());
     }
+    // And of the composer, which makes the compositions out of them at run time (a changed
+    // composer must not take compositions an older one cached).
+    hash_sources(&root.join("composer/src"), &mut id);
     println!(
         "cargo:rustc-env=WASM_RR_COMPONENTS_ID={:016x}",
         std::hash::Hasher::finish(&id)
     );
+}
+
+/// Hashes the names and contents of the files under `dir`, in name order, into `id`.
+fn hash_sources(dir: &std::path::Path, id: &mut std::hash::DefaultHasher) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("the composer's sources")
+        .map(|e| e.expect("a directory entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            hash_sources(&path, id);
+        } else {
+            std::hash::Hash::hash(&path.file_name(), id);
+            std::hash::Hash::hash(&std::fs::read(&path).expect("a composer source"), id);
+        }
+    }
 }

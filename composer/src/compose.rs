@@ -56,6 +56,11 @@ struct Composition<'p> {
     interposer: NodeId,
     guest_pkg: PackageId,
     guest: NodeId,
+    /// The forwarder, when it pumps streams: it exports `wasm-rr:rr/pump`, whose driver the
+    /// 0.3 run wrapper starts.
+    pumps: Option<NodeId>,
+    /// Whether the run wrapper starts that driver.
+    driven: bool,
 }
 
 impl<'p> Composition<'p> {
@@ -73,6 +78,8 @@ impl<'p> Composition<'p> {
             interposer: interposer_node,
             guest_pkg,
             guest,
+            pumps: None,
+            driven: false,
         })
     }
 
@@ -225,7 +232,10 @@ impl<'p> Composition<'p> {
             Forwarding::Replay
         };
         let bytes = forwarder(guest, interfaces, forwarding)?;
-        let (_, inst) = self.add("wasm-rr:forwarder", bytes)?;
+        let (pkg, inst) = self.add("wasm-rr:forwarder", bytes)?;
+        if self.exports(pkg).iter().any(|e| e == crate::generic::PUMP) {
+            self.pumps = Some(inst);
+        }
         self.plug(self.interposer, GENERIC, inst, GENERIC)?;
         for import in interfaces {
             self.plug(inst, import, self.guest, import)?;
@@ -375,8 +385,9 @@ impl<'p> Composition<'p> {
             .1
             .is_some_and(|v| !v.starts_with("0.2."))
         {
-            // WASI 0.3's `run`, an async function: a wrapper made for the guest's version.
-            let bytes = crate::run::run_wrapper(export)?;
+            // WASI 0.3's `run`, an async function: a wrapper made for the guest's version
+            // (which starts the driver of the forwarder's streams, if it pumps any).
+            let bytes = crate::run::run_wrapper(export, self.pumps.is_some())?;
             (
                 self.add("wasm-rr:run-wrapper-p3", bytes)?.1,
                 export.to_string(),
@@ -387,6 +398,14 @@ impl<'p> Composition<'p> {
             (self.add("wasm-rr:run-wrapper", bytes)?.1, run)
         };
         self.plug(self.guest, export, wrapper, &run)?;
+        if let Some(forwarder) = self
+            .pumps
+            .filter(|_| run != format!("wasi:cli/run@{WASI_VERSION}"))
+        {
+            let pump = crate::generic::PUMP;
+            self.plug(forwarder, pump, wrapper, pump)?;
+            self.driven = true;
+        }
         self.plug(
             self.interposer,
             "wasm-rr:rr/control",
@@ -492,6 +511,12 @@ pub fn compose(
     c.plug_guest_imports()?;
     let mailbox = if records { c.add_mailbox()? } else { None };
     c.pass_exports(records, mailbox, guest, generic)?;
+    if c.pumps.is_some() && !c.driven {
+        return Err(WrapError::Unsupported {
+            import: generic.join(", "),
+            reason: "its streams are recorded only in a WASI 0.3 command (one that exports `wasi:cli/run@0.3`), whose run starts their driver".into(),
+        });
+    }
     let composed = c.encode(host_imports)?;
     match blob {
         Some(blob) => fill_blob(&composed, blob).map_err(compose_err),

@@ -40,14 +40,21 @@ use wit_parser::{
     LiftLowerAbi, ManglingAndAbi, ResourceIntrinsic, WasmExport, WasmImport, WorldKey,
 };
 
-/// Where the forwarder's allocator starts: the bytes below are never handed out.
-const HEAP_BASE: i32 = 1024;
+mod pump;
+
+/// Where the forwarder's allocator starts: the bytes below are never handed out (the slots of
+/// the streams being pumped lie between 1024 and here, see [`pump`]).
+const HEAP_BASE: i32 = pump::SLOTS_BASE + pump::SLOTS * pump::SLOT_SIZE;
 
 /// wasm-rr's own WIT package (`wasm-rr:rr`), for the forwarder's `wasm-rr:rr/generic` import.
 const RR_WIT: &str = include_str!("../../wit/deps/rr.wit");
 
 /// The interface through which a recording forwarder hands over its calls.
 const GENERIC: &str = "wasm-rr:rr/generic";
+
+/// The interface of the driver of a forwarder's streams (see [`pump`]), which the 0.3 run
+/// wrapper starts.
+pub(crate) const PUMP: &str = "wasm-rr:rr/pump";
 
 /// The core value type of a canonical ABI flat type.
 fn val_type(t: &WasmType) -> ValType {
@@ -184,6 +191,9 @@ fn holds_own(ty: &WitType) -> bool {
 
 /// Why `func` cannot go through a forwarder, if it cannot.
 fn refusal(resolve: &Resolve, resources: &[TypeId], func: &WitFunction) -> Option<String> {
+    if pump::stream_fn(resolve, resources, func).is_some() {
+        return None;
+    }
     let not_recorded = |what: String| {
         format!(
             "`{}` takes or returns {what}, which is not recorded generically yet",
@@ -434,6 +444,21 @@ pub enum Forwarding {
     RecordExports,
 }
 
+/// Whether any function of `interfaces` (the interfaces `ids`) pumps a stream (see [`pump`]).
+fn has_streams(
+    resolve: &Resolve,
+    ids: &[InterfaceId],
+    interfaces: &[String],
+    resources: &[TypeId],
+) -> bool {
+    interfaces.iter().zip(ids).any(|(name, id)| {
+        resolve.interfaces[*id].functions.values().any(|f| {
+            !passed_through(&Some(name.clone()), f)
+                && pump::stream_fn(resolve, resources, f).is_some()
+        })
+    })
+}
+
 /// The guest's WIT, the interfaces `interfaces` among its imports, checked for the generic
 /// path, and their resource types (see [`resources_of`]).
 fn guest_interfaces(
@@ -510,6 +535,12 @@ fn traced(
             result: None,
         });
     }
+    // A stream function: recorded without its stream, its result the future's value.
+    let shape = pump::stream_fn(resolve, resources, f);
+    let result = match &shape {
+        Some(s) => s.payload.as_ref(),
+        None => f.result.as_ref(),
+    };
     Ok(TracedFunction {
         export,
         interface,
@@ -517,9 +548,11 @@ fn traced(
         params: f
             .params
             .iter()
-            .map(|p| Ok((p.name.clone(), of(&p.ty)?)))
+            .enumerate()
+            .filter(|(i, _)| shape.as_ref().is_none_or(|s| s.stream_param != Some(*i)))
+            .map(|(_, p)| Ok((p.name.clone(), of(&p.ty)?)))
             .collect::<Result<_, WrapError>>()?,
-        result: f.result.as_ref().map(of).transpose()?,
+        result: result.map(of).transpose()?,
     })
 }
 
@@ -565,6 +598,9 @@ pub fn forwarder(
     if forwarding != Forwarding::Plain {
         rr = Some(push_rr(&mut resolve)?);
         lines += &format!("  import {GENERIC};\n");
+        if has_streams(&resolve, &ids, interfaces, &resources) {
+            lines += &format!("  export {PUMP};\n");
+        }
     }
     let world = push_world(&mut resolve, "forwarder", &lines)?;
     let mut functions: Vec<Forwarded> = Vec::new();
@@ -592,8 +628,27 @@ pub fn forwarder(
                 (forwarding != Forwarding::Replay)
                     .then(|| hook_signature(&resolve, rr, "cancelled")),
             )),
+            pumps: Some(
+                [
+                    "finished",
+                    "stream-wrote",
+                    "stream-read",
+                    "next-read",
+                    "settled",
+                ]
+                .map(|name| hook_signature(&resolve, rr, name)),
+            ),
         }
     });
+    let streams = functions
+        .iter()
+        .any(|(_, f)| pump::stream_fn(&resolve, &resources, f).is_some());
+    if forwarding == Forwarding::Plain && streams {
+        return Err(WrapError::Unsupported {
+            import: interfaces.join(", "),
+            reason: "a forwarder that neither records nor replays cannot pass streams".into(),
+        });
+    }
     if forwarding == Forwarding::Plain && !resources.is_empty() {
         return Err(WrapError::Unsupported {
             import: interfaces.join(", "),
@@ -768,6 +823,9 @@ struct Hooks {
         wit_parser::abi::WasmSignature,
         Option<wit_parser::abi::WasmSignature>,
     )>,
+    /// For stream functions (see [`pump`]): `finished`'s, `stream-wrote`'s, `stream-read`'s,
+    /// `next-read`'s and `settled`'s.
+    pumps: Option<[wit_parser::abi::WasmSignature; 5]>,
 }
 
 /// A function the generic path forwards: the interface it belongs to, as the app names it
@@ -993,7 +1051,22 @@ fn forwarding_module(
     // waits on, the subtask it drops, the context slot that keeps a call's state between
     // callbacks), and each function's `task.return`.
     let mut sub = SubtaskImports::default();
-    if let (Some((started, finish, cancelled)), true) = (subtasks, concurrent.contains(&true)) {
+    // The stream functions (see `pump`), when recording or replaying.
+    let pumped: Vec<Option<pump::StreamFn>> = functions
+        .iter()
+        .map(|(interface, f)| {
+            hooks
+                .and_then(|h| h.pumps.as_ref())
+                .filter(|_| !passed_through(interface, f))
+                .and_then(|_| pump::stream_fn(resolve, resources, f))
+        })
+        .collect();
+    let any_pumped = pumped.iter().any(Option::is_some);
+    let mut pump_hooks = pump::PumpHooks::default();
+    let mut pump_imports: Vec<Option<pump::PumpImports>> = Vec::new();
+    if let (Some((started, finish, cancelled)), true) =
+        (subtasks, concurrent.contains(&true) || any_pumped)
+    {
         let mut import = |module: &str, name: &str, params: &[WasmType], results: &[WasmType]| {
             let ty = new_type(&mut types, params, results);
             imports.import(module, name, EntityType::Function(ty));
@@ -1012,10 +1085,12 @@ fn forwarding_module(
             sub.cancelled = import(GENERIC, "cancelled", &cancelled.params, &cancelled.results);
             sub.subtask_cancel = import("$root", "[subtask-cancel]", &[I32], &[I32]);
         }
-        if !replaying {
+        if !replaying || any_pumped {
             sub.set_new = import("$root", "[waitable-set-new]", &[], &[I32]);
             sub.join = import("$root", "[waitable-join]", &[I32, I32], &[]);
             sub.set_drop = import("$root", "[waitable-set-drop]", &[I32], &[]);
+        }
+        if !replaying {
             sub.subtask_drop = import("$root", "[subtask-drop]", &[I32], &[]);
         }
         sub.context_get = import("$root", "[context-get-0]", &[], &[I32]);
@@ -1032,6 +1107,34 @@ fn forwarding_module(
                 let types = task_return_params(resolve, f);
                 (import(&module, &name, &types, &[]), types)
             }));
+        }
+        if let (Some(sigs), true) = (hooks.and_then(|h| h.pumps.as_ref()), any_pumped) {
+            let [finished, wrote, read, next_read, settled] = sigs;
+            let mut hook = |name: &str, sig: &wit_parser::abi::WasmSignature| {
+                import(GENERIC, name, &sig.params, &sig.results)
+            };
+            pump_hooks.stream_wrote = hook("stream-wrote", wrote);
+            if replaying {
+                pump_hooks.next_read = hook("next-read", next_read);
+                pump_hooks.settled = hook("settled", settled);
+            } else {
+                pump_hooks.stream_read = hook("stream-read", read);
+                // `finished` is the subtasks' finish hook when recording.
+                let _ = finished;
+                pump_hooks.finished = sub.finish;
+            }
+            pump_hooks.started = sub.started;
+            pump_hooks.set_new = sub.set_new;
+            pump_hooks.join = sub.join;
+            pump_hooks.task_cancel = import(&format!("[export]{PUMP}"), "[task-cancel]", &[], &[]);
+            if replaying {
+                pump_hooks.set_poll = import("$root", "[waitable-set-poll]", &[I32, I32], &[I32]);
+            }
+            for ((interface, f), shape) in functions.iter().zip(&pumped) {
+                pump_imports.push(shape.as_ref().map(|shape| {
+                    pump::import_intrinsics(interface, f, shape, replaying, &mut import)
+                }));
+            }
         }
     }
     let realloc = next_import;
@@ -1059,7 +1162,42 @@ fn forwarding_module(
     }
     code.function(&body);
     let mut index = wrap + 1;
+    // The stream functions' step functions, by kind (see `pump::emit`).
+    let mut steps = Vec::new();
     for (i, ((interface, f), (import, export))) in functions.iter().zip(&signatures).enumerate() {
+        if let (Some(Some(imports)), Some(shape)) = (pump_imports.get(i), &pumped[i]) {
+            let p = pump::Pump {
+                function: f,
+                interface,
+                shape,
+                number: first as i32 + i as i32,
+                host: i as u32,
+                imports,
+                payload_size: shape
+                    .payload
+                    .as_ref()
+                    .map_or(0, |t| sizes.size(t).size_wasm32())
+                    as i32,
+            };
+            pump::emit(
+                &mut Sections {
+                    types: &mut types,
+                    defined: &mut defined,
+                    exports: &mut exports,
+                    code: &mut code,
+                },
+                resolve,
+                &p,
+                &pump_hooks,
+                realloc,
+                index,
+                steps.len() as i32,
+                replaying,
+            );
+            steps.push(index + 2);
+            index += 3;
+            continue;
+        }
         // (The list is empty when no function runs as a subtask.)
         if let Some(Some((task_return, return_types))) = sub.task_return.get(i) {
             let number = first as i32 + i as i32;
@@ -1294,6 +1432,21 @@ fn forwarding_module(
         );
         index += 2;
     }
+    if !steps.is_empty() {
+        pump::emit_driver(
+            &mut Sections {
+                types: &mut types,
+                defined: &mut defined,
+                exports: &mut exports,
+                code: &mut code,
+            },
+            &pump_hooks,
+            &steps,
+            index,
+            replaying,
+        );
+        index += 2;
+    }
     // One destructor per resource: the app dropped its last handle.
     for (j, id) in resources.iter().enumerate() {
         defined.function(i32_to_none);
@@ -1325,7 +1478,16 @@ fn forwarding_module(
     // Global 1: the representation of a handle being passed on to the host, whose destructor
     // call is to do nothing (0: none; no representation is 0). Global 2: how many subtasks
     // are in flight.
-    assemble(types, imports, defined, exports, code, &[HEAP_BASE, 0, 0])
+    // Global 3: the stream slots in use (see `pump`), a bit each; global 4: the waitable set
+    // they wait on (0: not made yet).
+    assemble(
+        types,
+        imports,
+        defined,
+        exports,
+        code,
+        &[HEAP_BASE, 0, 0, 0, 0],
+    )
 }
 
 /// The indices of what a forwarder imports for its subtasks (see [`concurrent`]).
@@ -1625,7 +1787,7 @@ fn assemble(
 ) -> Vec<u8> {
     let mut memories = MemorySection::new();
     memories.memory(MemoryType {
-        minimum: 1,
+        minimum: (HEAP_BASE as u64).div_ceil(65536),
         maximum: None,
         memory64: false,
         shared: false,
@@ -1942,6 +2104,7 @@ pub fn export_forwarder(guest: &[u8], first: u32) -> Result<Vec<u8>, WrapError> 
         dropped: hook_signature(resolve, rr, "dropped"),
         after: Some(hook_signature(resolve, rr, "returned")),
         subtasks: None,
+        pumps: None,
     };
     componentize(
         forwarding_module(

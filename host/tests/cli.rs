@@ -129,7 +129,7 @@ fn show_lists_events() {
     assert_eq!(r.code, Some(0));
     let out = r.stdout();
     assert!(
-        out.starts_with("trace format 8, recorded by wasm-rr "),
+        out.starts_with("trace format 9, recorded by wasm-rr "),
         "{out}"
     );
     assert!(

@@ -241,6 +241,49 @@ fn a_wasi_p3_app_printing_through_a_stdout_stream_records_and_replays() {
 }
 
 #[test]
+fn wasi_p3_stdin_read_through_a_stream_is_recorded_chunk_by_chunk_and_replayed_without_it() {
+    let dir = scratch();
+    let app = fixture("p3_stdin");
+    let input = b"hello stdin\nline two\n";
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, &[], &[], Some(input));
+    assert_eq!(
+        recorded.stdout(),
+        "HELLO STDIN\nLINE TWO\n(21 bytes)\n",
+        "{}",
+        recorded.stderr()
+    );
+    // The stream is a subtask: started, the bytes as they came, and its future's value.
+    let events = events_of(&trace, "0: wasi:cli/stdin");
+    assert_eq!(
+        events,
+        [
+            "wasi:cli/stdin.read-via-stream() started",
+            "wasi:cli/stdin.read-via-stream returned -> ok"
+        ]
+    );
+    let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
+    let chunks: Vec<&str> = shown
+        .lines()
+        .filter_map(|l| l.split_once(" task 0: read ").map(|(_, c)| c))
+        .collect();
+    assert!(!chunks.is_empty(), "{shown}");
+    assert_eq!(
+        chunks.concat().replace("\"\"", ""),
+        "\"hello stdin\\nline two\\n\"",
+        "{shown}"
+    );
+    // Replayed with no stdin, twice on stock wasmtime and by `wasm-rr replay`.
+    assert_replays(dir.path(), &app, &trace, &recorded, 2);
+    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
+    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+    // Recorded by `wasm-rr record` too.
+    let on_host = record_embedded(dir.path(), &app, &[], &[], Some(b"abc\n"));
+    assert_eq!(on_host.stdout(), "ABC\n(4 bytes)\n", "{}", on_host.stderr());
+    let replayed = replay_embedded(dir.path(), &app, None);
+    assert_eq!(replayed.stdout(), on_host.stdout(), "{}", replayed.stderr());
+}
+
+#[test]
 fn a_wasi_p3_stream_or_service_is_refused_in_one_line_naming_the_function() {
     let dir = scratch();
     let out = dir.path().join("out.wasm");

@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use wasm_rr_trace::Request;
 use wasm_rr_trace::abi::{self, AbiError, Handles, Memory, Ty, Val};
 use wasm_rr_trace::generic::{
-    Called, Cancelled, Dropped, Finished, Function, Invoked, Returned, Started,
+    Called, Cancelled, Dropped, Finished, Function, Invoked, Returned, Started, StreamRead,
+    StreamWrote,
 };
 
 /// The canonical ABI's most flat parameters: more are passed in memory, through a pointer.
@@ -28,6 +29,16 @@ struct Layout {
     /// values (and are passed in memory).
     params_in_memory: Option<Ty>,
     result: Option<Ty>,
+    /// Where a replay prints the bytes the app writes into the function's stream: WASI 0.3's
+    /// `wasi:cli/stdout` and `stderr` (others' go nowhere).
+    prints: Option<Stdio>,
+}
+
+/// The standard output streams a replay prints to.
+#[derive(Clone, Copy)]
+enum Stdio {
+    Stdout,
+    Stderr,
 }
 
 thread_local! {
@@ -42,6 +53,9 @@ thread_local! {
     /// Replaying: the trace's next event when `ready` last found it for no subtask, and how
     /// many times in a row it did.
     static IDLE: Cell<(u64, u32)> = const { Cell::new((u64::MAX, 0)) };
+    /// Replaying: the bytes of a recorded stream chunk not handed out yet, by subtask (the
+    /// forwarder asks for at most as many as its buffer holds).
+    static UNREAD: RefCell<BTreeMap<u32, Vec<u8>>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 /// The most times in a row `ready` may find the trace's next event unchanged, and for no
@@ -152,6 +166,13 @@ pub fn set_functions(functions: &[Function]) {
                 params_in_memory: (flat > MAX_FLAT_PARAMS).then(|| Ty::Record(params.clone())),
                 params,
                 result: f.result.as_ref().map(|t| t.layout()),
+                prints: if f.interface.starts_with("wasi:cli/stdout@") {
+                    Some(Stdio::Stdout)
+                } else if f.interface.starts_with("wasi:cli/stderr@") {
+                    Some(Stdio::Stderr)
+                } else {
+                    None
+                },
             }
         })
         .collect();
@@ -283,6 +304,24 @@ fn for_return(
     (out.bytes, flat)
 }
 
+/// Replaying: a subtask found the trace's next event (at `index`) not its own. Stops the
+/// replay with a divergence when that has gone on for [`MAX_IDLE_POLLS`] polls in a row.
+fn idle(index: u64) {
+    let (at, times) = IDLE.get();
+    let times = if at == index { times + 1 } else { 1 };
+    IDLE.set((index, times));
+    if times > MAX_IDLE_POLLS {
+        let waiting = WAITING.with_borrow(|w| w.values().cloned().collect::<Vec<_>>().join("; "));
+        rr::replayer::stuck(&format!("nothing: the app waits for {waiting} to return"));
+    }
+}
+
+/// Replaying: subtask `task` returns now (or is cancelled): it waits no more.
+fn done_waiting(task: u32) {
+    IDLE.set((u64::MAX, 0));
+    WAITING.with_borrow_mut(|w| w.remove(&task));
+}
+
 impl generic::Guest for Interposer {
     fn started(function: u32, args: Vec<u64>, heap_base: u32, heap: Vec<u8>) -> u32 {
         let mem = memory(heap_base, heap);
@@ -350,29 +389,112 @@ impl generic::Guest for Interposer {
         rr::start();
         let (now, index) = rr::replayer::next_is::<Finished>(|f| f.task == task);
         if !now && cancelling && rr::replayer::next_is::<Cancelled>(|c| c.task == task).0 {
-            IDLE.set((u64::MAX, 0));
-            WAITING.with_borrow_mut(|w| w.remove(&task));
+            done_waiting(task);
             rr::call(Cancelled { task, function }, || ());
             return generic::Readiness::Cancelled;
         }
         if !now {
-            let (at, times) = IDLE.get();
-            let times = if at == index { times + 1 } else { 1 };
-            IDLE.set((index, times));
-            if times > MAX_IDLE_POLLS {
-                let waiting =
-                    WAITING.with_borrow(|w| w.values().cloned().collect::<Vec<_>>().join("; "));
-                rr::replayer::stuck(&format!("nothing: the app waits for {waiting} to return"));
-            }
+            idle(index);
             return generic::Readiness::Waiting;
         }
-        IDLE.set((u64::MAX, 0));
-        WAITING.with_borrow_mut(|w| w.remove(&task));
+        done_waiting(task);
         let result = rr::call(Finished { task, function }, || {
             rr::fatal("internal error: a recording component asked for a replayed answer")
         });
         generic::Readiness::Returned(with_layout(function, |layout| {
             for_return(function, layout.result.as_ref(), &result, dest)
+        }))
+    }
+
+    fn stream_wrote(task: u32, function: u32, data: Vec<u8>) {
+        if rr::REPLAYING {
+            // Output, not an answer: printed as the app writes it, wherever the trace has it.
+            rr::start();
+            match with_layout(function, |layout| layout.prints) {
+                Some(Stdio::Stdout) => {
+                    rr::write_out(&crate::wasi::cli::stdout::get_stdout(), &data)
+                }
+                Some(Stdio::Stderr) => {
+                    rr::write_out(&crate::wasi::cli::stderr::get_stderr(), &data)
+                }
+                None => {}
+            }
+            return;
+        }
+        rr::call(
+            StreamWrote {
+                task,
+                data: wasm_rr_trace::Bytes(data),
+            },
+            || (),
+        );
+    }
+
+    fn stream_read(task: u32, data: Vec<u8>) {
+        rr::call(
+            StreamRead {
+                task,
+                data: wasm_rr_trace::Bytes(data),
+            },
+            || (),
+        );
+    }
+
+    fn next_read(task: u32, max: u32) -> generic::Chunk {
+        rr::start();
+        let max = max.max(1) as usize;
+        let give = |mut bytes: Vec<u8>| {
+            if bytes.len() > max {
+                let rest = bytes.split_off(max);
+                UNREAD.with_borrow_mut(|u| u.insert(task, rest));
+            }
+            generic::Chunk::Data(bytes)
+        };
+        if let Some(rest) = UNREAD.with_borrow_mut(|u| u.remove(&task)) {
+            return give(rest);
+        }
+        let (chunk, index) = rr::replayer::next_is::<StreamRead>(|r| r.task == task);
+        if chunk {
+            IDLE.set((u64::MAX, 0));
+            let StreamRead { data, .. } = rr::replayer::take_recorded::<StreamRead>();
+            if data.0.is_empty() {
+                // Not recorded (no read gives nothing); from an edited trace: nothing to give.
+                return generic::Chunk::Waiting;
+            }
+            return give(data.0);
+        }
+        if rr::replayer::next_is::<Finished>(|f| f.task == task).0 {
+            return generic::Chunk::Ended;
+        }
+        idle(index);
+        generic::Chunk::Waiting
+    }
+
+    fn settled(task: u32, function: u32, dest: u32) -> Option<Vec<u8>> {
+        rr::start();
+        let (now, index) = rr::replayer::next_is::<Finished>(|f| f.task == task);
+        if !now {
+            idle(index);
+            return None;
+        }
+        done_waiting(task);
+        let result = rr::call(Finished { task, function }, || {
+            rr::fatal("internal error: a recording component asked for a replayed answer")
+        });
+        Some(with_layout(function, |layout| {
+            let mut out = Window {
+                base: dest,
+                bytes: Vec::new(),
+            };
+            match (&layout.result, &result) {
+                (None, None) => {}
+                (Some(t), Some(v)) => {
+                    let at = out.alloc(t.size(), t.align());
+                    abi::store(t, v, &mut out, at).unwrap_or_else(|e| damaged(function, e));
+                }
+                _ => damaged(function, format!("the recorded result {result:?}")),
+            }
+            out.bytes
         }))
     }
 

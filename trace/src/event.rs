@@ -585,6 +585,8 @@ impl fmt::Display for Event {
             || self.is::<crate::generic::Returned>()
             || self.is::<crate::generic::Started>()
             || self.is::<crate::generic::Cancelled>()
+            || self.is::<crate::generic::StreamWrote>()
+            || self.is::<crate::generic::StreamRead>()
         {
             return write!(f, "{}", self.call);
         }

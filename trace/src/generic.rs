@@ -394,6 +394,28 @@ crate::event::interface! {
         /// The function's index in the header's `generic` table.
         function: u32,
     } -> ();
+    /// The app wrote these bytes into the `stream<u8>` it passed to subtask number `task`
+    /// (WASI 0.3's `wasi:cli/stdout.write-via-stream`, a file's or a socket's), as one read of
+    /// the stream took them (at most 16,320 bytes). Output, not a call the app waits on: kept
+    /// for `show` and tests, and skipped by a replay, which prints what the app writes to
+    /// stdout and stderr. Format 9.
+    StreamWrote {
+        /// The subtask's number.
+        task: u32,
+        /// The bytes.
+        data: crate::Bytes,
+    } -> ();
+    /// The `stream<u8>` that subtask number `task` returned to the app (WASI 0.3's
+    /// `wasi:cli/stdin.read-via-stream`, a file's or a socket's) gave it these bytes, in one
+    /// read of the host's stream. Where this event lies in the trace is when the bytes came,
+    /// among the app's other events: a replay hands the app the same bytes at the same place.
+    /// The stream ends where the subtask's [`Finished`] comes. Format 9.
+    StreamRead {
+        /// The subtask's number.
+        task: u32,
+        /// The bytes.
+        data: crate::Bytes,
+    } -> ();
 }
 
 /// The name of resource type `resource` in the registered table, if it is there.
@@ -570,6 +592,12 @@ impl fmt::Display for Call {
                 Some(name) => write!(f, "task {}: {name} cancelled", c.task),
                 None => write!(f, "task {}: generic function #{} cancelled", c.task, c.function),
             },
+            Call::StreamWrote(c) => {
+                write!(f, "task {}: wrote {}", c.task, crate::text_preview(&c.data.0))
+            }
+            Call::StreamRead(c) => {
+                write!(f, "task {}: read {}", c.task, crate::text_preview(&c.data.0))
+            }
             Call::Finished(c) => match with_function(c.function, |func| func.qualified_name()) {
                 Some(name) => write!(f, "task {}: {name} returned", c.task),
                 None => write!(f, "task {}: generic function #{} returned", c.task, c.function),
@@ -593,6 +621,8 @@ impl fmt::Display for Answer {
             | Answer::Finished(None)
             | Answer::Started(())
             | Answer::Cancelled(())
+            | Answer::StreamWrote(())
+            | Answer::StreamRead(())
             | Answer::Dropped(())
             | Answer::Invoked(())
             | Answer::Returned(()) => Ok(()),

@@ -75,8 +75,10 @@ event::interfaces! {
 /// wrote ([`streams::Wrote`], up to [`Header::output_bytes`] per stream). Format 8 added the
 /// async calls of the generic path (WASI 0.3's), each as a subtask that [`generic::Started`]
 /// and later [`generic::Finished`] (or was [`generic::Cancelled`]), in the order the host
-/// completed them.
-pub const FORMAT_VERSION: u32 = 8;
+/// completed them. Format 9 added the bytes of the generic path's streams
+/// ([`generic::StreamWrote`], [`generic::StreamRead`]: WASI 0.3's stdin, stdout, stderr,
+/// files and sockets).
+pub const FORMAT_VERSION: u32 = 9;
 
 /// The first format version whose events are this crate's: a trace of format 3 reads as it
 /// is, one of format 2 is upgraded event by event.

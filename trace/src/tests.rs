@@ -148,6 +148,16 @@ fn sample() -> Trace {
                 function: 0,
             }
             .into_event(()),
+            generic::StreamRead {
+                task: 2,
+                data: Bytes(b"line\n".to_vec()),
+            }
+            .into_event(()),
+            generic::StreamWrote {
+                task: 3,
+                data: Bytes(b"out\n".to_vec()),
+            }
+            .into_event(()),
         ],
         torn_tail_bytes: 0,
     }
@@ -396,7 +406,7 @@ fn json_round_trip_is_lossless() {
         ),
         "{json}"
     );
-    assert!(json.contains("\"wasm-rr-trace\": 8"), "{json}");
+    assert!(json.contains("\"wasm-rr-trace\": 9"), "{json}");
     // An async call's subtask: its start, and its return with the result.
     assert!(
         json.contains(r#"{"call":{"generic":{"started":{"task":0,"function":0,"args":[{"String":"slow"}]}}},"answer":null,"wave":"task 0: wasi:config/store.get(\"slow\") started"},"#)

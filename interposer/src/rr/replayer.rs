@@ -12,7 +12,7 @@ use super::fatal;
 use crate::wasm_rr::rr::embedded;
 use std::cell::RefCell;
 use std::fmt::Write;
-use wasm_rr_trace::generic::{Dropped, Invoked};
+use wasm_rr_trace::generic::{Dropped, Invoked, StreamWrote};
 use wasm_rr_trace::redact::Redactor;
 use wasm_rr_trace::streams::Wrote;
 use wasm_rr_trace::{Call, Event, Header, Reader, Request, Source};
@@ -125,7 +125,7 @@ impl Replayer {
 
 /// Whether the replay passes over `e`: recorded for people, not a call to answer.
 fn skipped(e: &Event) -> bool {
-    e.is::<Dropped>() || e.is::<Wrote>()
+    e.is::<Dropped>() || e.is::<Wrote>() || e.is::<StreamWrote>()
 }
 
 /// Stops the replay: the guest made `actual` where the trace holds `expected` at `index`.
@@ -213,6 +213,21 @@ pub fn next_is<C: Request>(pred: impl FnOnce(&C) -> bool) -> (bool, u64) {
         r.peeked = Some((index, event));
         (yes, index)
     })
+}
+
+/// The trace's next event, a call `C` that [`next_is`] found there, taken as recorded: a
+/// stream's bytes, which come from the trace rather than from the app.
+pub fn take_recorded<C: Request>() -> C {
+    let (index, event) = REPLAYER.with_borrow_mut(|slot| {
+        let r = slot.get_or_insert_with(Replayer::open);
+        r.take()
+    });
+    match event.as_ref().and_then(|e| C::of_call(&e.call)) {
+        Some(call) => call.clone(),
+        None => fatal(&format!(
+            "internal error: event {index} is not the one read ahead"
+        )),
+    }
 }
 
 /// Stops the replay: the app waits for `waiting` (the calls it started and has not had
