@@ -284,6 +284,73 @@ fn wasi_p3_stdin_read_through_a_stream_is_recorded_chunk_by_chunk_and_replayed_w
 }
 
 #[test]
+fn wasi_p3_file_streams_are_recorded_both_ways_and_replay_with_the_files_gone() {
+    let dir = scratch();
+    let app = fixture("p3_file_streams");
+    let (data, preopen) = data_dir(dir.path(), &[]);
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, &["--dir", &preopen], &[], None);
+    assert_eq!(
+        recorded.stdout(),
+        "written: Ok(())\nread: Ok(())\n25000 bytes, the same: true, first line: \"written through a stream\"\n",
+        "{}",
+        recorded.stderr()
+    );
+    assert_eq!(
+        std::fs::read(data.join("out.txt")).unwrap().len(),
+        25000,
+        "the host wrote the file"
+    );
+    // Out: the app's bytes as the forwarder read them (at most 16,288 at a time), then the
+    // future's value; in: the file's bytes as the host gave them.
+    let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
+    let of = |prefix: &str| -> Vec<String> {
+        shown
+            .lines()
+            .filter_map(|l| l.split_once(' ').map(|(_, rest)| rest))
+            .filter(|l| l.starts_with(prefix))
+            .map(str::to_string)
+            .collect()
+    };
+    let task0 = of("task 0: ");
+    assert_eq!(task0.len(), 4, "{shown}");
+    assert_eq!(
+        task0[0],
+        "task 0: wasi:filesystem/types.[method]descriptor.write-via-stream(descriptor#2, 0) started"
+    );
+    assert!(
+        task0[1].starts_with("task 0: wrote \"written through a stream\\n"),
+        "{shown}"
+    );
+    assert!(task0[1].ends_with("(16288 B)"), "{shown}");
+    assert!(task0[2].ends_with("(8712 B)"), "{shown}");
+    assert_eq!(
+        task0[3],
+        "task 0: wasi:filesystem/types.[method]descriptor.write-via-stream returned -> ok"
+    );
+    let task1 = of("task 1: ");
+    assert_eq!(
+        task1.first().map(String::as_str),
+        Some(
+            "task 1: wasi:filesystem/types.[method]descriptor.read-via-stream(descriptor#2, 0) started"
+        )
+    );
+    assert!(
+        task1[1..task1.len() - 1]
+            .iter()
+            .all(|l| l.starts_with("task 1: read ")),
+        "{shown}"
+    );
+    assert_eq!(
+        task1.last().map(String::as_str),
+        Some("task 1: wasi:filesystem/types.[method]descriptor.read-via-stream returned -> ok")
+    );
+    std::fs::remove_dir_all(&data).unwrap();
+    assert_replays(dir.path(), &app, &trace, &recorded, 2);
+    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
+    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+}
+
+#[test]
 fn a_wasi_p3_stream_or_service_is_refused_in_one_line_naming_the_function() {
     let dir = scratch();
     let out = dir.path().join("out.wasm");
