@@ -1113,11 +1113,11 @@ fn forwarding_module(
             let mut hook = |name: &str, sig: &wit_parser::abi::WasmSignature| {
                 import(GENERIC, name, &sig.params, &sig.results)
             };
-            pump_hooks.stream_wrote = hook("stream-wrote", wrote);
             if replaying {
                 pump_hooks.next_read = hook("next-read", next_read);
                 pump_hooks.settled = hook("settled", settled);
             } else {
+                pump_hooks.stream_wrote = hook("stream-wrote", wrote);
                 pump_hooks.stream_read = hook("stream-read", read);
                 // `finished` is the subtasks' finish hook when recording.
                 let _ = finished;

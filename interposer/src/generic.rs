@@ -29,16 +29,6 @@ struct Layout {
     /// values (and are passed in memory).
     params_in_memory: Option<Ty>,
     result: Option<Ty>,
-    /// Where a replay prints the bytes the app writes into the function's stream: WASI 0.3's
-    /// `wasi:cli/stdout` and `stderr` (others' go nowhere).
-    prints: Option<Stdio>,
-}
-
-/// The standard output streams a replay prints to.
-#[derive(Clone, Copy)]
-enum Stdio {
-    Stdout,
-    Stderr,
 }
 
 thread_local! {
@@ -166,13 +156,6 @@ pub fn set_functions(functions: &[Function]) {
                 params_in_memory: (flat > MAX_FLAT_PARAMS).then(|| Ty::Record(params.clone())),
                 params,
                 result: f.result.as_ref().map(|t| t.layout()),
-                prints: if f.interface.starts_with("wasi:cli/stdout@") {
-                    Some(Stdio::Stdout)
-                } else if f.interface.starts_with("wasi:cli/stderr@") {
-                    Some(Stdio::Stderr)
-                } else {
-                    None
-                },
             }
         })
         .collect();
@@ -406,21 +389,7 @@ impl generic::Guest for Interposer {
         }))
     }
 
-    fn stream_wrote(task: u32, function: u32, data: Vec<u8>) {
-        if rr::REPLAYING {
-            // Output, not an answer: printed as the app writes it, wherever the trace has it.
-            rr::start();
-            match with_layout(function, |layout| layout.prints) {
-                Some(Stdio::Stdout) => {
-                    rr::write_out(&crate::wasi::cli::stdout::get_stdout(), &data)
-                }
-                Some(Stdio::Stderr) => {
-                    rr::write_out(&crate::wasi::cli::stderr::get_stderr(), &data)
-                }
-                None => {}
-            }
-            return;
-        }
+    fn stream_wrote(task: u32, _function: u32, data: Vec<u8>) {
         rr::call(
             StreamWrote {
                 task,

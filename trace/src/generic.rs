@@ -395,10 +395,9 @@ crate::event::interface! {
         function: u32,
     } -> ();
     /// The app wrote these bytes into the `stream<u8>` it passed to subtask number `task`
-    /// (WASI 0.3's `wasi:cli/stdout.write-via-stream`, a file's or a socket's), as one read of
-    /// the stream took them (at most 16,320 bytes). Output, not a call the app waits on: kept
-    /// for `show` and tests, and skipped by a replay, which prints what the app writes to
-    /// stdout and stderr. Format 9.
+    /// (WASI 0.3's `descriptor.write-via-stream`, a TCP socket's `send`), as one read of the
+    /// stream took them (at most 16,288 bytes). Output, not a call the app waits on: kept for
+    /// `show` and tests, and skipped by a replay. Format 9.
     StreamWrote {
         /// The subtask's number.
         task: u32,
@@ -406,8 +405,8 @@ crate::event::interface! {
         data: crate::Bytes,
     } -> ();
     /// The `stream<u8>` that subtask number `task` returned to the app (WASI 0.3's
-    /// `wasi:cli/stdin.read-via-stream`, a file's or a socket's) gave it these bytes, in one
-    /// read of the host's stream. Where this event lies in the trace is when the bytes came,
+    /// `wasi:cli/stdin.read-via-stream`, a file's or a TCP socket's) gave it these bytes, in
+    /// one read of the host's stream (at most 16,288 bytes). Where this event lies in the trace is when the bytes came,
     /// among the app's other events: a replay hands the app the same bytes at the same place.
     /// The stream ends where the subtask's [`Finished`] comes. Format 9.
     StreamRead {

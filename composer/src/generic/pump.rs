@@ -220,6 +220,7 @@ pub(super) struct PumpHooks {
     pub started: u32,
     /// `finished` (recording).
     pub finished: u32,
+    /// Recording.
     pub stream_wrote: u32,
     /// Recording.
     pub stream_read: u32,
@@ -580,18 +581,20 @@ pub(super) fn emit(
         phase_is(&mut ins, READ_DONE);
         get(&mut ins, slot, CODE);
         ins.local_tee(code).i32_const(4).i32_shr_u().local_set(n);
-        ins.local_get(n).if_(BlockType::Empty);
-        if out {
+        // Recording, the bytes are handed over (replaying, the app's output is dropped).
+        if !replaying {
+            ins.local_get(n).if_(BlockType::Empty);
             get(&mut ins, slot, TASK);
-            ins.i32_const(p.number);
-            buf_at(&mut ins, u32::MAX);
-            ins.local_get(n).call(hooks.stream_wrote);
-        } else {
-            get(&mut ins, slot, TASK);
-            buf_at(&mut ins, u32::MAX);
-            ins.local_get(n).call(hooks.stream_read);
+            if out {
+                ins.i32_const(p.number);
+                buf_at(&mut ins, u32::MAX);
+                ins.local_get(n).call(hooks.stream_wrote);
+            } else {
+                buf_at(&mut ins, u32::MAX);
+                ins.local_get(n).call(hooks.stream_read);
+            }
+            ins.end();
         }
-        ins.end();
         ins.local_get(code)
             .i32_const(15)
             .i32_and()
