@@ -107,7 +107,7 @@ fn convert_round_trips_without_loss() {
     );
     let text = std::fs::read_to_string(&json).unwrap();
     assert!(
-        text.starts_with("{\n\"header\": {\n  \"wasm-rr-trace\": 8,"),
+        text.starts_with("{\n\"header\": {\n  \"wasm-rr-trace\": 9,"),
         "{text}"
     );
     // The JSON form replays like the CBOR one.

@@ -351,6 +351,37 @@ fn wasi_p3_file_streams_are_recorded_both_ways_and_replay_with_the_files_gone() 
 }
 
 #[test]
+fn a_wasi_p3_tcp_clients_socket_streams_replay_with_the_server_gone() {
+    let dir = scratch();
+    let app = fixture("p3_tcp");
+    let (addr, server) = echo_server();
+    let (recorded, trace) =
+        record_on_wasmtime(dir.path(), &app, &["-S", "inherit-network"], &[&addr], None);
+    server.join().unwrap();
+    assert_eq!(
+        recorded.stdout(),
+        "sent: Ok(())\nreceived: Ok(())\nreply: \"echo: ping\\n\"\n",
+        "{}",
+        recorded.stderr()
+    );
+    // What the app sent (out) and what the server answered (in), as chunks of their subtasks.
+    let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
+    for line in [
+        ": wasi:sockets/types.[method]tcp-socket.send(tcp-socket#0) started",
+        ": wrote \"ping\\n\"",
+        ": wasi:sockets/types.[method]tcp-socket.send returned -> ok",
+        ": wasi:sockets/types.[method]tcp-socket.receive(tcp-socket#0) started",
+        ": read \"echo: ping\\n\"",
+        ": wasi:sockets/types.[method]tcp-socket.receive returned -> ok",
+    ] {
+        assert!(shown.contains(line), "no {line:?} in:\n{shown}");
+    }
+    assert_replays(dir.path(), &app, &trace, &recorded, 2);
+    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
+    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+}
+
+#[test]
 fn a_wasi_p3_stream_or_service_is_refused_in_one_line_naming_the_function() {
     let dir = scratch();
     let out = dir.path().join("out.wasm");
