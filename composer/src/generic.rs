@@ -1259,15 +1259,15 @@ fn forwarding_module(
             ins.local_get(result).end();
             code.function(&body);
             exports.export(&export_name(interface, f), ExportKind::Func, index);
-            let ty = new_type(&mut types, &export.results, &[]);
-            defined.function(ty);
-            let mut post = Function::new(vec![]);
-            free_heap_if_idle(&mut post.instructions());
-            post.instructions().end();
-            code.function(&post);
-            exports.export(
-                &format!("cabi_post_{}", export_name(interface, f)),
-                ExportKind::Func,
+            emit_post_return(
+                &mut Sections {
+                    types: &mut types,
+                    defined: &mut defined,
+                    exports: &mut exports,
+                    code: &mut code,
+                },
+                &export.results,
+                &export_name(interface, f),
                 index + 1,
             );
             index += 2;
@@ -1417,17 +1417,15 @@ fn forwarding_module(
         ins.end();
         code.function(&body);
         exports.export(&export_name(interface, f), ExportKind::Func, index);
-        // Post-return: the caller has the results; everything allocated since is free again,
-        // unless a subtask is in flight (global 2), whose values are in the heap too.
-        let ty = new_type(&mut types, &export.results, &[]);
-        defined.function(ty);
-        let mut post = Function::new(vec![]);
-        free_heap_if_idle(&mut post.instructions());
-        post.instructions().end();
-        code.function(&post);
-        exports.export(
-            &format!("cabi_post_{}", export_name(interface, f)),
-            ExportKind::Func,
+        emit_post_return(
+            &mut Sections {
+                types: &mut types,
+                defined: &mut defined,
+                exports: &mut exports,
+                code: &mut code,
+            },
+            &export.results,
+            &export_name(interface, f),
             index + 1,
         );
         index += 2;
@@ -1488,6 +1486,20 @@ fn forwarding_module(
         code,
         &[HEAP_BASE, 0, 0, 0, 0],
     )
+}
+
+/// Emits, at function index `index`, the post-return function of the export `name` (whose
+/// core results are `results`): the caller has the results, and everything allocated since is
+/// free again, unless a subtask is in flight (global 2), whose values are in the heap too.
+fn emit_post_return(s: &mut Sections, results: &[WasmType], name: &str, index: u32) {
+    let ty = new_type(s.types, results, &[]);
+    s.defined.function(ty);
+    let mut post = Function::new(vec![]);
+    free_heap_if_idle(&mut post.instructions());
+    post.instructions().end();
+    s.code.function(&post);
+    s.exports
+        .export(&format!("cabi_post_{name}"), ExportKind::Func, index);
 }
 
 /// The indices of what a forwarder imports for its subtasks (see [`concurrent`]).

@@ -329,6 +329,24 @@ fn goto(ins: &mut wasm_encoder::InstructionSink, slot: u32, phase: i32, depth: u
     ins.br(depth);
 }
 
+/// After a read or write (its result code in local `code`, on the handle in the field at
+/// `offset`): returns `WAIT` if it is blocked (see [`wait_if_blocked`]); otherwise keeps the
+/// code and goes on to phase `done` (from a phase's `if`, 1 deep in the step's loop).
+fn on_completion(
+    ins: &mut wasm_encoder::InstructionSink,
+    hooks: &PumpHooks,
+    slot: u32,
+    code: u32,
+    offset: u64,
+    done: i32,
+) {
+    wait_if_blocked(ins, hooks, slot, code, offset);
+    set(ins, slot, CODE, |i| {
+        i.local_get(code);
+    });
+    goto(ins, slot, done, 1);
+}
+
 /// Returns `WAIT` on the slot's waitable set, having joined `handle` (the field at `offset`)
 /// to it, when the code in local `code` says the read or write is blocked.
 fn wait_if_blocked(
@@ -532,15 +550,7 @@ pub(super) fn emit(
     s.code.function(&body);
     let name = export_name(p.interface, f);
     s.exports.export(&name, ExportKind::Func, index);
-    // Its post-return: the heap is free again, unless something is in flight.
-    let ty = new_type(s.types, &export.results, &[]);
-    s.defined.function(ty);
-    let mut post = Function::new(vec![]);
-    free_heap_if_idle(&mut post.instructions());
-    post.instructions().end();
-    s.code.function(&post);
-    s.exports
-        .export(&format!("cabi_post_{name}"), ExportKind::Func, index + 1);
+    emit_post_return(s, &export.results, &name, index + 1);
 
     // The step (slot) -> callback code. Locals: code, n, hook area, dest.
     let ty = new_type(s.types, &[WasmType::I32], &[WasmType::I32]);
@@ -571,11 +581,7 @@ pub(super) fn emit(
         get(&mut ins, slot, SRC);
         buf_at(&mut ins, u32::MAX);
         ins.i32_const(CAP).call(src.stream_read).local_set(code);
-        wait_if_blocked(&mut ins, hooks, slot, code, SRC);
-        set(&mut ins, slot, CODE, |i| {
-            i.local_get(code);
-        });
-        goto(&mut ins, slot, READ_DONE, 1);
+        on_completion(&mut ins, hooks, slot, code, SRC, READ_DONE);
         ins.end();
         // READ_DONE: the bytes handed over, then written on (unless replaying out).
         phase_is(&mut ins, READ_DONE);
@@ -644,11 +650,7 @@ pub(super) fn emit(
         buf_at(&mut ins, 0);
         get(&mut ins, slot, REM);
         ins.call(dst.stream_write).local_set(code);
-        wait_if_blocked(&mut ins, hooks, slot, code, DST);
-        set(&mut ins, slot, CODE, |i| {
-            i.local_get(code);
-        });
-        goto(&mut ins, slot, WRITE_DONE, 1);
+        on_completion(&mut ins, hooks, slot, code, DST, WRITE_DONE);
         ins.end();
         // WRITE_DONE: on with the rest, the next chunk, or the end (the reader gone: the end).
         phase_is(&mut ins, WRITE_DONE);
@@ -755,11 +757,7 @@ pub(super) fn emit(
         });
         get(&mut ins, slot, HOST_FUTURE);
         ins.local_get(code).call(host.future_read).local_set(code);
-        wait_if_blocked(&mut ins, hooks, slot, code, HOST_FUTURE);
-        set(&mut ins, slot, CODE, |i| {
-            i.local_get(code);
-        });
-        goto(&mut ins, slot, END_DONE, 1);
+        on_completion(&mut ins, hooks, slot, code, HOST_FUTURE, END_DONE);
     }
     ins.end();
     if replaying {
@@ -821,11 +819,7 @@ pub(super) fn emit(
     get(&mut ins, slot, APP_FUTURE);
     get(&mut ins, slot, AREA);
     ins.call(app.future_write).local_set(code);
-    wait_if_blocked(&mut ins, hooks, slot, code, APP_FUTURE);
-    set(&mut ins, slot, CODE, |i| {
-        i.local_get(code);
-    });
-    goto(&mut ins, slot, DELIVER_DONE, 1);
+    on_completion(&mut ins, hooks, slot, code, APP_FUTURE, DELIVER_DONE);
     ins.end();
     // DELIVER_DONE: all dropped, the slot free again.
     phase_is(&mut ins, DELIVER_DONE);
