@@ -629,14 +629,8 @@ pub fn forwarder(
                     .then(|| hook_signature(&resolve, rr, "cancelled")),
             )),
             pumps: Some(
-                [
-                    "finished",
-                    "stream-wrote",
-                    "stream-read",
-                    "next-read",
-                    "settled",
-                ]
-                .map(|name| hook_signature(&resolve, rr, name)),
+                ["stream-wrote", "stream-read", "next-read", "settled"]
+                    .map(|name| hook_signature(&resolve, rr, name)),
             ),
         }
     });
@@ -823,9 +817,9 @@ struct Hooks {
         wit_parser::abi::WasmSignature,
         Option<wit_parser::abi::WasmSignature>,
     )>,
-    /// For stream functions (see [`pump`]): `finished`'s, `stream-wrote`'s, `stream-read`'s,
-    /// `next-read`'s and `settled`'s.
-    pumps: Option<[wit_parser::abi::WasmSignature; 5]>,
+    /// For stream functions (see [`pump`]): `stream-wrote`'s, `stream-read`'s, `next-read`'s
+    /// and `settled`'s (their `finished` is the subtasks').
+    pumps: Option<[wit_parser::abi::WasmSignature; 4]>,
 }
 
 /// A function the generic path forwards: the interface it belongs to, as the app names it
@@ -1109,7 +1103,7 @@ fn forwarding_module(
             }));
         }
         if let (Some(sigs), true) = (hooks.and_then(|h| h.pumps.as_ref()), any_pumped) {
-            let [finished, wrote, read, next_read, settled] = sigs;
+            let [wrote, read, next_read, settled] = sigs;
             let mut hook = |name: &str, sig: &wit_parser::abi::WasmSignature| {
                 import(GENERIC, name, &sig.params, &sig.results)
             };
@@ -1120,7 +1114,6 @@ fn forwarding_module(
                 pump_hooks.stream_wrote = hook("stream-wrote", wrote);
                 pump_hooks.stream_read = hook("stream-read", read);
                 // `finished` is the subtasks' finish hook when recording.
-                let _ = finished;
                 pump_hooks.finished = sub.finish;
             }
             pump_hooks.started = sub.started;

@@ -389,7 +389,7 @@ impl generic::Guest for Interposer {
         }))
     }
 
-    fn stream_wrote(task: u32, _function: u32, data: Vec<u8>) {
+    fn stream_wrote(task: u32, data: Vec<u8>) {
         rr::call(
             StreamWrote {
                 task,

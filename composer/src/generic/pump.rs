@@ -321,6 +321,30 @@ fn set(
     ins.i32_store(word(offset).with_align(2));
 }
 
+/// Takes the buffer's first `n` bytes (local `n`) as the chunk to write: `WRITE` next, or, when
+/// there are none, the phase `otherwise` pushes.
+fn to_write(
+    ins: &mut wasm_encoder::InstructionSink,
+    slot: u32,
+    n: u32,
+    otherwise: impl FnOnce(&mut wasm_encoder::InstructionSink),
+) {
+    set(ins, slot, POS, |i| {
+        i.i32_const(0);
+    });
+    set(ins, slot, REM, |i| {
+        i.local_get(n);
+    });
+    set(ins, slot, PHASE, |i| {
+        i.local_get(n)
+            .if_(BlockType::Result(ValType::I32))
+            .i32_const(WRITE)
+            .else_();
+        otherwise(i);
+        i.end();
+    });
+}
+
 /// Sets the phase and goes round the step's loop again, from `depth` blocks inside it.
 fn goto(ins: &mut wasm_encoder::InstructionSink, slot: u32, phase: i32, depth: u32) {
     set(ins, slot, PHASE, |i| {
@@ -591,14 +615,13 @@ pub(super) fn emit(
         if !replaying {
             ins.local_get(n).if_(BlockType::Empty);
             get(&mut ins, slot, TASK);
-            if out {
-                ins.i32_const(p.number);
-                buf_at(&mut ins, u32::MAX);
-                ins.local_get(n).call(hooks.stream_wrote);
+            buf_at(&mut ins, u32::MAX);
+            let hook = if out {
+                hooks.stream_wrote
             } else {
-                buf_at(&mut ins, u32::MAX);
-                ins.local_get(n).call(hooks.stream_read);
-            }
+                hooks.stream_read
+            };
+            ins.local_get(n).call(hook);
             ins.end();
         }
         ins.local_get(code)
@@ -620,23 +643,12 @@ pub(super) fn emit(
             });
             ins.br(1);
         } else {
-            set(&mut ins, slot, POS, |i| {
-                i.i32_const(0);
-            });
-            set(&mut ins, slot, REM, |i| {
-                i.local_get(n);
-            });
-            set(&mut ins, slot, PHASE, |i| {
-                i.local_get(n)
-                    .if_(BlockType::Result(ValType::I32))
-                    .i32_const(WRITE)
-                    .else_();
+            to_write(&mut ins, slot, n, |i| {
                 get(i, slot, ENDED);
                 i.if_(BlockType::Result(ValType::I32))
                     .i32_const(END)
                     .else_()
                     .i32_const(READ)
-                    .end()
                     .end();
             });
             ins.br(1);
@@ -721,19 +733,8 @@ pub(super) fn emit(
         get(&mut ins, slot, RET + 4);
         ins.local_get(n).memory_copy(0, 0);
         free_heap_if_idle(&mut ins);
-        set(&mut ins, slot, POS, |i| {
-            i.i32_const(0);
-        });
-        set(&mut ins, slot, REM, |i| {
-            i.local_get(n);
-        });
-        set(&mut ins, slot, PHASE, |i| {
-            i.local_get(n)
-                .if_(BlockType::Result(ValType::I32))
-                .i32_const(WRITE)
-                .else_()
-                .i32_const(NEXT)
-                .end();
+        to_write(&mut ins, slot, n, |i| {
+            i.i32_const(NEXT);
         });
         ins.br(1);
         ins.end();
