@@ -29,7 +29,10 @@
 //! `wasm-rr view` on 1,000,000 events: the time to write the page, its size, and the time
 //! headless Chromium takes to render it (goal: under 3 s). The WASI 0.3 table (`--p3`, or part
 //! of a full run or of `--generic`): a `wasip3` command making 200,000 clock reads and 200,000
-//! random draws of WASI 0.3 (`fixtures/src/bin/p3_workload.rs`), plain, recording, replaying.
+//! random draws of WASI 0.3 (`fixtures/src/bin/p3_workload.rs`), plain, recording, replaying;
+//! and its streams (`--p3`, or part of a full run): S1 = reading a 1 GiB file through
+//! `read-via-stream`, S2 = writing 1 GiB through `write-via-stream` (`p3_copy.rs`), whose
+//! recording and replay must stay within plain `wasmtime run`'s peak RSS + 64 MiB.
 
 #[path = "../tests/common/http_server.rs"]
 mod http_server;
@@ -310,6 +313,7 @@ fn main() {
     }
     if p3_only {
         p3_table(&p, runs);
+        p3_streams_table(&p, runs);
         return;
     }
     if generic_only {
@@ -496,6 +500,9 @@ fn main() {
     generic_table(&p, runs);
     keyvalue_table(&p, runs);
     p3_table(&p, runs);
+    if files {
+        p3_streams_table(&p, runs);
+    }
 }
 
 /// The generic path's wrap-time cost (`--generic`, or part of a full run): making the
@@ -958,7 +965,10 @@ fn io_table(p: &Paths, runs: usize, title: &str, app: &Path, flags: &[&str], cas
             c.arg("replay").arg(app).arg(traces.join(&trace_file));
             c
         };
+        // The recording gives the replay its trace; one run of each warms the compile caches.
         run_ok(&mut record());
+        run_ok(&mut plain());
+        run_ok(&mut replay());
         let mut costs: [Vec<Cost>; 3] = [Vec::new(), Vec::new(), Vec::new()];
         for _ in 0..runs {
             costs[0].push(measure(&mut plain()));
@@ -983,19 +993,61 @@ fn io_table(p: &Paths, runs: usize, title: &str, app: &Path, flags: &[&str], cas
     }
 }
 
-/// The file-access table: F1 and F2.
-fn files_table(p: &Paths, runs: usize) {
+/// The directory of the file tables (`files` in the scratch directory), with `big.bin`, a 1 GiB
+/// file of pseudo-random bytes, made the first time.
+fn big_file_dir(p: &Paths) -> PathBuf {
+    use std::io::Write;
     let data = p.dir.join("files");
-    std::fs::create_dir_all(data.join("many")).unwrap();
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(data.join("big.bin")).unwrap();
+    let big = data.join("big.bin");
+    if !big.exists() {
+        std::fs::create_dir_all(&data).unwrap();
+        let mut f = std::fs::File::create(&big).unwrap();
         let chunk: Vec<u8> = (0..1u32 << 20)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
             .collect();
         for _ in 0..1024 {
             f.write_all(&chunk).unwrap();
         }
+    }
+    data
+}
+
+/// The WASI 0.3 stream table (`--p3`, or part of a full run): S1 = reading a 1 GiB file through
+/// `descriptor.read-via-stream`, S2 = writing 1 GiB into a file through `write-via-stream`
+/// (`fixtures/src/bin/p3_copy.rs`, 64 KiB reads and writes). Goal: recording and replaying
+/// within plain `wasmtime run`'s peak RSS + 64 MiB (the forwarder pumps one chunk at a time).
+fn p3_streams_table(p: &Paths, runs: usize) {
+    let data = big_file_dir(p);
+    let preopen = format!("{}::data", data.display());
+    let per_byte = || -> Box<dyn Fn(f64) -> String> {
+        Box::new(|t| format!("{:.4} per byte", t / f64::from(1u32 << 30)))
+    };
+    io_table(
+        p,
+        runs,
+        "WASI 0.3 streams",
+        Path::new(wasm_rr_fixtures_artifacts::P3_COPY),
+        &["--dir", &preopen],
+        &[
+            Case {
+                name: "S1: read a 1 GiB file through a stream",
+                args: vec!["read".into(), "big.bin".into()],
+                trace_bytes: per_byte(),
+            },
+            Case {
+                name: "S2: write 1 GiB into a file through a stream",
+                args: vec!["write".into(), "out.bin".into(), (1u32 << 30).to_string()],
+                trace_bytes: per_byte(),
+            },
+        ],
+    );
+}
+
+/// The file-access table: F1 and F2.
+fn files_table(p: &Paths, runs: usize) {
+    let data = big_file_dir(p);
+    std::fs::create_dir_all(data.join("many")).unwrap();
+    {
         for i in 0..10_000 {
             std::fs::write(data.join(format!("many/f{i}.txt")), format!("file {i}\n")).unwrap();
         }
