@@ -239,6 +239,13 @@ impl<'p> Composition<'p> {
         self.plug(self.interposer, GENERIC, inst, GENERIC)?;
         for import in interfaces {
             self.plug(inst, import, self.guest, import)?;
+            // Recording, WASI 0.3's preopens come through a filter that hides the trace
+            // directory.
+            if records && import.starts_with("wasi:filesystem/preopens@0.3.") {
+                let filter = crate::preopens::preopens_filter(guest, import)?;
+                let (_, filter) = self.add("wasm-rr:preopens-filter", filter)?;
+                self.plug(filter, import, inst, import)?;
+            }
         }
         for (i, plug) in plugs.iter().enumerate() {
             let (pkg, provider) = self.add(&format!("wasm-rr:plug-{i}"), plug.clone())?;

@@ -1824,7 +1824,7 @@ fn assemble(
 
 /// `cabi_realloc(old_ptr, old_size, align, new_size) -> ptr`: a bump allocator over the global
 /// `0`, growing the memory as needed and copying the old bytes on a reallocation.
-fn realloc_body() -> Function {
+pub(crate) fn realloc_body() -> Function {
     // Parameters 0..4; local 4: the new pointer.
     let mut f = Function::new(vec![(1, ValType::I32)]);
     f.instructions()

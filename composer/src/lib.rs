@@ -35,6 +35,7 @@ use wasm_rr_trace::{Reader, RecordConfig, RecordPolicy, Source, TraceError, Trac
 mod blob;
 mod compose;
 mod generic;
+mod preopens;
 mod run;
 mod stubs;
 

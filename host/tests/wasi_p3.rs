@@ -450,7 +450,9 @@ fn wasi_p3_filesystem_calls_without_streams_replay_with_the_files_gone() {
     let dir = scratch();
     let app = fixture("p3_files");
     let (data, preopen) = data_dir(dir.path(), &[("input.txt", "nine byte")]);
-    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, &["--dir", &preopen], &[], None);
+    let other = format!("{}::other", data.display());
+    let flags = ["--dir", &preopen, "--dir", &other];
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, &flags, &[], None);
     assert_printed(
         &recorded,
         &[
@@ -459,18 +461,25 @@ fn wasi_p3_filesystem_calls_without_streams_replay_with_the_files_gone() {
         ],
         "the recording",
     );
+    // The trace directory (`/wasm-rr`, preopened first) is hidden from 0.3's `get-directories`
+    // too: the recording lists what the app lists unwrapped.
+    let plain = run(wasmtime().args(flags).arg(&app), None);
+    assert_eq!(plain.code, Some(0), "{}", plain.stderr());
+    assert_eq!(recorded.stdout(), plain.stdout());
+    assert!(!recorded.stdout().contains("/wasm-rr"), "{}", recorded.stdout());
     // Async methods with results are subtasks; `open-at` (an owned handle in its result)
     // blocks, and is one event.
     let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
     for line in [
+        "#0 wasi:filesystem/preopens.get-directories() -> [(descriptor#0, \"data\"), (descriptor#1, \"other\")]",
         "wasi:filesystem/types.[method]descriptor.get-flags returned -> ok({read, mutate-directory})",
-        "wasi:filesystem/types.[method]descriptor.open-at(descriptor#1, {}, \"input.txt\", {}, {read}) -> ok(descriptor#2)",
-        "task 6: wasi:filesystem/types.[method]descriptor.stat(descriptor#2) started",
+        "wasi:filesystem/types.[method]descriptor.open-at(descriptor#0, {}, \"input.txt\", {}, {read}) -> ok(descriptor#2)",
+        "task 3: wasi:filesystem/types.[method]descriptor.stat(descriptor#2) started",
     ] {
         assert!(shown.contains(line), "no {line:?} in:\n{shown}");
     }
     assert!(
-        shown.contains("task 6: wasi:filesystem/types.[method]descriptor.stat returned -> ok({type: regular-file, link-count: 1, size: 9, "),
+        shown.contains("task 3: wasi:filesystem/types.[method]descriptor.stat returned -> ok({type: regular-file, link-count: 1, size: 9, "),
         "{shown}"
     );
     std::fs::remove_dir_all(&data).unwrap();
