@@ -381,6 +381,79 @@ fn a_wasi_p3_tcp_clients_socket_streams_replay_with_the_server_gone() {
     assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
 }
 
+/// A server for `p3_tcp_race` (which connects twice and sends `a` on one connection, `b` on
+/// the other): it takes both connections and their names, replies to `first` and ends that
+/// reply, and waits until the app has closed that connection's sending side (which it does once
+/// it has read the reply to its end) before it replies to the other. So the app sees `first`'s
+/// reply end first, every time. Returns its address once it is bound.
+fn race_server(first: &'static str) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let mut named = Vec::new();
+        for _ in 0..2 {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut name = String::new();
+            reader.read_line(&mut name).unwrap();
+            named.push((name.trim().to_string(), stream, reader));
+        }
+        named.sort_by_key(|(name, ..)| name != first);
+        for (name, mut stream, mut reader) in named {
+            stream
+                .write_all(format!("reply to {name}\n").as_bytes())
+                .unwrap();
+            stream.shutdown(std::net::Shutdown::Write).unwrap();
+            // The app's end of this connection: it closes once the reply is read.
+            let mut rest = Vec::new();
+            reader.read_to_end(&mut rest).unwrap();
+        }
+    });
+    (addr, handle)
+}
+
+#[test]
+fn which_of_two_wasi_p3_tcp_replies_ends_first_is_recorded_and_replayed_in_that_order() {
+    // Both orders, so that a replay that kept one order whatever the trace said would fail.
+    for (first, second) in [("a", "b"), ("b", "a")] {
+        let dir = scratch();
+        let app = fixture("p3_tcp_race");
+        let (addr, server) = race_server(first);
+        let (recorded, trace) =
+            record_on_wasmtime(dir.path(), &app, &["-S", "inherit-network"], &[&addr], None);
+        server.join().unwrap();
+        assert_eq!(
+            recorded.stdout(),
+            format!("1: {first}: \"reply to {first}\"\n2: {second}: \"reply to {second}\"\n"),
+            "{}",
+            recorded.stderr()
+        );
+        // Both receives were open at once; the trace has the first reply's chunk and end
+        // before the second's chunk.
+        let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
+        let at = |needle: &str| {
+            shown
+                .find(needle)
+                .unwrap_or_else(|| panic!("no {needle:?} in:\n{shown}"))
+        };
+        let started = shown.matches("tcp-socket.receive(tcp-socket#").count();
+        assert_eq!(started, 2, "{shown}");
+        assert!(
+            at(&format!(": read \"reply to {first}\\n\""))
+                < at(&format!(": read \"reply to {second}\\n\"")),
+            "{shown}"
+        );
+        assert!(
+            at("tcp-socket.receive returned") < at(&format!(": read \"reply to {second}\\n\"")),
+            "{shown}"
+        );
+        assert_replays(dir.path(), &app, &trace, &recorded, 2);
+        let embedded = replay_embedded(dir.path(), &app, Some(&trace));
+        assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+    }
+}
+
 #[test]
 fn a_wasi_p3_stream_or_service_is_refused_in_one_line_naming_the_function() {
     let dir = scratch();
@@ -466,7 +539,11 @@ fn wasi_p3_filesystem_calls_without_streams_replay_with_the_files_gone() {
     let plain = run(wasmtime().args(flags).arg(&app), None);
     assert_eq!(plain.code, Some(0), "{}", plain.stderr());
     assert_eq!(recorded.stdout(), plain.stdout());
-    assert!(!recorded.stdout().contains("/wasm-rr"), "{}", recorded.stdout());
+    assert!(
+        !recorded.stdout().contains("/wasm-rr"),
+        "{}",
+        recorded.stdout()
+    );
     // Async methods with results are subtasks; `open-at` (an owned handle in its result)
     // blocks, and is one event.
     let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
