@@ -533,6 +533,7 @@ fn traced(
             name: f.name.clone(),
             params: Vec::new(),
             result: None,
+            stream: None,
         });
     }
     // A stream function: recorded without its stream, its result the future's value.
@@ -553,6 +554,11 @@ fn traced(
             .map(|(_, p)| Ok((p.name.clone(), of(&p.ty)?)))
             .collect::<Result<_, WrapError>>()?,
         result: result.map(of).transpose()?,
+        stream: shape
+            .as_ref()
+            .and_then(|s| s.values.as_ref())
+            .map(of)
+            .transpose()?,
     })
 }
 
@@ -629,8 +635,15 @@ pub fn forwarder(
                     .then(|| hook_signature(&resolve, rr, "cancelled")),
             )),
             pumps: Some(
-                ["stream-wrote", "stream-read", "next-read", "settled"]
-                    .map(|name| hook_signature(&resolve, rr, name)),
+                [
+                    "stream-wrote",
+                    "stream-read",
+                    "next-read",
+                    "settled",
+                    "stream-read-values",
+                    "next-values",
+                ]
+                .map(|name| hook_signature(&resolve, rr, name)),
             ),
         }
     });
@@ -817,9 +830,10 @@ struct Hooks {
         wit_parser::abi::WasmSignature,
         Option<wit_parser::abi::WasmSignature>,
     )>,
-    /// For stream functions (see [`pump`]): `stream-wrote`'s, `stream-read`'s, `next-read`'s
-    /// and `settled`'s (their `finished` is the subtasks').
-    pumps: Option<[wit_parser::abi::WasmSignature; 4]>,
+    /// For stream functions (see [`pump`]): `stream-wrote`'s, `stream-read`'s, `next-read`'s,
+    /// `settled`'s, `stream-read-values`' and `next-values`' (their `finished` is the
+    /// subtasks').
+    pumps: Option<[wit_parser::abi::WasmSignature; 6]>,
 }
 
 /// A function the generic path forwards: the interface it belongs to, as the app names it
@@ -1103,16 +1117,18 @@ fn forwarding_module(
             }));
         }
         if let (Some(sigs), true) = (hooks.and_then(|h| h.pumps.as_ref()), any_pumped) {
-            let [wrote, read, next_read, settled] = sigs;
+            let [wrote, read, next_read, settled, read_values, next_values] = sigs;
             let mut hook = |name: &str, sig: &wit_parser::abi::WasmSignature| {
                 import(GENERIC, name, &sig.params, &sig.results)
             };
             if replaying {
                 pump_hooks.next_read = hook("next-read", next_read);
                 pump_hooks.settled = hook("settled", settled);
+                pump_hooks.next_values = hook("next-values", next_values);
             } else {
                 pump_hooks.stream_wrote = hook("stream-wrote", wrote);
                 pump_hooks.stream_read = hook("stream-read", read);
+                pump_hooks.stream_read_values = hook("stream-read-values", read_values);
                 // `finished` is the subtasks' finish hook when recording.
                 pump_hooks.finished = sub.finish;
             }
@@ -1171,6 +1187,10 @@ fn forwarding_module(
                     .as_ref()
                     .map_or(0, |t| sizes.size(t).size_wasm32())
                     as i32,
+                value_size: shape
+                    .values
+                    .as_ref()
+                    .map_or(1, |t| sizes.size(t).size_wasm32()) as i32,
             };
             pump::emit(
                 &mut Sections {

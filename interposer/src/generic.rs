@@ -16,7 +16,7 @@ use wasm_rr_trace::Request;
 use wasm_rr_trace::abi::{self, AbiError, Handles, Memory, Ty, Val};
 use wasm_rr_trace::generic::{
     Called, Cancelled, Dropped, Finished, Function, Invoked, Returned, Started, StreamRead,
-    StreamWrote,
+    StreamValues, StreamWrote,
 };
 
 /// The canonical ABI's most flat parameters: more are passed in memory, through a pointer.
@@ -29,6 +29,9 @@ struct Layout {
     /// values (and are passed in memory).
     params_in_memory: Option<Ty>,
     result: Option<Ty>,
+    /// The values of the stream it returns, when they are not bytes (see
+    /// [`Function::stream`]).
+    stream: Option<Ty>,
 }
 
 thread_local! {
@@ -46,6 +49,10 @@ thread_local! {
     /// Replaying: the bytes of a recorded stream chunk not handed out yet, by subtask (the
     /// forwarder asks for at most as many as its buffer holds).
     static UNREAD: RefCell<BTreeMap<u32, Vec<u8>>> = const { RefCell::new(BTreeMap::new()) };
+    /// Replaying: the values of a recorded chunk of a stream of values not handed out yet, by
+    /// subtask.
+    static UNREAD_VALUES: RefCell<BTreeMap<u32, Vec<Val>>> =
+        const { RefCell::new(BTreeMap::new()) };
 }
 
 /// The most times in a row `ready` may find the trace's next event unchanged, and for no
@@ -156,6 +163,7 @@ pub fn set_functions(functions: &[Function]) {
                 params_in_memory: (flat > MAX_FLAT_PARAMS).then(|| Ty::Record(params.clone())),
                 params,
                 result: f.result.as_ref().map(|t| t.layout()),
+                stream: f.stream.as_ref().map(|t| t.layout()),
             }
         })
         .collect();
@@ -466,6 +474,82 @@ impl generic::Guest for Interposer {
         }
         idle(index);
         generic::Chunk::Waiting
+    }
+
+    fn stream_read_values(
+        task: u32,
+        function: u32,
+        values: u32,
+        count: u32,
+        heap_base: u32,
+        heap: Vec<u8>,
+    ) {
+        let mem = memory(heap_base, heap);
+        let values = with_layout(function, |layout| {
+            let Some(t) = &layout.stream else {
+                damaged(function, "it returns no stream of values");
+            };
+            let list = Ty::List(Box::new(t.clone()));
+            let bits = [u64::from(values), u64::from(count)];
+            match abi::lift_flat(&list, &mut bits.into_iter(), &mem) {
+                Ok(Val::List(values)) => values,
+                Ok(other) => damaged(function, format!("{other:?}")),
+                Err(e) => damaged(function, e),
+            }
+        });
+        rr::call(
+            StreamValues {
+                task,
+                function,
+                values,
+            },
+            || (),
+        );
+    }
+
+    fn next_values(task: u32, function: u32, max: u32, dest: u32) -> generic::ValuesChunk {
+        rr::start();
+        let max = max.max(1) as usize;
+        let give = |mut values: Vec<Val>| {
+            if values.len() > max {
+                let rest = values.split_off(max);
+                UNREAD_VALUES.with_borrow_mut(|u| u.insert(task, rest));
+            }
+            let count = values.len() as u32;
+            let bytes = with_layout(function, |layout| {
+                let Some(t) = &layout.stream else {
+                    damaged(function, "it returns no stream of values");
+                };
+                let mut out = Window {
+                    base: dest,
+                    bytes: Vec::new(),
+                };
+                let at = out.alloc(t.size() * count, t.align());
+                for (i, v) in values.iter().enumerate() {
+                    abi::store(t, v, &mut out, at + i as u32 * t.size())
+                        .unwrap_or_else(|e| damaged(function, e));
+                }
+                out.bytes
+            });
+            generic::ValuesChunk::Values((bytes, count))
+        };
+        if let Some(rest) = UNREAD_VALUES.with_borrow_mut(|u| u.remove(&task)) {
+            return give(rest);
+        }
+        let (chunk, index) = rr::replayer::next_is::<StreamValues>(|r| r.task == task);
+        if chunk {
+            IDLE.set((u64::MAX, 0));
+            let StreamValues { values, .. } = rr::replayer::take_recorded::<StreamValues>();
+            if values.is_empty() {
+                return generic::ValuesChunk::Waiting;
+            }
+            return give(values);
+        }
+        if rr::replayer::next_is::<Finished>(|f| f.task == task).0 {
+            return generic::ValuesChunk::Ended;
+        }
+        idle(index);
+        generic::ValuesChunk::Waiting
     }
 
     fn settled(task: u32, function: u32, dest: u32) -> Option<Vec<u8>> {

@@ -587,6 +587,7 @@ impl fmt::Display for Event {
             || self.is::<crate::generic::Cancelled>()
             || self.is::<crate::generic::StreamWrote>()
             || self.is::<crate::generic::StreamRead>()
+            || self.is::<crate::generic::StreamValues>()
         {
             return write!(f, "{}", self.call);
         }
@@ -626,7 +627,8 @@ impl Serialize for Event {
             None if self.is::<crate::generic::Invoked>()
                 || self.is::<crate::generic::Returned>()
                 || self.is::<crate::generic::Started>()
-                || self.is::<crate::generic::Cancelled>() =>
+                || self.is::<crate::generic::Cancelled>()
+                || self.is::<crate::generic::StreamValues>() =>
             {
                 Some(self.call.to_string())
             }

@@ -269,6 +269,11 @@ pub struct Function {
     /// empty for a function the app's world exports itself. New in format 6.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub export: bool,
+    /// For a function that returns a `stream<T>` of values other than bytes (WASI 0.3's
+    /// `descriptor.read-directory`: `directory-entry`), `T`: the type of the values of its
+    /// [`StreamValues`] events. New in format 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<WitType>,
 }
 
 impl Function {
@@ -414,6 +419,19 @@ crate::event::interface! {
         task: u32,
         /// The bytes.
         data: crate::Bytes,
+    } -> ();
+    /// The `stream<T>` of values other than bytes that subtask number `task`, a call of
+    /// function number `function`, returned to the app (WASI 0.3's
+    /// `descriptor.read-directory`) gave it these values, in one read of the host's stream.
+    /// Their type is the function's [`Function::stream`]. Like [`StreamRead`]'s bytes, a
+    /// replay hands the app the same values at the same place. Format 10.
+    StreamValues {
+        /// The subtask's number.
+        task: u32,
+        /// The function's index in the header's `generic` table.
+        function: u32,
+        /// The values, in the order the stream gave them.
+        values: Vec<Val>,
     } -> ();
 }
 
@@ -597,6 +615,17 @@ impl fmt::Display for Call {
             Call::StreamRead(c) => {
                 write!(f, "task {}: read {}", c.task, crate::text_preview(&c.data.0))
             }
+            Call::StreamValues(c) => {
+                let text = with_function(c.function, |func| {
+                    func.stream.as_ref().map(|t| {
+                        wave(&WitType::List(Box::new(t.clone())), &Val::List(c.values.clone()))
+                    })
+                });
+                match text.flatten() {
+                    Some(text) => write!(f, "task {}: read {text}", c.task),
+                    None => write!(f, "task {}: read {:?}", c.task, c.values),
+                }
+            }
             Call::Finished(c) => match with_function(c.function, |func| func.qualified_name()) {
                 Some(name) => write!(f, "task {}: {name} returned", c.task),
                 None => write!(f, "task {}: generic function #{} returned", c.task, c.function),
@@ -622,6 +651,7 @@ impl fmt::Display for Answer {
             | Answer::Cancelled(())
             | Answer::StreamWrote(())
             | Answer::StreamRead(())
+            | Answer::StreamValues(())
             | Answer::Dropped(())
             | Answer::Invoked(())
             | Answer::Returned(()) => Ok(()),
@@ -647,6 +677,7 @@ mod tests {
                 Some(Box::new(error)),
             )),
             export: false,
+            stream: None,
         }
     }
 

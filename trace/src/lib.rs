@@ -77,8 +77,10 @@ event::interfaces! {
 /// and later [`generic::Finished`] (or was [`generic::Cancelled`]), in the order the host
 /// completed them. Format 9 added the bytes of the generic path's streams
 /// ([`generic::StreamWrote`], [`generic::StreamRead`]: WASI 0.3's stdin, stdout, stderr,
-/// files and sockets).
-pub const FORMAT_VERSION: u32 = 9;
+/// files and sockets). Format 10 added the values of its streams of other types
+/// ([`generic::StreamValues`], and [`generic::Function::stream`] in the header's table: WASI
+/// 0.3's `read-directory`).
+pub const FORMAT_VERSION: u32 = 10;
 
 /// The first format version whose events are this crate's: a trace of format 3 reads as it
 /// is, one of format 2 is upgraded event by event.

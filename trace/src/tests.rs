@@ -17,6 +17,7 @@ fn sample() -> Trace {
                     params: vec![("key".into(), generic::WitType::String)],
                     result: Some(generic::WitType::Option(Box::new(generic::WitType::F64))),
                     export: false,
+                    stream: None,
                 },
                 generic::Function {
                     interface: String::new(),
@@ -24,6 +25,21 @@ fn sample() -> Trace {
                     params: vec![("n".into(), generic::WitType::S64)],
                     result: Some(generic::WitType::U32),
                     export: true,
+                    stream: None,
+                },
+                generic::Function {
+                    interface: "wasi:filesystem/types@0.3.2".into(),
+                    name: "[method]descriptor.read-directory".into(),
+                    params: Vec::new(),
+                    result: Some(generic::WitType::Result(None, None)),
+                    export: false,
+                    stream: Some(generic::WitType::Record(vec![
+                        (
+                            "type".into(),
+                            generic::WitType::Enum(vec!["directory".into(), "regular-file".into()]),
+                        ),
+                        ("name".into(), generic::WitType::String),
+                    ])),
                 },
             ],
         }
@@ -156,6 +172,15 @@ fn sample() -> Trace {
             generic::StreamWrote {
                 task: 3,
                 data: Bytes(b"out\n".to_vec()),
+            }
+            .into_event(()),
+            generic::StreamValues {
+                task: 4,
+                function: 2,
+                values: vec![abi::Val::Record(vec![
+                    abi::Val::Variant(1, None),
+                    abi::Val::String("notes.txt".into()),
+                ])],
             }
             .into_event(()),
         ],
@@ -406,7 +431,7 @@ fn json_round_trip_is_lossless() {
         ),
         "{json}"
     );
-    assert!(json.contains("\"wasm-rr-trace\": 9"), "{json}");
+    assert!(json.contains("\"wasm-rr-trace\": 10"), "{json}");
     // An async call's subtask: its start, and its return with the result.
     assert!(
         json.contains(r#"{"call":{"generic":{"started":{"task":0,"function":0,"args":[{"String":"slow"}]}}},"answer":null,"wave":"task 0: wasi:config/store.get(\"slow\") started"},"#)
@@ -423,6 +448,12 @@ fn json_round_trip_is_lossless() {
     assert!(
         json.contains(r#"{"call":{"generic":{"invoked":{"function":1,"args":[{"S64":-3}]}}},"answer":null,"wave":"export call tally(-3)"},"#)
             && json.contains(r#"{"call":{"generic":{"returned":{"function":1,"result":{"U32":7}}}},"answer":null,"wave":"export tally returned 7"}"#),
+        "{json}"
+    );
+    // A chunk of a stream of values (format 10), in WAVE by the type its function's `stream`
+    // gives.
+    assert!(
+        json.contains(r#"{"call":{"generic":{"stream-values":{"task":4,"function":2,"values":[{"Record":[{"Variant":[1,null]},{"String":"notes.txt"}]}]}}},"answer":null,"wave":"task 4: read [{type: regular-file, name: \"notes.txt\"}]"}"#),
         "{json}"
     );
     let back = Trace::from_json(&json).unwrap();

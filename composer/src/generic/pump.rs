@@ -74,6 +74,11 @@ const RESULT: i32 = 7;
 const DELIVER: i32 = 8;
 const DELIVER_DONE: i32 = 9;
 const NEXT: i32 = 10;
+/// Recording a stream of values other than bytes: a zero-length write into the app's stream,
+/// which completes when the app first reads, so that the driver issues the reads of the
+/// host's stream (see [`emit`]).
+const PRIME: i32 = 11;
+const PRIME_DONE: i32 = 12;
 
 /// The result code of a read or write that has not completed yet.
 const BLOCKED: i32 = -1;
@@ -98,6 +103,9 @@ pub(super) struct StreamFn {
     pub future_index: usize,
     /// The future's value.
     pub payload: Option<Type>,
+    /// In: the stream's values, when they are not bytes (`directory-entry`, for WASI 0.3's
+    /// `descriptor.read-directory`): recorded as values (`stream-read-values`).
+    pub values: Option<Type>,
 }
 
 /// The type definition `ty` names, if it names one.
@@ -134,9 +142,9 @@ pub(super) fn stream_fn(
         Some(TypeDefKind::Future(payload)) => Some(*payload),
         _ => None,
     };
-    let is_stream = |k: &TypeDefKind| matches!(k, TypeDefKind::Stream(Some(Type::U8)));
+    let is_stream = |k: &TypeDefKind| matches!(k, TypeDefKind::Stream(Some(_)));
     let is_future = |k: &TypeDefKind| matches!(k, TypeDefKind::Future(_));
-    let (direction, stream_param, payload) = if let Some(payload) = future_of(result) {
+    let (direction, stream_param, payload, values) = if let Some(payload) = future_of(result) {
         let streams: Vec<usize> = (0..func.params.len())
             .filter(|&i| byte_stream(resolve, &func.params[i].ty))
             .collect();
@@ -151,7 +159,7 @@ pub(super) fn stream_fn(
         if !others_plain {
             return None;
         }
-        (Direction::Out, Some(at), payload)
+        (Direction::Out, Some(at), payload, None)
     } else {
         let Some(TypeDefKind::Tuple(t)) = def(resolve, result) else {
             return None;
@@ -160,10 +168,17 @@ pub(super) fn stream_fn(
             return None;
         };
         let payload = future_of(f)?;
-        if !byte_stream(resolve, s) || !func.params.iter().all(|p| plain(&p.ty)) {
+        let values = match def(resolve, s) {
+            Some(TypeDefKind::Stream(Some(Type::U8))) => None,
+            // Values other than bytes, without owned handles (a listener's stream of
+            // sockets is not recorded yet).
+            Some(TypeDefKind::Stream(Some(t))) if plain(t) => Some(*t),
+            _ => return None,
+        };
+        if !func.params.iter().all(|p| plain(&p.ty)) {
             return None;
         }
-        (Direction::In, None, payload)
+        (Direction::In, None, payload, values)
     };
     if payload.as_ref().is_some_and(|t| !plain(t)) {
         return None;
@@ -174,6 +189,7 @@ pub(super) fn stream_fn(
         stream_index: index(&is_stream)?,
         future_index: index(&is_future)?,
         payload,
+        values,
     })
 }
 
@@ -228,6 +244,10 @@ pub(super) struct PumpHooks {
     pub next_read: u32,
     /// Replaying.
     pub settled: u32,
+    /// Recording, for streams of values other than bytes.
+    pub stream_read_values: u32,
+    /// Replaying, for streams of values other than bytes.
+    pub next_values: u32,
     pub set_new: u32,
     pub join: u32,
     /// The driver's `task.cancel`.
@@ -301,6 +321,8 @@ pub(super) struct Pump<'a> {
     pub imports: &'a PumpImports,
     /// The bytes of the future's value's canonical ABI layout.
     pub payload_size: i32,
+    /// The bytes of one value of the stream (1 for bytes).
+    pub value_size: i32,
 }
 
 /// Loads the state field at `offset` of the slot in local `slot`.
@@ -439,6 +461,11 @@ pub(super) fn emit(
     use callback::*;
     let f = p.function;
     let step = index + 2;
+    // Values other than bytes: their strings and lists lie in the heap, which is held (as by
+    // a subtask in flight) until the stream is done. A read or write moves `cap` values.
+    let typed = p.shape.values.is_some();
+    let size = p.value_size.max(1);
+    let cap = CAP / size;
     let (app, host) = (&p.imports.app, &p.imports.host);
     let out = p.shape.direction == Direction::Out;
     let export = resolve.wasm_signature(AbiVariant::GuestExport, f);
@@ -482,6 +509,9 @@ pub(super) fn emit(
         .i32_const(0)
         .i32_const(BUF)
         .memory_fill(0);
+    if typed {
+        ins.global_get(2).i32_const(1).i32_add().global_set(2);
+    }
     shared_set(&mut ins, hooks);
     set(&mut ins, slot, SET, |i| {
         i.global_get(4);
@@ -561,8 +591,31 @@ pub(super) fn emit(
         ins.i32_const(first);
     });
     // The first steps, unless they would write into the app's stream before the app has it
-    // (replaying in: the driver takes them).
-    if out || !replaying {
+    // (replaying in: the driver takes them), or read values that need the forwarder's
+    // `cabi_realloc` (recording in, not bytes): wasmtime lowers them in the task that issued
+    // the read, which must still be there when the host writes, and this call's returns
+    // first. The driver issues those reads, once the app's first read of its stream
+    // completes a zero-length write (`PRIME`, which blocks until then).
+    if typed && !replaying {
+        set(&mut ins, slot, PHASE, |ins| {
+            ins.i32_const(PRIME);
+        });
+        get(&mut ins, slot, DST);
+        ins.local_get(slot)
+            .i32_const(BUF)
+            .i32_add()
+            .i32_const(0)
+            .call(app.stream_write)
+            .i32_const(BLOCKED)
+            .i32_ne()
+            .if_(BlockType::Empty)
+            .unreachable()
+            .end();
+        get(&mut ins, slot, DST);
+        get(&mut ins, slot, SET);
+        ins.call(hooks.join);
+        set(&mut ins, slot, WAITING, |ins| get(ins, slot, DST));
+    } else if out || !replaying {
         ins.local_get(slot).call(step).drop();
     }
     if out {
@@ -590,6 +643,9 @@ pub(super) fn emit(
         ins.local_get(slot).i32_const(BUF).i32_add();
         if offset != u32::MAX {
             get(ins, slot, POS);
+            if size != 1 {
+                ins.i32_const(size).i32_mul();
+            }
             ins.i32_add();
         }
     };
@@ -599,12 +655,18 @@ pub(super) fn emit(
     // Replaying, the host's side is not there: in, nothing is read (the bytes come from the
     // trace); out, nothing is written.
     let (has_read, has_write) = (!replaying || out, !replaying || !out);
+    if typed && !replaying {
+        // PRIME_DONE: the app reads; the reads of the host's stream begin, in the driver.
+        phase_is(&mut ins, PRIME_DONE);
+        goto(&mut ins, slot, READ, 1);
+        ins.end();
+    }
     if has_read {
         // READ: a read of the source stream into the buffer.
         phase_is(&mut ins, READ);
         get(&mut ins, slot, SRC);
         buf_at(&mut ins, u32::MAX);
-        ins.i32_const(CAP).call(src.stream_read).local_set(code);
+        ins.i32_const(cap).call(src.stream_read).local_set(code);
         on_completion(&mut ins, hooks, slot, code, SRC, READ_DONE);
         ins.end();
         // READ_DONE: the bytes handed over, then written on (unless replaying out).
@@ -612,7 +674,26 @@ pub(super) fn emit(
         get(&mut ins, slot, CODE);
         ins.local_tee(code).i32_const(4).i32_shr_u().local_set(n);
         // Recording, the bytes are handed over (replaying, the app's output is dropped).
-        if !replaying {
+        if !replaying && typed {
+            // stream-read-values(task, function, values, count, heap-base, heap), the values
+            // copied into the heap first (the interposer sees the heap only).
+            ins.local_get(n).if_(BlockType::Empty);
+            ins.i32_const(0)
+                .i32_const(0)
+                .i32_const(8)
+                .local_get(n)
+                .i32_const(size)
+                .i32_mul()
+                .call(realloc)
+                .local_tee(dest);
+            buf_at(&mut ins, u32::MAX);
+            ins.local_get(n).i32_const(size).i32_mul().memory_copy(0, 0);
+            get(&mut ins, slot, TASK);
+            ins.i32_const(p.number).local_get(dest).local_get(n);
+            push_heap(&mut ins);
+            ins.call(hooks.stream_read_values);
+            ins.end();
+        } else if !replaying {
             ins.local_get(n).if_(BlockType::Empty);
             get(&mut ins, slot, TASK);
             buf_at(&mut ins, u32::MAX);
@@ -700,11 +781,60 @@ pub(super) fn emit(
         ins.br(1);
         ins.end();
     }
-    if replaying && !out {
+    if replaying && typed {
+        // NEXT: the trace's next values for the app, when it is their turn, laid out at the
+        // heap's next block (the values' strings and lists stay there, the values are copied
+        // into the buffer).
+        phase_is(&mut ins, NEXT);
+        next_block(&mut ins, dest);
+        get(&mut ins, slot, TASK);
+        ins.i32_const(p.number)
+            .i32_const(cap)
+            .local_get(dest)
+            .local_get(slot)
+            .i32_const(RET as i32)
+            .i32_add()
+            .call(hooks.next_values);
+        ins.local_get(slot)
+            .i32_load8_u(word(RET).with_align(0))
+            .local_tee(code)
+            .i32_eqz()
+            .if_(BlockType::Empty)
+            .i32_const(YIELD)
+            .return_()
+            .end();
+        ins.local_get(code)
+            .i32_const(2)
+            .i32_eq()
+            .if_(BlockType::Empty);
+        set(&mut ins, slot, ENDED, |i| {
+            i.i32_const(1);
+        });
+        goto(&mut ins, slot, END, 2);
+        ins.end();
+        ins.local_get(slot)
+            .i32_const(RET as i32 + 4)
+            .i32_add()
+            .local_set(hook_area);
+        trap_unless_at(&mut ins, hook_area, dest);
+        get(&mut ins, slot, RET + 12);
+        ins.local_set(n);
+        buf_at(&mut ins, u32::MAX);
+        ins.local_get(dest)
+            .local_get(n)
+            .i32_const(size)
+            .i32_mul()
+            .memory_copy(0, 0);
+        to_write(&mut ins, slot, n, |i| {
+            i.i32_const(NEXT);
+        });
+        ins.br(1);
+        ins.end();
+    } else if replaying && !out {
         // NEXT: the trace's next bytes for the app, when it is their turn.
         phase_is(&mut ins, NEXT);
         get(&mut ins, slot, TASK);
-        ins.i32_const(CAP)
+        ins.i32_const(cap)
             .local_get(slot)
             .i32_const(RET as i32)
             .i32_add()
@@ -838,6 +968,10 @@ pub(super) fn emit(
         .i32_and()
         .global_set(3);
     subtask_done(&mut ins);
+    if typed {
+        // The heap held since the start.
+        subtask_done(&mut ins);
+    }
     ins.i32_const(EXIT).return_();
     ins.end();
     ins.unreachable();
