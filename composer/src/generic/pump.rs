@@ -781,20 +781,26 @@ pub(super) fn emit(
         ins.br(1);
         ins.end();
     }
-    if replaying && typed {
-        // NEXT: the trace's next values for the app, when it is their turn, laid out at the
-        // heap's next block (the values' strings and lists stay there, the values are copied
-        // into the buffer).
+    if replaying && !out {
+        // NEXT: the trace's next bytes (or values) for the app, when it is their turn. Values
+        // are laid out at the heap's next block (their strings and lists stay there).
         phase_is(&mut ins, NEXT);
-        next_block(&mut ins, dest);
+        if typed {
+            next_block(&mut ins, dest);
+        }
         get(&mut ins, slot, TASK);
-        ins.i32_const(p.number)
-            .i32_const(cap)
-            .local_get(dest)
-            .local_get(slot)
-            .i32_const(RET as i32)
-            .i32_add()
-            .call(hooks.next_values);
+        if typed {
+            ins.i32_const(p.number).i32_const(cap).local_get(dest);
+        } else {
+            ins.i32_const(cap);
+        }
+        ins.local_get(slot).i32_const(RET as i32).i32_add();
+        ins.call(if typed {
+            hooks.next_values
+        } else {
+            hooks.next_read
+        });
+        // waiting (0): not yet; ended (2): the end.
         ins.local_get(slot)
             .i32_load8_u(word(RET).with_align(0))
             .local_tee(code)
@@ -812,57 +818,29 @@ pub(super) fn emit(
         });
         goto(&mut ins, slot, END, 2);
         ins.end();
-        ins.local_get(slot)
-            .i32_const(RET as i32 + 4)
-            .i32_add()
-            .local_set(hook_area);
-        trap_unless_at(&mut ins, hook_area, dest);
-        get(&mut ins, slot, RET + 12);
-        ins.local_set(n);
-        buf_at(&mut ins, u32::MAX);
-        ins.local_get(dest)
-            .local_get(n)
-            .i32_const(size)
-            .i32_mul()
-            .memory_copy(0, 0);
-        to_write(&mut ins, slot, n, |i| {
-            i.i32_const(NEXT);
-        });
-        ins.br(1);
-        ins.end();
-    } else if replaying && !out {
-        // NEXT: the trace's next bytes for the app, when it is their turn.
-        phase_is(&mut ins, NEXT);
-        get(&mut ins, slot, TASK);
-        ins.i32_const(cap)
-            .local_get(slot)
-            .i32_const(RET as i32)
-            .i32_add()
-            .call(hooks.next_read);
-        ins.local_get(slot)
-            .i32_load8_u(word(RET).with_align(0))
-            .local_tee(code)
-            .i32_eqz()
-            .if_(BlockType::Empty)
-            .i32_const(YIELD)
-            .return_()
-            .end();
-        ins.local_get(code)
-            .i32_const(2)
-            .i32_eq()
-            .if_(BlockType::Empty);
-        set(&mut ins, slot, ENDED, |i| {
-            i.i32_const(1);
-        });
-        goto(&mut ins, slot, END, 2);
-        ins.end();
-        // data(list): copied into the buffer (at most CAP bytes, as asked).
-        get(&mut ins, slot, RET + 8);
-        ins.local_set(n);
-        buf_at(&mut ins, u32::MAX);
-        get(&mut ins, slot, RET + 4);
-        ins.local_get(n).memory_copy(0, 0);
-        free_heap_if_idle(&mut ins);
+        // The chunk, copied into the buffer (at most `cap` bytes or values, as asked).
+        if typed {
+            ins.local_get(slot)
+                .i32_const(RET as i32 + 4)
+                .i32_add()
+                .local_set(hook_area);
+            trap_unless_at(&mut ins, hook_area, dest);
+            get(&mut ins, slot, RET + 12);
+            ins.local_set(n);
+            buf_at(&mut ins, u32::MAX);
+            ins.local_get(dest)
+                .local_get(n)
+                .i32_const(size)
+                .i32_mul()
+                .memory_copy(0, 0);
+        } else {
+            get(&mut ins, slot, RET + 8);
+            ins.local_set(n);
+            buf_at(&mut ins, u32::MAX);
+            get(&mut ins, slot, RET + 4);
+            ins.local_get(n).memory_copy(0, 0);
+            free_heap_if_idle(&mut ins);
+        }
         to_write(&mut ins, slot, n, |i| {
             i.i32_const(NEXT);
         });
