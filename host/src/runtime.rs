@@ -502,7 +502,7 @@ async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
 /// Whether `component` exports WASI 0.3's `wasi:cli/run` (any `0.3.x`): `wasmtime run` calls
 /// that one when a component exports both it and 0.2's (as `wasip3` commands built on
 /// `wasm32-wasip2` do), and so does wasm-rr.
-fn exports_p3_run(engine: &Engine, component: &Component) -> bool {
+pub fn exports_p3_run(engine: &Engine, component: &Component) -> bool {
     engine.get_concurrency_support()
         && component
             .component_type()

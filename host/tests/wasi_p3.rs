@@ -496,24 +496,52 @@ fn a_replay_whose_app_now_awaits_in_another_order_is_a_divergence_naming_both_ev
 }
 
 #[test]
-fn wasm_rr_test_refuses_a_wasi_p3_app_in_one_line() {
+fn wasm_rr_test_runs_a_wasi_p3_command_on_its_recorded_inputs() {
     let dir = scratch();
     let app = fixture("p3_command");
-    let recorded = record_embedded(dir.path(), &app, &[], &[], None);
-    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
-    let r = run(
-        wasm_rr()
-            .arg("test")
-            .arg(&app)
-            .arg(dir.path().join("wasm-rr-trace.cbor")),
+    // Recorded on stock wasmtime, with arguments and a variable.
+    let (recorded, trace) = record_on_wasmtime(
+        dir.path(),
+        &app,
+        &["--env", "P3_TOKEN=abc"],
+        &["one", "two"],
         None,
     );
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    // The same build passes: it gets the recorded arguments, variable, clock readings and
+    // random values through WASI 0.3 and prints what it printed.
+    let r = run(wasm_rr().arg("test").arg(&app).arg(&trace), None);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout(), r.stderr());
+    assert!(
+        r.stdout().contains("PASS ") && r.stdout().ends_with("1 passed, 0 failed\n"),
+        "{}",
+        r.stdout()
+    );
+    // Another app fails, the difference shown: what it printed now against the recording.
+    let other = fixture("p3_workload");
+    let r = run(wasm_rr().arg("test").arg(&other).arg(&trace), None);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout(), r.stderr());
+    let first_line = recorded.stdout().lines().next().unwrap().to_string();
+    for line in [
+        "    stdout differs:".to_string(),
+        format!("      -{first_line}"),
+        "0 passed, 1 failed".to_string(),
+    ] {
+        assert!(
+            r.stdout().contains(&line),
+            "no {line:?} in:\n{}",
+            r.stdout()
+        );
+    }
+    // An app whose 0.3 imports the test host does not serve is refused in one line.
+    let files = fixture("p3_files");
+    let r = run(wasm_rr().arg("test").arg(&files).arg(&trace), None);
     assert_eq!(r.code, Some(2), "{}", r.stderr());
     assert_eq!(
         r.stderr(),
         format!(
-            "wasm-rr: error: {} imports `wasi:cli/environment@0.3.2`: `wasm-rr test` does not serve WASI 0.3 yet (replay its traces with `wasm-rr replay`)\n",
-            app.display()
+            "wasm-rr: error: {} imports `wasi:filesystem/types@0.3.2`: `wasm-rr test` serves WASI 0.3's `wasi:cli`, `wasi:clocks` and `wasi:random` only, not `wasi:filesystem/types` yet (replay its traces with `wasm-rr replay`)\n",
+            files.display()
         )
     );
 }

@@ -76,15 +76,19 @@ pub fn test(opts: &TestOptions) -> Result<i32> {
             opts.app.display()
         );
     }
-    if let Ok((imports, _)) = wasm_rr_composer::component_world_unchecked(&wasm)
-        && let Some(p3) = imports.iter().find(|i| wasm_rr_composer::is_wasi_p3(i))
-    {
-        bail!(
-            "{} imports `{p3}`: `wasm-rr test` does not serve WASI 0.3 yet (replay its traces with `wasm-rr replay`)",
-            opts.app.display()
-        );
+    let mut p3 = false;
+    if let Ok((imports, _)) = wasm_rr_composer::component_world_unchecked(&wasm) {
+        for import in imports.iter().filter(|i| wasm_rr_composer::is_wasi_p3(i)) {
+            p3 = true;
+            if let Some(why) = world::p3_unserved(import) {
+                bail!(
+                    "{} imports `{import}`: {why} (replay its traces with `wasm-rr replay`)",
+                    opts.app.display()
+                );
+            }
+        }
     }
-    let app = world::App::new(&wasm).map_err(|e| anyhow!("{}: {e}", opts.app.display()))?;
+    let app = world::App::new(&wasm, p3).map_err(|e| anyhow!("{}: {e}", opts.app.display()))?;
     let explicit = opts
         .rules
         .as_deref()

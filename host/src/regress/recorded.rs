@@ -8,6 +8,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
+use wasm_rr_trace::abi::Val;
 use wasm_rr_trace::http::{Exchange, Exchanges, RequestHead};
 use wasm_rr_trace::{StreamId, clocks, random, streams};
 
@@ -178,6 +179,8 @@ pub fn read(path: &Path) -> Result<Recorded> {
     let mut ended = false;
     let mut unsupported = None;
     let mut returns: Vec<Option<String>> = Vec::new();
+    // The subtasks of WASI 0.3's `stdin.read-via-stream`, whose chunks are stdin.
+    let mut stdin_tasks = std::collections::BTreeSet::new();
     for e in input.events(path)? {
         let e = e?;
         exchanges.push(&e);
@@ -242,6 +245,23 @@ pub fn read(path: &Path) -> Result<Recorded> {
             {
                 *slot = Some(f.result_text(&c.result));
             }
+        } else if let Some((c, Some(v))) = e.get::<wasm_rr_trace::generic::Called>() {
+            if let Some(f) = header.generic.get(c.function as usize) {
+                p3_input(&mut inputs, f, v);
+            }
+        } else if let Some((c, _)) = e.get::<wasm_rr_trace::generic::Started>() {
+            let stdin = header.generic.get(c.function as usize).is_some_and(|f| {
+                wasm_rr_composer::is_wasi_p3(&f.interface)
+                    && f.interface.starts_with("wasi:cli/stdin@")
+                    && f.name == "read-via-stream"
+            });
+            if stdin {
+                stdin_tasks.insert(c.task);
+            }
+        } else if let Some((c, _)) = e.get::<wasm_rr_trace::generic::StreamRead>() {
+            if stdin_tasks.contains(&c.task) {
+                keep(&mut inputs.stdin, &c.data.0);
+            }
         } else if unsupported.is_none() {
             unsupported = unsupported_reason(&e);
         }
@@ -279,6 +299,73 @@ pub fn read(path: &Path) -> Result<Recorded> {
         unsupported,
         keeps_no_output: header.output_bytes == 0,
     })
+}
+
+/// Takes into `inputs` what a WASI 0.3 call of the generic path (function `f`, which returned
+/// `v`) gave the app, as the 0.2 call it stands for gives it: `wasi:cli/environment`'s
+/// arguments and variables, `wasi:clocks`' readings, `wasi:random`'s values. Other calls give
+/// nothing the test host serves.
+fn p3_input(inputs: &mut Inputs, f: &wasm_rr_trace::generic::Function, v: &Val) {
+    if !wasm_rr_composer::is_wasi_p3(&f.interface) {
+        return;
+    }
+    let text = |v: &Val| match v {
+        Val::String(s) => Some(s.clone()),
+        _ => None,
+    };
+    let bytes = |items: &[Val]| -> Vec<u8> {
+        items
+            .iter()
+            .filter_map(|b| match b {
+                Val::U8(b) => Some(*b),
+                _ => None,
+            })
+            .collect()
+    };
+    let (base, _) = wasm_rr_composer::split_version(&f.interface);
+    match (base, f.name.as_str(), v) {
+        ("wasi:cli/environment", "get-arguments", Val::List(args)) => {
+            inputs.args = args.iter().filter_map(text).collect();
+        }
+        ("wasi:cli/environment", "get-environment", Val::List(vars)) => {
+            inputs.env = vars
+                .iter()
+                .filter_map(|pair| match pair {
+                    Val::Record(kv) => match &kv[..] {
+                        [k, v] => Some((text(k)?, text(v)?)),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect();
+        }
+        ("wasi:clocks/monotonic-clock", "now", Val::U64(ns)) => inputs.monotonic_ns.push(*ns),
+        ("wasi:clocks/system-clock", "now", Val::Record(instant)) => {
+            if let [Val::S64(s), Val::U32(ns)] = &instant[..]
+                && let Ok(s) = u128::try_from(*s)
+            {
+                inputs.wall_ns.push(s * 1_000_000_000 + u128::from(*ns));
+            }
+        }
+        ("wasi:random/random", "get-random-u64", Val::U64(x)) => {
+            inputs.random.extend_from_slice(&x.to_le_bytes());
+        }
+        ("wasi:random/random", "get-random-bytes", Val::List(b)) => {
+            inputs.random.extend(bytes(b));
+        }
+        ("wasi:random/insecure", "get-insecure-random-u64", Val::U64(x)) => {
+            inputs.insecure.extend_from_slice(&x.to_le_bytes());
+        }
+        ("wasi:random/insecure", "get-insecure-random-bytes", Val::List(b)) => {
+            inputs.insecure.extend(bytes(b));
+        }
+        ("wasi:random/insecure-seed", "get-insecure-seed", Val::Record(pair)) => {
+            if let [Val::U64(a), Val::U64(b)] = &pair[..] {
+                inputs.seed = Some(u128::from(*a) | (u128::from(*b) << 64));
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Appends `data` to `out`, up to [`MAX_BYTES`] in all.

@@ -400,13 +400,35 @@ pub struct App {
     handler: bool,
 }
 
+/// Why the test host cannot serve the WASI 0.3 import `import` (`wasi:filesystem/types@0.3.2`),
+/// if it cannot: it serves 0.3's `wasi:cli` (but output through 0.3's stdout and stderr
+/// streams, which traces do not hold), `wasi:clocks` and `wasi:random`, with the inputs the
+/// trace recorded, as it serves 0.2's.
+pub fn p3_unserved(import: &str) -> Option<String> {
+    let (base, _) = wasm_rr_composer::split_version(import);
+    match base {
+        "wasi:cli/stdout" | "wasi:cli/stderr" => Some(format!(
+            "`wasm-rr test` cannot compare what an app prints through `{base}`'s WASI 0.3 stream yet (its traces do not hold it)"
+        )),
+        _ if base.starts_with("wasi:cli/")
+            || base.starts_with("wasi:clocks/")
+            || base.starts_with("wasi:random/") =>
+        {
+            None
+        }
+        _ => Some(format!(
+            "`wasm-rr test` serves WASI 0.3's `wasi:cli`, `wasi:clocks` and `wasi:random` only, not `{base}` yet"
+        )),
+    }
+}
+
 impl App {
     /// Compiles `wasm` (a command or a `wasi:http` handler) and links it to WASI 0.2 with
-    /// outgoing HTTP.
+    /// outgoing HTTP, and, with `p3`, to WASI 0.3 (see [`p3_unserved`]).
     ///
     /// Errors: it does not compile, or imports what the test host does not provide.
-    pub fn new(wasm: &[u8]) -> Result<App> {
-        let mut config = crate::runtime::config(false, false, false);
+    pub fn new(wasm: &[u8], p3: bool) -> Result<App> {
+        let mut config = crate::runtime::config(p3, false, false);
         // For the time limit of each run: the engine's epoch advances every EPOCH_TICK.
         config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(|e| anyhow!("cannot start wasmtime: {e:#}"))?;
@@ -423,6 +445,10 @@ impl App {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| anyhow!("cannot set up WASI: {e:#}"))?;
+        if p3 {
+            wasmtime_wasi::p3::add_to_linker(&mut linker)
+                .map_err(|e| anyhow!("cannot set up WASI 0.3: {e:#}"))?;
+        }
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(|e| anyhow!("cannot set up WASI HTTP: {e:#}"))?;
         // TCP sockets connect to the recording (see `super::sockets`), in place of
@@ -547,6 +573,22 @@ impl App {
                 let (returns, trapped) = self.invoke(&mut store, &inputs.invocations).await?;
                 produced.returns = returns;
                 trap = trapped;
+            }
+            None if crate::runtime::exports_p3_run(&self.engine, &self.component) => {
+                // A WASI 0.3 command, run as `wasmtime run` runs it.
+                use wasmtime_wasi::p3::bindings::Command;
+                let command = Command::instantiate_async(&mut store, &self.component, &self.linker)
+                    .await
+                    .map_err(|e| anyhow!("cannot instantiate the component: {e:#}"))?;
+                let result = store
+                    .run_concurrent(async move |store| command.wasi_cli_run().call_run(store).await)
+                    .await
+                    .and_then(|r| r);
+                let code = crate::runtime::exit_status(result).unwrap_or_else(|e| {
+                    trap = Some(trap_text(&e));
+                    crate::runtime::TRAP_EXIT_CODE
+                });
+                produced.exit = Some(code);
             }
             None => {
                 use wasmtime_wasi::p2::bindings::Command;
