@@ -642,6 +642,7 @@ pub fn forwarder(
                     "settled",
                     "stream-read-values",
                     "next-values",
+                    "too-many-streams",
                 ]
                 .map(|name| hook_signature(&resolve, rr, name)),
             ),
@@ -831,9 +832,9 @@ struct Hooks {
         Option<wit_parser::abi::WasmSignature>,
     )>,
     /// For stream functions (see [`pump`]): `stream-wrote`'s, `stream-read`'s, `next-read`'s,
-    /// `settled`'s, `stream-read-values`' and `next-values`' (their `finished` is the
-    /// subtasks').
-    pumps: Option<[wit_parser::abi::WasmSignature; 6]>,
+    /// `settled`'s, `stream-read-values`', `next-values`' and `too-many-streams`' (their
+    /// `finished` is the subtasks').
+    pumps: Option<[wit_parser::abi::WasmSignature; 7]>,
 }
 
 /// A function the generic path forwards: the interface it belongs to, as the app names it
@@ -1117,7 +1118,15 @@ fn forwarding_module(
             }));
         }
         if let (Some(sigs), true) = (hooks.and_then(|h| h.pumps.as_ref()), any_pumped) {
-            let [wrote, read, next_read, settled, read_values, next_values] = sigs;
+            let [
+                wrote,
+                read,
+                next_read,
+                settled,
+                read_values,
+                next_values,
+                too_many,
+            ] = sigs;
             let mut hook = |name: &str, sig: &wit_parser::abi::WasmSignature| {
                 import(GENERIC, name, &sig.params, &sig.results)
             };
@@ -1132,6 +1141,7 @@ fn forwarding_module(
                 // `finished` is the subtasks' finish hook when recording.
                 pump_hooks.finished = sub.finish;
             }
+            pump_hooks.too_many = hook("too-many-streams", too_many);
             pump_hooks.started = sub.started;
             pump_hooks.set_new = sub.set_new;
             pump_hooks.join = sub.join;

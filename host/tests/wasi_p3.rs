@@ -640,6 +640,32 @@ fn a_wasi_p3_directory_listing_through_a_stream_of_entries_replays_with_the_dire
 }
 
 #[test]
+fn a_33rd_wasi_p3_stream_open_at_once_stops_the_recording_in_one_line() {
+    let dir = scratch();
+    let app = fixture("p3_many_streams");
+    let (_, preopen) = data_dir(dir.path(), &[("input.txt", "nine byte")]);
+    let (recorded, trace) =
+        record_on_wasmtime(dir.path(), &app, &["--dir", &preopen], &["33"], None);
+    assert_eq!(recorded.code, Some(1), "{}", recorded.stderr());
+    assert_eq!(recorded.stdout(), "");
+    assert_eq!(
+        recorded.stderr(),
+        "wasm-rr: the app called wasi:filesystem/types.[method]descriptor.read-via-stream while 32 streams were open: wasm-rr records at most 32 WASI 0.3 streams open at once\n"
+    );
+    // The trace holds what came before: the 32 streams' starts.
+    let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
+    assert_eq!(
+        shown
+            .matches(
+                "wasi:filesystem/types.[method]descriptor.read-via-stream(descriptor#1, 0) started"
+            )
+            .count(),
+        32,
+        "{shown}"
+    );
+}
+
+#[test]
 fn a_wasi_p3_apps_environment_is_redacted_like_a_wasi_p2_apps() {
     let dir = scratch();
     let app = fixture("p3_command");

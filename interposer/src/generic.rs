@@ -32,6 +32,8 @@ struct Layout {
     /// The values of the stream it returns, when they are not bytes (see
     /// [`Function::stream`]).
     stream: Option<Ty>,
+    /// Its name, for a report (`wasi:filesystem/types.[method]descriptor.read-via-stream`).
+    name: String,
 }
 
 thread_local! {
@@ -164,6 +166,7 @@ pub fn set_functions(functions: &[Function]) {
                 params,
                 result: f.result.as_ref().map(|t| t.layout()),
                 stream: f.stream.as_ref().map(|t| t.layout()),
+                name: f.qualified_name(),
             }
         })
         .collect();
@@ -505,6 +508,14 @@ impl generic::Guest for Interposer {
             },
             || (),
         );
+    }
+
+    fn too_many_streams(function: u32) {
+        let name = with_layout(function, |layout| layout.name.clone());
+        rr::flush();
+        rr::fatal(&format!(
+            "the app called {name} while 32 streams were open: wasm-rr records at most 32 WASI 0.3 streams open at once"
+        ))
     }
 
     fn next_values(task: u32, function: u32, max: u32, dest: u32) -> generic::ValuesChunk {

@@ -23,7 +23,7 @@
 
 use super::*;
 
-/// How many streams may be open at once (a 33rd traps).
+/// How many streams may be open at once (a 33rd stops the run, saying so).
 pub(super) const SLOTS: i32 = 32;
 /// The bytes of a slot: the state ([`BUF`] bytes), then the buffer.
 pub(super) const SLOT_SIZE: i32 = 16384;
@@ -248,6 +248,8 @@ pub(super) struct PumpHooks {
     pub stream_read_values: u32,
     /// Replaying, for streams of values other than bytes.
     pub next_values: u32,
+    /// A 33rd stream at once.
+    pub too_many: u32,
     pub set_new: u32,
     pub join: u32,
     /// The driver's `task.cancel`.
@@ -482,13 +484,15 @@ pub(super) fn emit(
     let pair = params + 3;
     let mut body = Function::new(vec![(3, ValType::I32), (1, ValType::I64)]);
     let mut ins = body.instructions();
-    // A free slot (global 3: the slots in use, a bit each); none: trap.
+    // A free slot (global 3: the slots in use, a bit each); none: the run stops, saying so.
     ins.global_get(3)
         .i32_const(-1)
         .i32_xor()
         .local_tee(bits)
         .i32_eqz()
         .if_(BlockType::Empty)
+        .i32_const(p.number)
+        .call(hooks.too_many)
         .unreachable()
         .end();
     ins.local_get(bits).i32_ctz().local_set(bits);
