@@ -467,11 +467,12 @@ impl generic::Guest for Interposer {
             IDLE.set((u64::MAX, 0));
             let StreamRead { data, .. } = rr::replayer::take_recorded::<StreamRead>();
             if data.0.is_empty() {
-                // Not recorded (no read gives nothing); from an edited trace: nothing to give.
-                return generic::Chunk::Waiting;
+                // The stream's end (format 10).
+                return generic::Chunk::Ended;
             }
             return give(data.0);
         }
+        // A trace of format 9 marks no end: the stream ends where the subtask returns.
         if rr::replayer::next_is::<Finished>(|f| f.task == task).0 {
             return generic::Chunk::Ended;
         }
@@ -546,6 +547,12 @@ impl generic::Guest for Interposer {
         };
         if let Some(rest) = UNREAD_VALUES.with_borrow_mut(|u| u.remove(&task)) {
             return give(rest);
+        }
+        if rr::replayer::next_is::<StreamRead>(|r| r.task == task && r.data.0.is_empty()).0 {
+            // The stream's end.
+            IDLE.set((u64::MAX, 0));
+            rr::replayer::take_recorded::<StreamRead>();
+            return generic::ValuesChunk::Ended;
         }
         let (chunk, index) = rr::replayer::next_is::<StreamValues>(|r| r.task == task);
         if chunk {

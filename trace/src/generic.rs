@@ -413,7 +413,9 @@ crate::event::interface! {
     /// `wasi:cli/stdin.read-via-stream`, a file's or a TCP socket's) gave it these bytes, in
     /// one read of the host's stream (at most 16,288 bytes). Where this event lies in the trace is when the bytes came,
     /// among the app's other events: a replay hands the app the same bytes at the same place.
-    /// The stream ends where the subtask's [`Finished`] comes. Format 9.
+    /// No bytes: the stream (of bytes or of [`StreamValues`]) ended here for the app (`task
+    /// N: ended`; format 10: in format 9, the stream ends where the subtask's [`Finished`]
+    /// comes, which may be later). Format 9.
     StreamRead {
         /// The subtask's number.
         task: u32,
@@ -612,6 +614,7 @@ impl fmt::Display for Call {
             Call::StreamWrote(c) => {
                 write!(f, "task {}: wrote {}", c.task, crate::text_preview(&c.data.0))
             }
+            Call::StreamRead(c) if c.data.0.is_empty() => write!(f, "task {}: ended", c.task),
             Call::StreamRead(c) => {
                 write!(f, "task {}: read {}", c.task, crate::text_preview(&c.data.0))
             }

@@ -79,7 +79,8 @@ event::interfaces! {
 /// ([`generic::StreamWrote`], [`generic::StreamRead`]: WASI 0.3's stdin, stdout, stderr,
 /// files and sockets). Format 10 added the values of its streams of other types
 /// ([`generic::StreamValues`], and [`generic::Function::stream`] in the header's table: WASI
-/// 0.3's `read-directory`).
+/// 0.3's `read-directory`), and the end of a stream the app reads as an empty
+/// [`generic::StreamRead`] where the app saw it.
 pub const FORMAT_VERSION: u32 = 10;
 
 /// The first format version whose events are this crate's: a trace of format 3 reads as it

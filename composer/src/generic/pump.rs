@@ -860,6 +860,12 @@ pub(super) fn emit(
     if has_write {
         drop_end(&mut ins, hooks, slot, DST, dst.stream_drop_writable);
     }
+    if !out && !replaying {
+        // The app's stream has ended, now: an empty chunk says so (the future's value, and
+        // so `finished`, may come later, after other events the app saw after the end).
+        get(&mut ins, slot, TASK);
+        ins.i32_const(0).i32_const(0).call(hooks.stream_read);
+    }
     ins.global_get(2).i32_const(1).i32_add().global_set(2);
     if replaying {
         goto(&mut ins, slot, RESULT, 1);
