@@ -468,27 +468,7 @@ async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
     if !opts.invoke.is_empty() {
         return invoke(&mut store, &component, &linker, &opts.invoke).await;
     }
-    let status = if exports_p3_run(&engine, &component) {
-        // A WASI 0.3 command (`wasi:cli/run@0.3.x`, an async function), run as `wasmtime run`
-        // runs it: its tasks run concurrently until `run` returns.
-        let command = context(
-            wasmtime_wasi::p3::bindings::Command::instantiate_async(
-                &mut store, &component, &linker,
-            )
-            .await,
-            || "cannot instantiate the component".into(),
-        )?;
-        store
-            .run_concurrent(async move |store| command.wasi_cli_run().call_run(store).await)
-            .await
-            .and_then(|r| r)
-    } else {
-        let command = context(
-            Command::instantiate_async(&mut store, &component, &linker).await,
-            || "cannot instantiate the component".into(),
-        )?;
-        command.wasi_cli_run().call_run(&mut store).await
-    };
+    let status = call_run(&mut store, &component, &linker).await?;
     match exit_status(status) {
         Ok(code) => Ok(code),
         Err(e) if e.downcast_ref::<crate::watch::Stopped>().is_some() => Ok(0),
@@ -499,10 +479,41 @@ async fn run_async(component: &[u8], opts: &RunOptions) -> Result<i32> {
     }
 }
 
+/// Instantiates `component` (a command) in `store` and calls its `wasi:cli/run`: WASI 0.3's
+/// when it exports it (see [`exports_p3_run`]; an async function, run as `wasmtime run` runs
+/// it: its tasks run concurrently until `run` returns), else 0.2's. Returns what `run` gave,
+/// or its trap (see [`exit_status`]).
+///
+/// Errors: it cannot be instantiated.
+pub async fn call_run<T: Send + 'static>(
+    store: &mut Store<T>,
+    component: &Component,
+    linker: &Linker<T>,
+) -> Result<wasmtime::Result<Result<(), ()>>> {
+    let instantiate = || "cannot instantiate the component".into();
+    if exports_p3_run(store.engine(), component) {
+        let command = context(
+            wasmtime_wasi::p3::bindings::Command::instantiate_async(&mut *store, component, linker)
+                .await,
+            instantiate,
+        )?;
+        Ok(store
+            .run_concurrent(async move |store| command.wasi_cli_run().call_run(store).await)
+            .await
+            .and_then(|r| r))
+    } else {
+        let command = context(
+            Command::instantiate_async(&mut *store, component, linker).await,
+            instantiate,
+        )?;
+        Ok(command.wasi_cli_run().call_run(&mut *store).await)
+    }
+}
+
 /// Whether `component` exports WASI 0.3's `wasi:cli/run` (any `0.3.x`): `wasmtime run` calls
 /// that one when a component exports both it and 0.2's (as `wasip3` commands built on
 /// `wasm32-wasip2` do), and so does wasm-rr.
-pub fn exports_p3_run(engine: &Engine, component: &Component) -> bool {
+fn exports_p3_run(engine: &Engine, component: &Component) -> bool {
     engine.get_concurrency_support()
         && component
             .component_type()

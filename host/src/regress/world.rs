@@ -574,28 +574,10 @@ impl App {
                 produced.returns = returns;
                 trap = trapped;
             }
-            None if crate::runtime::exports_p3_run(&self.engine, &self.component) => {
-                // A WASI 0.3 command, run as `wasmtime run` runs it.
-                use wasmtime_wasi::p3::bindings::Command;
-                let command = Command::instantiate_async(&mut store, &self.component, &self.linker)
-                    .await
-                    .map_err(|e| anyhow!("cannot instantiate the component: {e:#}"))?;
-                let result = store
-                    .run_concurrent(async move |store| command.wasi_cli_run().call_run(store).await)
-                    .await
-                    .and_then(|r| r);
-                let code = crate::runtime::exit_status(result).unwrap_or_else(|e| {
-                    trap = Some(trap_text(&e));
-                    crate::runtime::TRAP_EXIT_CODE
-                });
-                produced.exit = Some(code);
-            }
             None => {
-                use wasmtime_wasi::p2::bindings::Command;
-                let command = Command::instantiate_async(&mut store, &self.component, &self.linker)
-                    .await
-                    .map_err(|e| anyhow!("cannot instantiate the component: {e:#}"))?;
-                let result = command.wasi_cli_run().call_run(&mut store).await;
+                // A command: WASI 0.3's run, if it exports it, else 0.2's.
+                let result =
+                    crate::runtime::call_run(&mut store, &self.component, &self.linker).await?;
                 let code = crate::runtime::exit_status(result).unwrap_or_else(|e| {
                     trap = Some(trap_text(&e));
                     crate::runtime::TRAP_EXIT_CODE
