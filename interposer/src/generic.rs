@@ -339,6 +339,62 @@ fn idle(index: u64) {
     }
 }
 
+/// What a stream gives the app next (see [`next_items`]).
+enum Next<T> {
+    /// Not yet.
+    Waiting,
+    /// These bytes or values.
+    Items(Vec<T>),
+    /// The stream ends.
+    Ended,
+}
+
+/// Replaying: what the stream subtask `task` returned gives the app next, at most `max` items
+/// (bytes or values): the rest of a chunk handed out in part (kept in `unread`); the end, when
+/// the trace's next event is an empty `stream-read` of the task (format 10) or, in a trace of
+/// format 9, which marks no end, the subtask's return; the items (`items` takes them out) of
+/// the trace's next event when it is the task's chunk (`ours`); otherwise nothing yet.
+fn next_items<T, E: Request>(
+    task: u32,
+    max: u32,
+    unread: &'static std::thread::LocalKey<RefCell<BTreeMap<u32, Vec<T>>>>,
+    ours: impl FnOnce(&E) -> bool,
+    items: impl FnOnce(E) -> Vec<T>,
+) -> Next<T> {
+    rr::start();
+    let max = max.max(1) as usize;
+    let give = |mut items: Vec<T>| {
+        if items.len() > max {
+            let rest = items.split_off(max);
+            unread.with_borrow_mut(|u| u.insert(task, rest));
+        }
+        Next::Items(items)
+    };
+    if let Some(rest) = unread.with_borrow_mut(|u| u.remove(&task)) {
+        return give(rest);
+    }
+    if rr::replayer::next_is::<StreamRead>(|r| r.task == task && r.data.0.is_empty()).0 {
+        IDLE.set((u64::MAX, 0));
+        rr::replayer::take_recorded::<StreamRead>();
+        return Next::Ended;
+    }
+    let (chunk, index) = rr::replayer::next_is::<E>(ours);
+    if chunk {
+        IDLE.set((u64::MAX, 0));
+        let items = items(rr::replayer::take_recorded::<E>());
+        if items.is_empty() {
+            // Not recorded (no read gives nothing); from an edited trace: nothing to give.
+            return Next::Waiting;
+        }
+        return give(items);
+    }
+    if rr::replayer::next_is::<Finished>(|f| f.task == task).0 {
+        return Next::Ended;
+    }
+    idle(index);
+    Next::Waiting
+}
+
 /// Replaying: subtask `task` returns now (or is cancelled): it waits no more.
 fn done_waiting(task: u32) {
     IDLE.set((u64::MAX, 0));
@@ -450,34 +506,12 @@ impl generic::Guest for Interposer {
     }
 
     fn next_read(task: u32, max: u32) -> generic::Chunk {
-        rr::start();
-        let max = max.max(1) as usize;
-        let give = |mut bytes: Vec<u8>| {
-            if bytes.len() > max {
-                let rest = bytes.split_off(max);
-                UNREAD.with_borrow_mut(|u| u.insert(task, rest));
-            }
-            generic::Chunk::Data(bytes)
-        };
-        if let Some(rest) = UNREAD.with_borrow_mut(|u| u.remove(&task)) {
-            return give(rest);
+        let ours = |r: &StreamRead| r.task == task;
+        match next_items(task, max, &UNREAD, ours, |r| r.data.0) {
+            Next::Items(bytes) => generic::Chunk::Data(bytes),
+            Next::Ended => generic::Chunk::Ended,
+            Next::Waiting => generic::Chunk::Waiting,
         }
-        let (chunk, index) = rr::replayer::next_is::<StreamRead>(|r| r.task == task);
-        if chunk {
-            IDLE.set((u64::MAX, 0));
-            let StreamRead { data, .. } = rr::replayer::take_recorded::<StreamRead>();
-            if data.0.is_empty() {
-                // The stream's end (format 10).
-                return generic::Chunk::Ended;
-            }
-            return give(data.0);
-        }
-        // A trace of format 9 marks no end: the stream ends where the subtask returns.
-        if rr::replayer::next_is::<Finished>(|f| f.task == task).0 {
-            return generic::Chunk::Ended;
-        }
-        idle(index);
-        generic::Chunk::Waiting
     }
 
     fn stream_read_values(
@@ -520,54 +554,29 @@ impl generic::Guest for Interposer {
     }
 
     fn next_values(task: u32, function: u32, max: u32, dest: u32) -> generic::ValuesChunk {
-        rr::start();
-        let max = max.max(1) as usize;
-        let give = |mut values: Vec<Val>| {
-            if values.len() > max {
-                let rest = values.split_off(max);
-                UNREAD_VALUES.with_borrow_mut(|u| u.insert(task, rest));
-            }
-            let count = values.len() as u32;
-            let bytes = with_layout(function, |layout| {
-                let Some(t) = &layout.stream else {
-                    damaged(function, "it returns no stream of values");
-                };
-                let mut out = Window {
-                    base: dest,
-                    bytes: Vec::new(),
-                };
-                let at = out.alloc(t.size() * count, t.align());
-                for (i, v) in values.iter().enumerate() {
-                    abi::store(t, v, &mut out, at + i as u32 * t.size())
-                        .unwrap_or_else(|e| damaged(function, e));
-                }
-                out.bytes
-            });
-            generic::ValuesChunk::Values((bytes, count))
+        let ours = |r: &StreamValues| r.task == task;
+        let values = match next_items(task, max, &UNREAD_VALUES, ours, |r| r.values) {
+            Next::Items(values) => values,
+            Next::Ended => return generic::ValuesChunk::Ended,
+            Next::Waiting => return generic::ValuesChunk::Waiting,
         };
-        if let Some(rest) = UNREAD_VALUES.with_borrow_mut(|u| u.remove(&task)) {
-            return give(rest);
-        }
-        if rr::replayer::next_is::<StreamRead>(|r| r.task == task && r.data.0.is_empty()).0 {
-            // The stream's end.
-            IDLE.set((u64::MAX, 0));
-            rr::replayer::take_recorded::<StreamRead>();
-            return generic::ValuesChunk::Ended;
-        }
-        let (chunk, index) = rr::replayer::next_is::<StreamValues>(|r| r.task == task);
-        if chunk {
-            IDLE.set((u64::MAX, 0));
-            let StreamValues { values, .. } = rr::replayer::take_recorded::<StreamValues>();
-            if values.is_empty() {
-                return generic::ValuesChunk::Waiting;
+        let count = values.len() as u32;
+        let bytes = with_layout(function, |layout| {
+            let Some(t) = &layout.stream else {
+                damaged(function, "it returns no stream of values");
+            };
+            let mut out = Window {
+                base: dest,
+                bytes: Vec::new(),
+            };
+            let at = out.alloc(t.size() * count, t.align());
+            for (i, v) in values.iter().enumerate() {
+                abi::store(t, v, &mut out, at + i as u32 * t.size())
+                    .unwrap_or_else(|e| damaged(function, e));
             }
-            return give(values);
-        }
-        if rr::replayer::next_is::<Finished>(|f| f.task == task).0 {
-            return generic::ValuesChunk::Ended;
-        }
-        idle(index);
-        generic::ValuesChunk::Waiting
+            out.bytes
+        });
+        generic::ValuesChunk::Values((bytes, count))
     }
 
     fn settled(task: u32, function: u32, dest: u32) -> Option<Vec<u8>> {

@@ -252,7 +252,7 @@ pub fn read(path: &Path) -> Result<Recorded> {
         } else if let Some((c, _)) = e.get::<wasm_rr_trace::generic::Started>() {
             let stdin = header.generic.get(c.function as usize).is_some_and(|f| {
                 wasm_rr_composer::is_wasi_p3(&f.interface)
-                    && f.interface.starts_with("wasi:cli/stdin@")
+                    && wasm_rr_composer::split_version(&f.interface).0 == "wasi:cli/stdin"
                     && f.name == "read-via-stream"
             });
             if stdin {
