@@ -191,7 +191,7 @@ fn holds_own(ty: &WitType) -> bool {
 
 /// Why `func` cannot go through a forwarder, if it cannot.
 fn refusal(resolve: &Resolve, resources: &[TypeId], func: &WitFunction) -> Option<String> {
-    if pump::stream_fn(resolve, resources, func).is_some() {
+    if pump::pump_fn(resolve, resources, func).is_some() {
         return None;
     }
     let not_recorded = |what: String| {
@@ -253,17 +253,17 @@ fn passed_through(interface: &Option<String>, func: &WitFunction) -> bool {
 
 /// Whether a recording or replaying forwarder runs `func` as a subtask of its own, so that
 /// the app's concurrent calls of it run concurrently: an async function (WASI 0.3's
-/// `wait-for`) whose values hold no owned handles and whose arguments the async ABI passes
-/// to the host as the app passed them (at most 4 flat values, or in memory). The forwarder
+/// `wait-for`, `wasi:http`'s `client.send`) whose arguments the async ABI passes to the host
+/// as the app passed them (at most 4 flat values, or in memory). Owned handles passed in
+/// are the host's (or the trace's) in place of the forwarder's, and those in the result are
+/// wrapped in the forwarder's (the patches `finished` and `ready` list). The forwarder
 /// lifts it with the async ABI (a callback), calls the host's async-lowered, records its
 /// start (`wasm-rr:rr/generic.started`) and its return when the host completes it
 /// (`finished`), and returns with `task.return`; replaying, it returns when the trace says
 /// (`ready`). Other async functions block the forwarder until the host answers.
 fn concurrent(resolve: &Resolve, resources: &[TypeId], func: &WitFunction) -> bool {
-    let own = |t: &Type| wit_type(resolve, resources, t).map_or(true, |t| holds_own(&t));
+    let _ = resources;
     func.kind.is_async()
-        && !func.params.iter().any(|p| own(&p.ty))
-        && !func.result.as_ref().is_some_and(own)
         && resolve
             .wasm_signature(AbiVariant::GuestImportAsync, func)
             .indirect_params
@@ -454,7 +454,7 @@ fn has_streams(
     interfaces.iter().zip(ids).any(|(name, id)| {
         resolve.interfaces[*id].functions.values().any(|f| {
             !passed_through(&Some(name.clone()), f)
-                && pump::stream_fn(resolve, resources, f).is_some()
+                && pump::pump_fn(resolve, resources, f).is_some()
         })
     })
 }
@@ -534,13 +534,23 @@ fn traced(
             params: Vec::new(),
             result: None,
             stream: None,
+            future: None,
         });
     }
-    // A stream function: recorded without its stream, its result the future's value.
-    let shape = pump::stream_fn(resolve, resources, f);
-    let result = match &shape {
-        Some(s) => s.payload.as_ref(),
-        None => f.result.as_ref(),
+    // A stream function: recorded without its stream, its result the future's value. An
+    // opened one: without its streams and futures, its result the handles it returns beside
+    // them, and the future's value apart.
+    let shape = pump::pump_fn(resolve, resources, f);
+    let opened = shape.as_ref().and_then(|s| s.opened.as_ref());
+    let result = match (&shape, opened) {
+        (Some(_), Some(o)) => o
+            .results
+            .iter()
+            .zip(result_elements(resolve, f))
+            .find(|(e, _)| matches!(e, pump::Element::Own(_)))
+            .map(|(_, t)| t),
+        (Some(s), None) => s.payload,
+        (None, _) => f.result,
     };
     Ok(TracedFunction {
         export,
@@ -550,16 +560,40 @@ fn traced(
             .params
             .iter()
             .enumerate()
-            .filter(|(i, _)| shape.as_ref().is_none_or(|s| s.stream_param != Some(*i)))
+            .filter(|(i, p)| match (&shape, opened) {
+                (Some(_), Some(_)) => !pump::is_stream_or_future(resolve, &p.ty),
+                (Some(s), None) => s.stream_param != Some(*i),
+                _ => true,
+            })
             .map(|(_, p)| Ok((p.name.clone(), of(&p.ty)?)))
             .collect::<Result<_, WrapError>>()?,
-        result: result.map(of).transpose()?,
+        result: result.as_ref().map(of).transpose()?,
         stream: shape
             .as_ref()
             .and_then(|s| s.values.as_ref())
             .map(of)
             .transpose()?,
+        future: match opened {
+            Some(_) => shape
+                .as_ref()
+                .and_then(|s| s.payload.as_ref())
+                .map(of)
+                .transpose()?,
+            None => None,
+        },
     })
+}
+
+/// The elements of `f`'s result: a tuple's, or the result alone.
+fn result_elements(resolve: &Resolve, f: &WitFunction) -> Vec<Type> {
+    match &f.result {
+        Some(Type::Id(id)) => match &resolve.types[dealias(resolve, *id)].kind {
+            TypeDefKind::Tuple(t) => t.types.clone(),
+            _ => vec![Type::Id(*id)],
+        },
+        Some(t) => vec![*t],
+        None => Vec::new(),
+    }
 }
 
 /// A component that exports the interfaces `interfaces` (full names, as the guest imports them),
@@ -643,6 +677,9 @@ pub fn forwarder(
                     "stream-read-values",
                     "next-values",
                     "too-many-streams",
+                    "future-read",
+                    "opened",
+                    "reopened",
                 ]
                 .map(|name| hook_signature(&resolve, rr, name)),
             ),
@@ -650,7 +687,7 @@ pub fn forwarder(
     });
     let streams = functions
         .iter()
-        .any(|(_, f)| pump::stream_fn(&resolve, &resources, f).is_some());
+        .any(|(_, f)| pump::pump_fn(&resolve, &resources, f).is_some());
     if forwarding == Forwarding::Plain && streams {
         return Err(WrapError::Unsupported {
             import: interfaces.join(", "),
@@ -813,6 +850,38 @@ fn store_bits(
     }
 }
 
+/// The intrinsics of the forwarder's exported resources, by resource number, and its handle
+/// wrapper.
+#[derive(Default, Clone)]
+pub(crate) struct HandleFns {
+    /// `resource.rep`.
+    rep: Vec<u32>,
+    /// `resource.drop`.
+    drop: Vec<u32>,
+    /// `wrap(resource, rep) -> handle`.
+    wrap: u32,
+}
+
+impl HandleFns {
+    /// Takes the owned handle of the forwarder's resource `resource` in local `at` for the
+    /// host: its representation (the host's handle, recording; the trace's number plus one,
+    /// replaying) replaces it, and the forwarder drops its own handle without letting its
+    /// destructor drop the host's (global 1 says so). Local `tmp` is scratch.
+    fn take(&self, ins: &mut wasm_encoder::InstructionSink, at: u32, resource: u32, tmp: u32) {
+        let r = resource as usize;
+        ins.local_get(at)
+            .call(self.rep[r])
+            .local_tee(tmp)
+            .global_set(1)
+            .local_get(at)
+            .call(self.drop[r])
+            .i32_const(0)
+            .global_set(1)
+            .local_get(tmp)
+            .local_set(at);
+    }
+}
+
 /// The `wasm-rr:rr/generic` functions a recording or replaying forwarder calls.
 struct Hooks {
     /// `called` or `replay`.
@@ -834,7 +903,7 @@ struct Hooks {
     /// For stream functions (see [`pump`]): `stream-wrote`'s, `stream-read`'s, `next-read`'s,
     /// `settled`'s, `stream-read-values`', `next-values`' and `too-many-streams`' (their
     /// `finished` is the subtasks').
-    pumps: Option<[wit_parser::abi::WasmSignature; 7]>,
+    pumps: Option<[wit_parser::abi::WasmSignature; 10]>,
 }
 
 /// A function the generic path forwards: the interface it belongs to, as the app names it
@@ -868,7 +937,9 @@ fn load_list(ins: &mut wasm_encoder::InstructionSink, area: u32, offset: u64, pt
 
 /// Emits the loop that wraps the handles the hook listed (`n` (address, resource) pairs at
 /// `p`) in new handles of the forwarder's resources, through `wrap` (`(resource, rep) ->
-/// handle`); an address of -1 stands for the local `flat` (the one flat result).
+/// handle`); an address of -1 stands for the local `flat` (the one flat result), and, with
+/// `flat_list` (a local holding the address of a `list<u64>` of flat values), one of 2^31 +
+/// `k` for the low 32 bits of its `k`th value.
 #[allow(clippy::too_many_arguments)]
 fn emit_patches(
     ins: &mut wasm_encoder::InstructionSink,
@@ -878,6 +949,7 @@ fn emit_patches(
     addr: u32,
     flat: Option<u32>,
     wrap: u32,
+    flat_list: Option<u32>,
 ) {
     let entry = |ins: &mut wasm_encoder::InstructionSink, offset: u64| {
         ins.local_get(p)
@@ -892,6 +964,21 @@ fn emit_patches(
     ins.local_get(i).local_get(n).i32_ge_u().br_if(1);
     entry(ins, 0);
     ins.local_set(addr);
+    if let Some(list) = flat_list {
+        ins.local_get(addr)
+            .i32_const(i32::MIN)
+            .i32_and()
+            .if_(BlockType::Empty)
+            .local_get(addr)
+            .i32_const(i32::MAX)
+            .i32_and()
+            .i32_const(3)
+            .i32_shl()
+            .local_get(list)
+            .i32_add()
+            .local_set(addr)
+            .end();
+    }
     let in_memory = |ins: &mut wasm_encoder::InstructionSink| {
         ins.local_get(addr);
         entry(ins, 4);
@@ -1067,7 +1154,7 @@ fn forwarding_module(
             hooks
                 .and_then(|h| h.pumps.as_ref())
                 .filter(|_| !passed_through(interface, f))
-                .and_then(|_| pump::stream_fn(resolve, resources, f))
+                .and_then(|_| pump::pump_fn(resolve, resources, f))
         })
         .collect();
     let any_pumped = pumped.iter().any(Option::is_some);
@@ -1126,6 +1213,9 @@ fn forwarding_module(
                 read_values,
                 next_values,
                 too_many,
+                future_read,
+                opened,
+                reopened,
             ] = sigs;
             let mut hook = |name: &str, sig: &wit_parser::abi::WasmSignature| {
                 import(GENERIC, name, &sig.params, &sig.results)
@@ -1134,12 +1224,13 @@ fn forwarding_module(
                 pump_hooks.next_read = hook("next-read", next_read);
                 pump_hooks.settled = hook("settled", settled);
                 pump_hooks.next_values = hook("next-values", next_values);
+                pump_hooks.opened = hook("reopened", reopened);
             } else {
                 pump_hooks.stream_wrote = hook("stream-wrote", wrote);
                 pump_hooks.stream_read = hook("stream-read", read);
                 pump_hooks.stream_read_values = hook("stream-read-values", read_values);
-                // `finished` is the subtasks' finish hook when recording.
-                pump_hooks.finished = sub.finish;
+                pump_hooks.future_read = hook("future-read", future_read);
+                pump_hooks.opened = hook("opened", opened);
             }
             pump_hooks.too_many = hook("too-many-streams", too_many);
             pump_hooks.started = sub.started;
@@ -1154,6 +1245,15 @@ fn forwarding_module(
                     pump::import_intrinsics(interface, f, shape, replaying, &mut import)
                 }));
             }
+            // Recording opened functions, the driver's doorbell: the first one's byte stream.
+            if !replaying {
+                pump_hooks.doorbell = pumped
+                    .iter()
+                    .zip(&pump_imports)
+                    .find(|(shape, _)| shape.as_ref().is_some_and(|s| s.opened.is_some()))
+                    .and_then(|(_, imports)| imports.as_ref())
+                    .map(pump::PumpImports::doorbell);
+            }
         }
     }
     let realloc = next_import;
@@ -1164,6 +1264,11 @@ fn forwarding_module(
     exports.export("cabi_realloc", ExportKind::Func, realloc);
     // wrap(resource, rep) -> handle: `resource.new` of the resource numbered `resource`.
     let wrap = realloc + 1;
+    let handle_fns = HandleFns {
+        rep: resource_rep.clone(),
+        drop: resource_drop.clone(),
+        wrap,
+    };
     let ty = new_type(&mut types, &[WasmType::I32; 2], &[WasmType::I32]);
     defined.function(ty);
     let mut body = Function::new(vec![]);
@@ -1202,7 +1307,7 @@ fn forwarding_module(
                     .as_ref()
                     .map_or(1, |t| sizes.size(t).size_wasm32()) as i32,
             };
-            pump::emit(
+            let new_steps = pump::emit(
                 &mut Sections {
                     types: &mut types,
                     defined: &mut defined,
@@ -1212,13 +1317,14 @@ fn forwarding_module(
                 resolve,
                 &p,
                 &pump_hooks,
+                &handle_fns,
                 realloc,
                 index,
                 steps.len() as i32,
                 replaying,
             );
-            steps.push(index + 2);
-            index += 3;
+            index += 2 + new_steps.len() as u32;
+            steps.extend(new_steps);
             continue;
         }
         // (The list is empty when no function runs as a subtask.)
@@ -1232,6 +1338,7 @@ fn forwarding_module(
                 task_return: *task_return,
                 return_types,
                 result_size: f.result.as_ref().map_or(0, |t| sizes.size(t).size_wasm32()) as i32,
+                owned: owned_params(resolve, resources, f),
             };
             emit_subtask(
                 &mut Sections {
@@ -1243,6 +1350,7 @@ fn forwarding_module(
                 resolve,
                 &f,
                 &sub,
+                &handle_fns,
                 realloc,
                 index,
                 replaying,
@@ -1313,17 +1421,7 @@ fn forwarding_module(
         // recording; the trace's number plus one, replaying) in place of its own handle, which
         // it drops without letting its destructor drop the host's (global 1 says so).
         for (at, resource) in owned_params(resolve, resources, f) {
-            let r = resource as usize;
-            ins.local_get(at)
-                .call(resource_rep[r])
-                .local_tee(paddr)
-                .global_set(1)
-                .local_get(at)
-                .call(resource_drop[r])
-                .i32_const(0)
-                .global_set(1)
-                .local_get(paddr)
-                .local_set(at);
+            handle_fns.take(&mut ins, at, resource, paddr);
         }
         let arg_bits: Vec<(u32, WasmType)> = export
             .params
@@ -1354,7 +1452,7 @@ fn forwarding_module(
             trap_unless_at(&mut ins, hook_area, area);
             if !resources.is_empty() {
                 load_list(&mut ins, hook_area, 8, pp, pn);
-                emit_patches(&mut ins, pp, pn, pi, paddr, None, wrap);
+                emit_patches(&mut ins, pp, pn, pi, paddr, None, wrap, None);
             }
             if let Some(ty) = flat_result {
                 // The one flat result, as its 8 bytes of bits.
@@ -1428,7 +1526,7 @@ fn forwarding_module(
                     let flat = flat_result
                         .filter(|t| val_type(t) == ValType::I32)
                         .map(|_| result);
-                    emit_patches(&mut ins, pp, pn, pi, paddr, flat, wrap);
+                    emit_patches(&mut ins, pp, pn, pi, paddr, flat, wrap, None);
                 }
             }
             if import.retptr {
@@ -1500,14 +1598,17 @@ fn forwarding_module(
     // call is to do nothing (0: none; no representation is 0). Global 2: how many subtasks
     // are in flight.
     // Global 3: the stream slots in use (see `pump`), a bit each; global 4: the waitable set
-    // they wait on (0: not made yet).
+    // they wait on (0: not made yet); globals 5 to 7: the driver's doorbell (see
+    // `pump::ring`): its writable end, whether its read is pending, its readable end; global 8:
+    // whether the replaying driver may hand the app a completion in this round
+    // (`pump::spend_turn`).
     assemble(
         types,
         imports,
         defined,
         exports,
         code,
-        &[HEAP_BASE, 0, 0, 0, 0],
+        &[HEAP_BASE, 0, 0, 0, 0, 0, 0, 0, 1],
     )
 }
 
@@ -1559,6 +1660,8 @@ struct Subtask<'a> {
     return_types: &'a [WasmType],
     /// The bytes of its result's canonical ABI layout (0: none).
     result_size: i32,
+    /// Its owned handles passed in (see [`owned_params`]).
+    owned: Vec<(u32, u32)>,
 }
 
 /// The sections a module's functions go into.
@@ -1585,6 +1688,7 @@ fn emit_subtask(
     resolve: &Resolve,
     f: &Subtask,
     sub: &SubtaskImports,
+    handle_fns: &HandleFns,
     realloc: u32,
     index: u32,
     replaying: bool,
@@ -1593,14 +1697,18 @@ fn emit_subtask(
     let export = resolve.wasm_signature(AbiVariant::GuestExportAsync, f.function);
     let params = export.params.len() as u32;
     let ret = index + 2;
-    // The export: params, then locals args (list), task, area, status, state.
+    // The export: params, then locals args (list), task, area, status, state, scratch.
     let ty = new_type(s.types, &export.params, &export.results);
     s.defined.function(ty);
     let (args, task, area, status, state) =
         (params, params + 1, params + 2, params + 3, params + 4);
-    let mut body = Function::new(vec![(5, ValType::I32)]);
+    let mut body = Function::new(vec![(6, ValType::I32)]);
     let mut ins = body.instructions();
     ins.global_get(2).i32_const(1).i32_add().global_set(2);
+    // Owned handles passed in: the host's (or the trace's) in place of the forwarder's.
+    for (at, resource) in &f.owned {
+        handle_fns.take(&mut ins, *at, *resource, params + 5);
+    }
     let arg_bits: Vec<(u32, WasmType)> = export
         .params
         .iter()
@@ -1618,7 +1726,7 @@ fn emit_subtask(
         // The state: the task, the hook's return area and whether the app asked to cancel,
         // kept for the callbacks.
         alloc(&mut ins, realloc, 16, state);
-        alloc(&mut ins, realloc, 24, area);
+        alloc(&mut ins, realloc, 32, area);
         save_task(&mut ins, state, task, area);
         ins.local_get(state)
             .i32_const(0)
@@ -1757,10 +1865,11 @@ fn emit_subtask(
     };
     let first = params.len() as u32;
     let (hook_area, dest, flat) = (first, first + 1, first + 2);
+    let (pp, pn, pi, paddr) = (first + 3, first + 4, first + 5, first + 6);
     let results: &[WasmType] = if replaying { &[WasmType::I32] } else { &[] };
     let ty = new_type(s.types, params, results);
     s.defined.function(ty);
-    let mut body = Function::new(vec![(3, ValType::I32)]);
+    let mut body = Function::new(vec![(7, ValType::I32)]);
     let mut ins = body.instructions();
     if replaying {
         // ready(task, function, dest, cancelling, retptr): a `readiness` (0 waiting, 1
@@ -1790,7 +1899,7 @@ fn emit_subtask(
         ins.local_get(1).i32_const(4).i32_add().local_set(hook_area);
     } else {
         // finished(task, function, results, heap-base, heap, dest, retptr).
-        alloc(&mut ins, realloc, 16, hook_area);
+        alloc(&mut ins, realloc, 24, hook_area);
         next_block(&mut ins, dest);
         ins.local_get(0).i32_const(f.number).local_get(1);
         push_heap(&mut ins);
@@ -1800,6 +1909,18 @@ fn emit_subtask(
     ins.local_get(hook_area)
         .i32_load(word(8).with_align(2))
         .local_set(flat);
+    // The host's (or the trace's) handles in the result, wrapped in the forwarder's.
+    load_list(&mut ins, hook_area, 16, pp, pn);
+    emit_patches(
+        &mut ins,
+        pp,
+        pn,
+        pi,
+        paddr,
+        None,
+        handle_fns.wrap,
+        Some(flat),
+    );
     push_flat_values(&mut ins, flat, f.return_types);
     ins.call(f.task_return);
     subtask_done(&mut ins);

@@ -107,7 +107,7 @@ fn convert_round_trips_without_loss() {
     );
     let text = std::fs::read_to_string(&json).unwrap();
     assert!(
-        text.starts_with("{\n\"header\": {\n  \"wasm-rr-trace\": 10,"),
+        text.starts_with("{\n\"header\": {\n  \"wasm-rr-trace\": 11,"),
         "{text}"
     );
     // The JSON form replays like the CBOR one.
@@ -129,7 +129,7 @@ fn show_lists_events() {
     assert_eq!(r.code, Some(0));
     let out = r.stdout();
     assert!(
-        out.starts_with("trace format 10, recorded by wasm-rr "),
+        out.starts_with("trace format 11, recorded by wasm-rr "),
         "{out}"
     );
     assert!(

@@ -133,7 +133,7 @@ fn a_fresh_recording_has_its_duration_and_end() {
         "{out}"
     );
     assert!(out.contains("\n  clocks   "), "{out}");
-    assert!(out.contains("\ntrace: format 10, "), "{out}");
+    assert!(out.contains("\ntrace: format 11, "), "{out}");
 }
 
 #[test]

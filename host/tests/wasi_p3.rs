@@ -460,18 +460,134 @@ fn which_of_two_wasi_p3_tcp_replies_ends_first_is_recorded_and_replayed_in_that_
     }
 }
 
+/// An HTTP/1.1 server (hyper) for `p3_http_race` (which POSTs `a` and `b` at once): it takes
+/// both requests and their bodies, answers `first`, and answers the other only once the app has
+/// closed `first`'s connection (which wasmtime does once the app has read that response's body
+/// to its end and dropped it). So the app sees `first`'s response end first, every time.
+/// Returns its address once it is bound.
+fn http_race_server(first: &'static str) -> (String, std::thread::JoinHandle<()>) {
+    use http_body_util::{BodyExt, Full};
+    use std::sync::{Arc, Mutex};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let (arrived, _) = tokio::sync::watch::channel(0usize);
+            let (closed, _) = tokio::sync::watch::channel(false);
+            let (arrived, closed) = (Arc::new(arrived), Arc::new(closed));
+            let mut connections = Vec::new();
+            for _ in 0..2 {
+                let (stream, _) = listener.accept().await.unwrap();
+                let name: Arc<Mutex<Option<String>>> = Arc::default();
+                let (named, arrived2, closed2) = (name.clone(), arrived.clone(), closed.clone());
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let (named, arrived, closed) =
+                            (named.clone(), arrived2.clone(), closed2.clone());
+                        async move {
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            let name = String::from_utf8(body.to_vec()).unwrap();
+                            *named.lock().unwrap() = Some(name.clone());
+                            arrived.send_modify(|n| *n += 1);
+                            arrived.subscribe().wait_for(|n| *n == 2).await.unwrap();
+                            if name != first {
+                                closed.subscribe().wait_for(|c| *c).await.unwrap();
+                            }
+                            let reply = Full::new(bytes::Bytes::from(format!("reply to {name}\n")));
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(reply))
+                        }
+                    },
+                );
+                let closed = closed.clone();
+                connections.push(tokio::spawn(async move {
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, service)
+                        .await;
+                    if name.lock().unwrap().as_deref() == Some(first) {
+                        closed.send_replace(true);
+                    }
+                }));
+            }
+            for c in connections {
+                c.await.unwrap();
+            }
+        });
+    });
+    (addr, handle)
+}
+
+#[test]
+fn which_of_two_wasi_p3_http_responses_ends_first_is_recorded_and_replayed_in_that_order() {
+    // Both orders, so that a replay that kept one order whatever the trace said would fail.
+    for (first, second) in [("a", "b"), ("b", "a")] {
+        let dir = scratch();
+        let app = fixture("p3_http_race");
+        let (addr, server) = http_race_server(first);
+        let (recorded, trace) = record_on_wasmtime(
+            dir.path(),
+            &app,
+            &["-S", "http", "-S", "inherit-network"],
+            &[&addr],
+            None,
+        );
+        server.join().unwrap();
+        assert_eq!(
+            recorded.stdout(),
+            format!(
+                "1: {first}: 200 \"reply to {first}\"\n2: {second}: 200 \"reply to {second}\"\n"
+            ),
+            "{}",
+            recorded.stderr()
+        );
+        let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
+        let at = |needle: &str| {
+            shown
+                .find(needle)
+                .unwrap_or_else(|| panic!("no {needle:?} in:\n{shown}"))
+        };
+        // Both requests were made and sent at once: each `request.new` (its handle recorded,
+        // the body and trailers not arguments), its body's bytes, and both sends started
+        // before either returned.
+        for (task, name, request) in [(0, "a", 0), (2, "b", 1)] {
+            at(&format!(
+                "task {task}: wasi:http/types.[static]request.new(fields#{request}, none) opened -> request#{request}\n"
+            ));
+            at(&format!("task {task}: wrote \"{name}\"\n"));
+        }
+        assert!(
+            at("task 3: wasi:http/client.send(request#1) started")
+                < at("wasi:http/client.send returned -> ok(response#0)"),
+            "{shown}"
+        );
+        // The first response's body, its end, then the second's body.
+        assert!(
+            at(&format!(": read \"reply to {first}\\n\""))
+                < at(&format!(": read \"reply to {second}\\n\"")),
+            "{shown}"
+        );
+        assert_replays(dir.path(), &app, &trace, &recorded, 2);
+        let embedded = replay_embedded(dir.path(), &app, Some(&trace));
+        assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+    }
+}
+
 #[test]
 fn a_wasi_p3_stream_or_service_is_refused_in_one_line_naming_the_function() {
     let dir = scratch();
     let out = dir.path().join("out.wasm");
-    // A WASI 0.3 HTTP service: its requests and responses carry streams and futures.
+    // A WASI 0.3 HTTP service: its requests' and responses' streams and futures are pumped
+    // by a driver that only a command's run starts.
     let service = fixture("p3_service");
     let r = try_wrap(&service, &out, None);
     assert_eq!(r.code, Some(2), "{}", r.stderr());
     assert_eq!(
         r.stderr(),
         format!(
-            "wasm-rr: error: cannot wrap {}: it imports `wasi:http/types@0.3.2`, which this version of wasm-rr cannot record: `[static]response.new` takes or returns a stream, which is not recorded generically yet\n",
+            "wasm-rr: error: cannot wrap {}: it imports `wasi:http/types@0.3.2`, which this version of wasm-rr cannot record: its streams are recorded only in a WASI 0.3 command (one that exports `wasi:cli/run@0.3`), whose run starts their driver\n",
             service.display()
         )
     );

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use wasm_rr_trace::Request;
 use wasm_rr_trace::abi::{self, AbiError, Handles, Memory, Ty, Val};
 use wasm_rr_trace::generic::{
-    Called, Cancelled, Dropped, Finished, Function, Invoked, Returned, Started, StreamRead,
+    Called, Cancelled, Dropped, Finished, Function, Invoked, Opened, Returned, Started, StreamRead,
     StreamValues, StreamWrote,
 };
 
@@ -29,6 +29,9 @@ struct Layout {
     /// values (and are passed in memory).
     params_in_memory: Option<Ty>,
     result: Option<Ty>,
+    /// The value of its [`Finished`] event: its future's ([`Function::future`]), or else its
+    /// result.
+    finished: Option<Ty>,
     /// The values of the stream it returns, when they are not bytes (see
     /// [`Function::stream`]).
     stream: Option<Ty>,
@@ -165,6 +168,7 @@ pub fn set_functions(functions: &[Function]) {
                 params_in_memory: (flat > MAX_FLAT_PARAMS).then(|| Ty::Record(params.clone())),
                 params,
                 result: f.result.as_ref().map(|t| t.layout()),
+                finished: f.finished_type().map(|t| t.layout()),
                 stream: f.stream.as_ref().map(|t| t.layout()),
                 name: f.qualified_name(),
             }
@@ -300,31 +304,145 @@ fn lift_result(
     })
 }
 
+/// Recording: the arguments and results of an answered call of `function` (flat bits, their
+/// values in `mem`), the host's handles numbered, and where the results hold new handles.
+fn lift_call(
+    function: u32,
+    args: &[u64],
+    results: &[u64],
+    mem: &[u8],
+) -> (Vec<Val>, Option<Val>, Patches) {
+    with_layout(function, |layout| {
+        HANDLES.with_borrow_mut(|numbering| {
+            let mut h = Recording {
+                numbering,
+                patches: Vec::new(),
+                arguments: true,
+            };
+            let args = lift_args(layout, function, args, mem, &mut h);
+            h.arguments = false;
+            let result = lift_result(layout, function, results, mem, &mut h);
+            (args, result, h.patches)
+        })
+    })
+}
+
+/// Replaying: the recorded result of a call of `function` laid out for address `dest` of the
+/// forwarder's memory (see `wasm-rr:rr/generic.replay`), its handles listed in `h`.
+fn lay_out(function: u32, result: &Option<Val>, dest: u32, h: &mut Replaying) -> Vec<u8> {
+    with_layout(function, |layout| {
+        let mut out = Window {
+            base: dest,
+            bytes: Vec::new(),
+        };
+        match (&layout.result, result) {
+            (None, None) => {}
+            (Some(t), Some(v)) if t.flat_count() > 1 => {
+                let at = out.alloc(t.size(), t.align());
+                abi::store_with(t, v, &mut out, at, h).unwrap_or_else(|e| damaged(function, e));
+            }
+            (Some(t), Some(v)) => {
+                let flat = abi::lower_flat_with(t, v, &mut out, h)
+                    .unwrap_or_else(|e| damaged(function, e));
+                out.bytes = flat
+                    .first()
+                    .copied()
+                    .unwrap_or_default()
+                    .to_le_bytes()
+                    .to_vec();
+            }
+            _ => damaged(function, format!("the recorded result {result:?}")),
+        }
+        out.bytes
+    })
+}
+
 /// A result for the forwarder's `task.return` (see `wasm-rr:rr/generic.finished`): the bytes
 /// for address `dest` and the flat values' bits.
+///
+/// Its handles, kept as `kept`, become `kept + plus` (recording the host's handles, which
+/// `result` holds, plus 0; replaying the trace's numbers, plus 1), and are listed to be
+/// wrapped in handles of the forwarder's resources: by address in the forwarder's memory, or,
+/// for one of the flat values, as `FLAT | its index`.
 fn for_return(
     function: u32,
     ty: Option<&Ty>,
     result: &Option<Val>,
     dest: u32,
-) -> (Vec<u8>, Vec<u64>) {
+    plus: u32,
+) -> (Vec<u8>, Vec<u64>, Patches) {
     let mut out = Window {
         base: dest,
         bytes: Vec::new(),
     };
-    let flat = match (ty, result) {
-        (None, None) => Vec::new(),
+    let mut h = Fixed {
+        value: None,
+        plus,
+        seen: Vec::new(),
+    };
+    let (flat, patches) = match (ty, result) {
+        (None, None) => (Vec::new(), Vec::new()),
         (Some(t), Some(v)) if t.flat_count() > MAX_FLAT_PARAMS => {
             let at = out.alloc(t.size(), t.align());
-            abi::store(t, v, &mut out, at).unwrap_or_else(|e| damaged(function, e));
-            vec![u64::from(at)]
+            abi::store_with(t, v, &mut out, at, &mut h).unwrap_or_else(|e| damaged(function, e));
+            let patches = h.seen.iter().map(|(r, _, at)| (at.unwrap_or_default(), *r));
+            (vec![u64::from(at)], patches.collect())
         }
         (Some(t), Some(v)) => {
-            abi::lower_flat(t, v, &mut out).unwrap_or_else(|e| damaged(function, e))
+            let flat = abi::lower_flat_with(t, v, &mut out, &mut h)
+                .unwrap_or_else(|e| damaged(function, e));
+            // Where the handles lie among the flat values: where they differ from the same
+            // value lowered with every handle as `u32::MAX`.
+            let mut marked = Fixed {
+                value: Some(u32::MAX),
+                plus,
+                seen: Vec::new(),
+            };
+            let mut scratch = Window {
+                base: dest,
+                bytes: Vec::new(),
+            };
+            let other = abi::lower_flat_with(t, v, &mut scratch, &mut marked)
+                .unwrap_or_else(|e| damaged(function, e));
+            let at = (0..flat.len()).filter(|&i| flat[i] != other[i]);
+            let patches = at.zip(&h.seen).map(|(i, (r, _, _))| (FLAT | i as u32, *r));
+            let patches: Patches = patches.collect();
+            if patches.len() != h.seen.len() {
+                damaged(function, "a handle among the flat values not found");
+            }
+            (flat, patches)
         }
         _ => damaged(function, format!("the recorded result {result:?}")),
     };
-    (out.bytes, flat)
+    (out.bytes, flat, patches)
+}
+
+/// Marks a patch's place as the index of a flat value (see [`for_return`]).
+const FLAT: u32 = 1 << 31;
+
+/// Handles written as `kept + plus` (or as `value`, when set), each noted (resource, kept,
+/// address).
+struct Fixed {
+    value: Option<u32>,
+    plus: u32,
+    seen: Vec<(u32, u32, Option<u32>)>,
+}
+
+impl Handles for Fixed {
+    fn lift(&mut self, _: u32, _: bool, raw: u32, _: Option<u32>) -> Result<u32, AbiError> {
+        Ok(raw)
+    }
+
+    fn lower(
+        &mut self,
+        resource: u32,
+        _: bool,
+        kept: u32,
+        at: Option<u32>,
+    ) -> Result<u32, AbiError> {
+        self.seen.push((resource, kept, at));
+        Ok(self.value.unwrap_or(kept + self.plus))
+    }
 }
 
 /// Replaying: a subtask found the trace's next event (at `index`) not its own. Stops the
@@ -446,17 +564,28 @@ impl generic::Guest for Interposer {
         heap_base: u32,
         heap: Vec<u8>,
         dest: u32,
-    ) -> (Vec<u8>, Vec<u64>) {
+    ) -> (Vec<u8>, Vec<u64>, Vec<(u32, u32)>) {
         let mem = memory(heap_base, heap);
-        let result = with_layout(function, |layout| {
-            layout
-                .result
-                .as_ref()
-                .map(|t| abi::load(t, &mem, results).unwrap_or_else(|e| damaged(function, e)))
+        // The result as the trace keeps it (the host's new handles numbered), and as the host
+        // gave it (its handles), for the forwarder's `task.return`.
+        let (result, raw) = with_layout(function, |layout| {
+            let Some(t) = layout.finished.as_ref() else {
+                return (None, None);
+            };
+            let kept = HANDLES.with_borrow_mut(|numbering| {
+                let mut h = Recording {
+                    numbering,
+                    patches: Vec::new(),
+                    arguments: false,
+                };
+                abi::load_with(t, &mem, results, &mut h).unwrap_or_else(|e| damaged(function, e))
+            });
+            let raw = abi::load(t, &mem, results).unwrap_or_else(|e| damaged(function, e));
+            (Some(kept), Some(raw))
         });
-        let result = rr::call(Finished { task, function }, || result);
+        rr::call(Finished { task, function }, || result);
         with_layout(function, |layout| {
-            for_return(function, layout.result.as_ref(), &result, dest)
+            for_return(function, layout.finished.as_ref(), &raw, dest, 0)
         })
     }
 
@@ -481,7 +610,7 @@ impl generic::Guest for Interposer {
             rr::fatal("internal error: a recording component asked for a replayed answer")
         });
         generic::Readiness::Returned(with_layout(function, |layout| {
-            for_return(function, layout.result.as_ref(), &result, dest)
+            for_return(function, layout.finished.as_ref(), &result, dest, 1)
         }))
     }
 
@@ -579,7 +708,7 @@ impl generic::Guest for Interposer {
         generic::ValuesChunk::Values((bytes, count))
     }
 
-    fn settled(task: u32, function: u32, dest: u32) -> Option<Vec<u8>> {
+    fn settled(task: u32, function: u32, dest: u32) -> Option<(Vec<u8>, Vec<(u32, u32)>)> {
         rr::start();
         let (now, index) = rr::replayer::next_is::<Finished>(|f| f.task == task);
         if !now {
@@ -590,21 +719,106 @@ impl generic::Guest for Interposer {
         let result = rr::call(Finished { task, function }, || {
             rr::fatal("internal error: a recording component asked for a replayed answer")
         });
-        Some(with_layout(function, |layout| {
+        let mut h = Replaying {
+            dest,
+            patches: Vec::new(),
+        };
+        let bytes = with_layout(function, |layout| {
             let mut out = Window {
                 base: dest,
                 bytes: Vec::new(),
             };
-            match (&layout.result, &result) {
+            match (&layout.finished, &result) {
                 (None, None) => {}
                 (Some(t), Some(v)) => {
                     let at = out.alloc(t.size(), t.align());
-                    abi::store(t, v, &mut out, at).unwrap_or_else(|e| damaged(function, e));
+                    abi::store_with(t, v, &mut out, at, &mut h)
+                        .unwrap_or_else(|e| damaged(function, e));
                 }
                 _ => damaged(function, format!("the recorded result {result:?}")),
             }
             out.bytes
-        }))
+        });
+        Some((bytes, h.patches))
+    }
+
+    fn future_read(
+        task: u32,
+        function: u32,
+        value: u32,
+        heap_base: u32,
+        heap: Vec<u8>,
+    ) -> Vec<(u32, u32)> {
+        let mem = memory(heap_base, heap);
+        let (result, patches) = with_layout(function, |layout| {
+            HANDLES.with_borrow_mut(|numbering| {
+                let mut h = Recording {
+                    numbering,
+                    patches: Vec::new(),
+                    arguments: false,
+                };
+                let result = layout.finished.as_ref().map(|t| {
+                    abi::load_with(t, &mem, value, &mut h).unwrap_or_else(|e| damaged(function, e))
+                });
+                (result, h.patches)
+            })
+        });
+        rr::call(Finished { task, function }, || result);
+        patches
+    }
+
+    fn opened(
+        function: u32,
+        args: Vec<u64>,
+        results: Vec<u64>,
+        heap_base: u32,
+        heap: Vec<u8>,
+    ) -> (u32, Vec<(u32, u32)>) {
+        let mem = memory(heap_base, heap);
+        let (args, result, patches) = lift_call(function, &args, &results, &mem);
+        let task = NEXT_TASK.get();
+        NEXT_TASK.set(task + 1);
+        rr::call(
+            Opened {
+                task,
+                function,
+                args,
+            },
+            || result,
+        );
+        (task, patches)
+    }
+
+    fn reopened(
+        function: u32,
+        args: Vec<u64>,
+        heap_base: u32,
+        heap: Vec<u8>,
+        dest: u32,
+    ) -> (u32, Vec<u8>, Vec<(u32, u32)>) {
+        let mem = memory(heap_base, heap);
+        let mut h = Replaying {
+            dest,
+            patches: Vec::new(),
+        };
+        let args = with_layout(function, |layout| {
+            lift_args(layout, function, &args, &mem, &mut h)
+        });
+        let task = NEXT_TASK.get();
+        NEXT_TASK.set(task + 1);
+        let call = Opened {
+            task,
+            function,
+            args,
+        };
+        let text = call.clone().into_call().to_string();
+        let text = text.strip_suffix(" opened").unwrap_or(&text).to_string();
+        WAITING.with_borrow_mut(|w| w.insert(task, text));
+        let result = rr::call(call, || {
+            rr::fatal("internal error: a recording component asked for a replayed answer")
+        });
+        let bytes = lay_out(function, &result, dest, &mut h);
+        (task, bytes, h.patches)
     }
 
     fn called(
@@ -615,19 +829,7 @@ impl generic::Guest for Interposer {
         heap: Vec<u8>,
     ) -> Vec<(u32, u32)> {
         let mem = memory(heap_base, heap);
-        let (args, result, patches) = with_layout(function, |layout| {
-            HANDLES.with_borrow_mut(|numbering| {
-                let mut h = Recording {
-                    numbering,
-                    patches: Vec::new(),
-                    arguments: true,
-                };
-                let args = lift_args(layout, function, &args, &mem, &mut h);
-                h.arguments = false;
-                let result = lift_result(layout, function, &results, &mem, &mut h);
-                (args, result, h.patches)
-            })
-        });
+        let (args, result, patches) = lift_call(function, &args, &results, &mem);
         rr::call(Called { function, args }, || result);
         patches
     }
@@ -650,32 +852,7 @@ impl generic::Guest for Interposer {
         let result = rr::call(Called { function, args }, || {
             rr::fatal("internal error: a recording component asked for a replayed answer")
         });
-        let bytes = with_layout(function, |layout| {
-            let mut out = Window {
-                base: dest,
-                bytes: Vec::new(),
-            };
-            match (&layout.result, &result) {
-                (None, None) => {}
-                (Some(t), Some(v)) if t.flat_count() > 1 => {
-                    let at = out.alloc(t.size(), t.align());
-                    abi::store_with(t, v, &mut out, at, &mut h)
-                        .unwrap_or_else(|e| damaged(function, e));
-                }
-                (Some(t), Some(v)) => {
-                    let flat = abi::lower_flat_with(t, v, &mut out, &mut h)
-                        .unwrap_or_else(|e| damaged(function, e));
-                    out.bytes = flat
-                        .first()
-                        .copied()
-                        .unwrap_or_default()
-                        .to_le_bytes()
-                        .to_vec();
-                }
-                _ => damaged(function, format!("the recorded result {result:?}")),
-            }
-            out.bytes
-        });
+        let bytes = lay_out(function, &result, dest, &mut h);
         (bytes, h.patches)
     }
 

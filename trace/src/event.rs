@@ -579,6 +579,11 @@ impl fmt::Display for Event {
         {
             return f.write_str(&text);
         }
+        if let Some((c, a)) = self.get::<crate::generic::Opened>()
+            && let Some(text) = crate::generic::opened_text(c, a)
+        {
+            return f.write_str(&text);
+        }
         if self.is::<crate::generic::Dropped>()
             || self.is::<crate::streams::Wrote>()
             || self.is::<crate::generic::Invoked>()
@@ -623,7 +628,11 @@ impl Serialize for Event {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let wave = match self.get::<crate::generic::Called>() {
             Some((c, a)) => crate::generic::event_text(c, a),
-            None if self.is::<crate::generic::Finished>() => Some(self.to_string()),
+            None if self.is::<crate::generic::Finished>()
+                || self.is::<crate::generic::Opened>() =>
+            {
+                Some(self.to_string())
+            }
             None if self.is::<crate::generic::Invoked>()
                 || self.is::<crate::generic::Returned>()
                 || self.is::<crate::generic::Started>()

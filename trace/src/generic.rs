@@ -274,6 +274,12 @@ pub struct Function {
     /// [`StreamValues`] events. New in format 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<WitType>,
+    /// For a function recorded by [`Opened`] (WASI 0.3's `wasi:http` `request.new`,
+    /// `consume-body`: it returns handles beside a future), the type of its future's value:
+    /// its [`Finished`]'s answer, whose type is otherwise [`Function::result`] (which is then
+    /// what [`Opened`] answers). New in format 11.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub future: Option<WitType>,
 }
 
 impl Function {
@@ -303,11 +309,13 @@ impl Function {
 
     /// Its result `result`, in WAVE (`ok(some("42"))`); empty for a function without one.
     pub fn result_text(&self, result: &Option<Val>) -> String {
-        match (&self.result, result) {
-            (Some(t), Some(v)) => wave(t, v),
-            (None, None) => String::new(),
-            (_, other) => format!("<not its result: {other:?}>"),
-        }
+        value_text(self.result.as_ref(), result)
+    }
+
+    /// The type of its [`Finished`]'s answer: its future's value ([`Function::future`]) or,
+    /// for a function that has none, its result.
+    pub fn finished_type(&self) -> Option<&WitType> {
+        self.future.as_ref().or(self.result.as_ref())
     }
 
     /// How `actual` (the arguments of a call being replayed) differs from `recorded`: the
@@ -422,6 +430,21 @@ crate::event::interface! {
         /// The bytes.
         data: crate::Bytes,
     } -> ();
+    /// The app called function number `function`, which returns handles beside a future, or
+    /// takes or returns streams and futures besides values (WASI 0.3's `wasi:http`
+    /// `request.new`, `response.consume-body`), with these arguments (without its streams and
+    /// futures; checked on replay). The answer is what it returned at once besides them (the
+    /// handles, of type [`Function::result`]); its streams' chunks ([`StreamWrote`],
+    /// [`StreamRead`]) and its future's value ([`Finished`], of type [`Function::future`])
+    /// come later as subtask number `task`'s. Format 11.
+    Opened {
+        /// The subtask's number.
+        task: u32,
+        /// The function's index in the header's `generic` table.
+        function: u32,
+        /// The arguments, one per parameter.
+        args: Vec<Val>,
+    } -> Option<Val>;
     /// The `stream<T>` of values other than bytes that subtask number `task`, a call of
     /// function number `function`, returned to the app (WASI 0.3's
     /// `descriptor.read-directory`) gave it these values, in one read of the host's stream.
@@ -463,6 +486,7 @@ fn resource_name(resource: u32) -> Option<String> {
             .iter()
             .map(|(_, t)| t)
             .chain(&f.result)
+            .chain(&f.future)
             .find_map(|t| find(t, resource))
     })
 }
@@ -508,13 +532,34 @@ pub(crate) fn event_text(call: &Called, answer: &Option<Val>) -> Option<String> 
     })
 }
 
+/// `value` of type `ty`, in WAVE; empty for no value of no type.
+fn value_text(ty: Option<&WitType>, value: &Option<Val>) -> String {
+    match (ty, value) {
+        (Some(t), Some(v)) => wave(t, v),
+        (None, None) => String::new(),
+        (_, other) => format!("<not its result: {other:?}>"),
+    }
+}
+
+/// The event `task N: F(ARGS) opened -> RESULT` of an [`Opened`] call, in WAVE, when its
+/// function is in the registered table.
+pub(crate) fn opened_text(call: &Opened, answer: &Option<Val>) -> Option<String> {
+    with_function(call.function, |f| {
+        let text = format!("task {}: {} opened", call.task, f.call_text(&call.args));
+        match f.result_text(answer) {
+            r if r.is_empty() => text,
+            r => format!("{text} -> {r}"),
+        }
+    })
+}
+
 /// The event `task N: F returned -> RESULT` of a [`Finished`] subtask, in WAVE
 /// (`task 1: wasi:clocks/monotonic-clock.wait-for returned`), when its function is in the
 /// registered table.
 pub(crate) fn finished_text(call: &Finished, answer: &Option<Val>) -> Option<String> {
     with_function(call.function, |f| {
         let name = f.qualified_name();
-        match f.result_text(answer) {
+        match value_text(f.finished_type(), answer) {
             r if r.is_empty() => format!("task {}: {name} returned", call.task),
             r => format!("task {}: {name} returned -> {r}", call.task),
         }
@@ -572,6 +617,14 @@ impl Call {
                     args: actual,
                     ..
                 }),
+            )
+            | (
+                Call::Opened(Opened { function, args, .. }),
+                Call::Opened(Opened {
+                    function: other,
+                    args: actual,
+                    ..
+                }),
             ) if function == other => {
                 with_function(*function, |f| f.difference(args, actual)).flatten()
             }
@@ -606,6 +659,10 @@ impl fmt::Display for Call {
             Call::Started(c) => match with_function(c.function, |func| func.call_text(&c.args)) {
                 Some(text) => write!(f, "task {}: {text} started", c.task),
                 None => write!(f, "task {}: generic function #{}{:?} started", c.task, c.function, c.args),
+            },
+            Call::Opened(c) => match with_function(c.function, |func| func.call_text(&c.args)) {
+                Some(text) => write!(f, "task {}: {text} opened", c.task),
+                None => write!(f, "task {}: generic function #{}{:?} opened", c.task, c.function, c.args),
             },
             Call::Cancelled(c) => match with_function(c.function, |func| func.qualified_name()) {
                 Some(name) => write!(f, "task {}: {name} cancelled", c.task),
@@ -647,9 +704,12 @@ impl fmt::Display for Call {
 impl fmt::Display for Answer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Answer::Called(Some(v)) | Answer::Finished(Some(v)) => write!(f, "{v:?}"),
+            Answer::Called(Some(v)) | Answer::Finished(Some(v)) | Answer::Opened(Some(v)) => {
+                write!(f, "{v:?}")
+            }
             Answer::Called(None)
             | Answer::Finished(None)
+            | Answer::Opened(None)
             | Answer::Started(())
             | Answer::Cancelled(())
             | Answer::StreamWrote(())
@@ -681,6 +741,7 @@ mod tests {
             )),
             export: false,
             stream: None,
+            future: None,
         }
     }
 

@@ -80,8 +80,10 @@ event::interfaces! {
 /// files and sockets). Format 10 added the values of its streams of other types
 /// ([`generic::StreamValues`], and [`generic::Function::stream`] in the header's table: WASI
 /// 0.3's `read-directory`), and the end of a stream the app reads as an empty
-/// [`generic::StreamRead`] where the app saw it.
-pub const FORMAT_VERSION: u32 = 10;
+/// [`generic::StreamRead`] where the app saw it. Format 11 added the calls that return
+/// handles beside a future, or pass streams and futures besides values ([`generic::Opened`],
+/// and [`generic::Function::future`] in the header's table: WASI 0.3's `wasi:http`).
+pub const FORMAT_VERSION: u32 = 11;
 
 /// The first format version whose events are this crate's: a trace of format 3 reads as it
 /// is, one of format 2 is upgraded event by event.

@@ -18,6 +18,7 @@ fn sample() -> Trace {
                     result: Some(generic::WitType::Option(Box::new(generic::WitType::F64))),
                     export: false,
                     stream: None,
+                    future: None,
                 },
                 generic::Function {
                     interface: String::new(),
@@ -26,6 +27,7 @@ fn sample() -> Trace {
                     result: Some(generic::WitType::U32),
                     export: true,
                     stream: None,
+                    future: None,
                 },
                 generic::Function {
                     interface: "wasi:filesystem/types@0.3.2".into(),
@@ -40,6 +42,30 @@ fn sample() -> Trace {
                         ),
                         ("name".into(), generic::WitType::String),
                     ])),
+                    future: None,
+                },
+                // Recorded by `opened` (format 11): its result the handle it returns, its
+                // future's value apart.
+                generic::Function {
+                    interface: "wasi:http/types@0.3.2".into(),
+                    name: "[static]request.new".into(),
+                    params: vec![(
+                        "headers".into(),
+                        generic::WitType::Own {
+                            resource: 0,
+                            name: "fields".into(),
+                        },
+                    )],
+                    result: Some(generic::WitType::Own {
+                        resource: 1,
+                        name: "request".into(),
+                    }),
+                    export: false,
+                    stream: None,
+                    future: Some(generic::WitType::Result(
+                        None,
+                        Some(Box::new(generic::WitType::String)),
+                    )),
                 },
             ],
         }
@@ -183,6 +209,22 @@ fn sample() -> Trace {
                 ])],
             }
             .into_event(()),
+            generic::Opened {
+                task: 5,
+                function: 3,
+                args: vec![abi::Val::Handle(0)],
+            }
+            .into_event(Some(abi::Val::Handle(0))),
+            generic::StreamWrote {
+                task: 5,
+                data: Bytes(b"body".to_vec()),
+            }
+            .into_event(()),
+            generic::Finished {
+                task: 5,
+                function: 3,
+            }
+            .into_event(Some(abi::Val::Variant(0, None))),
         ],
         torn_tail_bytes: 0,
     }
@@ -431,7 +473,7 @@ fn json_round_trip_is_lossless() {
         ),
         "{json}"
     );
-    assert!(json.contains("\"wasm-rr-trace\": 10"), "{json}");
+    assert!(json.contains("\"wasm-rr-trace\": 11"), "{json}");
     // An async call's subtask: its start, and its return with the result.
     assert!(
         json.contains(r#"{"call":{"generic":{"started":{"task":0,"function":0,"args":[{"String":"slow"}]}}},"answer":null,"wave":"task 0: wasi:config/store.get(\"slow\") started"},"#)
@@ -454,6 +496,13 @@ fn json_round_trip_is_lossless() {
     // gives.
     assert!(
         json.contains(r#"{"call":{"generic":{"stream-values":{"task":4,"function":2,"values":[{"Record":[{"Variant":[1,null]},{"String":"notes.txt"}]}]}}},"answer":null,"wave":"task 4: read [{type: regular-file, name: \"notes.txt\"}]"}"#),
+        "{json}"
+    );
+    // A call that returns a handle beside a future (format 11), and its future's value, in
+    // WAVE by the type its function's `future` gives.
+    assert!(
+        json.contains(r#"{"call":{"generic":{"opened":{"task":5,"function":3,"args":[{"Handle":0}]}}},"answer":{"Handle":0},"wave":"task 5: wasi:http/types.[static]request.new(fields#0) opened -> request#0"}"#)
+            && json.contains(r#"{"call":{"generic":{"finished":{"task":5,"function":3}}},"answer":{"Variant":[0,null]},"wave":"task 5: wasi:http/types.[static]request.new returned -> ok"}"#),
         "{json}"
     );
     let back = Trace::from_json(&json).unwrap();

@@ -60,8 +60,13 @@ const RET: u64 = 48;
 const WAITING: u64 = 64;
 /// Which stream function the slot runs (see [`emit_driver`]).
 const KIND: u64 = 68;
-/// The export's results, returned through memory (In: the two handles).
+/// The export's results, returned through memory (In: the two handles; an opened function's
+/// elements, at most 3).
 const RETURN: u64 = 72;
+/// Whether the driver is to take the slot's first step (1): one that reads a future, which
+/// only a task that is still there when the value comes may issue (wasmtime lowers a value
+/// that may need `cabi_realloc` in the task that issued the read), not the export's.
+const FRESH: u64 = 88;
 
 // The phases. A phase that waits for an event is followed by the one the event leads to.
 const READ: i32 = 1;
@@ -106,6 +111,313 @@ pub(super) struct StreamFn {
     /// In: the stream's values, when they are not bytes (`directory-entry`, for WASI 0.3's
     /// `descriptor.read-directory`): recorded as values (`stream-read-values`).
     pub values: Option<Type>,
+    /// A function recorded by `opened` (see [`opened_fn`]).
+    pub opened: Option<Opened>,
+}
+
+/// What else a function recorded by `wasm-rr:rr/generic.opened` passes (WASI 0.3's
+/// `wasi:http` `request.new`, `response.new`, `consume-body`): owned handles, an optional
+/// stream, a future the app writes, and handles it returns beside its stream and future.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Opened {
+    /// The owned handles passed in: (flat position, resource number, the flat position of
+    /// the discriminant of the `option` holding it, if one does).
+    pub owned: Vec<(u32, u32, Option<u32>)>,
+    /// Out: the flat position of the discriminant of the `option` holding the stream, if one
+    /// does (`none`: no stream to pump).
+    pub stream_option: Option<u32>,
+    /// The future the app passes to the host, if it passes one.
+    pub future_param: Option<FutureParam>,
+    /// The elements of the result (a tuple, or one of them alone).
+    pub results: Vec<Element>,
+    /// The flat positions of the parameters the trace leaves out (the stream's and the
+    /// future's, with their options).
+    pub hidden: Vec<u32>,
+}
+
+/// A future the app passes to the host (`trailers` of `request.new`, `res` of
+/// `consume-body`): a slot of its own reads its value and (recording) writes it into a
+/// future of the forwarder's that the host got in its place.
+#[derive(Clone, Debug)]
+pub(super) struct FutureParam {
+    /// Its flat position.
+    pub at: u32,
+    /// Its type's number, as `find_futures_and_streams` numbers them.
+    pub index: usize,
+    /// Where its value holds owned handles, which become the host's.
+    pub owns: Vec<OwnPath>,
+}
+
+/// Where a value holds an owned handle: at byte `at`, when each of `guards` (a discriminant at
+/// a byte offset, its size in bytes, and the case) holds.
+#[derive(Clone, Debug)]
+pub(super) struct OwnPath {
+    pub guards: Vec<(u32, u32, i32)>,
+    pub at: u32,
+    pub resource: u32,
+}
+
+/// An element of an opened function's result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Element {
+    /// An owned handle of the resource numbered so: recorded (the `opened` event's answer).
+    Own(u32),
+    /// The stream the app reads.
+    Stream,
+    /// The future whose value the app gets.
+    Future,
+}
+
+/// The dealiased type definition `ty` names, if it names one.
+fn def_id(resolve: &Resolve, ty: &Type) -> Option<TypeId> {
+    match ty {
+        Type::Id(id) => Some(dealias(resolve, *id)),
+        _ => None,
+    }
+}
+
+/// Where values of type `ty`, laid out at byte `at`, hold owned handles (appended to `out`,
+/// under `guards`); `Err` when one lies in a list.
+fn own_paths(
+    resolve: &Resolve,
+    sizes: &wit_parser::SizeAlign,
+    resources: &[TypeId],
+    ty: &Type,
+    at: u32,
+    guards: &mut Vec<(u32, u32, i32)>,
+    out: &mut Vec<OwnPath>,
+) -> Result<(), ()> {
+    use wit_parser::Int;
+    let Some(id) = def_id(resolve, ty) else {
+        return Ok(());
+    };
+    let mut cases = |tag: Int, types: Vec<Option<&Type>>, out: &mut Vec<OwnPath>| {
+        let payload = sizes
+            .payload_offset(tag, types.iter().copied())
+            .size_wasm32() as u32;
+        let bytes = match tag {
+            Int::U8 => 1,
+            Int::U16 => 2,
+            _ => 4,
+        };
+        for (case, t) in types.iter().enumerate() {
+            if let Some(t) = t {
+                guards.push((at, bytes, case as i32));
+                own_paths(resolve, sizes, resources, t, at + payload, guards, out)?;
+                guards.pop();
+            }
+        }
+        Ok(())
+    };
+    match &resolve.types[id].kind {
+        TypeDefKind::Handle(Handle::Own(r)) => {
+            let r = dealias(resolve, *r);
+            if let Some(resource) = resources.iter().position(|x| *x == r) {
+                out.push(OwnPath {
+                    guards: guards.clone(),
+                    at,
+                    resource: resource as u32,
+                });
+            }
+            Ok(())
+        }
+        TypeDefKind::Record(r) => {
+            for (off, t) in sizes.field_offsets(r.fields.iter().map(|f| &f.ty)) {
+                own_paths(
+                    resolve,
+                    sizes,
+                    resources,
+                    t,
+                    at + off.size_wasm32() as u32,
+                    guards,
+                    out,
+                )?;
+            }
+            Ok(())
+        }
+        TypeDefKind::Tuple(t) => {
+            for (off, t) in sizes.field_offsets(t.types.iter()) {
+                own_paths(
+                    resolve,
+                    sizes,
+                    resources,
+                    t,
+                    at + off.size_wasm32() as u32,
+                    guards,
+                    out,
+                )?;
+            }
+            Ok(())
+        }
+        TypeDefKind::Option(t) => cases(Int::U8, vec![None, Some(t)], out),
+        TypeDefKind::Result(r) => cases(Int::U8, vec![r.ok.as_ref(), r.err.as_ref()], out),
+        TypeDefKind::Variant(v) => cases(
+            v.tag(),
+            v.cases.iter().map(|c| c.ty.as_ref()).collect(),
+            out,
+        ),
+        TypeDefKind::List(t) | TypeDefKind::FixedLengthList(t, _) => {
+            match wit_type(resolve, resources, t) {
+                Ok(w) if !holds_own(&w) => Ok(()),
+                _ => Err(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `func` as a function recorded by `wasm-rr:rr/generic.opened` (see [`Opened`]), if it is
+/// one whose values the generic path records: not `async`; its parameters plain values,
+/// owned handles (alone or in an `option`), at most one `stream<u8>` (alone or in an
+/// `option`) and at most one `future` (whose value holds owned handles only outside lists);
+/// its result a future, or a tuple of one future, at most one `stream<u8>` (when no stream is
+/// passed in) and at most one owned handle, holding plain values and handles only outside
+/// lists. WASI 0.3's `wasi:http` `request.new`, `response.new` and `consume-body` are.
+pub(super) fn opened_fn(
+    resolve: &Resolve,
+    sizes: &wit_parser::SizeAlign,
+    resources: &[TypeId],
+    func: &WitFunction,
+) -> Option<StreamFn> {
+    if func.kind.is_async() {
+        return None;
+    }
+    let ids = func.find_futures_and_streams(resolve);
+    let index_of = |id: TypeId| ids.iter().position(|x| dealias(resolve, *x) == id);
+    let plain = |t: &Type| wit_type(resolve, resources, t).is_ok_and(|t| !holds_own(&t));
+    let mut o = Opened::default();
+    let mut stream: Option<(usize, usize)> = None;
+    let mut at = 0u32;
+    for (i, p) in func.params.iter().enumerate() {
+        let flat = {
+            let mut storage = [WasmType::I32; MAX_FLAT_PARAMS];
+            let mut flat = wit_parser::abi::FlatTypes::new(&mut storage);
+            if !resolve.push_flat(&p.ty, &mut flat) {
+                return None;
+            }
+            flat.to_vec().len() as u32
+        };
+        let id = def_id(resolve, &p.ty);
+        let kind = id.map(|id| &resolve.types[id].kind);
+        let inner = match kind {
+            Some(TypeDefKind::Option(t)) => {
+                def_id(resolve, t).map(|id| (id, &resolve.types[id].kind))
+            }
+            _ => None,
+        };
+        match (kind, inner) {
+            (Some(TypeDefKind::Stream(Some(Type::U8))), _) if stream.is_none() => {
+                stream = Some((i, index_of(id?)?));
+                o.hidden.push(at);
+            }
+            (_, Some((sid, TypeDefKind::Stream(Some(Type::U8))))) if stream.is_none() => {
+                stream = Some((i, index_of(sid)?));
+                o.stream_option = Some(at);
+                o.hidden.extend([at, at + 1]);
+            }
+            (Some(TypeDefKind::Future(payload)), _) if o.future_param.is_none() => {
+                let mut owns = Vec::new();
+                if let Some(t) = payload {
+                    wit_type(resolve, resources, t).ok()?;
+                    own_paths(resolve, sizes, resources, t, 0, &mut Vec::new(), &mut owns).ok()?;
+                }
+                let size = payload.as_ref().map_or(0, |t| sizes.size(t).size_wasm32()) as i32;
+                if size > CAP {
+                    return None;
+                }
+                o.future_param = Some(FutureParam {
+                    at,
+                    index: index_of(id?)?,
+                    owns,
+                });
+                o.hidden.push(at);
+            }
+            (Some(TypeDefKind::Handle(Handle::Own(_))), _) => {
+                let WitType::Own { resource, .. } = wit_type(resolve, resources, &p.ty).ok()?
+                else {
+                    return None;
+                };
+                o.owned.push((at, resource, None));
+            }
+            (_, Some((_, TypeDefKind::Handle(Handle::Own(_))))) => {
+                let Ok(WitType::Option(t)) = wit_type(resolve, resources, &p.ty) else {
+                    return None;
+                };
+                let WitType::Own { resource, .. } = *t else {
+                    return None;
+                };
+                o.owned.push((at + 1, resource, Some(at)));
+            }
+            _ if plain(&p.ty) => {}
+            _ => return None,
+        }
+        at += flat;
+    }
+    let result = func.result.as_ref()?;
+    let elements: Vec<Type> = match def_id(resolve, result).map(|id| &resolve.types[id].kind) {
+        Some(TypeDefKind::Tuple(t)) => t.types.clone(),
+        _ => vec![*result],
+    };
+    let (mut future, mut in_stream) = (None, None);
+    for t in &elements {
+        let id = def_id(resolve, t)?;
+        match &resolve.types[id].kind {
+            TypeDefKind::Future(payload) if future.is_none() => {
+                if let Some(p) = payload {
+                    let w = wit_type(resolve, resources, p).ok()?;
+                    own_paths(
+                        resolve,
+                        sizes,
+                        resources,
+                        p,
+                        0,
+                        &mut Vec::new(),
+                        &mut Vec::new(),
+                    )
+                    .ok()?;
+                    let _ = w;
+                }
+                future = Some((index_of(id)?, *payload));
+                o.results.push(Element::Future);
+            }
+            TypeDefKind::Stream(Some(Type::U8)) if in_stream.is_none() && stream.is_none() => {
+                in_stream = Some(index_of(id)?);
+                o.results.push(Element::Stream);
+            }
+            TypeDefKind::Handle(Handle::Own(_))
+                if !o.results.iter().any(|e| matches!(e, Element::Own(_))) =>
+            {
+                let WitType::Own { resource, .. } = wit_type(resolve, resources, t).ok()? else {
+                    return None;
+                };
+                o.results.push(Element::Own(resource));
+            }
+            _ => return None,
+        }
+    }
+    let (future_index, payload) = future?;
+    let (direction, stream_param, stream_index) = match (stream, in_stream) {
+        (Some((param, index)), None) => (Direction::Out, Some(param), index),
+        (None, Some(index)) => (Direction::In, None, index),
+        _ => return None,
+    };
+    // Only what the plain stream functions do not cover.
+    if o.owned.is_empty()
+        && o.stream_option.is_none()
+        && o.future_param.is_none()
+        && !o.results.iter().any(|e| matches!(e, Element::Own(_)))
+    {
+        return None;
+    }
+    Some(StreamFn {
+        direction,
+        stream_param,
+        stream_index,
+        future_index,
+        payload,
+        values: None,
+        opened: Some(o),
+    })
 }
 
 /// The type definition `ty` names, if it names one.
@@ -190,6 +502,39 @@ pub(super) fn stream_fn(
         future_index: index(&is_future)?,
         payload,
         values,
+        opened: None,
+    })
+}
+
+/// Whether `ty` is a stream or a future, or an `option` of one (what an opened function's
+/// trace leaves out of its parameters).
+pub(super) fn is_stream_or_future(resolve: &Resolve, ty: &Type) -> bool {
+    let direct = |ty: &Type| {
+        matches!(
+            def(resolve, ty),
+            Some(TypeDefKind::Stream(_) | TypeDefKind::Future(_))
+        )
+    };
+    match def(resolve, ty) {
+        Some(TypeDefKind::Option(t)) => direct(t),
+        _ => direct(ty),
+    }
+}
+
+/// `func` as a function the pump records: a stream function ([`stream_fn`]) or an opened one
+/// ([`opened_fn`]).
+pub(super) fn pump_fn(
+    resolve: &Resolve,
+    resources: &[TypeId],
+    func: &WitFunction,
+) -> Option<StreamFn> {
+    stream_fn(resolve, resources, func).or_else(|| {
+        if func.find_futures_and_streams(resolve).is_empty() {
+            return None;
+        }
+        let mut sizes = wit_parser::SizeAlign::default();
+        sizes.fill(resolve).ok()?;
+        opened_fn(resolve, &sizes, resources, func)
     })
 }
 
@@ -227,6 +572,10 @@ pub(super) struct PumpImports {
     app: Ends,
     /// The host's side (recording).
     host: Ends,
+    /// The future the app passes in (see [`FutureParam`]): the app's side's intrinsics, and
+    /// the host's (recording), in the future fields.
+    param_app: Ends,
+    param_host: Ends,
 }
 
 /// The `wasm-rr:rr/generic` hooks and the async ABI's builtins that every stream function's
@@ -234,8 +583,10 @@ pub(super) struct PumpImports {
 #[derive(Default)]
 pub(super) struct PumpHooks {
     pub started: u32,
-    /// `finished` (recording).
-    pub finished: u32,
+    /// `future-read` (recording).
+    pub future_read: u32,
+    /// `opened` (recording) or `reopened` (replaying).
+    pub opened: u32,
     /// Recording.
     pub stream_wrote: u32,
     /// Recording.
@@ -256,6 +607,45 @@ pub(super) struct PumpHooks {
     pub task_cancel: u32,
     /// `waitable-set.poll` (replaying).
     pub set_poll: u32,
+    /// Recording opened functions: the intrinsics of a byte stream of the forwarder's own
+    /// (`stream.new`, `stream.read`, `stream.write`), the doorbell with which an export wakes
+    /// the driver to take a fresh slot's first step (see [`ring`]).
+    pub doorbell: Option<(u32, u32, u32)>,
+}
+
+/// Where the doorbell's byte is read and written: below the slots, in the bytes the allocator
+/// never hands out.
+const DOORBELL_BYTE: i32 = 520;
+
+/// Wakes the driver (recording), so that it takes the first step of the slots marked
+/// [`FRESH`]: writes a byte into the doorbell stream (global 5) when the driver's read of it is
+/// pending (global 6), which it then is no longer; otherwise the driver has a ring to take
+/// already.
+fn ring(ins: &mut wasm_encoder::InstructionSink, hooks: &PumpHooks) {
+    if let Some((_, _, write)) = hooks.doorbell {
+        ins.global_get(6).if_(BlockType::Empty);
+        ins.i32_const(0).global_set(6);
+        ins.global_get(5)
+            .i32_const(DOORBELL_BYTE)
+            .i32_const(1)
+            .call(write)
+            .drop();
+        ins.end();
+    }
+}
+
+/// Issues the driver's read of the doorbell stream (global 7), unless it is pending (global 6).
+fn arm(ins: &mut wasm_encoder::InstructionSink, hooks: &PumpHooks) {
+    if let Some((_, read, _)) = hooks.doorbell {
+        ins.global_get(6).i32_eqz().if_(BlockType::Empty);
+        ins.i32_const(1).global_set(6);
+        ins.global_get(7)
+            .i32_const(DOORBELL_BYTE)
+            .i32_const(1)
+            .call(read)
+            .drop();
+        ins.end();
+    }
 }
 
 /// Imports a function: `(module, name, params, results) -> index`.
@@ -289,26 +679,52 @@ pub(super) fn import_intrinsics(
                 import(&module, &name, params, results)
             };
         let (si, fi) = (s.stream_index, s.future_index);
-        Ends {
-            stream_new: one("stream", si, "new", &[], &[I64]),
-            stream_read: one("stream", si, "read", &[I32; 3], &[I32]),
-            stream_write: one("stream", si, "write", &[I32; 3], &[I32]),
-            stream_drop_readable: one("stream", si, "drop-readable", &[I32], &[]),
-            stream_drop_writable: one("stream", si, "drop-writable", &[I32], &[]),
+        let mut futures = |fi: usize| Ends {
             future_new: one("future", fi, "new", &[], &[I64]),
             future_read: one("future", fi, "read", &[I32; 2], &[I32]),
             future_write: one("future", fi, "write", &[I32; 2], &[I32]),
             future_drop_readable: one("future", fi, "drop-readable", &[I32], &[]),
             future_drop_writable: one("future", fi, "drop-writable", &[I32], &[]),
-        }
+            ..Ends::default()
+        };
+        let mut main = futures(fi);
+        let param = s
+            .opened
+            .as_ref()
+            .and_then(|o| o.future_param.as_ref())
+            .map(|fp| futures(fp.index))
+            .unwrap_or_default();
+        main.stream_new = one("stream", si, "new", &[], &[I64]);
+        main.stream_read = one("stream", si, "read", &[I32; 3], &[I32]);
+        main.stream_write = one("stream", si, "write", &[I32; 3], &[I32]);
+        main.stream_drop_readable = one("stream", si, "drop-readable", &[I32], &[]);
+        main.stream_drop_writable = one("stream", si, "drop-writable", &[I32], &[]);
+        (main, param)
     };
-    let app = side(true);
-    let host = if replaying {
-        Ends::default()
+    let (app, param_app) = side(true);
+    let (host, param_host) = if replaying {
+        Default::default()
     } else {
         side(false)
     };
-    PumpImports { app, host }
+    PumpImports {
+        app,
+        host,
+        param_app,
+        param_host,
+    }
+}
+
+impl PumpImports {
+    /// The app's side's byte stream intrinsics (`stream.new`, `stream.read`, `stream.write`),
+    /// for the doorbell (see [`PumpHooks::doorbell`]).
+    pub(super) fn doorbell(&self) -> (u32, u32, u32) {
+        (
+            self.app.stream_new,
+            self.app.stream_read,
+            self.app.stream_write,
+        )
+    }
 }
 
 /// One stream function, for [`emit`].
@@ -455,11 +871,12 @@ pub(super) fn emit(
     resolve: &Resolve,
     p: &Pump,
     hooks: &PumpHooks,
+    handles: &HandleFns,
     realloc: u32,
     index: u32,
     kind: i32,
     replaying: bool,
-) {
+) -> Vec<u32> {
     use callback::*;
     let f = p.function;
     let step = index + 2;
@@ -477,167 +894,146 @@ pub(super) fn emit(
         .stream_param
         .map(|param| flat_position(resolve, f, param));
 
-    // The export: params, then locals slot, args (list), free bits, pair.
-    let ty = new_type(s.types, &export.params, &export.results);
-    s.defined.function(ty);
-    let (slot, args, bits) = (params, params + 1, params + 2);
-    let pair = params + 3;
-    let mut body = Function::new(vec![(3, ValType::I32), (1, ValType::I64)]);
-    let mut ins = body.instructions();
-    // A free slot (global 3: the slots in use, a bit each); none: the run stops, saying so.
-    ins.global_get(3)
-        .i32_const(-1)
-        .i32_xor()
-        .local_tee(bits)
-        .i32_eqz()
-        .if_(BlockType::Empty)
-        .i32_const(p.number)
-        .call(hooks.too_many)
-        .unreachable()
-        .end();
-    ins.local_get(bits).i32_ctz().local_set(bits);
-    ins.global_get(3)
-        .i32_const(1)
-        .local_get(bits)
-        .i32_shl()
-        .i32_or()
-        .global_set(3);
-    ins.local_get(bits)
-        .i32_const(SLOT_SIZE.trailing_zeros() as i32)
-        .i32_shl()
-        .i32_const(SLOTS_BASE)
-        .i32_add()
-        .local_set(slot);
-    // A clean state, on the one waitable set (global 4, made once).
-    ins.local_get(slot)
-        .i32_const(0)
-        .i32_const(BUF)
-        .memory_fill(0);
-    if typed {
-        ins.global_get(2).i32_const(1).i32_add().global_set(2);
-    }
-    shared_set(&mut ins, hooks);
-    set(&mut ins, slot, SET, |i| {
-        i.global_get(4);
-    });
-    set(&mut ins, slot, KIND, |i| {
-        i.i32_const(kind);
-    });
-    // started(function, args without the stream, heap-base, heap) -> task
-    let arg_bits: Vec<(u32, WasmType)> = export
-        .params
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| Some(*i as u32) != stream_at)
-        .map(|(i, t)| (i as u32, *t))
-        .collect();
-    store_bits(&mut ins, realloc, &arg_bits, args);
-    set(&mut ins, slot, TASK, |ins| {
-        ins.i32_const(p.number)
-            .local_get(args)
-            .i32_const(arg_bits.len() as i32);
-        push_heap(ins);
-        ins.call(hooks.started);
-    });
-    let low = |ins: &mut wasm_encoder::InstructionSink| {
-        ins.local_get(pair).i32_wrap_i64();
-    };
-    let high = |ins: &mut wasm_encoder::InstructionSink| {
-        ins.local_get(pair).i64_const(32).i64_shr_u().i32_wrap_i64();
-    };
-    // What the app gets back: the readable ends, kept at RETURN.
-    if out {
-        let at = stream_at.unwrap_or_default();
-        set(&mut ins, slot, SRC, |ins| {
-            ins.local_get(at);
-        });
-        if !replaying {
-            // A stream of the forwarder's for the host, which it passes in place of the app's.
-            ins.call(host.stream_new).local_set(pair);
-            set(&mut ins, slot, DST, |ins| high(ins));
-            set(&mut ins, slot, HOST_FUTURE, |ins| {
-                for q in 0..params {
-                    if q == at {
-                        low(ins);
-                    } else {
-                        ins.local_get(q);
-                    }
-                }
-                ins.call(p.host);
-            });
-        }
+    if let Some(o) = &p.shape.opened {
+        emit_opened_export(
+            s, resolve, p, o, hooks, handles, realloc, index, kind, replaying,
+        );
     } else {
-        if !replaying {
-            for q in 0..params {
-                ins.local_get(q);
-            }
-            ins.local_get(slot)
-                .i32_const(RET as i32)
-                .i32_add()
-                .call(p.host);
+        // The export: params, then locals slot, args (list), free bits, pair.
+        let ty = new_type(s.types, &export.params, &export.results);
+        s.defined.function(ty);
+        let (slot, args, bits) = (params, params + 1, params + 2);
+        let pair = params + 3;
+        let mut body = Function::new(vec![(3, ValType::I32), (1, ValType::I64)]);
+        let mut ins = body.instructions();
+        claim_slot(&mut ins, hooks, p.number, bits, slot);
+        if typed {
+            ins.global_get(2).i32_const(1).i32_add().global_set(2);
+        }
+        shared_set(&mut ins, hooks);
+        set(&mut ins, slot, SET, |i| {
+            i.global_get(4);
+        });
+        set(&mut ins, slot, KIND, |i| {
+            i.i32_const(kind);
+        });
+        // started(function, args without the stream, heap-base, heap) -> task
+        let arg_bits: Vec<(u32, WasmType)> = export
+            .params
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i as u32) != stream_at)
+            .map(|(i, t)| (i as u32, *t))
+            .collect();
+        store_bits(&mut ins, realloc, &arg_bits, args);
+        set(&mut ins, slot, TASK, |ins| {
+            ins.i32_const(p.number)
+                .local_get(args)
+                .i32_const(arg_bits.len() as i32);
+            push_heap(ins);
+            ins.call(hooks.started);
+        });
+        let low = |ins: &mut wasm_encoder::InstructionSink| {
+            ins.local_get(pair).i32_wrap_i64();
+        };
+        let high = |ins: &mut wasm_encoder::InstructionSink| {
+            ins.local_get(pair).i64_const(32).i64_shr_u().i32_wrap_i64();
+        };
+        // What the app gets back: the readable ends, kept at RETURN.
+        if out {
+            let at = stream_at.unwrap_or_default();
             set(&mut ins, slot, SRC, |ins| {
-                get(ins, slot, RET);
+                ins.local_get(at);
             });
-            set(&mut ins, slot, HOST_FUTURE, |ins| {
-                get(ins, slot, RET + 4);
-            });
+            if !replaying {
+                // A stream of the forwarder's for the host, which it passes in place of the app's.
+                ins.call(host.stream_new).local_set(pair);
+                set(&mut ins, slot, DST, |ins| high(ins));
+                set(&mut ins, slot, HOST_FUTURE, |ins| {
+                    for q in 0..params {
+                        if q == at {
+                            low(ins);
+                        } else {
+                            ins.local_get(q);
+                        }
+                    }
+                    ins.call(p.host);
+                });
+            }
+        } else {
+            if !replaying {
+                for q in 0..params {
+                    ins.local_get(q);
+                }
+                ins.local_get(slot)
+                    .i32_const(RET as i32)
+                    .i32_add()
+                    .call(p.host);
+                set(&mut ins, slot, SRC, |ins| {
+                    get(ins, slot, RET);
+                });
+                set(&mut ins, slot, HOST_FUTURE, |ins| {
+                    get(ins, slot, RET + 4);
+                });
+            }
+            ins.call(app.stream_new).local_set(pair);
+            set(&mut ins, slot, DST, |ins| high(ins));
+            set(&mut ins, slot, RETURN, |ins| low(ins));
         }
-        ins.call(app.stream_new).local_set(pair);
-        set(&mut ins, slot, DST, |ins| high(ins));
-        set(&mut ins, slot, RETURN, |ins| low(ins));
-    }
-    ins.call(app.future_new).local_set(pair);
-    set(&mut ins, slot, APP_FUTURE, |ins| high(ins));
-    let future_at = if out { RETURN } else { RETURN + 4 };
-    set(&mut ins, slot, future_at, |ins| low(ins));
-    let first = if replaying && !out { NEXT } else { READ };
-    set(&mut ins, slot, PHASE, |ins| {
-        ins.i32_const(first);
-    });
-    // The first steps, unless they would write into the app's stream before the app has it
-    // (replaying in: the driver takes them), or read values that need the forwarder's
-    // `cabi_realloc` (recording in, not bytes): wasmtime lowers them in the task that issued
-    // the read, which must still be there when the host writes, and this call's returns
-    // first. The driver issues those reads, once the app's first read of its stream
-    // completes a zero-length write (`PRIME`, which blocks until then).
-    if typed && !replaying {
+        ins.call(app.future_new).local_set(pair);
+        set(&mut ins, slot, APP_FUTURE, |ins| high(ins));
+        let future_at = if out { RETURN } else { RETURN + 4 };
+        set(&mut ins, slot, future_at, |ins| low(ins));
+        let first = if replaying && !out { NEXT } else { READ };
         set(&mut ins, slot, PHASE, |ins| {
-            ins.i32_const(PRIME);
+            ins.i32_const(first);
         });
-        get(&mut ins, slot, DST);
-        ins.local_get(slot)
-            .i32_const(BUF)
-            .i32_add()
-            .i32_const(0)
-            .call(app.stream_write)
-            .i32_const(BLOCKED)
-            .i32_ne()
-            .if_(BlockType::Empty)
-            .unreachable()
-            .end();
-        get(&mut ins, slot, DST);
-        get(&mut ins, slot, SET);
-        ins.call(hooks.join);
-        set(&mut ins, slot, WAITING, |ins| get(ins, slot, DST));
-    } else if out || !replaying {
-        ins.local_get(slot).call(step).drop();
+        // The first steps, unless they would write into the app's stream before the app has it
+        // (replaying in: the driver takes them), or read values that need the forwarder's
+        // `cabi_realloc` (recording in, not bytes): wasmtime lowers them in the task that issued
+        // the read, which must still be there when the host writes, and this call's returns
+        // first. The driver issues those reads, once the app's first read of its stream
+        // completes a zero-length write (`PRIME`, which blocks until then).
+        if typed && !replaying {
+            set(&mut ins, slot, PHASE, |ins| {
+                ins.i32_const(PRIME);
+            });
+            get(&mut ins, slot, DST);
+            ins.local_get(slot)
+                .i32_const(BUF)
+                .i32_add()
+                .i32_const(0)
+                .call(app.stream_write)
+                .i32_const(BLOCKED)
+                .i32_ne()
+                .if_(BlockType::Empty)
+                .unreachable()
+                .end();
+            get(&mut ins, slot, DST);
+            get(&mut ins, slot, SET);
+            ins.call(hooks.join);
+            set(&mut ins, slot, WAITING, |ins| get(ins, slot, DST));
+        } else if out || !replaying {
+            ins.local_get(slot).call(step).drop();
+        }
+        if out {
+            get(&mut ins, slot, RETURN);
+        } else {
+            ins.local_get(slot).i32_const(RETURN as i32).i32_add();
+        }
+        ins.end();
+        s.code.function(&body);
+        let name = export_name(p.interface, f);
+        s.exports.export(&name, ExportKind::Func, index);
+        emit_post_return(s, &export.results, &name, index + 1);
     }
-    if out {
-        get(&mut ins, slot, RETURN);
-    } else {
-        ins.local_get(slot).i32_const(RETURN as i32).i32_add();
-    }
-    ins.end();
-    s.code.function(&body);
-    let name = export_name(p.interface, f);
-    s.exports.export(&name, ExportKind::Func, index);
-    emit_post_return(s, &export.results, &name, index + 1);
 
     // The step (slot) -> callback code. Locals: code, n, hook area, dest.
     let ty = new_type(s.types, &[WasmType::I32], &[WasmType::I32]);
     s.defined.function(ty);
     let (slot, code, n, hook_area, dest) = (0, 1, 2, 3, 4);
-    let mut body = Function::new(vec![(4, ValType::I32)]);
+    let (pp, pn, pi, paddr) = (5, 6, 7, 8);
+    let mut body = Function::new(vec![(8, ValType::I32)]);
     let mut ins = body.instructions();
     let phase_is = |ins: &mut wasm_encoder::InstructionSink, phase: i32| {
         get(ins, slot, PHASE);
@@ -789,6 +1185,7 @@ pub(super) fn emit(
         // NEXT: the trace's next bytes (or values) for the app, when it is their turn. Values
         // are laid out at the heap's next block (their strings and lists stay there).
         phase_is(&mut ins, NEXT);
+        spend_turn(&mut ins);
         if typed {
             next_block(&mut ins, dest);
         }
@@ -810,6 +1207,8 @@ pub(super) fn emit(
             .local_tee(code)
             .i32_eqz()
             .if_(BlockType::Empty)
+            .i32_const(1)
+            .global_set(8)
             .i32_const(YIELD)
             .return_()
             .end();
@@ -880,28 +1279,34 @@ pub(super) fn emit(
     }
     ins.end();
     if replaying {
-        // RESULT: the recorded value, when the trace says.
+        // RESULT: the recorded value, when the trace says (the hook's answer in the buffer,
+        // unused once the stream is done), its handles wrapped in the forwarder's.
         phase_is(&mut ins, RESULT);
+        spend_turn(&mut ins);
         next_block(&mut ins, dest);
         get(&mut ins, slot, TASK);
         ins.i32_const(p.number)
             .local_get(dest)
             .local_get(slot)
-            .i32_const(RET as i32)
+            .i32_const(BUF)
             .i32_add()
             .call(hooks.settled);
         ins.local_get(slot)
-            .i32_load8_u(word(RET).with_align(0))
+            .i32_load8_u(word(BUF as u64).with_align(0))
             .i32_eqz()
             .if_(BlockType::Empty)
+            .i32_const(1)
+            .global_set(8)
             .i32_const(YIELD)
             .return_()
             .end();
         ins.local_get(slot)
-            .i32_const(RET as i32 + 4)
+            .i32_const(BUF + 4)
             .i32_add()
             .local_set(hook_area);
         trap_unless_at(&mut ins, hook_area, dest);
+        load_list(&mut ins, hook_area, 8, pp, pn);
+        emit_patches(&mut ins, pp, pn, pi, paddr, None, handles.wrap, None);
         set(&mut ins, slot, AREA, |i| {
             i.local_get(dest);
         });
@@ -919,16 +1324,19 @@ pub(super) fn emit(
         );
         get(&mut ins, slot, CODE);
         ins.i32_const(15).i32_and().i32_eqz().if_(BlockType::Empty);
-        // finished(task, function, results, heap-base, heap, dest, retptr).
-        alloc(&mut ins, realloc, 16, hook_area);
-        next_block(&mut ins, dest);
+        // future-read(task, function, value, heap-base, heap, retptr): its handles wrapped in
+        // the forwarder's (the hook's answer in the buffer, unused once the stream is done).
+        ins.local_get(slot)
+            .i32_const(BUF)
+            .i32_add()
+            .local_set(hook_area);
         get(&mut ins, slot, TASK);
         ins.i32_const(p.number);
         get(&mut ins, slot, AREA);
         push_heap(&mut ins);
-        ins.local_get(dest)
-            .local_get(hook_area)
-            .call(hooks.finished);
+        ins.local_get(hook_area).call(hooks.future_read);
+        load_list(&mut ins, hook_area, 0, pp, pn);
+        emit_patches(&mut ins, pp, pn, pi, paddr, None, handles.wrap, None);
         ins.end();
         goto(&mut ins, slot, DELIVER, 1);
         ins.end();
@@ -943,6 +1351,476 @@ pub(super) fn emit(
     // DELIVER_DONE: all dropped, the slot free again.
     phase_is(&mut ins, DELIVER_DONE);
     drop_end(&mut ins, hooks, slot, APP_FUTURE, app.future_drop_writable);
+    free_slot(&mut ins, slot);
+    subtask_done(&mut ins);
+    if typed {
+        // The heap held since the start.
+        subtask_done(&mut ins);
+    }
+    ins.i32_const(EXIT).return_();
+    ins.end();
+    ins.unreachable();
+    ins.end(); // the loop
+    ins.unreachable().end();
+    s.code.function(&body);
+    let mut steps = vec![step];
+    if let Some(fp) = p
+        .shape
+        .opened
+        .as_ref()
+        .and_then(|o| o.future_param.as_ref())
+    {
+        emit_future_step(s, p, fp, hooks, handles, replaying);
+        steps.push(index + 3);
+    }
+    steps
+}
+
+// The phases of a future the app passes in (see [`emit_future_step`]).
+const FREAD: i32 = 1;
+const FREAD_DONE: i32 = 2;
+const FWRITE: i32 = 3;
+const FWRITE_DONE: i32 = 4;
+const FDONE: i32 = 5;
+
+/// Emits, at the function index after the step of `p`'s slot, the step of the slot that
+/// carries the future the app passes in (`fp`): it reads the app's future into the slot's
+/// buffer and, recording, makes the owned handles its value holds the host's (see
+/// [`HandleFns::take`]) and writes it into the future the host got; replaying, it drops it
+/// (the value is the app's output). The slot was set up by the export: `SRC` the app's
+/// future, `DST` the forwarder's (recording), phase [`FREAD`]; the heap is held until it is
+/// done (global 2).
+fn emit_future_step(
+    s: &mut Sections,
+    p: &Pump,
+    fp: &FutureParam,
+    hooks: &PumpHooks,
+    handles: &HandleFns,
+    replaying: bool,
+) {
+    use callback::*;
+    let (app, host) = (&p.imports.param_app, &p.imports.param_host);
+    let ty = new_type(s.types, &[WasmType::I32], &[WasmType::I32]);
+    s.defined.function(ty);
+    let (slot, code, handle, tmp) = (0, 1, 2, 3);
+    let mut body = Function::new(vec![(3, ValType::I32)]);
+    let mut ins = body.instructions();
+    let phase_is = |ins: &mut wasm_encoder::InstructionSink, phase: i32| {
+        get(ins, slot, PHASE);
+        ins.i32_const(phase).i32_eq().if_(BlockType::Empty);
+    };
+    let buf = |ins: &mut wasm_encoder::InstructionSink| {
+        ins.local_get(slot).i32_const(BUF).i32_add();
+    };
+    ins.loop_(BlockType::Empty);
+    // FREAD: a read of the app's future into the buffer.
+    phase_is(&mut ins, FREAD);
+    get(&mut ins, slot, SRC);
+    buf(&mut ins);
+    ins.call(app.future_read).local_set(code);
+    on_completion(&mut ins, hooks, slot, code, SRC, FREAD_DONE);
+    ins.end();
+    // FREAD_DONE: the value read (or the writer gone without one).
+    phase_is(&mut ins, FREAD_DONE);
+    if replaying {
+        goto(&mut ins, slot, FDONE, 1);
+    } else {
+        get(&mut ins, slot, CODE);
+        ins.i32_const(15).i32_and().if_(BlockType::Empty);
+        goto(&mut ins, slot, FDONE, 2);
+        ins.end();
+        for path in &fp.owns {
+            for (offset, bytes, case) in &path.guards {
+                let at = word(BUF as u64 + *offset as u64).with_align(0);
+                ins.local_get(slot);
+                match bytes {
+                    1 => ins.i32_load8_u(at),
+                    2 => ins.i32_load16_u(at),
+                    _ => ins.i32_load(at),
+                };
+                ins.i32_const(*case).i32_eq().if_(BlockType::Empty);
+            }
+            let at = word(BUF as u64 + path.at as u64).with_align(2);
+            ins.local_get(slot).i32_load(at).local_set(handle);
+            handles.take(&mut ins, handle, path.resource, tmp);
+            ins.local_get(slot).local_get(handle).i32_store(at);
+            for _ in &path.guards {
+                ins.end();
+            }
+        }
+        goto(&mut ins, slot, FWRITE, 1);
+    }
+    ins.end();
+    if !replaying {
+        // FWRITE: the value written into the host's future.
+        phase_is(&mut ins, FWRITE);
+        get(&mut ins, slot, DST);
+        buf(&mut ins);
+        ins.call(host.future_write).local_set(code);
+        on_completion(&mut ins, hooks, slot, code, DST, FWRITE_DONE);
+        ins.end();
+        phase_is(&mut ins, FWRITE_DONE);
+        goto(&mut ins, slot, FDONE, 1);
+        ins.end();
+    }
+    // FDONE: both ends dropped, the slot free again, the heap no longer held by it.
+    phase_is(&mut ins, FDONE);
+    if !replaying {
+        drop_end(&mut ins, hooks, slot, DST, host.future_drop_writable);
+    }
+    drop_end(&mut ins, hooks, slot, SRC, app.future_drop_readable);
+    free_slot(&mut ins, slot);
+    subtask_done(&mut ins);
+    ins.i32_const(EXIT).return_();
+    ins.end();
+    ins.unreachable();
+    ins.end(); // the loop
+    ins.unreachable().end();
+    s.code.function(&body);
+}
+
+/// Emits the export of the opened function `p` (see [`Opened`]) at function index `index`,
+/// and its post-return at `index + 1`: it sets up the slot (and the slot of the future the
+/// app passes in, if it passes one: kind `kind + 1`), makes the owned handles passed in the
+/// host's (or the trace's), calls the host's function with a stream and a future of the
+/// forwarder's in place of the app's (recording), records the call (`opened`; replaying,
+/// `reopened` answers it), and returns the app's ends and the handles, wrapped in the
+/// forwarder's.
+#[allow(clippy::too_many_arguments)]
+fn emit_opened_export(
+    s: &mut Sections,
+    resolve: &Resolve,
+    p: &Pump,
+    o: &Opened,
+    hooks: &PumpHooks,
+    handles: &HandleFns,
+    realloc: u32,
+    index: u32,
+    kind: i32,
+    replaying: bool,
+) {
+    let f = p.function;
+    let step = index + 2;
+    let (app, host) = (&p.imports.app, &p.imports.host);
+    let out = p.shape.direction == Direction::Out;
+    let export = resolve.wasm_signature(AbiVariant::GuestExport, f);
+    let import = resolve.wasm_signature(AbiVariant::GuestImport, f);
+    let params = export.params.len() as u32;
+    let stream_at = p.shape.stream_param.map(|param| {
+        o.stream_option
+            .map_or_else(|| flat_position(resolve, f, param), |disc| disc + 1)
+    });
+    let ty = new_type(s.types, &export.params, &export.results);
+    s.defined.function(ty);
+    // Locals after the parameters.
+    let (slot, args, bits) = (params, params + 1, params + 2);
+    let pair = params + 3;
+    let (harea, task, tmp, pp, pn, pi, paddr, side, dest, own, results) = (
+        params + 4,
+        params + 5,
+        params + 6,
+        params + 7,
+        params + 8,
+        params + 9,
+        params + 10,
+        params + 11,
+        params + 12,
+        params + 13,
+        params + 14,
+    );
+    let mut body = Function::new(vec![
+        (3, ValType::I32),
+        (1, ValType::I64),
+        (11, ValType::I32),
+    ]);
+    let mut ins = body.instructions();
+    let low = |ins: &mut wasm_encoder::InstructionSink| {
+        ins.local_get(pair).i32_wrap_i64();
+    };
+    let high = |ins: &mut wasm_encoder::InstructionSink| {
+        ins.local_get(pair).i64_const(32).i64_shr_u().i32_wrap_i64();
+    };
+    claim_slot(&mut ins, hooks, p.number, bits, slot);
+    shared_set(&mut ins, hooks);
+    set(&mut ins, slot, SET, |i| {
+        i.global_get(4);
+    });
+    set(&mut ins, slot, KIND, |i| {
+        i.i32_const(kind);
+    });
+    // Owned handles passed in: the host's (or the trace's) in place of the forwarder's.
+    for (at, resource, disc) in &o.owned {
+        if let Some(disc) = disc {
+            ins.local_get(*disc).if_(BlockType::Empty);
+        }
+        handles.take(&mut ins, *at, *resource, tmp);
+        if disc.is_some() {
+            ins.end();
+        }
+    }
+    // The stream the app writes, if it passes one; recording, a stream of the forwarder's
+    // for the host in its place.
+    if let Some(at) = stream_at {
+        let present = |ins: &mut wasm_encoder::InstructionSink| match o.stream_option {
+            Some(disc) => {
+                ins.local_get(disc);
+            }
+            None => {
+                ins.i32_const(1);
+            }
+        };
+        present(&mut ins);
+        ins.if_(BlockType::Empty);
+        set(&mut ins, slot, SRC, |i| {
+            i.local_get(at);
+        });
+        if !replaying {
+            ins.call(host.stream_new).local_set(pair);
+            set(&mut ins, slot, DST, |i| high(i));
+            low(&mut ins);
+            ins.local_set(at);
+        }
+        ins.end();
+    }
+    // The future the app passes in: a slot of its own (holding the heap); recording, a future
+    // of the forwarder's for the host in its place.
+    if let Some(fp) = &o.future_param {
+        claim_slot(&mut ins, hooks, p.number, bits, side);
+        set(&mut ins, side, SET, |i| {
+            i.global_get(4);
+        });
+        set(&mut ins, side, KIND, |i| {
+            i.i32_const(kind + 1);
+        });
+        ins.global_get(2).i32_const(1).i32_add().global_set(2);
+        set(&mut ins, side, SRC, |i| {
+            i.local_get(fp.at);
+        });
+        if !replaying {
+            ins.call(p.imports.param_host.future_new).local_set(pair);
+            set(&mut ins, side, DST, |i| high(i));
+            low(&mut ins);
+            ins.local_set(fp.at);
+        }
+    }
+    let elements = &o.results;
+    let element_at =
+        |e: &dyn Fn(&Element) -> bool| elements.iter().position(e).map(|k| 4 * k as u64);
+    let own_at = element_at(&|e| matches!(e, Element::Own(_)));
+    let stream_result_at = element_at(&|e| *e == Element::Stream);
+    let future_at = element_at(&|e| *e == Element::Future).unwrap_or_default();
+    // The arguments the trace keeps (all but the streams and futures).
+    let arg_bits: Vec<(u32, WasmType)> = export
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(q, _)| !o.hidden.contains(&(*q as u32)))
+        .map(|(q, t)| (q as u32, *t))
+        .collect();
+    if !replaying {
+        // The host's function; its results at RET (or its one result).
+        for q in 0..params {
+            ins.local_get(q);
+        }
+        if import.retptr {
+            ins.local_get(slot)
+                .i32_const(RET as i32)
+                .i32_add()
+                .call(p.host);
+        } else {
+            ins.call(p.host).local_set(tmp);
+            set(&mut ins, slot, RET, |i| {
+                i.local_get(tmp);
+            });
+        }
+        if let Some(k) = stream_result_at {
+            set(&mut ins, slot, SRC, |i| get(i, slot, RET + k));
+        }
+        set(&mut ins, slot, HOST_FUTURE, |i| {
+            get(i, slot, RET + future_at)
+        });
+        // opened(function, args, results, heap-base, heap, retptr) -> (task, patches).
+        store_bits(&mut ins, realloc, &arg_bits, args);
+        let result_bits: Vec<(u32, WasmType)> = match own_at {
+            Some(k) => {
+                get(&mut ins, slot, RET + k);
+                ins.local_set(own);
+                vec![(own, WasmType::I32)]
+            }
+            None => vec![],
+        };
+        store_bits(&mut ins, realloc, &result_bits, results);
+        alloc(&mut ins, realloc, 16, harea);
+        ins.i32_const(p.number)
+            .local_get(args)
+            .i32_const(arg_bits.len() as i32)
+            .local_get(results)
+            .i32_const(result_bits.len() as i32);
+        push_heap(&mut ins);
+        ins.local_get(harea).call(hooks.opened);
+        ins.local_get(harea)
+            .i32_load(word(0).with_align(2))
+            .local_set(task);
+        load_list(&mut ins, harea, 4, pp, pn);
+        emit_patches(&mut ins, pp, pn, pi, paddr, Some(own), handles.wrap, None);
+    } else {
+        // reopened(function, args, heap-base, heap, dest, retptr) -> (task, bytes, patches).
+        store_bits(&mut ins, realloc, &arg_bits, args);
+        alloc(&mut ins, realloc, 24, harea);
+        next_block(&mut ins, dest);
+        ins.i32_const(p.number)
+            .local_get(args)
+            .i32_const(arg_bits.len() as i32)
+            .i32_const(HEAP_BASE)
+            .i32_const(HEAP_BASE)
+            .local_get(dest)
+            .i32_const(HEAP_BASE)
+            .i32_sub()
+            .local_get(dest)
+            .local_get(harea)
+            .call(hooks.opened);
+        ins.local_get(harea)
+            .i32_load(word(0).with_align(2))
+            .local_set(task);
+        ins.local_get(harea).i32_const(4).i32_add().local_set(tmp);
+        trap_unless_at(&mut ins, tmp, dest);
+        load_list(&mut ins, harea, 12, pp, pn);
+        emit_patches(&mut ins, pp, pn, pi, paddr, None, handles.wrap, None);
+        if own_at.is_some() {
+            ins.local_get(dest)
+                .i32_load(word(0).with_align(2))
+                .local_set(own);
+        }
+    }
+    set(&mut ins, slot, TASK, |i| {
+        i.local_get(task);
+    });
+    if o.future_param.is_some() {
+        set(&mut ins, side, TASK, |i| {
+            i.local_get(task);
+        });
+    }
+    // What the app gets back, at RETURN: the handles, its stream and its future.
+    if let Some(k) = own_at {
+        set(&mut ins, slot, RETURN + k, |i| {
+            i.local_get(own);
+        });
+    }
+    if let Some(k) = stream_result_at {
+        ins.call(app.stream_new).local_set(pair);
+        set(&mut ins, slot, DST, |i| high(i));
+        set(&mut ins, slot, RETURN + k, |i| low(i));
+    }
+    ins.call(app.future_new).local_set(pair);
+    set(&mut ins, slot, APP_FUTURE, |i| high(i));
+    set(&mut ins, slot, RETURN + future_at, |i| low(i));
+    // The first phase: the stream's (the trace's next chunk, replaying in), or, without a
+    // stream, its end.
+    set(&mut ins, slot, PHASE, |i| {
+        if out {
+            get(i, slot, SRC);
+            i.if_(BlockType::Result(ValType::I32))
+                .i32_const(READ)
+                .else_()
+                .i32_const(END)
+                .end();
+        } else if replaying {
+            i.i32_const(NEXT);
+        } else {
+            i.i32_const(READ);
+        }
+    });
+    // A first step that reads a stream's bytes is taken now; one that reads a future (the
+    // end, without a stream) is the driver's.
+    if out {
+        get(&mut ins, slot, SRC);
+        ins.if_(BlockType::Empty);
+        ins.local_get(slot).call(step).drop();
+        ins.else_();
+        set(&mut ins, slot, FRESH, |i| {
+            i.i32_const(1);
+        });
+        ins.end();
+    } else if !replaying {
+        ins.local_get(slot).call(step).drop();
+    }
+    if o.future_param.is_some() {
+        set(&mut ins, side, PHASE, |i| {
+            i.i32_const(FREAD);
+        });
+        set(&mut ins, side, FRESH, |i| {
+            i.i32_const(1);
+        });
+    }
+    ring(&mut ins, hooks);
+    if elements.len() == 1 {
+        get(&mut ins, slot, RETURN);
+    } else {
+        ins.local_get(slot).i32_const(RETURN as i32).i32_add();
+    }
+    ins.end();
+    s.code.function(&body);
+    let name = export_name(p.interface, f);
+    s.exports.export(&name, ExportKind::Func, index);
+    emit_post_return(s, &export.results, &name, index + 1);
+}
+
+/// Replaying: takes the driver's one turn of this round (global 8) to hand the app the
+/// trace's next completion, or, when it is taken, returns `YIELD`: the app's other tasks run
+/// before the next, as they did when the host made them one after the other. (A slot that
+/// finds nothing for it gives the turn back.)
+fn spend_turn(ins: &mut wasm_encoder::InstructionSink) {
+    ins.global_get(8)
+        .i32_eqz()
+        .if_(BlockType::Empty)
+        .i32_const(callback::YIELD)
+        .return_()
+        .end();
+    ins.i32_const(0).global_set(8);
+}
+
+/// Claims a free slot (global 3: the slots in use, a bit each) into local `slot` (local
+/// `bits` is scratch), its state cleared; none free: the run stops, saying so (the hook
+/// `too-many-streams`, for function `number`).
+fn claim_slot(
+    ins: &mut wasm_encoder::InstructionSink,
+    hooks: &PumpHooks,
+    number: i32,
+    bits: u32,
+    slot: u32,
+) {
+    ins.global_get(3)
+        .i32_const(-1)
+        .i32_xor()
+        .local_tee(bits)
+        .i32_eqz()
+        .if_(BlockType::Empty)
+        .i32_const(number)
+        .call(hooks.too_many)
+        .unreachable()
+        .end();
+    ins.local_get(bits).i32_ctz().local_set(bits);
+    ins.global_get(3)
+        .i32_const(1)
+        .local_get(bits)
+        .i32_shl()
+        .i32_or()
+        .global_set(3);
+    ins.local_get(bits)
+        .i32_const(SLOT_SIZE.trailing_zeros() as i32)
+        .i32_shl()
+        .i32_const(SLOTS_BASE)
+        .i32_add()
+        .local_set(slot);
+    // A clean state, on the one waitable set (global 4, made once).
+    ins.local_get(slot)
+        .i32_const(0)
+        .i32_const(BUF)
+        .memory_fill(0);
+}
+
+/// Frees the slot in local `slot` (its bit in global 3).
+fn free_slot(ins: &mut wasm_encoder::InstructionSink, slot: u32) {
     ins.global_get(3)
         .i32_const(1)
         .local_get(slot)
@@ -955,17 +1833,6 @@ pub(super) fn emit(
         .i32_xor()
         .i32_and()
         .global_set(3);
-    subtask_done(&mut ins);
-    if typed {
-        // The heap held since the start.
-        subtask_done(&mut ins);
-    }
-    ins.i32_const(EXIT).return_();
-    ins.end();
-    ins.unreachable();
-    ins.end(); // the loop
-    ins.unreachable().end();
-    s.code.function(&body);
 }
 
 /// Makes the one waitable set (global 4) the stream functions wait on, unless it is made.
@@ -1048,9 +1915,21 @@ pub(super) fn emit_driver(
     // The export: () -> callback code.
     let ty = new_type(s.types, &[], &[WasmType::I32]);
     s.defined.function(ty);
-    let mut body = Function::new(vec![]);
+    let mut body = Function::new(vec![(1, ValType::I64)]);
     let mut ins = body.instructions();
     shared_set(&mut ins, hooks);
+    if let Some((new, _, _)) = hooks.doorbell {
+        // The doorbell: a byte stream of the forwarder's, read here, written by exports.
+        ins.call(new).local_set(0);
+        ins.local_get(0).i32_wrap_i64().global_set(7);
+        ins.local_get(0)
+            .i64_const(32)
+            .i64_shr_u()
+            .i32_wrap_i64()
+            .global_set(5);
+        ins.global_get(7).global_get(4).call(hooks.join);
+        arm(&mut ins, hooks);
+    }
     next(&mut ins);
     ins.end();
     s.code.function(&body);
@@ -1092,6 +1971,8 @@ pub(super) fn emit_driver(
         });
         ins.end();
     };
+    // A new round: one turn to hand out a completion (see `spend_turn`).
+    ins.i32_const(1).global_set(8);
     // Cancelled: the run is over.
     ins.local_get(0)
         .i32_const(EVENT_CANCELLED)
@@ -1118,6 +1999,18 @@ pub(super) fn emit_driver(
         ins.br(0);
         ins.end().end();
     }
+    // The slots whose first step is the driver's.
+    each_slot(&mut ins, i, slot, &|ins| {
+        get(ins, slot, FRESH);
+        ins.if_(BlockType::Empty);
+        set(ins, slot, FRESH, |i| {
+            i.i32_const(0);
+        });
+        dispatch(ins, slot);
+        ins.end();
+    });
+    // The doorbell's read again, if it rang.
+    arm(&mut ins, hooks);
     if replaying {
         // The slots waiting for the trace ask again.
         each_slot(&mut ins, i, slot, &|ins| {

@@ -4,21 +4,27 @@
 //! that very call with the same arguments; otherwise the replay stops with a divergence report
 //! and exit status 1.
 //!
-//! Replay goes strictly in recorded order; other ways of finding a call's answer (stopping at
-//! an event, matching calls to recorded ones) would take the place of `Replayer::next` and
-//! [`answer`].
+//! Replay goes in recorded order, with one latitude: a call of the app may come before
+//! completions the trace has before it (a subtask's return, a stream's chunk or end, a future's
+//! value, which the generic path hands the app when the trace says), when the app has not been
+//! given them yet: the recording logged a completion when the host made it, and the app may
+//! have learnt of it only later, after calls of its own (see [`answer`]).
 
 use super::fatal;
 use crate::wasm_rr::rr::embedded;
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fmt::Write;
-use wasm_rr_trace::generic::{Dropped, Invoked, StreamWrote};
+use wasm_rr_trace::generic::{Dropped, Finished, Invoked, StreamRead, StreamValues, StreamWrote};
 use wasm_rr_trace::redact::Redactor;
 use wasm_rr_trace::streams::Wrote;
 use wasm_rr_trace::{Call, Event, Header, Reader, Request, Source};
 
 /// How many events before a divergence the report shows.
 const RECENT: u64 = 5;
+
+/// How many completions in a row a call of the app may come before (see [`answer`]).
+const MAX_OVERTAKEN: usize = 256;
 
 /// The embedded trace, read piece by piece (no copy of the whole).
 struct Embedded {
@@ -47,6 +53,9 @@ struct Replayer {
     watch: u64,
     /// The next event, read ahead by [`next_is`] and not handed out yet.
     peeked: Option<(u64, Option<Event>)>,
+    /// Completions a call of the app came before, in the trace's order: handed out before the
+    /// trace's next events.
+    deferred: VecDeque<(u64, Option<Event>)>,
 }
 
 thread_local! {
@@ -74,6 +83,7 @@ impl Replayer {
             redacted: (!header.redacted.is_empty()).then(|| Redactor::new(&header.redacted)),
             watch: embedded::first_watched(),
             peeked: None,
+            deferred: VecDeque::new(),
         }
     }
 
@@ -83,6 +93,9 @@ impl Replayer {
     fn take(&mut self) -> (u64, Option<Event>) {
         if let Some(peeked) = self.peeked.take() {
             return peeked;
+        }
+        if let Some(deferred) = self.deferred.pop_front() {
+            return deferred;
         }
         loop {
             let index = self.reader.index();
@@ -121,6 +134,13 @@ impl Replayer {
             }
         }
     }
+}
+
+/// Whether `e` is a completion the generic path hands the app when the trace says (a
+/// subtask's return, a stream's chunk or end, a future's value), which the app's calls may
+/// come before.
+fn completion(e: &Event) -> bool {
+    e.is::<Finished>() || e.is::<StreamRead>() || e.is::<StreamValues>()
 }
 
 /// Whether the replay passes over `e`: recorded for people, not a call to answer.
@@ -179,8 +199,39 @@ pub fn start() {
 #[inline]
 pub fn answer<C: Request>(call: C) -> C::Answer {
     let (index, event) = REPLAYER.with_borrow_mut(|slot| {
-        slot.get_or_insert_with(Replayer::open)
-            .next(|| call.clone().into_call())
+        let r = slot.get_or_insert_with(Replayer::open);
+        let (index, event) = r.next(|| call.clone().into_call());
+        let ours = |e: &Event| C::of_call(&e.call) == Some(&call);
+        if ours(&event) || !completion(&event) {
+            return (index, event);
+        }
+        // Completions first: the app's call may come before them, if it comes right after.
+        let mut passed = vec![(index, Some(event))];
+        while passed.len() <= MAX_OVERTAKEN {
+            match r.take() {
+                (i, Some(e)) if completion(&e) => passed.push((i, Some(e))),
+                (i, Some(e)) if ours(&e) => {
+                    for p in passed.into_iter().rev() {
+                        r.deferred.push_front(p);
+                    }
+                    return (i, e);
+                }
+                other => {
+                    passed.push(other);
+                    break;
+                }
+            }
+        }
+        // Not there: the first completion is what the trace expected.
+        let mut passed = passed.into_iter();
+        let first = passed.next();
+        for p in passed.rev() {
+            r.deferred.push_front(p);
+        }
+        match first {
+            Some((index, Some(event))) => (index, event),
+            _ => unreachable!("a completion was passed"),
+        }
     });
     if C::of_call(&event.call) != Some(&call) && !matches_redacted(&event.call, &call) {
         let call = call.into_call();
