@@ -205,8 +205,8 @@ fn link_embedded(
     Ok(())
 }
 
-/// WASI 0.2, outgoing HTTP (as `wasmtime run -S http`: a recording component of an app that
-/// imports `wasi:http` imports it; other components ignore it), `wasi:config` and the in-memory
+/// WASI 0.2 and 0.3, outgoing HTTP (as `wasmtime run -S http`: a recording component of an
+/// app that imports `wasi:http` imports it; other components ignore it), `wasi:config` and the in-memory
 /// `wasi:keyvalue` (as `-S config` and `-S keyvalue`, for apps whose recording component
 /// imports them).
 fn linker(engine: &Engine) -> Result<Linker<Host>> {
@@ -224,6 +224,12 @@ fn linker(engine: &Engine) -> Result<Linker<Host>> {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker),
         || "cannot set up WASI HTTP".into(),
     )?;
+    // WASI 0.3's HTTP client (`wasi:http/client@0.3`), as `wasmtime run -S http` serves it.
+    if engine.get_concurrency_support() {
+        context(wasmtime_wasi_http::p3::add_to_linker(&mut linker), || {
+            "cannot set up WASI 0.3 HTTP".into()
+        })?;
+    }
     context(
         wasmtime_wasi_config::add_to_linker(&mut linker, |h: &mut Host| {
             wasmtime_wasi_config::WasiConfig::from(&h.config)

@@ -3,6 +3,8 @@
 //! generic path, their async `wasi:cli/run@0.3.2` through a run wrapper made at wrap time.
 
 mod common;
+#[path = "common/http_server.rs"]
+mod http_server;
 
 use common::*;
 use std::path::Path;
@@ -573,6 +575,72 @@ fn which_of_two_wasi_p3_http_responses_ends_first_is_recorded_and_replayed_in_th
         let embedded = replay_embedded(dir.path(), &app, Some(&trace));
         assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
     }
+}
+
+#[test]
+fn a_wasi_p3_http_get_without_a_body_replays_its_response_and_trailers_with_the_server_gone() {
+    let dir = scratch();
+    let app = fixture("p3_http_get");
+    let server = http_server::start();
+    let (recorded, trace) = record_on_wasmtime(
+        dir.path(),
+        &app,
+        &["-S", "http", "-S", "inherit-network"],
+        &[&server.addr, "/chunked"],
+        None,
+    );
+    server.stop();
+    assert_eq!(
+        recorded.stdout(),
+        "status: 200\nbody: \"one,two,three\"\ntrailers: [(\"x-checksum\", \"42\")]\n",
+        "{}",
+        recorded.stderr()
+    );
+    // No body: `request.new` passed no stream (nothing written); the response's trailers are
+    // a handle the trace numbers, read like any other `fields`.
+    let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
+    assert!(
+        shown.contains(
+            "task 0: wasi:http/types.[static]request.new(fields#0, none) opened -> request#0\n"
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains(": wrote "), "{shown}");
+    assert!(
+        shown.contains("wasi:http/types.[static]response.consume-body returned -> ok(some(fields#"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(".copy-all(fields#") && shown.contains(r#"[("x-checksum", [52, 50])]"#),
+        "{shown}"
+    );
+    assert_replays(dir.path(), &app, &trace, &recorded, 2);
+    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
+    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+}
+
+#[test]
+fn wasm_rr_record_and_replay_run_a_wasi_p3_http_client_on_the_embedded_wasmtime() {
+    let dir = scratch();
+    let app = fixture("p3_http_race");
+    let (addr, server) = http_race_server("b");
+    let recorded = record_embedded(dir.path(), &app, &["-S", "inherit-network"], &[&addr], None);
+    server.join().unwrap();
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    assert_eq!(
+        recorded.stdout(),
+        "1: b: 200 \"reply to b\"\n2: a: 200 \"reply to a\"\n"
+    );
+    // The server is gone: replayed by `wasm-rr replay` and by its self-replaying component.
+    let trace = dir.path().join("wasm-rr-trace.cbor");
+    for _ in 0..2 {
+        let replayed = replay_embedded(dir.path(), &app, None);
+        assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
+        assert_eq!(replayed.stdout, recorded.stdout);
+    }
+    let on_wasmtime = replay_on_wasmtime(dir.path(), &app, &trace);
+    assert_eq!(on_wasmtime.code, Some(0), "{}", on_wasmtime.stderr());
+    assert_eq!(on_wasmtime.stdout, recorded.stdout);
 }
 
 #[test]
