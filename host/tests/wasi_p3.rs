@@ -9,6 +9,21 @@ mod http_server;
 use common::*;
 use std::path::Path;
 
+/// Replays `trace` of `app` twice on stock wasmtime and once by `wasm-rr replay`, each
+/// byte-identical to `recorded`.
+fn replays_twice_and_embedded(dir: &Path, app: &Path, trace: &Path, recorded: &Run) {
+    assert_replays(dir, app, trace, recorded, 2);
+    let embedded = replay_embedded(dir, app, Some(trace));
+    assert_eq!(&embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+}
+
+/// Where `needle` first is in `shown` (what `wasm-rr show` printed), which must hold it.
+fn position(shown: &str, needle: &str) -> usize {
+    shown
+        .find(needle)
+        .unwrap_or_else(|| panic!("no {needle:?} in:\n{shown}"))
+}
+
 /// The lines of `wasm-rr show TRACE` that are events of `interface` (`wasi:random/random`),
 /// or of subtask N's calls of it (`N: wasi:clocks/monotonic-clock`), without their numbers.
 fn events_of(trace: &Path, interface: &str) -> Vec<String> {
@@ -99,9 +114,7 @@ fn a_wasi_p3_command_records_on_stock_wasmtime_and_replays_byte_identical() {
         "{summary}"
     );
     // Twice on stock wasmtime with no flags, env or args; then on the embedded one.
-    assert_replays(dir.path(), &app, &trace, &recorded, 2);
-    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
-    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+    replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
     // The self-replaying component imports no WASI 0.3 interface.
     let (imports, _) = world_of(&dir.path().join("app.replay.wasm"));
     assert!(imports.iter().all(|i| !i.contains("@0.3")), "{imports:?}");
@@ -166,9 +179,7 @@ fn concurrent_waits_finish_in_the_recorded_order_when_recording_and_replaying() 
         ],
         "{shown}"
     );
-    assert_replays(dir.path(), &app, &trace, &recorded, 2);
-    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
-    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+    replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
 }
 
 /// The replay delivers the recorded order, not the host's: a trace edited so that the slow
@@ -228,9 +239,7 @@ fn a_wasi_p3_app_printing_through_a_stdout_stream_records_and_replays() {
         events_of(&trace, "wasi:cli/stdout"),
         ["wasi:cli/stdout.write-via-stream()"]
     );
-    assert_replays(dir.path(), &app, &trace, &recorded, 2);
-    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
-    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+    replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
     // The self-replaying component prints through the host's 0.3 stdout, and imports no
     // other 0.3 interface.
     let (imports, _) = world_of(&dir.path().join("app.replay.wasm"));
@@ -275,9 +284,7 @@ fn wasi_p3_stdin_read_through_a_stream_is_recorded_chunk_by_chunk_and_replayed_w
         "{shown}"
     );
     // Replayed with no stdin, twice on stock wasmtime and by `wasm-rr replay`.
-    assert_replays(dir.path(), &app, &trace, &recorded, 2);
-    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
-    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+    replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
     // Recorded by `wasm-rr record` too.
     let on_host = record_embedded(dir.path(), &app, &[], &[], Some(b"abc\n"));
     assert_eq!(on_host.stdout(), "ABC\n(4 bytes)\n", "{}", on_host.stderr());
@@ -349,9 +356,7 @@ fn wasi_p3_file_streams_are_recorded_both_ways_and_replay_with_the_files_gone() 
         Some("task 1: wasi:filesystem/types.[method]descriptor.read-via-stream returned -> ok")
     );
     std::fs::remove_dir_all(&data).unwrap();
-    assert_replays(dir.path(), &app, &trace, &recorded, 2);
-    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
-    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+    replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
 }
 
 #[test]
@@ -380,9 +385,7 @@ fn a_wasi_p3_tcp_clients_socket_streams_replay_with_the_server_gone() {
     ] {
         assert!(shown.contains(line), "no {line:?} in:\n{shown}");
     }
-    assert_replays(dir.path(), &app, &trace, &recorded, 2);
-    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
-    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+    replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
 }
 
 /// A server for `p3_tcp_race` (which connects twice and sends `a` on one connection, `b` on
@@ -436,11 +439,7 @@ fn which_of_two_wasi_p3_tcp_replies_ends_first_is_recorded_and_replayed_in_that_
         // Both receives were open at once; the trace has the first reply's chunk and end
         // before the second's chunk.
         let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
-        let at = |needle: &str| {
-            shown
-                .find(needle)
-                .unwrap_or_else(|| panic!("no {needle:?} in:\n{shown}"))
-        };
+        let at = |needle: &str| position(&shown, needle);
         let started = shown.matches("tcp-socket.receive(tcp-socket#").count();
         assert_eq!(started, 2, "{shown}");
         assert!(
@@ -456,20 +455,18 @@ fn which_of_two_wasi_p3_tcp_replies_ends_first_is_recorded_and_replayed_in_that_
                 < at(&format!(": read \"reply to {second}\\n\"")),
             "{shown}"
         );
-        assert_replays(dir.path(), &app, &trace, &recorded, 2);
-        let embedded = replay_embedded(dir.path(), &app, Some(&trace));
-        assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+        replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
     }
 }
 
-/// An HTTP/1.1 server (hyper) for `p3_http_race` (which POSTs `a` and `b` at once): it takes
-/// both requests and their bodies, answers `first`, and answers the other only once the app has
-/// closed `first`'s connection (which wasmtime does once the app has read that response's body
-/// to its end and dropped it). So the app sees `first`'s response end first, every time.
-/// Returns its address once it is bound.
+/// An HTTP/1.1 server (hyper) for `p3_http_race` (which POSTs `a` and `b` at once, and ends
+/// each request's body once it has read the response's): it takes both requests' first bytes
+/// (their names), answers `first`, and answers the other only once `first`'s request body has
+/// ended (the app has read `first`'s response to its end). So the app sees `first`'s response
+/// end first, every time. Returns its address once it is bound.
 fn http_race_server(first: &'static str) -> (String, std::thread::JoinHandle<()>) {
     use http_body_util::{BodyExt, Full};
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -478,40 +475,47 @@ fn http_race_server(first: &'static str) -> (String, std::thread::JoinHandle<()>
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             let (arrived, _) = tokio::sync::watch::channel(0usize);
-            let (closed, _) = tokio::sync::watch::channel(false);
-            let (arrived, closed) = (Arc::new(arrived), Arc::new(closed));
+            let (ended, _) = tokio::sync::watch::channel(false);
+            let (arrived, ended) = (Arc::new(arrived), Arc::new(ended));
             let mut connections = Vec::new();
             for _ in 0..2 {
                 let (stream, _) = listener.accept().await.unwrap();
-                let name: Arc<Mutex<Option<String>>> = Arc::default();
-                let (named, arrived2, closed2) = (name.clone(), arrived.clone(), closed.clone());
+                let (arrived, ended) = (arrived.clone(), ended.clone());
                 let service = hyper::service::service_fn(
                     move |req: hyper::Request<hyper::body::Incoming>| {
-                        let (named, arrived, closed) =
-                            (named.clone(), arrived2.clone(), closed2.clone());
+                        let (arrived, ended) = (arrived.clone(), ended.clone());
                         async move {
-                            let body = req.into_body().collect().await.unwrap().to_bytes();
-                            let name = String::from_utf8(body.to_vec()).unwrap();
-                            *named.lock().unwrap() = Some(name.clone());
+                            let mut body = req.into_body();
+                            let mut name = Vec::new();
+                            while name.is_empty() {
+                                let frame = body.frame().await.unwrap().unwrap();
+                                name.extend_from_slice(&frame.into_data().unwrap_or_default());
+                            }
+                            let name = String::from_utf8(name).unwrap();
                             arrived.send_modify(|n| *n += 1);
                             arrived.subscribe().wait_for(|n| *n == 2).await.unwrap();
                             if name != first {
-                                closed.subscribe().wait_for(|c| *c).await.unwrap();
+                                ended.subscribe().wait_for(|e| *e).await.unwrap();
                             }
+                            // The rest of the request's body, read after the response is sent;
+                            // its end, `first`'s, lets the other response go.
+                            let is_first = name == first;
+                            tokio::spawn(async move {
+                                while let Some(Ok(_)) = body.frame().await {}
+                                if is_first {
+                                    ended.send_replace(true);
+                                }
+                            });
                             let reply = Full::new(bytes::Bytes::from(format!("reply to {name}\n")));
                             Ok::<_, std::convert::Infallible>(hyper::Response::new(reply))
                         }
                     },
                 );
-                let closed = closed.clone();
                 connections.push(tokio::spawn(async move {
                     let io = hyper_util::rt::TokioIo::new(stream);
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(io, service)
                         .await;
-                    if name.lock().unwrap().as_deref() == Some(first) {
-                        closed.send_replace(true);
-                    }
                 }));
             }
             for c in connections {
@@ -546,11 +550,7 @@ fn which_of_two_wasi_p3_http_responses_ends_first_is_recorded_and_replayed_in_th
             recorded.stderr()
         );
         let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
-        let at = |needle: &str| {
-            shown
-                .find(needle)
-                .unwrap_or_else(|| panic!("no {needle:?} in:\n{shown}"))
-        };
+        let at = |needle: &str| position(&shown, needle);
         // Both requests were made and sent at once: each `request.new` (its handle recorded,
         // the body and trailers not arguments), its body's bytes, and both sends started
         // before either returned.
@@ -571,9 +571,7 @@ fn which_of_two_wasi_p3_http_responses_ends_first_is_recorded_and_replayed_in_th
                 < at(&format!(": read \"reply to {second}\\n\"")),
             "{shown}"
         );
-        assert_replays(dir.path(), &app, &trace, &recorded, 2);
-        let embedded = replay_embedded(dir.path(), &app, Some(&trace));
-        assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+        replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
     }
 }
 
@@ -614,9 +612,7 @@ fn a_wasi_p3_http_get_without_a_body_replays_its_response_and_trailers_with_the_
         shown.contains(".copy-all(fields#") && shown.contains(r#"[("x-checksum", [52, 50])]"#),
         "{shown}"
     );
-    assert_replays(dir.path(), &app, &trace, &recorded, 2);
-    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
-    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+    replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
 }
 
 #[test]
@@ -778,9 +774,7 @@ fn wasi_p3_filesystem_calls_without_streams_replay_with_the_files_gone() {
         "{shown}"
     );
     std::fs::remove_dir_all(&data).unwrap();
-    assert_replays(dir.path(), &app, &trace, &recorded, 2);
-    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
-    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+    replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
 }
 
 #[test]
@@ -824,9 +818,7 @@ fn a_wasi_p3_directory_listing_through_a_stream_of_entries_replays_with_the_dire
     let entries: usize = chunks.iter().map(|l| l.matches("{type: ").count()).sum();
     assert_eq!(entries, 1503, "{shown}");
     std::fs::remove_dir_all(&data).unwrap();
-    assert_replays(dir.path(), &app, &trace, &recorded, 2);
-    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
-    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+    replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
 }
 
 #[test]
@@ -912,7 +904,5 @@ fn a_cancelled_subtask_is_cancelled_on_the_host_when_recording_and_replays_as_ca
         ],
         "{shown}"
     );
-    assert_replays(dir.path(), &app, &trace, &recorded, 2);
-    let embedded = replay_embedded(dir.path(), &app, Some(&trace));
-    assert_eq!(embedded, recorded, "wasm-rr replay: {}", embedded.stderr());
+    replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
 }

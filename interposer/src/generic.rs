@@ -513,6 +513,21 @@ fn next_items<T, E: Request>(
     Next::Waiting
 }
 
+/// The next subtask's number.
+fn new_task() -> u32 {
+    let task = NEXT_TASK.get();
+    NEXT_TASK.set(task + 1);
+    task
+}
+
+/// Replaying: notes that subtask `task`, begun by `call` (shown ending with `suffix`), waits,
+/// for a report: `task 0: wasi:clocks/monotonic-clock.wait-for(300000000)`.
+fn note_waiting(task: u32, call: impl Request, suffix: &str) {
+    let text = call.into_call().to_string();
+    let text = text.strip_suffix(suffix).unwrap_or(&text).to_string();
+    WAITING.with_borrow_mut(|w| w.insert(task, text));
+}
+
 /// Replaying: subtask `task` returns now (or is cancelled): it waits no more.
 fn done_waiting(task: u32) {
     IDLE.set((u64::MAX, 0));
@@ -540,18 +555,14 @@ impl generic::Guest for Interposer {
                 })
             }
         });
-        let task = NEXT_TASK.get();
-        NEXT_TASK.set(task + 1);
+        let task = new_task();
         let call = Started {
             task,
             function,
             args,
         };
         if rr::REPLAYING {
-            // `task 0: wasi:clocks/monotonic-clock.wait-for(300000000)`, for a report.
-            let text = call.clone().into_call().to_string();
-            let text = text.strip_suffix(" started").unwrap_or(&text).to_string();
-            WAITING.with_borrow_mut(|w| w.insert(task, text));
+            note_waiting(task, call.clone(), " started");
         }
         rr::call(call, || ());
         task
@@ -776,8 +787,7 @@ impl generic::Guest for Interposer {
     ) -> (u32, Vec<(u32, u32)>) {
         let mem = memory(heap_base, heap);
         let (args, result, patches) = lift_call(function, &args, &results, &mem);
-        let task = NEXT_TASK.get();
-        NEXT_TASK.set(task + 1);
+        let task = new_task();
         rr::call(
             Opened {
                 task,
@@ -804,16 +814,13 @@ impl generic::Guest for Interposer {
         let args = with_layout(function, |layout| {
             lift_args(layout, function, &args, &mem, &mut h)
         });
-        let task = NEXT_TASK.get();
-        NEXT_TASK.set(task + 1);
+        let task = new_task();
         let call = Opened {
             task,
             function,
             args,
         };
-        let text = call.clone().into_call().to_string();
-        let text = text.strip_suffix(" opened").unwrap_or(&text).to_string();
-        WAITING.with_borrow_mut(|w| w.insert(task, text));
+        note_waiting(task, call.clone(), " opened");
         let result = rr::call(call, || {
             rr::fatal("internal error: a recording component asked for a replayed answer")
         });

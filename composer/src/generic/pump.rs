@@ -221,31 +221,15 @@ fn own_paths(
             }
             Ok(())
         }
-        TypeDefKind::Record(r) => {
-            for (off, t) in sizes.field_offsets(r.fields.iter().map(|f| &f.ty)) {
-                own_paths(
-                    resolve,
-                    sizes,
-                    resources,
-                    t,
-                    at + off.size_wasm32() as u32,
-                    guards,
-                    out,
-                )?;
-            }
-            Ok(())
-        }
-        TypeDefKind::Tuple(t) => {
-            for (off, t) in sizes.field_offsets(t.types.iter()) {
-                own_paths(
-                    resolve,
-                    sizes,
-                    resources,
-                    t,
-                    at + off.size_wasm32() as u32,
-                    guards,
-                    out,
-                )?;
+        TypeDefKind::Record(_) | TypeDefKind::Tuple(_) => {
+            let fields: Vec<&Type> = match &resolve.types[id].kind {
+                TypeDefKind::Record(r) => r.fields.iter().map(|f| &f.ty).collect(),
+                TypeDefKind::Tuple(t) => t.types.iter().collect(),
+                _ => Vec::new(),
+            };
+            for (off, t) in sizes.field_offsets(fields) {
+                let at = at + off.size_wasm32() as u32;
+                own_paths(resolve, sizes, resources, t, at, guards, out)?;
             }
             Ok(())
         }
