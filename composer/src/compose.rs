@@ -519,6 +519,17 @@ pub fn compose(
     let mailbox = if records { c.add_mailbox()? } else { None };
     c.pass_exports(records, mailbox, guest, generic)?;
     if c.pumps.is_some() && !c.driven {
+        // A WASI 0.3 HTTP service: say so, by its export.
+        if let Some(handler) = c
+            .exports(c.guest_pkg)
+            .into_iter()
+            .find(|e| e.starts_with("wasi:http/handler@0.3"))
+        {
+            return Err(WrapError::UnsupportedExport {
+                export: handler,
+                reason: "WASI 0.3 HTTP services are not recorded yet (WASI 0.3 HTTP clients and WASI 0.2 services are)".into(),
+            });
+        }
         return Err(WrapError::Unsupported {
             import: generic.join(", "),
             reason: "its streams are recorded only in a WASI 0.3 command (one that exports `wasi:cli/run@0.3`), whose run starts their driver".into(),

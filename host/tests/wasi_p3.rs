@@ -640,18 +640,17 @@ fn wasm_rr_record_and_replay_run_a_wasi_p3_http_client_on_the_embedded_wasmtime(
 }
 
 #[test]
-fn a_wasi_p3_stream_or_service_is_refused_in_one_line_naming_the_function() {
+fn a_wasi_p3_http_service_is_refused_in_one_line_naming_its_export() {
     let dir = scratch();
     let out = dir.path().join("out.wasm");
-    // A WASI 0.3 HTTP service: its requests' and responses' streams and futures are pumped
-    // by a driver that only a command's run starts.
+    // A WASI 0.3 HTTP service.
     let service = fixture("p3_service");
     let r = try_wrap(&service, &out, None);
     assert_eq!(r.code, Some(2), "{}", r.stderr());
     assert_eq!(
         r.stderr(),
         format!(
-            "wasm-rr: error: cannot wrap {}: it imports `wasi:http/types@0.3.2`, which this version of wasm-rr cannot record: its streams are recorded only in a WASI 0.3 command (one that exports `wasi:cli/run@0.3`), whose run starts their driver\n",
+            "wasm-rr: error: cannot wrap {}: it exports `wasi:http/handler@0.3.2`, which this version of wasm-rr cannot record: WASI 0.3 HTTP services are not recorded yet (WASI 0.3 HTTP clients and WASI 0.2 services are)\n",
             service.display()
         )
     );
