@@ -198,12 +198,15 @@ pub fn start() {
 /// with the same arguments; otherwise the replay stops with a divergence.
 #[inline]
 pub fn answer<C: Request>(call: C) -> C::Answer {
-    let (index, event) = REPLAYER.with_borrow_mut(|slot| {
+    let (index, event, ours) = REPLAYER.with_borrow_mut(|slot| {
         let r = slot.get_or_insert_with(Replayer::open);
         let (index, event) = r.next(|| call.clone().into_call());
         let ours = |e: &Event| C::of_call(&e.call) == Some(&call);
-        if ours(&event) || !completion(&event) {
-            return (index, event);
+        if ours(&event) {
+            return (index, event, true);
+        }
+        if !completion(&event) {
+            return (index, event, false);
         }
         // Completions first: the app's call may come before them, if it comes right after.
         let mut passed = vec![(index, Some(event))];
@@ -214,7 +217,7 @@ pub fn answer<C: Request>(call: C) -> C::Answer {
                     for p in passed.into_iter().rev() {
                         r.deferred.push_front(p);
                     }
-                    return (i, e);
+                    return (i, e, true);
                 }
                 other => {
                     passed.push(other);
@@ -229,11 +232,11 @@ pub fn answer<C: Request>(call: C) -> C::Answer {
             r.deferred.push_front(p);
         }
         match first {
-            Some((index, Some(event))) => (index, event),
+            Some((index, Some(event))) => (index, event, false),
             _ => unreachable!("a completion was passed"),
         }
     });
-    if C::of_call(&event.call) != Some(&call) && !matches_redacted(&event.call, &call) {
+    if !ours && !matches_redacted(&event.call, &call) {
         let call = call.into_call();
         diverge(
             index,
