@@ -612,6 +612,14 @@ fn a_wasi_p3_http_get_without_a_body_replays_its_response_and_trailers_with_the_
         shown.contains(".copy-all(fields#") && shown.contains(r#"[("x-checksum", [52, 50])]"#),
         "{shown}"
     );
+    // Every call counts in the summary, the opened ones too (`request.new`, `consume-body`).
+    let summary = run(wasm_rr().args(["show", "--summary"]).arg(&trace), None).stdout();
+    assert!(
+        summary.contains(
+            "recorded from their WIT: wasi:http/client@0.3.2 1 call, wasi:http/types@0.3.2 9 calls; "
+        ),
+        "{summary}"
+    );
     replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
 }
 

@@ -177,7 +177,8 @@ impl Summary {
         let called = e
             .get::<crate::generic::Called>()
             .map(|(c, _)| c.function)
-            .or_else(|| e.get::<crate::generic::Started>().map(|(c, _)| c.function));
+            .or_else(|| e.get::<crate::generic::Started>().map(|(c, _)| c.function))
+            .or_else(|| e.get::<crate::generic::Opened>().map(|(c, _)| c.function));
         if let Some(function) = called {
             let f = self.header.generic.get(function as usize);
             let interface = f.map_or_else(
