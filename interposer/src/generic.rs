@@ -376,56 +376,35 @@ fn for_return(
         bytes: Vec::new(),
     };
     let mut h = Fixed {
-        value: None,
         plus,
-        seen: Vec::new(),
+        flat_index: None,
+        patches: Vec::new(),
     };
-    let (flat, patches) = match (ty, result) {
-        (None, None) => (Vec::new(), Vec::new()),
+    let flat = match (ty, result) {
+        (None, None) => Vec::new(),
         (Some(t), Some(v)) if t.flat_count() > MAX_FLAT_PARAMS => {
             let at = out.alloc(t.size(), t.align());
             abi::store_with(t, v, &mut out, at, &mut h).unwrap_or_else(|e| damaged(function, e));
-            let patches = h.seen.iter().map(|(r, _, at)| (at.unwrap_or_default(), *r));
-            (vec![u64::from(at)], patches.collect())
+            vec![u64::from(at)]
         }
         (Some(t), Some(v)) => {
-            let flat = abi::lower_flat_with(t, v, &mut out, &mut h)
-                .unwrap_or_else(|e| damaged(function, e));
-            // Where the handles lie among the flat values: where they differ from the same
-            // value lowered with every handle as `u32::MAX`.
-            let mut marked = Fixed {
-                value: Some(u32::MAX),
-                plus,
-                seen: Vec::new(),
-            };
-            let mut scratch = Window {
-                base: dest,
-                bytes: Vec::new(),
-            };
-            let other = abi::lower_flat_with(t, v, &mut scratch, &mut marked)
-                .unwrap_or_else(|e| damaged(function, e));
-            let at = (0..flat.len()).filter(|&i| flat[i] != other[i]);
-            let patches = at.zip(&h.seen).map(|(i, (r, _, _))| (FLAT | i as u32, *r));
-            let patches: Patches = patches.collect();
-            if patches.len() != h.seen.len() {
-                damaged(function, "a handle among the flat values not found");
-            }
-            (flat, patches)
+            abi::lower_flat_with(t, v, &mut out, &mut h).unwrap_or_else(|e| damaged(function, e))
         }
         _ => damaged(function, format!("the recorded result {result:?}")),
     };
-    (out.bytes, flat, patches)
+    (out.bytes, flat, h.patches)
 }
 
 /// Marks a patch's place as the index of a flat value (see [`for_return`]).
 const FLAT: u32 = 1 << 31;
 
-/// Handles written as `kept + plus` (or as `value`, when set), each noted (resource, kept,
-/// address).
+/// Handles written as `kept + plus`, each listed where it lies: its address, or `FLAT | its
+/// index` among flat values.
 struct Fixed {
-    value: Option<u32>,
     plus: u32,
-    seen: Vec<(u32, u32, Option<u32>)>,
+    /// The flat value the next handle becomes (see [`Handles::flat_index`]).
+    flat_index: Option<usize>,
+    patches: Patches,
 }
 
 impl Handles for Fixed {
@@ -440,8 +419,16 @@ impl Handles for Fixed {
         kept: u32,
         at: Option<u32>,
     ) -> Result<u32, AbiError> {
-        self.seen.push((resource, kept, at));
-        Ok(self.value.unwrap_or(kept + self.plus))
+        let flat = self.flat_index.take().map(|i| FLAT | i as u32);
+        let place = at
+            .or(flat)
+            .ok_or_else(|| AbiError("a handle with no place".into()))?;
+        self.patches.push((place, resource));
+        Ok(kept + self.plus)
+    }
+
+    fn flat_index(&mut self, index: usize) {
+        self.flat_index = Some(index);
     }
 }
 

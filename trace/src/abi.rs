@@ -412,6 +412,9 @@ pub trait Handles {
         kept: u32,
         at: Option<u32>,
     ) -> Result<u32, AbiError>;
+    /// Lowering flat values ([`lower_flat_with`]): the handle [`Handles::lower`] is asked for
+    /// next (`at` being `None`) becomes flat value number `index`, from 0. Nothing by default.
+    fn flat_index(&mut self, _index: usize) {}
 }
 
 /// Handles as they are: the core value is the value kept.
@@ -765,6 +768,7 @@ fn lower_into(
 ) -> Result<(), AbiError> {
     match (ty, val) {
         (Ty::Own(r) | Ty::Borrow(r), Val::Handle(n)) => {
+            h.flat_index(out.len());
             out.push(u64::from(h.lower(
                 *r,
                 matches!(ty, Ty::Own(_)),
