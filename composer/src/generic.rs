@@ -261,8 +261,7 @@ fn passed_through(interface: &Option<String>, func: &WitFunction) -> bool {
 /// start (`wasm-rr:rr/generic.started`) and its return when the host completes it
 /// (`finished`), and returns with `task.return`; replaying, it returns when the trace says
 /// (`ready`). Other async functions block the forwarder until the host answers.
-fn concurrent(resolve: &Resolve, resources: &[TypeId], func: &WitFunction) -> bool {
-    let _ = resources;
+fn concurrent(resolve: &Resolve, func: &WitFunction) -> bool {
     func.kind.is_async()
         && resolve
             .wasm_signature(AbiVariant::GuestImportAsync, func)
@@ -900,9 +899,9 @@ struct Hooks {
         wit_parser::abi::WasmSignature,
         Option<wit_parser::abi::WasmSignature>,
     )>,
-    /// For stream functions (see [`pump`]): `stream-wrote`'s, `stream-read`'s, `next-read`'s,
-    /// `settled`'s, `stream-read-values`', `next-values`' and `too-many-streams`' (their
-    /// `finished` is the subtasks').
+    /// For stream functions and opened ones (see [`pump`]): `stream-wrote`'s, `stream-read`'s,
+    /// `next-read`'s, `settled`'s, `stream-read-values`', `next-values`',
+    /// `too-many-streams`', `future-read`'s, `opened`'s and `reopened`'s.
     pumps: Option<[wit_parser::abi::WasmSignature; 10]>,
 }
 
@@ -1043,7 +1042,7 @@ fn forwarding_module(
     let subtasks = hooks.and_then(|h| h.subtasks.as_ref());
     let concurrent: Vec<bool> = functions
         .iter()
-        .map(|(_, f)| subtasks.is_some() && concurrent(resolve, resources, f))
+        .map(|(_, f)| subtasks.is_some() && concurrent(resolve, f))
         .collect();
     let mut next_import = 0;
     // Replaying, the host's functions that the app's streams pass straight to (see
