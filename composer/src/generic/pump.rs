@@ -1000,16 +1000,7 @@ pub(super) fn emit(
         } else if out || !replaying {
             ins.local_get(slot).call(step).drop();
         }
-        if out {
-            get(&mut ins, slot, RETURN);
-        } else {
-            ins.local_get(slot).i32_const(RETURN as i32).i32_add();
-        }
-        ins.end();
-        s.code.function(&body);
-        let name = export_name(p.interface, f);
-        s.exports.export(&name, ExportKind::Func, index);
-        emit_post_return(s, &export.results, &name, index + 1);
+        end_export(s, p, &export.results, index, body, slot, !out);
     }
 
     // The step (slot) -> callback code. Locals: code, n, hook area, dest.
@@ -1737,16 +1728,32 @@ fn emit_opened_export(
         });
     }
     ring(&mut ins, hooks);
-    if elements.len() == 1 {
-        get(&mut ins, slot, RETURN);
-    } else {
+    end_export(s, p, &export.results, index, body, slot, elements.len() > 1);
+}
+
+/// Ends the export `body` of `p` (core results `results`), whose slot is in local `slot`: it
+/// returns what it keeps at `RETURN` (its address when `through_memory`), and is emitted at
+/// function index `index`, its post-return at `index + 1`.
+fn end_export(
+    s: &mut Sections,
+    p: &Pump,
+    results: &[WasmType],
+    index: u32,
+    mut body: Function,
+    slot: u32,
+    through_memory: bool,
+) {
+    let mut ins = body.instructions();
+    if through_memory {
         ins.local_get(slot).i32_const(RETURN as i32).i32_add();
+    } else {
+        get(&mut ins, slot, RETURN);
     }
     ins.end();
     s.code.function(&body);
-    let name = export_name(p.interface, f);
+    let name = export_name(p.interface, p.function);
     s.exports.export(&name, ExportKind::Func, index);
-    emit_post_return(s, &export.results, &name, index + 1);
+    emit_post_return(s, results, &name, index + 1);
 }
 
 /// Replaying: takes the driver's one turn of this round (global 8) to hand the app the
