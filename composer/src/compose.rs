@@ -3,6 +3,7 @@
 //! exports through, encode and check. [`Mode`] says which component is being made.
 
 use crate::generic::{Forwarding, driver, export_forwarder, forwarder, generic_functions};
+use crate::serve::{self, HANDLER_P3, SERVE_REQUESTS, service_version};
 use crate::stubs::{TypeImport, type_stubs};
 use crate::{
     EMBEDDED_INTERFACE, INCOMING_HANDLER, Interposers, WrapError, blob_provider_for, fill_blob,
@@ -59,8 +60,10 @@ struct Composition<'p> {
     /// The forwarder, when it pumps streams: it exports `wasm-rr:rr/pump`, whose driver the
     /// 0.3 run wrapper starts.
     pumps: Option<NodeId>,
-    /// Whether the run wrapper starts that driver.
+    /// Whether the run wrapper (or a service's handler wrapper) starts that driver.
     driven: bool,
+    /// The forwarder of the generic path, if the guest has one.
+    forwarder: Option<NodeId>,
 }
 
 impl<'p> Composition<'p> {
@@ -80,6 +83,7 @@ impl<'p> Composition<'p> {
             guest,
             pumps: None,
             driven: false,
+            forwarder: None,
         })
     }
 
@@ -236,8 +240,13 @@ impl<'p> Composition<'p> {
         if self.exports(pkg).iter().any(|e| e == crate::generic::PUMP) {
             self.pumps = Some(inst);
         }
+        self.forwarder = Some(inst);
         self.plug(self.interposer, GENERIC, inst, GENERIC)?;
         for import in interfaces {
+            // A service's requests go to its handler wrapper (see `wrap_service`).
+            if import == SERVE_REQUESTS {
+                continue;
+            }
             self.plug(inst, import, self.guest, import)?;
             // Recording, WASI 0.3's preopens come through a filter that hides the trace
             // directory.
@@ -328,6 +337,17 @@ impl<'p> Composition<'p> {
         generic: &[String],
     ) -> Result<(), WrapError> {
         let guest_exports = self.exports(self.guest_pkg);
+        if let Some(version) = service_version(&guest_exports).map(str::to_string) {
+            for export in guest_exports {
+                match split_version(&export) {
+                    (HANDLER_P3, Some(v)) if v == version => {
+                        self.wrap_service(guest, &version, records)?
+                    }
+                    _ => self.export(self.guest, &export)?,
+                }
+            }
+            return Ok(());
+        }
         let handler = is_http_handler(&guest_exports);
         if !handler
             && !guest_exports
@@ -455,6 +475,51 @@ impl<'p> Composition<'p> {
         }
     }
 
+    /// The guest's `wasi:http/handler@version` export (a WASI 0.3 HTTP service): recording,
+    /// through the handler wrapper, whose requests come through the mailbox and the forwarder
+    /// (see `serve`).
+    fn wrap_service(&mut self, guest: &[u8], version: &str, records: bool) -> Result<(), WrapError> {
+        let handler = format!("{HANDLER_P3}@{version}");
+        let forwarder = self
+            .forwarder
+            .ok_or_else(|| WrapError::Compose("a WASI 0.3 service without a forwarder".into()))?;
+        if !records {
+            return Err(WrapError::UnsupportedExport {
+                export: handler,
+                reason: "the traces of WASI 0.3 HTTP services do not replay yet".into(),
+            });
+        }
+        let (_, mailbox) = self.add("wasm-rr:serve-mailbox", serve::mailbox(guest, version)?)?;
+        self.plug(mailbox, SERVE_REQUESTS, forwarder, SERVE_REQUESTS)?;
+        let (_, wrapper) = self.add(
+            "wasm-rr:serve-wrapper",
+            serve::handler_wrapper(guest, version)?,
+        )?;
+        let types = format!("wasi:http/types@{version}");
+        self.plug(forwarder, &types, wrapper, "wasm-rr:serve/guest-types")?;
+        self.plug(
+            forwarder,
+            SERVE_REQUESTS,
+            wrapper,
+            "wasm-rr:serve/guest-requests",
+        )?;
+        self.plug(self.guest, &handler, wrapper, "wasm-rr:serve/guest-handler")?;
+        self.plug(mailbox, "wasm-rr:serve/mailbox", wrapper, "wasm-rr:serve/mailbox")?;
+        self.plug(
+            self.interposer,
+            "wasm-rr:rr/control",
+            wrapper,
+            "wasm-rr:rr/control",
+        )?;
+        let pump = crate::generic::PUMP;
+        let pumps = self.pumps.ok_or_else(|| {
+            WrapError::Compose("a WASI 0.3 service's forwarder without a driver".into())
+        })?;
+        self.plug(pumps, pump, wrapper, pump)?;
+        self.driven = true;
+        self.export(wrapper, &handler)
+    }
+
     /// Step: encodes the composed component and checks that it imports nothing from the host
     /// but `allowed`.
     fn encode(self, allowed: &BTreeSet<String>) -> Result<Vec<u8>, WrapError> {
@@ -519,17 +584,6 @@ pub fn compose(
     let mailbox = if records { c.add_mailbox()? } else { None };
     c.pass_exports(records, mailbox, guest, generic)?;
     if c.pumps.is_some() && !c.driven {
-        // A WASI 0.3 HTTP service: say so, by its export.
-        if let Some(handler) = c
-            .exports(c.guest_pkg)
-            .into_iter()
-            .find(|e| e.starts_with("wasi:http/handler@0.3"))
-        {
-            return Err(WrapError::UnsupportedExport {
-                export: handler,
-                reason: "WASI 0.3 HTTP services are not recorded yet (WASI 0.3 HTTP clients and WASI 0.2 services are)".into(),
-            });
-        }
         return Err(WrapError::Unsupported {
             import: generic.join(", "),
             reason: "its streams are recorded only in a WASI 0.3 command (one that exports `wasi:cli/run@0.3`), whose run starts their driver".into(),

@@ -393,6 +393,7 @@ mod callback {
     pub const YIELD: i32 = 1;
     pub const WAIT: i32 = 2;
     pub const EVENT_SUBTASK: i32 = 1;
+    pub const EVENT_STREAM_READ: i32 = 2;
     pub const EVENT_CANCELLED: i32 = 6;
     pub const RETURNED: i32 = 2;
 }
@@ -471,8 +472,23 @@ fn guest_interfaces(
             "it is a WIT package, not a component".into(),
         ));
     };
+    let mut resolve = resolve;
     let mut ids = Vec::new();
     for name in interfaces {
+        // A WASI 0.3 HTTP service's requests and responses (see `serve`): wasm-rr's own
+        // interface, which the forwarder forwards from the mailbox to the handler wrapper.
+        if name == crate::serve::SERVE_REQUESTS {
+            let exports: Vec<String> = resolve.worlds[guest_world]
+                .exports
+                .keys()
+                .map(|k| resolve.name_world_key(k))
+                .collect();
+            let version = crate::serve::service_version(&exports)
+                .ok_or_else(|| WrapError::NotImported(name.clone()))?
+                .to_string();
+            ids.push(crate::serve::push_serve(&mut resolve, &version)?);
+            continue;
+        }
         let id = imported_interface(&resolve, guest_world, name)
             .ok_or_else(|| WrapError::NotImported(name.clone()))?;
         ids.push(id);
@@ -1236,6 +1252,8 @@ fn forwarding_module(
             pump_hooks.set_new = sub.set_new;
             pump_hooks.join = sub.join;
             pump_hooks.task_cancel = import(&format!("[export]{PUMP}"), "[task-cancel]", &[], &[]);
+            pump_hooks.task_return =
+                import(&format!("[export]{PUMP}"), "[task-return]drive", &[], &[]);
             if replaying {
                 pump_hooks.set_poll = import("$root", "[waitable-set-poll]", &[I32, I32], &[I32]);
             }
@@ -1563,7 +1581,7 @@ fn forwarding_module(
             index,
             replaying,
         );
-        index += 2;
+        index += 3;
     }
     // One destructor per resource: the app dropped its last handle.
     for (j, id) in resources.iter().enumerate() {
@@ -1600,14 +1618,16 @@ fn forwarding_module(
     // they wait on (0: not made yet); globals 5 to 7: the driver's doorbell (see
     // `pump::ring`): its writable end, whether its read is pending, its readable end; global 8:
     // whether the replaying driver may hand the app a completion in this round
-    // (`pump::spend_turn`).
+    // (`pump::spend_turn`). Globals 9 to 11, a WASI 0.3 HTTP service's driver: the requests in
+    // flight (`busy`), whether `busy` was called, whether a driver is running. Global 12:
+    // whether the doorbell rang since the driver last took its read's event.
     assemble(
         types,
         imports,
         defined,
         exports,
         code,
-        &[HEAP_BASE, 0, 0, 0, 0, 0, 0, 0, 1],
+        &[HEAP_BASE, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0],
     )
 }
 

@@ -37,6 +37,7 @@ mod compose;
 mod generic;
 mod preopens;
 mod run;
+mod serve;
 mod stubs;
 
 pub use blob::{blob_provider, blob_provider_for, fill_blob};
@@ -354,7 +355,11 @@ impl<'a> Interposers<'a> {
     fn checked_imports(&self, guest: &[u8]) -> Result<Checked, WrapError> {
         let (imports, exports) = component_world(guest)?;
         check_guest_imports(&imports, &self.intercepted()?)?;
-        let generic = imports.iter().filter(|i| is_generic(i)).cloned().collect();
+        let mut generic: Vec<String> = imports.iter().filter(|i| is_generic(i)).cloned().collect();
+        // A WASI 0.3 HTTP service's requests and responses pass the forwarder too.
+        if serve::service_version(&exports).is_some() {
+            generic.push(serve::SERVE_REQUESTS.to_string());
+        }
         Ok(Checked {
             imports,
             generic,
@@ -599,7 +604,9 @@ pub fn wrap_replay_open(
 /// call made by the host, `wasmtime run --invoke`, or `wasm-rr record --invoke`) and driven
 /// again by its replay, which is a command.
 pub fn is_library(exports: &[String]) -> bool {
-    !is_http_handler(exports) && !exports.iter().any(|e| split_version(e).0 == "wasi:cli/run")
+    !is_http_handler(exports)
+        && serve::service_version(exports).is_none()
+        && !exports.iter().any(|e| split_version(e).0 == "wasi:cli/run")
 }
 
 /// The interface a `wasi:http/proxy` guest exports.

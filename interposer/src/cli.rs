@@ -132,4 +132,12 @@ impl control::Guest for Interposer {
         rr::finish();
         status
     }
+
+    fn serve_starting() {
+        rr::start_instance();
+    }
+
+    fn serve_returned() {
+        rr::flush();
+    }
 }

@@ -589,6 +589,8 @@ pub(super) struct PumpHooks {
     pub join: u32,
     /// The driver's `task.cancel`.
     pub task_cancel: u32,
+    /// The driver's `task.return` (it returns by itself in a WASI 0.3 HTTP service).
+    pub task_return: u32,
     /// `waitable-set.poll` (replaying).
     pub set_poll: u32,
     /// Recording opened functions: the intrinsics of a byte stream of the forwarder's own
@@ -603,12 +605,18 @@ const DOORBELL_BYTE: i32 = 520;
 
 /// Wakes the driver (recording), so that it takes the first step of the slots marked
 /// [`FRESH`]: writes a byte into the doorbell stream (global 5) when the driver's read of it is
-/// pending (global 6), which it then is no longer; otherwise the driver has a ring to take
-/// already.
+/// pending (global 6) and was not rung yet (global 12); otherwise the driver has a ring to take
+/// already. The driver's callback clears both when it takes the read's event.
 fn ring(ins: &mut wasm_encoder::InstructionSink, hooks: &PumpHooks) {
     if let Some((_, _, write)) = hooks.doorbell {
-        ins.global_get(6).if_(BlockType::Empty);
-        ins.i32_const(0).global_set(6);
+        // Rung once until the driver takes the read's event (global 12): the read is not
+        // done for the component model until then, and may not be issued again.
+        ins.global_get(6)
+            .global_get(12)
+            .i32_eqz()
+            .i32_and()
+            .if_(BlockType::Empty);
+        ins.i32_const(1).global_set(12);
         ins.global_get(5)
             .i32_const(DOORBELL_BYTE)
             .i32_const(1)
@@ -1903,14 +1911,23 @@ pub(super) fn emit_driver(
         }
     };
 
-    // The export: () -> callback code.
+    // The export: () -> callback code. A driver running already (global 11): return at once.
     let ty = new_type(s.types, &[], &[WasmType::I32]);
     s.defined.function(ty);
     let mut body = Function::new(vec![(1, ValType::I64)]);
     let mut ins = body.instructions();
+    ins.global_get(11)
+        .if_(BlockType::Empty)
+        .call(hooks.task_return)
+        .i32_const(EXIT)
+        .return_()
+        .end();
+    ins.i32_const(1).global_set(11);
     shared_set(&mut ins, hooks);
     if let Some((new, _, _)) = hooks.doorbell {
-        // The doorbell: a byte stream of the forwarder's, read here, written by exports.
+        // The doorbell: a byte stream of the forwarder's, read here, written by exports (made
+        // by the first driver; a service's next drivers take it over).
+        ins.global_get(7).i32_eqz().if_(BlockType::Empty);
         ins.call(new).local_set(0);
         ins.local_get(0).i32_wrap_i64().global_set(7);
         ins.local_get(0)
@@ -1919,6 +1936,7 @@ pub(super) fn emit_driver(
             .i32_wrap_i64()
             .global_set(5);
         ins.global_get(7).global_get(4).call(hooks.join);
+        ins.end();
         arm(&mut ins, hooks);
     }
     next(&mut ins);
@@ -1964,6 +1982,22 @@ pub(super) fn emit_driver(
     };
     // A new round: one turn to hand out a completion (see `spend_turn`).
     ins.i32_const(1).global_set(8);
+    if hooks.doorbell.is_some() {
+        // The doorbell's read completed: it may be issued again.
+        ins.local_get(0)
+            .i32_const(EVENT_STREAM_READ)
+            .i32_eq()
+            .local_get(1)
+            .global_get(7)
+            .i32_eq()
+            .i32_and()
+            .if_(BlockType::Empty)
+            .i32_const(0)
+            .global_set(6)
+            .i32_const(0)
+            .global_set(12)
+            .end();
+    }
     // Cancelled: the run is over.
     ins.local_get(0)
         .i32_const(EVENT_CANCELLED)
@@ -2016,6 +2050,22 @@ pub(super) fn emit_driver(
             ins.end();
         });
     }
+    // A service's driver (global 10) returns once no request is in flight (global 9) and no
+    // stream is open (global 3); the next request starts another.
+    ins.global_get(10)
+        .global_get(9)
+        .i32_eqz()
+        .i32_and()
+        .global_get(3)
+        .i32_eqz()
+        .i32_and()
+        .if_(BlockType::Empty)
+        .i32_const(0)
+        .global_set(11)
+        .call(hooks.task_return)
+        .i32_const(EXIT)
+        .return_()
+        .end();
     next(&mut ins);
     ins.end();
     s.code.function(&body);
@@ -2024,6 +2074,20 @@ pub(super) fn emit_driver(
         ExportKind::Func,
         index + 1,
     );
+
+    // `busy(requests)`: a service's handler wrapper says how many requests are in flight; the
+    // driver (woken, recording) sees whether it is done.
+    let ty = new_type(s.types, &[WasmType::I32], &[]);
+    s.defined.function(ty);
+    let mut body = Function::new(vec![]);
+    let mut ins = body.instructions();
+    ins.local_get(0).global_set(9);
+    ins.i32_const(1).global_set(10);
+    ring(&mut ins, hooks);
+    ins.end();
+    s.code.function(&body);
+    s.exports
+        .export("wasm-rr:rr/pump#busy", ExportKind::Func, index + 2);
 }
 
 /// Where `waitable-set.poll` writes an event's waitable and code: below the slots, in the

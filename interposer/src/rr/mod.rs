@@ -43,7 +43,7 @@ pub mod replayer;
 
 use crate::wasi::cli as host_cli;
 pub use live::{Live, live};
-pub use recorder::start_request_trace;
+pub use recorder::{start_instance_trace, start_request_trace};
 use wasm_rr_trace::Request;
 
 /// Whether this build replays (feature `replay`) rather than records: the one place the mode
@@ -77,6 +77,16 @@ pub fn start() {
         replayer::start()
     } else {
         recorder::start()
+    }
+}
+
+/// A WASI 0.3 HTTP service's instance got a request: opens the instance's trace at its first
+/// (recording: `inst-<ns>-<random>.cbor`; replaying: reads it).
+pub fn start_instance() {
+    if REPLAYING {
+        replayer::start()
+    } else {
+        recorder::start_instance_trace()
     }
 }
 

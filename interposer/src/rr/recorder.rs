@@ -77,6 +77,21 @@ pub fn start_request_trace() {
     start();
 }
 
+/// Opens the trace of a WASI 0.3 HTTP service's instance at its first request, named
+/// `inst-<wall-clock ns>-<random>.cbor` (as [`start_request_trace`] names a request's): every
+/// request `wasmtime serve` gives the instance goes into it, in the order its events came.
+pub fn start_instance_trace() {
+    if NAME.with_borrow(|n| n.is_some()) {
+        return;
+    }
+    use crate::wasi::clocks::wall_clock;
+    let now = wall_clock::now();
+    let ns = u128::from(now.seconds) * 1_000_000_000 + u128::from(now.nanoseconds);
+    let tag = crate::wasi::random::random::get_random_u64() as u32;
+    NAME.with_borrow_mut(|n| *n = Some(format!("inst-{ns:020}-{tag:08x}.cbor")));
+    start();
+}
+
 /// The trace file name relative to [`TRACE_DIR`].
 fn trace_file_name() -> String {
     if let Some(name) = NAME.with_borrow(|n| n.clone()) {
