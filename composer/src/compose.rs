@@ -478,16 +478,48 @@ impl<'p> Composition<'p> {
     /// The guest's `wasi:http/handler@version` export (a WASI 0.3 HTTP service): recording,
     /// through the handler wrapper, whose requests come through the mailbox and the forwarder
     /// (see `serve`).
-    fn wrap_service(&mut self, guest: &[u8], version: &str, records: bool) -> Result<(), WrapError> {
+    fn wrap_service(
+        &mut self,
+        guest: &[u8],
+        version: &str,
+        records: bool,
+    ) -> Result<(), WrapError> {
         let handler = format!("{HANDLER_P3}@{version}");
         let forwarder = self
             .forwarder
             .ok_or_else(|| WrapError::Compose("a WASI 0.3 service without a forwarder".into()))?;
+        let pump = crate::generic::PUMP;
+        let pumps = self.pumps.ok_or_else(|| {
+            WrapError::Compose("a WASI 0.3 service's forwarder without a driver".into())
+        })?;
+        let types = format!("wasi:http/types@{version}");
         if !records {
-            return Err(WrapError::UnsupportedExport {
-                export: handler,
-                reason: "the traces of WASI 0.3 HTTP services do not replay yet".into(),
-            });
+            // Replaying: a command whose `run` hands the app the recorded requests.
+            let (_, driver) = self.add(
+                "wasm-rr:serve-replay",
+                serve::replay_driver(guest, version)?,
+            )?;
+            self.plug(forwarder, &types, driver, "wasm-rr:serve/guest-types")?;
+            // (Its `error-code` type: the forwarder's, not the host's.)
+            self.plug(forwarder, &types, driver, &types)?;
+            self.plug(
+                forwarder,
+                SERVE_REQUESTS,
+                driver,
+                "wasm-rr:serve/guest-requests",
+            )?;
+            self.plug(self.guest, &handler, driver, "wasm-rr:serve/guest-handler")?;
+            self.plug(
+                self.interposer,
+                "wasm-rr:rr/control",
+                driver,
+                "wasm-rr:rr/control",
+            )?;
+            self.plug(self.interposer, GENERIC, driver, GENERIC)?;
+            self.plug(pumps, pump, driver, pump)?;
+            self.driven = true;
+            let run = format!("wasi:cli/run@{}", serve::RUN_VERSION);
+            return self.export(driver, &run);
         }
         let (_, mailbox) = self.add("wasm-rr:serve-mailbox", serve::mailbox(guest, version)?)?;
         self.plug(mailbox, SERVE_REQUESTS, forwarder, SERVE_REQUESTS)?;
@@ -495,7 +527,6 @@ impl<'p> Composition<'p> {
             "wasm-rr:serve-wrapper",
             serve::handler_wrapper(guest, version)?,
         )?;
-        let types = format!("wasi:http/types@{version}");
         self.plug(forwarder, &types, wrapper, "wasm-rr:serve/guest-types")?;
         self.plug(
             forwarder,
@@ -504,17 +535,18 @@ impl<'p> Composition<'p> {
             "wasm-rr:serve/guest-requests",
         )?;
         self.plug(self.guest, &handler, wrapper, "wasm-rr:serve/guest-handler")?;
-        self.plug(mailbox, "wasm-rr:serve/mailbox", wrapper, "wasm-rr:serve/mailbox")?;
+        self.plug(
+            mailbox,
+            "wasm-rr:serve/mailbox",
+            wrapper,
+            "wasm-rr:serve/mailbox",
+        )?;
         self.plug(
             self.interposer,
             "wasm-rr:rr/control",
             wrapper,
             "wasm-rr:rr/control",
         )?;
-        let pump = crate::generic::PUMP;
-        let pumps = self.pumps.ok_or_else(|| {
-            WrapError::Compose("a WASI 0.3 service's forwarder without a driver".into())
-        })?;
         self.plug(pumps, pump, wrapper, pump)?;
         self.driven = true;
         self.export(wrapper, &handler)

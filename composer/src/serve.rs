@@ -545,6 +545,7 @@ pub fn mailbox(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> {
 
 /// The async ABI's callback codes and events.
 const EXIT: i32 = 0;
+const YIELD: i32 = 1;
 const WAIT: i32 = 2;
 const EVENT_SUBTASK: i32 = 1;
 const RETURNED: i32 = 2;
@@ -580,19 +581,7 @@ pub fn handler_wrapper(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError
         .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
     let handle = function(&resolve, &handler, "handle")?.clone();
     let fail = function(&resolve, "wasm-rr:serve/guest-requests", "fail")?.clone();
-    let result = handle
-        .result
-        .ok_or_else(|| WrapError::Compose("`handle` returns nothing".into()))?;
-    let error = match &resolve.types[match result {
-        Type::Id(id) => id,
-        _ => return Err(WrapError::Compose("`handle` returns no result".into())),
-    }]
-    .kind
-    {
-        TypeDefKind::Result(r) => r.err,
-        _ => None,
-    }
-    .ok_or_else(|| WrapError::Compose("`handle` returns no error".into()))?;
+    let (result, error) = handler_result(&resolve, &handle)?;
     let payload = sizes
         .payload_offset(Int::U8, [Some(&Type::U32), Some(&error)])
         .size_wasm32() as u32;
@@ -627,22 +616,26 @@ pub fn handler_wrapper(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError
     let return_ty = ty(returned.as_deref().unwrap_or(&[I32]), &[]);
     let mut imports = ImportSection::new();
     let functions = [
-        ("wasm-rr:rr/control", "serve-starting", none), // 0
-        ("wasm-rr:rr/control", "serve-returned", none), // 1
-        ("wasm-rr:serve/mailbox", "put", i32_to),       // 2
-        ("wasm-rr:serve/mailbox", "collect", to_i32),   // 3
-        ("wasm-rr:serve/guest-requests", "take", to_i32), // 4
-        ("wasm-rr:serve/guest-requests", "give", i32_to), // 5
+        ("wasm-rr:rr/control", "serve-starting", none),    // 0
+        ("wasm-rr:rr/control", "serve-returned", none),    // 1
+        ("wasm-rr:serve/mailbox", "put", i32_to),          // 2
+        ("wasm-rr:serve/mailbox", "collect", to_i32),      // 3
+        ("wasm-rr:serve/guest-requests", "take", to_i32),  // 4
+        ("wasm-rr:serve/guest-requests", "give", i32_to),  // 5
         ("wasm-rr:serve/guest-requests", "fail", fail_ty), // 6
-        ("wasm-rr:serve/guest-handler", "[async-lower]handle", two_to_i32), // 7
-        (crate::generic::PUMP, "busy", i32_to),         // 8
+        (
+            "wasm-rr:serve/guest-handler",
+            "[async-lower]handle",
+            two_to_i32,
+        ), // 7
+        (crate::generic::PUMP, "busy", i32_to),            // 8
         (crate::generic::PUMP, "[async-lower]drive", to_i32), // 9
-        ("$root", "[waitable-set-new]", to_i32),        // 10
-        ("$root", "[waitable-join]", two_to),           // 11
-        ("$root", "[waitable-set-drop]", i32_to),       // 12
-        ("$root", "[subtask-drop]", i32_to),            // 13
-        ("$root", "[context-get-0]", to_i32),           // 14
-        ("$root", "[context-set-0]", i32_to),           // 15
+        ("$root", "[waitable-set-new]", to_i32),           // 10
+        ("$root", "[waitable-join]", two_to),              // 11
+        ("$root", "[waitable-set-drop]", i32_to),          // 12
+        ("$root", "[subtask-drop]", i32_to),               // 13
+        ("$root", "[context-get-0]", to_i32),              // 14
+        ("$root", "[context-set-0]", i32_to),              // 15
     ];
     for (module, name, ty) in functions {
         imports.import(module, name, EntityType::Function(ty));
@@ -686,7 +679,9 @@ pub fn handler_wrapper(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError
             .i32_load8_u(at(RESULT))
             .i32_eqz()
             .if_(BlockType::Empty);
-        ins.local_get(area).i32_load(at(RESULT + payload)).call(give);
+        ins.local_get(area)
+            .i32_load(at(RESULT + payload))
+            .call(give);
         ins.local_get(area)
             .call(collect)
             .i32_store(at(RESULT + payload));
@@ -885,4 +880,377 @@ pub fn handler_wrapper(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError
     let module = assemble(types, imports, defined, exports, code, &[HEAP, 0, 0]);
     componentize(module, &resolve, world)
         .map_err(|e| WrapError::Compose(format!("the service's handler wrapper: {e:#}")))
+}
+
+/// The `wasi:cli` version of the replay driver's `run`.
+pub const RUN_VERSION: &str = "0.3.0";
+
+/// Where the replay driver keeps the request area of each of its subtasks, by the subtask's
+/// handle (below its heap; at most [`SUBTASKS`] handles).
+const BY_SUBTASK: u32 = 16384;
+/// Where `waitable-set.poll` writes an event's waitable and code.
+const POLLED: u32 = 64;
+const SUBTASKS: u32 = 4096;
+
+/// The replaying component's driver of a service that exports `wasi:http/handler@version`:
+/// a command (it exports `wasi:cli/run@0.3.0`, lifted with the async ABI) that hands the app
+/// each request the trace holds where the trace has it (`wasm-rr:rr/generic.serve-next`):
+/// takes it (`wasm-rr:serve/requests.take`, answered from the trace), calls the app's
+/// `handle` async-lowered, and once it returns gives the response or the error (checked
+/// against the trace), several at once as recorded. It starts the forwarder's stream driver
+/// as the handler wrapper does, and returns at the end of the trace.
+///
+/// Errors: [`WrapError::Compose`] when `wit-component` rejects what was generated (a bug).
+pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> {
+    let (mut resolve, _) = service_resolve(guest, version)?;
+    push_rr(&mut resolve)?;
+    let run = format!("wasi:cli/run@{RUN_VERSION}");
+    if !resolve
+        .package_names
+        .keys()
+        .any(|n| n.to_string() == format!("wasi:cli@{RUN_VERSION}"))
+    {
+        resolve
+            .push_str(
+                "cli.wit",
+                &format!(
+                    "package wasi:cli@{RUN_VERSION};\ninterface run {{\n  run: async func() -> result;\n}}\n"
+                ),
+            )
+            .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
+    }
+    let handler = format!("{HANDLER_P3}@{version}");
+    let world = push_world(
+        &mut resolve,
+        "serve-replay",
+        &format!(
+            "  import wasm-rr:serve/guest-requests;\n  import wasm-rr:serve/guest-handler;\n  import wasm-rr:rr/control;\n  import wasm-rr:rr/generic;\n  import {pump};\n  export {run};\n",
+            pump = crate::generic::PUMP
+        ),
+    )?;
+    let mut sizes = SizeAlign::default();
+    sizes
+        .fill(&resolve)
+        .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
+    let handle = function(&resolve, &handler, "handle")?.clone();
+    let fail = function(&resolve, "wasm-rr:serve/guest-requests", "fail")?.clone();
+    let (result, error) = handler_result(&resolve, &handle)?;
+    let payload = sizes
+        .payload_offset(Int::U8, [Some(&Type::U32), Some(&error)])
+        .size_wasm32() as u32;
+    let area_size = (RESULT + sizes.size(&result).size_wasm32() as u32).next_multiple_of(8);
+    let fail_params: Vec<ValType> = resolve
+        .wasm_signature(AbiVariant::GuestImport, &fail)
+        .params
+        .iter()
+        .map(val)
+        .collect();
+
+    let mut types = TypeSection::new();
+    let mut ty = |params: &[ValType], results: &[ValType]| {
+        let index = types.len();
+        types
+            .ty()
+            .function(params.iter().copied(), results.iter().copied());
+        index
+    };
+    use ValType::I32;
+    let none = ty(&[], &[]);
+    let to_i32 = ty(&[], &[I32]);
+    let i32_to = ty(&[I32], &[]);
+    let i32_to_i32 = ty(&[I32], &[I32]);
+    let two_to = ty(&[I32, I32], &[]);
+    let two_to_i32 = ty(&[I32, I32], &[I32]);
+    let three_to_i32 = ty(&[I32, I32, I32], &[I32]);
+    let four_to_i32 = ty(&[I32; 4], &[I32]);
+    let ty_three_to = ty(&[I32, I32, I32], &[]);
+    let fail_ty = ty(&fail_params, &[]);
+    let mut imports = ImportSection::new();
+    let functions = [
+        ("wasm-rr:rr/control", "serve-starting", none),    // 0
+        ("wasm-rr:serve/guest-requests", "take", to_i32),  // 1
+        ("wasm-rr:serve/guest-requests", "give", i32_to),  // 2
+        ("wasm-rr:serve/guest-requests", "fail", fail_ty), // 3
+        (
+            "wasm-rr:serve/guest-handler",
+            "[async-lower]handle",
+            two_to_i32,
+        ), // 4
+        ("wasm-rr:rr/generic", "serve-next", to_i32),      // 5
+        (crate::generic::PUMP, "busy", i32_to),            // 6
+        (crate::generic::PUMP, "[async-lower]drive", to_i32), // 7
+        ("$root", "[waitable-set-new]", to_i32),           // 8
+        ("$root", "[waitable-join]", two_to),              // 9
+        ("$root", "[subtask-drop]", i32_to),               // 10
+        ("$root", "[subtask-cancel]", i32_to_i32),         // 11
+    ];
+    for (module, name, ty) in functions {
+        imports.import(module, name, EntityType::Function(ty));
+    }
+    imports.import(
+        &format!("[export]{run}"),
+        "[task-return]run",
+        EntityType::Function(i32_to),
+    ); // 12
+    imports.import(
+        "$root",
+        "[waitable-set-poll]",
+        EntityType::Function(two_to_i32),
+    ); // 13
+    let (serve_starting, take, give, fail_fn, app_handle, serve_next) = (0, 1, 2, 3, 4, 5);
+    let (busy, drive, set_new, join, subtask_drop, subtask_cancel, task_return, set_poll) =
+        (6, 7, 8, 9, 10, 11, 12, 13);
+    let (realloc, respond, on_event, step, export, callback) = (14, 15, 16, 17, 18, 19);
+    // Globals: 0 the allocator, 1 the requests in flight, 2 the free areas, 3 the waitable
+    // set, 4 the stream driver's subtask (0: none).
+
+    let mut defined = FunctionSection::new();
+    let mut exports = ExportSection::new();
+    let mut code = CodeSection::new();
+    defined.function(four_to_i32);
+    code.function(&realloc_body());
+    exports.export("cabi_realloc", ExportKind::Func, realloc);
+
+    // 14: respond(area): gives the app's response or its error (checked against the trace).
+    defined.function(i32_to);
+    let pool = Pool::new(1, 64);
+    let mut body = Function::new(pool.declared());
+    let mut loader = Loader {
+        resolve: &resolve,
+        sizes: &sizes,
+        pool,
+    };
+    {
+        let mut ins = body.instructions();
+        let area = 0;
+        ins.local_get(area)
+            .i32_load8_u(at(RESULT))
+            .i32_eqz()
+            .if_(BlockType::Empty);
+        ins.local_get(area)
+            .i32_load(at(RESULT + payload))
+            .call(give);
+        ins.else_();
+        for (local, _) in loader.load(&mut ins, &error, area, RESULT + payload)? {
+            ins.local_get(local);
+        }
+        ins.call(fail_fn);
+        ins.end();
+        ins.global_get(1)
+            .i32_const(1)
+            .i32_sub()
+            .global_set(1)
+            .global_get(1)
+            .call(busy);
+        ins.local_get(area).global_get(2).i32_store(at(0));
+        ins.local_get(area).global_set(2);
+        ins.end();
+    }
+    code.function(&body);
+
+    // 16: on_event(event, waitable, code): a subtask returned: the app's `handle` (its
+    // response is given) or the stream driver.
+    defined.function(ty_three_to);
+    let mut body = Function::new(vec![]);
+    {
+        let mut ins = body.instructions();
+        ins.local_get(0)
+            .i32_const(EVENT_SUBTASK)
+            .i32_eq()
+            .local_get(2)
+            .i32_const(RETURNED)
+            .i32_eq()
+            .i32_and()
+            .if_(BlockType::Empty);
+        ins.local_get(1).call(subtask_drop);
+        ins.local_get(1)
+            .global_get(4)
+            .i32_eq()
+            .if_(BlockType::Empty);
+        ins.i32_const(0).global_set(4);
+        ins.else_();
+        ins.local_get(1)
+            .i32_const(2)
+            .i32_shl()
+            .i32_load(at(BY_SUBTASK))
+            .call(respond);
+        ins.end();
+        ins.end();
+        ins.end();
+    }
+    code.function(&body);
+
+    // 17: step() -> callback code: takes the events of the set (without waiting: the driver
+    // yields, so that the app's tasks run, and is not told of them), hands the app the
+    // requests that come next in the trace; returns at its end; otherwise yields.
+    defined.function(to_i32);
+    let mut body = Function::new(vec![(4, I32)]);
+    {
+        let mut ins = body.instructions();
+        let (next, area, status, event) = (0, 1, 2, 3);
+        ins.block(BlockType::Empty).loop_(BlockType::Empty);
+        ins.block(BlockType::Empty).loop_(BlockType::Empty);
+        ins.global_get(3)
+            .i32_const(POLLED as i32)
+            .call(set_poll)
+            .local_tee(event)
+            .i32_eqz()
+            .br_if(1);
+        ins.local_get(event)
+            .i32_const(0)
+            .i32_load(at(POLLED))
+            .i32_const(0)
+            .i32_load(at(POLLED + 4))
+            .call(on_event);
+        ins.br(0);
+        ins.end().end();
+        ins.call(serve_next)
+            .local_tee(next)
+            .i32_const(1)
+            .i32_ne()
+            .br_if(1);
+        // A request: an area for its result.
+        ins.global_get(2).if_(BlockType::Empty);
+        ins.global_get(2).local_set(area);
+        ins.local_get(area).i32_load(at(0)).global_set(2);
+        ins.else_();
+        ins.i32_const(0)
+            .i32_const(0)
+            .i32_const(8)
+            .i32_const(area_size as i32)
+            .call(realloc)
+            .local_set(area);
+        ins.end();
+        ins.call(take).local_set(status);
+        ins.global_get(1)
+            .i32_const(1)
+            .i32_add()
+            .global_set(1)
+            .global_get(1)
+            .call(busy);
+        // The stream driver, unless it runs.
+        ins.call(drive).local_set(next);
+        ins.local_get(next)
+            .i32_const(15)
+            .i32_and()
+            .i32_const(RETURNED)
+            .i32_ne()
+            .if_(BlockType::Empty);
+        ins.local_get(next)
+            .i32_const(4)
+            .i32_shr_u()
+            .global_set(4)
+            .global_get(4)
+            .global_get(3)
+            .call(join);
+        ins.end();
+        ins.local_get(status)
+            .local_get(area)
+            .i32_const(RESULT as i32)
+            .i32_add()
+            .call(app_handle)
+            .local_set(status);
+        ins.local_get(status)
+            .i32_const(15)
+            .i32_and()
+            .i32_const(RETURNED)
+            .i32_eq()
+            .if_(BlockType::Empty);
+        ins.local_get(area).call(respond);
+        ins.else_();
+        ins.local_get(status)
+            .i32_const(4)
+            .i32_shr_u()
+            .local_set(status);
+        // Its area, by its subtask.
+        ins.local_get(status)
+            .i32_const(SUBTASKS as i32)
+            .i32_ge_u()
+            .if_(BlockType::Empty)
+            .unreachable()
+            .end();
+        ins.local_get(status)
+            .i32_const(2)
+            .i32_shl()
+            .local_get(area)
+            .i32_store(at(BY_SUBTASK));
+        ins.local_get(status).global_get(3).call(join);
+        ins.end();
+        ins.br(0);
+        ins.end().end();
+        // The end of the trace: the stream driver is cancelled, and `run` returns `ok`.
+        ins.local_get(next)
+            .i32_const(-1)
+            .i32_eq()
+            .if_(BlockType::Empty);
+        ins.global_get(4).if_(BlockType::Empty);
+        ins.global_get(4).i32_const(0).call(join);
+        ins.global_get(4).call(subtask_cancel).drop();
+        ins.global_get(4).call(subtask_drop);
+        ins.i32_const(0).global_set(4);
+        ins.end();
+        ins.i32_const(0).call(task_return);
+        ins.i32_const(EXIT).return_();
+        ins.end();
+        ins.i32_const(YIELD);
+        ins.end();
+    }
+    code.function(&body);
+
+    // 18: the export, `run() -> callback code`.
+    defined.function(to_i32);
+    let mut body = Function::new(vec![]);
+    {
+        let mut ins = body.instructions();
+        ins.call(serve_starting);
+        ins.call(set_new).global_set(3);
+        ins.call(step);
+        ins.end();
+    }
+    code.function(&body);
+    exports.export(&format!("[async-lift]{run}#run"), ExportKind::Func, export);
+
+    // 19: the callback (event, waitable, code) -> callback code.
+    defined.function(three_to_i32);
+    let mut body = Function::new(vec![]);
+    {
+        let mut ins = body.instructions();
+        ins.local_get(0).local_get(1).local_get(2).call(on_event);
+        ins.call(step);
+        ins.end();
+    }
+    code.function(&body);
+    exports.export(
+        &format!("[callback][async-lift]{run}#run"),
+        ExportKind::Func,
+        callback,
+    );
+
+    let module = assemble(
+        types,
+        imports,
+        defined,
+        exports,
+        code,
+        &[(BY_SUBTASK + 4 * SUBTASKS) as i32, 0, 0, 0, 0],
+    );
+    componentize(module, &resolve, world)
+        .map_err(|e| WrapError::Compose(format!("the service's replay driver: {e:#}")))
+}
+
+/// The result type of the handler's `handle`, and its error type.
+fn handler_result(
+    resolve: &Resolve,
+    handle: &wit_parser::Function,
+) -> Result<(Type, Type), WrapError> {
+    let bad =
+        || WrapError::Compose("`handle` does not return `result<response, error-code>`".into());
+    let result = handle.result.ok_or_else(bad)?;
+    let Type::Id(id) = result else {
+        return Err(bad());
+    };
+    match &resolve.types[id].kind {
+        TypeDefKind::Result(r) => Ok((result, r.err.ok_or_else(bad)?)),
+        _ => Err(bad()),
+    }
 }

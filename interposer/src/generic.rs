@@ -156,6 +156,9 @@ impl Handles for Replaying {
     }
 }
 
+/// A WASI 0.3 HTTP service's requests arrive through this function (see `composer/src/serve.rs`).
+const SERVE_TAKE: &str = "wasm-rr:serve/requests.take";
+
 /// Takes in the table of generic functions: the recorder's configuration's, or the trace
 /// header's when replaying.
 pub fn set_functions(functions: &[Function]) {
@@ -896,6 +899,28 @@ impl generic::Guest for Interposer {
                 &crate::wasi::cli::stdout::get_stdout(),
                 format!("{text}\n").as_bytes(),
             );
+        }
+    }
+
+    /// Replaying a WASI 0.3 HTTP service: 1 when the trace's next event is a request's
+    /// arrival, -1 at its end, otherwise 0.
+    fn serve_next() -> i32 {
+        rr::start();
+        let take = LAYOUTS.with_borrow(|layouts| {
+            layouts
+                .iter()
+                .position(|l| l.name == SERVE_TAKE)
+                .map(|i| i as u32)
+        });
+        let Some(take) = take else {
+            rr::fatal("internal error: a service's trace lists no `wasm-rr:serve/requests.take`")
+        };
+        if rr::replayer::next_is::<Called>(|c| c.function == take).0 {
+            1
+        } else if rr::replayer::at_end() {
+            -1
+        } else {
+            0
         }
     }
 

@@ -269,6 +269,17 @@ pub fn next_is<C: Request>(pred: impl FnOnce(&C) -> bool) -> (bool, u64) {
     })
 }
 
+/// Whether the trace has no event left to replay (it is read ahead, as [`next_is`] reads).
+pub fn at_end() -> bool {
+    REPLAYER.with_borrow_mut(|slot| {
+        let r = slot.get_or_insert_with(Replayer::open);
+        let (index, event) = r.take();
+        let end = event.is_none();
+        r.peeked = Some((index, event));
+        end
+    })
+}
+
 /// The trace's next event, a call `C` that [`next_is`] found there, taken as recorded: a
 /// stream's bytes, which come from the trace rather than from the app.
 pub fn take_recorded<C: Request>() -> C {
