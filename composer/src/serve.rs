@@ -63,8 +63,8 @@ fn serve_wit(version: &str) -> String {
 interface requests {{
   use wasi:http/types@{version}.{{request, response, error-code}};
   take: func() -> request;
-  give: func(response: response);
-  fail: func(error: error-code);
+  give: func(request: u32, response: response);
+  fail: func(request: u32, error: error-code);
 }}
 
 interface mailbox {{
@@ -82,8 +82,8 @@ interface guest-requests {{
   use guest-types.{{request, response}};
   use wasi:http/types@{version}.{{error-code}};
   take: func() -> request;
-  give: func(response: response);
-  fail: func(error: error-code);
+  give: func(request: u32, response: response);
+  fail: func(request: u32, error: error-code);
 }}
 
 interface guest-handler {{
@@ -514,10 +514,15 @@ pub fn mailbox(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> {
     };
     let get_ty = ty(&[], &[ValType::I32]);
     let set_ty = ty(&[ValType::I32], &[]);
+    let give_ty = ty(&[ValType::I32, ValType::I32], &[]);
     let fail_ty = ty(&fail_params.iter().map(val).collect::<Vec<_>>(), &[]);
     let functions: [(&str, u32, Function); 5] = [
         ("wasm-rr:serve/requests#take", get_ty, getter(1)),
-        ("wasm-rr:serve/requests#give", set_ty, setter(2)),
+        ("wasm-rr:serve/requests#give", give_ty, {
+            let mut f = Function::new(vec![]);
+            f.instructions().local_get(1).global_set(2).end();
+            f
+        }),
         ("wasm-rr:serve/requests#fail", fail_ty, {
             let mut f = Function::new(vec![]);
             f.instructions().end();
@@ -552,12 +557,14 @@ const RETURNED: i32 = 2;
 
 /// A request's area in the handler wrapper's memory: its waitable set, the app's `handle`
 /// subtask (0 once returned), the driver's subtask when this request started it (0 once
-/// returned), whether it was answered, then the app's result.
+/// returned), whether it was answered, its number (from 1, in the order the instance got
+/// them), then the app's result.
 const SET: u32 = 0;
 const APP: u32 = 4;
 const DRIVER: u32 = 8;
 const DONE: u32 = 12;
-const RESULT: u32 = 16;
+const NUMBER: u32 = 16;
+const RESULT: u32 = 24;
 
 /// The handler wrapper of a service that exports `wasi:http/handler@version` (see the
 /// module's documentation), exporting it in the host's `wasi:http/types`.
@@ -621,7 +628,7 @@ pub fn handler_wrapper(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError
         ("wasm-rr:serve/mailbox", "put", i32_to),          // 2
         ("wasm-rr:serve/mailbox", "collect", to_i32),      // 3
         ("wasm-rr:serve/guest-requests", "take", to_i32),  // 4
-        ("wasm-rr:serve/guest-requests", "give", i32_to),  // 5
+        ("wasm-rr:serve/guest-requests", "give", two_to),  // 5
         ("wasm-rr:serve/guest-requests", "fail", fail_ty), // 6
         (
             "wasm-rr:serve/guest-handler",
@@ -679,6 +686,7 @@ pub fn handler_wrapper(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError
             .i32_load8_u(at(RESULT))
             .i32_eqz()
             .if_(BlockType::Empty);
+        ins.local_get(area).i32_load(at(NUMBER));
         ins.local_get(area)
             .i32_load(at(RESULT + payload))
             .call(give);
@@ -686,6 +694,7 @@ pub fn handler_wrapper(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError
             .call(collect)
             .i32_store(at(RESULT + payload));
         ins.else_();
+        ins.local_get(area).i32_load(at(NUMBER));
         let values = loader.load(&mut ins, &error, area, RESULT + payload)?;
         for (local, _) in &values {
             ins.local_get(*local);
@@ -766,6 +775,9 @@ pub fn handler_wrapper(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError
         ins.local_get(area).call(context_set);
         ins.local_get(request).call(put);
         ins.call(take).local_set(app_request);
+        // Its number (global 3 counts them).
+        ins.global_get(3).i32_const(1).i32_add().global_set(3);
+        ins.local_get(area).global_get(3).i32_store(at(NUMBER));
         // One more request in flight (global 1).
         ins.global_get(1)
             .i32_const(1)
@@ -877,7 +889,9 @@ pub fn handler_wrapper(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError
         callback,
     );
 
-    let module = assemble(types, imports, defined, exports, code, &[HEAP, 0, 0]);
+    // Globals: 0 the allocator, 1 the requests in flight, 2 the free areas, 3 the requests
+    // numbered.
+    let module = assemble(types, imports, defined, exports, code, &[HEAP, 0, 0, 0]);
     componentize(module, &resolve, world)
         .map_err(|e| WrapError::Compose(format!("the service's handler wrapper: {e:#}")))
 }
@@ -969,7 +983,7 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
     let functions = [
         ("wasm-rr:rr/control", "serve-starting", none),    // 0
         ("wasm-rr:serve/guest-requests", "take", to_i32),  // 1
-        ("wasm-rr:serve/guest-requests", "give", i32_to),  // 2
+        ("wasm-rr:serve/guest-requests", "give", two_to),  // 2
         ("wasm-rr:serve/guest-requests", "fail", fail_ty), // 3
         (
             "wasm-rr:serve/guest-handler",
@@ -1002,7 +1016,7 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
         (6, 7, 8, 9, 10, 11, 12, 13);
     let (realloc, respond, on_event, step, export, callback) = (14, 15, 16, 17, 18, 19);
     // Globals: 0 the allocator, 1 the requests in flight, 2 the free areas, 3 the waitable
-    // set, 4 the stream driver's subtask (0: none).
+    // set, 4 the stream driver's subtask (0: none), 5 the requests numbered.
 
     let mut defined = FunctionSection::new();
     let mut exports = ExportSection::new();
@@ -1027,10 +1041,12 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
             .i32_load8_u(at(RESULT))
             .i32_eqz()
             .if_(BlockType::Empty);
+        ins.local_get(area).i32_load(at(NUMBER));
         ins.local_get(area)
             .i32_load(at(RESULT + payload))
             .call(give);
         ins.else_();
+        ins.local_get(area).i32_load(at(NUMBER));
         for (local, _) in loader.load(&mut ins, &error, area, RESULT + payload)? {
             ins.local_get(local);
         }
@@ -1088,27 +1104,18 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
     {
         let mut ins = body.instructions();
         let (next, area, status, event) = (0, 1, 2, 3);
+        // The trace's end is looked for before each request and each event: the replay
+        // stops right after the last (with `--request`, the trace ends with its answer).
         ins.block(BlockType::Empty).loop_(BlockType::Empty);
-        ins.block(BlockType::Empty).loop_(BlockType::Empty);
-        ins.global_get(3)
-            .i32_const(POLLED as i32)
-            .call(set_poll)
-            .local_tee(event)
-            .i32_eqz()
-            .br_if(1);
-        ins.local_get(event)
-            .i32_const(0)
-            .i32_load(at(POLLED))
-            .i32_const(0)
-            .i32_load(at(POLLED + 4))
-            .call(on_event);
-        ins.br(0);
-        ins.end().end();
         ins.call(serve_next)
             .local_tee(next)
-            .i32_const(1)
-            .i32_ne()
+            .i32_const(-1)
+            .i32_eq()
             .br_if(1);
+        ins.local_get(next)
+            .i32_const(1)
+            .i32_eq()
+            .if_(BlockType::Empty);
         // A request: an area for its result.
         ins.global_get(2).if_(BlockType::Empty);
         ins.global_get(2).local_set(area);
@@ -1122,6 +1129,9 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
             .local_set(area);
         ins.end();
         ins.call(take).local_set(status);
+        // Its number (global 5 counts them).
+        ins.global_get(5).i32_const(1).i32_add().global_set(5);
+        ins.local_get(area).global_get(5).i32_store(at(NUMBER));
         ins.global_get(1)
             .i32_const(1)
             .i32_add()
@@ -1176,6 +1186,21 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
             .i32_store(at(BY_SUBTASK));
         ins.local_get(status).global_get(3).call(join);
         ins.end();
+        ins.br(1);
+        ins.end();
+        // An event of the set, if there is one.
+        ins.global_get(3)
+            .i32_const(POLLED as i32)
+            .call(set_poll)
+            .local_tee(event)
+            .i32_eqz()
+            .br_if(1);
+        ins.local_get(event)
+            .i32_const(0)
+            .i32_load(at(POLLED))
+            .i32_const(0)
+            .i32_load(at(POLLED + 4))
+            .call(on_event);
         ins.br(0);
         ins.end().end();
         // The end of the trace: the stream driver is cancelled, and `run` returns `ok`.
@@ -1232,7 +1257,7 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
         defined,
         exports,
         code,
-        &[(BY_SUBTASK + 4 * SUBTASKS) as i32, 0, 0, 0, 0],
+        &[(BY_SUBTASK + 4 * SUBTASKS) as i32, 0, 0, 0, 0, 0],
     );
     componentize(module, &resolve, world)
         .map_err(|e| WrapError::Compose(format!("the service's replay driver: {e:#}")))
