@@ -282,3 +282,78 @@ pub fn file_name(p: &Path) -> String {
         |n| n.to_string_lossy().into_owned(),
     )
 }
+
+/// The requests of a WASI 0.3 HTTP service's trace at `path` (see
+/// [`wasm_rr_trace::served`]), read one event at a time, keeping the first `body_limit` bytes
+/// of each response body.
+///
+/// Errors: the trace does not read, or is not a service's (it holds no `take`).
+pub fn served_requests(
+    path: &Path,
+    input: &TraceInput,
+    body_limit: usize,
+) -> Result<wasm_rr_trace::served::Requests> {
+    let (header, _) = wasm_rr_trace::Reader::new(input).map_err(|e| in_file(path, e))?;
+    let mut requests = wasm_rr_trace::served::Requests::new(&header, body_limit);
+    if !requests.is_service() {
+        anyhow::bail!(
+            "{}: not the trace of a WASI 0.3 HTTP service (a `wasi:http/handler@0.3` export under `wasmtime serve`): it holds no requests",
+            path.display()
+        );
+    }
+    for (index, e) in input.events(path)?.enumerate() {
+        requests.push(index as u64, &e?);
+    }
+    Ok(requests)
+}
+
+/// The history of a WASI 0.3 HTTP service's instance up to request `k` (from 1): the trace at
+/// `path` cut right after the event where the app answered it, written to a temporary file
+/// (removed when dropped); and that request, with the first `body_limit` bytes of its body.
+///
+/// Errors: the trace is not a service's; `k` is 0 or past its requests, or the app did not
+/// answer it (the message names the trace and how many requests it holds).
+pub fn request_prefix(
+    path: &Path,
+    input: &TraceInput,
+    k: u32,
+    body_limit: usize,
+) -> Result<(tempfile::NamedTempFile, wasm_rr_trace::served::Served)> {
+    use wasm_rr_trace::TraceWriter;
+    let requests = served_requests(path, input, body_limit)?;
+    let count = requests.len();
+    let plural = if count == 1 { "" } else { "s" };
+    let list = requests.list();
+    let Some(served) = (k as usize)
+        .checked_sub(1)
+        .and_then(|i| list.get(i))
+        .cloned()
+    else {
+        anyhow::bail!(
+            "{} holds {count} request{plural} (numbered from 1): there is no request {k}",
+            path.display()
+        );
+    };
+    let Some(last) = served.answered else {
+        anyhow::bail!(
+            "{}: request {k} was not answered (the instance stopped first); its history cannot be replayed up to its answer",
+            path.display()
+        );
+    };
+    let (header, _) = wasm_rr_trace::Reader::new(input).map_err(|e| in_file(path, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".wasm-rr-request-")
+        .suffix(".cbor")
+        .tempfile()
+        .context("cannot create a temporary trace")?;
+    {
+        let out = std::io::BufWriter::new(tmp.as_file_mut());
+        let mut w = TraceWriter::new(&header, Some(wasm_rr_composer::zstd_block), out)?;
+        for e in input.events(path)?.take(last as usize + 1) {
+            w.push(&e?)?;
+        }
+        let (mut out, _) = w.finish()?;
+        out.flush()?;
+    }
+    Ok((tmp, served))
+}

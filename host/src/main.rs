@@ -51,6 +51,11 @@ enum Command {
         /// Embed this trace and write a self-replaying component instead.
         #[arg(long, value_name = "TRACE")]
         replay: Option<PathBuf>,
+        /// With --replay of a WASI 0.3 HTTP service's trace (one instance's requests): replay
+        /// its history up to request K (from 1, as `show --requests` numbers them) and stop
+        /// once the app has answered it.
+        #[arg(long, value_name = "K", requires = "replay")]
+        request: Option<u32>,
         /// Make the recording component compress each block of the trace it writes with zstd
         /// (smaller traces, slower recording; `wasm-rr` reads both).
         #[arg(long, conflicts_with = "replay")]
@@ -125,6 +130,11 @@ enum Command {
         app: PathBuf,
         /// The trace [default: wasm-rr-trace.cbor, then wasm-rr-trace.json].
         trace: Option<PathBuf>,
+        /// For a WASI 0.3 HTTP service's trace (one instance's requests): replay its history
+        /// up to request K (from 1, as `show --requests` numbers them), stop once the app has
+        /// answered it, and print that response (its status on stderr, its body on stdout).
+        #[arg(long, value_name = "K")]
+        request: Option<u32>,
         #[command(flatten)]
         watch: WatchArgs,
     },
@@ -159,7 +169,7 @@ enum Command {
     },
     /// Print a trace's header and events, one event per line (or, with --summary, what the run
     /// did, in one screen; with --http, --files or --net, that subject in full).
-    #[command(group(clap::ArgGroup::new("view").args(["summary", "http", "files", "net"])))]
+    #[command(group(clap::ArgGroup::new("view").args(["summary", "http", "files", "net", "requests"])))]
     Show {
         /// The trace.
         trace: PathBuf,
@@ -180,6 +190,11 @@ enum Command {
         /// many calls, and the events it was used between.
         #[arg(long)]
         net: bool,
+        /// Print the requests a WASI 0.3 HTTP service's instance served instead (its trace
+        /// holds them all): for each, its number, the events it spans, its method and path
+        /// (when the app asked), the response's status and body (the first KiB; -v: MiB).
+        #[arg(long)]
+        requests: bool,
         /// Print what the app wrote to STREAM instead (`stdout`, `stderr`, or a stream's
         /// number, as `show` names it), as the trace keeps it: the bytes, unchanged.
         #[arg(long, value_name = "STREAM", value_parser = parse_stream)]
@@ -195,8 +210,8 @@ enum Command {
         /// M or earlier).
         #[arg(long, value_name = "M")]
         to: Option<u64>,
-        /// With --http: more of each body.
-        #[arg(short, long, requires = "http")]
+        /// With --http or --requests: more of each body.
+        #[arg(short, long)]
         verbose: bool,
         /// Print JSON, for scripts: the summary or the view as one JSON document, or the header
         /// and then each event as JSON lines (`{"event": N, "call": …, "answer": …}`).
@@ -483,6 +498,7 @@ fn dispatch(command: Command) -> Result<i32> {
             app,
             output,
             replay,
+            request,
             compress,
             plug,
             policy,
@@ -494,7 +510,17 @@ fn dispatch(command: Command) -> Result<i32> {
                     "--sample, --max-traces, --max-trace-bytes, --when-full and --output-bytes are for recording components, not with --replay"
                 );
             }
-            wrap(&app, &output, replay.as_deref(), compress, &plug, &policy)
+            // With --request, the trace cut after that request's answer (a temporary file).
+            let prefix = match (&replay, request) {
+                (Some(trace), Some(k)) => {
+                    let input = files::TraceInput::open(trace)?;
+                    input.scan(trace)?;
+                    Some(files::request_prefix(trace, &input, k, 0)?.0)
+                }
+                _ => None,
+            };
+            let replay = prefix.as_ref().map(|p| p.path()).or(replay.as_deref());
+            wrap(&app, &output, replay, compress, &plug, &policy)
         }
         Command::Record {
             app,
@@ -532,7 +558,12 @@ fn dispatch(command: Command) -> Result<i32> {
             guest,
             policy,
         } => serve(&app, addr, &trace_dir, &guest, &policy.policy()),
-        Command::Replay { app, trace, watch } => replay(&app, trace, &watch),
+        Command::Replay {
+            app,
+            trace,
+            request,
+            watch,
+        } => replay(&app, trace, request, &watch),
         Command::Debug {
             app,
             trace,
@@ -563,6 +594,7 @@ fn dispatch(command: Command) -> Result<i32> {
             http,
             files,
             net,
+            requests,
             output,
             grep,
             from,
@@ -582,6 +614,8 @@ fn dispatch(command: Command) -> Result<i32> {
             };
             if summary {
                 show_summary(&trace, json)
+            } else if requests {
+                show_requests(&trace, &filter)
             } else if http {
                 show_http(&trace, &filter)
             } else if files || net {
@@ -1307,9 +1341,26 @@ fn serve(
     runtime::serve(&wrapped, opts, addr, &note)
 }
 
-fn replay(app: &Path, trace: Option<PathBuf>, watch_args: &WatchArgs) -> Result<i32> {
+fn replay(
+    app: &Path,
+    trace: Option<PathBuf>,
+    request: Option<u32>,
+    watch_args: &WatchArgs,
+) -> Result<i32> {
     let trace_path = trace_or_default(trace)?;
-    let replay = Replay::prepare(app, &trace_path)?;
+    // With --request, the trace cut after that request's answer (a temporary file).
+    let prefix = match request {
+        Some(k) => {
+            let input = files::TraceInput::open(&trace_path)?;
+            input.scan(&trace_path)?;
+            Some(files::request_prefix(&trace_path, &input, k, 1024 * 1024)?)
+        }
+        None => None,
+    };
+    let replay = match &prefix {
+        Some((tmp, _)) => Replay::prepare(app, tmp.path()),
+        None => Replay::prepare(app, &trace_path),
+    }?;
     let watch = watch_args.watch(&trace_path, replay.events)?;
     let opts = runtime::RunOptions {
         embedded: Some(std::sync::Arc::new(replay.input)),
@@ -1318,7 +1369,75 @@ fn replay(app: &Path, trace: Option<PathBuf>, watch_args: &WatchArgs) -> Result<
         debug_info: watch_args.debug_info,
         ..Default::default()
     };
-    runtime::run(&replay.wrapped, &opts)
+    let status = runtime::run(&replay.wrapped, &opts)?;
+    if let (0, Some((_, served))) = (status, &prefix) {
+        // The response, as the replayed app gave it (the replay checked each of its calls).
+        eprintln!("wasm-rr: {}", served.line());
+        let mut out = std::io::stdout().lock();
+        out.write_all(&served.body)?;
+        out.flush()?;
+    }
+    Ok(status)
+}
+
+/// `wasm-rr show --requests`: the requests of a WASI 0.3 HTTP service's trace, one line each
+/// and the first bytes of each response body.
+fn show_requests(path: &Path, filter: &ViewFilter) -> Result<i32> {
+    let input = files::TraceInput::open(path)?;
+    input.scan(path)?;
+    let requests = files::served_requests(path, &input, filter.body_limit)?;
+    let list = requests.list();
+    let shown = |s: &&wasm_rr_trace::served::Served| {
+        filter.shows(&s.line(), s.arrived, s.answered.unwrap_or(s.arrived))
+    };
+    if filter.json {
+        let listed: Vec<serde_json::Value> = list
+            .iter()
+            .filter(shown)
+            .map(|s| {
+                serde_json::json!({
+                    "request": s.number,
+                    "arrived": s.arrived,
+                    "answered": s.answered,
+                    "method": s.method,
+                    "path": s.path,
+                    "status": s.status,
+                    "body": String::from_utf8_lossy(&s.body),
+                    "body_bytes": s.body_len,
+                    "error": s.error,
+                })
+            })
+            .collect();
+        return print_json(&serde_json::json!({
+            "requests": listed,
+            "complete": list.len() < wasm_rr_trace::served::MAX_REQUESTS,
+        }));
+    }
+    let lines: Vec<String> = list
+        .iter()
+        .filter(shown)
+        .map(|s| {
+            let mut text = format!("{}
+", s.line());
+            if !s.body.is_empty() {
+                let more = if (s.body.len() as u64) < s.body_len {
+                    "…"
+                } else {
+                    ""
+                };
+                text += &format!("  body: {:?}{more}
+", String::from_utf8_lossy(&s.body));
+            }
+            text
+        })
+        .collect();
+    let more = (list.len() == wasm_rr_trace::served::MAX_REQUESTS).then(|| {
+        format!(
+            "(a view lists the first {} requests)",
+            wasm_rr_trace::served::MAX_REQUESTS
+        )
+    });
+    print_view("requests", &lines, more)
 }
 
 /// A replay on the embedded wasmtime, ready to run.

@@ -31,6 +31,7 @@ mod event;
 pub mod limits;
 pub mod protocol;
 pub mod redact;
+pub mod served;
 pub mod summary;
 pub mod timeline;
 #[cfg(feature = "format2")]
