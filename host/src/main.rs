@@ -1417,16 +1417,22 @@ fn show_requests(path: &Path, filter: &ViewFilter) -> Result<i32> {
         .iter()
         .filter(shown)
         .map(|s| {
-            let mut text = format!("{}
-", s.line());
+            let mut text = format!(
+                "{}
+",
+                s.line()
+            );
             if !s.body.is_empty() {
                 let more = if (s.body.len() as u64) < s.body_len {
                     "…"
                 } else {
                     ""
                 };
-                text += &format!("  body: {:?}{more}
-", String::from_utf8_lossy(&s.body));
+                text += &format!(
+                    "  body: {:?}{more}
+",
+                    String::from_utf8_lossy(&s.body)
+                );
             }
             text
         })

@@ -5,9 +5,13 @@
 mod common;
 #[path = "common/http_server.rs"]
 mod http_server;
+#[path = "common/serving.rs"]
+mod serving;
 
 use common::*;
+use serving::start_serving;
 use std::path::Path;
+use std::process::Command;
 
 /// Replays `trace` of `app` twice on stock wasmtime and once by `wasm-rr replay`, each
 /// byte-identical to `recorded`.
@@ -647,22 +651,181 @@ fn wasm_rr_record_and_replay_run_a_wasi_p3_http_client_on_the_embedded_wasmtime(
     assert_eq!(on_wasmtime.stdout, recorded.stdout);
 }
 
+/// Records `p3_echo_service` under stock `wasmtime serve`: a POST to `/hold` and, once the
+/// instance printed `holding #1`, a POST to `/release`, which lets it answer. Returns the two
+/// answers (hold's, release's) and the trace of the instance that served both.
+fn record_hold_and_release(dir: &Path, app: &Path) -> (String, String, std::path::PathBuf) {
+    let (recording, traces) = wrap_for_recording(dir, app, &[]);
+    wasmtime(); // (checks its version)
+    let mut cmd = Command::new("wasmtime");
+    cmd.args(["serve", "-Scli", "--addr", "127.0.0.1:0", "--dir"])
+        .arg(format!("{}::/wasm-rr", traces.display()))
+        .arg(&recording);
+    let serving = start_serving(cmd, "Serving HTTP on ");
+    let addr = serving.addr.clone();
+    let hold =
+        std::thread::spawn(move || http_server::request(&addr, "POST", "/hold", &[], "held body"));
+    serving.wait_for_stderr("holding #1");
+    // `/hold` waits for a `/release` that reaches its instance: wasmtime gives the next request
+    // to a worker that is waiting for I/O, which the holding one is (almost always: until then
+    // another instance answers, and the test asks again).
+    let mut release = None;
+    for _ in 0..50 {
+        let r = http_server::request(&serving.addr, "POST", "/release", &[], "go");
+        assert_eq!(r.status, 200, "{r:?}");
+        if r.body.starts_with("#2 ") {
+            release = Some(r.body);
+            break;
+        }
+    }
+    let release = release.expect("no /release reached the holding instance");
+    let hold = hold.join().unwrap();
+    assert_eq!(hold.status, 200, "{hold:?}");
+    serving.stop();
+    // The instance's trace: the one that holds `/hold`.
+    let trace = dir_entries(&traces)
+        .into_iter()
+        .find(|t| {
+            let shown = run(wasm_rr().args(["show", "--requests"]).arg(t), None);
+            shown.stdout().contains("post /hold")
+        })
+        .expect("no trace holds /hold");
+    (hold.body, release, trace)
+}
+
 #[test]
-fn a_wasi_p3_http_service_is_refused_in_one_line_naming_its_export() {
+fn a_wasi_p3_service_under_stock_wasmtime_serve_records_its_instance_and_replays_its_requests() {
     let dir = scratch();
-    let out = dir.path().join("out.wasm");
-    // A WASI 0.3 HTTP service.
-    let service = fixture("p3_service");
-    let r = try_wrap(&service, &out, None);
-    assert_eq!(r.code, Some(2), "{}", r.stderr());
+    let app = fixture("p3_echo_service");
+    let (hold, release, trace) = record_hold_and_release(dir.path(), &app);
+    // Two requests in flight at once in one instance: the second released the first.
+    let random = |body: &str| {
+        body.split("(random ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .unwrap_or_else(|| panic!("no random number in {body:?}"))
+            .to_string()
+    };
     assert_eq!(
-        r.stderr(),
+        hold,
         format!(
-            "wasm-rr: error: cannot wrap {}: it exports `wasi:http/handler@0.3.2`, which this version of wasm-rr cannot record: WASI 0.3 HTTP services are not recorded yet (WASI 0.3 HTTP clients and WASI 0.2 services are)\n",
-            service.display()
+            "#1 Method::Post /hold: held body (random {}), released by #2\n",
+            random(&hold)
         )
     );
-    assert!(!out.exists());
+    assert_eq!(
+        release,
+        format!(
+            "#2 Method::Post /release: go (random {})\n",
+            random(&release)
+        )
+    );
+    // One trace per instance, named `inst-<20 digits>-<8 hex digits>.cbor`.
+    let name = trace.file_name().unwrap().to_str().unwrap();
+    let stem = name
+        .strip_prefix("inst-")
+        .and_then(|n| n.strip_suffix(".cbor"));
+    let (ns, tag) = stem.and_then(|s| s.split_once('-')).unwrap_or(("", ""));
+    assert!(
+        ns.len() == 20
+            && ns.bytes().all(|b| b.is_ascii_digit())
+            && tag.len() == 8
+            && tag.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{name}"
+    );
+    // `show --requests` lists both, interleaved as they came, with what they answered.
+    let shown = run(wasm_rr().args(["show", "--requests"]).arg(&trace), None);
+    assert_eq!(shown.code, Some(0), "{}", shown.stderr());
+    let out = shown.stdout();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "requests: 2", "{out}");
+    assert!(
+        lines[1].starts_with("request 1: #0 to #")
+            && lines[1].ends_with(", post /hold, 200, 62 body bytes"),
+        "{out}"
+    );
+    assert_eq!(lines[2], format!("  body: {hold:?}"));
+    assert!(
+        lines[3].starts_with("request 2: #")
+            && lines[3].ends_with(", post /release, 200, 42 body bytes"),
+        "{out}"
+    );
+    assert_eq!(lines[4], format!("  body: {release:?}"));
+    // The trace: the second request came before the first was answered.
+    let events = run(wasm_rr().arg("show").arg(&trace), None).stdout();
+    let second = position(&events, "wasm-rr:serve/requests.take() -> request#1");
+    let first_answered = position(&events, "wasm-rr:serve/requests.give(1, response#");
+    assert!(
+        position(&events, "wasm-rr:serve/requests.take() -> request#0") < second
+            && second < position(&events, "wasm-rr:serve/requests.give(2, response#")
+            && second < first_answered,
+        "{events}"
+    );
+    // Replayed: the instance's history, with the network gone, twice on stock wasmtime (no
+    // flags) and by `wasm-rr replay`: what the app printed, and nothing else.
+    let expected = Run {
+        code: Some(0),
+        stdout: Vec::new(),
+        stderr: b"holding #1\n".to_vec(),
+    };
+    replays_twice_and_embedded(dir.path(), &app, &trace, &expected);
+    // Up to request K: the history until the app answered it, and that response.
+    for (k, body) in [(1, &hold), (2, &release)] {
+        let replayed = run(
+            wasm_rr()
+                .args(["replay", "--request", &k.to_string()])
+                .arg(&app)
+                .arg(&trace),
+            None,
+        );
+        assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
+        assert_eq!(replayed.stdout(), *body);
+        let status = if k == 1 {
+            "post /hold"
+        } else {
+            "post /release"
+        };
+        assert!(
+            replayed
+                .stderr()
+                .starts_with("holding #1\nwasm-rr: request ")
+                && replayed
+                    .stderr()
+                    .contains(&format!("{status}, 200, {} body bytes", body.len())),
+            "{}",
+            replayed.stderr()
+        );
+    }
+    let out = dir.path().join("upto2.wasm");
+    let wrapped = run(
+        wasm_rr()
+            .arg("wrap")
+            .arg(&app)
+            .arg("-o")
+            .arg(&out)
+            .args(["--request", "2", "--replay"])
+            .arg(&trace),
+        None,
+    );
+    assert_eq!(wrapped.code, Some(0), "{}", wrapped.stderr());
+    let replayed = run(wasmtime().arg(&out), None);
+    assert_eq!(replayed, expected, "{}", replayed.stderr());
+    // A request the trace does not hold: one line naming the trace.
+    let missing = run(
+        wasm_rr()
+            .args(["replay", "--request", "3"])
+            .arg(&app)
+            .arg(&trace),
+        None,
+    );
+    assert_eq!(missing.code, Some(2), "{}", missing.stderr());
+    assert_eq!(
+        missing.stderr(),
+        format!(
+            "wasm-rr: error: {} holds 2 requests (numbered from 1): there is no request 3\n",
+            trace.display()
+        )
+    );
 }
 
 #[test]

@@ -187,7 +187,9 @@ impl Requests {
         {
             let room = self.body_limit.saturating_sub(response.body.len());
             let data = &wrote.data.0;
-            response.body.extend_from_slice(&data[..room.min(data.len())]);
+            response
+                .body
+                .extend_from_slice(&data[..room.min(data.len())]);
             response.body_len += data.len() as u64;
         }
     }
