@@ -46,6 +46,7 @@ pub use generic::{
     Forwarding, abi_type, componentize, driver, export_forwarder, export_functions, forwarder,
     generic_functions, wit_type,
 };
+pub use serve::{SERVE_REQUESTS, service_version};
 pub use stubs::{TypeImport, type_stubs};
 
 /// The interposer builds the composer plugs in (the `wasm-rr` binary embeds them).

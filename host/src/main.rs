@@ -738,15 +738,17 @@ fn wrap(
             )
             .map_err(plug_err(app, plugs))?;
             // wrap_record validated the guest: no need to again.
-            let (http, handler, library) = wasm_rr_composer::component_world_unchecked(&guest)
-                .map(|(imports, exports)| {
-                    (
-                        wasm_rr_composer::imports_http(&imports),
-                        wasm_rr_composer::is_http_handler(&exports),
-                        wasm_rr_composer::is_library(&exports),
-                    )
-                })
-                .unwrap_or((false, false, false));
+            let (http, handler, library, service) =
+                wasm_rr_composer::component_world_unchecked(&guest)
+                    .map(|(imports, exports)| {
+                        (
+                            wasm_rr_composer::imports_http(&imports),
+                            wasm_rr_composer::is_http_handler(&exports),
+                            wasm_rr_composer::is_library(&exports),
+                            wasm_rr_composer::service_version(&exports).is_some(),
+                        )
+                    })
+                    .unwrap_or((false, false, false, false));
             // What the plugs provide needs no flag.
             let provided: Vec<String> = plugged
                 .iter()
@@ -761,11 +763,18 @@ fn wrap(
                         wasm_rr_composer::split_version(e).0 == wasm_rr_composer::split_version(i).0
                     })
                 })
+                // wasm-rr's own (a service's requests) come from within; `wasmtime serve`
+                // provides `wasi:http` itself.
+                .filter(|i| !i.starts_with("wasm-rr:") && !(service && i.starts_with("wasi:http/")))
                 .cloned()
                 .collect();
             let (flags, unserved) = stock_flags(&from_host);
             let flags: String = flags.iter().map(|f| format!("{f} ")).collect();
-            let how = if handler {
+            let how = if service {
+                format!(
+                    "serve it with `wasmtime serve -Scli {flags}--dir <trace-dir>::/wasm-rr`; every instance writes one trace of the requests it serves"
+                )
+            } else if handler {
                 format!(
                     "serve it with `wasmtime serve -Scli {flags}--dir <trace-dir>::/wasm-rr`; every request writes its own trace"
                 )
@@ -795,6 +804,7 @@ fn wrap(
                 let list: Vec<String> = generic
                     .interfaces
                     .iter()
+                    .filter(|i| !i.starts_with("wasm-rr:"))
                     .map(|i| {
                         let n = generic
                             .functions
@@ -1081,6 +1091,12 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
                 app.display()
             );
         }
+        if let Some(v) = wasm_rr_composer::service_version(&exports) {
+            bail!(
+                "{} is a WASI 0.3 HTTP service (it exports wasi:http/handler@{v}): record it under stock `wasmtime serve` (`wasm-rr wrap` it, then `wasmtime serve -Scli --dir <trace-dir>::/wasm-rr`)",
+                app.display()
+            );
+        }
         let library = wasm_rr_composer::is_library(&exports);
         if library && invoke.is_empty() && !exports.is_empty() {
             bail!(
@@ -1326,6 +1342,12 @@ fn serve(
 ) -> Result<i32> {
     let guest = read_app(app)?;
     let (_, exports) = wasm_rr_composer::component_world(&guest).map_err(wrap_err(app))?;
+    if let Some(v) = wasm_rr_composer::service_version(&exports) {
+        bail!(
+            "cannot serve {}: it is a WASI 0.3 HTTP service (it exports wasi:http/handler@{v}), which `wasm-rr serve` does not serve yet: record it under stock `wasmtime serve` (`wasm-rr wrap` it, then `wasmtime serve -Scli --dir <trace-dir>::/wasm-rr`)",
+            app.display()
+        );
+    }
     if !wasm_rr_composer::is_http_handler(&exports) {
         bail!(
             "cannot serve {}: it exports no wasi:http/incoming-handler (record a command with `wasm-rr record`)",

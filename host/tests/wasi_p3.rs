@@ -829,6 +829,52 @@ fn a_wasi_p3_service_under_stock_wasmtime_serve_records_its_instance_and_replays
 }
 
 #[test]
+fn a_wasi_p3_service_is_wrapped_for_wasmtime_serve_and_refused_by_the_embedded_record_and_serve() {
+    let dir = scratch();
+    let service = fixture("p3_service");
+    let out = dir.path().join("out.wasm");
+    let wrapped = try_wrap(&service, &out, None);
+    assert_eq!(wrapped.code, Some(0), "{}", wrapped.stderr());
+    assert!(
+        wrapped.stderr().ends_with(&format!(
+            "wasm-rr: wrote {} (recording component: serve it with `wasmtime serve -Scli --dir <trace-dir>::/wasm-rr`; every instance writes one trace of the requests it serves)\n",
+            out.display()
+        )),
+        "{}",
+        wrapped.stderr()
+    );
+    // It says nothing of wasm-rr's own interface, which needs no flag.
+    assert!(
+        !wrapped.stderr().contains("wasm-rr:serve"),
+        "{}",
+        wrapped.stderr()
+    );
+    let trace = dir.path().join("t.cbor");
+    let recorded = run(
+        wasm_rr().arg("record").arg(&service).arg("-t").arg(&trace),
+        None,
+    );
+    assert_eq!(recorded.code, Some(2), "{}", recorded.stderr());
+    assert_eq!(
+        recorded.stderr(),
+        format!(
+            "wasm-rr: error: {} is a WASI 0.3 HTTP service (it exports wasi:http/handler@0.3.2): record it under stock `wasmtime serve` (`wasm-rr wrap` it, then `wasmtime serve -Scli --dir <trace-dir>::/wasm-rr`)\n",
+            service.display()
+        )
+    );
+    assert!(!trace.exists());
+    let served = run(wasm_rr().arg("serve").arg(&service), None);
+    assert_eq!(served.code, Some(2), "{}", served.stderr());
+    assert_eq!(
+        served.stderr(),
+        format!(
+            "wasm-rr: error: cannot serve {}: it is a WASI 0.3 HTTP service (it exports wasi:http/handler@0.3.2), which `wasm-rr serve` does not serve yet: record it under stock `wasmtime serve` (`wasm-rr wrap` it, then `wasmtime serve -Scli --dir <trace-dir>::/wasm-rr`)\n",
+            service.display()
+        )
+    );
+}
+
+#[test]
 fn a_replay_whose_app_now_awaits_in_another_order_is_a_divergence_naming_both_events() {
     let dir = scratch();
     let (recorded, trace) = record_on_wasmtime(dir.path(), &fixture("p3_race"), &[], &[], None);
