@@ -32,7 +32,9 @@
 //! random draws of WASI 0.3 (`fixtures/src/bin/p3_workload.rs`), plain, recording, replaying;
 //! and its streams (`--p3`, or part of a full run): S1 = reading a 1 GiB file through
 //! `read-via-stream`, S2 = writing 1 GiB through `write-via-stream` (`p3_copy.rs`), whose
-//! recording and replay must stay within plain `wasmtime run`'s peak RSS + 64 MiB.
+//! recording and replay must stay within plain `wasmtime run`'s peak RSS + 64 MiB. And a WASI
+//! 0.3 HTTP service under stock `wasmtime serve` (`--p3`, `--p3-serve`, or part of a full
+//! run), plain and recording (see `p3_serve_table`).
 
 #[path = "../tests/common/http_server.rs"]
 mod http_server;
@@ -314,6 +316,11 @@ fn main() {
     if p3_only {
         p3_table(&p, runs);
         p3_streams_table(&p, runs);
+        p3_serve_table(&p, runs);
+        return;
+    }
+    if argv.iter().any(|a| a == "--p3-serve") {
+        p3_serve_table(&p, runs);
         return;
     }
     if generic_only {
@@ -503,6 +510,7 @@ fn main() {
     if files {
         p3_streams_table(&p, runs);
     }
+    p3_serve_table(&p, runs);
 }
 
 /// The generic path's wrap-time cost (`--generic`, or part of a full run): making the
@@ -1397,6 +1405,88 @@ fn serve_table(p: &Paths, runs: usize) {
             );
         }
     }
+}
+
+/// The WASI 0.3 serve table (`--p3`, `--p3-serve`, or part of a full run): the `wasip3`
+/// service fixture `p3_echo_service` (each request: its method, path and body read, one
+/// random draw, a short body written through a stream) under stock `wasmtime serve -Scli`
+/// with its default flags (which reuse an instance for up to 128 requests, 16 at once),
+/// plain and recording (one trace per instance), loaded by `wrk` with one thread and four
+/// connections for 5 s: requests per second and latency p50/p99, medians of `runs` runs,
+/// alternating; the traces written, the requests they hold, and their bytes per request.
+/// Every request must be answered 2xx, and every answered request must be in a trace.
+fn p3_serve_table(p: &Paths, runs: usize) {
+    if Command::new("wrk").arg("-v").output().is_err() {
+        println!(
+            "
+(the WASI 0.3 serve table needs wrk on PATH: `apt install wrk`)"
+        );
+        return;
+    }
+    let app = Path::new(wasm_rr_fixtures_artifacts::P3_ECHO_SERVICE);
+    let dir = p.dir.join("p3-serve");
+    let traces = dir.join("traces");
+    let rec = dir.join("recording.wasm");
+    let trace_dir = wrap_for_recording(p, app, &rec, &traces, &[]);
+    let (mut plain, mut recorded) = (Vec::new(), Vec::new());
+    let (mut requests, mut in_traces, mut files, mut bytes, mut failed) = (0, 0, 0, 0, 0);
+    for _ in 0..runs {
+        let (load, _, plain_failed) = load_serve(&["-Scli"], app);
+        plain.push(load);
+        failed += plain_failed;
+        for e in std::fs::read_dir(&traces).unwrap() {
+            std::fs::remove_file(e.unwrap().path()).unwrap();
+        }
+        let (load, made, rec_failed) = load_serve(&["-Scli", "--dir", &trace_dir], &rec);
+        recorded.push(load);
+        failed += rec_failed;
+        requests += made;
+        for e in std::fs::read_dir(&traces).unwrap() {
+            let path = e.unwrap().path();
+            files += 1;
+            bytes += size(&path);
+            let out = Command::new(&p.wasm_rr)
+                .args(["show", "--requests", "--json"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            let listed: serde_json::Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|_| panic!("show --requests {}", path.display()));
+            in_traces += listed["requests"]
+                .as_array()
+                .map_or(0, |r| r.iter().filter(|r| r["status"] == 200).count())
+                as u64;
+        }
+    }
+    assert_eq!(failed, 0, "{failed} requests were not answered 2xx");
+    let med = |v: &[Load], f: &dyn Fn(&Load) -> f64| {
+        let mut x: Vec<f64> = v.iter().map(f).collect();
+        x.sort_by(f64::total_cmp);
+        x[x.len() / 2]
+    };
+    let (rps, p50, p99) = (
+        |l: &Load| l.rps,
+        |l: &Load| l.p50.as_secs_f64() * 1e3,
+        |l: &Load| l.p99.as_secs_f64() * 1e3,
+    );
+    println!(
+        "\n| WASI 0.3 service, `wasmtime serve -Scli` (wrk -t1 -c4, 5 s) | requests/s | x plain | p50 | p99 | traces (instances) | requests in them / answered | trace bytes per request |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let plain_rps = med(&plain, &rps);
+    println!(
+        "| plain | {plain_rps:.0} | 1.00x | {:.2} ms | {:.2} ms | | | |",
+        med(&plain, &p50),
+        med(&plain, &p99)
+    );
+    println!(
+        "| recording | {:.0} | {:.2}x | {:.2} ms | {:.2} ms | {files} | {in_traces} / {requests} | {:.0} |",
+        med(&recorded, &rps),
+        med(&recorded, &rps) / plain_rps,
+        med(&recorded, &p50),
+        med(&recorded, &p99),
+        bytes as f64 / in_traces.max(1) as f64
+    );
 }
 
 /// The app with one tiny component composed in, and nothing of wasm-rr's: wasm-rr's replay

@@ -1713,9 +1713,12 @@ fn emit_opened_export(
             i.i32_const(READ);
         }
     });
-    // A first step that reads a stream's bytes is taken now; one that reads a future (the
-    // end, without a stream) is the driver's.
-    if out {
+    // Recording, the first step is the driver's: a stream that has ended already (an empty
+    // request body) goes on at once to the read of the future, which only a task that is still
+    // there when the value comes may issue (see `FRESH`). Replaying, a first step that reads
+    // the app's bytes is taken now, and one that reads its future (the end, without a stream)
+    // is the driver's.
+    if out && replaying {
         get(&mut ins, slot, SRC);
         ins.if_(BlockType::Empty);
         ins.local_get(slot).call(step).drop();
@@ -1725,7 +1728,9 @@ fn emit_opened_export(
         });
         ins.end();
     } else if !replaying {
-        ins.local_get(slot).call(step).drop();
+        set(&mut ins, slot, FRESH, |i| {
+            i.i32_const(1);
+        });
     }
     if o.future_param.is_some() {
         set(&mut ins, side, PHASE, |i| {
