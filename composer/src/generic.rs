@@ -1614,20 +1614,21 @@ fn forwarding_module(
     // Global 1: the representation of a handle being passed on to the host, whose destructor
     // call is to do nothing (0: none; no representation is 0). Global 2: how many subtasks
     // are in flight.
-    // Global 3: the stream slots in use (see `pump`), a bit each; global 4: the waitable set
+    // Global 3 (an `i64`): the stream slots in use (see `pump`), a bit each; global 4: the waitable set
     // they wait on (0: not made yet); globals 5 to 7: the driver's doorbell (see
     // `pump::ring`): its writable end, whether its read is pending, its readable end; global 8:
     // whether the replaying driver may hand the app a completion in this round
     // (`pump::spend_turn`). Globals 9 to 11, a WASI 0.3 HTTP service's driver: the requests in
     // flight (`busy`), whether `busy` was called, whether a driver is running. Global 12:
     // whether the doorbell rang since the driver last took its read's event.
-    assemble(
+    assemble_with(
         types,
         imports,
         defined,
         exports,
         code,
         &[HEAP_BASE, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0],
+        Some(3),
     )
 }
 
@@ -1956,9 +1957,22 @@ fn assemble(
     types: TypeSection,
     imports: ImportSection,
     defined: FunctionSection,
+    exports: ExportSection,
+    code: CodeSection,
+    globals: &[i32],
+) -> Vec<u8> {
+    assemble_with(types, imports, defined, exports, code, globals, None)
+}
+
+/// [`assemble`], with global `wide` (if any) an `i64` (its value widened).
+fn assemble_with(
+    types: TypeSection,
+    imports: ImportSection,
+    defined: FunctionSection,
     mut exports: ExportSection,
     code: CodeSection,
     globals: &[i32],
+    wide: Option<usize>,
 ) -> Vec<u8> {
     let mut memories = MemorySection::new();
     memories.memory(MemoryType {
@@ -1970,14 +1984,19 @@ fn assemble(
     });
     exports.export("memory", ExportKind::Memory, 0);
     let mut section = GlobalSection::new();
-    for value in globals {
+    for (i, value) in globals.iter().enumerate() {
+        let (val_type, init) = if wide == Some(i) {
+            (ValType::I64, ConstExpr::i64_const(i64::from(*value)))
+        } else {
+            (ValType::I32, ConstExpr::i32_const(*value))
+        };
         section.global(
             GlobalType {
-                val_type: ValType::I32,
+                val_type,
                 mutable: true,
                 shared: false,
             },
-            &ConstExpr::i32_const(*value),
+            &init,
         );
     }
     let mut module = Module::new();

@@ -1038,19 +1038,19 @@ fn a_wasi_p3_directory_listing_through_a_stream_of_entries_replays_with_the_dire
 }
 
 #[test]
-fn a_33rd_wasi_p3_stream_open_at_once_stops_the_recording_in_one_line() {
+fn a_65th_wasi_p3_stream_open_at_once_stops_the_recording_in_one_line() {
     let dir = scratch();
     let app = fixture("p3_many_streams");
     let (_, preopen) = data_dir(dir.path(), &[("input.txt", "nine byte")]);
     let (recorded, trace) =
-        record_on_wasmtime(dir.path(), &app, &["--dir", &preopen], &["33"], None);
+        record_on_wasmtime(dir.path(), &app, &["--dir", &preopen], &["65"], None);
     assert_eq!(recorded.code, Some(1), "{}", recorded.stderr());
     assert_eq!(recorded.stdout(), "");
     assert_eq!(
         recorded.stderr(),
-        "wasm-rr: the app called wasi:filesystem/types.[method]descriptor.read-via-stream while 32 streams were open: wasm-rr records at most 32 WASI 0.3 streams open at once\n"
+        "wasm-rr: the app called wasi:filesystem/types.[method]descriptor.read-via-stream while 64 streams were open: wasm-rr records at most 64 WASI 0.3 streams open at once\n"
     );
-    // The trace holds what came before: the 32 streams' starts.
+    // The trace holds what came before: the 64 streams' starts.
     let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
     assert_eq!(
         shown
@@ -1058,7 +1058,7 @@ fn a_33rd_wasi_p3_stream_open_at_once_stops_the_recording_in_one_line() {
                 "wasi:filesystem/types.[method]descriptor.read-via-stream(descriptor#1, 0) started"
             )
             .count(),
-        32,
+        64,
         "{shown}"
     );
 }

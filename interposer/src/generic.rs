@@ -186,7 +186,7 @@ thread_local! {
 }
 
 /// The forwarder's memory, as far as a call's values go: zeros below the heap's start, then
-/// its heap. The zeros (about 513 KiB: the streams' slots lie below the heap) are written once
+/// its heap. The zeros (about 1 MiB: the streams' 64 slots lie below the heap) are written once
 /// and kept between calls, not written again for each (which cost 8 µs a call).
 struct CallMemory(Vec<u8>, usize);
 
@@ -679,7 +679,7 @@ impl generic::Guest for Interposer {
         let name = with_layout(function, |layout| layout.name.clone());
         rr::flush();
         rr::fatal(&format!(
-            "the app called {name} while 32 streams were open: wasm-rr records at most 32 WASI 0.3 streams open at once"
+            "the app called {name} while 64 streams were open: wasm-rr records at most 64 WASI 0.3 streams open at once"
         ))
     }
 

@@ -24,7 +24,7 @@
 use super::*;
 
 /// How many streams may be open at once (a 33rd stops the run, saying so).
-pub(super) const SLOTS: i32 = 32;
+pub(super) const SLOTS: i32 = 64;
 /// The bytes of a slot: the state ([`BUF`] bytes), then the buffer.
 pub(super) const SLOT_SIZE: i32 = 16384;
 /// Where the first slot begins; the heap begins after the last.
@@ -1794,21 +1794,26 @@ fn claim_slot(
     slot: u32,
 ) {
     ins.global_get(3)
-        .i32_const(-1)
-        .i32_xor()
-        .local_tee(bits)
-        .i32_eqz()
+        .i64_const(-1)
+        .i64_xor()
+        .i64_eqz()
         .if_(BlockType::Empty)
         .i32_const(number)
         .call(hooks.too_many)
         .unreachable()
         .end();
-    ins.local_get(bits).i32_ctz().local_set(bits);
     ins.global_get(3)
-        .i32_const(1)
+        .i64_const(-1)
+        .i64_xor()
+        .i64_ctz()
+        .i32_wrap_i64()
+        .local_set(bits);
+    ins.global_get(3)
+        .i64_const(1)
         .local_get(bits)
-        .i32_shl()
-        .i32_or()
+        .i64_extend_i32_u()
+        .i64_shl()
+        .i64_or()
         .global_set(3);
     ins.local_get(bits)
         .i32_const(SLOT_SIZE.trailing_zeros() as i32)
@@ -1826,16 +1831,17 @@ fn claim_slot(
 /// Frees the slot in local `slot` (its bit in global 3).
 fn free_slot(ins: &mut wasm_encoder::InstructionSink, slot: u32) {
     ins.global_get(3)
-        .i32_const(1)
+        .i64_const(1)
         .local_get(slot)
         .i32_const(SLOTS_BASE)
         .i32_sub()
         .i32_const(SLOT_SIZE.trailing_zeros() as i32)
         .i32_shr_u()
-        .i32_shl()
-        .i32_const(-1)
-        .i32_xor()
-        .i32_and()
+        .i64_extend_i32_u()
+        .i64_shl()
+        .i64_const(-1)
+        .i64_xor()
+        .i64_and()
         .global_set(3);
 }
 
@@ -1886,9 +1892,11 @@ pub(super) fn emit_driver(
         ins.local_get(i).i32_const(SLOTS).i32_ge_u().br_if(1);
         ins.global_get(3)
             .local_get(i)
-            .i32_shr_u()
-            .i32_const(1)
-            .i32_and()
+            .i64_extend_i32_u()
+            .i64_shr_u()
+            .i64_const(1)
+            .i64_and()
+            .i32_wrap_i64()
             .if_(BlockType::Empty);
         ins.local_get(i)
             .i32_const(SLOT_SIZE.trailing_zeros() as i32)
@@ -2062,7 +2070,7 @@ pub(super) fn emit_driver(
         .i32_eqz()
         .i32_and()
         .global_get(3)
-        .i32_eqz()
+        .i64_eqz()
         .i32_and()
         .if_(BlockType::Empty)
         .i32_const(0)
