@@ -915,7 +915,9 @@ impl generic::Guest for Interposer {
         let Some(take) = take else {
             rr::fatal("internal error: a service's trace lists no `wasm-rr:serve/requests.take`")
         };
-        if rr::replayer::next_is::<Called>(|c| c.function == take).0 {
+        // (A request may come before completions the app has not been given yet, as any call
+        // of the app may.)
+        if rr::replayer::next_call_is::<Called>(|c| c.function == take) {
             1
         } else if rr::replayer::at_end() {
             -1

@@ -269,6 +269,32 @@ pub fn next_is<C: Request>(pred: impl FnOnce(&C) -> bool) -> (bool, u64) {
     })
 }
 
+/// Whether the trace's next call is a call `C` for which `pred` holds, past the completions
+/// before it that the app has not been given yet (at most [`MAX_OVERTAKEN`]), which a call
+/// may come before (see [`answer`]): the events are read ahead, and handed out all the same.
+pub fn next_call_is<C: Request>(pred: impl Fn(&C) -> bool) -> bool {
+    REPLAYER.with_borrow_mut(|slot| {
+        let r = slot.get_or_insert_with(Replayer::open);
+        let mut passed = Vec::new();
+        let yes = loop {
+            let (index, event) = r.take();
+            let passable = event.as_ref().is_some_and(completion);
+            let ours = event
+                .as_ref()
+                .and_then(|e| C::of_call(&e.call))
+                .is_some_and(&pred);
+            passed.push((index, event));
+            if !passable || passed.len() > MAX_OVERTAKEN {
+                break ours;
+            }
+        };
+        for p in passed.into_iter().rev() {
+            r.deferred.push_front(p);
+        }
+        yes
+    })
+}
+
 /// Whether the trace has no event left to replay (it is read ahead, as [`next_is`] reads).
 pub fn at_end() -> bool {
     REPLAYER.with_borrow_mut(|slot| {
