@@ -829,6 +829,62 @@ fn a_wasi_p3_service_under_stock_wasmtime_serve_records_its_instance_and_replays
 }
 
 #[test]
+fn every_instance_of_a_wasi_p3_service_under_a_burst_of_concurrent_requests_replays() {
+    let dir = scratch();
+    let app = fixture("p3_echo_service");
+    let (recording, traces) = wrap_for_recording(dir.path(), &app, &[]);
+    wasmtime(); // (checks its version)
+    let mut cmd = Command::new("wasmtime");
+    cmd.args(["serve", "-Scli", "--addr", "127.0.0.1:0", "--dir"])
+        .arg(format!("{}::/wasm-rr", traces.display()))
+        .arg(&recording);
+    let serving = start_serving(cmd, "Serving HTTP on ");
+    // 8 clients, 6 requests each, at once: instances serve several at a time.
+    let clients: Vec<_> = (0..8)
+        .map(|c| {
+            let addr = serving.addr.clone();
+            std::thread::spawn(move || {
+                (0..6)
+                    .map(|i| {
+                        let r = http_server::request(&addr, "POST", &format!("/{c}/{i}"), &[], "b");
+                        assert_eq!(r.status, 200, "{r:?}");
+                        r.body
+                    })
+                    .collect::<Vec<String>>()
+            })
+        })
+        .collect();
+    let mut answered: Vec<String> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    serving.stop();
+    // Every answer is in an instance's trace, and every instance replays.
+    let mut listed = Vec::new();
+    for trace in dir_entries(&traces) {
+        let shown = run(
+            wasm_rr().args(["show", "--requests", "--json"]).arg(&trace),
+            None,
+        );
+        assert_eq!(shown.code, Some(0), "{}", shown.stderr());
+        let json: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+        for r in json["requests"].as_array().unwrap() {
+            listed.push(r["body"].as_str().unwrap().to_string());
+        }
+        let replayed = replay_embedded(dir.path(), &app, Some(&trace));
+        assert_eq!(
+            (replayed.code, replayed.stdout(), replayed.stderr()),
+            (Some(0), String::new(), String::new()),
+            "{}",
+            trace.display()
+        );
+    }
+    answered.sort();
+    listed.sort();
+    assert_eq!(listed, answered);
+}
+
+#[test]
 fn a_wasi_p3_service_is_wrapped_for_wasmtime_serve_and_refused_by_the_embedded_record_and_serve() {
     let dir = scratch();
     let service = fixture("p3_service");
