@@ -765,7 +765,11 @@ fn wrap(
                 })
                 // wasm-rr's own (a service's requests) come from within; `wasmtime serve`
                 // provides `wasi:http` itself.
-                .filter(|i| !i.starts_with("wasm-rr:") && !(service && i.starts_with("wasi:http/")))
+                .filter(|i| {
+                    let own = i.starts_with("wasm-rr:");
+                    let served = service && i.starts_with("wasi:http/");
+                    !(own || served)
+                })
                 .cloned()
                 .collect();
             let (flags, unserved) = stock_flags(&from_host);

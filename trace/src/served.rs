@@ -162,17 +162,16 @@ impl Requests {
                 if f == n.method {
                     let text = self.result_text(call.function, answer.as_ref());
                     self.list[at].method = text;
-                } else if let Some(Val::Variant(1, Some(path))) = answer {
-                    if let Val::String(path) = path.as_ref() {
-                        self.list[at].path = Some(path.clone());
-                    }
-                }
-            } else if f == n.set_status {
-                if let (Some(r), Some(Val::U16(code))) =
-                    (handle(call.args.first()), call.args.get(1))
+                } else if let Some(Val::Variant(1, Some(path))) = answer
+                    && let Val::String(path) = path.as_ref()
                 {
-                    self.responses.entry(r).or_default().status = Some(*code);
+                    self.list[at].path = Some(path.clone());
                 }
+            } else if f == n.set_status
+                && let (Some(r), Some(Val::U16(code))) =
+                    (handle(call.args.first()), call.args.get(1))
+            {
+                self.responses.entry(r).or_default().status = Some(*code);
             }
         } else if let Some((opened, answer)) = e.get::<Opened>() {
             if Some(opened.function) == n.response_new
