@@ -1621,7 +1621,7 @@ fn forwarding_module(
     // (`pump::spend_turn`). Globals 9 to 11, a WASI 0.3 HTTP service's driver: the requests in
     // flight (`busy`), whether `busy` was called, whether a driver is running. Global 12:
     // whether the doorbell rang since the driver last took its read's event.
-    assemble_with(
+    assemble_module(
         types,
         imports,
         defined,
@@ -1629,6 +1629,7 @@ fn forwarding_module(
         code,
         &[HEAP_BASE, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0],
         Some(3),
+        (HEAP_BASE as u64).div_ceil(65536),
     )
 }
 
@@ -1961,11 +1962,14 @@ fn assemble(
     code: CodeSection,
     globals: &[i32],
 ) -> Vec<u8> {
-    assemble_with(types, imports, defined, exports, code, globals, None)
+    let pages = (HEAP_BASE as u64).div_ceil(65536);
+    assemble_module(types, imports, defined, exports, code, globals, None, pages)
 }
 
-/// [`assemble`], with global `wide` (if any) an `i64` (its value widened).
-fn assemble_with(
+/// [`assemble`], with global `wide` (if any) an `i64` (its value widened) and `pages` pages
+/// of memory (64 KiB each) to begin with.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn assemble_module(
     types: TypeSection,
     imports: ImportSection,
     defined: FunctionSection,
@@ -1973,10 +1977,11 @@ fn assemble_with(
     code: CodeSection,
     globals: &[i32],
     wide: Option<usize>,
+    pages: u64,
 ) -> Vec<u8> {
     let mut memories = MemorySection::new();
     memories.memory(MemoryType {
-        minimum: (HEAP_BASE as u64).div_ceil(65536),
+        minimum: pages,
         maximum: None,
         memory64: false,
         shared: false,

@@ -30,11 +30,10 @@
 //!   the trace out), and the driver how many requests are in flight (`pump.busy`).
 
 use crate::WrapError;
-use crate::generic::{componentize, push_rr, push_world, realloc_body};
+use crate::generic::{assemble_module, componentize, push_rr, push_world, realloc_body};
 use wasm_encoder::{
-    BlockType, CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function,
-    FunctionSection, GlobalSection, GlobalType, ImportSection, MemArg, MemorySection, MemoryType,
-    Module, TypeSection, ValType,
+    BlockType, CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+    ImportSection, MemArg, TypeSection, ValType,
 };
 use wit_parser::abi::{AbiVariant, FlatTypes, WasmType};
 use wit_parser::{Int, InterfaceId, Resolve, SizeAlign, Type, TypeDefKind, WorldId};
@@ -425,46 +424,16 @@ impl Loader<'_> {
     }
 }
 
-/// A module of these sections with one page of memory (exported as `memory`) and mutable
-/// `i32` globals of the values `globals` (global 0: the bump allocator's pointer).
+/// A module of these sections with one page of memory (see [`assemble_module`]).
 fn assemble(
     types: TypeSection,
     imports: ImportSection,
     defined: FunctionSection,
-    mut exports: ExportSection,
+    exports: ExportSection,
     code: CodeSection,
     globals: &[i32],
 ) -> Vec<u8> {
-    let mut memories = MemorySection::new();
-    memories.memory(MemoryType {
-        minimum: 1,
-        maximum: None,
-        memory64: false,
-        shared: false,
-        page_size_log2: None,
-    });
-    exports.export("memory", ExportKind::Memory, 0);
-    let mut section = GlobalSection::new();
-    for value in globals {
-        section.global(
-            GlobalType {
-                val_type: ValType::I32,
-                mutable: true,
-                shared: false,
-            },
-            &ConstExpr::i32_const(*value),
-        );
-    }
-    let mut module = Module::new();
-    module
-        .section(&types)
-        .section(&imports)
-        .section(&defined)
-        .section(&memories)
-        .section(&section)
-        .section(&exports)
-        .section(&code);
-    module.finish()
+    assemble_module(types, imports, defined, exports, code, globals, None, 1)
 }
 
 /// Where a module's allocator starts.
@@ -566,61 +535,231 @@ const DONE: u32 = 12;
 const NUMBER: u32 = 16;
 const RESULT: u32 = 24;
 
+/// What the handler wrapper and the replay driver share: the app's WIT with `wasm-rr:serve`
+/// and `wasm-rr:rr`, their world, the types' sizes, and the shape of `handle`'s result.
+struct Service {
+    resolve: Resolve,
+    world: WorldId,
+    sizes: SizeAlign,
+    /// `handle`'s result (`result<response, error-code>`) and its error type.
+    result: Type,
+    error: Type,
+    /// Where the result's payload lies after its discriminant, in bytes.
+    payload: u32,
+    /// A request's area, in bytes (see [`RESULT`]).
+    area_size: u32,
+    /// The core parameters of `wasm-rr:serve/guest-requests.fail`.
+    fail_params: Vec<ValType>,
+}
+
+impl Service {
+    /// The component `name`'s world: `lines` (its imports and exports) in the app's WIT, which
+    /// `extra` may add to first.
+    fn new(
+        guest: &[u8],
+        version: &str,
+        name: &str,
+        lines: &str,
+        extra: impl FnOnce(&mut Resolve) -> Result<(), WrapError>,
+    ) -> Result<Service, WrapError> {
+        let (mut resolve, _) = service_resolve(guest, version)?;
+        push_rr(&mut resolve)?;
+        extra(&mut resolve)?;
+        let world = push_world(&mut resolve, name, lines)?;
+        let mut sizes = SizeAlign::default();
+        sizes
+            .fill(&resolve)
+            .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
+        let handler = format!("{HANDLER_P3}@{version}");
+        let handle = function(&resolve, &handler, "handle")?.clone();
+        let fail = function(&resolve, "wasm-rr:serve/guest-requests", "fail")?.clone();
+        let (result, error) = handler_result(&resolve, &handle)?;
+        let payload = sizes
+            .payload_offset(Int::U8, [Some(&Type::U32), Some(&error)])
+            .size_wasm32() as u32;
+        let area_size = (RESULT + sizes.size(&result).size_wasm32() as u32).next_multiple_of(8);
+        let fail_params = resolve
+            .wasm_signature(AbiVariant::GuestImport, &fail)
+            .params
+            .iter()
+            .map(val)
+            .collect();
+        Ok(Service {
+            resolve,
+            world,
+            sizes,
+            result,
+            error,
+            payload,
+            area_size,
+            fail_params,
+        })
+    }
+
+    /// A loader of values with its locals from local 1 on (after one parameter).
+    fn loader(&self) -> Loader<'_> {
+        Loader {
+            resolve: &self.resolve,
+            sizes: &self.sizes,
+            pool: Pool::new(1, 64),
+        }
+    }
+
+    /// Emits: the app's result in the area (local `area`) is given (`give(number, response)`,
+    /// function `give`) or, an error, recorded or checked (`fail(number, error)`, `fail`).
+    fn give_or_fail(
+        &self,
+        ins: &mut wasm_encoder::InstructionSink,
+        loader: &mut Loader,
+        area: u32,
+        give: u32,
+        fail: u32,
+        after_give: impl FnOnce(&mut wasm_encoder::InstructionSink),
+    ) -> Result<(), WrapError> {
+        ins.local_get(area)
+            .i32_load8_u(at(RESULT))
+            .i32_eqz()
+            .if_(BlockType::Empty);
+        ins.local_get(area).i32_load(at(NUMBER));
+        ins.local_get(area)
+            .i32_load(at(RESULT + self.payload))
+            .call(give);
+        after_give(ins);
+        ins.else_();
+        ins.local_get(area).i32_load(at(NUMBER));
+        for (local, _) in loader.load(ins, &self.error, area, RESULT + self.payload)? {
+            ins.local_get(local);
+        }
+        ins.call(fail);
+        ins.end();
+        Ok(())
+    }
+}
+
+/// The function types the handler wrapper and the replay driver use, by shape.
+struct Types {
+    section: TypeSection,
+    none: u32,
+    to_i32: u32,
+    i32_to: u32,
+    i32_to_i32: u32,
+    two_to: u32,
+    two_to_i32: u32,
+    three_to: u32,
+    three_to_i32: u32,
+    four_to_i32: u32,
+}
+
+impl Types {
+    fn new() -> Types {
+        use ValType::I32;
+        let mut section = TypeSection::new();
+        let mut ty = |params: &[ValType], results: &[ValType]| {
+            let index = section.len();
+            section
+                .ty()
+                .function(params.iter().copied(), results.iter().copied());
+            index
+        };
+        let none = ty(&[], &[]);
+        let to_i32 = ty(&[], &[I32]);
+        let i32_to = ty(&[I32], &[]);
+        let i32_to_i32 = ty(&[I32], &[I32]);
+        let two_to = ty(&[I32, I32], &[]);
+        let two_to_i32 = ty(&[I32, I32], &[I32]);
+        let three_to = ty(&[I32, I32, I32], &[]);
+        let three_to_i32 = ty(&[I32, I32, I32], &[I32]);
+        let four_to_i32 = ty(&[I32; 4], &[I32]);
+        Types {
+            section,
+            none,
+            to_i32,
+            i32_to,
+            i32_to_i32,
+            two_to,
+            two_to_i32,
+            three_to,
+            three_to_i32,
+            four_to_i32,
+        }
+    }
+
+    /// A type of its own: `params -> ()`.
+    fn params(&mut self, params: &[ValType]) -> u32 {
+        let index = self.section.len();
+        self.section.ty().function(params.iter().copied(), []);
+        index
+    }
+}
+
+/// Emits: local `area` gets a request's area of `size` bytes, from the free list (global
+/// `free`) or new (through `realloc`).
+fn take_area(
+    ins: &mut wasm_encoder::InstructionSink,
+    area: u32,
+    free: u32,
+    realloc: u32,
+    size: u32,
+) {
+    ins.global_get(free).if_(BlockType::Empty);
+    ins.global_get(free).local_set(area);
+    ins.local_get(area).i32_load(at(0)).global_set(free);
+    ins.else_();
+    ins.i32_const(0)
+        .i32_const(0)
+        .i32_const(8)
+        .i32_const(size as i32)
+        .call(realloc)
+        .local_set(area);
+    ins.end();
+}
+
+/// Emits: global `count` is added `delta` and passed to `busy` (the requests in flight).
+fn add_busy(ins: &mut wasm_encoder::InstructionSink, count: u32, delta: i32, busy: u32) {
+    ins.global_get(count)
+        .i32_const(delta)
+        .i32_add()
+        .global_set(count)
+        .global_get(count)
+        .call(busy);
+}
+
+/// Emits: the request in the area (local `area`) gets the next number (global `counter`).
+fn number_request(ins: &mut wasm_encoder::InstructionSink, area: u32, counter: u32) {
+    ins.global_get(counter)
+        .i32_const(1)
+        .i32_add()
+        .global_set(counter);
+    ins.local_get(area)
+        .global_get(counter)
+        .i32_store(at(NUMBER));
+}
+
 /// The handler wrapper of a service that exports `wasi:http/handler@version` (see the
 /// module's documentation), exporting it in the host's `wasi:http/types`.
 ///
 /// Errors: [`WrapError::Compose`] when `wit-component` rejects what was generated (a bug).
 pub fn handler_wrapper(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> {
-    let (mut resolve, _) = service_resolve(guest, version)?;
-    push_rr(&mut resolve)?;
     let handler = format!("{HANDLER_P3}@{version}");
-    let world = push_world(
-        &mut resolve,
+    let svc = Service::new(
+        guest,
+        version,
         "serve-wrapper",
         &format!(
             "  import wasm-rr:serve/mailbox;\n  import wasm-rr:serve/guest-requests;\n  import wasm-rr:serve/guest-handler;\n  import wasm-rr:rr/control;\n  import {pump};\n  export {handler};\n",
             pump = crate::generic::PUMP
         ),
+        |_| Ok(()),
     )?;
-    let mut sizes = SizeAlign::default();
-    sizes
-        .fill(&resolve)
-        .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
-    let handle = function(&resolve, &handler, "handle")?.clone();
-    let fail = function(&resolve, "wasm-rr:serve/guest-requests", "fail")?.clone();
-    let (result, error) = handler_result(&resolve, &handle)?;
-    let payload = sizes
-        .payload_offset(Int::U8, [Some(&Type::U32), Some(&error)])
-        .size_wasm32() as u32;
-    let area_size = (RESULT + sizes.size(&result).size_wasm32() as u32).next_multiple_of(8);
-    let fail_params: Vec<ValType> = resolve
-        .wasm_signature(AbiVariant::GuestImport, &fail)
-        .params
-        .iter()
-        .map(val)
-        .collect();
     // `task.return`'s parameters: the result's flat values, or its address.
-    let returned = flat(&resolve, &result, 16);
-
-    let mut types = TypeSection::new();
-    let mut ty = |params: &[ValType], results: &[ValType]| {
-        let index = types.len();
-        types
-            .ty()
-            .function(params.iter().copied(), results.iter().copied());
-        index
-    };
-    use ValType::I32;
-    let none = ty(&[], &[]);
-    let to_i32 = ty(&[], &[I32]);
-    let i32_to = ty(&[I32], &[]);
-    let i32_to_i32 = ty(&[I32], &[I32]);
-    let two_to = ty(&[I32, I32], &[]);
-    let two_to_i32 = ty(&[I32, I32], &[I32]);
-    let three_to_i32 = ty(&[I32, I32, I32], &[I32]);
-    let four_to_i32 = ty(&[I32; 4], &[I32]);
-    let fail_ty = ty(&fail_params, &[]);
-    let return_ty = ty(returned.as_deref().unwrap_or(&[I32]), &[]);
+    let returned = flat(&svc.resolve, &svc.result, 16);
+    let mut t = Types::new();
+    let fail_ty = t.params(&svc.fail_params);
+    let return_ty = t.params(returned.as_deref().unwrap_or(&[ValType::I32]));
+    let (none, to_i32, i32_to, i32_to_i32) = (t.none, t.to_i32, t.i32_to, t.i32_to_i32);
+    let (two_to, two_to_i32, three_to_i32, four_to_i32) =
+        (t.two_to, t.two_to_i32, t.three_to_i32, t.four_to_i32);
+    let types = t.section;
     let mut imports = ImportSection::new();
     let functions = [
         ("wasm-rr:rr/control", "serve-starting", none),    // 0
@@ -672,38 +811,20 @@ pub fn handler_wrapper(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError
     // response (and collects the host's in its place) or records its error, returns the
     // result to the host, and says the request is answered.
     defined.function(i32_to);
-    let pool = Pool::new(1, 64);
-    let mut body = Function::new(pool.declared());
-    let mut loader = Loader {
-        resolve: &resolve,
-        sizes: &sizes,
-        pool,
-    };
+    let mut loader = svc.loader();
+    let mut body = Function::new(loader.pool.declared());
     {
         let mut ins = body.instructions();
         let area = 0;
-        ins.local_get(area)
-            .i32_load8_u(at(RESULT))
-            .i32_eqz()
-            .if_(BlockType::Empty);
-        ins.local_get(area).i32_load(at(NUMBER));
-        ins.local_get(area)
-            .i32_load(at(RESULT + payload))
-            .call(give);
-        ins.local_get(area)
-            .call(collect)
-            .i32_store(at(RESULT + payload));
-        ins.else_();
-        ins.local_get(area).i32_load(at(NUMBER));
-        let values = loader.load(&mut ins, &error, area, RESULT + payload)?;
-        for (local, _) in &values {
-            ins.local_get(*local);
-        }
-        ins.call(fail_fn);
-        ins.end();
+        let payload = svc.payload;
+        svc.give_or_fail(&mut ins, &mut loader, area, give, fail_fn, |ins| {
+            ins.local_get(area)
+                .call(collect)
+                .i32_store(at(RESULT + payload));
+        })?;
         match &returned {
             Some(_) => {
-                for (local, _) in loader.load(&mut ins, &result, area, RESULT)? {
+                for (local, _) in loader.load(&mut ins, &svc.result, area, RESULT)? {
                     ins.local_get(local);
                 }
             }
@@ -712,12 +833,7 @@ pub fn handler_wrapper(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError
             }
         }
         ins.call(task_return);
-        ins.global_get(1)
-            .i32_const(1)
-            .i32_sub()
-            .global_set(1)
-            .global_get(1)
-            .call(busy);
+        add_busy(&mut ins, 1, -1, busy);
         ins.call(serve_returned);
         ins.local_get(area).i32_const(1).i32_store(at(DONE));
         ins.end();
@@ -752,39 +868,22 @@ pub fn handler_wrapper(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError
 
     // 20: the export, `handle(host request) -> callback code`; locals: area, status, request.
     defined.function(i32_to_i32);
-    let mut body = Function::new(vec![(3, I32)]);
+    let mut body = Function::new(vec![(3, ValType::I32)]);
     {
         let mut ins = body.instructions();
         let (request, area, status, app_request) = (0, 1, 2, 3);
         ins.call(serve_starting);
         // The area: from the free list (global 2), or new.
-        ins.global_get(2).if_(BlockType::Empty);
-        ins.global_get(2).local_set(area);
-        ins.local_get(area).i32_load(at(0)).global_set(2);
-        ins.else_();
-        ins.i32_const(0)
-            .i32_const(0)
-            .i32_const(8)
-            .i32_const(area_size as i32)
-            .call(realloc)
-            .local_set(area);
-        ins.end();
+        take_area(&mut ins, area, 2, realloc, svc.area_size);
         for offset in [SET, APP, DRIVER, DONE] {
             ins.local_get(area).i32_const(0).i32_store(at(offset));
         }
         ins.local_get(area).call(context_set);
         ins.local_get(request).call(put);
         ins.call(take).local_set(app_request);
-        // Its number (global 3 counts them).
-        ins.global_get(3).i32_const(1).i32_add().global_set(3);
-        ins.local_get(area).global_get(3).i32_store(at(NUMBER));
-        // One more request in flight (global 1).
-        ins.global_get(1)
-            .i32_const(1)
-            .i32_add()
-            .global_set(1)
-            .global_get(1)
-            .call(busy);
+        // Its number (global 3 counts them); one more request in flight (global 1).
+        number_request(&mut ins, area, 3);
+        add_busy(&mut ins, 1, 1, busy);
         ins.local_get(area).call(set_new).i32_store(at(SET));
         // The driver, unless one is running (then it returns at once).
         ins.call(drive).local_set(status);
@@ -845,7 +944,7 @@ pub fn handler_wrapper(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError
 
     // 21: the callback (event, waitable, code) -> callback code; local 3: the area.
     defined.function(three_to_i32);
-    let mut body = Function::new(vec![(1, I32)]);
+    let mut body = Function::new(vec![(1, ValType::I32)]);
     {
         let mut ins = body.instructions();
         let area = 3;
@@ -892,7 +991,7 @@ pub fn handler_wrapper(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError
     // Globals: 0 the allocator, 1 the requests in flight, 2 the free areas, 3 the requests
     // numbered.
     let module = assemble(types, imports, defined, exports, code, &[HEAP, 0, 0, 0]);
-    componentize(module, &resolve, world)
+    componentize(module, &svc.resolve, svc.world)
         .map_err(|e| WrapError::Compose(format!("the service's handler wrapper: {e:#}")))
 }
 
@@ -916,69 +1015,38 @@ const SUBTASKS: u32 = 4096;
 ///
 /// Errors: [`WrapError::Compose`] when `wit-component` rejects what was generated (a bug).
 pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> {
-    let (mut resolve, _) = service_resolve(guest, version)?;
-    push_rr(&mut resolve)?;
     let run = format!("wasi:cli/run@{RUN_VERSION}");
-    if !resolve
-        .package_names
-        .keys()
-        .any(|n| n.to_string() == format!("wasi:cli@{RUN_VERSION}"))
-    {
-        resolve
-            .push_str(
-                "cli.wit",
-                &format!(
-                    "package wasi:cli@{RUN_VERSION};\ninterface run {{\n  run: async func() -> result;\n}}\n"
-                ),
-            )
-            .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
-    }
-    let handler = format!("{HANDLER_P3}@{version}");
-    let world = push_world(
-        &mut resolve,
+    let svc = Service::new(
+        guest,
+        version,
         "serve-replay",
         &format!(
             "  import wasm-rr:serve/guest-requests;\n  import wasm-rr:serve/guest-handler;\n  import wasm-rr:rr/control;\n  import wasm-rr:rr/generic;\n  import {pump};\n  export {run};\n",
             pump = crate::generic::PUMP
         ),
+        |resolve| {
+            let cli = format!("wasi:cli@{RUN_VERSION}");
+            if resolve.package_names.keys().any(|n| n.to_string() == cli) {
+                return Ok(());
+            }
+            resolve
+                .push_str(
+                    "cli.wit",
+                    &format!(
+                        "package {cli};\ninterface run {{\n  run: async func() -> result;\n}}\n"
+                    ),
+                )
+                .map(|_| ())
+                .map_err(|e| WrapError::Compose(format!("{e:#}")))
+        },
     )?;
-    let mut sizes = SizeAlign::default();
-    sizes
-        .fill(&resolve)
-        .map_err(|e| WrapError::Compose(format!("{e:#}")))?;
-    let handle = function(&resolve, &handler, "handle")?.clone();
-    let fail = function(&resolve, "wasm-rr:serve/guest-requests", "fail")?.clone();
-    let (result, error) = handler_result(&resolve, &handle)?;
-    let payload = sizes
-        .payload_offset(Int::U8, [Some(&Type::U32), Some(&error)])
-        .size_wasm32() as u32;
-    let area_size = (RESULT + sizes.size(&result).size_wasm32() as u32).next_multiple_of(8);
-    let fail_params: Vec<ValType> = resolve
-        .wasm_signature(AbiVariant::GuestImport, &fail)
-        .params
-        .iter()
-        .map(val)
-        .collect();
-
-    let mut types = TypeSection::new();
-    let mut ty = |params: &[ValType], results: &[ValType]| {
-        let index = types.len();
-        types
-            .ty()
-            .function(params.iter().copied(), results.iter().copied());
-        index
-    };
-    use ValType::I32;
-    let none = ty(&[], &[]);
-    let to_i32 = ty(&[], &[I32]);
-    let i32_to = ty(&[I32], &[]);
-    let i32_to_i32 = ty(&[I32], &[I32]);
-    let two_to = ty(&[I32, I32], &[]);
-    let two_to_i32 = ty(&[I32, I32], &[I32]);
-    let three_to_i32 = ty(&[I32, I32, I32], &[I32]);
-    let four_to_i32 = ty(&[I32; 4], &[I32]);
-    let ty_three_to = ty(&[I32, I32, I32], &[]);
-    let fail_ty = ty(&fail_params, &[]);
+    let mut t = Types::new();
+    let fail_ty = t.params(&svc.fail_params);
+    let (none, to_i32, i32_to, i32_to_i32) = (t.none, t.to_i32, t.i32_to, t.i32_to_i32);
+    let (two_to, two_to_i32, three_to_i32, four_to_i32) =
+        (t.two_to, t.two_to_i32, t.three_to_i32, t.four_to_i32);
+    let ty_three_to = t.three_to;
+    let types = t.section;
     let mut imports = ImportSection::new();
     let functions = [
         ("wasm-rr:rr/control", "serve-starting", none),    // 0
@@ -1027,37 +1095,13 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
 
     // 14: respond(area): gives the app's response or its error (checked against the trace).
     defined.function(i32_to);
-    let pool = Pool::new(1, 64);
-    let mut body = Function::new(pool.declared());
-    let mut loader = Loader {
-        resolve: &resolve,
-        sizes: &sizes,
-        pool,
-    };
+    let mut loader = svc.loader();
+    let mut body = Function::new(loader.pool.declared());
     {
         let mut ins = body.instructions();
         let area = 0;
-        ins.local_get(area)
-            .i32_load8_u(at(RESULT))
-            .i32_eqz()
-            .if_(BlockType::Empty);
-        ins.local_get(area).i32_load(at(NUMBER));
-        ins.local_get(area)
-            .i32_load(at(RESULT + payload))
-            .call(give);
-        ins.else_();
-        ins.local_get(area).i32_load(at(NUMBER));
-        for (local, _) in loader.load(&mut ins, &error, area, RESULT + payload)? {
-            ins.local_get(local);
-        }
-        ins.call(fail_fn);
-        ins.end();
-        ins.global_get(1)
-            .i32_const(1)
-            .i32_sub()
-            .global_set(1)
-            .global_get(1)
-            .call(busy);
+        svc.give_or_fail(&mut ins, &mut loader, area, give, fail_fn, |_| {})?;
+        add_busy(&mut ins, 1, -1, busy);
         ins.local_get(area).global_get(2).i32_store(at(0));
         ins.local_get(area).global_set(2);
         ins.end();
@@ -1100,7 +1144,7 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
     // yields, so that the app's tasks run, and is not told of them), hands the app the
     // requests that come next in the trace; returns at its end; otherwise yields.
     defined.function(to_i32);
-    let mut body = Function::new(vec![(4, I32)]);
+    let mut body = Function::new(vec![(4, ValType::I32)]);
     {
         let mut ins = body.instructions();
         let (next, area, status, event) = (0, 1, 2, 3);
@@ -1116,28 +1160,12 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
             .i32_const(1)
             .i32_eq()
             .if_(BlockType::Empty);
-        // A request: an area for its result.
-        ins.global_get(2).if_(BlockType::Empty);
-        ins.global_get(2).local_set(area);
-        ins.local_get(area).i32_load(at(0)).global_set(2);
-        ins.else_();
-        ins.i32_const(0)
-            .i32_const(0)
-            .i32_const(8)
-            .i32_const(area_size as i32)
-            .call(realloc)
-            .local_set(area);
-        ins.end();
+        // A request: an area for its result (from the free list, global 2), its number
+        // (global 5 counts them), one more in flight (global 1).
+        take_area(&mut ins, area, 2, realloc, svc.area_size);
         ins.call(take).local_set(status);
-        // Its number (global 5 counts them).
-        ins.global_get(5).i32_const(1).i32_add().global_set(5);
-        ins.local_get(area).global_get(5).i32_store(at(NUMBER));
-        ins.global_get(1)
-            .i32_const(1)
-            .i32_add()
-            .global_set(1)
-            .global_get(1)
-            .call(busy);
+        number_request(&mut ins, area, 5);
+        add_busy(&mut ins, 1, 1, busy);
         // The stream driver, unless it runs.
         ins.call(drive).local_set(next);
         ins.local_get(next)
@@ -1259,7 +1287,7 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
         code,
         &[(BY_SUBTASK + 4 * SUBTASKS) as i32, 0, 0, 0, 0, 0],
     );
-    componentize(module, &resolve, world)
+    componentize(module, &svc.resolve, svc.world)
         .map_err(|e| WrapError::Compose(format!("the service's replay driver: {e:#}")))
 }
 

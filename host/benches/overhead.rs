@@ -1256,6 +1256,13 @@ fn load_serve(args: &[&str], component: &Path) -> (Load, u64, u64) {
     (load, requests, failed)
 }
 
+/// The median of what `f` reads of each of `v`.
+fn median_by(v: &[Load], f: &dyn Fn(&Load) -> f64) -> f64 {
+    let mut x: Vec<f64> = v.iter().map(f).collect();
+    x.sort_by(f64::total_cmp);
+    x[x.len() / 2]
+}
+
 /// The serve table (`--serve`, or part of a full run): the wstd HTTP server fixture
 /// (`fixtures/src/bin/wstd_server.rs`, one small response per request) under stock `wasmtime
 /// serve -Scli`, plain and recording (one trace per request, into a directory), with
@@ -1336,11 +1343,7 @@ fn serve_table(p: &Paths, runs: usize) {
         ("default flags", &[], full),
         ("keep-resident 4 MiB", keep, resident),
     ];
-    let med = |v: &[Load], f: &dyn Fn(&Load) -> f64| {
-        let mut x: Vec<f64> = v.iter().map(f).collect();
-        x.sort_by(f64::total_cmp);
-        x[x.len() / 2]
-    };
+    let med = median_by;
     let (rps, p50, p99) = (
         |l: &Load| l.rps,
         |l: &Load| l.p50.as_secs_f64() * 1e3,
@@ -1459,11 +1462,7 @@ fn p3_serve_table(p: &Paths, runs: usize) {
         }
     }
     assert_eq!(failed, 0, "{failed} requests were not answered 2xx");
-    let med = |v: &[Load], f: &dyn Fn(&Load) -> f64| {
-        let mut x: Vec<f64> = v.iter().map(f).collect();
-        x.sort_by(f64::total_cmp);
-        x[x.len() / 2]
-    };
+    let med = median_by;
     let (rps, p50, p99) = (
         |l: &Load| l.rps,
         |l: &Load| l.p50.as_secs_f64() * 1e3,

@@ -651,17 +651,23 @@ fn wasm_rr_record_and_replay_run_a_wasi_p3_http_client_on_the_embedded_wasmtime(
     assert_eq!(on_wasmtime.stdout, recorded.stdout);
 }
 
+/// Stock `wasmtime serve -Scli` of a service's recording component, writing its traces into
+/// `traces`, on a port the system picks.
+fn serve_recording(recording: &Path, traces: &Path) -> serving::Serving {
+    wasmtime(); // (checks its version)
+    let mut cmd = Command::new("wasmtime");
+    cmd.args(["serve", "-Scli", "--addr", "127.0.0.1:0", "--dir"])
+        .arg(format!("{}::/wasm-rr", traces.display()))
+        .arg(recording);
+    start_serving(cmd, "Serving HTTP on ")
+}
+
 /// Records `p3_echo_service` under stock `wasmtime serve`: a POST to `/hold` and, once the
 /// instance printed `holding #1`, a POST to `/release`, which lets it answer. Returns the two
 /// answers (hold's, release's) and the trace of the instance that served both.
 fn record_hold_and_release(dir: &Path, app: &Path) -> (String, String, std::path::PathBuf) {
     let (recording, traces) = wrap_for_recording(dir, app, &[]);
-    wasmtime(); // (checks its version)
-    let mut cmd = Command::new("wasmtime");
-    cmd.args(["serve", "-Scli", "--addr", "127.0.0.1:0", "--dir"])
-        .arg(format!("{}::/wasm-rr", traces.display()))
-        .arg(&recording);
-    let serving = start_serving(cmd, "Serving HTTP on ");
+    let serving = serve_recording(&recording, &traces);
     let addr = serving.addr.clone();
     let hold =
         std::thread::spawn(move || http_server::request(&addr, "POST", "/hold", &[], "held body"));
@@ -833,12 +839,7 @@ fn every_instance_of_a_wasi_p3_service_under_a_burst_of_concurrent_requests_repl
     let dir = scratch();
     let app = fixture("p3_echo_service");
     let (recording, traces) = wrap_for_recording(dir.path(), &app, &[]);
-    wasmtime(); // (checks its version)
-    let mut cmd = Command::new("wasmtime");
-    cmd.args(["serve", "-Scli", "--addr", "127.0.0.1:0", "--dir"])
-        .arg(format!("{}::/wasm-rr", traces.display()))
-        .arg(&recording);
-    let serving = start_serving(cmd, "Serving HTTP on ");
+    let serving = serve_recording(&recording, &traces);
     // 8 clients, 6 requests each, at once: instances serve several at a time.
     let clients: Vec<_> = (0..8)
         .map(|c| {
