@@ -270,7 +270,7 @@ pub fn next_is<C: Request>(pred: impl FnOnce(&C) -> bool) -> (bool, u64) {
 }
 
 /// Whether the trace's next call is a call `C` for which `pred` holds, past the completions
-/// before it that the app has not been given yet (at most [`MAX_OVERTAKEN`]), which a call
+/// before it that the app has not been given yet (at most 256), which a call
 /// may come before (see [`answer`]): the events are read ahead, and handed out all the same.
 pub fn next_call_is<C: Request>(pred: impl Fn(&C) -> bool) -> bool {
     REPLAYER.with_borrow_mut(|slot| {
