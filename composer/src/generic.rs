@@ -57,7 +57,7 @@ const GENERIC: &str = "wasm-rr:rr/generic";
 pub(crate) const PUMP: &str = "wasm-rr:rr/pump";
 
 /// The core value type of a canonical ABI flat type.
-fn val_type(t: &WasmType) -> ValType {
+pub(crate) fn val_type(t: &WasmType) -> ValType {
     match t {
         WasmType::I32 | WasmType::Pointer | WasmType::Length => ValType::I32,
         WasmType::I64 | WasmType::PointerOrI64 => ValType::I64,
@@ -388,7 +388,7 @@ fn exit_or_yield(ins: &mut wasm_encoder::InstructionSink) {
 }
 
 /// The component model's callback codes and events (the async ABI's callback lifting).
-mod callback {
+pub(crate) mod callback {
     pub const EXIT: i32 = 0;
     pub const YIELD: i32 = 1;
     pub const WAIT: i32 = 2;

@@ -30,7 +30,10 @@
 //!   the trace out), and the driver how many requests are in flight (`pump.busy`).
 
 use crate::WrapError;
-use crate::generic::{assemble_module, componentize, push_rr, push_world, realloc_body};
+use crate::generic::callback::{EVENT_SUBTASK, EXIT, RETURNED, WAIT, YIELD};
+use crate::generic::{
+    assemble_module, componentize, push_rr, push_world, realloc_body, val_type as val,
+};
 use wasm_encoder::{
     BlockType, CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
     ImportSection, MemArg, TypeSection, ValType,
@@ -130,16 +133,6 @@ fn function<'r>(
         .find(|(id, _)| resolve.id_of(*id).as_deref() == Some(interface))
         .and_then(|(_, i)| i.functions.get(name))
         .ok_or_else(|| WrapError::Compose(format!("the app's WIT has no {interface}.{name}")))
-}
-
-/// The core value type of a canonical ABI flat type.
-fn val(t: &WasmType) -> ValType {
-    match t {
-        WasmType::I32 | WasmType::Pointer | WasmType::Length => ValType::I32,
-        WasmType::I64 | WasmType::PointerOrI64 => ValType::I64,
-        WasmType::F32 => ValType::F32,
-        WasmType::F64 => ValType::F64,
-    }
 }
 
 /// The flat types of `ty`, if they are at most `max`.
@@ -516,13 +509,6 @@ pub fn mailbox(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> {
     componentize(module, &resolve, world)
         .map_err(|e| WrapError::Compose(format!("the service's mailbox: {e:#}")))
 }
-
-/// The async ABI's callback codes and events.
-const EXIT: i32 = 0;
-const YIELD: i32 = 1;
-const WAIT: i32 = 2;
-const EVENT_SUBTASK: i32 = 1;
-const RETURNED: i32 = 2;
 
 /// A request's area in the handler wrapper's memory: its waitable set, the app's `handle`
 /// subtask (0 once returned), the driver's subtask when this request started it (0 once
