@@ -14,8 +14,12 @@ use crate::generic::{Called, Opened, StreamWrote, wave};
 use crate::{Event, Header};
 use std::collections::HashMap;
 
-/// The most requests a [`Requests`] keeps (a crafted trace must not take unbounded memory).
+/// The most requests a [`Requests`] keeps, and responses it follows (a crafted trace must not
+/// take unbounded memory).
 pub const MAX_REQUESTS: usize = 100_000;
+
+/// The most bytes of response bodies a [`Requests`] keeps in all.
+pub const MAX_BODY_BYTES: usize = 64 << 20;
 
 /// wasm-rr's interface through which a service's requests pass (see `composer/src/serve.rs`).
 pub const SERVE_REQUESTS: &str = "wasm-rr:serve/requests";
@@ -78,6 +82,8 @@ pub struct Requests {
     responses: HashMap<u32, Response>,
     /// By subtask: the response handle whose body it writes.
     bodies: HashMap<u32, u32>,
+    /// The body bytes kept in all (at most [`MAX_BODY_BYTES`]).
+    kept: usize,
 }
 
 impl Requests {
@@ -108,6 +114,7 @@ impl Requests {
             answers: HashMap::new(),
             responses: HashMap::new(),
             bodies: HashMap::new(),
+            kept: 0,
         }
     }
 
@@ -142,11 +149,11 @@ impl Requests {
                     ..Served::default()
                 });
             } else if f == n.give {
-                if let (Some(k), Some(r)) = (number(call.args.first()), handle(call.args.get(1))) {
+                if let (Some(k), Some(r)) = (number(call.args.first()), handle(call.args.get(1)))
+                    && let Some(s) = self.served(k)
+                {
+                    s.answered = Some(index);
                     self.answers.insert(k, r);
-                    if let Some(s) = self.served(k) {
-                        s.answered = Some(index);
-                    }
                 }
             } else if f == n.fail {
                 let text = self.text(call.function, call.args.get(1), 1);
@@ -170,12 +177,14 @@ impl Requests {
             } else if f == n.set_status
                 && let (Some(r), Some(Val::U16(code))) =
                     (handle(call.args.first()), call.args.get(1))
+                && let Some(response) = self.responses.get_mut(&r)
             {
-                self.responses.entry(r).or_default().status = Some(*code);
+                response.status = Some(*code);
             }
         } else if let Some((opened, answer)) = e.get::<Opened>() {
             if Some(opened.function) == n.response_new
                 && let Some(Val::Handle(r)) = answer
+                && self.responses.len() < MAX_REQUESTS
             {
                 self.bodies.insert(opened.task, *r);
                 self.responses.entry(*r).or_default();
@@ -184,11 +193,14 @@ impl Requests {
             && let Some(r) = self.bodies.get(&wrote.task)
             && let Some(response) = self.responses.get_mut(r)
         {
-            let room = self.body_limit.saturating_sub(response.body.len());
+            let room = self
+                .body_limit
+                .saturating_sub(response.body.len())
+                .min(MAX_BODY_BYTES - self.kept);
             let data = &wrote.data.0;
-            response
-                .body
-                .extend_from_slice(&data[..room.min(data.len())]);
+            let take = room.min(data.len());
+            response.body.extend_from_slice(&data[..take]);
+            self.kept += take;
             response.body_len += data.len() as u64;
         }
     }
