@@ -34,6 +34,9 @@ pub enum Mode {
     Replay {
         /// The trace it replays.
         trace: Vec<u8>,
+        /// A WASI 0.3 service's history up to request K (its trace cut after K's answer):
+        /// the response it prints once the replay has ended.
+        answer: Option<crate::serve::Answer>,
     },
     /// The replayer importing `wasm-rr:rr/embedded`, which the `wasm-rr` host serves.
     ReplayOpen,
@@ -64,6 +67,8 @@ struct Composition<'p> {
     driven: bool,
     /// The forwarder of the generic path, if the guest has one.
     forwarder: Option<NodeId>,
+    /// What a service's replay driver prints at the end (see [`Mode::Replay`]).
+    answer: Option<crate::serve::Answer>,
 }
 
 impl<'p> Composition<'p> {
@@ -83,6 +88,7 @@ impl<'p> Composition<'p> {
             guest,
             pumps: None,
             driven: false,
+            answer: None,
             forwarder: None,
         })
     }
@@ -497,7 +503,7 @@ impl<'p> Composition<'p> {
             // Replaying: a command whose `run` hands the app the recorded requests.
             let (_, driver) = self.add(
                 "wasm-rr:serve-replay",
-                serve::replay_driver(guest, version)?,
+                serve::replay_driver(guest, version, self.answer.as_ref())?,
             )?;
             self.plug(forwarder, &types, driver, "wasm-rr:serve/guest-types")?;
             // (Its `error-code` type: the forwarder's, not the host's.)
@@ -602,7 +608,10 @@ pub fn compose(
     // The blob goes into the composed component at the end (see `fill_blob`).
     let blob = match mode {
         Mode::Record { config } => Some(config),
-        Mode::Replay { trace } => Some(trace),
+        Mode::Replay { trace, answer } => {
+            c.answer = answer;
+            Some(trace)
+        }
         Mode::ReplayOpen => None,
     };
     if let Some(blob) = &blob {

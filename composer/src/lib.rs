@@ -46,7 +46,7 @@ pub use generic::{
     Forwarding, abi_type, componentize, driver, export_forwarder, export_functions, forwarder,
     generic_functions, wit_type,
 };
-pub use serve::{SERVE_REQUESTS, service_version};
+pub use serve::{Answer, SERVE_REQUESTS, service_version};
 pub use stubs::{TypeImport, type_stubs};
 
 /// The interposer builds the composer plugs in (the `wasm-rr` binary embeds them).
@@ -553,6 +553,21 @@ pub fn wrap_replay<S: Source + Copy>(
     trace: S,
     parts: &Interposers,
 ) -> Result<Vec<u8>, WrapError> {
+    wrap_replay_answering(guest, trace, parts, None)
+}
+
+/// [`wrap_replay`] of a WASI 0.3 HTTP service's history up to request K (`trace` cut right
+/// after the app's answer to K): the self-replaying component prints `answer` (request K's
+/// line on stderr, its response body on stdout) once the replay has ended, as `wasm-rr replay
+/// --request K` does. With `None`, [`wrap_replay`].
+///
+/// Errors: as [`wrap_replay`].
+pub fn wrap_replay_answering<S: Source + Copy>(
+    guest: &[u8],
+    trace: S,
+    parts: &Interposers,
+    answer: Option<Answer>,
+) -> Result<Vec<u8>, WrapError> {
     let Checked {
         imports, generic, ..
     } = parts.checked_imports(guest)?;
@@ -562,7 +577,10 @@ pub fn wrap_replay<S: Source + Copy>(
         guest,
         parts.replayer_for(&imports),
         parts,
-        Mode::Replay { trace: packed },
+        Mode::Replay {
+            trace: packed,
+            answer,
+        },
         &generic,
         &[],
         &replay_allowed(false)

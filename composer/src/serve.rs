@@ -35,8 +35,8 @@ use crate::generic::{
     assemble_module, componentize, push_rr, push_world, realloc_body, val_type as val,
 };
 use wasm_encoder::{
-    BlockType, CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
-    ImportSection, MemArg, TypeSection, ValType,
+    BlockType, CodeSection, ConstExpr, DataSection, Encode, EntityType, ExportKind, ExportSection,
+    Function, FunctionSection, ImportSection, MemArg, Section, TypeSection, ValType,
 };
 use wit_parser::abi::{AbiVariant, FlatTypes, WasmType};
 use wit_parser::{Int, InterfaceId, Resolve, SizeAlign, Type, TypeDefKind, WorldId};
@@ -991,6 +991,20 @@ const BY_SUBTASK: u32 = 16384;
 const POLLED: u32 = 64;
 const SUBTASKS: u32 = 4096;
 
+/// The response that the self-replaying component of a service's history up to request K
+/// (`wasm-rr wrap --replay T --request K`) prints once the replay has ended, as `wasm-rr
+/// replay --request K` does: the replay driver holds it in its memory and hands it to the
+/// replayer (`wasm-rr:rr/generic.serve-answered`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Answer {
+    /// Which request it answered (`request 2: #115 to #126, post /release, 200, 42 body
+    /// bytes`), printed on stderr after `wasm-rr: `.
+    pub line: String,
+    /// The response's body as recorded (its first bytes, as many as the trace's view keeps),
+    /// printed on stdout.
+    pub body: Vec<u8>,
+}
+
 /// The replaying component's driver of a service that exports `wasi:http/handler@version`:
 /// a command (it exports `wasi:cli/run@0.3.0`, lifted with the async ABI) that hands the app
 /// each request the trace holds where the trace has it (`wasm-rr:rr/generic.serve-next`):
@@ -1000,7 +1014,11 @@ const SUBTASKS: u32 = 4096;
 /// as the handler wrapper does, and returns at the end of the trace.
 ///
 /// Errors: [`WrapError::Compose`] when `wit-component` rejects what was generated (a bug).
-pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> {
+pub fn replay_driver(
+    guest: &[u8],
+    version: &str,
+    answer: Option<&Answer>,
+) -> Result<Vec<u8>, WrapError> {
     let run = format!("wasi:cli/run@{RUN_VERSION}");
     let svc = Service::new(
         guest,
@@ -1032,6 +1050,7 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
     let (two_to, two_to_i32, three_to_i32, four_to_i32) =
         (t.two_to, t.two_to_i32, t.three_to_i32, t.four_to_i32);
     let ty_three_to = t.three_to;
+    let four_to = t.params(&[ValType::I32; 4]);
     let types = t.section;
     let mut imports = ImportSection::new();
     let functions = [
@@ -1065,10 +1084,27 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
         "[waitable-set-poll]",
         EntityType::Function(two_to_i32),
     ); // 13
+    if answer.is_some() {
+        imports.import(
+            "wasm-rr:rr/generic",
+            "serve-answered",
+            EntityType::Function(four_to),
+        ); // 14
+    }
     let (serve_starting, take, give, fail_fn, app_handle, serve_next) = (0, 1, 2, 3, 4, 5);
     let (busy, drive, set_new, join, subtask_drop, subtask_cancel, task_return, set_poll) =
         (6, 7, 8, 9, 10, 11, 12, 13);
-    let (realloc, respond, on_event, step, export, callback) = (14, 15, 16, 17, 18, 19);
+    let answered = 14;
+    let first = if answer.is_some() { 15 } else { 14 };
+    let (realloc, respond, on_event, step, export, callback) =
+        (first, first + 1, first + 2, first + 3, first + 4, first + 5);
+    // The answer to print, if any: its line and body, after the subtasks' areas; the
+    // allocator starts after them.
+    let data = (BY_SUBTASK + 4 * SUBTASKS) as usize;
+    let (line, printed) = answer.map_or((&[][..], &[][..]), |a| (a.line.as_bytes(), &a.body[..]));
+    let heap = (data + line.len() + printed.len()).next_multiple_of(8);
+    let heap = i32::try_from(heap)
+        .map_err(|_| WrapError::Compose("the response to print is too large".into()))?;
     // Globals: 0 the allocator, 1 the requests in flight, 2 the free areas, 3 the waitable
     // set, 4 the stream driver's subtask (0: none), 5 the requests numbered.
 
@@ -1079,7 +1115,7 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
     code.function(&realloc_body());
     exports.export("cabi_realloc", ExportKind::Func, realloc);
 
-    // 14: respond(area): gives the app's response or its error (checked against the trace).
+    // respond(area): gives the app's response or its error (checked against the trace).
     defined.function(i32_to);
     let mut loader = svc.loader();
     let mut body = Function::new(loader.pool.declared());
@@ -1094,7 +1130,7 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
     }
     code.function(&body);
 
-    // 16: on_event(event, waitable, code): a subtask returned: the app's `handle` (its
+    // on_event(event, waitable, code): a subtask returned: the app's `handle` (its
     // response is given) or the stream driver.
     defined.function(ty_three_to);
     let mut body = Function::new(vec![]);
@@ -1126,7 +1162,7 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
     }
     code.function(&body);
 
-    // 17: step() -> callback code: takes the events of the set (without waiting: the driver
+    // step() -> callback code: takes the events of the set (without waiting: the driver
     // yields, so that the app's tasks run, and is not told of them), hands the app the
     // requests that come next in the trace; returns at its end; otherwise yields.
     defined.function(to_i32);
@@ -1228,6 +1264,13 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
         ins.global_get(4).call(subtask_drop);
         ins.i32_const(0).global_set(4);
         ins.end();
+        if answer.is_some() {
+            ins.i32_const(data as i32)
+                .i32_const(line.len() as i32)
+                .i32_const((data + line.len()) as i32)
+                .i32_const(printed.len() as i32)
+                .call(answered);
+        }
         ins.i32_const(0).call(task_return);
         ins.i32_const(EXIT).return_();
         ins.end();
@@ -1236,7 +1279,7 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
     }
     code.function(&body);
 
-    // 18: the export, `run() -> callback code`.
+    // the export, `run() -> callback code`.
     defined.function(to_i32);
     let mut body = Function::new(vec![]);
     {
@@ -1249,7 +1292,7 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
     code.function(&body);
     exports.export(&format!("[async-lift]{run}#run"), ExportKind::Func, export);
 
-    // 19: the callback (event, waitable, code) -> callback code.
+    // the callback (event, waitable, code) -> callback code.
     defined.function(three_to_i32);
     let mut body = Function::new(vec![]);
     {
@@ -1265,14 +1308,27 @@ pub fn replay_driver(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> 
         callback,
     );
 
-    let module = assemble(
+    let mut module = assemble_module(
         types,
         imports,
         defined,
         exports,
         code,
-        &[(BY_SUBTASK + 4 * SUBTASKS) as i32, 0, 0, 0, 0, 0],
+        &[heap, 0, 0, 0, 0, 0],
+        None,
+        (heap as u64).div_ceil(65536).max(1),
     );
+    if answer.is_some() {
+        // (A data section follows the code section: appended to the module as it is.)
+        let mut segment = DataSection::new();
+        segment.active(
+            0,
+            &ConstExpr::i32_const(data as i32),
+            [line, printed].concat(),
+        );
+        module.push(segment.id());
+        segment.encode(&mut module);
+    }
     componentize(module, &svc.resolve, svc.world)
         .map_err(|e| WrapError::Compose(format!("the service's replay driver: {e:#}")))
 }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use wasm_rr_composer::{wrap_record, wrap_replay, wrap_replay_open};
+use wasm_rr_composer::{wrap_record, wrap_replay_answering, wrap_replay_open};
 use wasm_rr_trace::protocol::{DEFAULT_TRACE_FILE as TRACE_FILE, RESERVED_ENV_PREFIX, TRACE_DIR};
 use wasm_rr_trace::redact::{Redacted, Redactor};
 /// The stem of the default trace file of `record` and `replay`.
@@ -102,16 +102,19 @@ enum Command {
         #[arg(last = true)]
         args: Vec<String>,
     },
-    /// Serve HTTP with APP (a `wasi:http/proxy` handler) on the embedded wasmtime, like
-    /// `wasmtime serve`, recording one trace per request. Outgoing HTTP is always on.
+    /// Serve HTTP with APP (a `wasi:http/proxy` handler or a WASI 0.3 service) on the embedded
+    /// wasmtime, like `wasmtime serve`, recording one trace per request (a 0.3 service: one
+    /// per instance, holding every request it served). Outgoing HTTP is always on.
     Serve {
-        /// The guest component (it exports `wasi:http/incoming-handler`).
+        /// The guest component (it exports `wasi:http/incoming-handler` or
+        /// `wasi:http/handler@0.3`).
         app: PathBuf,
         /// Socket address to listen on (port 0: any free port, printed at start).
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
-        /// Directory for the request traces, one per request, named
-        /// `req-<wall-clock ns>-<tag>.cbor` so that `ls` lists them by arrival.
+        /// Directory for the traces: one per request, named `req-<wall-clock ns>-<tag>.cbor`
+        /// (a 0.3 service: one per instance, `inst-<wall-clock ns>-<tag>.cbor`), so that `ls`
+        /// lists them by arrival.
         #[arg(
             short = 't',
             long = "trace-dir",
@@ -119,6 +122,14 @@ enum Command {
             default_value = "."
         )]
         trace_dir: PathBuf,
+        /// A WASI 0.3 service's instance serves N requests in all, then is dropped (as
+        /// `wasmtime serve`'s flag; default 128). 0.2 handlers serve one each.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        max_instance_reuse_count: Option<u32>,
+        /// A WASI 0.3 service's instance serves at most N requests at once (as `wasmtime
+        /// serve`'s flag; default 16).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        max_instance_concurrent_reuse_count: Option<u32>,
         #[command(flatten)]
         guest: GuestArgs,
         #[command(flatten)]
@@ -510,17 +521,22 @@ fn dispatch(command: Command) -> Result<i32> {
                     "--sample, --max-traces, --max-trace-bytes, --when-full and --output-bytes are for recording components, not with --replay"
                 );
             }
-            // With --request, the trace cut after that request's answer (a temporary file).
+            // With --request, the trace cut after that request's answer (a temporary file),
+            // and the response the component prints at the end.
             let prefix = match (&replay, request) {
                 (Some(trace), Some(k)) => {
                     let input = files::TraceInput::open(trace)?;
                     input.scan(trace)?;
-                    Some(files::request_prefix(trace, &input, k, 0)?.0)
+                    Some(files::request_prefix(trace, &input, k, ANSWER_BYTES)?)
                 }
                 _ => None,
             };
-            let replay = prefix.as_ref().map(|p| p.path()).or(replay.as_deref());
-            wrap(&app, &output, replay, compress, &plug, &policy)
+            let answer = prefix.as_ref().map(|(_, served)| wasm_rr_composer::Answer {
+                line: served.line(),
+                body: served.body.clone(),
+            });
+            let replay = prefix.as_ref().map(|p| p.0.path()).or(replay.as_deref());
+            wrap(&app, &output, replay, answer, compress, &plug, &policy)
         }
         Command::Record {
             app,
@@ -555,9 +571,21 @@ fn dispatch(command: Command) -> Result<i32> {
             app,
             addr,
             trace_dir,
+            max_instance_reuse_count,
+            max_instance_concurrent_reuse_count,
             guest,
             policy,
-        } => serve(&app, addr, &trace_dir, &guest, &policy.policy()),
+        } => serve(
+            &app,
+            addr,
+            &trace_dir,
+            [
+                max_instance_reuse_count,
+                max_instance_concurrent_reuse_count,
+            ],
+            &guest,
+            &policy.policy(),
+        ),
         Command::Replay {
             app,
             trace,
@@ -713,17 +741,20 @@ fn read_plugs(plugs: &[PathBuf]) -> Result<Vec<Vec<u8>>> {
         .collect()
 }
 
+/// `wasm-rr wrap`: the recording component, or with `replay` the self-replaying one (printing
+/// `answer` at the end, with `--request`).
 fn wrap(
     app: &Path,
     output: &Path,
     replay: Option<&Path>,
+    answer: Option<wasm_rr_composer::Answer>,
     compress: bool,
     plugs: &[PathBuf],
     policy: &wasm_rr_trace::RecordPolicy,
 ) -> Result<i32> {
     let (bytes, what) = match replay {
         Some(trace_path) => (
-            self_replaying(app, trace_path)?,
+            self_replaying(app, trace_path, answer)?,
             "self-replaying component: `wasmtime run` it with no flags".to_string(),
         ),
         None => {
@@ -875,15 +906,20 @@ fn stock_flags(interfaces: &[String]) -> (Vec<&'static str>, Vec<String>) {
     (flags, unserved)
 }
 
-/// The self-replaying component for `app` and the trace at `trace_path` (`wrap --replay` and
-/// `replay`).
-fn self_replaying(app: &Path, trace_path: &Path) -> Result<Vec<u8>> {
+/// The self-replaying component for `app` and the trace at `trace_path` (`wrap --replay`);
+/// it prints `answer` at the end (`wrap --replay --request K`).
+fn self_replaying(
+    app: &Path,
+    trace_path: &Path,
+    answer: Option<wasm_rr_composer::Answer>,
+) -> Result<Vec<u8>> {
     let guest = read_app(app)?;
     // Read in place, block by block (checked whole first): only the packed trace and the
     // component that embeds it are held.
     let input = files::TraceInput::open(trace_path)?;
     input.scan(trace_path)?;
-    wrap_replay(&guest, &input, &components::interposers()).map_err(replay_err(app, trace_path))
+    wrap_replay_answering(&guest, &input, &components::interposers(), answer)
+        .map_err(replay_err(app, trace_path))
 }
 
 /// What `wasm-rr replay` shows of the replay as it goes (issue: from a recorded failure to the
@@ -1097,7 +1133,7 @@ fn record(app: &Path, o: RecordOptions, args: Vec<String>) -> Result<i32> {
         }
         if let Some(v) = wasm_rr_composer::service_version(&exports) {
             bail!(
-                "{} is a WASI 0.3 HTTP service (it exports wasi:http/handler@{v}): record it under stock `wasmtime serve` (`wasm-rr wrap` it, then `wasmtime serve -Scli --dir <trace-dir>::/wasm-rr`)",
+                "{} is a WASI 0.3 HTTP service (it exports wasi:http/handler@{v}): record it with `wasm-rr serve`",
                 app.display()
             );
         }
@@ -1335,26 +1371,34 @@ fn recording_component(
     .map_err(plug_err(app, plugs))
 }
 
+/// The most bytes of request K's response body that `replay --request K` and the component
+/// of `wrap --replay … --request K` print (1 MiB).
+const ANSWER_BYTES: usize = 1024 * 1024;
+
 /// `wasm-rr serve`: the guest gets what `guest_args` give it, as with `record`; every request
-/// writes its own trace into `trace_dir`.
+/// (a WASI 0.3 service: every instance) writes its own trace into `trace_dir`. `reuse`: the
+/// `--max-instance-reuse-count` and `--max-instance-concurrent-reuse-count` given, for 0.3
+/// services only.
 fn serve(
     app: &Path,
     addr: std::net::SocketAddr,
     trace_dir: &Path,
+    reuse: [Option<u32>; 2],
     guest_args: &GuestArgs,
     policy: &wasm_rr_trace::RecordPolicy,
 ) -> Result<i32> {
     let guest = read_app(app)?;
     let (_, exports) = wasm_rr_composer::component_world(&guest).map_err(wrap_err(app))?;
-    if let Some(v) = wasm_rr_composer::service_version(&exports) {
+    let service = wasm_rr_composer::service_version(&exports).is_some();
+    if !service && !wasm_rr_composer::is_http_handler(&exports) {
         bail!(
-            "cannot serve {}: it is a WASI 0.3 HTTP service (it exports wasi:http/handler@{v}), which `wasm-rr serve` does not serve yet: record it under stock `wasmtime serve` (`wasm-rr wrap` it, then `wasmtime serve -Scli --dir <trace-dir>::/wasm-rr`)",
+            "cannot serve {}: it exports no wasi:http/incoming-handler or wasi:http/handler@0.3 (record a command with `wasm-rr record`)",
             app.display()
         );
     }
-    if !wasm_rr_composer::is_http_handler(&exports) {
+    if !service && reuse.iter().any(Option::is_some) {
         bail!(
-            "cannot serve {}: it exports no wasi:http/incoming-handler (record a command with `wasm-rr record`)",
+            "cannot serve {} with --max-instance-reuse-count or --max-instance-concurrent-reuse-count: it is a WASI 0.2 handler, whose instances serve one request each",
             app.display()
         );
     }
@@ -1363,6 +1407,17 @@ fn serve(
     let wrapped = recording_component(app, &guest, policy, &guest_args.plugs)?;
     let mut opts = guest_args.run_options(vec![program_name(app)], trace_dir)?;
     opts.async_abi = wasm_rr_composer::uses_async_abi(&guest);
+    if service {
+        let mut limits = runtime::Reuse::default();
+        if let Some(n) = reuse[0] {
+            limits.max_requests = n as usize;
+        }
+        if let Some(n) = reuse[1] {
+            limits.max_concurrent = n as usize;
+        }
+        let note = format!(", one trace per instance in {}", trace_dir.display());
+        return runtime::serve_service(&wrapped, opts, addr, &note, limits);
+    }
     let note = format!(", one trace per request in {}", trace_dir.display());
     runtime::serve(&wrapped, opts, addr, &note)
 }
@@ -1379,7 +1434,7 @@ fn replay(
         Some(k) => {
             let input = files::TraceInput::open(&trace_path)?;
             input.scan(&trace_path)?;
-            Some(files::request_prefix(&trace_path, &input, k, 1024 * 1024)?)
+            Some(files::request_prefix(&trace_path, &input, k, ANSWER_BYTES)?)
         }
         None => None,
     };

@@ -321,6 +321,245 @@ pub fn serve(
     runtime.block_on(serve_async(component, opts, addr, note))
 }
 
+/// How [`serve_service`] reuses an instance of a WASI 0.3 service, as `wasmtime serve` does
+/// (its flags of the same names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reuse {
+    /// Requests an instance serves in all before it is dropped
+    /// (`--max-instance-reuse-count`; 128 by default).
+    pub max_requests: usize,
+    /// Requests an instance serves at once (`--max-instance-concurrent-reuse-count`; 16 by
+    /// default).
+    pub max_concurrent: usize,
+    /// How long an idle instance is kept for the next request before it is dropped
+    /// (`--idle-instance-timeout`; 1 s by default).
+    pub idle_timeout: Duration,
+}
+
+impl Default for Reuse {
+    fn default() -> Self {
+        Reuse {
+            max_requests: 128,
+            max_concurrent: 16,
+            idle_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Serves HTTP on `addr` like `wasmtime serve` serves a WASI 0.3 service (`component` exports
+/// `wasi:http/handler@0.3.x`): an instance takes up to `reuse.max_concurrent` requests at once
+/// and `reuse.max_requests` in all (wasmtime-wasi-http's `ProxyHandler`, which `wasmtime serve`
+/// uses), set up by `opts`. Prints `wasm-rr: serving HTTP on http://ADDR/` followed by `note`
+/// on stderr once it listens, runs until Ctrl-C (SIGINT), then stops accepting, waits for the
+/// requests under way and for every instance to be dropped (an idle one after
+/// `reuse.idle_timeout`), and returns exit status 0. A request the app fails (it returns an
+/// error code or traps) gets a 500 answer and a line on stderr, as with `wasmtime serve`.
+///
+/// Errors: the component cannot be compiled or exports no 0.3 handler; the address cannot be
+/// bound.
+pub fn serve_service(
+    component: &[u8],
+    opts: RunOptions,
+    addr: std::net::SocketAddr,
+    note: &str,
+    reuse: Reuse,
+) -> Result<i32> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(serve_service_async(component, opts, addr, note, reuse))
+}
+
+async fn serve_service_async(
+    component: &[u8],
+    opts: RunOptions,
+    addr: std::net::SocketAddr,
+    note: &str,
+    reuse: Reuse,
+) -> Result<i32> {
+    use http_body_util::BodyExt;
+    use wasmtime_wasi_http::handler::{ProxyHandler, ProxyPre};
+    let engine = engine(true)?;
+    let component = context(Component::new(&engine, component), || {
+        "cannot compile the component".into()
+    })?;
+    let linker = linker(&engine)?;
+    let pre = context(linker.instantiate_pre(&component), || {
+        "cannot link the component".into()
+    })?;
+    let pre = context(
+        wasmtime_wasi_http::p3::bindings::ServicePre::new(pre),
+        || "the component is no wasi:http/handler@0.3 service".into(),
+    )?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow!("cannot listen on {addr}: {e}"))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| anyhow!("cannot listen on {addr}: {e}"))?;
+    let ctrl_c = interrupted()?;
+    tokio::pin!(ctrl_c);
+    eprintln!("wasm-rr: serving HTTP on http://{bound}/{note}");
+    // The handler's state holds a sender, and every worker (instance) holds the handler: on
+    // Ctrl-C the loop stops accepting, and `finished` ends once the connections under way have
+    // ended and every instance has been dropped (its trace written).
+    let (alive, mut finished) = tokio::sync::mpsc::channel::<()>(1);
+    let handler = ProxyHandler::new(Instances {
+        engine,
+        pre: ProxyPre::P3(pre),
+        opts,
+        reuse,
+        _alive: alive,
+    });
+    loop {
+        let client = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((client, _)) => client,
+                Err(_) => continue,
+            },
+            _ = &mut ctrl_c => break,
+        };
+        // As `wasmtime serve`: small response chunks are not held back (Nagle).
+        let _ = client.set_nodelay(true);
+        let handler = handler.clone();
+        tokio::task::spawn(async move {
+            let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
+                let handler = handler.clone();
+                async move {
+                    let req = req.map(|body: hyper::body::Incoming| {
+                        body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync()
+                    });
+                    match handler.handle((), req).await {
+                        Ok(response) => Ok::<_, std::convert::Infallible>(response),
+                        Err(e) => {
+                            eprintln!("wasm-rr: a request failed: {e:#}");
+                            let mut response = hyper::Response::new(
+                                http_body_util::Empty::new()
+                                    .map_err(|never| match never {})
+                                    .boxed_unsync(),
+                            );
+                            *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+                            Ok(response)
+                        }
+                    }
+                }
+            });
+            // A client that goes away mid-request is its own business.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(wasmtime_wasi_http::io::TokioIo::new(client), service)
+                .await;
+        });
+    }
+    eprintln!("wasm-rr: stopping: waiting for the requests being handled to finish");
+    drop(handler);
+    let _ = finished.recv().await;
+    Ok(0)
+}
+
+/// [`serve_service`]'s state: how to make an instance and how long to keep it.
+struct Instances {
+    engine: Engine,
+    pre: wasmtime_wasi_http::handler::ProxyPre<Host>,
+    opts: RunOptions,
+    reuse: Reuse,
+    _alive: tokio::sync::mpsc::Sender<()>,
+}
+
+impl wasmtime_wasi_http::handler::HandlerState for Instances {
+    type StoreData = Host;
+    type WorkerExpiration = IdleExpiration;
+    type WorkerState = Limits;
+
+    async fn instantiate(
+        &self,
+    ) -> wasmtime::Result<wasmtime_wasi_http::handler::Instance<Host, IdleExpiration, Limits>> {
+        let host = host_state(&self.opts).map_err(|e| wasmtime::format_err!("{e:#}"))?;
+        let mut store = Store::new(&self.engine, host);
+        let proxy = self.pre.instantiate_async(&mut store).await?;
+        Ok(wasmtime_wasi_http::handler::Instance {
+            store,
+            proxy,
+            view: wasmtime_wasi_http::WasiHttpView::http,
+            expiration: IdleExpiration {
+                idle_timeout: self.reuse.idle_timeout,
+                sleep: Box::pin(tokio::time::sleep(Duration::MAX)),
+            },
+            state: Limits(self.reuse),
+        })
+    }
+}
+
+/// An instance is dropped once it has been idle for [`Reuse::idle_timeout`]; a request has no
+/// time limit (as `wasmtime serve` without `--wasm timeout`).
+struct IdleExpiration {
+    idle_timeout: Duration,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl wasmtime_wasi_http::handler::WorkerExpiration for IdleExpiration {
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        status: wasmtime_wasi_http::handler::WorkerStatus,
+        start: Instant,
+    ) -> std::task::Poll<()> {
+        use std::future::Future;
+        let me = self.get_mut();
+        if status != wasmtime_wasi_http::handler::WorkerStatus::Idle {
+            return std::task::Poll::Pending;
+        }
+        let Some(deadline) = start.checked_add(me.idle_timeout) else {
+            return std::task::Poll::Pending;
+        };
+        let deadline = tokio::time::Instant::from_std(deadline);
+        if me.sleep.deadline() != deadline {
+            me.sleep.as_mut().reset(deadline);
+        }
+        me.sleep.as_mut().poll(cx)
+    }
+}
+
+/// An instance's request limits, [`Reuse`]'s.
+struct Limits(Reuse);
+
+impl wasmtime_wasi_http::handler::WorkerState for Limits {
+    type StoreData = Host;
+    type RequestData = ();
+
+    fn should_accept_request(
+        &self,
+        concurrent: usize,
+        total: usize,
+    ) -> wasmtime_wasi_http::handler::ShouldAccept {
+        use wasmtime_wasi_http::handler::ShouldAccept;
+        if total >= self.0.max_requests {
+            ShouldAccept::Never
+        } else if concurrent >= self.0.max_concurrent {
+            ShouldAccept::No
+        } else {
+            ShouldAccept::Yes
+        }
+    }
+
+    fn on_request_start(
+        &self,
+        _store: wasmtime::StoreContextMut<'_, Host>,
+        _data: (),
+        _task: wasmtime::component::GuestTaskId,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'static + Send + Sync>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn drop(&self, store: Store<Host>, result: wasmtime::Result<()>) {
+        if let Err(e) = result {
+            eprintln!("wasm-rr: an instance failed: {e:#}");
+        }
+        drop(store);
+    }
+}
+
 async fn serve_async(
     component: &[u8],
     opts: RunOptions,

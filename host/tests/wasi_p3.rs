@@ -668,6 +668,25 @@ fn serve_recording(recording: &Path, traces: &Path) -> serving::Serving {
 fn record_hold_and_release(dir: &Path, app: &Path) -> (String, String, std::path::PathBuf) {
     let (recording, traces) = wrap_for_recording(dir, app, &[]);
     let serving = serve_recording(&recording, &traces);
+    let (hold, release) = hold_and_release(&serving);
+    serving.stop();
+    (hold, release, trace_holding(&traces, "post /hold"))
+}
+
+/// The trace among those in `traces` whose `show --requests` lists `request` (`post /hold`).
+fn trace_holding(traces: &Path, request: &str) -> std::path::PathBuf {
+    dir_entries(traces)
+        .into_iter()
+        .find(|t| {
+            let shown = run(wasm_rr().args(["show", "--requests"]).arg(t), None);
+            shown.stdout().contains(request)
+        })
+        .unwrap_or_else(|| panic!("no trace holds {request}"))
+}
+
+/// A POST to `/hold` of `p3_echo_service` served by `serving` and, once the instance printed
+/// `holding #1`, a POST to `/release`, which lets it answer. Returns the two answers.
+fn hold_and_release(serving: &serving::Serving) -> (String, String) {
     let addr = serving.addr.clone();
     let hold =
         std::thread::spawn(move || http_server::request(&addr, "POST", "/hold", &[], "held body"));
@@ -687,16 +706,7 @@ fn record_hold_and_release(dir: &Path, app: &Path) -> (String, String, std::path
     let release = release.expect("no /release reached the holding instance");
     let hold = hold.join().unwrap();
     assert_eq!(hold.status, 200, "{hold:?}");
-    serving.stop();
-    // The instance's trace: the one that holds `/hold`.
-    let trace = dir_entries(&traces)
-        .into_iter()
-        .find(|t| {
-            let shown = run(wasm_rr().args(["show", "--requests"]).arg(t), None);
-            shown.stdout().contains("post /hold")
-        })
-        .expect("no trace holds /hold");
-    (hold.body, release, trace)
+    (hold.body, release)
 }
 
 #[test]
@@ -814,8 +824,21 @@ fn a_wasi_p3_service_under_stock_wasmtime_serve_records_its_instance_and_replays
         None,
     );
     assert_eq!(wrapped.code, Some(0), "{}", wrapped.stderr());
+    // It prints request 2's response as `replay --request 2` does, on stock wasmtime.
     let replayed = run(wasmtime().arg(&out), None);
-    assert_eq!(replayed, expected, "{}", replayed.stderr());
+    assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
+    assert_eq!(replayed.stdout(), release);
+    assert!(
+        replayed
+            .stderr()
+            .starts_with("holding #1\nwasm-rr: request 2: #")
+            && replayed.stderr().ends_with(&format!(
+                ", post /release, 200, {} body bytes\n",
+                release.len()
+            )),
+        "{}",
+        replayed.stderr()
+    );
     // A request the trace does not hold: one line naming the trace.
     let missing = run(
         wasm_rr()
@@ -886,7 +909,95 @@ fn every_instance_of_a_wasi_p3_service_under_a_burst_of_concurrent_requests_repl
 }
 
 #[test]
-fn a_wasi_p3_service_is_wrapped_for_wasmtime_serve_and_refused_by_the_embedded_record_and_serve() {
+fn wasm_rr_serve_records_a_wasi_p3_service_one_trace_per_instance_and_each_replays() {
+    let dir = scratch();
+    let app = fixture("p3_echo_service");
+    let traces = dir.path().join("traces");
+    // Every instance serves 2 requests at most.
+    let mut cmd = wasm_rr();
+    cmd.args([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--max-instance-reuse-count",
+        "2",
+        "-t",
+    ])
+    .arg(&traces)
+    .arg(&app);
+    let serving = start_serving(cmd, "serving HTTP on ");
+    // Two requests at once in one instance: the second releases the first.
+    let (hold, release) = hold_and_release(&serving);
+    assert!(
+        hold.starts_with("#1 Method::Post /hold: held body (random "),
+        "{hold}"
+    );
+    assert!(hold.ends_with("), released by #2\n"), "{hold}");
+    assert!(
+        release.starts_with("#2 Method::Post /release: go (random "),
+        "{release}"
+    );
+    // Then four, one after another: the holding instance has served its 2.
+    let mut answered = vec![hold.clone(), release.clone()];
+    for i in 0..4 {
+        let r = http_server::request(&serving.addr, "POST", &format!("/{i}"), &[], "b");
+        assert_eq!(r.status, 200, "{r:?}");
+        answered.push(r.body);
+    }
+    serving.stop();
+    // One trace per instance, none holding more than 2 requests; every answer in one of
+    // them, and every instance replays (by `wasm-rr replay`: what the app printed).
+    let mut listed = Vec::new();
+    let all = dir_entries(&traces);
+    assert!(all.len() >= 3, "{all:?}");
+    for trace in &all {
+        let name = trace.file_name().unwrap().to_str().unwrap();
+        assert!(
+            name.starts_with("inst-") && name.ends_with(".cbor"),
+            "{name}"
+        );
+        let shown = run(
+            wasm_rr().args(["show", "--requests", "--json"]).arg(trace),
+            None,
+        );
+        assert_eq!(shown.code, Some(0), "{}", shown.stderr());
+        let json: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+        let requests = json["requests"].as_array().unwrap();
+        assert!((1..=2).contains(&requests.len()), "{json}");
+        for r in requests {
+            listed.push(r["body"].as_str().unwrap().to_string());
+        }
+        let replayed = replay_embedded(dir.path(), &app, Some(trace));
+        assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
+        assert_eq!(replayed.stdout(), "");
+    }
+    answered.sort();
+    listed.sort();
+    assert_eq!(listed, answered);
+    // The holding instance's history, up to each of its requests, with that response.
+    let trace = trace_holding(&traces, "post /hold");
+    for (k, body) in [(1, &hold), (2, &release)] {
+        let replayed = run(
+            wasm_rr()
+                .args(["replay", "--request", &k.to_string()])
+                .arg(&app)
+                .arg(&trace),
+            None,
+        );
+        assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
+        assert_eq!(replayed.stdout(), *body);
+        assert!(
+            replayed
+                .stderr()
+                .starts_with("holding #1\nwasm-rr: request "),
+            "{}",
+            replayed.stderr()
+        );
+    }
+}
+
+#[test]
+fn a_wasi_p3_service_is_wrapped_for_wasmtime_serve_and_record_points_to_wasm_rr_serve() {
     let dir = scratch();
     let service = fixture("p3_service");
     let out = dir.path().join("out.wasm");
@@ -915,18 +1026,26 @@ fn a_wasi_p3_service_is_wrapped_for_wasmtime_serve_and_refused_by_the_embedded_r
     assert_eq!(
         recorded.stderr(),
         format!(
-            "wasm-rr: error: {} is a WASI 0.3 HTTP service (it exports wasi:http/handler@0.3.2): record it under stock `wasmtime serve` (`wasm-rr wrap` it, then `wasmtime serve -Scli --dir <trace-dir>::/wasm-rr`)\n",
+            "wasm-rr: error: {} is a WASI 0.3 HTTP service (it exports wasi:http/handler@0.3.2): record it with `wasm-rr serve`\n",
             service.display()
         )
     );
     assert!(!trace.exists());
-    let served = run(wasm_rr().arg("serve").arg(&service), None);
+    // `wasm-rr serve`'s reuse flags are a 0.3 service's: a 0.2 handler's instances serve one
+    // request each.
+    let handler = fixture("wstd_server");
+    let served = run(
+        wasm_rr()
+            .args(["serve", "--max-instance-reuse-count", "4"])
+            .arg(&handler),
+        None,
+    );
     assert_eq!(served.code, Some(2), "{}", served.stderr());
     assert_eq!(
         served.stderr(),
         format!(
-            "wasm-rr: error: cannot serve {}: it is a WASI 0.3 HTTP service (it exports wasi:http/handler@0.3.2), which `wasm-rr serve` does not serve yet: record it under stock `wasmtime serve` (`wasm-rr wrap` it, then `wasmtime serve -Scli --dir <trace-dir>::/wasm-rr`)\n",
-            service.display()
+            "wasm-rr: error: cannot serve {} with --max-instance-reuse-count or --max-instance-concurrent-reuse-count: it is a WASI 0.2 handler, whose instances serve one request each\n",
+            handler.display()
         )
     );
 }

@@ -926,6 +926,13 @@ impl generic::Guest for Interposer {
         }
     }
 
+    /// Replaying a service's history up to request K, at its end: request K's line on the
+    /// host's stderr and its response body on its stdout.
+    fn serve_answered(line: String, body: Vec<u8>) {
+        rr::say(&format!("wasm-rr: {line}\n"));
+        rr::write_out(&crate::wasi::cli::stdout::get_stdout(), &body);
+    }
+
     /// Replaying a library component: the trace's next export call, its arguments laid out
     /// for address `dest` of the driver's memory.
     fn next_invocation(dest: u32) -> (Vec<u8>, Vec<u64>, i32) {

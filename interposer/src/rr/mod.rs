@@ -116,7 +116,7 @@ pub fn warn(message: &str) {
 }
 
 /// Writes `line` to the host's stderr (see [`write_out`]).
-fn say(line: &str) {
+pub fn say(line: &str) {
     write_out(&host_cli::stderr::get_stderr(), line.as_bytes());
 }
 
