@@ -1199,24 +1199,31 @@ fn wrk_duration(text: &str) -> Option<Duration> {
 /// `wrk --latency -t1 -c4 -d5s` (one thread, four connections): what wrk measured, how many
 /// requests it made, and how many of them were not answered 2xx or 3xx.
 fn load_serve(args: &[&str], component: &Path) -> (Load, u64, u64) {
-    use std::io::BufRead;
-    let mut child = Command::new("wasmtime")
-        .arg("serve")
+    let mut cmd = Command::new("wasmtime");
+    cmd.arg("serve")
         .args(["--addr", "127.0.0.1:0"])
         .args(args)
-        .arg(component)
+        .arg(component);
+    load_server(cmd, "Serving HTTP on http://")
+}
+
+/// Starts the server `cmd` (listening on port 0), finds its address after `marker` on its
+/// stderr, and loads it as [`load_serve`] does; then stops it with SIGINT.
+fn load_server(mut cmd: Command, marker: &str) -> (Load, u64, u64) {
+    use std::io::BufRead;
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start wasmtime serve");
+        .expect("start the server");
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let addr = loop {
         let line = lines
             .next()
-            .expect("wasmtime serve ended before serving")
+            .expect("the server ended before serving")
             .unwrap();
-        if let Some(rest) = line.split("Serving HTTP on http://").nth(1) {
+        if let Some(rest) = line.split(marker).nth(1) {
             break rest.split('/').next().unwrap().to_string();
         }
     };
@@ -1414,7 +1421,8 @@ fn serve_table(p: &Paths, runs: usize) {
 /// service fixture `p3_echo_service` (each request: its method, path and body read, one
 /// random draw, a short body written through a stream) under stock `wasmtime serve -Scli`
 /// with its default flags (which reuse an instance for up to 128 requests, 16 at once),
-/// plain and recording (one trace per instance), loaded by `wrk` with one thread and four
+/// plain and recording (one trace per instance), and recorded by `wasm-rr serve` on the
+/// embedded wasmtime (the same reuse), loaded by `wrk` with one thread and four
 /// connections for 5 s: requests per second and latency p50/p99, medians of `runs` runs,
 /// alternating; the traces written, the requests they hold, and their bytes per request.
 /// Every request must be answered 2xx, and every answered request must be in a trace.
@@ -1431,35 +1439,28 @@ fn p3_serve_table(p: &Paths, runs: usize) {
     let traces = dir.join("traces");
     let rec = dir.join("recording.wasm");
     let trace_dir = wrap_for_recording(p, app, &rec, &traces, &[]);
-    let (mut plain, mut recorded) = (Vec::new(), Vec::new());
-    let (mut requests, mut in_traces, mut files, mut bytes, mut failed) = (0, 0, 0, 0, 0);
+    let (mut plain, mut recorded, mut embedded) = (Vec::new(), Vec::new(), Vec::new());
+    let mut failed = 0;
+    // Per recording way: the requests wrk made, those in the traces, the traces, their bytes.
+    let (mut stock, mut ours) = (Served::default(), Served::default());
     for _ in 0..runs {
         let (load, _, plain_failed) = load_serve(&["-Scli"], app);
         plain.push(load);
         failed += plain_failed;
-        for e in std::fs::read_dir(&traces).unwrap() {
-            std::fs::remove_file(e.unwrap().path()).unwrap();
-        }
+        clear_dir(&traces);
         let (load, made, rec_failed) = load_serve(&["-Scli", "--dir", &trace_dir], &rec);
         recorded.push(load);
         failed += rec_failed;
-        requests += made;
-        for e in std::fs::read_dir(&traces).unwrap() {
-            let path = e.unwrap().path();
-            files += 1;
-            bytes += size(&path);
-            let out = Command::new(&p.wasm_rr)
-                .args(["show", "--requests", "--json"])
-                .arg(&path)
-                .output()
-                .unwrap();
-            let listed: serde_json::Value = serde_json::from_slice(&out.stdout)
-                .unwrap_or_else(|_| panic!("show --requests {}", path.display()));
-            in_traces += listed["requests"]
-                .as_array()
-                .map_or(0, |r| r.iter().filter(|r| r["status"] == 200).count())
-                as u64;
-        }
+        stock.count(p, &traces, made);
+        clear_dir(&traces);
+        let mut cmd = Command::new(&p.wasm_rr);
+        cmd.args(["serve", "--addr", "127.0.0.1:0", "-t"])
+            .arg(&traces)
+            .arg(app);
+        let (load, made, rec_failed) = load_server(cmd, "serving HTTP on http://");
+        embedded.push(load);
+        failed += rec_failed;
+        ours.count(p, &traces, made);
     }
     assert_eq!(failed, 0, "{failed} requests were not answered 2xx");
     let med = median_by;
@@ -1478,14 +1479,67 @@ fn p3_serve_table(p: &Paths, runs: usize) {
         med(&plain, &p50),
         med(&plain, &p99)
     );
-    println!(
-        "| recording | {:.0} | {:.2}x | {:.2} ms | {:.2} ms | {files} | {in_traces} / {requests} | {:.0} |",
-        med(&recorded, &rps),
-        med(&recorded, &rps) / plain_rps,
-        med(&recorded, &p50),
-        med(&recorded, &p99),
-        bytes as f64 / in_traces.max(1) as f64
-    );
+    for (what, loads, served) in [
+        ("recording", &recorded, &stock),
+        (
+            "`wasm-rr serve` (embedded wasmtime 48.0.8)",
+            &embedded,
+            &ours,
+        ),
+    ] {
+        println!(
+            "| {what} | {:.0} | {:.2}x | {:.2} ms | {:.2} ms | {} | {} / {} | {:.0} |",
+            med(loads, &rps),
+            med(loads, &rps) / plain_rps,
+            med(loads, &p50),
+            med(loads, &p99),
+            served.files,
+            served.in_traces,
+            served.requests,
+            served.bytes as f64 / served.in_traces.max(1) as f64
+        );
+    }
+}
+
+/// What the recordings of a service's runs hold: the requests wrk made, the answered requests
+/// their traces hold, the traces and their bytes.
+#[derive(Default)]
+struct Served {
+    requests: u64,
+    in_traces: u64,
+    files: u64,
+    bytes: u64,
+}
+
+impl Served {
+    /// Counts the traces in `traces` (`show --requests --json` of each) of a run in which wrk
+    /// made `made` requests.
+    fn count(&mut self, p: &Paths, traces: &Path, made: u64) {
+        self.requests += made;
+        for e in std::fs::read_dir(traces).unwrap() {
+            let path = e.unwrap().path();
+            self.files += 1;
+            self.bytes += size(&path);
+            let out = Command::new(&p.wasm_rr)
+                .args(["show", "--requests", "--json"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            let listed: serde_json::Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|_| panic!("show --requests {}", path.display()));
+            self.in_traces += listed["requests"]
+                .as_array()
+                .map_or(0, |r| r.iter().filter(|r| r["status"] == 200).count())
+                as u64;
+        }
+    }
+}
+
+/// Removes every file in `dir`.
+fn clear_dir(dir: &Path) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        std::fs::remove_file(e.unwrap().path()).unwrap();
+    }
 }
 
 /// The app with one tiny component composed in, and nothing of wasm-rr's: wasm-rr's replay
