@@ -381,30 +381,14 @@ async fn serve_service_async(
     use http_body_util::BodyExt;
     use wasmtime_wasi_http::handler::{ProxyHandler, ProxyPre};
     let engine = engine(true)?;
-    let component = context(Component::new(&engine, component), || {
-        "cannot compile the component".into()
-    })?;
-    let linker = linker(&engine)?;
-    let pre = context(linker.instantiate_pre(&component), || {
-        "cannot link the component".into()
-    })?;
     let pre = context(
-        wasmtime_wasi_http::p3::bindings::ServicePre::new(pre),
+        wasmtime_wasi_http::p3::bindings::ServicePre::new(instance_pre(&engine, component)?),
         || "the component is no wasi:http/handler@0.3 service".into(),
     )?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow!("cannot listen on {addr}: {e}"))?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| anyhow!("cannot listen on {addr}: {e}"))?;
-    let ctrl_c = interrupted()?;
-    tokio::pin!(ctrl_c);
-    eprintln!("wasm-rr: serving HTTP on http://{bound}/{note}");
-    // The handler's state holds a sender, and every worker (instance) holds the handler: on
-    // Ctrl-C the loop stops accepting, and `finished` ends once the connections under way have
-    // ended and every instance has been dropped (its trace written).
-    let (alive, mut finished) = tokio::sync::mpsc::channel::<()>(1);
+    // The handler's state holds a sender, and every worker (instance) holds the handler: once
+    // the connections under way have ended and every instance has been dropped (its trace
+    // written), `finished` ends.
+    let (alive, finished) = tokio::sync::mpsc::channel::<()>(1);
     let handler = ProxyHandler::new(Instances {
         engine,
         pre: ProxyPre::P3(pre),
@@ -412,50 +396,32 @@ async fn serve_service_async(
         reuse,
         _alive: alive,
     });
-    loop {
-        let client = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((client, _)) => client,
-                Err(_) => continue,
-            },
-            _ = &mut ctrl_c => break,
-        };
+    accept_until_interrupted(addr, note, finished, move |client| {
         // As `wasmtime serve`: small response chunks are not held back (Nagle).
         let _ = client.set_nodelay(true);
         let handler = handler.clone();
-        tokio::task::spawn(async move {
-            let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
-                let handler = handler.clone();
-                async move {
-                    let req = req.map(|body: hyper::body::Incoming| {
-                        body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync()
-                    });
-                    match handler.handle((), req).await {
-                        Ok(response) => Ok::<_, std::convert::Infallible>(response),
-                        Err(e) => {
-                            eprintln!("wasm-rr: a request failed: {e:#}");
-                            let mut response = hyper::Response::new(
-                                http_body_util::Empty::new()
-                                    .map_err(|never| match never {})
-                                    .boxed_unsync(),
-                            );
-                            *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
-                            Ok(response)
-                        }
+        hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            let handler = handler.clone();
+            async move {
+                let req =
+                    req.map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
+                match handler.handle((), req).await {
+                    Ok(response) => Ok::<_, std::convert::Infallible>(response),
+                    Err(e) => {
+                        eprintln!("wasm-rr: a request failed: {e:#}");
+                        let mut response = hyper::Response::new(
+                            http_body_util::Empty::new()
+                                .map_err(|never| match never {})
+                                .boxed_unsync(),
+                        );
+                        *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+                        Ok(response)
                     }
                 }
-            });
-            // A client that goes away mid-request is its own business.
-            let _ = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(wasmtime_wasi_http::io::TokioIo::new(client), service)
-                .await;
-        });
-    }
-    eprintln!("wasm-rr: stopping: waiting for the requests being handled to finish");
-    drop(handler);
-    let _ = finished.recv().await;
-    Ok(0)
+            }
+        })
+    })
+    .await
 }
 
 /// [`serve_service`]'s state: how to make an instance and how long to keep it.
@@ -568,16 +534,65 @@ async fn serve_async(
 ) -> Result<i32> {
     use wasmtime_wasi_http::p2::bindings::ProxyPre;
     let engine = engine(opts.async_abi)?;
-    let component = context(Component::new(&engine, component), || {
-        "cannot compile the component".into()
-    })?;
-    let linker = linker(&engine)?;
-    let pre = context(linker.instantiate_pre(&component), || {
-        "cannot link the component".into()
-    })?;
-    let pre = context(ProxyPre::new(pre), || {
+    let pre = context(ProxyPre::new(instance_pre(&engine, component)?), || {
         "the component is no wasi:http/proxy handler".into()
     })?;
+    // Every instance holds a sender; once every instance has finished (and written its
+    // trace), `finished` ends, as `wasmtime serve` waits.
+    let (alive, finished) = tokio::sync::mpsc::channel::<()>(1);
+    let shared = Arc::new((pre, opts));
+    accept_until_interrupted(addr, note, finished, move |_| {
+        let shared = shared.clone();
+        let alive = alive.clone();
+        hyper::service::service_fn(move |req| {
+            let shared = shared.clone();
+            let alive = alive.clone();
+            async move { handle_request(&shared.0, &shared.1, req, alive).await }
+        })
+    })
+    .await
+}
+
+/// `component` compiled for `engine` and linked with [`linker`].
+///
+/// Errors: it cannot be compiled or linked.
+fn instance_pre(
+    engine: &Engine,
+    component: &[u8],
+) -> Result<wasmtime::component::InstancePre<Host>> {
+    let component = context(Component::new(engine, component), || {
+        "cannot compile the component".into()
+    })?;
+    let linker = linker(engine)?;
+    context(linker.instantiate_pre(&component), || {
+        "cannot link the component".into()
+    })
+}
+
+/// Listens on `addr`, prints `wasm-rr: serving HTTP on http://ADDR/` and `note` on stderr, and
+/// serves every connection with the HTTP/1 service `service` makes for it, until Ctrl-C
+/// (SIGINT); then stops accepting, drops `service` (and what it holds), waits until
+/// `finished` ends (every sender dropped) and returns exit status 0.
+///
+/// Errors: the address cannot be bound; the signal handler cannot be installed.
+async fn accept_until_interrupted<S, B>(
+    addr: std::net::SocketAddr,
+    note: &str,
+    mut finished: tokio::sync::mpsc::Receiver<()>,
+    service: impl Fn(&tokio::net::TcpStream) -> S,
+) -> Result<i32>
+where
+    S: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = hyper::Response<B>,
+        > + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow!("cannot listen on {addr}: {e}"))?;
@@ -590,10 +605,6 @@ async fn serve_async(
     let ctrl_c = interrupted()?;
     tokio::pin!(ctrl_c);
     eprintln!("wasm-rr: serving HTTP on http://{bound}/{note}");
-    // Every instance holds a sender; on Ctrl-C the loop stops accepting, and `finished` ends
-    // once every instance has finished (and written its trace), as `wasmtime serve` does.
-    let (alive, mut finished) = tokio::sync::mpsc::channel::<()>(1);
-    let shared = Arc::new((pre, opts));
     loop {
         let client = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -602,14 +613,8 @@ async fn serve_async(
             },
             _ = &mut ctrl_c => break,
         };
-        let shared = shared.clone();
-        let alive = alive.clone();
+        let service = service(&client);
         tokio::task::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let shared = shared.clone();
-                let alive = alive.clone();
-                async move { handle_request(&shared.0, &shared.1, req, alive).await }
-            });
             // A client that goes away mid-request is its own business.
             let _ = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
@@ -618,7 +623,7 @@ async fn serve_async(
         });
     }
     eprintln!("wasm-rr: stopping: waiting for the requests being handled to finish");
-    drop(alive);
+    drop(service);
     let _ = finished.recv().await;
     Ok(0)
 }

@@ -684,6 +684,29 @@ fn trace_holding(traces: &Path, request: &str) -> std::path::PathBuf {
         .unwrap_or_else(|| panic!("no trace holds {request}"))
 }
 
+/// `wasm-rr replay --request K` of the trace of the instance that answered `/hold` (request
+/// 1, `hold`) and `/release` (request 2, `release`): exit 0, the body on stdout, the app's
+/// `holding #1` and the request's line on stderr.
+fn replays_hold_and_release_requests(app: &Path, trace: &Path, hold: &str, release: &str) {
+    for (k, body, request) in [(1, hold, "post /hold"), (2, release, "post /release")] {
+        let replayed = run(
+            wasm_rr()
+                .args(["replay", "--request", &k.to_string()])
+                .arg(app)
+                .arg(trace),
+            None,
+        );
+        assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
+        assert_eq!(replayed.stdout(), body);
+        let stderr = replayed.stderr();
+        assert!(
+            stderr.starts_with(&format!("holding #1\nwasm-rr: request {k}: #"))
+                && stderr.ends_with(&format!(", {request}, 200, {} body bytes\n", body.len())),
+            "{stderr}"
+        );
+    }
+}
+
 /// A POST to `/hold` of `p3_echo_service` served by `serving` and, once the instance printed
 /// `holding #1`, a POST to `/release`, which lets it answer. Returns the two answers.
 fn hold_and_release(serving: &serving::Serving) -> (String, String) {
@@ -786,32 +809,7 @@ fn a_wasi_p3_service_under_stock_wasmtime_serve_records_its_instance_and_replays
     };
     replays_twice_and_embedded(dir.path(), &app, &trace, &expected);
     // Up to request K: the history until the app answered it, and that response.
-    for (k, body) in [(1, &hold), (2, &release)] {
-        let replayed = run(
-            wasm_rr()
-                .args(["replay", "--request", &k.to_string()])
-                .arg(&app)
-                .arg(&trace),
-            None,
-        );
-        assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
-        assert_eq!(replayed.stdout(), *body);
-        let status = if k == 1 {
-            "post /hold"
-        } else {
-            "post /release"
-        };
-        assert!(
-            replayed
-                .stderr()
-                .starts_with("holding #1\nwasm-rr: request ")
-                && replayed
-                    .stderr()
-                    .contains(&format!("{status}, 200, {} body bytes", body.len())),
-            "{}",
-            replayed.stderr()
-        );
-    }
+    replays_hold_and_release_requests(&app, &trace, &hold, &release);
     let out = dir.path().join("upto2.wasm");
     let wrapped = run(
         wasm_rr()
@@ -976,24 +974,7 @@ fn wasm_rr_serve_records_a_wasi_p3_service_one_trace_per_instance_and_each_repla
     assert_eq!(listed, answered);
     // The holding instance's history, up to each of its requests, with that response.
     let trace = trace_holding(&traces, "post /hold");
-    for (k, body) in [(1, &hold), (2, &release)] {
-        let replayed = run(
-            wasm_rr()
-                .args(["replay", "--request", &k.to_string()])
-                .arg(&app)
-                .arg(&trace),
-            None,
-        );
-        assert_eq!(replayed.code, Some(0), "{}", replayed.stderr());
-        assert_eq!(replayed.stdout(), *body);
-        assert!(
-            replayed
-                .stderr()
-                .starts_with("holding #1\nwasm-rr: request "),
-            "{}",
-            replayed.stderr()
-        );
-    }
+    replays_hold_and_release_requests(&app, &trace, &hold, &release);
 }
 
 #[test]
