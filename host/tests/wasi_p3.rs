@@ -978,6 +978,78 @@ fn wasm_rr_serve_records_a_wasi_p3_service_one_trace_per_instance_and_each_repla
 }
 
 #[test]
+fn a_wasi_p3_service_that_panics_under_wasm_rr_serve_answers_500_and_its_trace_replays_the_panic() {
+    let dir = scratch();
+    let app = fixture("p3_echo_service");
+    let traces = dir.path().join("traces");
+    let mut cmd = wasm_rr();
+    cmd.args(["serve", "--addr", "127.0.0.1:0", "-t"])
+        .arg(&traces)
+        .arg(&app);
+    let serving = start_serving(cmd, "serving HTTP on ");
+    let first = http_server::request(&serving.addr, "POST", "/a", &[], "one");
+    assert_eq!(first.status, 200, "{first:?}");
+    // The second panics: the instance traps, the request is answered 500.
+    let second = http_server::request(&serving.addr, "POST", "/panic", &[], "two");
+    assert_eq!(second.status, 500, "{second:?}");
+    serving.wait_for_stderr("asked to panic by request #2: two");
+    serving.wait_for_stderr("wasm-rr: a request failed: worker trapped or panicked");
+    // A new instance serves the next.
+    let third = http_server::request(&serving.addr, "POST", "/b", &[], "three");
+    assert_eq!(third.status, 200, "{third:?}");
+    assert!(
+        third.body.starts_with("#1 Method::Post /b: three"),
+        "{third:?}"
+    );
+    serving.stop();
+    // The trapped instance's trace holds both requests, the second not answered.
+    let trace = trace_holding(&traces, "post /panic");
+    let shown = run(wasm_rr().args(["show", "--requests"]).arg(&trace), None);
+    let out = shown.stdout();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "requests: 2", "{out}");
+    assert_eq!(lines[2], format!("  body: {:?}", first.body), "{out}");
+    assert!(
+        lines[3].starts_with("request 2: #") && lines[3].ends_with(", not answered, post /panic"),
+        "{out}"
+    );
+    // Its replay panics where the recording did (the network gone), with `wasm-rr replay` and
+    // on stock wasmtime.
+    for replayed in [
+        replay_embedded(dir.path(), &app, Some(&trace)),
+        replay_on_wasmtime(dir.path(), &app, &trace),
+    ] {
+        assert_eq!(replayed.code, Some(134), "{}", replayed.stderr());
+        assert!(
+            replayed
+                .stderr()
+                .contains("panicked at fixtures/src/bin/p3_echo_service.rs")
+                && replayed
+                    .stderr()
+                    .contains("asked to panic by request #2: two\n"),
+            "{}",
+            replayed.stderr()
+        );
+    }
+    // A request that was not answered has no history up to its answer.
+    let upto = run(
+        wasm_rr()
+            .args(["replay", "--request", "2"])
+            .arg(&app)
+            .arg(&trace),
+        None,
+    );
+    assert_eq!(upto.code, Some(2), "{}", upto.stderr());
+    assert_eq!(
+        upto.stderr(),
+        format!(
+            "wasm-rr: error: {}: request 2 was not answered (the instance stopped first); its history cannot be replayed up to its answer\n",
+            trace.display()
+        )
+    );
+}
+
+#[test]
 fn a_wasi_p3_service_is_wrapped_for_wasmtime_serve_and_record_points_to_wasm_rr_serve() {
     let dir = scratch();
     let service = fixture("p3_service");
