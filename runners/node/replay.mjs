@@ -29,15 +29,34 @@ for (const [name, bytes] of Object.entries(files)) {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, bytes);
 }
-const module = await import(pathToFileURL(join(work, "replay.js")).href);
-const run = module.run ?? module["wasi:cli/run@0.2.12"];
+let module;
+try {
+  module = await import(pathToFileURL(join(work, "replay.js")).href);
+} catch (e) {
+  if (typeof WebAssembly.Suspending !== "function" && String(e).includes("Suspending")) {
+    console.error(
+      `wasm-rr: error: ${component} uses the component model's async ABI, which jco runs with JSPI: this Node.js (${process.version}) has none; use Node.js 22 or later (scripts/replay-node passes it --experimental-wasm-jspi)`,
+    );
+    if (!workArg) await rm(work, { recursive: true, force: true });
+    process.exit(2);
+  }
+  throw e;
+}
+// WASI 0.3's run when the component exports it (an async function: jco runs the component
+// model's async ABI with JSPI, Node 22 and later with --experimental-wasm-jspi), as wasmtime
+// calls it when a component exports both runs; else WASI 0.2's.
+const p3 = Object.keys(module).find((k) => k.startsWith("wasi:cli/run@0.3."));
+const run = p3 ? module[p3] : (module.run ?? module["wasi:cli/run@0.2.12"]);
 let status = 0;
 try {
-  run.run();
+  await run.run();
 } catch (e) {
-  // preview2-shim reports `exit` as an exception carrying the code; anything else is a trap.
+  // preview2-shim reports `exit` as an exception carrying the code; jco reports `run`'s
+  // `err` as a ComponentError (exit status 1, as wasmtime gives); anything else is a trap.
   if (e && typeof e.exitError !== "undefined") {
     status = e.code ?? 1;
+  } else if (e && e.name === "ComponentError") {
+    status = 1;
   } else {
     console.error(e);
     status = 134;
