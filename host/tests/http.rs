@@ -140,13 +140,14 @@ fn a_404_and_a_response_cut_off_mid_body() {
 #[test]
 fn connection_refused_is_recorded_and_replayed() {
     let dir = scratch();
-    // A port nobody listens on: bound, then closed.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+    // A port nobody listens on: bound, then closed; on 127.0.0.2, where the other tests'
+    // servers (on 127.0.0.1, port 0) cannot take it meanwhile.
+    let port = std::net::TcpListener::bind("127.0.0.2:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let url = format!("http://127.0.0.1:{port}/x");
+    let url = format!("http://127.0.0.2:{port}/x");
     let (recorded, trace) = record_and_replay(dir.path(), "http_client", &["get", &url]);
     assert_eq!(
         recorded.stdout(),
