@@ -1011,9 +1011,11 @@ pub struct Answer {
 /// takes it (`wasm-rr:serve/requests.take`, answered from the trace), calls the app's
 /// `handle` async-lowered, and once it returns gives the response or the error (checked
 /// against the trace), several at once as recorded. It starts the forwarder's stream driver
-/// as the handler wrapper does, and returns at the end of the trace.
+/// as the handler wrapper does, and returns at the end of the trace, after handing `answer`
+/// (if any: the trace was cut at request K's answer) to the replayer to print.
 ///
-/// Errors: [`WrapError::Compose`] when `wit-component` rejects what was generated (a bug).
+/// Errors: [`WrapError::Compose`] when `wit-component` rejects what was generated (a bug), or
+/// when `answer` does not fit a 32-bit memory.
 pub fn replay_driver(
     guest: &[u8],
     version: &str,
@@ -1279,7 +1281,7 @@ pub fn replay_driver(
     }
     code.function(&body);
 
-    // the export, `run() -> callback code`.
+    // The export, `run() -> callback code`.
     defined.function(to_i32);
     let mut body = Function::new(vec![]);
     {
@@ -1292,7 +1294,7 @@ pub fn replay_driver(
     code.function(&body);
     exports.export(&format!("[async-lift]{run}#run"), ExportKind::Func, export);
 
-    // the callback (event, waitable, code) -> callback code.
+    // The callback (event, waitable, code) -> callback code.
     defined.function(three_to_i32);
     let mut body = Function::new(vec![]);
     {

@@ -331,8 +331,8 @@ pub struct Reuse {
     /// Requests an instance serves at once (`--max-instance-concurrent-reuse-count`; 16 by
     /// default).
     pub max_concurrent: usize,
-    /// How long an idle instance is kept for the next request before it is dropped
-    /// (`--idle-instance-timeout`; 1 s by default).
+    /// How long an idle instance is kept for the next request before it is dropped (1 s, as
+    /// `wasmtime serve`'s `--idle-instance-timeout` by default; not a flag of `wasm-rr serve`).
     pub idle_timeout: Duration,
 }
 
