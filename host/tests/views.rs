@@ -412,6 +412,7 @@ fn json_views_hold_the_same_facts_as_the_text_ones() {
     assert_eq!(s["events"], 86);
     assert_eq!(s["run"]["duration_ns"], serde_json::Value::Null);
     assert_eq!(s["run"]["end"], "run returned ok");
+    assert_eq!(s["requests"]["came"], 0);
     assert_eq!(s["stdio"]["stdout_bytes"], 340);
     assert_eq!(s["stdio"]["stdout_writes"], 15);
     assert_eq!(s["trace"]["format"], 2);

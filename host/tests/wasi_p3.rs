@@ -1063,6 +1063,22 @@ fn a_wasi_p3_service_that_panics_under_wasm_rr_serve_answers_500_and_its_trace_r
         lines[3].starts_with("request 2: #") && lines[3].ends_with(", not answered, post /panic"),
         "{out}"
     );
+    // The summary says what the instance did instead of how a run ended.
+    let summary = run(wasm_rr().args(["show", "--summary"]).arg(&trace), None).stdout();
+    assert!(
+        summary.contains("; ended: no run end (a WASI 0.3 service's instance: 2 requests came, 1 answered; `wasm-rr show --requests` lists them)\n"),
+        "{summary}"
+    );
+    let json = run(
+        wasm_rr().args(["show", "--summary", "--json"]).arg(&trace),
+        None,
+    );
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        (&json["requests"]["came"], &json["requests"]["answered"]),
+        (&serde_json::json!(2), &serde_json::json!(1)),
+        "{json}"
+    );
     // Its replay panics where the recording did (the network gone), with `wasm-rr replay` and
     // on stock wasmtime.
     for replayed in [

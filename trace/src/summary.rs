@@ -123,6 +123,9 @@ pub struct Summary {
     unreturned: Option<String>,
     /// Bytes of what the app wrote that the trace keeps: stdout, stderr, the other streams.
     kept: [u64; 3],
+    /// A WASI 0.3 service's instance: the requests that came, and those it answered (with a
+    /// response or an error).
+    served: (u64, u64),
 }
 
 impl Summary {
@@ -155,6 +158,7 @@ impl Summary {
             export_calls: BTreeMap::new(),
             unreturned: None,
             kept: [0; 3],
+            served: (0, 0),
         }
     }
 
@@ -193,6 +197,13 @@ impl Summary {
             {
                 self.first_ns.get_or_insert(*ns);
                 self.last_ns = Some(*ns);
+            }
+            if let Some(f) = f.filter(|f| f.interface == crate::served::SERVE_REQUESTS) {
+                match f.name.as_str() {
+                    "take" => self.served.0 += 1,
+                    "give" | "fail" => self.served.1 += 1,
+                    _ => {}
+                }
             }
             *self.generic_calls.entry(interface).or_default() += 1;
         } else if e.is::<crate::generic::Dropped>() {
@@ -385,8 +396,9 @@ impl Summary {
     /// first, last}], "files_unlisted", "connections": [{name, received, …}],
     /// "connections_unlisted", "http": {sent, received}, "generic": {calls: [{interface, calls}],
     /// drops}, "kept_output": {limit, stdout, stderr, other}, "exports": {calls: [{function,
-    /// calls}], unreturned}, "stdio": {…}, "trace": {…},
-    /// "redacted": […]}`. `duration_ns` and `end` are `null` when unknown.
+    /// calls}], unreturned}, "requests": {came, answered} (a WASI 0.3 service's instance; 0
+    /// otherwise), "stdio": {…}, "trace": {…}, "redacted": […]}`. `duration_ns` and `end` are
+    /// `null` when unknown.
     pub fn to_json(&self, storage: Storage) -> serde_json::Value {
         use serde_json::json;
         let h = &self.header;
@@ -424,6 +436,7 @@ impl Summary {
                 "calls": self.export_calls.iter().map(|(f, n)| json!({"function": f, "calls": n})).collect::<Vec<_>>(),
                 "unreturned": self.unreturned,
             },
+            "requests": {"came": self.served.0, "answered": self.served.1},
             "stdio": {
                 "stdin_bytes": stdin.read,
                 "stdout_bytes": stdout.written,
@@ -524,9 +537,21 @@ impl fmt::Display for Shown<'_> {
                 "in a call of {f}, which did not return (it trapped, was killed, or the trace was cut)"
             )),
         };
-        let end = s.end.clone().or(library_end).unwrap_or_else(|| {
-            "no end recorded (it trapped, was killed, or the trace was cut)".into()
+        let service_end = (s.served.0 > 0).then(|| {
+            format!(
+                "no run end (a WASI 0.3 service's instance: {} came, {} answered; `wasm-rr show --requests` lists them)",
+                count(s.served.0, "request"),
+                s.served.1
+            )
         });
+        let end = s
+            .end
+            .clone()
+            .or(library_end)
+            .or(service_end)
+            .unwrap_or_else(|| {
+                "no end recorded (it trapped, was killed, or the trace was cut)".into()
+            });
         writeln!(f, "run: {took}; ended: {end}")?;
         writeln!(
             f,
