@@ -1022,9 +1022,15 @@ fn wasm_rr_serve_records_a_wasi_p3_service_one_trace_per_instance_and_each_repla
     answered.sort();
     listed.sort();
     assert_eq!(listed, answered);
-    // The holding instance's history, up to each of its requests, with that response.
+    // The holding instance's history, up to each of its requests, with that response; and
+    // whole, on stock wasmtime (recorded on the embedded one).
     let trace = trace_holding(&traces, "post /hold");
     replays_hold_and_release_requests(&app, &trace, &hold, &release);
+    let on_stock = replay_on_wasmtime(dir.path(), &app, &trace);
+    assert_eq!(
+        (on_stock.code, on_stock.stdout(), on_stock.stderr()),
+        (Some(0), String::new(), "holding #1\n".to_string())
+    );
 }
 
 #[test]
