@@ -294,6 +294,9 @@ fn a_wasi_p3_app_printing_through_a_stdout_stream_records_and_replays() {
         ["wasi:cli/types@0.3.2", "wasi:cli/stdout@0.3.2"],
         "{imports:?}"
     );
+    // On Node.js 24, preview3-shim serves that stdout.
+    let on_24 = on_node(&dir.path().join("app.replay.wasm"), Some(&node_24()));
+    assert_eq!(on_24, recorded, "Node.js 24: {}", on_24.stderr());
 }
 
 #[test]

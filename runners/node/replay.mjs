@@ -19,7 +19,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 const work = workArg ?? (await mkdtemp(join(here, ".work-")));
 let files;
 try {
-  ({ files } = await transpile(await readFile(component), { name: "replay" }));
+  // The WASI 0.3 imports a self-replaying component may have (an app printing through 0.3's
+  // stdout or stderr stream keeps them) come from @bytecodealliance/preview3-shim; WASI 0.2's
+  // from preview2-shim (jco's default). (jco matches a version wildcard, not an interface one.)
+  const map = Object.fromEntries(
+    ["stdout", "stderr", "types"].map((name) => [
+      `wasi:cli/${name}@0.3.*`,
+      `@bytecodealliance/preview3-shim/cli#${name}`,
+    ]),
+  );
+  ({ files } = await transpile(await readFile(component), { name: "replay", map }));
 } catch (e) {
   console.error(`wasm-rr: error: cannot transpile ${component} with jco: ${e.message ?? e}`);
   process.exit(2);
