@@ -301,6 +301,16 @@ fn host_state(opts: &RunOptions) -> Result<Host> {
     })
 }
 
+/// The multi-threaded tokio runtime the embedded wasmtime runs on.
+///
+/// Errors: it cannot be started (no threads).
+pub fn async_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))
+}
+
 /// Serves HTTP on `addr` like `wasmtime serve`: every request gets a new instance of
 /// `component` (which exports `wasi:http/incoming-handler`), set up by `opts`. Prints
 /// `wasm-rr: serving HTTP on http://ADDR/` on stderr once it listens (with the port the
@@ -314,10 +324,7 @@ pub fn serve(
     addr: std::net::SocketAddr,
     note: &str,
 ) -> Result<i32> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
+    let runtime = async_runtime()?;
     runtime.block_on(serve_async(component, opts, addr, note))
 }
 
@@ -364,10 +371,7 @@ pub fn serve_service(
     note: &str,
     reuse: Reuse,
 ) -> Result<i32> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
+    let runtime = async_runtime()?;
     runtime.block_on(serve_service_async(component, opts, addr, note, reuse))
 }
 
@@ -697,10 +701,7 @@ async fn handle_request(
 ///
 /// Errors: the component cannot be compiled or instantiated, or a directory cannot be opened.
 pub fn run(component: &[u8], opts: &RunOptions) -> Result<i32> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
+    let runtime = async_runtime()?;
     runtime.block_on(run_async(component, opts))
 }
 
