@@ -447,20 +447,14 @@ pub fn mailbox(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> {
     )?;
     let fail = function(&resolve, SERVE_REQUESTS, "fail")?;
     let fail_params = resolve.wasm_signature(AbiVariant::GuestExport, fail).params;
-    let mut types = TypeSection::new();
+    let mut t = Types::new();
+    let fail_ty = t.params(&fail_params.iter().map(val).collect::<Vec<_>>());
+    let (get_ty, set_ty, give_ty) = (t.to_i32, t.i32_to, t.two_to);
     let mut defined = FunctionSection::new();
     let mut exports = ExportSection::new();
     let mut code = CodeSection::new();
-    let mut ty = |params: &[ValType], results: &[ValType]| {
-        let index = types.len();
-        types
-            .ty()
-            .function(params.iter().copied(), results.iter().copied());
-        index
-    };
-    let i32s = [ValType::I32; 4];
     // 0: cabi_realloc.
-    defined.function(ty(&i32s, &[ValType::I32]));
+    defined.function(t.four_to_i32);
     code.function(&realloc_body());
     exports.export("cabi_realloc", ExportKind::Func, 0);
     // Globals 1 and 2: the request put, the response given.
@@ -474,10 +468,6 @@ pub fn mailbox(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> {
         f.instructions().local_get(0).global_set(global).end();
         f
     };
-    let get_ty = ty(&[], &[ValType::I32]);
-    let set_ty = ty(&[ValType::I32], &[]);
-    let give_ty = ty(&[ValType::I32, ValType::I32], &[]);
-    let fail_ty = ty(&fail_params.iter().map(val).collect::<Vec<_>>(), &[]);
     let functions: [(&str, u32, Function); 5] = [
         ("wasm-rr:serve/requests#take", get_ty, getter(1)),
         ("wasm-rr:serve/requests#give", give_ty, {
@@ -499,7 +489,7 @@ pub fn mailbox(guest: &[u8], version: &str) -> Result<Vec<u8>, WrapError> {
         exports.export(name, ExportKind::Func, 1 + i as u32);
     }
     let module = assemble(
-        types,
+        t.section,
         ImportSection::new(),
         defined,
         exports,
@@ -622,7 +612,7 @@ impl Service {
     }
 }
 
-/// The function types the handler wrapper and the replay driver use, by shape.
+/// The function types the mailbox, the handler wrapper and the replay driver use, by shape.
 struct Types {
     section: TypeSection,
     none: u32,

@@ -32,13 +32,6 @@ fn wasmtime_2() -> Command {
     cmd
 }
 
-fn on_node(component: &Path) -> Run {
-    run(
-        Command::new(root().join("scripts/replay-node")).arg(component),
-        None,
-    )
-}
-
 /// Records `name` on the pinned wasmtime with `flags`, `args` and `stdin` (and a `data`
 /// directory holding `input.txt`, as `data`), then replays it on the three engines with the
 /// directory gone.
@@ -66,7 +59,7 @@ fn replays_on_all(name: &str, dir: &Path, app: &Path, trace: &Path, recorded: &R
     let replaying = dir.join("app.replay.wasm");
     let on_49 = run(wasmtime_2().arg(&replaying), None);
     assert_eq!(&on_49, recorded, "{name} on wasmtime 49");
-    let on_node = on_node(&replaying);
+    let on_node = on_node(&replaying, None);
     assert_eq!(
         &on_node,
         recorded,

