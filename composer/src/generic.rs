@@ -582,7 +582,21 @@ fn traced(
             })
             .map(|(_, p)| Ok((p.name.clone(), of(&p.ty)?)))
             .collect::<Result<_, WrapError>>()?,
-        result: result.as_ref().map(of).transpose()?,
+        result: match shape.as_ref().and_then(|s| s.listened) {
+            // A listener's: its result without the stream, `result<_, E>`.
+            Some(_) => {
+                let err = match &f.result {
+                    Some(Type::Id(id)) => match &resolve.types[dealias(resolve, *id)].kind {
+                        TypeDefKind::Result(r) => r.err,
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let err = err.as_ref().map(of).transpose()?.map(Box::new);
+                Some(WitType::Result(None, err))
+            }
+            None => result.as_ref().map(of).transpose()?,
+        },
         stream: shape
             .as_ref()
             .and_then(|s| s.values.as_ref())
@@ -1314,11 +1328,14 @@ fn forwarding_module(
                 number: first as i32 + i as i32,
                 host: i as u32,
                 imports,
-                payload_size: shape
-                    .payload
-                    .as_ref()
-                    .map_or(0, |t| sizes.size(t).size_wasm32())
-                    as i32,
+                payload_size: match shape.listened {
+                    Some(l) => l.size,
+                    None => shape
+                        .payload
+                        .as_ref()
+                        .map_or(0, |t| sizes.size(t).size_wasm32())
+                        as i32,
+                },
                 value_size: shape
                     .values
                     .as_ref()

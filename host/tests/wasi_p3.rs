@@ -413,6 +413,126 @@ fn a_wasi_p3_tcp_clients_socket_streams_replay_with_the_server_gone() {
     replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
 }
 
+/// Runs `cmd` (the TCP server `p3_tcp_server`, taking 2 connections) until it prints
+/// `listening on ADDR`, greets it as `alice` and then `bob` (each connection sends the name,
+/// closes its sending side and reads the reply to its end), and waits for it to exit. Returns
+/// what it printed and the replies.
+fn greet_twice(cmd: &mut Command) -> (Run, Vec<String>) {
+    use std::io::{BufRead, Read, Write};
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    let addr = loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            let mut stderr = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            panic!("the server ended before it listened:\n{printed}{stderr}");
+        }
+        printed.push_str(&line);
+        if let Some(addr) = line.trim().strip_prefix("listening on ") {
+            break addr.to_string();
+        }
+    };
+    let replies = ["alice", "bob"]
+        .iter()
+        .map(|name| {
+            let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+            conn.write_all(format!("{name}\n").as_bytes()).unwrap();
+            conn.shutdown(std::net::Shutdown::Write).unwrap();
+            let mut reply = String::new();
+            conn.read_to_string(&mut reply).unwrap();
+            reply
+        })
+        .collect();
+    stdout.read_to_string(&mut printed).unwrap();
+    let mut stderr = Vec::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_end(&mut stderr)
+        .unwrap();
+    let code = child.wait().unwrap().code();
+    let run = Run {
+        stdout: printed.into_bytes(),
+        stderr,
+        code,
+    };
+    (run, replies)
+}
+
+#[test]
+fn a_wasi_p3_tcp_servers_stream_of_connections_replays_with_the_network_gone() {
+    let dir = scratch();
+    let app = fixture("p3_tcp_server");
+    let (recording, traces) = wrap_for_recording(dir.path(), &app, &[]);
+    let (recorded, replies) = greet_twice(&mut recording_command(
+        &recording,
+        &traces,
+        &["-S", "inherit-network"],
+        &["2"],
+    ));
+    assert_eq!(replies, ["hello, alice\n", "hello, bob\n"]);
+    let out = recorded.stdout();
+    let addr = printed(&out, "listening on ").to_string();
+    assert_eq!(
+        out,
+        format!(
+            "second listen: Err(ErrorCode::InvalidState)\nlistening on {addr}\n\
+             served alice from connection 1\nserved bob from connection 2\n"
+        ),
+        "{}",
+        recorded.stderr()
+    );
+    assert_eq!(recorded.code, Some(0), "{}", recorded.stderr());
+    // The listener is a subtask whose result is recorded at once (its error too); each
+    // connection is a value of its stream, a socket numbered as it came.
+    let trace = traces.join("trace.cbor");
+    let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
+    let at = |needle: &str| position(&shown, needle);
+    let listen = "task 0: wasi:sockets/types.[method]tcp-socket.listen";
+    assert!(
+        at(&format!("{listen}(tcp-socket#0) started")) < at(&format!("{listen} returned -> ok"))
+    );
+    at("task 1: wasi:sockets/types.[method]tcp-socket.listen returned -> err(invalid-state)");
+    assert!(at("task 0: read [tcp-socket#1]") < at("tcp-socket.receive(tcp-socket#1) started"));
+    assert!(at("read \"alice\\n\"") < at("task 0: read [tcp-socket#2]"));
+    assert!(at("task 0: read [tcp-socket#2]") < at("tcp-socket.receive(tcp-socket#2) started"));
+    at("read \"bob\\n\"");
+    // Nothing listens now: the replay needs no network.
+    replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
+    // Recorded by `wasm-rr record` on the embedded wasmtime, too.
+    let embedded = dir.path().join("embedded");
+    std::fs::create_dir_all(&embedded).unwrap();
+    let (again, replies) = greet_twice(
+        wasm_rr()
+            .current_dir(&embedded)
+            .args(["record", "-S", "inherit-network"])
+            .arg(&app)
+            .args(["--", "2"]),
+    );
+    assert_eq!(
+        replies,
+        ["hello, alice\n", "hello, bob\n"],
+        "{}",
+        again.stderr()
+    );
+    assert_eq!(again.code, Some(0), "{}", again.stderr());
+    let replayed = replay_embedded(&embedded, &app, None);
+    assert_eq!(replayed.stdout(), again.stdout(), "{}", replayed.stderr());
+}
+
 /// A server for `p3_tcp_race` (which connects twice and sends `a` on one connection, `b` on
 /// the other): it takes both connections and their names, replies to `first` and ends that
 /// reply, and waits until the app has closed that connection's sending side (which it does once

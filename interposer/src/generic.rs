@@ -651,19 +651,27 @@ impl generic::Guest for Interposer {
         count: u32,
         heap_base: u32,
         heap: Vec<u8>,
-    ) {
+    ) -> Vec<(u32, u32)> {
         let mem = memory(heap_base, heap);
-        let values = with_layout(function, |layout| {
+        let (values, patches) = with_layout(function, |layout| {
             let Some(t) = &layout.stream else {
                 damaged(function, "it returns no stream of values");
             };
             let list = Ty::List(Box::new(t.clone()));
             let bits = [u64::from(values), u64::from(count)];
-            match abi::lift_flat(&list, &mut bits.into_iter(), &mem) {
-                Ok(Val::List(values)) => values,
-                Ok(other) => damaged(function, format!("{other:?}")),
-                Err(e) => damaged(function, e),
-            }
+            HANDLES.with_borrow_mut(|numbering| {
+                // The host's handles among them (a listener's connections) get their numbers.
+                let mut h = Recording {
+                    numbering,
+                    patches: Vec::new(),
+                    arguments: false,
+                };
+                match abi::lift_flat_with(&list, &mut bits.into_iter(), &mem, &mut h) {
+                    Ok(Val::List(values)) => (values, h.patches),
+                    Ok(other) => damaged(function, format!("{other:?}")),
+                    Err(e) => damaged(function, e),
+                }
+            })
         });
         rr::call(
             StreamValues {
@@ -673,6 +681,7 @@ impl generic::Guest for Interposer {
             },
             || (),
         );
+        patches
     }
 
     fn too_many_streams(function: u32) {
@@ -691,6 +700,10 @@ impl generic::Guest for Interposer {
             Next::Waiting => return generic::ValuesChunk::Waiting,
         };
         let count = values.len() as u32;
+        let mut h = Replaying {
+            dest,
+            patches: Vec::new(),
+        };
         let bytes = with_layout(function, |layout| {
             let Some(t) = &layout.stream else {
                 damaged(function, "it returns no stream of values");
@@ -701,12 +714,12 @@ impl generic::Guest for Interposer {
             };
             let at = out.alloc(t.size() * count, t.align());
             for (i, v) in values.iter().enumerate() {
-                abi::store(t, v, &mut out, at + i as u32 * t.size())
+                abi::store_with(t, v, &mut out, at + i as u32 * t.size(), &mut h)
                     .unwrap_or_else(|e| damaged(function, e));
             }
             out.bytes
         });
-        generic::ValuesChunk::Values((bytes, count))
+        generic::ValuesChunk::Values((bytes, count, h.patches))
     }
 
     fn settled(task: u32, function: u32, dest: u32) -> Option<(Vec<u8>, Vec<(u32, u32)>)> {

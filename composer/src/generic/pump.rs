@@ -13,7 +13,10 @@
 //! - **in**, `f(…) -> tuple<stream<u8>, future<T>>`: the host writes, the app reads.
 //!   Recording, the forwarder reads the host's stream and writes into one of its own, which
 //!   the app got; replaying, the bytes come from the trace (`next-read`), at the place the
-//!   trace has them among the app's other events.
+//!   trace has them among the app's other events. A stream of values other than bytes goes
+//!   the same way, value by value (`stream-read-values`, `next-values`), and so does a
+//!   listener's, `f(…) -> result<stream<T>, E>` (see [`Listened`]), whose values hold owned
+//!   handles: each is wrapped in a handle of the forwarder's as it flows.
 //!
 //! Each call is a task of the forwarder (lifted with the async ABI's callback, although the
 //! function is not `async`: it returns its handles at once with `task.return` and goes on), a
@@ -103,9 +106,10 @@ pub(super) struct StreamFn {
     pub direction: Direction,
     /// Out: the parameter that is the stream, by its index among the parameters.
     pub stream_param: Option<usize>,
-    /// The stream's and the future's types, numbered as `find_futures_and_streams` does.
+    /// The stream's and the future's types, numbered as `find_futures_and_streams` does (no
+    /// future: a [`Listened`] function).
     pub stream_index: usize,
-    pub future_index: usize,
+    pub future_index: Option<usize>,
     /// The future's value.
     pub payload: Option<Type>,
     /// In: the stream's values, when they are not bytes (`directory-entry`, for WASI 0.3's
@@ -113,6 +117,28 @@ pub(super) struct StreamFn {
     pub values: Option<Type>,
     /// A function recorded by `opened` (see [`opened_fn`]).
     pub opened: Option<Opened>,
+    /// In: the stream comes inside a `result` and no future ends it (see [`Listened`]).
+    pub listened: Option<Listened>,
+    /// In: the stream's values hold owned handles (a listener's `stream<tcp-socket>`), each
+    /// wrapped in a handle of the forwarder's as it flows.
+    pub values_own: bool,
+}
+
+/// In, `f(…) -> result<stream<T>, E>` (WASI 0.3's `tcp-socket.listen`, whose stream of
+/// connections ends only when the app drops it): the host answers at once, so the call's
+/// result without its stream, `result<_, E>`, is the subtask's value, recorded (`finished`)
+/// as soon as the call returns; the stream's values come after, and its end frees the slot.
+/// An error answers the app at once, without a stream.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Listened {
+    /// Where the payload lies in `result<stream<T>, E>` (the host's answer and the app's).
+    pub payload_at: i32,
+    /// Where the payload lies in `result<_, E>` (the recorded value).
+    pub recorded_at: i32,
+    /// The bytes of `E` (0: none).
+    pub err_size: i32,
+    /// The bytes of `result<_, E>`.
+    pub size: i32,
 }
 
 /// What else a function recorded by `wasm-rr:rr/generic.opened` passes (WASI 0.3's
@@ -397,10 +423,12 @@ pub(super) fn opened_fn(
         direction,
         stream_param,
         stream_index,
-        future_index,
+        future_index: Some(future_index),
         payload,
         values: None,
         opened: Some(o),
+        listened: None,
+        values_own: false,
     })
 }
 
@@ -418,7 +446,8 @@ fn byte_stream(resolve: &Resolve, ty: &Type) -> bool {
 }
 
 /// `func` as a stream function, if it is one whose other values the generic path records:
-/// not `async`, and nothing owned among them.
+/// not `async`, and nothing owned among them but the values of a stream the host returns
+/// (outside lists).
 pub(super) fn stream_fn(
     resolve: &Resolve,
     resources: &[TypeId],
@@ -440,6 +469,66 @@ pub(super) fn stream_fn(
     };
     let is_stream = |k: &TypeDefKind| matches!(k, TypeDefKind::Stream(Some(_)));
     let is_future = |k: &TypeDefKind| matches!(k, TypeDefKind::Future(_));
+    let stream_values = |s: &Type| match def(resolve, s) {
+        Some(TypeDefKind::Stream(Some(Type::U8))) => Some((None, false)),
+        Some(TypeDefKind::Stream(Some(t))) if plain(t) => Some((Some(*t), false)),
+        // Values holding owned handles (a listener's stream of sockets), outside lists.
+        Some(TypeDefKind::Stream(Some(t))) => {
+            wit_type(resolve, resources, t).ok()?;
+            let mut sizes = wit_parser::SizeAlign::default();
+            sizes.fill(resolve).ok()?;
+            own_paths(
+                resolve,
+                &sizes,
+                resources,
+                t,
+                0,
+                &mut Vec::new(),
+                &mut Vec::new(),
+            )
+            .ok()?;
+            Some((Some(*t), true))
+        }
+        _ => None,
+    };
+    if let Some(TypeDefKind::Result(r)) = def(resolve, result) {
+        // A listener: `result<stream<T>, E>`, its values' handles wrapped as they flow.
+        let ok = r.ok.as_ref()?;
+        let (values, values_own) = stream_values(ok)?;
+        if values.is_none()
+            || !func.params.iter().all(|p| plain(&p.ty))
+            || r.err.as_ref().is_some_and(|e| !plain(e))
+        {
+            return None;
+        }
+        let mut sizes = wit_parser::SizeAlign::default();
+        sizes.fill(resolve).ok()?;
+        let recorded = [None, r.err.as_ref()];
+        let err_size = r.err.as_ref().map_or(0, |e| sizes.size(e).size_wasm32()) as i32;
+        let align = r.err.as_ref().map_or(1, |e| sizes.align(e).align_wasm32()) as i32;
+        let recorded_at = sizes
+            .payload_offset(wit_parser::Int::U8, recorded)
+            .size_wasm32() as i32;
+        let listened = Listened {
+            payload_at: sizes
+                .payload_offset(wit_parser::Int::U8, [Some(ok), r.err.as_ref()])
+                .size_wasm32() as i32,
+            recorded_at,
+            err_size,
+            size: (recorded_at + err_size + align - 1) / align * align,
+        };
+        return Some(StreamFn {
+            direction: Direction::In,
+            stream_param: None,
+            stream_index: index(&is_stream)?,
+            future_index: None,
+            payload: None,
+            values,
+            opened: None,
+            listened: Some(listened),
+            values_own,
+        });
+    }
     let (direction, stream_param, payload, values) = if let Some(payload) = future_of(result) {
         let streams: Vec<usize> = (0..func.params.len())
             .filter(|&i| byte_stream(resolve, &func.params[i].ty))
@@ -464,11 +553,8 @@ pub(super) fn stream_fn(
             return None;
         };
         let payload = future_of(f)?;
-        let values = match def(resolve, s) {
-            Some(TypeDefKind::Stream(Some(Type::U8))) => None,
-            // Values other than bytes, without owned handles (a listener's stream of
-            // sockets is not recorded yet).
-            Some(TypeDefKind::Stream(Some(t))) if plain(t) => Some(*t),
+        let values = match stream_values(s)? {
+            (values, false) => values,
             _ => return None,
         };
         if !func.params.iter().all(|p| plain(&p.ty)) {
@@ -483,10 +569,12 @@ pub(super) fn stream_fn(
         direction,
         stream_param,
         stream_index: index(&is_stream)?,
-        future_index: index(&is_future)?,
+        future_index: Some(index(&is_future)?),
         payload,
         values,
         opened: None,
+        listened: None,
+        values_own: false,
     })
 }
 
@@ -679,7 +767,7 @@ pub(super) fn import_intrinsics(
             future_drop_writable: one("future", fi, "drop-writable", &[I32], &[]),
             ..Ends::default()
         };
-        let mut main = futures(fi);
+        let mut main = fi.map(&mut futures).unwrap_or_default();
         let param = s
             .opened
             .as_ref()
@@ -896,7 +984,12 @@ pub(super) fn emit(
         s.defined.function(ty);
         let (slot, args, bits) = (params, params + 1, params + 2);
         let pair = params + 3;
-        let mut body = Function::new(vec![(3, ValType::I32), (1, ValType::I64)]);
+        let area = params + 4;
+        let mut body = Function::new(vec![
+            (3, ValType::I32),
+            (1, ValType::I64),
+            (1, ValType::I32),
+        ]);
         let mut ins = body.instructions();
         claim_slot(&mut ins, hooks, p.number, bits, slot);
         if typed {
@@ -952,6 +1045,17 @@ pub(super) fn emit(
                     ins.call(p.host);
                 });
             }
+        } else if let Some(l) = p.shape.listened {
+            let locals = (params, slot, area, bits);
+            listened_answer(&mut ins, p, &l, hooks, realloc, locals, replaying);
+            if !replaying {
+                set(&mut ins, slot, SRC, |ins| {
+                    get(ins, slot, RET + l.payload_at as u64);
+                });
+            }
+            ins.call(app.stream_new).local_set(pair);
+            set(&mut ins, slot, DST, |ins| high(ins));
+            set(&mut ins, slot, RETURN + l.payload_at as u64, |ins| low(ins));
         } else {
             if !replaying {
                 for q in 0..params {
@@ -972,10 +1076,12 @@ pub(super) fn emit(
             set(&mut ins, slot, DST, |ins| high(ins));
             set(&mut ins, slot, RETURN, |ins| low(ins));
         }
-        ins.call(app.future_new).local_set(pair);
-        set(&mut ins, slot, APP_FUTURE, |ins| high(ins));
-        let future_at = if out { RETURN } else { RETURN + 4 };
-        set(&mut ins, slot, future_at, |ins| low(ins));
+        if p.shape.listened.is_none() {
+            ins.call(app.future_new).local_set(pair);
+            set(&mut ins, slot, APP_FUTURE, |ins| high(ins));
+            let future_at = if out { RETURN } else { RETURN + 4 };
+            set(&mut ins, slot, future_at, |ins| low(ins));
+        }
         let first = if replaying && !out { NEXT } else { READ };
         set(&mut ins, slot, PHASE, |ins| {
             ins.i32_const(first);
@@ -1058,8 +1164,9 @@ pub(super) fn emit(
         ins.local_tee(code).i32_const(4).i32_shr_u().local_set(n);
         // Recording, the bytes are handed over (replaying, the app's output is dropped).
         if !replaying && typed {
-            // stream-read-values(task, function, values, count, heap-base, heap), the values
-            // copied into the heap first (the interposer sees the heap only).
+            // stream-read-values(task, function, values, count, heap-base, heap, retptr), the
+            // values copied into the heap first (the interposer sees the heap only); the
+            // handles they hold wrapped there in the forwarder's, and copied back.
             ins.local_get(n).if_(BlockType::Empty);
             ins.i32_const(0)
                 .i32_const(0)
@@ -1074,7 +1181,21 @@ pub(super) fn emit(
             get(&mut ins, slot, TASK);
             ins.i32_const(p.number).local_get(dest).local_get(n);
             push_heap(&mut ins);
-            ins.call(hooks.stream_read_values);
+            ins.local_get(slot)
+                .i32_const(RET as i32)
+                .i32_add()
+                .local_tee(hook_area)
+                .call(hooks.stream_read_values);
+            if p.shape.values_own {
+                load_list(&mut ins, hook_area, 0, pp, pn);
+                emit_patches(&mut ins, pp, pn, pi, paddr, None, handles.wrap, None);
+                buf_at(&mut ins, u32::MAX);
+                ins.local_get(dest)
+                    .local_get(n)
+                    .i32_const(size)
+                    .i32_mul()
+                    .memory_copy(0, 0);
+            }
             ins.end();
         } else if !replaying {
             ins.local_get(n).if_(BlockType::Empty);
@@ -1178,7 +1299,10 @@ pub(super) fn emit(
         } else {
             ins.i32_const(cap);
         }
-        ins.local_get(slot).i32_const(RET as i32).i32_add();
+        // The answer: at RET (a chunk of bytes), or in the buffer (values, with their handles:
+        // more than RET holds), read before the values are copied there.
+        let answer = if typed { BUF as u64 } else { RET };
+        ins.local_get(slot).i32_const(answer as i32).i32_add();
         ins.call(if typed {
             hooks.next_values
         } else {
@@ -1186,7 +1310,7 @@ pub(super) fn emit(
         });
         // waiting (0): not yet; ended (2): the end.
         ins.local_get(slot)
-            .i32_load8_u(word(RET).with_align(0))
+            .i32_load8_u(word(answer).with_align(0))
             .local_tee(code)
             .i32_eqz()
             .if_(BlockType::Empty)
@@ -1207,12 +1331,14 @@ pub(super) fn emit(
         // The chunk, copied into the buffer (at most `cap` bytes or values, as asked).
         if typed {
             ins.local_get(slot)
-                .i32_const(RET as i32 + 4)
+                .i32_const(BUF + 4)
                 .i32_add()
                 .local_set(hook_area);
             trap_unless_at(&mut ins, hook_area, dest);
-            get(&mut ins, slot, RET + 12);
+            get(&mut ins, slot, BUF as u64 + 12);
             ins.local_set(n);
+            load_list(&mut ins, hook_area, 12, pp, pn);
+            emit_patches(&mut ins, pp, pn, pi, paddr, None, handles.wrap, None);
             buf_at(&mut ins, u32::MAX);
             ins.local_get(dest)
                 .local_get(n)
@@ -1248,100 +1374,108 @@ pub(super) fn emit(
         get(&mut ins, slot, TASK);
         ins.i32_const(0).i32_const(0).call(hooks.stream_read);
     }
-    ins.global_get(2).i32_const(1).i32_add().global_set(2);
-    if replaying {
-        goto(&mut ins, slot, RESULT, 1);
-    } else {
-        alloc(&mut ins, realloc, p.payload_size.max(8), code);
-        set(&mut ins, slot, AREA, |i| {
-            i.local_get(code);
-        });
-        get(&mut ins, slot, HOST_FUTURE);
-        ins.local_get(code).call(host.future_read).local_set(code);
-        on_completion(&mut ins, hooks, slot, code, HOST_FUTURE, END_DONE);
-    }
-    ins.end();
-    if replaying {
-        // RESULT: the recorded value, when the trace says (the hook's answer in the buffer,
-        // unused once the stream is done), its handles wrapped in the forwarder's.
-        phase_is(&mut ins, RESULT);
-        spend_turn(&mut ins);
-        next_block(&mut ins, dest);
-        get(&mut ins, slot, TASK);
-        ins.i32_const(p.number)
-            .local_get(dest)
-            .local_get(slot)
-            .i32_const(BUF)
-            .i32_add()
-            .call(hooks.settled);
-        ins.local_get(slot)
-            .i32_load8_u(word(BUF as u64).with_align(0))
-            .i32_eqz()
-            .if_(BlockType::Empty)
-            .i32_const(1)
-            .global_set(8)
-            .i32_const(YIELD)
-            .return_()
-            .end();
-        ins.local_get(slot)
-            .i32_const(BUF + 4)
-            .i32_add()
-            .local_set(hook_area);
-        trap_unless_at(&mut ins, hook_area, dest);
-        load_list(&mut ins, hook_area, 8, pp, pn);
-        emit_patches(&mut ins, pp, pn, pi, paddr, None, handles.wrap, None);
-        set(&mut ins, slot, AREA, |i| {
-            i.local_get(dest);
-        });
-        goto(&mut ins, slot, DELIVER, 1);
-        ins.end();
-    } else {
-        // END_DONE: the host's future read; its value logged.
-        phase_is(&mut ins, END_DONE);
-        drop_end(
-            &mut ins,
-            hooks,
-            slot,
-            HOST_FUTURE,
-            host.future_drop_readable,
-        );
-        get(&mut ins, slot, CODE);
-        ins.i32_const(15).i32_and().i32_eqz().if_(BlockType::Empty);
-        // future-read(task, function, value, heap-base, heap, retptr): its handles wrapped in
-        // the forwarder's (the hook's answer in the buffer, unused once the stream is done).
-        ins.local_get(slot)
-            .i32_const(BUF)
-            .i32_add()
-            .local_set(hook_area);
-        get(&mut ins, slot, TASK);
-        ins.i32_const(p.number);
-        get(&mut ins, slot, AREA);
-        push_heap(&mut ins);
-        ins.local_get(hook_area).call(hooks.future_read);
-        load_list(&mut ins, hook_area, 0, pp, pn);
-        emit_patches(&mut ins, pp, pn, pi, paddr, None, handles.wrap, None);
-        ins.end();
-        goto(&mut ins, slot, DELIVER, 1);
-        ins.end();
-    }
-    // DELIVER: the value written into the app's future.
-    phase_is(&mut ins, DELIVER);
-    get(&mut ins, slot, APP_FUTURE);
-    get(&mut ins, slot, AREA);
-    ins.call(app.future_write).local_set(code);
-    on_completion(&mut ins, hooks, slot, code, APP_FUTURE, DELIVER_DONE);
-    ins.end();
-    // DELIVER_DONE: all dropped, the slot free again.
-    phase_is(&mut ins, DELIVER_DONE);
-    drop_end(&mut ins, hooks, slot, APP_FUTURE, app.future_drop_writable);
-    free_slot(&mut ins, slot);
-    subtask_done(&mut ins);
-    if typed {
-        // The heap held since the start.
+    if p.shape.listened.is_some() {
+        // A listener's value was recorded (or replayed) when it answered: the slot is free.
+        free_slot(&mut ins, slot);
         subtask_done(&mut ins);
+        ins.i32_const(EXIT).return_();
+        ins.end();
+    } else {
+        ins.global_get(2).i32_const(1).i32_add().global_set(2);
+        if replaying {
+            goto(&mut ins, slot, RESULT, 1);
+        } else {
+            alloc(&mut ins, realloc, p.payload_size.max(8), code);
+            set(&mut ins, slot, AREA, |i| {
+                i.local_get(code);
+            });
+            get(&mut ins, slot, HOST_FUTURE);
+            ins.local_get(code).call(host.future_read).local_set(code);
+            on_completion(&mut ins, hooks, slot, code, HOST_FUTURE, END_DONE);
+        }
+        ins.end();
+        if replaying {
+            // RESULT: the recorded value, when the trace says (the hook's answer in the buffer,
+            // unused once the stream is done), its handles wrapped in the forwarder's.
+            phase_is(&mut ins, RESULT);
+            spend_turn(&mut ins);
+            next_block(&mut ins, dest);
+            get(&mut ins, slot, TASK);
+            ins.i32_const(p.number)
+                .local_get(dest)
+                .local_get(slot)
+                .i32_const(BUF)
+                .i32_add()
+                .call(hooks.settled);
+            ins.local_get(slot)
+                .i32_load8_u(word(BUF as u64).with_align(0))
+                .i32_eqz()
+                .if_(BlockType::Empty)
+                .i32_const(1)
+                .global_set(8)
+                .i32_const(YIELD)
+                .return_()
+                .end();
+            ins.local_get(slot)
+                .i32_const(BUF + 4)
+                .i32_add()
+                .local_set(hook_area);
+            trap_unless_at(&mut ins, hook_area, dest);
+            load_list(&mut ins, hook_area, 8, pp, pn);
+            emit_patches(&mut ins, pp, pn, pi, paddr, None, handles.wrap, None);
+            set(&mut ins, slot, AREA, |i| {
+                i.local_get(dest);
+            });
+            goto(&mut ins, slot, DELIVER, 1);
+            ins.end();
+        } else {
+            // END_DONE: the host's future read; its value logged.
+            phase_is(&mut ins, END_DONE);
+            drop_end(
+                &mut ins,
+                hooks,
+                slot,
+                HOST_FUTURE,
+                host.future_drop_readable,
+            );
+            get(&mut ins, slot, CODE);
+            ins.i32_const(15).i32_and().i32_eqz().if_(BlockType::Empty);
+            // future-read(task, function, value, heap-base, heap, retptr): its handles wrapped in
+            // the forwarder's (the hook's answer in the buffer, unused once the stream is done).
+            ins.local_get(slot)
+                .i32_const(BUF)
+                .i32_add()
+                .local_set(hook_area);
+            get(&mut ins, slot, TASK);
+            ins.i32_const(p.number);
+            get(&mut ins, slot, AREA);
+            push_heap(&mut ins);
+            ins.local_get(hook_area).call(hooks.future_read);
+            load_list(&mut ins, hook_area, 0, pp, pn);
+            emit_patches(&mut ins, pp, pn, pi, paddr, None, handles.wrap, None);
+            ins.end();
+            goto(&mut ins, slot, DELIVER, 1);
+            ins.end();
+        }
+        // DELIVER: the value written into the app's future.
+        phase_is(&mut ins, DELIVER);
+        get(&mut ins, slot, APP_FUTURE);
+        get(&mut ins, slot, AREA);
+        ins.call(app.future_write).local_set(code);
+        on_completion(&mut ins, hooks, slot, code, APP_FUTURE, DELIVER_DONE);
+        ins.end();
+        // DELIVER_DONE: all dropped, the slot free again.
+        phase_is(&mut ins, DELIVER_DONE);
+        drop_end(&mut ins, hooks, slot, APP_FUTURE, app.future_drop_writable);
+        free_slot(&mut ins, slot);
+        subtask_done(&mut ins);
+        if typed {
+            // The heap held since the start.
+            subtask_done(&mut ins);
+        }
+        ins.i32_const(EXIT).return_();
+        ins.end();
     }
-    ins.i32_const(EXIT).return_();
-    ins.end();
     ins.unreachable();
     ins.end(); // the loop
     ins.unreachable().end();
@@ -1742,6 +1876,101 @@ fn emit_opened_export(
     }
     ring(&mut ins, hooks);
     end_export(s, p, &export.results, index, body, slot, elements.len() > 1);
+}
+
+/// A listener's answer (see [`Listened`]), in its export, after `started`: recording, calls
+/// the host's function (its answer at `RET`) and records its result without the stream,
+/// `result<_, E>` (`future-read`, as `finished`); replaying, takes that value from the trace
+/// (`settled`, at once: nothing comes between a listener's call and its answer). An error
+/// answers the app at once: the export returns it, the slot freed, and goes no further.
+/// `locals`: the export's parameter count, its slot, and two scratch locals.
+fn listened_answer(
+    ins: &mut wasm_encoder::InstructionSink,
+    p: &Pump,
+    l: &Listened,
+    hooks: &PumpHooks,
+    realloc: u32,
+    (params, slot, area, tmp): (u32, u32, u32, u32),
+    replaying: bool,
+) {
+    if replaying {
+        // settled(task, function, dest, retptr), until the trace's answer is there (its
+        // absence is a divergence, once `settled` has been asked often enough).
+        ins.loop_(BlockType::Empty);
+        next_block(ins, area);
+        get(ins, slot, TASK);
+        ins.i32_const(p.number)
+            .local_get(area)
+            .local_get(slot)
+            .i32_const(BUF)
+            .i32_add()
+            .call(hooks.settled);
+        ins.local_get(slot)
+            .i32_load8_u(word(BUF as u64).with_align(0))
+            .i32_eqz()
+            .br_if(0);
+        ins.end();
+        ins.local_get(slot)
+            .i32_const(BUF + 4)
+            .i32_add()
+            .local_set(tmp);
+        trap_unless_at(ins, tmp, area);
+    } else {
+        for q in 0..params {
+            ins.local_get(q);
+        }
+        ins.local_get(slot)
+            .i32_const(RET as i32)
+            .i32_add()
+            .call(p.host);
+        alloc(ins, realloc, l.size.max(8), area);
+        ins.local_get(area)
+            .local_get(slot)
+            .i32_load8_u(word(RET).with_align(0))
+            .i32_store8(word(0).with_align(0));
+        if l.err_size > 0 {
+            ins.local_get(area)
+                .i32_const(l.recorded_at)
+                .i32_add()
+                .local_get(slot)
+                .i32_const(RET as i32 + l.payload_at)
+                .i32_add()
+                .i32_const(l.err_size)
+                .memory_copy(0, 0);
+        }
+        // future-read(task, function, value, heap-base, heap, retptr): no handles in `E`.
+        get(ins, slot, TASK);
+        ins.i32_const(p.number).local_get(area);
+        push_heap(ins);
+        ins.local_get(slot)
+            .i32_const(BUF)
+            .i32_add()
+            .call(hooks.future_read);
+    }
+    // An error: the app's answer, at once.
+    ins.local_get(area)
+        .i32_load8_u(word(0).with_align(0))
+        .if_(BlockType::Empty);
+    ins.local_get(slot)
+        .i32_const(1)
+        .i32_store8(word(RETURN).with_align(0));
+    if l.err_size > 0 {
+        ins.local_get(slot)
+            .i32_const(RETURN as i32 + l.payload_at)
+            .i32_add()
+            .local_get(area)
+            .i32_const(l.recorded_at)
+            .i32_add()
+            .i32_const(l.err_size)
+            .memory_copy(0, 0);
+    }
+    free_slot(ins, slot);
+    subtask_done(ins);
+    ins.local_get(slot)
+        .i32_const(RETURN as i32)
+        .i32_add()
+        .return_();
+    ins.end();
 }
 
 /// Ends the export `body` of `p` (core results `results`), whose slot is in local `slot`: it
