@@ -533,6 +533,34 @@ fn a_wasi_p3_tcp_servers_stream_of_connections_replays_with_the_network_gone() {
     assert_eq!(replayed.stdout(), again.stdout(), "{}", replayed.stderr());
 }
 
+#[test]
+fn wasi_p3_udp_datagrams_and_a_name_lookup_replay_with_the_network_gone() {
+    let dir = scratch();
+    let app = fixture("p3_udp");
+    let flags = ["-S", "inherit-network", "-S", "allow-ip-name-lookup"];
+    let (recorded, trace) = record_on_wasmtime(dir.path(), &app, &flags, &[], None);
+    assert_eq!(
+        recorded.stdout(),
+        "b got \"ping\" from a: true\na got \"pong\"\nlocalhost is 127.0.0.1: true\n",
+        "{}",
+        recorded.stderr()
+    );
+    // `send` returned at once; `receive` and `resolve-addresses` were subtasks, their lists
+    // in the trace.
+    let shown = run(wasm_rr().arg("show").arg(&trace), None).stdout();
+    for line in [
+        "wasi:sockets/types.[method]udp-socket.send(udp-socket#0, [112, 105, 110, 103], some(ipv4(",
+        "task 0: wasi:sockets/types.[method]udp-socket.receive(udp-socket#1) started",
+        "task 0: wasi:sockets/types.[method]udp-socket.receive returned -> ok(([112, 105, 110, 103], ipv4(",
+        "task 2: wasi:sockets/ip-name-lookup.resolve-addresses(\"localhost\") started",
+        "task 2: wasi:sockets/ip-name-lookup.resolve-addresses returned -> ok([",
+        "ipv4((127, 0, 0, 1))",
+    ] {
+        assert!(shown.contains(line), "no {line:?} in:\n{shown}");
+    }
+    replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
+}
+
 /// A server for `p3_tcp_race` (which connects twice and sends `a` on one connection, `b` on
 /// the other): it takes both connections and their names, replies to `first` and ends that
 /// reply, and waits until the app has closed that connection's sending side (which it does once
