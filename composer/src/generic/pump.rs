@@ -1399,18 +1399,8 @@ pub(super) fn emit(
             // unused once the stream is done), its handles wrapped in the forwarder's.
             phase_is(&mut ins, RESULT);
             spend_turn(&mut ins);
-            next_block(&mut ins, dest);
-            get(&mut ins, slot, TASK);
-            ins.i32_const(p.number)
-                .local_get(dest)
-                .local_get(slot)
-                .i32_const(BUF)
-                .i32_add()
-                .call(hooks.settled);
-            ins.local_get(slot)
-                .i32_load8_u(word(BUF as u64).with_align(0))
-                .i32_eqz()
-                .if_(BlockType::Empty)
+            ask_settled(&mut ins, p, hooks, slot, dest);
+            ins.if_(BlockType::Empty)
                 .i32_const(1)
                 .global_set(8)
                 .i32_const(YIELD)
@@ -1878,6 +1868,29 @@ fn emit_opened_export(
     end_export(s, p, &export.results, index, body, slot, elements.len() > 1);
 }
 
+/// Replaying: asks the trace for the value of the slot's subtask (`settled`, its answer in the
+/// slot's buffer, its bytes at the heap's next block, whose address goes into local `dest`);
+/// pushes whether it is not there yet.
+fn ask_settled(
+    ins: &mut wasm_encoder::InstructionSink,
+    p: &Pump,
+    hooks: &PumpHooks,
+    slot: u32,
+    dest: u32,
+) {
+    next_block(ins, dest);
+    get(ins, slot, TASK);
+    ins.i32_const(p.number)
+        .local_get(dest)
+        .local_get(slot)
+        .i32_const(BUF)
+        .i32_add()
+        .call(hooks.settled);
+    ins.local_get(slot)
+        .i32_load8_u(word(BUF as u64).with_align(0))
+        .i32_eqz();
+}
+
 /// A listener's answer (see [`Listened`]), in its export, after `started`: recording, calls
 /// the host's function (its answer at `RET`) and records its result without the stream,
 /// `result<_, E>` (`future-read`, as `finished`); replaying, takes that value from the trace
@@ -1897,18 +1910,8 @@ fn listened_answer(
         // settled(task, function, dest, retptr), until the trace's answer is there (its
         // absence is a divergence, once `settled` has been asked often enough).
         ins.loop_(BlockType::Empty);
-        next_block(ins, area);
-        get(ins, slot, TASK);
-        ins.i32_const(p.number)
-            .local_get(area)
-            .local_get(slot)
-            .i32_const(BUF)
-            .i32_add()
-            .call(hooks.settled);
-        ins.local_get(slot)
-            .i32_load8_u(word(BUF as u64).with_align(0))
-            .i32_eqz()
-            .br_if(0);
+        ask_settled(ins, p, hooks, slot, area);
+        ins.br_if(0);
         ins.end();
         ins.local_get(slot)
             .i32_const(BUF + 4)
