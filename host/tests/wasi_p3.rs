@@ -510,8 +510,10 @@ fn a_wasi_p3_tcp_servers_stream_of_connections_replays_with_the_network_gone() {
     assert!(at("read \"alice\\n\"") < at("task 0: read [tcp-socket#2]"));
     assert!(at("task 0: read [tcp-socket#2]") < at("tcp-socket.receive(tcp-socket#2) started"));
     at("read \"bob\\n\"");
-    // Nothing listens now: the replay needs no network.
+    // Nothing listens now: the replay needs no network; on Node.js 24 too.
     replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
+    let on_24 = on_node(&dir.path().join("app.replay.wasm"), Some(&node_24()));
+    assert_eq!(on_24, recorded, "Node.js 24: {}", on_24.stderr());
     // Recorded by `wasm-rr record` on the embedded wasmtime, too.
     let embedded = dir.path().join("embedded");
     std::fs::create_dir_all(&embedded).unwrap();
