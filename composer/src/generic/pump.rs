@@ -122,6 +122,24 @@ pub(super) struct StreamFn {
     /// In: the stream's values hold owned handles (a listener's `stream<tcp-socket>`), each
     /// wrapped in a handle of the forwarder's as it flows.
     pub values_own: bool,
+    /// In: the stream's values hold strings or lists (a `directory-entry`'s name), which lie
+    /// in the forwarder's heap: it is held until the stream is done. Values without (a
+    /// listener's sockets) leave it free, however long the stream stays open.
+    pub values_in_heap: bool,
+}
+
+/// Whether values of type `ty` hold strings or lists.
+fn points(ty: &WitType) -> bool {
+    let opt = |t: &Option<Box<WitType>>| t.as_deref().is_some_and(points);
+    match ty {
+        WitType::String | WitType::List(_) => true,
+        WitType::Option(t) => points(t),
+        WitType::Record(fields) => fields.iter().any(|(_, t)| points(t)),
+        WitType::Tuple(types) => types.iter().any(points),
+        WitType::Variant(cases) => cases.iter().any(|(_, t)| t.as_ref().is_some_and(points)),
+        WitType::Result(ok, err) => opt(ok) || opt(err),
+        _ => false,
+    }
 }
 
 /// In, `f(…) -> result<stream<T>, E>` (WASI 0.3's `tcp-socket.listen`, whose stream of
@@ -429,6 +447,7 @@ pub(super) fn opened_fn(
         opened: Some(o),
         listened: None,
         values_own: false,
+        values_in_heap: false,
     })
 }
 
@@ -491,6 +510,11 @@ pub(super) fn stream_fn(
         }
         _ => None,
     };
+    let in_heap = |values: &Option<Type>| {
+        values
+            .as_ref()
+            .is_some_and(|t| wit_type(resolve, resources, t).is_ok_and(|w| points(&w)))
+    };
     if let Some(TypeDefKind::Result(r)) = def(resolve, result) {
         // A listener: `result<stream<T>, E>`, its values' handles wrapped as they flow.
         let ok = r.ok.as_ref()?;
@@ -527,6 +551,7 @@ pub(super) fn stream_fn(
             opened: None,
             listened: Some(listened),
             values_own,
+            values_in_heap: in_heap(&values),
         });
     }
     let (direction, stream_param, payload, values) = if let Some(payload) = future_of(result) {
@@ -575,6 +600,7 @@ pub(super) fn stream_fn(
         opened: None,
         listened: None,
         values_own: false,
+        values_in_heap: in_heap(&values),
     })
 }
 
@@ -961,8 +987,10 @@ pub(super) fn emit(
     let f = p.function;
     let step = index + 2;
     // Values other than bytes: their strings and lists lie in the heap, which is held (as by
-    // a subtask in flight) until the stream is done. A read or write moves `cap` values.
+    // a subtask in flight) until the stream is done (`held`). A read or write moves `cap`
+    // values.
     let typed = p.shape.values.is_some();
+    let held = typed && p.shape.values_in_heap;
     let size = p.value_size.max(1);
     let cap = CAP / size;
     let (app, host) = (&p.imports.app, &p.imports.host);
@@ -992,7 +1020,7 @@ pub(super) fn emit(
         ]);
         let mut ins = body.instructions();
         claim_slot(&mut ins, hooks, p.number, bits, slot);
-        if typed {
+        if held {
             ins.global_get(2).i32_const(1).i32_add().global_set(2);
         }
         shared_set(&mut ins, hooks);
@@ -1196,6 +1224,9 @@ pub(super) fn emit(
                     .i32_mul()
                     .memory_copy(0, 0);
             }
+            if !held {
+                free_heap_if_idle(&mut ins);
+            }
             ins.end();
         } else if !replaying {
             ins.local_get(n).if_(BlockType::Empty);
@@ -1345,6 +1376,9 @@ pub(super) fn emit(
                 .i32_const(size)
                 .i32_mul()
                 .memory_copy(0, 0);
+            if !held {
+                free_heap_if_idle(&mut ins);
+            }
         } else {
             get(&mut ins, slot, RET + 8);
             ins.local_set(n);
@@ -1377,7 +1411,9 @@ pub(super) fn emit(
     if p.shape.listened.is_some() {
         // A listener's value was recorded (or replayed) when it answered: the slot is free.
         free_slot(&mut ins, slot);
-        subtask_done(&mut ins);
+        if held {
+            subtask_done(&mut ins);
+        }
         ins.i32_const(EXIT).return_();
         ins.end();
     } else {
@@ -1459,7 +1495,7 @@ pub(super) fn emit(
         drop_end(&mut ins, hooks, slot, APP_FUTURE, app.future_drop_writable);
         free_slot(&mut ins, slot);
         subtask_done(&mut ins);
-        if typed {
+        if held {
             // The heap held since the start.
             subtask_done(&mut ins);
         }
@@ -1968,7 +2004,9 @@ fn listened_answer(
             .memory_copy(0, 0);
     }
     free_slot(ins, slot);
-    subtask_done(ins);
+    if p.shape.values_in_heap {
+        subtask_done(ins);
+    }
     ins.local_get(slot)
         .i32_const(RETURN as i32)
         .i32_add()
