@@ -448,6 +448,9 @@ fn greet_twice(cmd: &mut Command) -> (Run, Vec<String>) {
         .iter()
         .map(|name| {
             let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+            // A guard, not a wait: a reply that never ends fails the test instead of hanging it.
+            conn.set_read_timeout(Some(std::time::Duration::from_secs(120)))
+                .unwrap();
             conn.write_all(format!("{name}\n").as_bytes()).unwrap();
             conn.shutdown(std::net::Shutdown::Write).unwrap();
             let mut reply = String::new();
