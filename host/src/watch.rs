@@ -117,6 +117,12 @@ pub struct Watcher {
     reader: Reader<Shared>,
     /// The current directory, which frames' source files are shown relative to.
     cwd: Option<PathBuf>,
+    /// `--calls`: where the app started each subtask (its frame, as printed), by task, so
+    /// that a completion, which comes with no frame of the app's, names it.
+    started_at: std::collections::HashMap<u32, String>,
+    /// `--calls=IFACE`: the subtasks whose start the filters named, whose completions (which
+    /// name no interface: `task N: read …`) they name too.
+    named_tasks: std::collections::HashSet<u32>,
 }
 
 impl Watcher {
@@ -127,6 +133,8 @@ impl Watcher {
             watch,
             reader,
             cwd: std::env::current_dir().ok(),
+            started_at: Default::default(),
+            named_tasks: Default::default(),
         })
     }
 
@@ -139,7 +147,15 @@ impl Watcher {
     /// Returns the next event to watch, or [`Stopped`] to end the replay.
     pub fn watched(&mut self, store: impl AsContext, event: u64) -> Result<u64, Stopped> {
         let calls = self.watch.calls.as_deref();
-        let (text, named) = event_text(&mut self.reader, event, calls.unwrap_or_default());
+        let (text, mut named, subtask) =
+            event_text(&mut self.reader, event, calls.unwrap_or_default());
+        match subtask {
+            Some((task, true)) if named => {
+                self.named_tasks.insert(task);
+            }
+            Some((task, false)) => named |= self.named_tasks.contains(&task),
+            _ => {}
+        }
         let print_call = calls.is_some() && named;
         let breakpoint = self.watch.breakpoint == Some(event);
         let until = self.watch.until == Some(event);
@@ -155,9 +171,20 @@ impl Watcher {
             let _ = if self.watch.all_frames {
                 writeln!(err, "{text}").and_then(|()| write_frames(&mut err, &frames, cwd))
             } else {
-                match innermost(&frames) {
-                    Some(f) => writeln!(err, "{text}  at {}", frame_text(f, cwd)),
-                    None => writeln!(err, "{text}  (no frame of the app's)"),
+                match (innermost(&frames), subtask) {
+                    (Some(f), subtask) => {
+                        let at = frame_text(f, cwd);
+                        if let Some((task, true)) = subtask {
+                            self.started_at.insert(task, at.clone());
+                        }
+                        writeln!(err, "{text}  at {at}")
+                    }
+                    // A completion: the host's (the trace's) doing, not a call of the app's.
+                    (None, Some((task, false))) => match self.started_at.get(&task) {
+                        Some(at) => writeln!(err, "{text}  (task {task}, started at {at})"),
+                        None => writeln!(err, "{text}  (task {task}: no frame of the app's)"),
+                    },
+                    (None, _) => writeln!(err, "{text}  (no frame of the app's)"),
                 }
             };
         }
@@ -188,8 +215,13 @@ impl Watcher {
 }
 
 /// `#N call -> answer` of event `event`, as `wasm-rr show` prints it, read on from `reader`
-/// (which follows the replay), and whether `filters` (`--calls=`; empty: all) name the event.
-fn event_text(reader: &mut Reader<Shared>, event: u64, filters: &[String]) -> (String, bool) {
+/// (which follows the replay), whether `filters` (`--calls=`; empty: all) name the event, and
+/// the subtask it belongs to (see [`wasm_rr_trace::generic::Call::subtask`]).
+fn event_text(
+    reader: &mut Reader<Shared>,
+    event: u64,
+    filters: &[String],
+) -> (String, bool, Option<(u32, bool)>) {
     while reader.index() < event {
         if !matches!(reader.next_event(), Ok(Some(_))) {
             break;
@@ -199,9 +231,13 @@ fn event_text(reader: &mut Reader<Shared>, event: u64, filters: &[String]) -> (S
         Ok(Some(e)) if reader.index() == event + 1 => {
             let call = e.to_string();
             let named = filters.is_empty() || filters.iter().any(|f| names_event(f, &e, &call));
-            (format!("#{event} {call}"), named)
+            let subtask = match &e.call {
+                wasm_rr_trace::Call::Generic(g) => g.subtask(),
+                _ => None,
+            };
+            (format!("#{event} {call}"), named, subtask)
         }
-        _ => (format!("#{event}"), filters.is_empty()),
+        _ => (format!("#{event}"), filters.is_empty(), None),
     }
 }
 

@@ -513,6 +513,32 @@ fn a_wasi_p3_tcp_servers_stream_of_connections_replays_with_the_network_gone() {
     assert!(at("read \"alice\\n\"") < at("task 0: read [tcp-socket#2]"));
     assert!(at("task 0: read [tcp-socket#2]") < at("tcp-socket.receive(tcp-socket#2) started"));
     at("read \"bob\\n\"");
+    // `replay --calls`: a connection, which the host (the trace) gives and no call of the
+    // app's makes, names where the app started its listener's task.
+    let calls = run(
+        wasm_rr()
+            .arg("replay")
+            .arg(&app)
+            .arg(&trace)
+            .arg("--calls=wasi:sockets"),
+        None,
+    );
+    assert_eq!(calls.stdout(), out, "{}", calls.stderr());
+    let err = calls.stderr();
+    let line = |start: &str| {
+        err.lines()
+            .find(|l| l.contains(start))
+            .unwrap_or_else(|| panic!("no {start:?} in:\n{err}"))
+            .to_string()
+    };
+    let started = line(&format!("{listen}(tcp-socket#0) started  at "));
+    let at = started.split_once("  at ").unwrap().1;
+    for connection in ["task 0: read [tcp-socket#1]", "task 0: read [tcp-socket#2]"] {
+        assert!(
+            line(connection).ends_with(&format!("]  (task 0, started at {at})")),
+            "{err}"
+        );
+    }
     // Nothing listens now: the replay needs no network; on Node.js 24 too.
     replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
     let on_24 = on_node(&dir.path().join("app.replay.wasm"), Some(&node_24()));

@@ -643,6 +643,25 @@ impl Call {
     }
 }
 
+impl Call {
+    /// The subtask this event belongs to (its `task`), and whether the app's call starts it
+    /// (`started`, `opened`), rather than the host (or the trace) completing part of it (a
+    /// chunk, the stream's end, the value, the cancellation); `None` for the generic path's
+    /// other events.
+    pub fn subtask(&self) -> Option<(u32, bool)> {
+        match self {
+            Call::Started(c) => Some((c.task, true)),
+            Call::Opened(c) => Some((c.task, true)),
+            Call::Finished(c) => Some((c.task, false)),
+            Call::Cancelled(c) => Some((c.task, false)),
+            Call::StreamWrote(c) => Some((c.task, false)),
+            Call::StreamRead(c) => Some((c.task, false)),
+            Call::StreamValues(c) => Some((c.task, false)),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Call {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -93,14 +93,19 @@ pub struct TimelineBuilder {
 /// Whether `name`, an interface as users write it (`--calls=`, `--ignore`), names event `e`
 /// whose text (`#N` left out) is `text`: its lane (`wasi:clocks`, `stdout`, see
 /// [`lane_name`]), a package of lanes (`wasi:io` for `wasi:io/streams` and `wasi:io/poll`), or
-/// the start of its call (`wasi:random/insecure`).
+/// the start of its call (`wasi:random/insecure`; a subtask's `task N: ` left out).
 pub fn names_event(name: &str, e: &Event, text: &str) -> bool {
     let lane = lane_name(e);
+    let call = text
+        .strip_prefix("task ")
+        .and_then(|rest| rest.split_once(": "))
+        .filter(|(task, _)| task.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(text, |(_, call)| call);
     lane == name
         || lane
             .strip_prefix(name)
             .is_some_and(|rest| rest.starts_with('/'))
-        || text.starts_with(name)
+        || call.starts_with(name)
 }
 
 /// The lane of an event: its interface (as a WIT package, or `wasi:io/streams` and
