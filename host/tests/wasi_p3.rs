@@ -1582,3 +1582,76 @@ fn a_cancelled_subtask_is_cancelled_on_the_host_when_recording_and_replays_as_ca
     );
     replays_twice_and_embedded(dir.path(), &app, &trace, &recorded);
 }
+
+/// The directory of the `wasip3` crate's WIT (WASI 0.3.2), which the fixtures build with, as
+/// `cargo metadata` finds it.
+fn wasip3_wit() -> std::path::PathBuf {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let manifest = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "wasip3")
+        .and_then(|p| p["manifest_path"].as_str())
+        .expect("the wasip3 crate among the dependencies");
+    Path::new(manifest).parent().unwrap().join("wit")
+}
+
+/// A component of the world `lines` make (which may use WASI 0.3.2's packages) whose functions
+/// all trap (wrapping does not run them), written into `dir`.
+fn wasi_p3_dummy(dir: &Path, lines: &str) -> std::path::PathBuf {
+    let mut resolve = wit_parser::Resolve::default();
+    resolve.push_dir(wasip3_wit()).unwrap();
+    let wit = format!("package test:all;\nworld all {{\n{lines}\n}}\n");
+    let pkg = resolve.push_str("all.wit", &wit).unwrap();
+    let world = resolve.select_world(&[pkg], Some("all")).unwrap();
+    let app = dir.join("all.wasm");
+    std::fs::write(&app, dummy_component(&resolve, world)).unwrap();
+    app
+}
+
+#[test]
+fn every_function_of_wasi_0_3_2s_command_and_service_worlds_is_recorded() {
+    // All of WASI 0.3.2's `wasi:cli/command` world and the HTTP client.
+    let dir = scratch();
+    let app = wasi_p3_dummy(
+        dir.path(),
+        "include wasi:cli/command@0.3.2;\nimport wasi:http/client@0.3.2;",
+    );
+    // Nothing refused; every 0.3 interface on the generic path, listed.
+    let recording = try_wrap(&app, &dir.path().join("all.recording.wasm"), None);
+    assert_eq!(recording.code, Some(0), "{}", recording.stderr());
+    let listed = recording.stderr();
+    for interface in [
+        "wasi:cli/environment@0.3.2",
+        "wasi:clocks/monotonic-clock@0.3.2",
+        "wasi:clocks/system-clock@0.3.2",
+        "wasi:filesystem/types@0.3.2",
+        "wasi:sockets/types@0.3.2",
+        "wasi:sockets/ip-name-lookup@0.3.2",
+        "wasi:random/random@0.3.2",
+        "wasi:http/client@0.3.2",
+        "wasi:http/types@0.3.2",
+    ] {
+        assert!(listed.contains(interface), "no {interface} in:\n{listed}");
+    }
+    // And the `wasi:http/service` world, wrapped for `wasmtime serve`.
+    let service = wasi_p3_dummy(dir.path(), "include wasi:http/service@0.3.2;");
+    let wrapped = try_wrap(&service, &dir.path().join("service.recording.wasm"), None);
+    assert_eq!(wrapped.code, Some(0), "{}", wrapped.stderr());
+    assert!(
+        wrapped.stderr().contains("wasi:http/types@0.3.2"),
+        "{}",
+        wrapped.stderr()
+    );
+}
