@@ -32,7 +32,9 @@
 //! random draws of WASI 0.3 (`fixtures/src/bin/p3_workload.rs`), plain, recording, replaying;
 //! and its streams (`--p3`, or part of a full run): S1 = reading a 1 GiB file through
 //! `read-via-stream`, S2 = writing 1 GiB through `write-via-stream` (`p3_copy.rs`), whose
-//! recording and replay must stay within plain `wasmtime run`'s peak RSS + 64 MiB. And a WASI
+//! recording and replay must stay within plain `wasmtime run`'s peak RSS + 64 MiB; a WASI 0.3
+//! TCP server taking 100 and 1,000 connections (`--p3`, `--p3-listener`, or part of a full run; see
+//! `p3_listener_table`), whose memory must not grow with them. And a WASI
 //! 0.3 HTTP service under stock `wasmtime serve` (`--p3`, `--p3-serve`, or part of a full
 //! run), plain and recording (see `p3_serve_table`).
 
@@ -316,7 +318,12 @@ fn main() {
     if p3_only {
         p3_table(&p, runs);
         p3_streams_table(&p, runs);
+        p3_listener_table(&p, runs);
         p3_serve_table(&p, runs);
+        return;
+    }
+    if argv.iter().any(|a| a == "--p3-listener") {
+        p3_listener_table(&p, runs);
         return;
     }
     if argv.iter().any(|a| a == "--p3-serve") {
@@ -510,6 +517,7 @@ fn main() {
     if files {
         p3_streams_table(&p, runs);
     }
+    p3_listener_table(&p, runs);
     p3_serve_table(&p, runs);
 }
 
@@ -1049,6 +1057,132 @@ fn p3_streams_table(p: &Paths, runs: usize) {
             },
         ],
     );
+}
+
+/// Runs the TCP server `cmd` (`p3_tcp_server`, which prints `listening on ADDR` and takes `n`
+/// connections), connects `n` times one after another (each sends a name, ends its sending
+/// side and reads the greeting to its end), and waits for the server to exit: what it cost.
+// The child is waited for with `wait4`, which also gives its peak memory.
+#[allow(clippy::zombie_processes)]
+fn serve_connections(cmd: &mut Command, n: usize) -> Cost {
+    use std::io::{BufRead, Read, Write};
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null());
+    let start = Instant::now();
+    let mut child = cmd.spawn().expect("start the TCP server");
+    let pid = child.id() as libc::pid_t;
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let addr = loop {
+        let mut line = String::new();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "{cmd:?} ended before it listened"
+        );
+        if let Some(addr) = line.trim().strip_prefix("listening on ") {
+            break addr.to_string();
+        }
+    };
+    // What it prints next, drained.
+    let drain = std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    for _ in 0..n {
+        let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        conn.write_all(b"bench\n").unwrap();
+        conn.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut reply = Vec::new();
+        conn.read_to_end(&mut reply)
+            .unwrap_or_else(|e| panic!("{cmd:?}: no greeting: {e}"));
+        assert_eq!(reply, b"hello, bench\n");
+    }
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, once; `usage` is a valid rusage.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let time = start.elapsed();
+    assert_eq!(waited, pid, "wait4 failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{cmd:?} failed"
+    );
+    let _ = drain.join();
+    Cost {
+        time,
+        rss_kib: usage.ru_maxrss,
+    }
+}
+
+/// The WASI 0.3 listener table (`--p3`, or part of a full run): `fixtures/src/bin/p3_tcp_server.rs`
+/// taking L1 = 100 and L2 = 1,000 connections one after another from `tcp-socket.listen`'s
+/// stream, plain and recording on stock `wasmtime run -S inherit-network`, then replayed by its
+/// self-replaying component (no flags, no network) and `wasm-rr replay`. Goal: peak RSS flat in
+/// the number of connections (a listener's sockets hold nothing in the forwarder's heap).
+fn p3_listener_table(p: &Paths, runs: usize) {
+    let app = PathBuf::from(wasm_rr_fixtures_artifacts::P3_TCP_SERVER);
+    let recording = p.dir.join("p3-server.recording.wasm");
+    run_ok(&mut wrap_command(p, &app, &recording));
+    println!(
+        "\n| WASI 0.3 TCP server | plain `wasmtime run -S inherit-network` | record on stock | self-replaying | `wasm-rr replay` | peak RSS plain | record | self-replaying | `wasm-rr replay` | trace bytes |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for (name, n) in [("L1", 100usize), ("L2", 1000)] {
+        let traces = p.dir.join(format!("p3-server-{n}"));
+        let replaying = p.dir.join(format!("p3-server-{n}.replay.wasm"));
+        let trace = traces.join("trace.cbor");
+        let preopen = format!("{}::/wasm-rr", traces.display());
+        let server = |component: &Path, flags: &[&str]| {
+            let mut c = Command::new("wasmtime");
+            c.args(["run", "-S", "inherit-network"])
+                .args(flags)
+                .arg(component)
+                .arg(n.to_string());
+            c
+        };
+        let (mut plain, mut record, mut replay, mut embedded) = (vec![], vec![], vec![], vec![]);
+        // One round more than measured: the first warms the compile caches.
+        std::fs::create_dir_all(&traces).unwrap();
+        for round in 0..=runs {
+            clear_dir(&traces);
+            let costs = (
+                serve_connections(&mut server(&app, &[]), n),
+                serve_connections(&mut server(&recording, &["--dir", &preopen]), n),
+            );
+            if round == 0 {
+                run_ok(&mut wrap_replay_command(p, &trace, &app, &replaying));
+            }
+            let replayed = (
+                measure(Command::new("wasmtime").arg("run").arg(&replaying)),
+                measure(Command::new(&p.wasm_rr).arg("replay").arg(&app).arg(&trace)),
+            );
+            if round > 0 {
+                plain.push(costs.0);
+                record.push(costs.1);
+                replay.push(replayed.0);
+                embedded.push(replayed.1);
+            }
+        }
+        let costs = [
+            median(plain),
+            median(record),
+            median(replay),
+            median(embedded),
+        ];
+        let ms = |c: &Cost| c.time.as_secs_f64() * 1e3;
+        let mib = |c: &Cost| c.rss_kib as f64 / 1024.0;
+        println!(
+            "| {name}: {n} connections | {:.0} ms | {:.2}x | {:.2}x | {:.2}x | {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.0} per connection |",
+            ms(&costs[0]),
+            ms(&costs[1]) / ms(&costs[0]),
+            ms(&costs[2]) / ms(&costs[0]),
+            ms(&costs[3]) / ms(&costs[0]),
+            mib(&costs[0]),
+            mib(&costs[1]),
+            mib(&costs[2]),
+            mib(&costs[3]),
+            size(&trace) as f64 / n as f64
+        );
+    }
 }
 
 /// The file-access table: F1 and F2.
