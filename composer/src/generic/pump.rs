@@ -488,17 +488,25 @@ pub(super) fn stream_fn(
     };
     let is_stream = |k: &TypeDefKind| matches!(k, TypeDefKind::Stream(Some(_)));
     let is_future = |k: &TypeDefKind| matches!(k, TypeDefKind::Future(_));
+    // The layouts, filled once and only when a listener needs them.
+    let sizes = std::cell::OnceCell::new();
+    let sizes = || {
+        sizes
+            .get_or_init(|| {
+                let mut sizes = wit_parser::SizeAlign::default();
+                sizes.fill(resolve).ok().map(|()| sizes)
+            })
+            .as_ref()
+    };
     let stream_values = |s: &Type| match def(resolve, s) {
         Some(TypeDefKind::Stream(Some(Type::U8))) => Some((None, false)),
         Some(TypeDefKind::Stream(Some(t))) if plain(t) => Some((Some(*t), false)),
         // Values holding owned handles (a listener's stream of sockets), outside lists.
         Some(TypeDefKind::Stream(Some(t))) => {
             wit_type(resolve, resources, t).ok()?;
-            let mut sizes = wit_parser::SizeAlign::default();
-            sizes.fill(resolve).ok()?;
             own_paths(
                 resolve,
-                &sizes,
+                sizes()?,
                 resources,
                 t,
                 0,
@@ -525,8 +533,7 @@ pub(super) fn stream_fn(
         {
             return None;
         }
-        let mut sizes = wit_parser::SizeAlign::default();
-        sizes.fill(resolve).ok()?;
+        let sizes = sizes()?;
         let recorded = [None, r.err.as_ref()];
         let err_size = r.err.as_ref().map_or(0, |e| sizes.size(e).size_wasm32()) as i32;
         let align = r.err.as_ref().map_or(1, |e| sizes.align(e).align_wasm32()) as i32;
@@ -990,7 +997,7 @@ pub(super) fn emit(
     // a subtask in flight) until the stream is done (`held`). A read or write moves `cap`
     // values.
     let typed = p.shape.values.is_some();
-    let held = typed && p.shape.values_in_heap;
+    let held = p.shape.values_in_heap;
     let size = p.value_size.max(1);
     let cap = CAP / size;
     let (app, host) = (&p.imports.app, &p.imports.host);
@@ -1166,6 +1173,22 @@ pub(super) fn emit(
             ins.i32_add();
         }
     };
+    // The `n` values at `dest` go to the buffer: the handles they hold wrapped in the
+    // forwarder's (the hook's patches, a list at byte `patches` of the hook's answer at
+    // `hook_area`), then copied; the heap is free again unless the stream holds it.
+    let values_to_buffer = |ins: &mut wasm_encoder::InstructionSink, patches: u64| {
+        load_list(ins, hook_area, patches, pp, pn);
+        emit_patches(ins, pp, pn, pi, paddr, None, handles.wrap, None);
+        buf_at(ins, u32::MAX);
+        ins.local_get(dest)
+            .local_get(n)
+            .i32_const(size)
+            .i32_mul()
+            .memory_copy(0, 0);
+        if !held {
+            free_heap_if_idle(ins);
+        }
+    };
     ins.loop_(BlockType::Empty);
     // Inside the loop, a phase's `if` is 1 deep.
     let (src, dst) = if out { (app, host) } else { (host, app) };
@@ -1214,17 +1237,10 @@ pub(super) fn emit(
                 .i32_add()
                 .local_tee(hook_area)
                 .call(hooks.stream_read_values);
+            // Without handles, the buffer holds the values already.
             if p.shape.values_own {
-                load_list(&mut ins, hook_area, 0, pp, pn);
-                emit_patches(&mut ins, pp, pn, pi, paddr, None, handles.wrap, None);
-                buf_at(&mut ins, u32::MAX);
-                ins.local_get(dest)
-                    .local_get(n)
-                    .i32_const(size)
-                    .i32_mul()
-                    .memory_copy(0, 0);
-            }
-            if !held {
+                values_to_buffer(&mut ins, 0);
+            } else if !held {
                 free_heap_if_idle(&mut ins);
             }
             ins.end();
@@ -1368,17 +1384,7 @@ pub(super) fn emit(
             trap_unless_at(&mut ins, hook_area, dest);
             get(&mut ins, slot, BUF as u64 + 12);
             ins.local_set(n);
-            load_list(&mut ins, hook_area, 12, pp, pn);
-            emit_patches(&mut ins, pp, pn, pi, paddr, None, handles.wrap, None);
-            buf_at(&mut ins, u32::MAX);
-            ins.local_get(dest)
-                .local_get(n)
-                .i32_const(size)
-                .i32_mul()
-                .memory_copy(0, 0);
-            if !held {
-                free_heap_if_idle(&mut ins);
-            }
+            values_to_buffer(&mut ins, 12);
         } else {
             get(&mut ins, slot, RET + 8);
             ins.local_set(n);
@@ -2005,6 +2011,7 @@ fn listened_answer(
     }
     free_slot(ins, slot);
     if p.shape.values_in_heap {
+        // The heap held since the export began (see `emit`).
         subtask_done(ins);
     }
     ins.local_get(slot)
