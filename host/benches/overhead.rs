@@ -71,6 +71,18 @@ fn measure_any(cmd: &mut Command) -> (Cost, Option<i32>, String) {
         .stdin(Stdio::null());
     let start = Instant::now();
     let child = cmd.spawn().expect("start benchmark command");
+    let (cost, code) = wait_cost(&child, start);
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut err);
+    }
+    (cost, code, err)
+}
+
+/// Waits for `child` (started at `start`) with `wait4`, which also gives its peak memory:
+/// what it cost and its exit status.
+fn wait_cost(child: &std::process::Child, start: Instant) -> (Cost, Option<i32>) {
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -79,16 +91,11 @@ fn measure_any(cmd: &mut Command) -> (Cost, Option<i32>, String) {
     let time = start.elapsed();
     assert_eq!(waited, pid, "wait4 failed");
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr {
-        use std::io::Read;
-        let _ = e.read_to_string(&mut err);
-    }
     let cost = Cost {
         time,
         rss_kib: usage.ru_maxrss,
     };
-    (cost, code, err)
+    (cost, code)
 }
 
 fn median(mut v: Vec<Cost>) -> Cost {
@@ -1071,7 +1078,6 @@ fn serve_connections(cmd: &mut Command, n: usize) -> Cost {
         .stdin(Stdio::null());
     let start = Instant::now();
     let mut child = cmd.spawn().expect("start the TCP server");
-    let pid = child.id() as libc::pid_t;
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
     let addr = loop {
         let mut line = String::new();
@@ -1096,21 +1102,10 @@ fn serve_connections(cmd: &mut Command, n: usize) -> Cost {
             .unwrap_or_else(|e| panic!("{cmd:?}: no greeting: {e}"));
         assert_eq!(reply, b"hello, bench\n");
     }
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child, once; `usage` is a valid rusage.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let time = start.elapsed();
-    assert_eq!(waited, pid, "wait4 failed");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{cmd:?} failed"
-    );
+    let (cost, code) = wait_cost(&child, start);
+    assert_eq!(code, Some(0), "{cmd:?} failed");
     let _ = drain.join();
-    Cost {
-        time,
-        rss_kib: usage.ru_maxrss,
-    }
+    cost
 }
 
 /// The WASI 0.3 listener table (`--p3`, or part of a full run): `fixtures/src/bin/p3_tcp_server.rs`
