@@ -584,15 +584,8 @@ fn traced(
             .collect::<Result<_, WrapError>>()?,
         result: match shape.as_ref().and_then(|s| s.listened) {
             // A listener's: its result without the stream, `result<_, E>`.
-            Some(_) => {
-                let err = match &f.result {
-                    Some(Type::Id(id)) => match &resolve.types[dealias(resolve, *id)].kind {
-                        TypeDefKind::Result(r) => r.err,
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                let err = err.as_ref().map(of).transpose()?.map(Box::new);
+            Some(l) => {
+                let err = l.err.as_ref().map(of).transpose()?.map(Box::new);
                 Some(WitType::Result(None, err))
             }
             None => result.as_ref().map(of).transpose()?,

@@ -149,6 +149,8 @@ fn points(ty: &WitType) -> bool {
 /// An error answers the app at once, without a stream.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Listened {
+    /// `E`, if there is one.
+    pub err: Option<Type>,
     /// Where the payload lies in `result<stream<T>, E>` (the host's answer and the app's).
     pub payload_at: i32,
     /// Where the payload lies in `result<_, E>` (the recorded value).
@@ -541,6 +543,7 @@ pub(super) fn stream_fn(
             .payload_offset(wit_parser::Int::U8, recorded)
             .size_wasm32() as i32;
         let listened = Listened {
+            err: r.err,
             payload_at: sizes
                 .payload_offset(wit_parser::Int::U8, [Some(ok), r.err.as_ref()])
                 .size_wasm32() as i32,
